@@ -1,0 +1,3 @@
+"""rgdata.coarse (see README module map)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""rgdata.diagnostics (see README module map)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""rgdata.flow (see README module map)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""rgdata.io (see README module map)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""rgdata.lattice (see README module map)."""
+
+__all__: list[str] = []

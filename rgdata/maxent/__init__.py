@@ -1,0 +1,3 @@
+"""rgdata.maxent (see README module map)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Plots for flow results."""
+
+__all__: list[str] = []

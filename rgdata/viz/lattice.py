@@ -1,0 +1,3 @@
+"""Plots for lattice results."""
+
+__all__: list[str] = []

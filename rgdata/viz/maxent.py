@@ -1,0 +1,3 @@
+"""Plots for maxent results."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Plots for momentum results."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Plots for overview results."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Plots for scaling results."""
+
+__all__: list[str] = []
