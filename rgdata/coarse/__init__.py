@@ -1,3 +1,4 @@
-"""rgdata.coarse (see README module map)."""
+"""Coarse-graining: real-space PRG and momentum-space PCA-RG."""
 
-__all__: list[str] = []
+from .momentum import *  # noqa: F403
+from .prg import *  # noqa: F403

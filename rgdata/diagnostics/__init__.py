@@ -1,3 +1,5 @@
-"""rgdata.diagnostics (see README module map)."""
+"""Exponent fits, null models and self-similarity diagnostics."""
 
-__all__: list[str] = []
+from .exponents import *  # noqa: F403
+from .nulls import *  # noqa: F403
+from .similarity import *  # noqa: F403

@@ -1,3 +1,3 @@
-"""rgdata.flow (see README module map)."""
+"""Parameter flows across coarse-graining levels and their fixed points."""
 
-__all__: list[str] = []
+from .flows import *  # noqa: F403

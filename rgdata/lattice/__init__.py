@@ -1,3 +1,8 @@
-"""rgdata.lattice (see README module map)."""
+"""Simulated lattices: Ising sampling, exact solutions, block spins, MCRG, FSS."""
 
-__all__: list[str] = []
+from . import exact  # noqa: F401
+from .blocking import *  # noqa: F403
+from .ensemble import *  # noqa: F403
+from .mcrg import *  # noqa: F403
+from .observables import *  # noqa: F403
+from .sampling import *  # noqa: F403

@@ -1,3 +1,5 @@
-"""rgdata.maxent (see README module map)."""
+"""Maximum-entropy models: pairwise / K-pairwise, hierarchical, quartic."""
 
-__all__: list[str] = []
+from .hierarchical import *  # noqa: F403
+from .pairwise import *  # noqa: F403
+from .quartic import *  # noqa: F403

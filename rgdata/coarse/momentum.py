@@ -1,0 +1,3 @@
+"""Momentum-space PCA-RG (Bradde & Bialek 2017)."""
+
+__all__: list[str] = []

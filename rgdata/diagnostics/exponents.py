@@ -1,0 +1,3 @@
+"""Scaling-exponent fits with block confidence intervals."""
+
+__all__: list[str] = []

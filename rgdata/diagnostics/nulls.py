@@ -1,0 +1,3 @@
+"""Null models (surrogates) run through the same pipeline."""
+
+__all__: list[str] = []

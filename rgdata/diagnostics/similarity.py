@@ -1,0 +1,3 @@
+"""Self-similarity scores between successive coarse-graining levels."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Parameter flows across levels, fixed points, linearised eigenvalues."""
+
+__all__: list[str] = []

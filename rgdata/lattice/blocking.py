@@ -1,0 +1,3 @@
+"""Block-spin transforms: majority rule and decimation."""
+
+__all__: list[str] = []

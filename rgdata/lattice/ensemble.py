@@ -1,0 +1,3 @@
+"""Grids of simulations over (T, L, seed), serial or dask."""
+
+__all__: list[str] = []

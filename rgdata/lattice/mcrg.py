@@ -1,0 +1,3 @@
+"""Monte Carlo RG (Swendsen 1979)."""
+
+__all__: list[str] = []

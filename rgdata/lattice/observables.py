@@ -1,0 +1,3 @@
+"""Observables with error bars and finite-size scaling."""
+
+__all__: list[str] = []

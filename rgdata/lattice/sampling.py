@@ -1,0 +1,3 @@
+"""Ising model sampling (numba kernels)."""
+
+__all__: list[str] = []

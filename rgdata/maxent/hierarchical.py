@@ -1,0 +1,3 @@
+"""Hierarchical maximum entropy via the RG recursion."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Gaussian-plus-quartic models for momentum-space RG flows."""
+
+__all__: list[str] = []
