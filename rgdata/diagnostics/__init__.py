@@ -3,3 +3,4 @@
 from .exponents import *  # noqa: F403
 from .nulls import *  # noqa: F403
 from .similarity import *  # noqa: F403
+from .summary import *  # noqa: F403

@@ -1,0 +1,164 @@
+"""Run report sections on an Activity and save the report folder.
+
+:func:`build_report` is the general mechanism (any Activity, any list of
+sections); :mod:`rgdata.report.recipes` holds the canonical per-dataset
+analyses built on it, and :func:`write_index` links several reports.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import json
+import os
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from .._atomic import write_text_atomic
+from .._progress import progress_bar
+from .._validation import check_option, describe
+from ._report import Report
+
+__all__ = ["SECTIONS", "available_sections", "build_report", "write_index"]
+
+#: Sections in the order they appear in a report.
+SECTIONS = ("overview", "scaling", "momentum", "maxent", "flow")
+
+
+def _section_function(name: str):
+    module = importlib.import_module(f".sections.{name}", __package__)
+    return getattr(module, f"add_{name}_section", None)
+
+
+def available_sections() -> list[str]:
+    """Sections whose implementation is installed (in report order)."""
+    return [name for name in SECTIONS if _section_function(name) is not None]
+
+
+def build_report(
+    activity: xr.DataArray,
+    out: str | os.PathLike,
+    *,
+    title: str,
+    description: str = "",
+    sections: tuple[str, ...] | list[str] | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
+    random_state: Any = 0,
+    progress: bool = False,
+    raise_errors: bool = False,
+) -> dict[str, Any]:
+    """Run *sections* on *activity* and save the report under *out*.
+
+    Parameters
+    ----------
+    activity : xarray.DataArray
+        Activity ``(unit, time)`` or ``(trial, unit, time)``.
+    out : path
+        Report folder (created); ``index.html`` is written last.
+    title, description : str
+        Shown at the top of the report.
+    sections : sequence of str, optional
+        Names from :data:`SECTIONS`; default: every available one.
+    options : dict, optional
+        Per-section keyword arguments, e.g. ``{"scaling": {"n_levels": 6}}``.
+    random_state : None, int or Generator
+        Passed to every section.
+    progress : bool
+        Progress bar over sections (and passed on to each section).
+    raise_errors : bool
+        Re-raise a section's exception instead of recording it in the report.
+
+    Returns
+    -------
+    dict
+        ``index`` (path of index.html), ``headlines`` (numbers per section)
+        and ``failed`` (section name -> error message). A failed section is
+        stated in the report and warned about; it never passes silently.
+    """
+    if not isinstance(activity, xr.DataArray):
+        raise TypeError(f"activity must be an xarray.DataArray, got {describe(activity)}")
+    names = list(sections) if sections is not None else available_sections()
+    for name in names:
+        check_option(name, "section", SECTIONS)
+    options = dict(options or {})
+    unknown = set(options) - set(names)
+    if unknown:
+        raise ValueError(
+            f"options given for section(s) not run: {sorted(unknown)}; running: {names}"
+        )
+    report = Report(title, description)
+    headlines: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    for name in progress_bar(names, enable=progress, desc=f"{title}: sections"):
+        func = _section_function(name)
+        if func is None:
+            failed[name] = "not implemented in this version"
+            report.add_text(f"Section {name!r} is not available in this version.", section=name)
+            continue
+        try:
+            headlines[name] = func(
+                report,
+                activity,
+                random_state=random_state,
+                progress=progress,
+                **options.get(name, {}),
+            )
+        except Exception as err:  # a report states what failed, then goes on
+            if raise_errors:
+                raise
+            msg = f"{type(err).__name__}: {err}"
+            failed[name] = msg
+            warnings.warn(f"report section {name!r} failed: {msg}", RuntimeWarning, stacklevel=2)
+            report.add_text(
+                f"Section {name!r} FAILED: {msg}\n{traceback.format_exc(limit=3)}",
+                section=f"{name} (failed)",
+            )
+    if headlines:
+        rows = [
+            {"section": sec, "quantity": key, "value": _plain(val)}
+            for sec, numbers in headlines.items()
+            for key, val in (numbers or {}).items()
+        ]
+        if rows:
+            report.add_table(
+                rows, "headlines", "Headline numbers of every section.", section="Summary"
+            )
+    index = report.save(out)
+    return {"index": index, "headlines": headlines, "failed": failed}
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item") and getattr(value, "size", 2) == 1:
+        return value.item()
+    if isinstance(value, int | float | str):
+        return value
+    return json.dumps(value, default=str)
+
+
+def write_index(
+    out: str | os.PathLike, entries: list[dict[str, Any]], title: str = "rgdata reports"
+) -> Path:
+    """Write ``index.html`` under *out* linking several report folders.
+
+    Each entry has ``name``, ``path`` (the report's index.html), ``title``
+    and optionally ``headlines`` and ``failed``.
+    """
+    out = Path(out)
+    lines = [
+        "<!DOCTYPE html>",
+        f'<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>',
+        "<style>body{font-family:sans-serif;max-width:1000px;margin:auto;padding:1em}</style>",
+        f"</head><body><h1>{html.escape(title)}</h1><ul>",
+    ]
+    for e in entries:
+        rel = os.path.relpath(e["path"], out)
+        status = ""
+        if e.get("failed"):
+            status = f" <b>failed sections: {html.escape(', '.join(e['failed']))}</b>"
+        lines.append(f"<li><a href='{html.escape(rel)}'>{html.escape(e['title'])}</a>{status}</li>")
+    lines.append("</ul></body></html>")
+    return write_text_atomic(out / "index.html", "\n".join(lines))
