@@ -18,7 +18,7 @@ from .._validation import check_option
 from ._report import Report
 from .build import available_sections, build_report, write_index
 
-__all__ = ["RECIPES", "run_recipe", "run_recipes"]
+__all__ = ["RECIPES", "run_recipe", "run_recipes", "main"]
 
 
 @dataclass(frozen=True)
@@ -159,3 +159,20 @@ def run_recipes(
         )
     write_index(out, entries)
     return results
+
+
+def main(name: str, argv: list[str] | None = None) -> int:
+    """Command line of one analysis script: ``python analyses/<name>.py [--out DIR] [--quick]``."""
+    import argparse
+
+    check_option(name, "dataset", tuple(RECIPES))
+    parser = argparse.ArgumentParser(description=RECIPES[name].title)
+    parser.add_argument("--out", default=f"reports/{name}", help="report folder")
+    parser.add_argument("--quick", action="store_true", help="smaller, faster analysis")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    args = parser.parse_args(argv)
+    res = run_recipe(name, args.out, quick=args.quick, progress=not args.no_progress,
+                     random_state=args.seed)
+    print(res["index"])
+    return 1 if res.get("failed") else 0

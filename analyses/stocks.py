@@ -1,0 +1,11 @@
+"""Canonical rgdata analysis of the `stocks` dataset (recipe `rgdata.report.recipes.RECIPES["stocks"]`).
+
+Run: `python analyses/stocks.py [--out reports/stocks] [--quick]`; `make report` runs all of them.
+"""
+
+import sys
+
+from rgdata.report.recipes import main
+
+if __name__ == "__main__":
+    sys.exit(main("stocks"))
