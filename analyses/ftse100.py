@@ -1,6 +1,8 @@
-"""Canonical rgdata analysis of the `ftse100` dataset (recipe `rgdata.report.recipes.RECIPES["ftse100"]`).
+"""Canonical rgdata analysis of the `ftse100` dataset.
 
-Run: `python analyses/ftse100.py [--out reports/ftse100] [--quick]`; `make report` runs all of them.
+The recipe (loader, sections, options) is `rgdata.report.recipes.RECIPES["ftse100"]`.
+Run: `python analyses/ftse100.py [--out reports/ftse100] [--quick]`.
+`make report` runs every shipped dataset.
 """
 
 import sys

@@ -1,6 +1,8 @@
-"""Canonical rgdata analysis of the `retina` dataset (recipe `rgdata.report.recipes.RECIPES["retina"]`).
+"""Canonical rgdata analysis of the `retina` dataset.
 
-Run: `python analyses/retina.py [--out reports/retina] [--quick]`; `make report` runs all of them.
+The recipe (loader, sections, options) is `rgdata.report.recipes.RECIPES["retina"]`.
+Run: `python analyses/retina.py [--out reports/retina] [--quick]`.
+`make report` runs every shipped dataset.
 """
 
 import sys

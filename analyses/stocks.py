@@ -1,6 +1,8 @@
-"""Canonical rgdata analysis of the `stocks` dataset (recipe `rgdata.report.recipes.RECIPES["stocks"]`).
+"""Canonical rgdata analysis of the `stocks` dataset.
 
-Run: `python analyses/stocks.py [--out reports/stocks] [--quick]`; `make report` runs all of them.
+The recipe (loader, sections, options) is `rgdata.report.recipes.RECIPES["stocks"]`.
+Run: `python analyses/stocks.py [--out reports/stocks] [--quick]`.
+`make report` runs every shipped dataset.
 """
 
 import sys

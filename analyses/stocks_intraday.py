@@ -1,6 +1,8 @@
-"""Canonical rgdata analysis of the `stocks_intraday` dataset (recipe `rgdata.report.recipes.RECIPES["stocks_intraday"]`).
+"""Canonical rgdata analysis of the `stocks_intraday` dataset.
 
-Run: `python analyses/stocks_intraday.py [--out reports/stocks_intraday] [--quick]`; `make report` runs all of them.
+The recipe (loader, sections, options) is `rgdata.report.recipes.RECIPES["stocks_intraday"]`.
+Run: `python analyses/stocks_intraday.py [--out reports/stocks_intraday] [--quick]`.
+`make report` runs every shipped dataset.
 """
 
 import sys
