@@ -1,0 +1,324 @@
+"""Loaders for the real datasets shipped in the repository's ``datasets/`` folder.
+
+Each loader returns a validated Activity (:func:`rgdata.as_activity`) whose
+attrs say where the numbers came from, their units and every cleaning step
+that was applied. :func:`list_datasets` lists them.
+
+The data folder is found, in this order, from the ``data_dir=`` argument, the
+``RGDATA_DATA_DIR`` environment variable, or ``datasets/`` next to the
+``rgdata`` package in a source checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ._validation import check_option
+from .activity import as_activity
+from .io._files import load_numpy, read_table
+from .io.prices import CORRECTION_POLICIES, MISSING_POLICIES, prices_to_returns
+
+__all__ = ["load_retina", "load_stocks", "load_ftse100", "list_datasets", "data_dir"]
+
+_ENV = "RGDATA_DATA_DIR"
+
+_RETINA_FILE = Path("retina_fishmovie") / "bint_fishmovie32_100.npz"
+_STOCKS_FILES = {
+    "close": Path("stocks_sklearn") / "close_prices.csv",
+    "open": Path("stocks_sklearn") / "open_prices.csv",
+}
+_FTSE_FILE = Path("ftse100") / "ftse100_dataset.csv.gz"
+
+RETINA_CITATION = (
+    "Marre O. et al. (2012) J. Neurosci. 32:14859; Tkacik G., Marre O., Amodei D., "
+    "Schneidman E., Bialek W., Berry M.J. II (2014) PLoS Comput Biol 10(1):e1003408"
+)
+
+
+def data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The folder the loaders read from.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike, optional
+        Explicit folder; otherwise ``$RGDATA_DATA_DIR``; otherwise the
+        ``datasets/`` folder next to the ``rgdata`` package.
+    """
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    env = os.environ.get(_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parents[1] / "datasets"
+
+
+def _locate(relative: Path, data_dir_arg: Any, loader: str) -> Path:
+    root = data_dir(data_dir_arg)
+    path = root / relative
+    if not path.is_file():
+        how = (
+            "data_dir= argument"
+            if data_dir_arg is not None
+            else (f"${_ENV}" if os.environ.get(_ENV) else "default location next to the package")
+        )
+        raise FileNotFoundError(
+            f"{loader}: data file not found at {str(path)!r} (data folder from the {how}). "
+            f"Pass data_dir= or set {_ENV} to the folder that holds {relative.parts[0]}/"
+        )
+    return path
+
+
+def load_retina(*, data_dir: str | os.PathLike | None = None) -> xr.DataArray:
+    """Salamander retina, 160 ganglion cells, 297 repeats of a natural movie.
+
+    Binary spike trains in 20 ms bins from Marre et al. (2012), analysed in
+    Tkacik et al. (2014): the standard data set of Meshulam et al. style RG
+    analyses.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike, optional
+        Folder holding ``retina_fishmovie/bint_fishmovie32_100.npz`` (see
+        :func:`data_dir`).
+
+    Returns
+    -------
+    xarray.DataArray
+        Activity with dims ``("trial", "unit", "time")`` = (297, 160, 953),
+        dtype **int8** holding 0/1 (1 = at least one spike in the bin), kind
+        ``"spikes"``. ``time`` is the bin start in seconds from the movie
+        start (0 to 19.04 s), ``unit`` the neuron index 0..159, ``trial`` the
+        repeat index. attrs: ``bin_width`` = 0.02 (s), ``time_units`` "s",
+        ``units`` "spike indicator (0/1) per 20 ms bin", ``source``,
+        ``citation``.
+
+    Notes
+    -----
+    The mean spike probability per bin is 0.0358 (about 1.8 Hz) and runs
+    from 0.0011 to 0.162 across neurons; no neuron is silent. Binarisation
+    (at most one spike per bin) was done upstream. Most analyses want one
+    time axis: ``rgdata.stack_trials(load_retina())`` gives (160, 283041).
+    The licence of the recording is not stated upstream: cite the papers in
+    ``attrs["citation"]``.
+    """
+    path = _locate(_RETINA_FILE, data_dir, "load_retina")
+    spikes, _ = load_numpy(path, key="spikes")
+    bin_ms, _ = load_numpy(path, key="bin_ms")
+    bin_width = float(bin_ms) / 1000.0
+    spikes = spikes.astype(np.int8)
+    n_trial, n_unit, n_time = spikes.shape
+    return as_activity(
+        spikes,
+        kind="spikes",
+        unit=np.arange(n_unit),
+        time=np.round(np.arange(n_time) * bin_width, 6),
+        trial=np.arange(n_trial),
+        source="retina_fishmovie/bint_fishmovie32_100.npz "
+        "(from jlnatal/CGProj bint_fishmovie32_100.mat)",
+        dataset="retina",
+        bin_width=bin_width,
+        time_units="s",
+        units="spike indicator (0/1) per 20 ms bin",
+        citation=RETINA_CITATION,
+    )
+
+
+def _read_stock_table(price: str, data_dir_arg: Any) -> pd.DataFrame:
+    path = _locate(_STOCKS_FILES[price], data_dir_arg, "load_stocks")
+    frame = read_table(path, name=f"{price} prices file")
+    frame.index = pd.to_datetime(frame.index)
+    return frame
+
+
+def load_stocks(
+    price: str = "close",
+    *,
+    corrections: str = "auto",
+    data_dir: str | os.PathLike | None = None,
+) -> xr.DataArray:
+    """Daily log returns of 56 US large caps, 2003-01-02 to 2007-12-31 (scikit-learn data).
+
+    Parameters
+    ----------
+    price : {"close", "open", "intraday"}
+        ``"close"`` / ``"open"``: close-to-close (open-to-open) log returns,
+        1258 prices -> 1257 returns per ticker. ``"intraday"``:
+        ``log(close / open)`` of each day, 1258 returns, split-free (a split
+        happens overnight).
+    corrections : {"auto", "flag", "none", "raise"}
+        The prices are **not** split-adjusted and have one-day glitches.
+        ``"auto"`` (default) detects splits and glitches from the data (see
+        :func:`rgdata.io.detect_price_events`), corrects them, warns once and
+        lists every event in ``attrs["price_events"]`` (JSON); ``"flag"``
+        only detects and records; ``"none"`` leaves the raw jumps in;
+        ``"raise"`` refuses. Ignored for ``"intraday"``.
+    data_dir : str or os.PathLike, optional
+        Folder holding ``stocks_sklearn/`` (see :func:`data_dir`).
+
+    Returns
+    -------
+    xarray.DataArray
+        Activity ``("unit", "time")``, kind ``"returns"``, float64 natural
+        log returns (dimensionless). ``unit`` = 56 tickers (alphabetical),
+        ``time`` = trading dates (datetime64). Prices were in USD.
+
+    Notes
+    -----
+    With ``corrections="auto"`` the detector finds, on the close prices,
+    the 20 documented splits and the two documented glitches (CMCSA
+    2004-08-02, NAV 2007-06-07) and nothing else except CVC 2006-04-25: a
+    -32 % move (a special dividend of about $10 on a ~$31 stock) that lies 2
+    sigma from a 3:2 split and does not revert. It is corrected like a 3:2
+    split, which is within about 2 % of a dividend adjustment and gives what
+    an adjusted-close series would; it is listed in attrs like the others.
+    Dividends in general are not adjusted for.
+    """
+    check_option(price, "price", ("close", "open", "intraday"))
+    check_option(corrections, "corrections", CORRECTION_POLICIES)
+    common = {
+        "dataset": "stocks",
+        "price": price,
+        "currency": "USD",
+        "units": "log return (dimensionless)",
+        "citation": "scikit-learn/examples-data financial-data (CC BY 4.0)",
+    }
+    if price == "intraday":
+        close = _read_stock_table("close", data_dir)
+        open_ = _read_stock_table("open", data_dir)
+        if not (close.index.equals(open_.index) and list(close.columns) == list(open_.columns)):
+            raise ValueError("load_stocks: close and open tables do not share dates and tickers")
+        r = np.log(close.to_numpy(dtype=float) / open_.to_numpy(dtype=float))
+        return as_activity(
+            r,
+            kind="returns",
+            layout="time_unit",
+            unit=np.asarray(close.columns, dtype=str),
+            time=close.index.to_numpy().astype("datetime64[ns]"),
+            source="stocks_sklearn/close_prices.csv, open_prices.csv",
+            returns="log",
+            corrections="none (intraday returns are split-free)",
+            time_convention="each return is log(close/open) of its own date",
+            **common,
+        )
+    frame = _read_stock_table(price, data_dir)
+    return prices_to_returns(
+        frame,
+        returns="log",
+        missing="raise",
+        corrections=corrections,
+        detect_splits=True,
+        flag_moves_above=0.4,
+        origin="load_stocks",
+        stacklevel=3,
+        name=f"{price} prices",
+        source=f"stocks_sklearn/{price}_prices.csv",
+        **common,
+    )
+
+
+def load_ftse100(
+    missing: str = "drop_dates",
+    *,
+    corrections: str = "flag",
+    data_dir: str | os.PathLike | None = None,
+) -> xr.DataArray:
+    """Daily log returns of 64 FTSE 100 stocks, 2000-01-04 to 2023-05-31 (skfolio data).
+
+    Parameters
+    ----------
+    missing : {"drop_dates", "ffill", "drop_units", "raise"}
+        The file has 29 missing prices (22 dates, 18 stocks, all between
+        2021-05-28 and 2023-05-11). ``"drop_dates"`` (default) drops those 22
+        dates, so the returns across them span two days (5938 prices -> 5937
+        returns x 64); ``"ffill"`` carries the last price (5959 returns, with
+        29 artificial zero returns and the following return doubled up);
+        ``"drop_units"`` drops the 18 stocks (46 x 5959); ``"raise"`` refuses.
+        Whatever is dropped or filled is warned about and listed in attrs.
+    corrections : {"flag", "auto", "none", "raise"}
+        The prices are adjusted closes, so only one-day glitches are searched
+        (split detection is off: real crashes of -50 % or -67 % would match
+        split ratios). ``"flag"`` (default) records and warns, ``"auto"``
+        repairs the glitches, ``"none"`` skips, ``"raise"`` refuses.
+    data_dir : str or os.PathLike, optional
+        Folder holding ``ftse100/`` (see :func:`data_dir`).
+
+    Returns
+    -------
+    xarray.DataArray
+        Activity ``("unit", "time")``, kind ``"returns"``, float64 natural
+        log returns. ``unit`` = LSE tickers (``"AAL.L"``...), ``time`` =
+        dates (datetime64). Prices were in pence (GBp).
+
+    Notes
+    -----
+    Every daily ``|log return| > 0.4`` (18 with the default policy, many in
+    2008-09, e.g. AHT.L in March 2003) is kept but listed in
+    ``attrs["large_moves"]``; check them before trusting tail statistics.
+    The upstream docs call the data stale and meant for examples.
+    """
+    check_option(missing, "missing", MISSING_POLICIES)
+    check_option(corrections, "corrections", CORRECTION_POLICIES)
+    path = _locate(_FTSE_FILE, data_dir, "load_ftse100")
+    frame = read_table(path, name="ftse100 file")
+    return prices_to_returns(
+        frame,
+        returns="log",
+        missing=missing,
+        corrections=corrections,
+        detect_splits=False,
+        flag_moves_above=0.4,
+        origin="load_ftse100",
+        stacklevel=3,
+        name="ftse100 prices",
+        source="ftse100/ftse100_dataset.csv.gz (skfolio-datasets)",
+        dataset="ftse100",
+        currency="GBp",
+        units="log return (dimensionless)",
+        citation="skfolio/skfolio-datasets ftse100_dataset.csv.gz",
+    )
+
+
+def list_datasets() -> pd.DataFrame:
+    """The shipped datasets: name, description, shape, kind, loader, file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dataset; ``shape`` is the shape the loader returns with
+        its default options.
+    """
+    rows = [
+        {
+            "name": "retina",
+            "description": "salamander retina, 160 ganglion cells, 297 repeats of a natural "
+            "movie, 20 ms bins (Tkacik et al. 2014)",
+            "shape": "(297 trial, 160 unit, 953 time)",
+            "kind": "spikes",
+            "loader": "rgdata.datasets.load_retina()",
+            "file": str(_RETINA_FILE.as_posix()),
+        },
+        {
+            "name": "stocks",
+            "description": "56 US large caps, daily prices 2003-2007, unadjusted "
+            "(splits and glitches corrected by default)",
+            "shape": "(56 unit, 1257 time); intraday (56, 1258)",
+            "kind": "returns",
+            "loader": "rgdata.datasets.load_stocks(price='close'|'open'|'intraday')",
+            "file": "stocks_sklearn/close_prices.csv, open_prices.csv",
+        },
+        {
+            "name": "ftse100",
+            "description": "64 FTSE 100 stocks, daily adjusted close 2000-2023, 29 missing prices",
+            "shape": "(64 unit, 5937 time) with missing='drop_dates'",
+            "kind": "returns",
+            "loader": "rgdata.datasets.load_ftse100(missing='drop_dates')",
+            "file": str(_FTSE_FILE.as_posix()),
+        },
+    ]
+    return pd.DataFrame(rows)

@@ -1,0 +1,169 @@
+"""Shared file checks for the readers: existence, emptiness, safe array loading.
+
+Every reader goes through these helpers so that a missing, empty or corrupt
+file gives the same kind of message: it names the argument, the file and what
+went wrong.  Arrays are never loaded with pickle.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import describe
+
+__all__ = ["check_path", "load_numpy", "read_table", "safe_name"]
+
+
+def safe_name(path: Path) -> str:
+    """The file name only (never an absolute path) for attrs and messages in results."""
+    return Path(path).name
+
+
+def check_path(path: Any, name: str = "path", *, suffixes: tuple[str, ...] | None = None) -> Path:
+    """Check that *path* names an existing, non-empty file and return it as a Path.
+
+    Raises
+    ------
+    TypeError
+        *path* is not a str or os.PathLike.
+    FileNotFoundError
+        Nothing is at *path* (the message gives the resolved location).
+    ValueError
+        *path* is a directory, is empty (0 bytes) or has a suffix outside *suffixes*.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"{name} must be a str or os.PathLike file path, got {describe(path)}")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"{name}: no file at {str(path.resolve())!r}")
+    if path.is_dir():
+        raise ValueError(f"{name}: {str(path)!r} is a directory; a file is needed")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{name}: file {str(path)!r} is empty (0 bytes)")
+    if suffixes is not None:
+        suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".gz") else path.suffix
+        if suffix.lower() not in suffixes:
+            raise ValueError(
+                f"{name}: file {str(path)!r} has suffix {suffix!r}; accepted: "
+                + ", ".join(repr(s) for s in suffixes)
+            )
+    return path
+
+
+def _pickle_refused(path: Path, key: str | None) -> ValueError:
+    what = f"array {key!r} in {str(path)!r}" if key else f"{str(path)!r}"
+    return ValueError(
+        f"{what} holds Python objects (an object array) that can only be loaded with pickle; "
+        "rgdata never unpickles files (unsafe). Save plain numeric arrays instead, e.g. "
+        "np.save(path, np.asarray(data, dtype=float))"
+    )
+
+
+def load_numpy(path: Any, *, key: str | None = None, name: str = "path") -> tuple[np.ndarray, str]:
+    """Load one array from a ``.npy`` or ``.npz`` file without pickle.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.npy`` or ``.npz`` file.
+    key : str, optional
+        The array to take from an ``.npz``; may be left out when the archive
+        holds exactly one array.
+    name : str
+        Argument name used in messages.
+
+    Returns
+    -------
+    array : numpy.ndarray
+    label : str
+        ``"file.npz[key]"`` or ``"file.npy"``, for ``attrs["source"]``.
+    """
+    path = check_path(path, name, suffixes=(".npy", ".npz"))
+    suffix = path.suffix.lower()
+    if suffix == ".npy" and key is not None:
+        raise ValueError(f"key={key!r} given but {str(path)!r} is a .npy file holding one array")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        if "allow_pickle" in str(err):
+            raise _pickle_refused(path, None) from err
+        raise ValueError(
+            f"{name}: could not read {str(path)!r} as {suffix} ({err}); "
+            "the file looks truncated or corrupt"
+        ) from err
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(
+            f"{name}: could not read {str(path)!r} as {suffix} ({type(err).__name__}: {err}); "
+            "the file looks truncated or corrupt"
+        ) from err
+    if isinstance(loaded, np.ndarray):
+        return loaded, safe_name(path)
+    with loaded as npz:
+        keys = list(npz.files)
+        if key is None:
+            if len(keys) != 1:
+                raise ValueError(
+                    f"{str(path)!r} holds {len(keys)} arrays; pass key= one of: "
+                    + ", ".join(repr(k) for k in keys)
+                )
+            key = keys[0]
+        elif key not in keys:
+            raise ValueError(
+                f"key {key!r} not in {str(path)!r}; available keys: "
+                + ", ".join(repr(k) for k in keys)
+            )
+        try:
+            arr = npz[key]
+        except ValueError as err:
+            if "allow_pickle" in str(err):
+                raise _pickle_refused(path, key) from err
+            raise ValueError(
+                f"{name}: could not read array {key!r} of {str(path)!r} ({err}); "
+                "the file looks truncated or corrupt"
+            ) from err
+        except (OSError, EOFError, zipfile.BadZipFile) as err:
+            raise ValueError(
+                f"{name}: could not read array {key!r} of {str(path)!r} "
+                f"({type(err).__name__}: {err}); the file looks truncated or corrupt"
+            ) from err
+    return arr, f"{safe_name(path)}[{key}]"
+
+
+def read_table(path: Any, *, name: str = "path", index_col: int | str | None = 0) -> pd.DataFrame:
+    """Read a CSV (optionally gzipped) or parquet table; wrap parse errors in ValueError."""
+    path = check_path(path, name, suffixes=(".csv", ".csv.gz", ".txt", ".parquet", ".pq"))
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as err:
+            raise ImportError(
+                "reading parquet files needs pyarrow; install it with "
+                "`pip install rgdata[parquet]` (or `pip install pyarrow`)"
+            ) from err
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as err:  # pyarrow raises its own error types
+            raise ValueError(
+                f"{name}: could not read {str(path)!r} as parquet ({type(err).__name__}: {err}); "
+                "the file looks truncated or corrupt"
+            ) from err
+        if index_col is not None and not isinstance(frame.index, pd.DatetimeIndex):
+            col = frame.columns[index_col] if isinstance(index_col, int) else index_col
+            frame = frame.set_index(col)
+        return frame
+    try:
+        frame = pd.read_csv(path, index_col=index_col)
+    except (EOFError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise ValueError(
+            f"{name}: could not read {str(path)!r} as CSV ({type(err).__name__}: {err}); "
+            "the file looks truncated or corrupt"
+        ) from err
+    except pd.errors.EmptyDataError as err:
+        raise ValueError(f"{name}: file {str(path)!r} holds no table (no columns)") from err
+    return frame

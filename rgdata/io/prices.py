@@ -1,0 +1,471 @@
+"""Price tables (wide CSV / parquet) to returns Activity, with missing-data and
+split/glitch policies shared by :func:`read_prices` and the shipped loaders.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .._validation import check_option, check_real, describe
+from ..activity import as_activity
+from . import _price_events as ev
+from ._files import read_table, safe_name
+
+__all__ = ["read_prices", "detect_price_events", "MISSING_POLICIES", "CORRECTION_POLICIES"]
+
+#: Accepted ``missing=`` policies (see :func:`read_prices`).
+MISSING_POLICIES = ("drop_dates", "ffill", "drop_units", "raise")
+#: Accepted ``corrections=`` policies (see :func:`read_prices`).
+CORRECTION_POLICIES = ("auto", "flag", "none", "raise")
+
+
+def _as_price_frame(frame: Any, name: str) -> pd.DataFrame:
+    """Check a wide price table: date index, numeric columns, sorted unique dates."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas.DataFrame or a file path, got {describe(frame)}")
+    if frame.shape[1] == 0:
+        raise ValueError(f"{name} has no price columns (one column per ticker is needed)")
+    if frame.shape[0] < 3:
+        raise ValueError(f"{name} has {frame.shape[0]} row(s); at least 3 dates are needed")
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        try:
+            index = pd.to_datetime(frame.index, format="mixed")
+        except (ValueError, TypeError) as err:
+            raise ValueError(
+                f"{name}: the date column/index could not be parsed as dates "
+                f"(first values {list(frame.index[:3])!r}); accepted: ISO dates like 2003-01-02"
+            ) from err
+        frame = frame.set_axis(index, axis=0)
+    if frame.index.hasnans:
+        raise ValueError(f"{name}: the date index has missing dates (NaT)")
+    if frame.index.has_duplicates:
+        dup = frame.index[frame.index.duplicated()][0]
+        raise ValueError(f"{name}: date {dup.date()} appears more than once")
+    if not frame.index.is_monotonic_increasing:
+        raise ValueError(f"{name}: dates must be in increasing order; sort the table first")
+    out = {}
+    for col in frame.columns:
+        values = frame[col]
+        if not pd.api.types.is_numeric_dtype(values):
+            numeric = pd.to_numeric(values, errors="coerce")
+            bad = values[numeric.isna() & values.notna()]
+            raise ValueError(
+                f"{name}: column {col!r} holds non-numeric values (e.g. {bad.iloc[0]!r} on "
+                f"{bad.index[0].date()}); accepted: numbers, with empty cells for missing prices"
+            )
+        out[str(col)] = values.astype(float)
+    prices = pd.DataFrame(out, index=frame.index)
+    arr = prices.to_numpy()
+    if np.isinf(arr).any():
+        i, j = np.argwhere(np.isinf(arr))[0]
+        raise ValueError(
+            f"{name}: infinite price for {prices.columns[j]!r} on {prices.index[i].date()}"
+        )
+    if (arr <= 0).any():
+        i, j = np.argwhere(arr <= 0)[0]
+        raise ValueError(
+            f"{name}: non-positive price {arr[i, j]!r} for {prices.columns[j]!r} on "
+            f"{prices.index[i].date()}; log returns need prices > 0"
+        )
+    return prices
+
+
+def _apply_missing(
+    prices: pd.DataFrame, missing: str, origin: str, stacklevel: int = 3
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Apply the missing-price policy; return the NaN-free table and attrs recording it."""
+    nan = prices.isna()
+    n_cells = int(nan.to_numpy().sum())
+    record: dict[str, Any] = {"missing": missing, "n_missing_prices": n_cells}
+    if n_cells == 0:
+        return prices, record
+    rows = nan.any(axis=1)
+    cols = nan.any(axis=0)
+    summary = (
+        f"{n_cells} missing price(s) on {int(rows.sum())} date(s) in {int(cols.sum())} unit(s)"
+    )
+    if missing == "raise":
+        cells = [(str(d.date()), c) for d, c in nan.stack()[lambda s: s].index[:5]]
+        raise ValueError(
+            f"{origin}: {summary} (first: {cells}) and missing='raise'; accepted policies: "
+            + ", ".join(repr(m) for m in MISSING_POLICIES)
+        )
+    if missing == "drop_dates":
+        dropped = prices.index[rows]
+        out = prices.loc[~rows]
+        record["missing_dates_dropped"] = json.dumps([str(d.date()) for d in dropped])
+        record["n_missing_dates_dropped"] = len(dropped)
+        action = f"dropped those {len(dropped)} date(s); returns across them span the gap"
+    elif missing == "drop_units":
+        dropped = [str(c) for c in prices.columns[cols]]
+        out = prices.loc[:, ~cols]
+        record["missing_units_dropped"] = json.dumps(dropped)
+        record["n_missing_units_dropped"] = len(dropped)
+        action = f"dropped those {len(dropped)} unit(s): {', '.join(dropped[:8])}" + (
+            ", ..." if len(dropped) > 8 else ""
+        )
+    else:  # ffill
+        out = prices.ffill()
+        lead = out.isna().any(axis=1)
+        n_filled = n_cells - int(out.isna().to_numpy().sum())
+        record["n_missing_filled"] = n_filled
+        record["missing_filled"] = json.dumps(
+            [[str(d.date()), str(c)] for d, c in nan.stack()[lambda s: s].index]
+        )
+        action = f"carried the last price forward into {n_filled} cell(s) (zero returns)"
+        if lead.any():
+            lead_dates = out.index[lead]
+            out = out.loc[~lead]
+            record["missing_dates_dropped"] = json.dumps([str(d.date()) for d in lead_dates])
+            record["n_missing_dates_dropped"] = len(lead_dates)
+            action += f" and dropped {len(lead_dates)} leading date(s) with nothing to carry"
+    if out.shape[0] < 3 or out.shape[1] < 2:
+        raise ValueError(
+            f"{origin}: after missing={missing!r} only {out.shape[0]} date(s) x "
+            f"{out.shape[1]} unit(s) remain; try another missing= policy"
+        )
+    warnings.warn(f"{origin}: {summary}; missing={missing!r} {action}", stacklevel=stacklevel)
+    return out, record
+
+
+def _event_records(events: list[dict], prices: pd.DataFrame, kind: str, action: str) -> list:
+    out = []
+    for e in events:
+        rec = {
+            "ticker": str(prices.columns[e["unit"]]),
+            "date": str(prices.index[e["index"]].date()),
+            "type": kind,
+            "action": action,
+        }
+        if kind == "split":
+            rec.update(
+                ratio=ev.ratio_label(e["ratio"]),
+                ratio_value=round(e["ratio"], 6),
+                log_return=round(e["log_return"], 6),
+                residual_sigma=round(e["z"], 3),
+            )
+        else:
+            rec.update(
+                log_return=round(e["size"], 6),
+                next_log_return=round(e["revert"], 6),
+                size_sigma=round(e["z"], 2),
+            )
+        out.append(rec)
+    return out
+
+
+def detect_price_events(
+    prices: pd.DataFrame,
+    *,
+    splits: bool = True,
+    glitches: bool = True,
+    split_ratios: tuple[float, ...] = ev.DEFAULT_SPLIT_RATIOS,
+    split_tol_sigma: float = 4.0,
+    glitch_min_move: float = 0.15,
+    glitch_sigma: float = 10.0,
+) -> pd.DataFrame:
+    """Find split jumps and one-day glitches in a wide price table.
+
+    Parameters
+    ----------
+    prices : pandas.DataFrame
+        Date index, one column of positive prices per ticker, no NaN.
+    splits, glitches : bool
+        Which kinds of event to look for.
+    split_ratios : tuple of float
+        Candidate ratios ``q`` (a ``q``:1 split divides the price by ``q``;
+        values below 1 are reverse splits). Default 3:2, 2:1, 3:1, 4:1, 5:1,
+        10:1 and the reverse 1:2, 1:3, 1:4, 1:5, 1:10.
+    split_tol_sigma : float
+        A day's market-adjusted log return must lie within this many robust
+        daily standard deviations of the unit (capped at 0.1 in log units)
+        of ``-log(q)``.
+    glitch_min_move, glitch_sigma : float
+        Both legs of a glitch must exceed ``max(glitch_min_move, glitch_sigma * sigma)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per event: ``ticker``, ``date``, ``type`` (``"split"`` or
+        ``"glitch"``), ``ratio`` (splits), ``log_return``,
+        ``next_log_return`` (glitches) and the size in sigma units. Glitches
+        are searched first and repaired before splits are searched.
+
+    Notes
+    -----
+    The rules are described in ``docs/data.md``. A crash of about -33 %,
+    -50 % or -67 % on a volatile day can match a split ratio: run split
+    detection only on prices that are known not to be split-adjusted.
+    """
+    frame = _as_price_frame(prices, "prices")
+    if frame.isna().to_numpy().any():
+        raise ValueError("prices contains NaN; apply a missing-data policy first")
+    records, _ = _find_events(
+        np.log(frame.to_numpy()),
+        frame,
+        splits=splits,
+        glitches=glitches,
+        split_ratios=split_ratios,
+        split_tol_sigma=check_real(split_tol_sigma, "split_tol_sigma", min_value=0),
+        glitch_min_move=check_real(glitch_min_move, "glitch_min_move", min_value=0),
+        glitch_sigma=check_real(glitch_sigma, "glitch_sigma", min_value=0),
+        action="detected",
+    )
+    return pd.DataFrame.from_records(records)
+
+
+def _find_events(
+    log_p: np.ndarray,
+    frame: pd.DataFrame,
+    *,
+    splits: bool,
+    glitches: bool,
+    split_ratios: tuple[float, ...] = ev.DEFAULT_SPLIT_RATIOS,
+    split_tol_sigma: float = 4.0,
+    glitch_min_move: float = 0.15,
+    glitch_sigma: float = 10.0,
+    action: str,
+) -> tuple[list[dict], np.ndarray]:
+    """Detect events; return their records and the corrected log prices."""
+    records = []
+    fixed = log_p
+    if glitches:
+        found = ev.find_glitches(fixed, min_move=glitch_min_move, n_sigma=glitch_sigma)
+        records += _event_records(found, frame, "glitch", action)
+        fixed = ev.repair_glitches(fixed, found)
+    if splits:
+        found = ev.find_splits(fixed, ratios=tuple(split_ratios), tol_sigma=split_tol_sigma)
+        records += _event_records(found, frame, "split", action)
+        fixed = ev.apply_splits(fixed, found)
+    records.sort(key=lambda r: (r["date"], r["ticker"]))
+    return records, fixed
+
+
+def prices_to_returns(
+    prices: pd.DataFrame,
+    *,
+    returns: str = "log",
+    missing: str = "drop_dates",
+    corrections: str = "flag",
+    detect_splits: bool = True,
+    flag_moves_above: float | None = 0.4,
+    origin: str = "read_prices",
+    name: str = "prices",
+    stacklevel: int = 3,
+    **attrs: Any,
+) -> xr.DataArray:
+    """Core of :func:`read_prices` on an in-memory table (also used by the loaders).
+
+    *stacklevel* is that of the warnings, counted from this function, so that
+    they point at the user's call (3 = the caller of the public function).
+    """
+    check_option(returns, "returns", ("log", "simple"))
+    check_option(missing, "missing", MISSING_POLICIES)
+    check_option(corrections, "corrections", CORRECTION_POLICIES)
+    if flag_moves_above is not None:
+        flag_moves_above = check_real(
+            flag_moves_above, "flag_moves_above", min_value=0, strict_min=True
+        )
+    frame = _as_price_frame(prices, name)
+    frame, record = _apply_missing(frame, missing, origin, stacklevel + 1)
+    log_p = np.log(frame.to_numpy())
+    record["corrections"] = corrections
+    if corrections != "none":
+        action = "corrected" if corrections == "auto" else "flagged"
+        events, fixed = _find_events(
+            log_p, frame, splits=detect_splits, glitches=True, action=action
+        )
+        record["split_detection"] = int(bool(detect_splits))
+        record["price_events"] = json.dumps(events)
+        n_split = sum(e["type"] == "split" for e in events)
+        n_glitch = len(events) - n_split
+        record["n_splits_found"] = n_split
+        record["n_glitches_found"] = n_glitch
+        if events:
+            shown = "; ".join(
+                f"{e['ticker']} {e['date']} {e['type']}"
+                + (f" {e['ratio']}" if e["type"] == "split" else "")
+                for e in events[:6]
+            ) + ("; ..." if len(events) > 6 else "")
+            if corrections == "raise":
+                raise ValueError(
+                    f"{origin}: found {n_split} split(s) and {n_glitch} one-day glitch(es) "
+                    f"({shown}) and corrections='raise'; accepted: "
+                    + ", ".join(repr(c) for c in CORRECTION_POLICIES)
+                )
+            if corrections == "auto":
+                log_p = fixed
+                verb, tail = "corrected", ""
+            else:
+                verb, tail = "flagged", " (data not changed; corrections='auto' repairs them)"
+            counts = (f"{n_split} split(s) and " if detect_splits else "") + (
+                f"{n_glitch} one-day glitch(es)"
+            )
+            warnings.warn(
+                f"{origin}: {verb} {counts}{tail}: {shown}. "
+                "Every event is listed in attrs['price_events']",
+                stacklevel=stacklevel,
+            )
+    if flag_moves_above is not None:
+        moves = ev.large_moves(log_p, flag_moves_above)
+        rec_moves = [
+            {
+                "ticker": str(frame.columns[m["unit"]]),
+                "date": str(frame.index[m["index"]].date()),
+                "log_return": round(m["log_return"], 6),
+            }
+            for m in moves
+        ]
+        record["large_move_threshold"] = float(flag_moves_above)
+        record["n_large_moves"] = len(rec_moves)
+        record["large_moves"] = json.dumps(rec_moves)
+        if rec_moves:
+            warnings.warn(
+                f"{origin}: {len(rec_moves)} daily |log return| > {flag_moves_above} kept as is "
+                "(possible data errors or real crashes; check them): listed in "
+                "attrs['large_moves']",
+                stacklevel=stacklevel,
+            )
+    r = np.diff(log_p, axis=0)
+    if returns == "simple":
+        r = np.expm1(r)
+    dates = frame.index[1:].to_numpy().astype("datetime64[ns]")
+    return as_activity(
+        r,
+        kind="returns",
+        layout="time_unit",
+        unit=np.asarray(frame.columns, dtype=str),
+        time=dates,
+        returns=returns,
+        time_convention="each return is dated by the later of its two prices",
+        **record,
+        **attrs,
+    )
+
+
+def read_prices(
+    path: str | os.PathLike | pd.DataFrame,
+    *,
+    price_column: str | None = None,
+    date_column: str | int = 0,
+    ticker_column: str = "ticker",
+    tickers: list[str] | None = None,
+    returns: str = "log",
+    missing: str = "drop_dates",
+    corrections: str = "flag",
+    detect_splits: bool = True,
+    flag_moves_above: float | None = 0.4,
+) -> xr.DataArray:
+    """Read a table of daily prices and return its returns as Activity.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or pandas.DataFrame
+        A ``.csv``, ``.csv.gz`` or ``.parquet`` file (parquet needs pyarrow:
+        ``pip install rgdata[parquet]``), or a DataFrame with a date index.
+        The *wide* layout has one date column and one column of prices per
+        ticker.
+    price_column : str, optional
+        Give it for a *long* table (one row per date and ticker): the column
+        holding the price; the table is pivoted on *ticker_column*.
+    date_column : str or int
+        Column with the dates (name or position; default the first).
+    ticker_column : str
+        Column with the tickers in a long table.
+    tickers : list of str, optional
+        Keep only these columns (in this order).
+    returns : {"log", "simple"}
+        ``log(p_t / p_{t-1})`` or ``p_t / p_{t-1} - 1``.
+    missing : {"drop_dates", "ffill", "drop_units", "raise"}
+        What to do with missing prices (NaN). ``"drop_dates"`` drops every
+        date on which any price is missing, so the return over such a gap
+        spans two or more days; ``"ffill"`` carries the last price forward,
+        which puts exact zero returns in the data (biasing variances and
+        correlations down); ``"drop_units"`` drops every ticker with a
+        missing price; ``"raise"`` refuses. Whatever is removed or filled is
+        warned about and listed in attrs.
+    corrections : {"flag", "auto", "none", "raise"}
+        Split jumps and one-day glitches (see :func:`detect_price_events`):
+        ``"flag"`` detects, warns and records them in
+        ``attrs["price_events"]`` without changing the data; ``"auto"``
+        also corrects them (earlier prices divided by the split ratio, a
+        glitch price replaced by the geometric mean of its neighbours);
+        ``"none"`` skips detection; ``"raise"`` refuses data with events.
+    detect_splits : bool
+        Look for split jumps (only meaningful for prices that are not
+        split-adjusted; set False for adjusted closes).
+    flag_moves_above : float or None
+        Record (never change) every daily ``|log return|`` above this in
+        ``attrs["large_moves"]`` (after corrections), with a warning.
+
+    Returns
+    -------
+    xarray.DataArray
+        Activity ``("unit", "time")`` of kind ``"returns"``; ``unit`` holds
+        the tickers, ``time`` the dates (datetime64) of the later price of
+        each return. attrs record every policy and what it did.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError, TypeError, ImportError
+        Missing/empty/corrupt file, unparsable dates, non-numeric or
+        non-positive prices, unknown option, parquet without pyarrow.
+    """
+    check_option(returns, "returns", ("log", "simple"))
+    check_option(missing, "missing", MISSING_POLICIES)
+    check_option(corrections, "corrections", CORRECTION_POLICIES)
+    if isinstance(path, pd.DataFrame):
+        frame, source = path, "DataFrame"
+    else:
+        frame = read_table(path, name="path", index_col=None)
+        source = safe_name(path)
+        if frame.shape[1] < 2:
+            raise ValueError(
+                f"path: {source!r} has {frame.shape[1]} column(s); a date column and at least "
+                "one price column are needed (is the separator a comma?)"
+            )
+        col = frame.columns[date_column] if isinstance(date_column, int) else date_column
+        if col not in frame.columns:
+            raise ValueError(
+                f"date_column {date_column!r} not in the table; columns: {list(frame.columns)}"
+            )
+        frame = frame.set_index(col)
+    if price_column is not None:
+        missing_cols = [c for c in (price_column, ticker_column) if c not in frame.columns]
+        if missing_cols:
+            raise ValueError(
+                f"price_column/ticker_column {missing_cols} not in the table; columns: "
+                f"{list(frame.columns)}"
+            )
+        dup = frame.reset_index().duplicated(subset=[frame.index.name or "index", ticker_column])
+        if dup.any():
+            raise ValueError(
+                f"the long table has {int(dup.sum())} repeated (date, {ticker_column}) row(s); "
+                "each ticker needs one price per date"
+            )
+        frame = frame.pivot(columns=ticker_column, values=price_column)
+        frame.columns = [str(c) for c in frame.columns]
+    if tickers is not None:
+        absent = [t for t in tickers if t not in frame.columns]
+        if absent:
+            raise ValueError(f"tickers {absent} not in the table; available: {list(frame.columns)}")
+        frame = frame[list(tickers)]
+    return prices_to_returns(
+        frame,
+        returns=returns,
+        missing=missing,
+        corrections=corrections,
+        detect_splits=detect_splits,
+        flag_moves_above=flag_moves_above,
+        origin="read_prices",
+        name="path",
+        stacklevel=3,
+        source=source,
+    )
