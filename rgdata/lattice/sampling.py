@@ -1,3 +1,523 @@
-"""Ising model sampling (numba kernels)."""
+"""Monte Carlo sampling of the 2D and 3D Ising model on periodic lattices.
 
-__all__: list[str] = []
+The model is ``H = -sum_<ij> J_ij s_i s_j - h sum_i s_i`` with one bond from
+each site to its +1 neighbour along each axis (so an ``L = 2`` lattice has two
+distinct bonds between each neighbouring pair, as in the exact enumeration).
+Updates run in numba kernels with counter-based SplitMix64 random numbers
+derived from one integer seed: the same ``random_state`` gives the same
+configurations, whatever the number of threads.
+
+Public functions: :func:`sample_ising` (one chain, configurations as a
+DataArray) and :func:`sample_ising_replicas` (64 independent replicas with
+multi-spin coding, see ``_kernels_msc``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral
+from typing import Any
+
+import numba
+import numpy as np
+import xarray as xr
+
+from .._progress import progress_bar
+from .._validation import (
+    check_array,
+    check_int,
+    check_option,
+    check_random_state,
+    check_real,
+    describe,
+)
+from ._autocorr import integrated_autocorrelation_time
+from ._kernels_cluster import energy_magnetisation, swendsen_wang_sweeps, wolff_clusters
+from ._kernels_local import (
+    sweeps_bonds,
+    sweeps_table_2d,
+    sweeps_table_2d_parallel,
+    sweeps_table_3d,
+    sweeps_table_3d_parallel,
+)
+
+__all__ = ["ALGORITHMS", "sample_ising", "ising_energy_magnetization"]
+
+#: Update algorithms accepted by :func:`sample_ising`.
+ALGORITHMS = ("wolff", "swendsen_wang", "metropolis", "heat_bath")
+_CLUSTER = ("wolff", "swendsen_wang")
+_DIMS = {2: ("sample", "y", "x"), 3: ("sample", "z", "y", "x")}
+
+#: Automatic burn-in and spacing, in units of the integrated autocorrelation time.
+BURN_IN_TAUS = 20
+SPACING_TAUS = 2
+_PILOT_START = 64
+#: Sweep-equivalents of Wolff burn-in used to fix the number of clusters per sweep.
+WOLFF_CALIBRATION = 10
+_PILOT_MAX = 4096
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def _check_dim(dim: Any) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, Integral) or int(dim) not in (2, 3):
+        raise ValueError(f"unknown dim {dim!r}; accepted: 2, 3")
+    return int(dim)
+
+
+def _seed_from(random_state: Any) -> int:
+    """The integer seed a run uses: *random_state* itself if an int, else drawn from it."""
+    rng = check_random_state(random_state)
+    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    return int(rng.integers(0, 2**62))
+
+
+def _streams(seed: int) -> tuple[np.uint64, np.random.Generator]:
+    """Kernel key and a generator for the initial state, both derived from *seed*."""
+    key = np.random.SeedSequence(seed, spawn_key=(0,)).generate_state(1, np.uint64)[0]
+    init_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+    return np.uint64(key), init_rng
+
+
+def _flip_table(algorithm: str, dim: int, beta: float, J: float, h: float) -> np.ndarray:
+    """``P(flip) * 2**32`` for each (spin, neighbour sum) with uniform couplings."""
+    z = 2 * dim
+    table = np.empty(2 * (z + 1), dtype=np.uint64)
+    for si_index, si in enumerate((-1, 1)):
+        for k, nb in enumerate(range(-z, z + 1, 2)):
+            d_e = 2.0 * si * (J * nb + h)
+            if algorithm == "metropolis":
+                p = 1.0 if d_e <= 0 else math.exp(-beta * d_e)
+            else:  # heat bath: probability that the new spin is -si
+                x = beta * d_e
+                p = 1.0 / (1.0 + math.exp(x)) if x < 700 else 0.0
+            table[si_index * (z + 1) + k] = np.uint64(min(round(p * 2**32), 2**32))
+    return table
+
+
+class _Chain:
+    """One Markov chain: spins, couplings, RNG key/counter and the update kernel."""
+
+    def __init__(self, spins, algorithm, beta, J, h, bonds, key, n_threads):
+        self.spins = spins  # (L,)*dim int8, C-contiguous, updated in place
+        self.dim = spins.ndim
+        self.algorithm = algorithm
+        self.beta = beta
+        self.h = h
+        self.key = key
+        self.counter = np.uint64(0)
+        self.n_threads = n_threads
+        shape = spins.shape
+        self.shape3 = (1, *shape) if self.dim == 2 else shape
+        n = spins.size
+        if bonds is None:
+            self.bonds_flat = np.array([[0.0 if self.dim == 2 else J], [J], [J]])
+            self.table = (
+                _flip_table(algorithm, self.dim, beta, J, h) if algorithm not in _CLUSTER else None
+            )
+        else:
+            full = np.zeros((3, *self.shape3))
+            full[3 - self.dim :] = bonds.reshape(self.dim, *self.shape3)
+            self.bonds_full = full
+            self.bonds_flat = full.reshape(3, n)
+            self.table = None
+        if algorithm == "wolff":
+            self.work = (np.empty(n, np.int32), np.empty(n, np.int32))
+        elif algorithm == "swendsen_wang":
+            self.work = (np.empty(n, np.int32), np.empty(n, np.int8))
+        self.n_sweeps = 0
+        self.n_clusters = 0
+        self.n_flipped = 0
+        self.clusters_per_sweep = 1
+
+    def calibrate_wolff(self, n_sweeps: int = WOLFF_CALIBRATION) -> None:
+        """Fix the number of Wolff clusters per sweep-equivalent from a burn-in run.
+
+        Flips clusters until their sizes add up to *n_sweeps* lattices;
+        ``clusters_per_sweep = max(1, round(N / mean cluster size))``. The
+        size-dependent stopping rule is only used here, during burn-in.
+        """
+        flat = self.spins.reshape(-1)
+        n = flat.size
+        counter, nc, nf = wolff_clusters(
+            flat, *self.shape3, self.bonds_flat, self.beta, 1, n_sweeps * n, self.key,
+            self.counter, *self.work,
+        )  # fmt: skip
+        self.counter = np.uint64(counter)
+        self.clusters_per_sweep = max(1, round(n * nc / nf))
+        self.n_sweeps += n_sweeps
+
+    def run(self, n_sweeps: int) -> None:
+        if n_sweeps <= 0:
+            return
+        s = self.spins
+        if self.algorithm in _CLUSTER:
+            flat = s.reshape(-1)
+            lz, ly, lx = self.shape3
+            if self.algorithm == "wolff":
+                counter, nc, nf = wolff_clusters(
+                    flat, lz, ly, lx, self.bonds_flat, self.beta,
+                    n_sweeps * self.clusters_per_sweep, 0, self.key, self.counter, *self.work,
+                )  # fmt: skip
+                self.n_flipped += nf
+            else:
+                counter, nc = swendsen_wang_sweeps(
+                    flat, lz, ly, lx, self.bonds_flat, self.beta, n_sweeps, self.key,
+                    self.counter, *self.work,
+                )  # fmt: skip
+            self.n_clusters += nc
+        elif self.table is None:
+            s3 = s.reshape(self.shape3)
+            counter = sweeps_bonds(
+                s3, n_sweeps, self.bonds_full, self.h, self.beta,
+                self.algorithm == "heat_bath", self.key, self.counter,
+            )  # fmt: skip
+        else:
+            if self.dim == 2:
+                kernel = sweeps_table_2d_parallel if self.n_threads > 1 else sweeps_table_2d
+            else:
+                kernel = sweeps_table_3d_parallel if self.n_threads > 1 else sweeps_table_3d
+            if self.n_threads > 1:
+                previous = numba.get_num_threads()
+                numba.set_num_threads(self.n_threads)
+                try:
+                    counter = kernel(s, n_sweeps, self.table, self.key, self.counter)
+                finally:
+                    numba.set_num_threads(previous)
+            else:
+                counter = kernel(s, n_sweeps, self.table, self.key, self.counter)
+        # numba hands uint64 back as a Python int, which it would type as int64
+        # (and mixed int64/uint64 arithmetic as float64) on the next call
+        self.counter = np.uint64(counter)
+        self.n_sweeps += n_sweeps
+
+    def observables(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Energy per site and |m| of samples shaped ``(n, *lattice)``."""
+        flat = samples.reshape(samples.shape[0], -1)
+        energy, mag = energy_magnetisation(flat, *self.shape3, self.bonds_flat, self.h)
+        n = flat.shape[1]
+        return energy / n, np.abs(mag) / n
+
+
+def _tau_of(series: list[np.ndarray]) -> tuple[float, bool]:
+    """Largest integrated autocorrelation time over several series, and reliability."""
+    taus, reliable = [], True
+    for x in series:
+        tau, _, ok = integrated_autocorrelation_time(x)
+        taus.append(tau)
+        reliable &= ok
+    return max(taus), reliable
+
+
+def _pilot(chain: _Chain, n_sites: int) -> tuple[float, bool, int]:
+    """Run the chain, doubling the pilot until tau_int is reliably measured (or the cap).
+
+    Measures energy and |m| after every sweep; tau is estimated on the second
+    half of the series (the first half is burn-in). Returns
+    ``(tau, reliable, sweeps_run)``.
+    """
+    energy, mag = [], []
+    n_done = 0
+    target = _PILOT_START
+    shape = chain.spins.shape
+    while True:
+        block = np.empty((target - n_done, *shape), dtype=np.int8)
+        for k in range(block.shape[0]):
+            chain.run(1)
+            block[k] = chain.spins
+        e, m = chain.observables(block)
+        energy.append(e)
+        mag.append(m)
+        n_done = target
+        e_all, m_all = np.concatenate(energy), np.concatenate(mag)
+        half = n_done // 2
+        tau, reliable = _tau_of([e_all[half:], m_all[half:]])
+        if reliable or n_done >= _PILOT_MAX:
+            return tau, reliable, n_done
+        target *= 2
+
+
+def _initial_spins(initial: Any, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    if initial is None or (isinstance(initial, str) and initial == "random"):
+        return np.where(rng.random(shape) < 0.5, -1, 1).astype(np.int8)
+    if isinstance(initial, str):
+        check_option(initial, "initial", ("random", "up", "down"))
+        return np.full(shape, 1 if initial == "up" else -1, dtype=np.int8)
+    if isinstance(initial, xr.DataArray):
+        initial = initial.values
+        if initial.ndim == len(shape) + 1:  # a Configurations array: continue from its last sample
+            initial = initial[-1]
+    arr = check_array(initial, "initial")
+    if arr.shape != shape:
+        raise ValueError(
+            f"initial has shape {arr.shape}; expected the lattice shape {shape}, "
+            "or one of 'random', 'up', 'down'"
+        )
+    if not np.all((arr == 1) | (arr == -1)):
+        raise ValueError("initial must hold only -1 and +1 spins")
+    return np.ascontiguousarray(arr, dtype=np.int8)
+
+
+def _check_couplings(couplings: Any, dim: int, L: int) -> np.ndarray:
+    arr = check_array(couplings, "couplings", dtype=float)
+    expected = (dim, *([L] * dim))
+    if arr.shape != expected:
+        raise ValueError(
+            f"couplings has shape {arr.shape}; expected (dim, *lattice_shape) = {expected}: "
+            "couplings[a, ...] is the bond from each site to its +1 neighbour along axis a"
+        )
+    return np.ascontiguousarray(arr)
+
+
+def sample_ising(
+    L: int,
+    T: float,
+    n_samples: int,
+    *,
+    dim: int = 2,
+    J: float = 1.0,
+    h: float = 0.0,
+    couplings: Any = None,
+    algorithm: str = "wolff",
+    burn_in: int | None = None,
+    spacing: int | None = None,
+    random_state: Any = None,
+    progress: bool = False,
+    initial: Any = None,
+    n_threads: int = 1,
+) -> xr.DataArray:
+    """Sample equilibrium configurations of the Ising model on a periodic lattice.
+
+    Parameters
+    ----------
+    L : int
+        Linear size (at least 2); the lattice has ``L**dim`` sites.
+    T : float
+        Temperature (``k_B = 1``), finite and positive.
+    n_samples : int
+        Number of configurations returned.
+    dim : {2, 3}
+        Lattice dimension.
+    J : float
+        Uniform coupling (``J > 0`` ferromagnetic). Ignored when *couplings* is given.
+    h : float
+        Uniform field. Cluster algorithms need ``h = 0``.
+    couplings : array-like, optional
+        Per-bond couplings of shape ``(dim, L, ..., L)``: ``couplings[a, ...]``
+        couples each site to its +1 neighbour along axis ``a`` (axis order of the
+        result: ``(z,) y, x``). Random-bond and +-J spin glasses use this.
+    algorithm : {"wolff", "swendsen_wang", "metropolis", "heat_bath"}
+        Update. Metropolis and heat bath sweep the lattice in checkerboard
+        order; Wolff flips single clusters, one *sweep-equivalent* being a run
+        of clusters whose sizes add up to at least ``L**dim``; Swendsen-Wang
+        flips all clusters once per sweep.
+    burn_in : int, optional
+        Sweeps before the first sample. Default: ``max(pilot, 20 * tau_int)``.
+    spacing : int, optional
+        Sweeps between samples. Default: ``max(1, ceil(2 * tau_int))``.
+    random_state : None, int or numpy.random.Generator
+        Seed. An int is used as the seed; a Generator gives one drawn from it.
+        The seed used is stored in ``attrs["seed"]``.
+    progress : bool
+        Show a progress bar over samples.
+    initial : {"random", "up", "down"}, array or DataArray, optional
+        Initial state (default random). A Configurations DataArray continues
+        from its last sample.
+    n_threads : int
+        Threads for Metropolis / heat bath with uniform couplings (checkerboard
+        rows or planes in parallel; needs even ``L``). The result does not
+        depend on it.
+
+    Returns
+    -------
+    xarray.DataArray
+        int8 +-1 spins with dims ``("sample", "y", "x")`` or
+        ``("sample", "z", "y", "x")``. ``attrs``: ``model`` (``"ising2d"``,
+        ``"ising3d"`` or ``"random_bond"``), ``temperature``, ``J``, ``h``,
+        ``algorithm``, ``seed``, ``burn_in`` (sweeps run before the first
+        sample, pilot included), ``spacing`` (sweeps, or Wolff
+        sweep-equivalents, between samples), ``tau_int`` (integrated
+        autocorrelation time in sweeps, max over E and |m|),
+        ``tau_int_reliable`` (1 if measured on a series >= 50 tau long),
+        ``tau_int_samples`` (of the returned series; 0.5 = independent),
+        ``n_effective``, ``version`` and, for random bonds, the flattened
+        ``couplings`` with ``couplings_shape``.
+
+    Raises
+    ------
+    ValueError
+        Non-positive or non-finite ``T``, ``L < 2``, unknown ``algorithm`` or
+        ``dim``, couplings of the wrong shape, ``h != 0`` with a cluster
+        algorithm, odd ``L`` with ``n_threads > 1``.
+
+    Notes
+    -----
+    Automatic burn-in and spacing (when either is None): a pilot run measures
+    the energy and |m| after every sweep, starting with 64 sweeps and doubling
+    (up to 4096) until Sokal's windowed estimate of tau_int on the second half
+    of the series is reliable (series >= 50 tau). Then ``burn_in = max(pilot,
+    20 tau)`` and ``spacing = max(1, ceil(2 tau))``. If the cap is reached the
+    estimate is a lower bound: a warning is given and ``tau_int_reliable = 0``.
+
+    Examples
+    --------
+    >>> cfg = sample_ising(16, 2.5, 100, algorithm="wolff", random_state=0)
+    >>> cfg.dims
+    ('sample', 'y', 'x')
+    """
+    dim = _check_dim(dim)
+    L = check_int(L, "L", min_value=2)
+    T = check_real(T, "T", min_value=0.0, strict_min=True)
+    n_samples = check_int(n_samples, "n_samples", min_value=1)
+    J = check_real(J, "J")
+    h = check_real(h, "h")
+    check_option(algorithm, "algorithm", ALGORITHMS)
+    n_threads = check_int(n_threads, "n_threads", min_value=1)
+    if burn_in is not None:
+        burn_in = check_int(burn_in, "burn_in", min_value=0)
+    if spacing is not None:
+        spacing = check_int(spacing, "spacing", min_value=1)
+    if algorithm in _CLUSTER and h != 0.0:
+        raise ValueError(
+            f"algorithm {algorithm!r} needs h = 0 (got h={h}); use 'metropolis' or "
+            "'heat_bath' for a non-zero field"
+        )
+    bonds = None if couplings is None else _check_couplings(couplings, dim, L)
+    if n_threads > 1:
+        if algorithm in _CLUSTER or bonds is not None:
+            raise ValueError(
+                f"n_threads={n_threads} is only supported for 'metropolis' and 'heat_bath' "
+                "with uniform couplings; use n_threads=1"
+            )
+        if L % 2:
+            raise ValueError(f"n_threads > 1 needs an even L (checkerboard), got L={L}")
+        if n_threads > numba.config.NUMBA_NUM_THREADS:
+            raise ValueError(
+                f"n_threads={n_threads} exceeds the {numba.config.NUMBA_NUM_THREADS} "
+                "threads numba can use"
+            )
+    if not isinstance(progress, bool | np.bool_):
+        raise TypeError(f"progress must be a bool, got {describe(progress)}")
+
+    seed = _seed_from(random_state)
+    key, init_rng = _streams(seed)
+    shape = (L,) * dim
+    spins = _initial_spins(initial, shape, init_rng)
+    beta = 1.0 / T
+    chain = _Chain(spins, algorithm, beta, J, h, bonds, key, n_threads)
+    if algorithm == "wolff":
+        chain.calibrate_wolff()
+
+    tau_pilot, reliable, pilot_sweeps = math.nan, True, 0
+    if burn_in is not None:
+        chain.run(burn_in)
+    if burn_in is None or spacing is None:
+        tau_pilot, reliable, pilot_sweeps = _pilot(chain, spins.size)
+        if not reliable:
+            warnings.warn(
+                f"sample_ising: the integrated autocorrelation time ({tau_pilot:.1f} sweeps) "
+                f"could not be measured reliably within a {pilot_sweeps}-sweep pilot at "
+                f"L={L}, T={T}, algorithm={algorithm!r}; burn-in and spacing derived from it "
+                "may be too short (attrs tau_int_reliable=0). Use a cluster algorithm near "
+                "T_c or fix burn_in/spacing",
+                stacklevel=2,
+            )
+        if burn_in is None:
+            extra = max(0, math.ceil(BURN_IN_TAUS * tau_pilot) - pilot_sweeps)
+            chain.run(extra)
+        if spacing is None:
+            spacing = max(1, math.ceil(SPACING_TAUS * tau_pilot))
+    burn_in_done = chain.n_sweeps
+
+    out = np.empty((n_samples, *shape), dtype=np.int8)
+    for k in progress_bar(range(n_samples), enable=progress, desc="sample_ising"):
+        if k:
+            chain.run(spacing)
+        out[k] = chain.spins
+
+    energy, mag = chain.observables(out)
+    tau_samples = _tau_of([energy, mag])[0] if n_samples >= 4 else math.nan
+    tau_int = tau_pilot if not math.isnan(tau_pilot) else tau_samples * spacing
+    attrs: dict[str, Any] = {
+        "kind": "spins",
+        "model": "random_bond" if bonds is not None else f"ising{dim}d",
+        "temperature": T,
+        "J": math.nan if bonds is not None else J,
+        "h": h,
+        "algorithm": algorithm,
+        "seed": seed,
+        "burn_in": int(burn_in_done),
+        "spacing": int(spacing),
+        "spacing_unit": "wolff sweep-equivalents" if algorithm == "wolff" else "sweeps",
+        "tau_int": float(tau_int),
+        "tau_int_reliable": int(reliable),
+        "tau_int_samples": float(tau_samples),
+        "n_effective": float(n_samples / (2 * tau_samples)) if n_samples >= 4 else math.nan,
+        "burn_in_rule": f"burn_in=max(pilot,{BURN_IN_TAUS}*tau_int), "
+        f"spacing=max(1,ceil({SPACING_TAUS}*tau_int))",
+        "rng": "splitmix64-counter",
+        "version": _version(),
+    }
+    if algorithm == "wolff":
+        attrs["clusters_per_sweep"] = int(chain.clusters_per_sweep)
+        if chain.n_clusters:
+            attrs["mean_cluster_size"] = chain.n_flipped / chain.n_clusters
+    if algorithm == "swendsen_wang" and chain.n_sweeps:
+        attrs["clusters_per_sweep"] = chain.n_clusters / chain.n_sweeps
+    if bonds is not None:
+        attrs["couplings"] = bonds.ravel()
+        attrs["couplings_shape"] = np.asarray(bonds.shape, dtype=np.int64)
+        attrs["couplings_mean"] = float(bonds.mean())
+    return xr.DataArray(out, dims=_DIMS[dim], coords={"sample": np.arange(n_samples)}, attrs=attrs)
+
+
+def ising_energy_magnetization(
+    configurations: xr.DataArray | np.ndarray,
+    *,
+    J: float = 1.0,
+    h: float = 0.0,
+    couplings: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Energy per site and magnetisation per site of each configuration.
+
+    Parameters
+    ----------
+    configurations : xarray.DataArray or ndarray
+        Spins ``(sample, y, x)`` or ``(sample, z, y, x)``.
+    J, h : float
+        Uniform coupling and field (same convention as :func:`sample_ising`).
+    couplings : array-like, optional
+        Per-bond couplings ``(dim, *lattice_shape)``; overrides *J*.
+
+    Returns
+    -------
+    energy, magnetization : ndarray
+        ``H / N`` and ``sum(s) / N`` per sample (signed magnetisation).
+    """
+    arr = configurations.values if isinstance(configurations, xr.DataArray) else configurations
+    arr = check_array(arr, "configurations", ndim=(3, 4))
+    dim = arr.ndim - 1
+    shape3 = (1, *arr.shape[1:]) if dim == 2 else arr.shape[1:]
+    J = check_real(J, "J")
+    h = check_real(h, "h")
+    if couplings is None:
+        bonds = np.array([[0.0 if dim == 2 else J], [J], [J]])
+    else:
+        c = check_array(couplings, "couplings", dtype=float)
+        if c.shape != (dim, *arr.shape[1:]):
+            raise ValueError(
+                f"couplings has shape {c.shape}; expected {(dim, *arr.shape[1:])} "
+                "for these configurations"
+            )
+        bonds = np.zeros((3, int(np.prod(shape3))))
+        bonds[3 - dim :] = c.reshape(dim, -1)
+    flat = np.ascontiguousarray(arr.reshape(arr.shape[0], -1), dtype=np.int8)
+    energy, mag = energy_magnetisation(flat, *shape3, bonds, h)
+    n = flat.shape[1]
+    return energy / n, mag / n
