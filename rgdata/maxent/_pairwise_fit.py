@@ -1,0 +1,408 @@
+"""Numerics of pairwise maximum-entropy fits on bare arrays (no xarray here).
+
+Conventions
+-----------
+* A model in coding ``c`` ("01": x in {0, 1}; "pm1": x in {-1, +1}) has
+  ``log P(x) = h·x + Σ_{i<j} J_ij x_i x_j + V(K) - log Z`` with ``K`` the
+  number of units in the "on" state (1 or +1).
+* Parameter vector ``theta = [h (N), J upper triangle (N(N-1)/2), V(3..N)]``;
+  the count potential is gauge-fixed by ``V(0) = V(1) = V(2) = 0`` (a
+  constant, a term linear in K and one in K(K-1)/2 are already a uniform
+  shift of log Z, of h and of J).
+* Samplers and the enumerator work in 0/1; :func:`params_to01` and
+  :func:`moments_from01` translate.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.optimize import minimize
+
+from .._progress import progress_bar
+from ._enumerate import ExactModel
+from ._sampler import gibbs_stats
+
+PARAM_BOUND = 20.0
+N_BLOCKS = 20
+
+
+# --------------------------------------------------------------------------- codings
+def params_to01(h: np.ndarray, J: np.ndarray, coding: str) -> tuple[np.ndarray, np.ndarray]:
+    """Fields and couplings of the same distribution written in the 0/1 coding."""
+    if coding == "01":
+        return h, J
+    return 2.0 * h - 2.0 * J.sum(1), 4.0 * J
+
+
+def params_from01(h01: np.ndarray, J01: np.ndarray, coding: str) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`params_to01`."""
+    if coding == "01":
+        return h01, J01
+    return 0.5 * h01 + 0.25 * J01.sum(1), 0.25 * J01
+
+
+def moments_from01(
+    mean01: np.ndarray, second01: np.ndarray, coding: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Means and second moments (diagonal = <x_i^2>) in *coding* from 0/1 ones."""
+    if coding == "01":
+        return mean01, second01
+    m = 2.0 * mean01 - 1.0
+    s = 4.0 * second01 - 2.0 * mean01[:, None] - 2.0 * mean01[None, :] + 1.0
+    np.fill_diagonal(s, 1.0)
+    return m, s
+
+
+def to_coding(x: np.ndarray, source: str, target: str) -> np.ndarray:
+    """Recode a binary array between 0/1 and -1/+1 (returns float32)."""
+    x = x.astype(np.float32)
+    if source == target:
+        return x
+    if target == "pm1":
+        return 2.0 * x - 1.0
+    return 0.5 * (x + 1.0)
+
+
+def off_value(coding: str) -> float:
+    return 0.0 if coding == "01" else -1.0
+
+
+# --------------------------------------------------------------------------- packing
+def pack(h: np.ndarray, J: np.ndarray, V: np.ndarray | None) -> np.ndarray:
+    iu = np.triu_indices(h.shape[0], 1)
+    parts = [h, J[iu]]
+    if V is not None:
+        parts.append(V[3:])
+    return np.concatenate(parts)
+
+
+def unpack(theta: np.ndarray, n: int, k_potential: bool):
+    iu = np.triu_indices(n, 1)
+    h = theta[:n].copy()
+    J = np.zeros((n, n))
+    J[iu] = theta[n : n + len(iu[0])]
+    J = J + J.T
+    V = None
+    if k_potential:
+        V = np.zeros(n + 1)
+        V[3:] = theta[n + len(iu[0]) :]
+    return h, J, V
+
+
+def stats_vector(mean, second, pk, k_potential: bool) -> np.ndarray:
+    iu = np.triu_indices(mean.shape[0], 1)
+    parts = [mean, second[iu]]
+    if k_potential:
+        parts.append(pk[3:])
+    return np.concatenate(parts)
+
+
+# --------------------------------------------------------------------------- data statistics
+def energy(x: np.ndarray, h, J, V) -> np.ndarray:
+    """``h·x + Σ_{i<j} J_ij x_i x_j + V(K)`` for each row of *x* (any coding)."""
+    x = np.asarray(x, dtype=np.float64)
+    e = x @ h + 0.5 * np.einsum("ti,ti->t", x @ J, x)
+    if V is not None:
+        k = (x > 0).sum(1)
+        e = e + V[k]
+    return e
+
+
+def data_statistics(x: np.ndarray, coding: str, n_blocks: int = N_BLOCKS) -> dict:
+    """Means, second moments, P(K) and their block standard errors.
+
+    *x* is ``(T, N)`` in *coding*. Standard errors: the spread of the
+    statistic over *n_blocks* contiguous time blocks divided by
+    sqrt(n_blocks) (robust to time correlations), floored at the error of a
+    statistic seen once in T samples (so statistics that are never observed
+    keep a finite error).
+    """
+    t, n = x.shape
+    n_blocks = int(min(n_blocks, t))
+    xf = np.asarray(x, dtype=np.float32)
+    k = (xf > 0).sum(1)
+    edges = np.linspace(0, t, n_blocks + 1).astype(np.int64)
+    b_mean = np.empty((n_blocks, n))
+    b_second = np.empty((n_blocks, n, n))
+    b_pk = np.empty((n_blocks, n + 1))
+    for b in range(n_blocks):
+        xb = xf[edges[b] : edges[b + 1]]
+        tb = xb.shape[0]
+        b_mean[b] = xb.mean(0)
+        b_second[b] = (xb.T @ xb).astype(np.float64) / tb
+        b_pk[b] = np.bincount(k[edges[b] : edges[b + 1]], minlength=n + 1) / tb
+    w = np.diff(edges) / t
+    mean = w @ b_mean
+    second = np.einsum("b,bij->ij", w, b_second)
+    pk = w @ b_pk
+    scale = 1.0 if coding == "01" else 2.0
+    floor = scale * np.sqrt((1.0 / t) * (1.0 - 1.0 / t) / t)
+    ddof = n_blocks - 1 if n_blocks > 1 else 1
+
+    def _se(blocks):
+        return np.maximum(blocks.std(0, ddof=1) / np.sqrt(ddof + 1), floor)
+
+    se_second = _se(b_second)
+    se_pk = np.maximum(b_pk.std(0, ddof=1) / np.sqrt(n_blocks), np.sqrt(1.0 / t) / t**0.5)
+    return {
+        "mean": mean,
+        "second": second,
+        "pk": pk,
+        "se_mean": _se(b_mean),
+        "se_second": se_second,
+        "se_pk": se_pk,
+        "n_samples": t,
+        "n_blocks": n_blocks,
+    }
+
+
+def residual(model_vec: np.ndarray, data_vec: np.ndarray, se_vec: np.ndarray) -> float:
+    """Largest moment mismatch in units of the data's standard error."""
+    return float(np.max(np.abs(model_vec - data_vec) / se_vec))
+
+
+# --------------------------------------------------------------------------- exact
+def exact_stats(h, J, V, coding: str):
+    """Exact means, second moments, P(K) and log Z in *coding*."""
+    h01, J01 = params_to01(h, J, coding)
+    model = ExactModel(h01, J01, V)
+    m01, s01 = model.moments()
+    mean, second = moments_from01(m01, s01, coding)
+    n = h.shape[0]
+    off = np.full((1, n), off_value(coding))
+    log_z = model.log_z + float(energy(off, h, J, V)[0])
+    return mean, second, model.count_distribution(), log_z, model
+
+
+def fit_exact(stats, coding, theta0, k_potential, l2, max_iter, tol_grad=1e-10):
+    """Maximise the exact log-likelihood (L-BFGS-B with parameter bounds)."""
+    n = stats["mean"].shape[0]
+    d = stats_vector(stats["mean"], stats["second"], stats["pk"], k_potential)
+    n_iter = [0]
+
+    def fun(theta):
+        h, J, V = unpack(theta, n, k_potential)
+        mean, second, pk, log_z, _ = exact_stats(h, J, V, coding)
+        m = stats_vector(mean, second, pk, k_potential)
+        f = log_z - theta @ d + 0.5 * l2 * theta @ theta
+        return f, m - d + l2 * theta
+
+    def cb(_):
+        n_iter[0] += 1
+
+    bounds = [(-PARAM_BOUND, PARAM_BOUND)] * len(theta0)
+    res = minimize(
+        fun,
+        theta0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        callback=cb,
+        options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol_grad, "maxcor": 30},
+    )
+    return res.x, bool(res.success), int(res.nit), str(res.message)
+
+
+# --------------------------------------------------------------------------- pseudolikelihood
+def unique_patterns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a binary ``(T, N)`` array and their frequencies."""
+    bits = np.packbits(x > 0, axis=1)
+    view = np.ascontiguousarray(bits).view(np.dtype((np.void, bits.shape[1])))[:, 0]
+    _, first, counts = np.unique(view, return_index=True, return_counts=True)
+    return x[first], counts / x.shape[0]
+
+
+def fit_pseudolikelihood(x, coding, theta0, l2, max_iter):
+    """Maximise the symmetric pseudo-log-likelihood (sum of per-unit conditionals).
+
+    Returns ``(theta, success, n_iter, message)``; ``V`` is not fitted here.
+    """
+    xu, w = unique_patterns(x)
+    xu = xu.astype(np.float64)
+    t, n = xu.shape
+    iu = np.triu_indices(n, 1)
+    n_iter = [0]
+    n_par = n + len(iu[0])
+    theta0 = theta0[:n_par]
+
+    def fun(theta):
+        h, J, _ = unpack(theta, n, False)
+        field = xu @ J + h
+        if coding == "01":
+            ll = xu * field - np.logaddexp(0.0, field)
+            r = xu - 0.5 * (1.0 + np.tanh(0.5 * field))
+        else:
+            ll = xu * field - np.logaddexp(field, -field)
+            r = xu - np.tanh(field)
+        f = -float(w @ ll.sum(1)) + 0.5 * l2 * theta @ theta
+        g_h = -(w @ r)
+        gm = xu.T @ (w[:, None] * r)
+        g_j = -(gm + gm.T)[iu]
+        return f, np.concatenate([g_h, g_j]) + l2 * theta
+
+    def cb(_):
+        n_iter[0] += 1
+
+    res = minimize(
+        fun,
+        theta0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-PARAM_BOUND, PARAM_BOUND)] * n_par,
+        callback=cb,
+        options={"maxiter": max_iter, "ftol": 1e-12, "gtol": 1e-7},
+    )
+    return res.x, bool(res.success), int(res.nit), str(res.message)
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+class ChainSet:
+    """Persistent Gibbs chains for a 0/1 model (the state lives between calls)."""
+
+    def __init__(self, states01: np.ndarray, rng_states: np.ndarray) -> None:
+        self.states = np.ascontiguousarray(states01, dtype=np.int8)
+        self.rng = rng_states
+
+    def stats(self, h, J, V, coding, n_samples: int, n_burn: int = 0):
+        """Model moments in *coding* from about *n_samples* recorded sweeps."""
+        h01, J01 = params_to01(h, J, coding)
+        n_chains, n = self.states.shape
+        sweeps = max(1, int(np.ceil(n_samples / n_chains)))
+        use_v = V is not None
+        v = V if use_v else np.zeros(n + 1)
+        sums, pairs, khist = gibbs_stats(
+            np.ascontiguousarray(h01, dtype=np.float64),
+            np.ascontiguousarray(J01, dtype=np.float64),
+            np.ascontiguousarray(v, dtype=np.float64),
+            use_v,
+            self.states,
+            self.rng,
+            sweeps,
+            n_burn,
+        )
+        total = float(sweeps * n_chains)
+        m01 = sums.sum(0) / total
+        p = pairs.sum(0) / total
+        s01 = p + p.T
+        np.fill_diagonal(s01, m01)
+        mean, second = moments_from01(m01, s01, coding)
+        return mean, second, khist.sum(0) / total, int(total)
+
+
+def stat_variance(vec: np.ndarray, coding: str, n_units: int) -> np.ndarray:
+    """Variance of each sufficient statistic given its mean (Bernoulli / ±1 variables)."""
+    var = np.empty_like(vec)
+    n_pair = n_units + n_units * (n_units - 1) // 2
+    if coding == "01":
+        var[:] = vec * (1.0 - vec)
+    else:
+        var[:n_pair] = 1.0 - vec[:n_pair] ** 2
+        var[n_pair:] = vec[n_pair:] * (1.0 - vec[n_pair:])
+    return var
+
+
+def fit_boltzmann(
+    stats,
+    coding,
+    theta0,
+    k_potential,
+    l2,
+    tol,
+    max_iter,
+    chains: ChainSet,
+    max_samples: int,
+    start_samples: int,
+    learning_rate: float = 0.5,
+    progress: bool = False,
+):
+    """Boltzmann learning with persistent Gibbs chains and data-driven preconditioning.
+
+    Each iteration estimates the model's moments from the chains and takes
+    a step in centred coordinates (Ferrari, Phys Rev E 94:023301, 2016):
+    ``dJ_ij = lr (C_ij^data - C_ij^model) / (v_i v_j)`` on connected
+    covariances, ``dh_i = lr (m_i^data - m_i^model) / v_i - Σ_j dJ_ij m_j``
+    (so that a coupling change does not shift the means), with ``v_i`` the
+    data variance of unit i; ``dV(K) = lr (P_data(K) - P_model(K)) / P(K)``.
+    Steps are clipped to ±1. The Monte Carlo sample per iteration doubles
+    whenever the mismatch is within twice the Monte Carlo noise, up to
+    *max_samples*. Stops when the largest mismatch of means, second moments
+    (and P(K)) is below *tol* data standard errors.
+    """
+    n = stats["mean"].shape[0]
+    iu = np.triu_indices(n, 1)
+    n_pair = len(iu[0])
+    d = stats_vector(stats["mean"], stats["second"], stats["pk"], k_potential)
+    se = stats_vector(stats["se_mean"], stats["se_second"], stats["se_pk"], k_potential)
+    m_d = stats["mean"]
+    if coding == "01":
+        v = m_d * (1.0 - m_d)
+    else:
+        v = 1.0 - m_d**2
+    v = np.maximum(v, 1.0 / stats["n_samples"])
+    cov_d = d[n : n + n_pair] - m_d[iu[0]] * m_d[iu[1]]
+    theta = theta0.copy()
+    n_samples = int(min(start_samples, max_samples))
+    history = []
+    converged = False
+    z = np.inf
+    n_stats = len(d)
+    noise_factor = np.sqrt(2.0 * np.log(max(n_stats, 2)))
+    bar = progress_bar(range(max_iter), enable=progress, desc="Boltzmann learning")
+    n_done = 0
+    burn = 50
+    lr = learning_rate
+    best = np.inf
+    for _ in bar:
+        n_done += 1
+        h, J, V = unpack(theta, n, k_potential)
+        mean, second, pk, n_used = chains.stats(h, J, V, coding, n_samples, n_burn=burn)
+        burn = 0
+        m = stats_vector(mean, second, pk, k_potential)
+        z = residual(m, d, se)
+        history.append(z)
+        if progress:
+            bar.set_postfix(residual=f"{z:.2f}", samples=n_used)
+        if z < tol:
+            converged = True
+            break
+        var = stat_variance(m, coding, n)
+        var_d = stat_variance(d, coding, n)
+        se_mc = np.sqrt(np.maximum(var, var_d) / n_used)
+        noise = noise_factor * np.quantile(se_mc / se, 0.9)
+        if z < 2.0 * noise and n_samples < max_samples:
+            n_samples = int(min(2 * n_samples, max_samples))
+        elif z > 2.0 * best and lr > 0.05:
+            lr *= 0.5
+        best = min(best, z)
+        cov_m = m[n : n + n_pair] - mean[iu[0]] * mean[iu[1]]
+        g_h = m_d - mean - l2 * theta[:n]
+        g_j = cov_d - cov_m - l2 * theta[n : n + n_pair]
+        d_j = np.clip(lr * g_j / (v[iu[0]] * v[iu[1]]), -1.0, 1.0)
+        dj_full = np.zeros((n, n))
+        dj_full[iu] = d_j
+        dj_full = dj_full + dj_full.T
+        d_h = np.clip(lr * g_h / v, -1.0, 1.0) - dj_full @ m_d
+        step = [d_h, d_j]
+        if k_potential:
+            pk_d = d[n + n_pair :]
+            pk_m = m[n + n_pair :]
+            g_v = pk_d - pk_m - l2 * theta[n + n_pair :]
+            var_v = np.maximum(np.maximum(pk_d, pk_m), 1.0 / n_used)
+            step.append(np.clip(lr * g_v / var_v, -1.0, 1.0))
+        theta = np.clip(theta + np.concatenate(step), -PARAM_BOUND, PARAM_BOUND)
+    return theta, converged, n_done, z, np.asarray(history), n_samples
+
+
+def independent_theta(mean: np.ndarray, coding: str, n_extra: int) -> np.ndarray:
+    """Fields of the independent model (J = 0) matching *mean*; zeros elsewhere."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if coding == "01":
+            m = np.clip(mean, 1e-9, 1 - 1e-9)
+            h = np.log(m / (1.0 - m))
+        else:
+            h = np.arctanh(np.clip(mean, -1 + 1e-9, 1 - 1e-9))
+    h = np.clip(h, -PARAM_BOUND, PARAM_BOUND)
+    return np.concatenate([h, np.zeros(n_extra)])
