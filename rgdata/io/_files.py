@@ -17,7 +17,12 @@ import pandas as pd
 
 from .._validation import describe
 
-__all__ = ["check_path", "load_numpy", "read_table", "safe_name"]
+__all__ = ["check_path", "load_numpy", "read_table", "safe_name", "why"]
+
+
+def why(err: BaseException) -> str:
+    """``"ErrorType: message"`` on one line, for wrapping a library's error."""
+    return f"{type(err).__name__}: {' '.join(str(err).split())}"
 
 
 def safe_name(path: Path) -> str:
@@ -88,18 +93,26 @@ def load_numpy(path: Any, *, key: str | None = None, name: str = "path") -> tupl
     suffix = path.suffix.lower()
     if suffix == ".npy" and key is not None:
         raise ValueError(f"key={key!r} given but {str(path)!r} is a .npy file holding one array")
+    magic = b"\x93NUMPY" if suffix == ".npy" else b"PK"
+    with open(path, "rb") as fh:
+        head = fh.read(len(magic))
+    if head != magic:
+        raise ValueError(
+            f"{name}: {str(path)!r} does not start like a {suffix} file; "
+            "the file looks truncated or corrupt (or is another format)"
+        )
     try:
         loaded = np.load(path, allow_pickle=False)
     except ValueError as err:
         if "allow_pickle" in str(err):
             raise _pickle_refused(path, None) from err
         raise ValueError(
-            f"{name}: could not read {str(path)!r} as {suffix} ({err}); "
+            f"{name}: could not read {str(path)!r} as {suffix} ({str(err).strip()}); "
             "the file looks truncated or corrupt"
         ) from err
     except (OSError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(
-            f"{name}: could not read {str(path)!r} as {suffix} ({type(err).__name__}: {err}); "
+            f"{name}: could not read {str(path)!r} as {suffix} ({why(err)}); "
             "the file looks truncated or corrupt"
         ) from err
     if isinstance(loaded, np.ndarray):
@@ -124,13 +137,13 @@ def load_numpy(path: Any, *, key: str | None = None, name: str = "path") -> tupl
             if "allow_pickle" in str(err):
                 raise _pickle_refused(path, key) from err
             raise ValueError(
-                f"{name}: could not read array {key!r} of {str(path)!r} ({err}); "
+                f"{name}: could not read array {key!r} of {str(path)!r} ({str(err).strip()}); "
                 "the file looks truncated or corrupt"
             ) from err
         except (OSError, EOFError, zipfile.BadZipFile) as err:
             raise ValueError(
                 f"{name}: could not read array {key!r} of {str(path)!r} "
-                f"({type(err).__name__}: {err}); the file looks truncated or corrupt"
+                f"({why(err)}); the file looks truncated or corrupt"
             ) from err
     return arr, f"{safe_name(path)}[{key}]"
 
@@ -150,10 +163,12 @@ def read_table(path: Any, *, name: str = "path", index_col: int | str | None = 0
             frame = pd.read_parquet(path)
         except Exception as err:  # pyarrow raises its own error types
             raise ValueError(
-                f"{name}: could not read {str(path)!r} as parquet ({type(err).__name__}: {err}); "
+                f"{name}: could not read {str(path)!r} as parquet ({why(err)}); "
                 "the file looks truncated or corrupt"
             ) from err
-        if index_col is not None and not isinstance(frame.index, pd.DatetimeIndex):
+        if not isinstance(frame.index, pd.RangeIndex):
+            frame = frame.reset_index()  # a stored index (e.g. dates) becomes the first column
+        if index_col is not None:
             col = frame.columns[index_col] if isinstance(index_col, int) else index_col
             frame = frame.set_index(col)
         return frame
@@ -161,7 +176,7 @@ def read_table(path: Any, *, name: str = "path", index_col: int | str | None = 0
         frame = pd.read_csv(path, index_col=index_col)
     except (EOFError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
         raise ValueError(
-            f"{name}: could not read {str(path)!r} as CSV ({type(err).__name__}: {err}); "
+            f"{name}: could not read {str(path)!r} as CSV ({why(err)}); "
             "the file looks truncated or corrupt"
         ) from err
     except pd.errors.EmptyDataError as err:

@@ -10,7 +10,7 @@ import xarray as xr
 
 from .._validation import check_option, check_real
 from ..activity import as_activity
-from ._files import check_path, safe_name
+from ._files import check_path, safe_name, why
 from .spikes import bin_spike_times
 
 __all__ = ["read_nwb"]
@@ -121,16 +121,14 @@ def read_nwb(
         io = pynwb.NWBHDF5IO(str(path), mode="r")
     except Exception as err:  # h5py/hdmf raise several types for a bad file
         raise ValueError(
-            f"path: could not open {str(path)!r} as NWB/HDF5 ({type(err).__name__}: {err}); "
+            f"path: could not open {str(path)!r} as NWB/HDF5 ({why(err)}); "
             "the file looks truncated or corrupt"
         ) from err
     with io:
         try:
             nwbfile = io.read()
         except Exception as err:
-            raise ValueError(
-                f"path: could not read {str(path)!r} as NWB ({type(err).__name__}: {err})"
-            ) from err
+            raise ValueError(f"path: could not read {str(path)!r} as NWB ({why(err)})") from err
         common = {
             "source": f"{safe_name(path)} (NWB)",
             "nwb_identifier": str(nwbfile.identifier),

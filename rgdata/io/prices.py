@@ -35,6 +35,11 @@ def _as_price_frame(frame: Any, name: str) -> pd.DataFrame:
     if frame.shape[0] < 3:
         raise ValueError(f"{name} has {frame.shape[0]} row(s); at least 3 dates are needed")
     if not isinstance(frame.index, pd.DatetimeIndex):
+        if pd.api.types.is_numeric_dtype(frame.index):
+            raise ValueError(
+                f"{name}: the index holds numbers ({list(frame.index[:3])!r}), not dates; "
+                "accepted: a date index or date column (ISO dates like 2003-01-02)"
+            )
         try:
             index = pd.to_datetime(frame.index, format="mixed")
         except (ValueError, TypeError) as err:
@@ -71,7 +76,7 @@ def _as_price_frame(frame: Any, name: str) -> pd.DataFrame:
     if (arr <= 0).any():
         i, j = np.argwhere(arr <= 0)[0]
         raise ValueError(
-            f"{name}: non-positive price {arr[i, j]!r} for {prices.columns[j]!r} on "
+            f"{name}: non-positive price {float(arr[i, j])!r} for {prices.columns[j]!r} on "
             f"{prices.index[i].date()}; log returns need prices > 0"
         )
     return prices
