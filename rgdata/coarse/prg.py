@@ -1,3 +1,475 @@
-"""Real-space phenomenological RG (Meshulam et al. 2019)."""
+"""Real-space phenomenological RG (Meshulam, Gauthier, Brody, Tank & Bialek 2019).
 
-__all__: list[str] = []
+:func:`prg` pairs the most correlated variables greedily, sums each pair,
+renormalizes, and repeats, giving clusters of ``K = 1, 2, 4, ...`` original
+units. At each level it measures, on the *un-normalized* sums of the original
+units in each cluster, the quantities whose scaling with ``K`` the paper
+studies: the variance (exponent ``alpha``), the free energy of silence
+``-ln P(silent)`` (``beta``), the covariance spectra of the clusters (``mu``),
+the autocorrelation time (``z``), and the distribution of the normalized
+coarse-grained variables. Block-wise copies (contiguous time blocks) feed the
+confidence intervals of :func:`rgdata.diagnostics.fit_exponent`.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._progress import progress_bar
+from .._validation import check_int, check_option, check_random_state, describe
+from ..activity import check_activity
+from ._prg_pairing import greedy_pairs, random_pairs
+from ._prg_stats import (
+    cluster_spectra,
+    data_coding,
+    level_stats,
+    normalize_rows,
+    standardize_rows,
+    tau_from_acf,
+)
+
+__all__ = ["prg", "NORMALIZATIONS", "PAIRINGS"]
+
+NORMALIZATIONS = ("auto", "nonzero_mean", "variance", "none")
+PAIRINGS = ("correlation", "random")
+_CORR_DTYPES = ("float32", "float64")
+_MIN_BLOCK_SAMPLES = 10
+
+
+def _seed_attr(random_state: Any) -> int | str:
+    if random_state is None:
+        return "None (OS entropy, not reproducible)"
+    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+        return int(random_state)
+    return type(random_state).__name__
+
+
+def _sum_dtype(x: np.ndarray, coding: str, n_units: int) -> np.dtype:
+    if coding == "continuous" or x.dtype.kind == "f" and coding == "counts":
+        return np.dtype(np.float64)
+    top = float(np.max(np.abs(x))) * n_units if x.size else 1.0
+    for dt in (np.int8, np.int16, np.int32):
+        if top <= np.iinfo(dt).max:
+            return np.dtype(dt)
+    return np.dtype(np.int64)
+
+
+def _resolve_normalization(normalization: str, coding: str) -> str:
+    if normalization != "auto":
+        if normalization == "nonzero_mean" and coding in ("pm1", "continuous"):
+            raise ValueError(
+                f"normalization='nonzero_mean' needs non-negative activity (spikes or counts), "
+                f"but the data are {coding!r}; use 'variance' or 'none'"
+            )
+        return normalization
+    return "nonzero_mean" if coding in ("01", "counts") else "variance"
+
+
+def prg(
+    activity: xr.DataArray,
+    n_levels: int | None = None,
+    *,
+    normalization: str = "auto",
+    pairing: str = "correlation",
+    n_blocks: int = 4,
+    max_lag: int | None = None,
+    n_bins: int = 50,
+    max_eigen_size: int = 256,
+    corr_dtype: str = "float32",
+    random_state: Any = None,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Real-space phenomenological renormalization group.
+
+    Parameters
+    ----------
+    activity : xarray.DataArray
+        Activity with dims ``("unit", "time")`` (stack trials first with
+        :func:`rgdata.stack_trials`). No NaN, no constant units.
+    n_levels : int, optional
+        Number of coarse-graining steps; the result has levels
+        ``0..n_levels`` with cluster sizes ``K = 2**level``. Default: the
+        largest number that leaves at least two clusters at the last level
+        (``floor(log2(n_units)) - 1``, at least 1).
+    normalization : {"auto", "nonzero_mean", "variance", "none"}
+        How each coarse-grained variable is rescaled before the next pairing
+        (and in ``distribution``). ``"nonzero_mean"`` (the paper's choice for
+        spikes): divide so the mean of the non-zero values is 1;
+        ``"variance"``: z-score (mean 0, variance 1); ``"none"``: plain sums.
+        ``"auto"`` picks ``"nonzero_mean"`` for non-negative integer data
+        (spikes, counts) and ``"variance"`` otherwise. Published scripts
+        disagree for continuous data; the choice affects which pairs are
+        formed after the first step, never the reported quantities' definition.
+    pairing : {"correlation", "random"}
+        ``"correlation"``: exact greedy pairing of the most correlated
+        variables (ties go to the lowest index pair in the current order).
+        ``"random"``: random pairs (a null model).
+    n_blocks : int
+        Number of contiguous time blocks for the block-wise copies of every
+        quantity (used for confidence intervals). At least 2.
+    max_lag : int, optional
+        Largest lag (in samples) of the autocorrelation. Default
+        ``min(100, block length // 2)``.
+    n_bins : int
+        Number of bins of ``distribution``.
+    max_eigen_size : int
+        Largest cluster size whose covariance spectrum is computed (the cost
+        grows as ``n_units * K**2``); levels with ``T / K <= 10`` are skipped
+        too. Skipped levels are NaN, warned about and listed in attrs.
+    corr_dtype : {"float32", "float64"}
+        Precision of the correlation matrix used *only* to choose the pairs
+        (float32 halves memory and time; every reported quantity is computed
+        in float64). Near-ties may pair differently in the two precisions.
+    random_state : None, int or numpy.random.Generator
+        Seeds the random pairing (unused with correlation pairing).
+    progress : bool
+        Show a progress bar over levels.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``level``, ``unit``, ``rank``, ``lag``, ``bin``, ``block``.
+        Variables: ``variance``, ``silence_free_energy``, ``n_clusters``,
+        ``n_left_out``, ``eigenvalues (level, rank)``, ``autocorrelation
+        (level, lag)``, ``tau_c``, ``distribution (level, bin)``,
+        ``zero_fraction``, ``membership (level, unit)`` and the block-wise
+        ``*_blocks`` copies; coordinates ``cluster_size (level)``,
+        ``bin_center (bin)``, ``block_start/block_stop (block)``.
+        The parameters are in ``attrs``.
+
+    Raises
+    ------
+    TypeError
+        *activity* is not a DataArray.
+    ValueError
+        Wrong dims, NaN, constant units, fewer than 2 units, more levels than
+        the units allow, too few samples per block, unknown options.
+
+    Notes
+    -----
+    Quantities at level ``l`` are computed from ``S_c(t)``, the plain sum of
+    the original units in cluster ``c`` (``K = 2**l`` units) and averaged over
+    clusters: ``variance`` is ``mean_c Var(S_c)`` (ddof=0);
+    ``silence_free_energy`` is ``mean_c -ln P(S_c = silent)`` (silent means
+    all units at 0 for spikes/counts, all at -1 for +-1 data; NaN for
+    continuous data); ``eigenvalues`` are the rank-ordered eigenvalues of the
+    ``K x K`` covariance of the original units in each cluster, averaged over
+    clusters; ``autocorrelation`` is the normalized autocorrelation of
+    ``S_c``, averaged over clusters, and ``tau_c`` the lag where it first
+    drops below ``1/e`` (linear interpolation). ``distribution`` is the
+    density of the *normalized* coarse variables on a grid shared by all
+    levels: for ``"nonzero_mean"`` the bins cover ``(0, 5]`` and the exact
+    zeros are reported separately in ``zero_fraction`` (the density integrates
+    to ``1 - zero_fraction`` minus what falls above 5); otherwise z-scores on
+    ``[-5, 5]`` (with ``"none"`` the plain sums are z-scored for this
+    histogram only). ``out_of_range`` records the mass outside the grid.
+
+    With an odd number of clusters the least correlated one (the one the
+    greedy rule leaves over; a random one for random pairing) is left out of
+    the following levels: its units get ``membership = -1`` there, a warning
+    is issued and ``n_left_out`` / ``attrs["left_out"]`` record it.
+
+    Examples
+    --------
+    >>> import numpy as np, rgdata
+    >>> x = (np.random.default_rng(0).random((64, 4000)) < 0.1).astype(np.int8)
+    >>> res = rgdata.coarse.prg(rgdata.as_activity(x, kind="spikes"))
+    >>> res["cluster_size"].values
+    array([ 1,  2,  4,  8, 16, 32])
+    """
+    act = check_activity(activity, allow_trials=False)
+    check_option(normalization, "normalization", NORMALIZATIONS)
+    check_option(pairing, "pairing", PAIRINGS)
+    check_option(corr_dtype, "corr_dtype", _CORR_DTYPES)
+    n_blocks = check_int(n_blocks, "n_blocks", min_value=2)
+    n_bins = check_int(n_bins, "n_bins", min_value=2)
+    max_eigen_size = check_int(max_eigen_size, "max_eigen_size", min_value=1)
+    if not isinstance(progress, bool | np.bool_):
+        raise TypeError(f"progress must be a bool, got {describe(progress)}")
+    rng = check_random_state(random_state)
+    x = act.values
+    n_units, t_len = x.shape
+    max_levels = int(np.floor(np.log2(n_units)))
+    if n_levels is None:
+        n_levels = max(1, max_levels - 1)
+    n_levels = check_int(n_levels, "n_levels", min_value=1)
+    if n_levels > max_levels:
+        raise ValueError(
+            f"n_levels={n_levels} needs at least 2**{n_levels} = {2**n_levels} units; "
+            f"activity has {n_units} (at most n_levels={max_levels})"
+        )
+    block_len = t_len // n_blocks
+    if block_len < _MIN_BLOCK_SAMPLES:
+        raise ValueError(
+            f"activity has {t_len} time points: too few for n_blocks={n_blocks} blocks of at "
+            f"least {_MIN_BLOCK_SAMPLES} samples each; use fewer blocks or more data"
+        )
+    if max_lag is None:
+        max_lag = max(1, min(100, block_len // 2))
+    max_lag = check_int(max_lag, "max_lag", min_value=1, max_value=block_len - 1)
+    block_edges = np.linspace(0, t_len, n_blocks + 1).astype(np.int64)
+
+    if x.dtype == bool:
+        x = x.view(np.int8)
+    coding = data_coding(x)
+    norm = _resolve_normalization(normalization, coding)
+    float_dtype = np.dtype(corr_dtype)
+    sum_dtype = _sum_dtype(x, coding, n_units)
+    if coding in ("01", "counts"):
+        silent_of = lambda k: 0.0  # noqa: E731
+    elif coding == "pm1":
+        silent_of = lambda k: -float(k)  # noqa: E731
+    else:
+        silent_of = lambda k: None  # noqa: E731
+
+    sizes = 2 ** np.arange(n_levels + 1)
+    if norm == "nonzero_mean":
+        edges = np.linspace(0.0, 5.0, n_bins + 1)
+    else:
+        edges = np.linspace(-5.0, 5.0, n_bins + 1)
+
+    membership = np.full((n_levels + 1, n_units), -1, dtype=np.int64)
+    clusters = [np.arange(n_units, dtype=np.int64)[:, None]]
+    raw = x
+    y = np.empty((n_units, t_len), dtype=float_dtype)
+    const = normalize_rows(x, norm, y)
+    out = {
+        k: np.full(n_levels + 1, np.nan)
+        for k in ("variance", "free", "tau", "zero", "oor", "n_const", "n_left")
+    }
+    out_b = {k: np.full((n_levels + 1, n_blocks), np.nan) for k in ("variance", "free", "tau")}
+    acf_all = np.full((n_levels + 1, max_lag + 1), np.nan)
+    acf_b = np.full((n_levels + 1, max_lag + 1, n_blocks), np.nan)
+    dist = np.zeros((n_levels + 1, n_bins))
+    left_out_notes = []
+    free_notes = []
+    tau_notes = []
+
+    for level in progress_bar(range(n_levels + 1), enable=progress, desc="PRG levels"):
+        cl = clusters[level]
+        k = int(sizes[level])
+        membership[level, cl.ravel()] = np.repeat(np.arange(cl.shape[0]), k)
+        out["n_left"][level] = n_units - cl.size
+        out["n_const"][level] = int(const.sum())
+        silent = silent_of(k)
+        st = level_stats(raw, silent, block_edges, max_lag, with_acf=True)
+        out["variance"][level] = st["var"].mean()
+        out_b["variance"][level] = st["var_blocks"].mean(axis=0)
+        if silent is not None:
+            with np.errstate(divide="ignore"):
+                f_full = -np.log(st["p0"])
+                f_blocks = -np.log(st["p0_blocks"])
+            if np.all(np.isfinite(f_full)):
+                out["free"][level] = f_full.mean()
+            else:
+                free_notes.append(
+                    f"level {level} (K={k}): {int((~np.isfinite(f_full)).sum())} of "
+                    f"{f_full.size} clusters never silent"
+                )
+            ok_b = np.all(np.isfinite(f_blocks), axis=0)
+            out_b["free"][level] = np.where(ok_b, np.where(ok_b, f_blocks, 0).mean(axis=0), np.nan)
+        acf_all[level] = st["acf"]
+        acf_b[level] = st["acf_blocks"]
+        out["tau"][level] = tau_from_acf(st["acf"])
+        if not np.isfinite(out["tau"][level]):
+            tau_notes.append(f"level {level} (K={k})")
+        for b in range(n_blocks):
+            out_b["tau"][level, b] = tau_from_acf(st["acf_blocks"][:, b])
+        dist[level], out["zero"][level], out["oor"][level] = _histogram(y, edges, norm)
+
+        if level == n_levels:
+            break
+        m = cl.shape[0]
+        if pairing == "random":
+            pairs = random_pairs(m, rng)
+        else:
+            z = standardize_rows(y, float_dtype)
+            corr = z @ z.T
+            del z
+            pairs = greedy_pairs(corr)
+            del corr
+        if m % 2:
+            used = np.zeros(m, bool)
+            used[pairs.ravel()] = True
+            odd = int(np.flatnonzero(~used)[0])
+            labels = act["unit"].values[cl[odd]]
+            shown = ", ".join(str(v) for v in labels[:8]) + (", ..." if labels.size > 8 else "")
+            left_out_notes.append(
+                f"after level {level} (K={k}): cluster of units [{shown}] left out "
+                f"({m} clusters, odd)"
+            )
+        a, b_ = pairs[:, 0], pairs[:, 1]
+        clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
+        raw = raw[a].astype(sum_dtype) + raw[b_].astype(sum_dtype)
+        y_sum = y[a] + y[b_]
+        del y
+        y = np.empty(y_sum.shape, dtype=float_dtype)
+        const = normalize_rows(y_sum, norm, y)
+        del y_sum
+
+    if left_out_notes:
+        warnings.warn(
+            "prg: odd numbers of clusters, some units are left out of higher levels: "
+            + "; ".join(left_out_notes),
+            UserWarning,
+            stacklevel=2,
+        )
+    if free_notes:
+        warnings.warn(
+            "prg: silence_free_energy is NaN where clusters were never silent: "
+            + "; ".join(free_notes),
+            UserWarning,
+            stacklevel=2,
+        )
+    if tau_notes:
+        warnings.warn(
+            f"prg: the autocorrelation never dropped below 1/e within max_lag={max_lag} at "
+            + ", ".join(tau_notes)
+            + "; tau_c is NaN there (increase max_lag)",
+            UserWarning,
+            stacklevel=2,
+        )
+    if np.any(out["n_const"] > 0):
+        warnings.warn(
+            "prg: some coarse-grained variables are constant (perfectly anti-correlated "
+            "pairs); they were given zero correlation with all others. Counts per level: "
+            f"{out['n_const'].astype(int).tolist()}",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    # covariance spectra of the clusters
+    eig_levels = [lv for lv in range(n_levels + 1) if sizes[lv] <= max_eigen_size]
+    eig_levels = [lv for lv in eig_levels if t_len / sizes[lv] > 10]
+    eig_block_levels = [lv for lv in eig_levels if np.diff(block_edges).min() / sizes[lv] > 10]
+    skipped = sorted(set(range(n_levels + 1)) - set(eig_levels))
+    skipped_b = sorted(set(range(n_levels + 1)) - set(eig_block_levels))
+    if skipped:
+        warnings.warn(
+            f"prg: eigenvalues not computed at levels {skipped} (K="
+            f"{[int(sizes[lv]) for lv in skipped]}): they need T/K > 10 (T={t_len}) and "
+            f"K <= max_eigen_size={max_eigen_size}",
+            UserWarning,
+            stacklevel=2,
+        )
+    spectra, spectra_b = cluster_spectra(
+        x, clusters, membership, eig_levels, eig_block_levels, block_edges
+    )
+    k_max = int(sizes[-1])
+    eig = np.full((n_levels + 1, k_max), np.nan)
+    eig_b = np.full((n_levels + 1, k_max, n_blocks), np.nan)
+    for lv, ev in spectra.items():
+        eig[lv, : ev.size] = ev
+    for lv, ev in spectra_b.items():
+        eig_b[lv, : ev.shape[0]] = ev
+
+    time_step = act.attrs.get("bin_width", act.attrs.get("sampling", 1.0))
+    attrs = {
+        "analysis": "real-space PRG (Meshulam et al. 2019)",
+        "normalization": norm,
+        "normalization_requested": normalization,
+        "pairing": pairing,
+        "n_levels": int(n_levels),
+        "n_blocks": int(n_blocks),
+        "max_lag": int(max_lag),
+        "max_eigen_size": int(max_eigen_size),
+        "corr_dtype": corr_dtype,
+        "random_state": _seed_attr(random_state),
+        "data_coding": coding,
+        "n_units": int(n_units),
+        "n_time": int(t_len),
+        "activity_kind": str(act.attrs.get("kind", "")),
+        "activity_source": str(act.attrs.get("source", "")),
+        "time_step": time_step if isinstance(time_step, int | float | str) else str(time_step),
+        "lag_unit": "samples",
+        "tau_c_definition": "first lag where the cluster-averaged autocorrelation < 1/e, "
+        "linearly interpolated (in samples)",
+        "variance_ddof": 0,
+        "eigenvalues_skipped_levels": np.asarray(skipped, dtype=np.int64),
+        "eigenvalues_blocks_skipped_levels": np.asarray(skipped_b, dtype=np.int64),
+        "left_out": json.dumps(left_out_notes),
+        "silence_notes": json.dumps(free_notes),
+        "distribution_range": np.asarray([edges[0], edges[-1]]),
+        "distribution_definition": (
+            "density of non-zero normalized values on (0, 5]; zeros in zero_fraction"
+            if norm == "nonzero_mean"
+            else "density of z-scored coarse variables on [-5, 5]"
+        ),
+        "version": _version(),
+    }
+    if silent_of(1) is None:
+        attrs["silence_notes"] = json.dumps(
+            ["silence_free_energy undefined for continuous data (NaN)"]
+        )
+    levels = np.arange(n_levels + 1)
+    ds = xr.Dataset(
+        {
+            "variance": ("level", out["variance"]),
+            "variance_blocks": (("level", "block"), out_b["variance"]),
+            "silence_free_energy": ("level", out["free"]),
+            "silence_free_energy_blocks": (("level", "block"), out_b["free"]),
+            "eigenvalues": (("level", "rank"), eig),
+            "eigenvalues_blocks": (("level", "rank", "block"), eig_b),
+            "autocorrelation": (("level", "lag"), acf_all),
+            "autocorrelation_blocks": (("level", "lag", "block"), acf_b),
+            "tau_c": ("level", out["tau"]),
+            "tau_c_blocks": (("level", "block"), out_b["tau"]),
+            "distribution": (("level", "bin"), dist),
+            "zero_fraction": ("level", out["zero"]),
+            "out_of_range": ("level", out["oor"]),
+            "n_clusters": ("level", np.array([c.shape[0] for c in clusters], dtype=np.int64)),
+            "n_left_out": ("level", out["n_left"].astype(np.int64)),
+            "n_constant": ("level", out["n_const"].astype(np.int64)),
+            "membership": (("level", "unit"), membership),
+        },
+        coords={
+            "level": levels,
+            "cluster_size": ("level", sizes.astype(np.int64)),
+            "unit": act["unit"].values,
+            "rank": np.arange(1, k_max + 1),
+            "lag": np.arange(max_lag + 1),
+            "bin": np.arange(n_bins),
+            "bin_center": ("bin", 0.5 * (edges[1:] + edges[:-1])),
+            "bin_width": ("bin", np.diff(edges)),
+            "block": np.arange(n_blocks),
+            "block_start": ("block", block_edges[:-1]),
+            "block_stop": ("block", block_edges[1:]),
+        },
+        attrs=attrs,
+    )
+    return ds
+
+
+def _histogram(y: np.ndarray, edges: np.ndarray, norm: str) -> tuple[np.ndarray, float, float]:
+    counts = np.zeros(edges.size - 1)
+    n_zero = 0
+    total = y.size
+    width = edges[1] - edges[0]
+    for r0 in range(0, y.shape[0], 256):
+        blk = y[r0 : r0 + 256].astype(np.float64)
+        if norm == "nonzero_mean":
+            nz = blk != 0
+            n_zero += int(blk.size - nz.sum())
+            vals = blk[nz]
+        elif norm == "none":
+            blk -= blk.mean(axis=1, keepdims=True)
+            sd = blk.std(axis=1)
+            vals = (blk / np.where(sd > 0, sd, 1.0)[:, None]).ravel()
+        else:
+            vals = blk.ravel()
+        counts += np.histogram(vals, bins=edges)[0]
+    density = counts / (total * width)
+    zero_frac = n_zero / total if norm == "nonzero_mean" else float("nan")
+    in_range = counts.sum() + n_zero
+    return density, zero_frac, float(1.0 - in_range / total)
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__

@@ -1,0 +1,247 @@
+"""Per-level statistics for real-space PRG, on bare numpy arrays.
+
+Everything here works on row-chunks so that a ``(clusters, time)`` array is
+never converted to float64 as a whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft
+
+__all__ = [
+    "data_coding",
+    "normalize_rows",
+    "standardize_rows",
+    "level_stats",
+    "autocorrelation_rows",
+    "tau_from_acf",
+    "cluster_spectra",
+]
+
+_CHUNK = 256
+INV_E = float(np.exp(-1.0))
+
+
+def data_coding(x: np.ndarray) -> str:
+    """Classify the values: ``"01"``, ``"pm1"``, ``"counts"`` or ``"continuous"``."""
+    if x.dtype == bool:
+        return "01"
+    has_neg = False
+    integral = True
+    only01 = True
+    onlypm1 = True
+    for r0 in range(0, x.shape[0], _CHUNK):
+        blk = x[r0 : r0 + _CHUNK]
+        if x.dtype.kind == "f":
+            integral = integral and bool(np.all(blk == np.round(blk)))
+        has_neg = has_neg or bool(np.any(blk < 0))
+        only01 = only01 and bool(np.all((blk == 0) | (blk == 1)))
+        onlypm1 = onlypm1 and bool(np.all((blk == -1) | (blk == 1)))
+    if only01:
+        return "01"
+    if onlypm1:
+        return "pm1"
+    if integral and not has_neg:
+        return "counts"
+    return "continuous"
+
+
+def normalize_rows(s: np.ndarray, how: str, out: np.ndarray) -> np.ndarray:
+    """Normalize each row of *s* into *out*; return a bool array of constant rows.
+
+    ``"nonzero_mean"`` divides each row by the mean of its non-zero values
+    (Meshulam et al. 2019); ``"variance"`` z-scores each row (mean 0,
+    variance 1); ``"none"`` copies. Constant rows are left centred (or as is).
+    """
+    n = s.shape[0]
+    const = np.zeros(n, bool)
+    for r0 in range(0, n, _CHUNK):
+        r1 = min(n, r0 + _CHUNK)
+        blk = s[r0:r1].astype(np.float64)
+        sd = blk.std(axis=1)
+        const[r0:r1] = sd == 0
+        if how == "nonzero_mean":
+            nz = blk != 0
+            cnt = nz.sum(axis=1)
+            tot = np.where(nz, blk, 0.0).sum(axis=1)
+            scale = np.where(cnt > 0, tot / np.maximum(cnt, 1), 1.0)
+            scale[scale == 0] = 1.0
+            blk /= scale[:, None]
+        elif how == "variance":
+            blk -= blk.mean(axis=1, keepdims=True)
+            blk /= np.where(sd > 0, sd, 1.0)[:, None]
+        out[r0:r1] = blk
+    return const
+
+
+def standardize_rows(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Rows centred and scaled to unit variance (constant rows become zeros)."""
+    z = np.empty(y.shape, dtype=dtype)
+    for r0 in range(0, y.shape[0], _CHUNK):
+        blk = y[r0 : r0 + _CHUNK].astype(np.float64)
+        blk -= blk.mean(axis=1, keepdims=True)
+        sd = blk.std(axis=1)
+        blk /= np.where(sd > 0, sd, np.inf)[:, None]
+        z[r0 : r0 + _CHUNK] = blk
+    return z
+
+
+def autocorrelation_rows(x: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """Normalized autocorrelation of each row (mean removed), lags ``0..max_lag``.
+
+    ``C(t) = [sum_s dx_s dx_{s+t} / (T - t)] / [sum_s dx_s^2 / T]``. Returns
+    ``(acf, ok)`` where rows with zero variance have ``ok`` false.
+    """
+    n, t_len = x.shape
+    dx = x - x.mean(axis=1, keepdims=True)
+    nfft = scipy.fft.next_fast_len(t_len + max_lag + 1, real=True)
+    f = scipy.fft.rfft(dx, n=nfft, axis=1)
+    raw = scipy.fft.irfft(f.real**2 + f.imag**2, n=nfft, axis=1)[:, : max_lag + 1]
+    var = raw[:, 0] / t_len
+    ok = var > 1e-12 * np.maximum(1.0, np.abs(x).max(axis=1)) ** 2
+    raw /= (t_len - np.arange(max_lag + 1))[None, :]
+    acf = np.full_like(raw, np.nan)
+    acf[ok] = raw[ok] / var[ok, None]
+    return acf, ok
+
+
+def tau_from_acf(acf: np.ndarray) -> float:
+    """Lag at which ``acf`` first drops below ``1/e``, linearly interpolated.
+
+    NaN when it never does within the computed lags.
+    """
+    below = np.flatnonzero(acf < INV_E)
+    if below.size == 0 or not np.isfinite(acf[0]):
+        return float("nan")
+    k = int(below[0])
+    if k == 0:
+        return 0.0
+    c0, c1 = acf[k - 1], acf[k]
+    return float(k - 1 + (c0 - INV_E) / (c0 - c1))
+
+
+def level_stats(
+    raw: np.ndarray,
+    silent_value: float | None,
+    block_edges: np.ndarray,
+    max_lag: int,
+    with_acf: bool,
+) -> dict[str, np.ndarray]:
+    """Variance, silence probability and autocorrelation of each row of *raw*.
+
+    Returns per-cluster arrays: ``var`` (n,), ``var_blocks`` (n, B), ``p0``
+    and ``p0_blocks`` (probability that the row equals *silent_value*; NaN
+    when it is None), and cluster-averaged ``acf`` (L+1,), ``acf_blocks``
+    (L+1, B) with the number of non-constant rows averaged.
+    """
+    n = raw.shape[0]
+    n_blocks = block_edges.size - 1
+    var = np.empty(n)
+    var_b = np.empty((n, n_blocks))
+    p0 = np.full(n, np.nan)
+    p0_b = np.full((n, n_blocks), np.nan)
+    acf_sum = np.zeros(max_lag + 1)
+    acf_cnt = 0
+    acfb_sum = np.zeros((max_lag + 1, n_blocks))
+    acfb_cnt = np.zeros(n_blocks)
+    for r0 in range(0, n, _CHUNK):
+        r1 = min(n, r0 + _CHUNK)
+        blk = raw[r0:r1].astype(np.float64)
+        var[r0:r1] = blk.var(axis=1)
+        if silent_value is not None:
+            p0[r0:r1] = (blk == silent_value).mean(axis=1)
+        if with_acf:
+            acf, ok = autocorrelation_rows(blk, max_lag)
+            acf_sum += acf[ok].sum(axis=0)
+            acf_cnt += int(ok.sum())
+        for b in range(n_blocks):
+            part = blk[:, block_edges[b] : block_edges[b + 1]]
+            var_b[r0:r1, b] = part.var(axis=1)
+            if silent_value is not None:
+                p0_b[r0:r1, b] = (part == silent_value).mean(axis=1)
+            if with_acf:
+                acf, ok = autocorrelation_rows(part, max_lag)
+                acfb_sum[:, b] += acf[ok].sum(axis=0)
+                acfb_cnt[b] += ok.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        acf_mean = acf_sum / acf_cnt if acf_cnt else np.full(max_lag + 1, np.nan)
+        acfb_mean = np.where(acfb_cnt > 0, acfb_sum / np.maximum(acfb_cnt, 1), np.nan)
+    return {
+        "var": var,
+        "var_blocks": var_b,
+        "p0": p0,
+        "p0_blocks": p0_b,
+        "acf": acf_mean,
+        "acf_blocks": acfb_mean,
+    }
+
+
+def _diag_blocks(cov: np.ndarray, size: int) -> np.ndarray:
+    n_sub = cov.shape[0] // size
+    idx = np.arange(n_sub)
+    return cov.reshape(n_sub, size, n_sub, size)[idx, :, idx, :]
+
+
+def cluster_spectra(
+    x: np.ndarray,
+    clusters: list[np.ndarray],
+    membership: np.ndarray,
+    levels: list[int],
+    block_levels: list[int],
+    block_edges: np.ndarray,
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Mean rank-ordered covariance eigenvalues of the clusters at each level.
+
+    Every cluster at a level ``<= max(levels)`` lies in exactly one *root*:
+    its ancestor at the top level, or the largest ancestor left out at the
+    next step. Sub-clusters occupy aligned contiguous segments of a root's
+    unit list, so one covariance per root (and per time block) gives all the
+    spectra. Covariances use ``ddof=0``; block covariances use block means and
+    the full one pools them exactly.
+
+    Returns ``({level: mean eigenvalues (K,)}, {level: (K, B) per block})``.
+    """
+    if not levels:
+        return {}, {}
+    top = max(levels)
+    n_blocks = block_edges.size - 1
+    t_len = x.shape[1]
+    sums = {lv: np.zeros(2**lv) for lv in levels}
+    counts = dict.fromkeys(levels, 0)
+    bsums = {lv: np.zeros((2**lv, n_blocks)) for lv in block_levels}
+    for lv in range(top + 1):
+        cl = clusters[lv]
+        for c in range(cl.shape[0]):
+            is_root = lv == top or membership[lv + 1, cl[c, 0]] < 0
+            if not is_root:
+                continue
+            units = cl[c]
+            xr_ = x[units].astype(np.float64)
+            covs = []
+            means = []
+            for b in range(n_blocks):
+                part = xr_[:, block_edges[b] : block_edges[b + 1]]
+                m = part.mean(axis=1)
+                d = part - m[:, None]
+                covs.append(d @ d.T / part.shape[1])
+                means.append(m)
+            mean_all = xr_.mean(axis=1)
+            full = np.zeros((units.size, units.size))
+            for b in range(n_blocks):
+                w = (block_edges[b + 1] - block_edges[b]) / t_len
+                dm = means[b] - mean_all
+                full += w * (covs[b] + np.outer(dm, dm))
+            for sub_lv in range(lv + 1):
+                size = 2**sub_lv
+                if sub_lv in sums:
+                    ev = np.linalg.eigvalsh(_diag_blocks(full, size))[:, ::-1]
+                    sums[sub_lv] += ev.sum(axis=0)
+                    counts[sub_lv] += ev.shape[0]
+                if sub_lv in bsums:
+                    for b in range(n_blocks):
+                        ev = np.linalg.eigvalsh(_diag_blocks(covs[b], size))[:, ::-1]
+                        bsums[sub_lv][:, b] += ev.sum(axis=0)
+    spectra = {lv: sums[lv] / counts[lv] for lv in levels}
+    spectra_b = {lv: bsums[lv] / counts[lv] for lv in block_levels}
+    return spectra, spectra_b
