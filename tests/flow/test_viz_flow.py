@@ -1,0 +1,61 @@
+"""Flow plots: they draw what the result holds and refuse other inputs."""
+
+import warnings
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+import rgdata
+from rgdata.flow.flows import estimate_flow
+from rgdata.maxent.quartic import fit_quartic_flow
+from rgdata.viz.flow import plot_flow_levels, plot_flow_map, plot_quartic_flow
+
+
+@pytest.fixture(scope="module")
+def flow():
+    g = np.empty((4, 5))
+    g[:, 0] = [0.1, 0.3, 0.6, 0.9]
+    for k in range(1, 5):
+        g[:, k] = 1.5 * g[:, k - 1] - g[:, k - 1] ** 2
+    g = g[..., None] + 1e-3
+    return estimate_flow(g, np.full(g.shape, 1e-3), model="quadratic", n_resamples=50)
+
+
+def test_flow_map_marks_fixed_points(flow):
+    fig = plot_flow_map(flow)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == flow.sizes["fixed_point"] == 2
+    assert any("λ=" in t for t in texts)
+    # the fitted map curve is drawn with the map's own points
+    xs = [line.get_xdata() for line in ax.lines if len(line.get_xdata()) == flow.sizes["map_point"]]
+    np.testing.assert_allclose(xs[0], flow.map_x.values)
+
+
+def test_flow_levels_uses_given_axes(flow):
+    fig0 = Figure()
+    ax = fig0.add_subplot()
+    fig = plot_flow_levels(flow, ax=ax)
+    assert fig is fig0 and len(ax.lines) >= 4
+
+
+def test_quartic_flow_plot():
+    x = np.random.default_rng(0).standard_t(6, size=(8, 4000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        res = fit_quartic_flow(rgdata.as_activity(x), n_blocks=5)
+    fig = plot_quartic_flow(res)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert any("Gaussian fixed point" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_bad_inputs(flow):
+    with pytest.raises(TypeError, match="flow must be a Dataset"):
+        plot_flow_map(np.zeros(3))
+    with pytest.raises(ValueError, match="unknown parameter 'J'"):
+        plot_flow_levels(flow, parameter="J")
+    with pytest.raises(TypeError, match="fit_quartic_flow"):
+        plot_quartic_flow(flow)
