@@ -1,0 +1,99 @@
+"""Coupling operators for Monte Carlo RG: shapes, their lattice-symmetry images, values.
+
+An operator is a *shape*: a tuple of site offsets whose spins are multiplied.
+Its value on a configuration is the sum over every lattice site and every
+distinct image of the shape under the hypercubic point group (rotations and
+reflections), up to translation, of the product of the spins. So "nn" in 2D
+is ``sum_i (s_i s_{i+x} + s_i s_{i+y})``, an extensive total.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+# name -> 2D shape; 3D shapes add a leading zero offset
+_SHAPES_2D_EVEN = {
+    "nn": ((0, 0), (0, 1)),
+    "nnn": ((0, 0), (1, 1)),
+    "third": ((0, 0), (0, 2)),
+    "plaquette": ((0, 0), (0, 1), (1, 0), (1, 1)),
+    "knight": ((0, 0), (1, 2)),
+    "diag2": ((0, 0), (2, 2)),
+    "fourth": ((0, 0), (0, 3)),
+}
+_SHAPES_2D_ODD = {
+    "magnetization": ((0, 0),),
+    "corner3": ((0, 0), (0, 1), (1, 0)),
+    "line3": ((0, 0), (0, 1), (0, 2)),
+    "diag3": ((0, 0), (1, 1), (2, 2)),
+}
+_SHAPES_3D_EVEN = {
+    "nn": ((0, 0, 0), (0, 0, 1)),
+    "nnn": ((0, 0, 0), (0, 1, 1)),
+    "body": ((0, 0, 0), (1, 1, 1)),
+    "third": ((0, 0, 0), (0, 0, 2)),
+    "plaquette": ((0, 0, 0), (0, 0, 1), (0, 1, 0), (0, 1, 1)),
+    "knight": ((0, 0, 0), (0, 1, 2)),
+    "tetrahedron": ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0)),
+}
+_SHAPES_3D_ODD = {
+    "magnetization": ((0, 0, 0),),
+    "corner3": ((0, 0, 0), (0, 0, 1), (0, 1, 0)),
+    "line3": ((0, 0, 0), (0, 0, 1), (0, 0, 2)),
+    "diag3": ((0, 0, 0), (0, 1, 1), (0, 2, 2)),
+}
+
+DEFAULT_OPERATORS = {
+    (2, "even"): _SHAPES_2D_EVEN,
+    (2, "odd"): _SHAPES_2D_ODD,
+    (3, "even"): _SHAPES_3D_EVEN,
+    (3, "odd"): _SHAPES_3D_ODD,
+}
+
+
+def _canonical(offsets: np.ndarray) -> tuple:
+    rows = sorted(map(tuple, offsets.tolist()))
+    base = np.array(rows[0])
+    return tuple(tuple(int(v) for v in np.array(r) - base) for r in rows)
+
+
+def orientations(shape: tuple, dim: int) -> list[tuple]:
+    """Distinct images of *shape* under the point group of the hypercubic lattice."""
+    offsets = np.array(shape, dtype=np.int64).reshape(len(shape), dim)
+    seen = set()
+    for perm in itertools.permutations(range(dim)):
+        for signs in itertools.product((1, -1), repeat=dim):
+            img = offsets[:, perm] * np.array(signs)
+            seen.add(_canonical(img))
+    return sorted(seen)
+
+
+def operator_values(spins: np.ndarray, images: list[list[tuple]]) -> np.ndarray:
+    """Values ``(n_sample, n_operator)`` of operators given by their orientation lists.
+
+    ``spins`` is ``(n_sample, *lattice)`` int8; each operator is a list of
+    orientations, each a tuple of offsets (one per spin in the product).
+    """
+    axes = tuple(range(1, spins.ndim))
+    out = np.zeros((spins.shape[0], len(images)), dtype=np.float64)
+    cache: dict[tuple, np.ndarray] = {}
+
+    def shifted(offset: tuple) -> np.ndarray:
+        if offset not in cache:
+            if not any(offset):
+                cache[offset] = spins
+            else:
+                cache[offset] = np.roll(spins, tuple(-o for o in offset), axis=axes)
+        return cache[offset]
+
+    for j, orients in enumerate(images):
+        total = np.zeros(spins.shape[0], dtype=np.int64)
+        for orient in orients:
+            prod = shifted(orient[0])
+            for off in orient[1:]:
+                prod = prod * shifted(off)
+            total += prod.sum(axis=axes, dtype=np.int64)
+        out[:, j] = total
+    return out
