@@ -178,7 +178,16 @@ def fit_exponent(
         "exponent ci_low ci_high block_sd r2 intercept curvature curvature_ci_low "
         "curvature_ci_high slope_lower_half slope_upper_half k_min k_max"
     ).split()
-    keep = np.isfinite(y)
+    keep = np.isfinite(y) & np.all(np.isfinite(yb), axis=1)
+    dropped = sorted(set(levels[np.isfinite(y)].tolist()) - set(levels[keep].tolist()))
+    if dropped:
+        warnings.warn(
+            f"fit_exponent({quantity!r}): levels {dropped} (K="
+            f"{[int(sizes[i]) for i in dropped]}) left out of the fit: the value is undefined "
+            "in some time block (e.g. a cluster never silent), so no block CI could use them",
+            stacklevel=2,
+        )
+    out["levels_dropped"] = [int(i) for i in dropped]
     x, y, yb, levels = x[keep], y[keep], yb[keep], levels[keep]
     n_levels_used = np.unique(levels).size
     if x.size < 3 or (quantity != "eigenvalues" and n_levels_used < 3):

@@ -1,3 +1,375 @@
-"""Null models (surrogates) run through the same pipeline."""
+"""Null models for real-space PRG, run through the same pipeline in one call.
 
-__all__: list[str] = []
+* :func:`surrogate` destroys chosen correlations of an Activity:
+  ``"shuffle"`` (each unit's bins permuted independently: no correlations
+  between units or in time; independent units give ``alpha = beta = 1``),
+  ``"circular_shift"`` (each unit shifted circularly by its own random lag:
+  keeps each unit's autocorrelation, breaks the alignment between units),
+  ``"trial_shuffle"`` (for repeated trials: each unit's trials permuted
+  independently, keeping only stimulus-locked correlations).
+* ``"random_pairing"`` keeps the data and pairs clusters at random
+  (``prg(..., pairing="random")``).
+* :func:`run_with_nulls` runs PRG and the exponent fits on the data and on
+  each null, returning one Dataset with a ``null`` dim (``"data"`` first).
+* :func:`bin_width_sweep` repeats the analysis after summing adjacent time
+  bins, to show how the exponents depend on the bin width.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._progress import progress_bar
+from .._validation import check_int, check_option, check_random_state, describe
+from ..activity import as_activity, check_activity, stack_trials
+from .exponents import EXPONENT_NAMES, fit_exponents
+
+__all__ = ["surrogate", "run_with_nulls", "bin_width_sweep", "SURROGATES", "NULLS"]
+
+SURROGATES = ("shuffle", "circular_shift", "trial_shuffle")
+NULLS = (*SURROGATES, "random_pairing")
+_SYMBOLS = ("alpha", "beta", "mu", "z")
+
+
+def surrogate(activity: xr.DataArray, method: str, random_state: Any = None) -> xr.DataArray:
+    """A surrogate Activity with some correlations destroyed.
+
+    Parameters
+    ----------
+    activity : xarray.DataArray
+        ``("unit", "time")`` or ``("trial", "unit", "time")``.
+    method : {"shuffle", "circular_shift", "trial_shuffle"}
+        ``"shuffle"``: each unit's values are permuted independently over all
+        its bins (over trials and time together when there are trials).
+        ``"circular_shift"``: each unit is rolled along time by its own
+        uniformly drawn lag (with trials: the same lag in every trial).
+        ``"trial_shuffle"``: needs a ``trial`` dim; each unit's trials are
+        permuted independently, so only correlations locked to the repeated
+        stimulus survive.
+    random_state : None, int or numpy.random.Generator
+        Seed; same seed, same surrogate.
+
+    Returns
+    -------
+    xarray.DataArray
+        Same dims, coords and attrs, plus ``attrs["surrogate"]``. Each unit's
+        set of values is unchanged (the marginals are exact).
+    """
+    act = check_activity(activity, allow_constant=True)
+    check_option(method, "method", SURROGATES)
+    rng = check_random_state(random_state)
+    vals = act.values
+    if method == "trial_shuffle":
+        if "trial" not in act.dims:
+            raise ValueError(
+                "method='trial_shuffle' needs activity with a 'trial' dim "
+                f"(dims {act.dims}); use 'shuffle' or 'circular_shift'"
+            )
+        n_trial, n_unit, _ = vals.shape
+        out = np.empty_like(vals)
+        for u in range(n_unit):
+            out[:, u, :] = vals[rng.permutation(n_trial), u, :]
+    elif method == "shuffle":
+        unit_axis = act.dims.index("unit")
+        flat = np.moveaxis(vals, unit_axis, 0)
+        shape = flat.shape
+        perm = rng.permuted(flat.reshape(shape[0], -1), axis=1)
+        out = np.moveaxis(perm.reshape(shape), 0, unit_axis)
+    else:
+        n_time = vals.shape[-1]
+        shifts = rng.integers(0, n_time, size=vals.shape[-2])
+        out = np.empty_like(vals)
+        for u, s in enumerate(shifts):
+            out[..., u, :] = np.roll(vals[..., u, :], int(s), axis=-1)
+    seed = random_state if isinstance(random_state, int | np.integer) else -1
+    attrs = dict(act.attrs, surrogate=method, surrogate_seed=int(seed))
+    return act.copy(data=np.ascontiguousarray(out)).assign_attrs(attrs)
+
+
+def _child_seeds(random_state: Any, n: int) -> list[int]:
+    rng = check_random_state(random_state)
+    return [int(s) for s in rng.integers(0, 2**62, size=n)]
+
+
+def _exponent_table(fitted: xr.Dataset, quantities) -> tuple[np.ndarray, dict]:
+    table = np.full((4, 4), np.nan)
+    fits = {}
+    for q in quantities:
+        s = EXPONENT_NAMES[q]
+        i = _SYMBOLS.index(s)
+        fit = json.loads(fitted.attrs[f"{s}_fit"])
+        fits[s] = fit
+        table[i] = [fit["exponent"], fit["ci_low"], fit["ci_high"], fit["block_sd"]]
+    return table, fits
+
+
+def _default_quantities(act: xr.DataArray) -> tuple[str, ...]:
+    vals = act.values
+    nonneg_int = vals.dtype == bool or (
+        np.all(vals >= 0) and (vals.dtype.kind in "iu" or np.all(vals == np.round(vals)))
+    )
+    pm1 = not nonneg_int and np.all(np.abs(vals) == 1)
+    if nonneg_int or pm1:
+        return ("variance", "silence_free_energy", "eigenvalues", "tau_c")
+    return ("variance", "eigenvalues", "tau_c")
+
+
+def run_with_nulls(
+    activity: xr.DataArray,
+    nulls: tuple[str, ...] = ("shuffle", "random_pairing"),
+    *,
+    random_state: Any = None,
+    quantities: tuple[str, ...] | None = None,
+    fit_kwargs: dict[str, Any] | None = None,
+    progress: bool = False,
+    **prg_kwargs: Any,
+) -> xr.Dataset:
+    """Run PRG and the exponent fits on the data and on null models.
+
+    Parameters
+    ----------
+    activity : xarray.DataArray
+        Activity; a ``trial`` dim is stacked into time for the analysis
+        (``"trial_shuffle"`` is applied before stacking and needs it).
+    nulls : tuple of str
+        Any of ``"shuffle"``, ``"circular_shift"``, ``"trial_shuffle"``,
+        ``"random_pairing"``.
+    random_state : None, int or numpy.random.Generator
+        Seeds every surrogate and random pairing (one child seed each).
+    quantities : tuple of str, optional
+        Quantities to fit (default: all that are defined for the data).
+    fit_kwargs : dict, optional
+        Passed to :func:`rgdata.diagnostics.fit_exponent`.
+    progress : bool
+        Progress bar over the runs.
+    **prg_kwargs
+        Passed to :func:`rgdata.coarse.prg` (``n_levels``, ``normalization``...).
+
+    Returns
+    -------
+    xarray.Dataset
+        Every PRG variable with a leading ``null`` dim (``"data"`` first),
+        plus ``exponent``, ``exponent_ci_low``, ``exponent_ci_high`` and
+        ``exponent_block_sd`` with dims ``(null, exponent_name)`` (``exponent_name`` =
+        alpha, beta, mu, z; NaN where not fitted). attrs: the PRG and fit
+        parameters, ``fits`` (JSON: every fit dict per null) and
+        ``null_attrs`` (JSON: each run's own attrs, e.g. left-out units).
+    """
+    from ..coarse.prg import prg
+
+    if isinstance(nulls, str):
+        nulls = (nulls,)
+    nulls = tuple(nulls)
+    for name in nulls:
+        check_option(name, "null", NULLS)
+    if len(set(nulls)) != len(nulls):
+        raise ValueError(f"nulls has duplicates: {nulls}")
+    if "pairing" in prg_kwargs or "random_state" in prg_kwargs:
+        raise TypeError("run_with_nulls sets pairing and random_state itself; do not pass them")
+    act = check_activity(activity)
+    has_trials = "trial" in act.dims
+    if "trial_shuffle" in nulls and not has_trials:
+        raise ValueError(
+            "null 'trial_shuffle' needs activity with a 'trial' dim; this activity has "
+            f"dims {act.dims}"
+        )
+    data = stack_trials(act) if has_trials else act
+    if quantities is None:
+        quantities = _default_quantities(data)
+    fit_kwargs = dict(fit_kwargs or {})
+    names = ("data", *nulls)
+    seeds = _child_seeds(random_state, len(names))
+    results, tables, fits, run_attrs = [], [], {}, {}
+    for name, seed in progress_bar(
+        list(zip(names, seeds, strict=True)), enable=progress, desc="PRG + nulls"
+    ):
+        pairing = "random" if name == "random_pairing" else "correlation"
+        if name in ("data", "random_pairing"):
+            src = data
+        elif name == "trial_shuffle":
+            src = stack_trials(surrogate(act, name, seed))
+        else:
+            src = surrogate(data, name, seed)
+        with warnings.catch_warnings():
+            if name != "data":
+                warnings.filterwarnings("ignore", message="prg: odd numbers of clusters")
+            res = prg(src, pairing=pairing, random_state=seed, **prg_kwargs)
+            fitted = fit_exponents(res, quantities, **fit_kwargs)
+        table, fit = _exponent_table(fitted, quantities)
+        tables.append(table)
+        fits[name] = fit
+        if name == "data":
+            data_attrs = dict(res.attrs)
+        run_attrs[name] = {k: _plain(v) for k, v in res.attrs.items()}
+        results.append(_no_attrs(res))
+    out = xr.concat(results, dim="null", coords="minimal", compat="override", join="override")
+    out = out.assign_coords(null=list(names), exponent_name=list(_SYMBOLS))
+    tab = np.stack(tables)
+    for i, suffix in enumerate(("", "_ci_low", "_ci_high", "_block_sd")):
+        out[f"exponent{suffix}"] = (("null", "exponent_name"), tab[:, :, i])
+    attrs = {k: v for k, v in data_attrs.items() if k not in ("random_state", "pairing")}
+    attrs.update(
+        analysis="real-space PRG with null models",
+        nulls=json.dumps(list(nulls)),
+        random_state=_seed_value(random_state),
+        run_seeds=np.asarray(seeds, dtype=np.int64),
+        quantities=json.dumps(list(quantities)),
+        fit_kwargs=json.dumps(fit_kwargs, default=str),
+        fits=json.dumps(fits),
+        null_attrs=json.dumps(run_attrs, default=str),
+        trials_stacked=int(has_trials),
+    )
+    out.attrs = attrs
+    return out
+
+
+def _no_attrs(ds: xr.Dataset) -> xr.Dataset:
+    ds = ds.copy()
+    ds.attrs = {}
+    return ds
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _seed_value(random_state: Any) -> int | str:
+    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+        return int(random_state)
+    return "None" if random_state is None else type(random_state).__name__
+
+
+def _rebin(act: xr.DataArray, factor: int, counts: str) -> tuple[xr.DataArray, int]:
+    vals = act.values
+    n_time = vals.shape[-1]
+    usable = (n_time // factor) * factor
+    dropped = n_time - usable
+    cut = vals[..., :usable]
+    summed = cut.reshape(*cut.shape[:-1], usable // factor, factor).sum(axis=-1)
+    kind = act.attrs.get("kind", "continuous")
+    if kind == "spikes":
+        if counts == "clip":
+            summed = np.minimum(summed, 1).astype(np.int8)
+        else:
+            kind = "continuous"
+    elif kind == "spins":
+        kind = "continuous"
+    attrs = dict(act.attrs, kind=kind, rebin_factor=factor, rebin_counts=counts)
+    bw = act.attrs.get("bin_width")
+    if isinstance(bw, int | float):
+        attrs["bin_width"] = bw * factor
+    dims = act.dims
+    coords = {d: act[d].values for d in dims if d != "time"}
+    coords["time"] = np.arange(summed.shape[-1])
+    return xr.DataArray(summed, dims=dims, coords=coords, attrs=attrs), dropped
+
+
+def bin_width_sweep(
+    activity: xr.DataArray,
+    factors: tuple[int, ...] = (1, 2, 4, 8),
+    *,
+    counts: str = "clip",
+    random_state: Any = None,
+    quantities: tuple[str, ...] | None = None,
+    fit_kwargs: dict[str, Any] | None = None,
+    progress: bool = False,
+    **prg_kwargs: Any,
+) -> xr.Dataset:
+    """Exponents as a function of the time-bin width.
+
+    Adjacent bins are summed in groups of ``factor`` (within each trial; the
+    last incomplete group is dropped, with a warning), then PRG and the fits
+    run on the rebinned activity.
+
+    Parameters
+    ----------
+    activity : xarray.DataArray
+        Activity (a ``trial`` dim is rebinned per trial, then stacked).
+    factors : tuple of int
+        Rebinning factors (1 = original bins).
+    counts : {"clip", "count"}
+        For spikes: ``"clip"`` keeps binary spikes (a bin is 1 if any spike
+        fell in it); ``"count"`` keeps spike counts (non-negative integers,
+        analysed with ``nonzero_mean`` normalization and silence = no spike).
+        Ignored for continuous data (always summed).
+    random_state, quantities, fit_kwargs, progress, **prg_kwargs
+        As in :func:`run_with_nulls`.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``exponent``, ``exponent_ci_low``, ``exponent_ci_high`` with dims
+        ``(bin_factor, exponent_name)``; ``variance``, ``silence_free_energy``,
+        ``tau_c`` with dims ``(bin_factor, level)``; attrs with the
+        parameters, dropped bins and every fit as JSON.
+    """
+    from ..coarse.prg import prg
+
+    act = check_activity(activity)
+    check_option(counts, "counts", ("clip", "count"))
+    if isinstance(factors, int | np.integer) or len(factors) == 0:
+        raise TypeError(f"factors must be a non-empty tuple of ints, got {describe(factors)}")
+    factors = tuple(check_int(f, "factors[i]", min_value=1) for f in factors)
+    if "pairing" in prg_kwargs or "random_state" in prg_kwargs:
+        raise TypeError("bin_width_sweep sets random_state itself; pass pairing via a null run")
+    fit_kwargs = dict(fit_kwargs or {})
+    seeds = _child_seeds(random_state, len(factors))
+    tables, fits, per_level, notes = [], {}, [], []
+    for f, seed in progress_bar(
+        list(zip(factors, seeds, strict=True)), enable=progress, desc="bin widths"
+    ):
+        rebinned, dropped = _rebin(act, f, counts)
+        if dropped:
+            notes.append(f"factor {f}: last {dropped} bin(s) of each trial/recording dropped")
+        if "trial" in rebinned.dims:
+            rebinned = stack_trials(rebinned)
+        vals = rebinned.values
+        const = np.flatnonzero(np.all(vals == vals[:, :1], axis=1))
+        if const.size:
+            notes.append(f"factor {f}: {const.size} constant unit(s) dropped")
+            rebinned = rebinned.isel(unit=np.setdiff1d(np.arange(vals.shape[0]), const))
+        rebinned = as_activity(rebinned, kind=rebinned.attrs.get("kind", "continuous"))
+        q = quantities if quantities is not None else _default_quantities(rebinned)
+        res = prg(rebinned, random_state=seed, **prg_kwargs)
+        fitted = fit_exponents(res, q, **fit_kwargs)
+        table, fit = _exponent_table(fitted, q)
+        tables.append(table)
+        fits[str(f)] = fit
+        per_level.append(res[["variance", "silence_free_energy", "tau_c"]])
+    if notes:
+        warnings.warn("bin_width_sweep: " + "; ".join(notes), UserWarning, stacklevel=2)
+    levels = xr.concat(per_level, dim="bin_factor", join="outer")
+    tab = np.stack(tables)
+    out = xr.Dataset(
+        {
+            "exponent": (("bin_factor", "exponent_name"), tab[:, :, 0]),
+            "exponent_ci_low": (("bin_factor", "exponent_name"), tab[:, :, 1]),
+            "exponent_ci_high": (("bin_factor", "exponent_name"), tab[:, :, 2]),
+            "exponent_block_sd": (("bin_factor", "exponent_name"), tab[:, :, 3]),
+        },
+        coords={"bin_factor": list(factors), "exponent_name": list(_SYMBOLS)},
+    )
+    for v in ("variance", "silence_free_energy", "tau_c"):
+        out[v] = levels[v]
+    out.attrs = {
+        "analysis": "PRG exponents vs time-bin width",
+        "counts": counts,
+        "factors": np.asarray(factors, dtype=np.int64),
+        "random_state": _seed_value(random_state),
+        "run_seeds": np.asarray(seeds, dtype=np.int64),
+        "prg_kwargs": json.dumps(prg_kwargs, default=str),
+        "fit_kwargs": json.dumps(fit_kwargs, default=str),
+        "fits": json.dumps(fits),
+        "notes": json.dumps(notes),
+        "tau_c_unit": "samples of the rebinned data (multiply by bin_factor for original bins)",
+    }
+    return out
