@@ -50,9 +50,29 @@ def test_overview_section_writes_figures(tmp_path, rng):
     act = rgdata.as_activity(rng.normal(size=(6, 300)), kind="returns", source="test")
     rep = Report("t")
     out = add_overview_section(rep, act, random_state=0)
-    assert set(out) == {"mean_abs_correlation", "mean_abs_correlation_shuffled",
-                        "n_eigen_above_mp"}
+    assert set(out) == {"mean_abs_correlation", "mean_abs_correlation_shuffled", "n_eigen_above_mp"}
     index = rep.save(tmp_path / "r")
     for img in ("data_activity", "data_unit_statistics", "data_correlations", "data_spectrum"):
         assert (tmp_path / "r" / "figures" / f"{img}.png").exists()
         assert f"figures/{img}.png" in index.read_text()
+
+
+def test_overview_states_loader_record(tmp_path, rng):
+    import json
+
+    from rgdata.report import Report
+    from rgdata.report.sections.overview import add_overview_section
+
+    events = [{"ticker": "A", "date": "2004-01-02", "type": "split"}]
+    act = rgdata.as_activity(
+        rng.normal(size=(4, 100)),
+        kind="returns",
+        missing="drop_dates",
+        n_missing_dates_dropped=3,
+        price_events=json.dumps(events),
+    )
+    rep = Report("t")
+    add_overview_section(rep, act, random_state=0)
+    text = rep.save(tmp_path / "r").read_text()
+    assert "missing=drop_dates" in text and "missing dates dropped: 3" in text
+    assert (tmp_path / "r" / "tables" / "data_price_events.csv").read_text().startswith("ticker")

@@ -30,7 +30,13 @@ SECTIONS = ("overview", "scaling", "momentum", "maxent", "flow")
 
 
 def _section_function(name: str):
-    module = importlib.import_module(f".sections.{name}", __package__)
+    full = f"{__package__}.sections.{name}"
+    try:
+        module = importlib.import_module(full)
+    except ModuleNotFoundError as err:
+        if err.name == full:  # the section is not part of this installation
+            return None
+        raise
     return getattr(module, f"add_{name}_section", None)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,37 @@ from ...viz import overview as vo
 from .._report import Report
 
 __all__ = ["add_overview_section"]
+
+
+def _add_loader_record(report: Report, attrs: dict[str, Any], *, name: str, section: str) -> None:
+    """State what the loader corrected, removed or flagged.
+
+    Counts (``n_*`` attrs) and policies go into one paragraph; every attr that
+    holds a JSON list of records (corrected events, dropped dates, flagged
+    moves) becomes a table, so nothing a loader did is hidden from the reader.
+    """
+    counts = [f"{k[2:].replace('_', ' ')}: {v}" for k, v in attrs.items() if k.startswith("n_")]
+    policies = [f"{k}={attrs[k]}" for k in ("missing", "corrections", "returns") if k in attrs]
+    if counts or policies:
+        report.add_text("Loader record: " + "; ".join(policies + counts) + ".", section=section)
+    for key, value in attrs.items():
+        if not (isinstance(value, str) and value.startswith("[")):
+            continue
+        try:
+            records = json.loads(value)
+        except ValueError:
+            continue
+        if records and all(isinstance(r, dict) for r in records):
+            report.add_table(
+                records,
+                f"{name}_{key}",
+                f"{key.replace('_', ' ')} ({len(records)} rows, from the loader)",
+                section=section,
+            )
+        elif records:
+            report.add_text(
+                f"{key.replace('_', ' ')}: {', '.join(map(str, records))}", section=section
+            )
 
 
 def add_overview_section(
@@ -54,9 +86,7 @@ def add_overview_section(
         f"bin width {activity.attrs.get('bin_width', 'n/a')} {activity.attrs.get('units', '')}.",
         section=section,
     )
-    for key in ("corrections", "missing_removed", "flagged_moves", "provenance"):
-        if key in activity.attrs:
-            report.add_text(f"{key}: {activity.attrs[key]}", section=section)
+    _add_loader_record(report, activity.attrs, name=name, section=section)
     params = {"random_state": random_state}
     report.add_figure(
         vo.plot_activity(activity).figure,
