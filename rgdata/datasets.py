@@ -237,7 +237,7 @@ def load_ftse100(
         2021-05-28 and 2023-05-11). ``"drop_dates"`` (default) drops those 22
         dates, so the returns across them span two days (5938 prices -> 5937
         returns x 64); ``"ffill"`` carries the last price (5959 returns, with
-        29 artificial zero returns and the following return doubled up);
+        29 artificial zero returns, each followed by a return spanning two days);
         ``"drop_units"`` drops the 18 stocks (46 x 5959); ``"raise"`` refuses.
         Whatever is dropped or filled is warned about and listed in attrs.
     corrections : {"flag", "auto", "none", "raise"}

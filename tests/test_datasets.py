@@ -195,8 +195,12 @@ def test_stocks_corrections_none_flag_raise(raw_close):
         none = datasets.load_stocks("close", corrections="none")
         np.testing.assert_array_equal(none.values, raw)
         assert "price_events" not in none.attrs
-    with pytest.warns(UserWarning, match="flagged 21 split"):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
         flagged = datasets.load_stocks("close", corrections="flag")
+    messages = [str(w.message) for w in rec]
+    assert any("flagged 21 split" in m for m in messages)
+    assert any("20 daily |log return| > 0.4 kept" in m for m in messages)
     np.testing.assert_array_equal(flagged.values, raw)
     assert len(_events(flagged)) == 23
     assert all(e["action"] == "flagged" for e in _events(flagged))
@@ -272,18 +276,36 @@ def test_ftse_drop_dates_default(raw_ftse):
 def test_ftse_ffill_and_drop_units(raw_ftse):
     _, tickers, p = raw_ftse
     nan = np.isnan(p)
-    with pytest.warns(UserWarning, match="carried the last price forward into 29 cell"):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
         ff = datasets.load_ftse100("ffill")
+    assert any("carried the last price forward into 29 cell" in str(w.message) for w in rec)
     assert ff.shape == (64, 5959)
     i, j = np.nonzero(nan)
     assert np.all(ff.values[j, i - 1] == 0.0)  # a filled price gives a zero return
     assert ff.attrs["n_missing_filled"] == 29
-    with pytest.warns(UserWarning, match="dropped those 18 unit"):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
         du = datasets.load_ftse100("drop_units")
+    assert any("dropped those 18 unit" in str(w.message) for w in rec)
     assert du.shape == (46, 5959)
     gone = set(json.loads(du.attrs["missing_units_dropped"]))
     assert gone == {t for t, c in zip(tickers, nan.any(axis=0), strict=True) if c}
     assert gone.isdisjoint(du["unit"].values)
+
+
+@pytest.mark.parametrize("missing", ["drop_dates", "ffill", "drop_units"])
+def test_ftse_netcdf_round_trip(missing, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        act = datasets.load_ftse100(missing)
+    for key, value in act.attrs.items():
+        assert isinstance(value, str | int | float), (key, type(value))
+    path = tmp_path / "f.nc"
+    act.to_netcdf(path, engine="h5netcdf")
+    back = xr.load_dataarray(path, engine="h5netcdf")
+    np.testing.assert_array_equal(back.values, act.values)
+    assert back.attrs == act.attrs
 
 
 def test_ftse_raise_and_bad_option():

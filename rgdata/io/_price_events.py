@@ -139,24 +139,27 @@ def find_splits(
     sigma = robust_sigma(r)
     resid = r - _market(r)[:, None]
     log_q = np.log(np.asarray(ratios, dtype=float))
-    # distance to each ratio, in sigma units: (time, unit, ratio)
-    dist = (resid[:, :, None] + log_q[None, None, :]) / sigma[None, :, None]
-    best = np.argmin(np.abs(dist), axis=2)
-    best_dist = np.take_along_axis(dist, best[:, :, None], axis=2)[:, :, 0]
-    hit = np.abs(best_dist) <= np.minimum(tol_sigma, max_tol / sigma)[None, :]
+    tol = np.minimum(tol_sigma * sigma, max_tol)  # per unit, in log-return units
+    # only moves at least as large as the smallest ratio (minus the tolerance) can match
+    cand_t, cand_j = np.nonzero(np.abs(resid) >= np.abs(log_q).min() - tol[None, :])
     # a move that is undone the next day is a glitch, not a split
     nxt = np.vstack([r[1:], np.zeros((1, r.shape[1]))])
-    reverts = (np.sign(nxt) == -np.sign(r)) & (np.abs(r + nxt) <= revert_tol * np.abs(r))
-    hit &= ~reverts
     events = []
-    for t, j in zip(*np.nonzero(hit), strict=True):
+    for t, j in zip(cand_t, cand_j, strict=True):
+        dist = resid[t, j] + log_q
+        k = int(np.argmin(np.abs(dist)))
+        if abs(dist[k]) > tol[j]:
+            continue
+        a, b = r[t, j], nxt[t, j]
+        if np.sign(b) == -np.sign(a) and abs(a + b) <= revert_tol * abs(a):
+            continue
         events.append(
             {
                 "unit": int(j),
                 "index": int(t + 1),
-                "ratio": float(ratios[best[t, j]]),
-                "log_return": float(r[t, j]),
-                "z": float(best_dist[t, j]),
+                "ratio": float(ratios[k]),
+                "log_return": float(a),
+                "z": float(dist[k] / sigma[j]),
             }
         )
     events.sort(key=lambda e: (e["unit"], e["index"]))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .._validation import check_option, check_real, describe
+from .._validation import check_array, check_option, check_real, describe
 from ..activity import as_activity
 from . import _price_events as ev
 from ._files import read_table, safe_name
@@ -209,6 +209,12 @@ def detect_price_events(
     -50 % or -67 % on a volatile day can match a split ratio: run split
     detection only on prices that are known not to be split-adjusted.
     """
+    ratios = check_array(split_ratios, "split_ratios", ndim=1).astype(float)
+    if ratios.size == 0 or np.any(ratios <= 0) or np.any(ratios == 1):
+        raise ValueError(
+            f"split_ratios must be a non-empty list of positive numbers other than 1 "
+            f"(e.g. 2.0 for 2:1, 0.5 for a 1:2 reverse split), got {list(ratios)}"
+        )
     frame = _as_price_frame(prices, "prices")
     if frame.isna().to_numpy().any():
         raise ValueError("prices contains NaN; apply a missing-data policy first")
@@ -217,7 +223,7 @@ def detect_price_events(
         frame,
         splits=splits,
         glitches=glitches,
-        split_ratios=split_ratios,
+        split_ratios=tuple(ratios),
         split_tol_sigma=check_real(split_tol_sigma, "split_tol_sigma", min_value=0),
         glitch_min_move=check_real(glitch_min_move, "glitch_min_move", min_value=0),
         glitch_sigma=check_real(glitch_sigma, "glitch_sigma", min_value=0),

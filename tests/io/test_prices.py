@@ -72,8 +72,12 @@ def test_auto_corrections_restore_the_clean_returns(planted):
 
 def test_flag_is_the_default_and_changes_nothing(planted):
     _, dirty = planted
-    with pytest.warns(UserWarning, match="flagged 4 split"):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
         act = read_prices(dirty)
+    messages = [str(w.message) for w in rec]
+    assert any("flagged 4 split" in m for m in messages)
+    assert any("4 daily |log return| > 0.4 kept as is" in m for m in messages)
     np.testing.assert_array_equal(act.values, np.diff(np.log(dirty.to_numpy()), axis=0).T)
     assert act.attrs["corrections"] == "flag"
     assert act.attrs["n_splits_found"] == 4
@@ -208,6 +212,21 @@ def test_bad_tables(edit, exc, match):
         warnings.simplefilter("ignore")
         with pytest.raises(exc, match=match):
             read_prices(edit(frame))
+
+
+def test_detect_price_events_options(planted):
+    _, dirty = planted
+    only_glitches = detect_price_events(dirty, splits=False)
+    assert set(only_glitches["type"]) == {"glitch"}
+    only_splits = detect_price_events(dirty, glitches=False)
+    # without glitch repair, the glitch legs are not taken for splits (they revert)
+    assert set(only_splits["type"]) == {"split"} and len(only_splits) == 4
+    with pytest.raises(ValueError, match="split_ratios must be a non-empty list of positive"):
+        detect_price_events(dirty, split_ratios=(2.0, 1.0))
+    with pytest.raises(ValueError, match="prices contains NaN"):
+        detect_price_events(_nan_frame())
+    with pytest.raises(TypeError, match="prices must be a pandas.DataFrame"):
+        detect_price_events(dirty.to_numpy())
 
 
 def test_bad_options(tmp_path):
