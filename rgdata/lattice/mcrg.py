@@ -40,7 +40,7 @@ from ..activity import check_configurations
 from ._mcrg_operators import DEFAULT_OPERATORS, operator_values, orientations
 from .blocking import BLOCK_RULES, TIE_BREAKS, block_array
 
-__all__ = ["MCRG_EXACT", "default_operators", "coupling_operators", "mcrg"]
+__all__ = ["MCRG_EXACT", "default_operators", "coupling_operators", "mcrg", "mcrg_table"]
 
 #: Known exponents used for comparison in reports: {(dim, name): value}.
 MCRG_EXACT = {(2, "y_t"): 1.0, (2, "y_h"): 15 / 8, (3, "y_t"): 1.5874, (3, "y_h"): 2.4819}
@@ -107,6 +107,11 @@ def _resolve(operators: Any, dim: int, sector: str) -> dict[str, tuple]:
             )
         out[str(name)] = tuple(map(tuple, arr.tolist()))
     return out
+
+
+def _extent(shape: tuple) -> int:
+    arr = np.asarray(shape)
+    return int((arr.max(axis=0) - arr.min(axis=0)).max())
 
 
 def _values(spins: np.ndarray, images: list) -> np.ndarray:
@@ -177,8 +182,12 @@ def _block_stats(vals: list[np.ndarray], n_blocks: int):
     return cnt, sums, cross, auto
 
 
-def _eigen_table(cnt, sums, cross, auto, centre: bool, n_ops: int):
-    """Sorted eigenvalues (level, k, mode) from pooled sufficient statistics."""
+def _eigen_table(cnt, sums, cross, auto, centre: bool, n_ops: int, max_k: list[int]):
+    """Sorted eigenvalues (level, k, mode) from pooled sufficient statistics.
+
+    Only the first ``max_k[level]`` operators are used at a level (the others
+    wrap around the small blocked lattice); ill-conditioned systems give NaN.
+    """
     n = cnt
     n_levels = len(cross)
     out = np.full((n_levels, n_ops, n_ops), np.nan)
@@ -191,16 +200,16 @@ def _eigen_table(cnt, sums, cross, auto, centre: bool, n_ops: int):
         if centre:
             A = A - np.outer(mean_a, mean_b)
             B = B - np.outer(mean_a, mean_a)
-        for k in range(1, n_ops + 1):
+        for k in range(1, max_k[lev] + 1):
             Bk, Ak = B[:k, :k], A[:k, :k]
-            try:
-                T = np.linalg.solve(Bk, Ak)
-            except np.linalg.LinAlgError:
+            c = np.linalg.cond(Bk)
+            if not np.isfinite(c) or c > 1e12:
                 continue
+            T = np.linalg.solve(Bk, Ak)
             ev = np.linalg.eigvals(T)
             ev = ev[np.argsort(-ev.real)]
             out[lev, k - 1, :k] = ev.real
-            cond[lev, k - 1] = np.linalg.cond(Bk)
+            cond[lev, k - 1] = c
     return out, cond
 
 
@@ -252,10 +261,13 @@ def mcrg(
         n_even|n_odd, mode)`` sorted by decreasing real part (NaN padded), with
         ``_err``; ``y_t`` / ``y_h`` ``(level, n_*)`` from the leading
         eigenvalue, with ``_err``; ``condition_even`` / ``condition_odd``
-        (condition number of the level-``n`` correlation matrix). attrs hold
+        (condition number of the level-``n`` correlation matrix). An operator
+        longer than half the blocked side at a level (it would wrap around the
+        torus) is not used there: those entries are NaN. attrs hold
         the parameters, the operator names and shapes (JSON), ``y_t_exact``
-        / ``y_h_exact`` for the 2D/3D Ising universality class, and the
-        estimates ``y_t_best``/``y_h_best`` (deepest level, all operators).
+        / ``y_h_exact`` for the 2D/3D Ising universality class, and
+        ``y_t_estimate``, ``y_h_estimate`` (with ``_err``) at the deepest level
+        with all usable operators.
 
     Warns
     -----
@@ -319,6 +331,17 @@ def mcrg(
         for s in ("even", "odd"):
             vals[s].append(_values(spins, images[s]))
 
+    # an operator whose extent exceeds half the blocked lattice side wraps onto
+    # itself or a shorter one: it is left out at that level (NaN, not an error)
+    min_side = min(config.shape[1:])
+    max_k: dict[str, list[int]] = {}
+    for s in ("even", "odd"):
+        ext = [_extent(sh) for sh in sectors[s].values()]
+        max_k[s] = []
+        for lev in range(1, levels + 1):
+            side = min_side // b**lev
+            bad = [i for i, e in enumerate(ext) if 2 * e > side]
+            max_k[s].append(bad[0] if bad else len(ext))
     data: dict[str, Any] = {}
     best: dict[str, float] = {}
     for s, yname in (("even", "y_t"), ("odd", "y_h")):
@@ -332,7 +355,7 @@ def mcrg(
             [x.sum(0) for x in auto],
         )
         with np.errstate(all="ignore"):
-            full, cond = _eigen_table(*tot, centre, n_ops)
+            full, cond = _eigen_table(*tot, centre, n_ops, max_k[s])
             reps = []
             for j in range(n_jackknife):
                 reps.append(
@@ -343,6 +366,7 @@ def mcrg(
                         [t - x[j] for t, x in zip(tot[3], auto, strict=True)],
                         centre,
                         n_ops,
+                        max_k[s],
                     )[0]
                 )
             reps = np.array(reps)
@@ -352,7 +376,8 @@ def mcrg(
             rep_y = np.where(reps[:, :, :, 0] > 0, np.log(np.abs(reps[:, :, :, 0])), np.nan)
             rep_y = rep_y / math.log(b)
             y_err = np.sqrt((n_jackknife - 1) / n_jackknife * ((rep_y - rep_y.mean(0)) ** 2).sum(0))
-        if np.isnan(full[:, :, 0]).any():
+        usable = np.arange(1, n_ops + 1)[None, :] <= np.array(max_k[s])[:, None]
+        if np.isnan(full[:, :, 0][usable]).any():
             warnings.warn(
                 f"mcrg: some {s}-sector correlation matrices are singular or the leading "
                 "eigenvalue is not finite (ordered or frozen configurations?); NaN recorded",
@@ -364,8 +389,9 @@ def mcrg(
         data[yname] = (("level", k), y)
         data[f"{yname}_err"] = (("level", k), y_err)
         data[f"condition_{s}"] = (("level", k), cond)
-        best[yname] = float(y[-1, -1])
-        best[f"{yname}_err"] = float(y_err[-1, -1])
+        kbest = max_k[s][-1] - 1
+        best[f"{yname}_estimate"] = float(y[-1, kbest]) if kbest >= 0 else math.nan
+        best[f"{yname}_estimate_err"] = float(y_err[-1, kbest]) if kbest >= 0 else math.nan
     n_modes = max(len(sectors["even"]), len(sectors["odd"]))
     # pad the mode dim: each sector has as many modes as operators
     for s in ("even", "odd"):
@@ -390,6 +416,8 @@ def mcrg(
         "even_operators": json.dumps(sectors["even"]),
         "odd_operators": json.dumps(sectors["odd"]),
         "odd_means": "set to zero by spin-flip symmetry (h = 0)",
+        "max_operators_even": np.asarray(max_k["even"], dtype=np.int64),
+        "max_operators_odd": np.asarray(max_k["odd"], dtype=np.int64),
         "y_t_exact": MCRG_EXACT[(dim, "y_t")],
         "y_h_exact": MCRG_EXACT[(dim, "y_h")],
         **best,
@@ -409,3 +437,39 @@ def mcrg(
         },
         attrs=attrs,
     )
+
+
+def mcrg_table(res: xr.Dataset):
+    """The MCRG exponents as a table (one row per level and number of operators).
+
+    Parameters
+    ----------
+    res : xarray.Dataset
+        From :func:`mcrg`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``level``, ``operators``, ``y_t``, ``y_t_err``, ``y_h``,
+        ``y_h_err``, ``y_t_exact``, ``y_h_exact`` (``y_h`` is NaN where the odd
+        list is shorter than the even one, and conversely).
+    """
+    import pandas as pd
+
+    if not isinstance(res, xr.Dataset) or "y_t" not in res:
+        raise TypeError(f"res must be a Dataset from mcrg(), got {describe(res)}")
+    rows = []
+    n_max = max(res.sizes["n_even"], res.sizes["n_odd"])
+    for lev in res["level"].values:
+        for k in range(1, n_max + 1):
+            row = {"level": int(lev), "operators": k}
+            for y, dim in (("y_t", "n_even"), ("y_h", "n_odd")):
+                inside = k <= res.sizes[dim]
+                row[y] = float(res[y].sel(level=lev, **{dim: k})) if inside else math.nan
+                row[f"{y}_err"] = (
+                    float(res[f"{y}_err"].sel(level=lev, **{dim: k})) if inside else math.nan
+                )
+            row["y_t_exact"] = res.attrs.get("y_t_exact", math.nan)
+            row["y_h_exact"] = res.attrs.get("y_h_exact", math.nan)
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,3 +1,303 @@
-"""Plots for lattice results."""
+"""Plots for lattice results: observables vs T, Binder crossings, FSS fits,
+scaling collapses, block-spin snapshots and MCRG exponent tables.
 
-__all__: list[str] = []
+Every function takes results computed elsewhere (``rgdata.lattice``) and an
+optional ``ax``; nothing here fits or measures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._validation import describe
+from ._axes import get_axes
+
+__all__ = [
+    "plot_lattice_observable",
+    "plot_binder_crossings",
+    "plot_fss_fit",
+    "plot_scaling_collapse",
+    "plot_block_snapshots",
+    "plot_mcrg_exponents",
+]
+
+_LABELS = {
+    "energy": "energy per site $u$",
+    "abs_magnetization": r"$\langle |m| \rangle$",
+    "m2": r"$\langle m^2 \rangle$",
+    "specific_heat": "specific heat per site $c$",
+    "susceptibility": r"susceptibility $\chi$",
+    "susceptibility_m2": r"$N\langle m^2\rangle/T$",
+    "binder": "Binder cumulant $U$",
+}
+
+
+def _need(ds: Any, names: tuple[str, ...], what: str) -> xr.Dataset:
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"{what} must be an xarray.Dataset, got {describe(ds)}")
+    missing = [n for n in names if n not in ds]
+    if missing:
+        raise ValueError(f"{what} lacks variable(s) {missing}; it holds {list(ds.data_vars)}")
+    return ds
+
+
+def plot_lattice_observable(
+    ds: xr.Dataset,
+    name: str = "energy",
+    *,
+    reference: xr.Dataset | None = None,
+    reference_label: str = "exact",
+    ax: Any = None,
+):
+    """An observable against temperature, one curve per size, with error bars.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`rgdata.lattice.scan_observables` (dims ``size``,
+        ``temperature``).
+    name : str
+        Observable.
+    reference : xarray.Dataset, optional
+        Exact curves holding *name* on a (finer) temperature grid: dims
+        ``(size, temperature)`` (e.g. Kaufman's result per size, drawn in the
+        size's colour) or ``temperature`` only (infinite lattice, black).
+    reference_label : str
+        Legend text for the reference.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    ds = _need(ds, (name, f"{name}_err"), "ds")
+    fig, ax = get_axes(ax)
+    colors = {}
+    for L in ds["size"].values:
+        sub = ds.sel(size=L)
+        ok = np.isfinite(sub[name].values)
+        line = ax.errorbar(
+            sub["temperature"].values[ok],
+            sub[name].values[ok],
+            yerr=sub[f"{name}_err"].values[ok],
+            fmt="o",
+            ms=3,
+            capsize=2,
+            label=f"L = {L}",
+        )
+        colors[L] = line[0].get_color()
+    if reference is not None:
+        reference = _need(reference, (name,), "reference")
+        ref = reference[name]
+        if "size" in ref.dims:
+            for i, L in enumerate(ref["size"].values):
+                ax.plot(
+                    ref["temperature"].values,
+                    ref.sel(size=L).values,
+                    "-",
+                    lw=1,
+                    color=colors.get(L, "k"),
+                    label=reference_label if i == 0 else None,
+                )
+        else:
+            ax.plot(ref["temperature"].values, ref.values, "k-", lw=1, label=reference_label)
+    ax.set_xlabel("temperature $T$ (units of $J$)")
+    ax.set_ylabel(_LABELS.get(name, name))
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_binder_crossings(
+    ds: xr.Dataset,
+    crossings: xr.Dataset | None = None,
+    *,
+    critical_temperature: float | None = None,
+    ax: Any = None,
+):
+    """Binder cumulant curves with their crossings and, optionally, the exact ``T_c``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`rgdata.lattice.scan_observables`.
+    crossings : xarray.Dataset, optional
+        From :func:`rgdata.lattice.binder_crossings`; crossing points are
+        drawn with their error bars.
+    critical_temperature : float, optional
+        A vertical reference line (e.g. Onsager's ``T_c``).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = plot_lattice_observable(ds, "binder", ax=ax)
+    ax = fig.axes[0] if ax is None else ax
+    if crossings is not None:
+        crossings = _need(crossings, ("crossing_temperature", "crossing_value"), "crossings")
+        ax.errorbar(
+            crossings["crossing_temperature"].values,
+            crossings["crossing_value"].values,
+            xerr=crossings["crossing_temperature_err"].values,
+            yerr=crossings["crossing_value_err"].values,
+            fmt="kx",
+            ms=7,
+            capsize=3,
+            label="crossings",
+        )
+    if critical_temperature is not None:
+        ax.axvline(critical_temperature, color="0.4", ls="--", lw=1, label="exact $T_c$")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_fss_fit(fit: xr.Dataset, *, ax: Any = None):
+    """Log-log plot of an observable against ``L`` with its power-law fit.
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        From :func:`rgdata.lattice.fss_exponent`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fit = _need(fit, ("value", "value_err", "fitted"), "fit")
+    fig, ax = get_axes(ax)
+    L = fit["size"].values
+    a = fit.attrs
+    ax.errorbar(L, fit["value"], yerr=fit["value_err"], fmt="o", capsize=3, label="data")
+    ax.plot(
+        L,
+        fit["fitted"],
+        "-",
+        label=f"slope {a['exponent']:.3f} ± {a['exponent_err']:.3f} "
+        f"({a['confidence']:.0%} CI [{a['ci_low']:.3f}, {a['ci_high']:.3f}])",
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("linear size $L$")
+    ax.set_ylabel(f"{_LABELS.get(a['observable'], a['observable'])} at T = {a['temperature']:.4f}")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_scaling_collapse(collapse: xr.Dataset, *, ax: Any = None):
+    """Rescaled curves ``y = O L^-a`` against ``x = (T - T_c) L^(1/nu)``.
+
+    Parameters
+    ----------
+    collapse : xarray.Dataset
+        From :func:`rgdata.lattice.scaling_collapse`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    collapse = _need(collapse, ("x", "y", "y_err"), "collapse")
+    fig, ax = get_axes(ax)
+    for L in collapse["size"].values:
+        sub = collapse.sel(size=L)
+        ax.errorbar(sub["x"], sub["y"], yerr=sub["y_err"], fmt="o-", ms=3, lw=0.8, label=f"L={L}")
+    a = collapse.attrs
+    ax.set_xlabel(r"$(T - T_c) L^{1/\nu}$")
+    ax.set_ylabel(f"{a['observable']} $L^{{-a}}$")
+    ax.set_title(
+        f"Tc={a['critical_temperature']:.4f}, nu={a['nu']:.3f}, a={a['exponent']:.3f}: "
+        f"quality S={a['quality']:.2f}",
+        fontsize=9,
+    )
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_block_snapshots(levels: list[xr.DataArray], *, sample: int = 0, fig: Any = None):
+    """One configuration across block-spin levels, side by side.
+
+    Parameters
+    ----------
+    levels : list of xarray.DataArray
+        From :func:`rgdata.lattice.block_spin_levels` (2D; 3D shows the
+        ``z = 0`` slice).
+    sample : int
+        Which sample to show.
+    fig : matplotlib Figure, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not isinstance(levels, list | tuple) or not levels:
+        raise TypeError(
+            f"levels must be a non-empty list of Configurations, got {describe(levels)}"
+        )
+    if fig is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(2.6 * len(levels), 2.8), layout="constrained")
+    axes = fig.subplots(1, len(levels), squeeze=False)[0]
+    for i, (ax, cfg) in enumerate(zip(axes, levels, strict=True)):
+        img = cfg.values[sample]
+        if img.ndim == 3:
+            img = img[0]
+        ax.imshow(img, cmap="gray_r", vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_title(
+            f"level {cfg.attrs.get('block_level', i)}: {img.shape[0]}x{img.shape[1]}", fontsize=9
+        )
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+def plot_mcrg_exponents(res: xr.Dataset, *, fig: Any = None):
+    """MCRG ``y_t`` and ``y_h`` against the number of operators, one line per level.
+
+    Parameters
+    ----------
+    res : xarray.Dataset
+        From :func:`rgdata.lattice.mcrg`; its attrs ``y_t_exact`` and
+        ``y_h_exact`` are drawn as dashed lines.
+    fig : matplotlib Figure, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    res = _need(res, ("y_t", "y_t_err", "y_h", "y_h_err"), "res")
+    if fig is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(9, 3.8), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, (y, k, exact) in zip(
+        axes, (("y_t", "n_even", "y_t_exact"), ("y_h", "n_odd", "y_h_exact")), strict=True
+    ):
+        for lev in res["level"].values:
+            ax.errorbar(
+                res[k].values,
+                res[y].sel(level=lev).values,
+                yerr=res[f"{y}_err"].sel(level=lev).values,
+                fmt="o-",
+                ms=4,
+                capsize=3,
+                label=f"level {lev}",
+            )
+        if exact in res.attrs:
+            ax.axhline(
+                res.attrs[exact], color="k", ls="--", lw=1, label=f"exact {res.attrs[exact]:.4g}"
+            )
+        ax.set_xlabel("operators kept")
+        ax.set_ylabel(f"${y[0]}_{y[2]}$")
+        ax.legend(fontsize=8)
+    fig.suptitle(
+        f"MCRG, b={res.attrs.get('b')} {res.attrs.get('rule')}, L={res.attrs.get('size')}, "
+        f"{res.attrs.get('n_samples')} samples",
+        fontsize=10,
+    )
+    return fig
