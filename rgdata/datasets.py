@@ -173,10 +173,13 @@ def load_stocks(
     With ``corrections="auto"`` the detector finds, on the close prices,
     the 20 documented splits and the two documented glitches (CMCSA
     2004-08-02, NAV 2007-06-07) and nothing else except CVC 2006-04-25: a
-    -32 % move (a special dividend of about $10 on a ~$31 stock) that lies 2
-    sigma from a 3:2 split and does not revert. It is corrected like a 3:2
-    split, which is within about 2 % of a dividend adjustment and gives what
-    an adjusted-close series would; it is listed in attrs like the others.
+    fall from 28.14 to 19.20 (-32 %, most likely the special dividend
+    Cablevision paid in April 2006) that lies 2 sigma from a 3:2 split and
+    does not revert. The data cannot tell it from a 3:2 split, so it is
+    corrected as one: the return that day becomes +2.3 %, where a dividend
+    adjustment would give about +3.7 % (total return with a $10 dividend).
+    Either way the -32 % jump, which is not a market move, is gone; the event
+    is listed in attrs like the others.
     Dividends in general are not adjusted for.
     """
     check_option(price, "price", ("close", "open", "intraday"))

@@ -122,7 +122,7 @@ def _apply_missing(
         n_filled = n_cells - int(out.isna().to_numpy().sum())
         record["n_missing_filled"] = n_filled
         record["missing_filled"] = json.dumps(
-            [[str(d.date()), str(c)] for d, c in nan.stack()[lambda s: s].index]
+            [{"date": str(d.date()), "ticker": str(c)} for d, c in nan.stack()[lambda s: s].index]
         )
         action = f"carried the last price forward into {n_filled} cell(s) (zero returns)"
         if lead.any():

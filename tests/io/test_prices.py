@@ -118,7 +118,10 @@ def test_missing_policies_on_a_small_table():
     np.testing.assert_allclose(
         ff.sel(unit="B").values, np.log([1.0, 22 / 20, 23 / 22, 24 / 23, 25 / 24])
     )
-    assert json.loads(ff.attrs["missing_filled"]) == [["2020-01-02", "B"], ["2020-01-06", "C"]]
+    assert json.loads(ff.attrs["missing_filled"]) == [
+        {"date": "2020-01-02", "ticker": "B"},
+        {"date": "2020-01-06", "ticker": "C"},
+    ]
     with pytest.raises(ValueError, match=r"after missing='drop_units' only 6 date\(s\) x 1 unit"):
         read_prices(frame, missing="drop_units")
     with pytest.warns(UserWarning, match="dropped those 2 unit"):
