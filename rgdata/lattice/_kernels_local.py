@@ -2,9 +2,11 @@
 
 Spins are int8 arrays updated in place. Each kernel takes a flip-probability
 table (uniform couplings) or bond arrays (random couplings), the RNG *key*
-and a *counter* offset: site ``i`` in sweep ``t`` draws the word
-``mix64(key + (counter + t * N + i) * GOLDEN)``, so results do not depend on
-the visiting order or on the number of threads (see ``_kernels_rng``).
+and a *counter* offset. The random words of a row (2D) or a row of a plane
+(3D) are drawn from a block of counters fixed by (sweep, colour, row), so
+results do not depend on the visiting order of rows or on the number of
+threads (see ``_kernels_rng``). The table kernels use one 64-bit word for
+two sites (32 bits each) and a branch-free flip.
 
 Checkerboard order: sites with ``(x + y [+ z]) % 2 == 0`` first, then the
 others. On a periodic lattice with even sides the sites of one colour do not
@@ -25,102 +27,154 @@ from numba import njit, prange
 
 from ._kernels_rng import _S32, GOLDEN, mix64, uniform
 
+_LOW32 = np.uint64(0xFFFFFFFF)
+
 
 @njit(inline="always")
-def _row_2d(s, y, colour, table, key, base):
+def _site_2d(row, up, dn, x, xl, xr, r32, table):
+    """Branch-free flip test of one 2D site with the 32-bit random number *r32*."""
+    si = np.int64(row[x])
+    nb = np.int64(up[x]) + np.int64(dn[x]) + np.int64(row[xl]) + np.int64(row[xr])
+    flip = np.int64(r32 < table[((si + 1) >> 1) * 5 + ((nb + 4) >> 1)])
+    row[x] = si * (1 - 2 * flip)
+
+
+@njit(inline="always")
+def _row_2d(s, y, colour, table, key, block):
+    """Update the sites of one colour in row *y*; counters ``block .. block + lx``.
+
+    One 64-bit word serves two sites (``x`` and ``x + 2``: high and low 32
+    bits). The interior loop needs no periodic wrap.
+    """
     ly, lx = s.shape
     row = s[y]
     up = s[y - 1] if y > 0 else s[ly - 1]
     dn = s[y + 1] if y < ly - 1 else s[0]
-    x0 = (y + colour) & 1
-    rowkey = key + (base + np.uint64(y * lx)) * GOLDEN
-    for x in range(x0, lx, 2):
+    x = (y + colour) & 1
+    rowkey = key + block * GOLDEN
+    c = np.uint64(0)
+    if x == 0 and lx >= 4:
+        r = mix64(rowkey)
+        c = np.uint64(1)
+        _site_2d(row, up, dn, 0, lx - 1, 1, r >> _S32, table)
+        _site_2d(row, up, dn, 2, 1, 3, r & _LOW32, table)
+        x = 4
+    while x + 2 < lx - 1:
+        r = mix64(rowkey + c * GOLDEN)
+        c += np.uint64(1)
+        _site_2d(row, up, dn, x, x - 1, x + 1, r >> _S32, table)
+        _site_2d(row, up, dn, x + 2, x + 1, x + 3, r & _LOW32, table)
+        x += 4
+    while x < lx:
+        r = mix64(rowkey + c * GOLDEN)
+        c += np.uint64(1)
         xl = x - 1 if x > 0 else lx - 1
         xr = x + 1 if x < lx - 1 else 0
-        si = np.int64(row[x])
-        nb = np.int64(up[x]) + np.int64(dn[x]) + np.int64(row[xl]) + np.int64(row[xr])
-        r = mix64(rowkey + np.uint64(x) * GOLDEN)
-        if (r >> _S32) < table[((si + 1) >> 1) * 5 + ((nb + 4) >> 1)]:
-            row[x] = -row[x]
+        _site_2d(row, up, dn, x, xl, xr, r >> _S32, table)
+        x += 2
 
 
 @njit(cache=True)
 def sweeps_table_2d(s, n_sweeps, table, key, counter):
-    """*n_sweeps* checkerboard sweeps of a 2D lattice with a flip table; returns the counter."""
+    """*n_sweeps* checkerboard sweeps of a 2D lattice with a flip table; returns the counter.
+
+    Sweep ``t`` uses counters ``counter + 2 N t + (colour * ly + y) * lx + j``.
+    """
     ly, lx = s.shape
-    n = np.uint64(ly * lx)
+    n2 = np.uint64(2 * ly * lx)
     for t in range(n_sweeps):
-        base = counter + np.uint64(t) * n
+        base = counter + np.uint64(t) * n2
         for colour in range(2):
             for y in range(ly):
-                _row_2d(s, y, colour, table, key, base)
-    return counter + np.uint64(n_sweeps) * n
+                _row_2d(s, y, colour, table, key, base + np.uint64((colour * ly + y) * lx))
+    return counter + np.uint64(n_sweeps) * n2
 
 
 @njit(cache=True, parallel=True)
 def sweeps_table_2d_parallel(s, n_sweeps, table, key, counter):
     """As :func:`sweeps_table_2d` with rows of one colour in parallel (even L_y only)."""
     ly, lx = s.shape
-    n = np.uint64(ly * lx)
+    n2 = np.uint64(2 * ly * lx)
     for t in range(n_sweeps):
-        base = counter + np.uint64(t) * n
+        base = counter + np.uint64(t) * n2
         for colour in range(2):
             for y in prange(ly):
-                _row_2d(s, y, colour, table, key, base)
-    return counter + np.uint64(n_sweeps) * n
+                _row_2d(s, y, colour, table, key, base + np.uint64((colour * ly + y) * lx))
+    return counter + np.uint64(n_sweeps) * n2
 
 
 @njit(inline="always")
-def _plane_3d(s, z, colour, table, key, base):
+def _site_3d(s, z, y, x, zu, zd, yu, yd, xl, xr, r32, table):
+    si = np.int64(s[z, y, x])
+    nb = (
+        np.int64(s[zu, y, x])
+        + np.int64(s[zd, y, x])
+        + np.int64(s[z, yu, x])
+        + np.int64(s[z, yd, x])
+        + np.int64(s[z, y, xl])
+        + np.int64(s[z, y, xr])
+    )
+    flip = np.int64(r32 < table[((si + 1) >> 1) * 7 + ((nb + 6) >> 1)])
+    s[z, y, x] = si * (1 - 2 * flip)
+
+
+@njit(inline="always")
+def _plane_3d(s, z, colour, table, key, block):
+    """Update the sites of one colour in plane *z*; counters ``block .. block + ly * lx``."""
     lz, ly, lx = s.shape
     zu = z - 1 if z > 0 else lz - 1
     zd = z + 1 if z < lz - 1 else 0
     for y in range(ly):
         yu = y - 1 if y > 0 else ly - 1
         yd = y + 1 if y < ly - 1 else 0
-        x0 = (z + y + colour) & 1
-        rowkey = key + (base + np.uint64((z * ly + y) * lx)) * GOLDEN
-        for x in range(x0, lx, 2):
+        x = (z + y + colour) & 1
+        rowkey = key + (block + np.uint64(y * lx)) * GOLDEN
+        c = np.uint64(0)
+        if x == 0 and lx >= 4:
+            r = mix64(rowkey)
+            c = np.uint64(1)
+            _site_3d(s, z, y, 0, zu, zd, yu, yd, lx - 1, 1, r >> _S32, table)
+            _site_3d(s, z, y, 2, zu, zd, yu, yd, 1, 3, r & _LOW32, table)
+            x = 4
+        while x + 2 < lx - 1:
+            r = mix64(rowkey + c * GOLDEN)
+            c += np.uint64(1)
+            _site_3d(s, z, y, x, zu, zd, yu, yd, x - 1, x + 1, r >> _S32, table)
+            _site_3d(s, z, y, x + 2, zu, zd, yu, yd, x + 1, x + 3, r & _LOW32, table)
+            x += 4
+        while x < lx:
+            r = mix64(rowkey + c * GOLDEN)
+            c += np.uint64(1)
             xl = x - 1 if x > 0 else lx - 1
             xr = x + 1 if x < lx - 1 else 0
-            si = np.int64(s[z, y, x])
-            nb = (
-                np.int64(s[zu, y, x])
-                + np.int64(s[zd, y, x])
-                + np.int64(s[z, yu, x])
-                + np.int64(s[z, yd, x])
-                + np.int64(s[z, y, xl])
-                + np.int64(s[z, y, xr])
-            )
-            r = mix64(rowkey + np.uint64(x) * GOLDEN)
-            if (r >> _S32) < table[((si + 1) >> 1) * 7 + ((nb + 6) >> 1)]:
-                s[z, y, x] = -s[z, y, x]
+            _site_3d(s, z, y, x, zu, zd, yu, yd, xl, xr, r >> _S32, table)
+            x += 2
 
 
 @njit(cache=True)
 def sweeps_table_3d(s, n_sweeps, table, key, counter):
     """*n_sweeps* checkerboard sweeps of a 3D lattice with a flip table; returns the counter."""
-    n = np.uint64(s.size)
-    lz = s.shape[0]
+    lz, ly, lx = s.shape
+    n2 = np.uint64(2 * s.size)
     for t in range(n_sweeps):
-        base = counter + np.uint64(t) * n
+        base = counter + np.uint64(t) * n2
         for colour in range(2):
             for z in range(lz):
-                _plane_3d(s, z, colour, table, key, base)
-    return counter + np.uint64(n_sweeps) * n
+                _plane_3d(s, z, colour, table, key, base + np.uint64((colour * lz + z) * ly * lx))
+    return counter + np.uint64(n_sweeps) * n2
 
 
 @njit(cache=True, parallel=True)
 def sweeps_table_3d_parallel(s, n_sweeps, table, key, counter):
     """As :func:`sweeps_table_3d` with planes of one colour in parallel (even L_z only)."""
-    n = np.uint64(s.size)
-    lz = s.shape[0]
+    lz, ly, lx = s.shape
+    n2 = np.uint64(2 * s.size)
     for t in range(n_sweeps):
-        base = counter + np.uint64(t) * n
+        base = counter + np.uint64(t) * n2
         for colour in range(2):
             for z in prange(lz):
-                _plane_3d(s, z, colour, table, key, base)
-    return counter + np.uint64(n_sweeps) * n
+                _plane_3d(s, z, colour, table, key, base + np.uint64((colour * lz + z) * ly * lx))
+    return counter + np.uint64(n_sweeps) * n2
 
 
 @njit(cache=True)

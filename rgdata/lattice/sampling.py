@@ -41,8 +41,17 @@ from ._kernels_local import (
     sweeps_table_3d,
     sweeps_table_3d_parallel,
 )
+from ._kernels_msc import (
+    class_probability_bits,
+    msc_energy_magnetisation,
+    msc_sweeps_ferro,
+    msc_sweeps_ferro_parallel,
+    msc_sweeps_general,
+    msc_sweeps_general_parallel,
+    msc_unpack,
+)
 
-__all__ = ["ALGORITHMS", "sample_ising", "ising_energy_magnetization"]
+__all__ = ["ALGORITHMS", "sample_ising", "sample_ising_replicas", "ising_energy_magnetization"]
 
 #: Update algorithms accepted by :func:`sample_ising`.
 ALGORITHMS = ("wolff", "swendsen_wang", "metropolis", "heat_bath")
@@ -197,6 +206,11 @@ class _Chain:
         self.counter = np.uint64(counter)
         self.n_sweeps += n_sweeps
 
+    def measure(self) -> tuple[float, float]:
+        """Energy per site and |m| of the current state."""
+        e, m = self.observables(self.spins[None])
+        return float(e[0]), float(m[0])
+
     def observables(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Energy per site and |m| of samples shaped ``(n, *lattice)``."""
         flat = samples.reshape(samples.shape[0], -1)
@@ -215,32 +229,53 @@ def _tau_of(series: list[np.ndarray]) -> tuple[float, bool]:
     return max(taus), reliable
 
 
-def _pilot(chain: _Chain, n_sites: int) -> tuple[float, bool, int]:
+def _pilot(chain) -> tuple[float, bool, int]:
     """Run the chain, doubling the pilot until tau_int is reliably measured (or the cap).
 
-    Measures energy and |m| after every sweep; tau is estimated on the second
+    *chain* has ``run(n_sweeps)`` and ``measure() -> (energy, |m|)``. The
+    observables are measured after every sweep; tau is estimated on the second
     half of the series (the first half is burn-in). Returns
     ``(tau, reliable, sweeps_run)``.
     """
     energy, mag = [], []
-    n_done = 0
     target = _PILOT_START
-    shape = chain.spins.shape
     while True:
-        block = np.empty((target - n_done, *shape), dtype=np.int8)
-        for k in range(block.shape[0]):
+        while len(energy) < target:
             chain.run(1)
-            block[k] = chain.spins
-        e, m = chain.observables(block)
-        energy.append(e)
-        mag.append(m)
-        n_done = target
-        e_all, m_all = np.concatenate(energy), np.concatenate(mag)
-        half = n_done // 2
-        tau, reliable = _tau_of([e_all[half:], m_all[half:]])
-        if reliable or n_done >= _PILOT_MAX:
-            return tau, reliable, n_done
+            e, m = chain.measure()
+            energy.append(e)
+            mag.append(m)
+        half = target // 2
+        tau, reliable = _tau_of([np.asarray(energy[half:]), np.asarray(mag[half:])])
+        if reliable or target >= _PILOT_MAX:
+            return tau, reliable, target
         target *= 2
+
+
+def _schedule(chain, burn_in: int | None, spacing: int | None, where: str):
+    """Burn the chain in and choose the spacing (the automatic rule when either is None).
+
+    Returns ``(tau_pilot, reliable, spacing)``; ``tau_pilot`` is NaN without a pilot.
+    """
+    tau_pilot, reliable = math.nan, True
+    if burn_in is not None:
+        chain.run(burn_in)
+    if burn_in is None or spacing is None:
+        tau_pilot, reliable, pilot_sweeps = _pilot(chain)
+        if not reliable:
+            warnings.warn(
+                f"{where}: the integrated autocorrelation time ({tau_pilot:.1f} sweeps) "
+                f"could not be measured reliably within a {pilot_sweeps}-sweep pilot; "
+                "burn-in and spacing derived from it may be too short "
+                "(attrs tau_int_reliable=0). Use a cluster algorithm near T_c or fix "
+                "burn_in/spacing",
+                stacklevel=3,
+            )
+        if burn_in is None:
+            chain.run(max(0, math.ceil(BURN_IN_TAUS * tau_pilot) - pilot_sweeps))
+        if spacing is None:
+            spacing = max(1, math.ceil(SPACING_TAUS * tau_pilot))
+    return tau_pilot, reliable, spacing
 
 
 def _initial_spins(initial: Any, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -414,25 +449,9 @@ def sample_ising(
     if algorithm == "wolff":
         chain.calibrate_wolff()
 
-    tau_pilot, reliable, pilot_sweeps = math.nan, True, 0
-    if burn_in is not None:
-        chain.run(burn_in)
-    if burn_in is None or spacing is None:
-        tau_pilot, reliable, pilot_sweeps = _pilot(chain, spins.size)
-        if not reliable:
-            warnings.warn(
-                f"sample_ising: the integrated autocorrelation time ({tau_pilot:.1f} sweeps) "
-                f"could not be measured reliably within a {pilot_sweeps}-sweep pilot at "
-                f"L={L}, T={T}, algorithm={algorithm!r}; burn-in and spacing derived from it "
-                "may be too short (attrs tau_int_reliable=0). Use a cluster algorithm near "
-                "T_c or fix burn_in/spacing",
-                stacklevel=2,
-            )
-        if burn_in is None:
-            extra = max(0, math.ceil(BURN_IN_TAUS * tau_pilot) - pilot_sweeps)
-            chain.run(extra)
-        if spacing is None:
-            spacing = max(1, math.ceil(SPACING_TAUS * tau_pilot))
+    tau_pilot, reliable, spacing = _schedule(
+        chain, burn_in, spacing, f"sample_ising at L={L}, T={T}, algorithm={algorithm!r}"
+    )
     burn_in_done = chain.n_sweeps
 
     out = np.empty((n_samples, *shape), dtype=np.int8)
@@ -521,3 +540,177 @@ def ising_energy_magnetization(
     energy, mag = energy_magnetisation(flat, *shape3, bonds, h)
     n = flat.shape[1]
     return energy / n, mag / n
+
+
+class _ReplicaChain:
+    """64 replicas of a 2D lattice packed in uint64 words (multi-spin coding)."""
+
+    def __init__(self, words, beta, J, h, key, n_threads, n_replicas):
+        self.words = words
+        self.J, self.h = J, h
+        self.key = key
+        self.counter = np.uint64(0)
+        self.n_threads = n_threads
+        self.n_replicas = n_replicas
+        self.n_sweeps = 0
+        kind, bits = class_probability_bits(beta, J, h)
+        self.ferro = J > 0 and h == 0.0
+        if self.ferro:
+            # classes 2k + up: k = 0 -> 0/1, k = 1 -> 2/3 (same probability for both spins)
+            self.args = (np.ascontiguousarray(bits[0]), np.ascontiguousarray(bits[2]))
+        else:
+            self.args = (kind, bits)
+
+    def run(self, n_sweeps: int) -> None:
+        if n_sweeps <= 0:
+            return
+        if self.ferro:
+            kernel = msc_sweeps_ferro_parallel if self.n_threads > 1 else msc_sweeps_ferro
+        else:
+            kernel = msc_sweeps_general_parallel if self.n_threads > 1 else msc_sweeps_general
+        if self.n_threads > 1:
+            previous = numba.get_num_threads()
+            numba.set_num_threads(self.n_threads)
+            try:
+                counter = kernel(self.words, n_sweeps, *self.args, self.key, self.counter)
+            finally:
+                numba.set_num_threads(previous)
+        else:
+            counter = kernel(self.words, n_sweeps, *self.args, self.key, self.counter)
+        self.counter = np.uint64(counter)
+        self.n_sweeps += n_sweeps
+
+    def measure(self) -> tuple[float, float]:
+        """Replica-averaged energy per site and |m|."""
+        e, m = msc_energy_magnetisation(self.words, self.n_replicas, self.J, self.h)
+        return float(e.mean()), float(np.abs(m).mean())
+
+
+def sample_ising_replicas(
+    L: int,
+    T: float,
+    n_samples: int,
+    *,
+    n_replicas: int = 64,
+    J: float = 1.0,
+    h: float = 0.0,
+    burn_in: int | None = None,
+    spacing: int | None = None,
+    random_state: Any = None,
+    progress: bool = False,
+    initial: str | None = None,
+    n_threads: int = 1,
+) -> xr.DataArray:
+    """Sample up to 64 independent replicas of the 2D Ising model with multi-spin coding.
+
+    The replicas are stored as the 64 bits of one uint64 word per site and
+    updated together by checkerboard Metropolis with bitwise logic; each
+    replica compares its own random bits with the acceptance probability, so
+    the replicas are statistically independent chains (same model, different
+    randomness). This is the fast way to get many independent samples of a
+    small or moderate 2D lattice (overlaps, sample-to-sample statistics).
+
+    Parameters
+    ----------
+    L : int
+        Linear size (at least 2).
+    T : float
+        Temperature, finite and positive.
+    n_samples : int
+        Samples per replica.
+    n_replicas : int
+        Replicas returned (1 to 64; 64 are always simulated, at no extra cost).
+    J, h : float
+        Uniform coupling and field (any sign; ``J > 0, h = 0`` uses the
+        fastest kernel).
+    burn_in, spacing : int, optional
+        Sweeps before the first sample and between samples; automatic rule
+        as in :func:`sample_ising`, from the replica-averaged E and |m|.
+    random_state : None, int or numpy.random.Generator
+        Seed (recorded in ``attrs["seed"]``).
+    progress : bool
+        Show a progress bar over samples.
+    initial : {"random", "up", "down"}, optional
+        Initial state of every replica (default: independent random states).
+    n_threads : int
+        Threads (rows of one colour in parallel; even ``L`` only). The result
+        does not depend on it.
+
+    Returns
+    -------
+    xarray.DataArray
+        int8 +-1 spins with dims ``("replica", "sample", "y", "x")``;
+        ``cfg.isel(replica=r)`` is a Configurations array. ``attrs`` as in
+        :func:`sample_ising` (``algorithm = "metropolis_msc"``,
+        ``model = "ising2d"``).
+    """
+    L = check_int(L, "L", min_value=2)
+    T = check_real(T, "T", min_value=0.0, strict_min=True)
+    n_samples = check_int(n_samples, "n_samples", min_value=1)
+    n_replicas = check_int(n_replicas, "n_replicas", min_value=1, max_value=64)
+    J = check_real(J, "J")
+    h = check_real(h, "h")
+    n_threads = check_int(n_threads, "n_threads", min_value=1)
+    if burn_in is not None:
+        burn_in = check_int(burn_in, "burn_in", min_value=0)
+    if spacing is not None:
+        spacing = check_int(spacing, "spacing", min_value=1)
+    if initial is not None:
+        check_option(initial, "initial", ("random", "up", "down"))
+    if n_threads > 1 and L % 2:
+        raise ValueError(f"n_threads > 1 needs an even L (checkerboard), got L={L}")
+    if n_threads > numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(
+            f"n_threads={n_threads} exceeds the {numba.config.NUMBA_NUM_THREADS} "
+            "threads numba can use"
+        )
+    seed = _seed_from(random_state)
+    key, init_rng = _streams(seed)
+    if initial in (None, "random"):
+        words = init_rng.integers(0, 2**64, size=(L, L), dtype=np.uint64, endpoint=False)
+    else:
+        words = np.full((L, L), 2**64 - 1 if initial == "up" else 0, dtype=np.uint64)
+    chain = _ReplicaChain(words, 1.0 / T, J, h, key, n_threads, n_replicas)
+    tau_pilot, reliable, spacing = _schedule(
+        chain, burn_in, spacing, f"sample_ising_replicas at L={L}, T={T}"
+    )
+    burn_in_done = chain.n_sweeps
+    out = np.empty((n_replicas, n_samples, L, L), dtype=np.int8)
+    energy = np.empty((n_replicas, n_samples))
+    mag = np.empty((n_replicas, n_samples))
+    for k in progress_bar(range(n_samples), enable=progress, desc="sample_ising_replicas"):
+        if k:
+            chain.run(spacing)
+        msc_unpack(chain.words, n_replicas, out[:, k])
+        energy[:, k], mag[:, k] = msc_energy_magnetisation(chain.words, n_replicas, J, h)
+    if n_samples >= 4:
+        tau_samples = max(_tau_of([energy.mean(axis=0), np.abs(mag).mean(axis=0)])[0], 0.5)
+    else:
+        tau_samples = math.nan
+    tau_int = tau_pilot if not math.isnan(tau_pilot) else tau_samples * spacing
+    attrs: dict[str, Any] = {
+        "kind": "spins",
+        "model": "ising2d",
+        "temperature": T,
+        "J": J,
+        "h": h,
+        "algorithm": "metropolis_msc",
+        "seed": seed,
+        "n_replicas": n_replicas,
+        "burn_in": int(burn_in_done),
+        "spacing": int(spacing),
+        "spacing_unit": "sweeps",
+        "tau_int": float(tau_int),
+        "tau_int_reliable": int(reliable),
+        "tau_int_samples": float(tau_samples),
+        "burn_in_rule": f"burn_in=max(pilot,{BURN_IN_TAUS}*tau_int), "
+        f"spacing=max(1,ceil({SPACING_TAUS}*tau_int))",
+        "rng": "splitmix64-counter, per-replica bits",
+        "version": _version(),
+    }
+    return xr.DataArray(
+        out,
+        dims=("replica", "sample", "y", "x"),
+        coords={"replica": np.arange(n_replicas), "sample": np.arange(n_samples)},
+        attrs=attrs,
+    )
