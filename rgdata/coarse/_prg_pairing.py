@@ -27,7 +27,7 @@ from numba import njit
 
 __all__ = ["greedy_pairs", "random_pairs"]
 
-_FULL_SORT_MAX_EDGES = 3_000_000
+_FULL_SORT_MAX_EDGES = 100_000
 _EDGES_PER_VARIABLE = 8
 _ROW_CHUNK = 512
 

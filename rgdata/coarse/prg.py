@@ -39,6 +39,9 @@ NORMALIZATIONS = ("auto", "nonzero_mean", "variance", "none")
 PAIRINGS = ("correlation", "random")
 _CORR_DTYPES = ("float32", "float64")
 _MIN_BLOCK_SAMPLES = 10
+#: correlations are rounded to this many decimals before pairing, so that
+#: mathematically equal values (frequent for binary spikes) tie exactly
+_TIE_DECIMALS = {"float32": 6, "float64": 12}
 
 
 def _seed_attr(random_state: Any) -> int | str:
@@ -107,7 +110,11 @@ def prg(
         formed after the first step, never the reported quantities' definition.
     pairing : {"correlation", "random"}
         ``"correlation"``: exact greedy pairing of the most correlated
-        variables (ties go to the lowest index pair in the current order).
+        variables. Correlations are rounded to 6 (float32) or 12 (float64)
+        decimals first, so mathematically equal correlations (common for binary
+        spikes, whose correlations depend only on integer counts) tie exactly;
+        ties go to the lowest index pair, with units in sorted-label order
+        (so the input order of the units never matters).
         ``"random"``: random pairs (a null model).
     n_blocks : int
         Number of contiguous time blocks for the block-wise copies of every
@@ -214,6 +221,14 @@ def prg(
     max_lag = check_int(max_lag, "max_lag", min_value=1, max_value=block_len - 1)
     block_edges = np.linspace(0, t_len, n_blocks + 1).astype(np.int64)
 
+    labels = act["unit"].values
+    try:
+        canon = np.argsort(labels, kind="stable")
+    except TypeError:  # unsortable labels: keep the given order
+        canon = np.arange(n_units)
+    if not np.array_equal(canon, np.arange(n_units)):
+        x = x[canon]
+    labels = labels[canon]
     if x.dtype == bool:
         x = x.view(np.int8)
     coding = data_coding(x)
@@ -291,14 +306,16 @@ def prg(
             z = standardize_rows(y, float_dtype)
             corr = z @ z.T
             del z
+            corr *= 1.0 / t_len
+            np.round(corr, _TIE_DECIMALS[corr_dtype], out=corr)
             pairs = greedy_pairs(corr)
             del corr
         if m % 2:
             used = np.zeros(m, bool)
             used[pairs.ravel()] = True
             odd = int(np.flatnonzero(~used)[0])
-            labels = act["unit"].values[cl[odd]]
-            shown = ", ".join(str(v) for v in labels[:8]) + (", ..." if labels.size > 8 else "")
+            left = labels[cl[odd]]
+            shown = ", ".join(str(v) for v in left[:8]) + (", ..." if left.size > 8 else "")
             left_out_notes.append(
                 f"after level {level} (K={k}): cluster of units [{shown}] left out "
                 f"({m} clusters, odd)"
@@ -425,7 +442,7 @@ def prg(
             "n_clusters": ("level", np.array([c.shape[0] for c in clusters], dtype=np.int64)),
             "n_left_out": ("level", out["n_left"].astype(np.int64)),
             "n_constant": ("level", out["n_const"].astype(np.int64)),
-            "membership": (("level", "unit"), membership),
+            "membership": (("level", "unit"), membership[:, np.argsort(canon)]),
         },
         coords={
             "level": levels,
