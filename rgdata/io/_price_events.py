@@ -13,7 +13,7 @@ are data-driven (no dates are hard-coded):
 *split*
     a single-day log return whose market-adjusted value ``r - m`` (``m`` the
     cross-sectional median return of the day, 0 with fewer than 5 units) lies
-    within ``min(split_tol_sigma * sigma, 0.1)`` of ``-log(q)`` for a split ratio ``q``
+    within ``min(split_tol_sigma * sigma, 0.05)`` of ``-log(q)`` for a split ratio ``q``
     (forward splits 3:2, 2:1, 3:1, 4:1, 5:1, 10:1 and the reverse 1:2 ... 1:10),
     and that does not revert the next day.  Correction: every earlier price is
     divided by ``q`` so that the series is in post-split units (as an
@@ -122,7 +122,7 @@ def find_splits(
     *,
     ratios: tuple[float, ...] = DEFAULT_SPLIT_RATIOS,
     tol_sigma: float = 4.0,
-    max_tol: float = 0.1,
+    max_tol: float = 0.05,
     revert_tol: float = 0.25,
 ) -> list[dict]:
     """Find split jumps (see the module docstring for the rule).

@@ -247,3 +247,26 @@ def test_bad_options(tmp_path):
     frame.to_csv(tmp_path / "p.csv")
     with pytest.raises(ValueError, match="price_column/ticker_column"):
         read_prices(tmp_path / "p.csv", price_column="close")
+
+
+def test_false_split_rate_matches_the_analytic_student_t_rate():
+    """On heavy-tailed noise without splits, the number of false splits equals the
+    probability mass of Student-t(3) returns inside the ratio windows (Poisson, 4 sigma)."""
+    from scipy import stats
+
+    from rgdata.io._price_events import DEFAULT_SPLIT_RATIOS, find_splits
+
+    scale, n_day, n_unit, n_panel = 0.02, 2000, 100, 3
+    rng = np.random.default_rng(2024)
+    found = 0
+    for _ in range(n_panel):
+        r = rng.standard_t(3, size=(n_day, n_unit)) * scale
+        found += len(find_splits(np.cumsum(r, axis=0)))
+    # at this scale 4 robust sigma (~0.09) exceed the 0.05 cap: the window is +-0.05
+    p = sum(
+        stats.t.cdf((-np.log(q) + 0.05) / scale, 3) - stats.t.cdf((-np.log(q) - 0.05) / scale, 3)
+        for q in DEFAULT_SPLIT_RATIOS
+    )
+    expected = p * (n_day - 1) * n_unit * n_panel
+    assert 50 < expected < 150  # the check has power: tens of events expected
+    assert abs(found - expected) < 4 * np.sqrt(expected)
