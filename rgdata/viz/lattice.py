@@ -22,6 +22,7 @@ __all__ = [
     "plot_scaling_collapse",
     "plot_block_snapshots",
     "plot_mcrg_exponents",
+    "plot_prg_variance",
 ]
 
 _LABELS = {
@@ -300,4 +301,43 @@ def plot_mcrg_exponents(res: xr.Dataset, *, fig: Any = None):
         f"{res.attrs.get('n_samples')} samples",
         fontsize=10,
     )
+    return fig
+
+
+def plot_prg_variance(res: xr.Dataset, *, expected: float | None = None, ax: Any = None):
+    """PRG variance of coarse-grained spins against cluster size, data and nulls.
+
+    Parameters
+    ----------
+    res : xarray.Dataset
+        From :func:`rgdata.diagnostics.run_with_nulls` (dims ``null``,
+        ``level``; coordinate ``cluster_size``; ``exponent`` table).
+    expected : float, optional
+        A reference slope (e.g. ``1 + (2 - eta)/d``), drawn through the
+        data's first point.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    res = _need(res, ("variance",), "res")
+    fig, ax = get_axes(ax)
+    K = res["cluster_size"].values
+    for null in res["null"].values:
+        var = res["variance"].sel(null=null).values
+        label = str(null)
+        if "exponent" in res:
+            a = float(res["exponent"].sel(null=null, exponent_name="alpha"))
+            label += f" (alpha = {a:.3f})"
+        ax.plot(K, var, "o-", ms=4, label=label)
+    if expected is not None:
+        v0 = res["variance"].sel(null=res["null"].values[0]).values[0]
+        ax.plot(K, v0 * K**expected, "k--", lw=1, label=f"slope {expected:.3f}")
+        ax.plot(K, v0 * K, ":", color="0.5", lw=1, label="slope 1 (independent)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("cluster size K")
+    ax.set_ylabel("variance of coarse-grained variable")
+    ax.legend(fontsize=8)
     return fig
