@@ -39,8 +39,9 @@ def units_file(tmp_path):
     return _write(nwbfile, tmp_path / "units.nwb")
 
 
-def _add_fluorescence(nwbfile, traces, names=("RoiResponseSeries",), rate=10.0):
+def _add_fluorescence(nwbfile, traces, names=("RoiResponseSeries",), rate=10.0, timestamps=None):
     from pynwb.ophys import (
+        DfOverF,
         Fluorescence,
         ImageSegmentation,
         OpticalChannel,
@@ -69,13 +70,16 @@ def _add_fluorescence(nwbfile, traces, names=("RoiResponseSeries",), rate=10.0):
         mask[k % 4, k // 4] = 1.0
         ps.add_roi(image_mask=mask, id=100 + k)
     region = ps.create_roi_table_region(region=list(range(n_roi)), description="all")
-    fl = Fluorescence(name="Fluorescence")
+    if timestamps is None:
+        fl = Fluorescence(name="Fluorescence")
+        timing = {"rate": rate, "starting_time": 2.0}
+    else:
+        fl = DfOverF(name="DfOverF")
+        timing = {"timestamps": timestamps}
     ophys.add(fl)
     for name in names:
         fl.add_roi_response_series(
-            RoiResponseSeries(
-                name=name, data=traces, rois=region, unit="lumens", rate=rate, starting_time=2.0
-            )
+            RoiResponseSeries(name=name, data=traces, rois=region, unit="lumens", **timing)
         )
 
 
@@ -112,6 +116,19 @@ def test_fluorescence_round_trip(tmp_path, rng):
     assert act.attrs["sampling_rate"] == 10.0
     assert act.attrs["units"] == "lumens"
     assert act.attrs["series_name"] == "Fluorescence/RoiResponseSeries"
+
+
+def test_dff_with_irregular_timestamps(tmp_path, rng):
+    traces = rng.normal(size=(30, 4))
+    stamps = np.cumsum(rng.uniform(0.05, 0.15, size=30))
+    nwbfile = _nwbfile()
+    _add_fluorescence(nwbfile, traces, names=("dff",), timestamps=stamps)
+    path = _write(nwbfile, tmp_path / "dff.nwb")
+    act = read_nwb(path, "fluorescence")
+    np.testing.assert_array_equal(act.values, traces.T)
+    np.testing.assert_array_equal(act["time"].values, stamps)
+    assert act.attrs["series_name"] == "DfOverF/dff"
+    assert "sampling_rate" not in act.attrs
 
 
 def test_fluorescence_several_series_needs_a_name(tmp_path, rng):
