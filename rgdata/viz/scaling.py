@@ -1,3 +1,317 @@
-"""Plots for scaling results."""
+"""Plots for real-space PRG results: scaling with K, spectra and autocorrelation
+collapses, distributions across levels, exponent tables with nulls.
 
-__all__: list[str] = []
+Every function takes a result from :func:`rgdata.coarse.prg` (with fits from
+:func:`rgdata.diagnostics.fit_exponents`) or from
+:func:`rgdata.diagnostics.run_with_nulls` / :func:`~rgdata.diagnostics.bin_width_sweep`,
+draws the stored numbers and never fits anything itself.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._validation import check_option, describe
+from ._axes import get_axes
+
+__all__ = [
+    "plot_scaling",
+    "plot_eigenvalue_collapse",
+    "plot_autocorrelation_collapse",
+    "plot_distribution_flow",
+    "plot_exponent_table",
+]
+
+_SYMBOL = {"variance": "alpha", "silence_free_energy": "beta", "eigenvalues": "mu", "tau_c": "z"}
+_GREEK = {"alpha": "α̃", "beta": "β̃", "mu": "μ", "z": "z̃"}
+_YLABEL = {
+    "variance": "variance of cluster sum",
+    "silence_free_energy": "free energy  −ln P(silence)",
+    "tau_c": "autocorrelation time τc (samples)",
+}
+
+
+def _check(result: Any, name: str = "result") -> xr.Dataset:
+    if not isinstance(result, xr.Dataset):
+        raise TypeError(
+            f"{name} must be an xarray.Dataset from rgdata.coarse.prg or "
+            f"rgdata.diagnostics.run_with_nulls, got {describe(result)}"
+        )
+    return result
+
+
+def _fits(result: xr.Dataset) -> dict[str, dict[str, dict]]:
+    """{run name: {symbol: fit dict}} from either kind of result."""
+    if "fits" in result.attrs:
+        return json.loads(result.attrs["fits"])
+    out = {}
+    for s in ("alpha", "beta", "mu", "z"):
+        if f"{s}_fit" in result.attrs:
+            out[s] = json.loads(result.attrs[f"{s}_fit"])
+    return {"data": out}
+
+
+def _runs(result: xr.Dataset, nulls: Any) -> list[tuple[str, xr.Dataset]]:
+    if "null" not in result.dims:
+        return [("data", result)]
+    names = list(result["null"].values)
+    if nulls is None:
+        chosen = names
+    else:
+        chosen = ["data", *[n for n in ([nulls] if isinstance(nulls, str) else nulls)]]
+        unknown = [n for n in chosen if n not in names]
+        if unknown:
+            raise ValueError(f"nulls {unknown} not in result; available: {names}")
+    return [(n, result.sel(null=n)) for n in chosen]
+
+
+def _label(name: str, fit: dict | None) -> str:
+    if not fit or not np.isfinite(fit.get("exponent", np.nan)):
+        status = fit.get("status", "no fit stored") if fit else "no fit stored"
+        return f"{name} ({status})"
+    sym = _GREEK[fit["exponent_name"]]
+    ci = ""
+    if np.isfinite(fit["ci_low"]):
+        pct = f"{100 * fit['ci_level']:.0f}% CI" if fit["ci_method"] == "t" else "±1 block sd"
+        ci = f" [{fit['ci_low']:.3f}, {fit['ci_high']:.3f}] ({pct})"
+    return f"{name}: {sym} = {fit['exponent']:.3f}{ci}"
+
+
+def plot_scaling(
+    result: xr.Dataset,
+    quantity: str = "variance",
+    ax: Any = None,
+    nulls: Any = None,
+) -> Any:
+    """Log-log plot of a PRG quantity against cluster size K, with fits and nulls.
+
+    Parameters
+    ----------
+    result : xarray.Dataset
+        :func:`rgdata.coarse.prg` output with :func:`fit_exponents` attrs, or
+        :func:`run_with_nulls` output (``null`` dim).
+    quantity : {"variance", "silence_free_energy", "tau_c", "eigenvalues"}
+        ``"eigenvalues"`` draws :func:`plot_eigenvalue_collapse`.
+    ax : matplotlib Axes, optional
+    nulls : str or sequence of str, optional
+        With a ``null`` dim: which nulls to overlay (default all; ``()`` none).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Points are the full-recording values, error bars the standard
+        deviation across time blocks; lines are the stored fits over their
+        K range; the legend gives each exponent with its CI.
+    """
+    result = _check(result)
+    check_option(quantity, "quantity", tuple(_SYMBOL))
+    if quantity == "eigenvalues":
+        return plot_eigenvalue_collapse(result, ax=ax)
+    fig, ax = get_axes(ax)
+    fits = _fits(result)
+    sym = _SYMBOL[quantity]
+    for i, (name, ds) in enumerate(_runs(result, nulls)):
+        k = ds["cluster_size"].values.astype(float)
+        y = ds[quantity].values
+        err = ds[f"{quantity}_blocks"].std("block", ddof=1).values
+        color = f"C{i}"
+        data = name == "data"
+        ax.errorbar(
+            k,
+            y,
+            yerr=err,
+            fmt="o" if data else "s",
+            mfc=color if data else "none",
+            color=color,
+            ms=5,
+            capsize=2,
+            lw=1,
+        )
+        fit = fits.get(name, {}).get(sym)
+        if fit and np.isfinite(fit.get("exponent", np.nan)):
+            kk = np.geomspace(fit["k_min"], fit["k_max"], 50)
+            ax.plot(
+                kk,
+                np.exp(fit["intercept"]) * kk ** fit["exponent"],
+                color=color,
+                ls="-" if data else "--",
+                lw=1.2,
+                label=_label(name, fit),
+            )
+        else:
+            ax.plot([], [], color=color, label=_label(name, fit))
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("cluster size K")
+    ax.set_ylabel(_YLABEL[quantity])
+    ax.legend(fontsize=7, loc="best")
+    return ax
+
+
+def _level_colors(n: int):
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    return [cmap(x) for x in np.linspace(0.0, 0.9, max(n, 1))]
+
+
+def plot_eigenvalue_collapse(result: xr.Dataset, ax: Any = None, k_min: int = 2) -> Any:
+    """Rank-ordered cluster covariance spectra against ``rank / K``, one line per K.
+
+    A power law ``eigenvalue ~ (rank / K) ** -mu`` shared by all levels is the
+    collapse of Meshulam et al. 2019; the stored ``mu`` fit is drawn dashed.
+    With a ``null`` dim only the data are drawn.
+    """
+    result = _check(result)
+    fit = _fits(result).get("data", {}).get("mu")
+    if "null" in result.dims:
+        result = result.sel(null="data")
+    fig, ax = get_axes(ax)
+    sizes = result["cluster_size"].values
+    levels = [
+        i
+        for i, k in enumerate(sizes)
+        if k >= k_min and np.any(np.isfinite(result["eigenvalues"][i].values))
+    ]
+    for color, i in zip(_level_colors(len(levels)), levels, strict=True):
+        k = int(sizes[i])
+        ev = result["eigenvalues"][i].values[:k]
+        ax.plot(np.arange(1, k + 1) / k, ev, "o-", color=color, ms=2.5, lw=0.8, label=f"K={k}")
+    if fit and np.isfinite(fit.get("exponent", np.nan)):
+        xs = np.geomspace(1.0 / fit["k_max"], 1.0, 50)
+        ax.plot(xs, np.exp(fit["intercept"]) * xs ** (-fit["exponent"]), "k--", lw=1)
+        ax.plot([], [], "k--", label=_label("fit", fit))
+    if not levels:
+        ax.text(0.5, 0.5, "no eigenvalues computed", transform=ax.transAxes, ha="center")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("rank / K")
+    ax.set_ylabel("covariance eigenvalue")
+    ax.legend(fontsize=7, ncol=2)
+    return ax
+
+
+def plot_autocorrelation_collapse(result: xr.Dataset, ax: Any = None, rescale: bool = True) -> Any:
+    """Cluster-averaged autocorrelation per level against ``lag / tau_c(K)``.
+
+    With ``rescale=False`` against the lag in samples. A common curve after
+    rescaling is the dynamic scaling of Meshulam et al.; ``tau_c(K)`` and its
+    exponent are in the legend.
+    """
+    result = _check(result)
+    fit = _fits(result).get("data", {}).get("z")
+    if "null" in result.dims:
+        result = result.sel(null="data")
+    fig, ax = get_axes(ax)
+    sizes = result["cluster_size"].values
+    lag = result["lag"].values.astype(float)
+    for color, i in zip(_level_colors(sizes.size), range(sizes.size), strict=True):
+        c = result["autocorrelation"][i].values
+        tau = float(result["tau_c"][i])
+        if rescale and not (np.isfinite(tau) and tau > 0):
+            continue
+        x = lag / tau if rescale else lag
+        ax.plot(x, c, color=color, lw=1, label=f"K={int(sizes[i])}, τc={tau:.2f}")
+    ax.axhline(np.exp(-1), color="0.5", lw=0.6, ls=":")
+    if fit:
+        ax.plot([], [], " ", label=_label("data", fit))
+    if rescale:
+        ax.set_xlim(0, 5)
+    ax.set_xlabel("lag / τc(K)" if rescale else "lag (samples)")
+    ax.set_ylabel("autocorrelation C(t)")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_distribution_flow(result: xr.Dataset, ax: Any = None) -> Any:
+    """Density of the normalized coarse-grained variables at every level.
+
+    For ``nonzero_mean`` normalization the exact zeros (silence) are not part
+    of the curve; their probability is in the legend.
+    """
+    result = _check(result)
+    if "null" in result.dims:
+        result = result.sel(null="data")
+    fig, ax = get_axes(ax)
+    sizes = result["cluster_size"].values
+    x = result["bin_center"].values
+    for color, i in zip(_level_colors(sizes.size), range(sizes.size), strict=True):
+        d = result["distribution"][i].values
+        p0 = float(result["zero_fraction"][i])
+        label = f"K={int(sizes[i])}" + (f", P(0)={p0:.2f}" if np.isfinite(p0) else "")
+        ax.plot(x, np.where(d > 0, d, np.nan), color=color, lw=1, label=label)
+    ax.set_yscale("log")
+    norm = result.attrs.get("normalization", "")
+    ax.set_xlabel("normalized activity (non-zero values)" if norm == "nonzero_mean" else "z-score")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=7, ncol=2)
+    return ax
+
+
+def plot_exponent_table(result: xr.Dataset, ax: Any = None) -> Any:
+    """Exponents with their CIs across nulls (or bin widths), one panel per exponent.
+
+    Parameters
+    ----------
+    result : xarray.Dataset
+        From :func:`run_with_nulls` (``null`` dim) or :func:`bin_width_sweep`
+        (``bin_factor`` dim), holding ``exponent``, ``exponent_ci_low``,
+        ``exponent_ci_high`` over ``exponent_name``.
+    ax : sequence of matplotlib Axes, optional
+        One per fitted exponent.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Reference lines mark the independent-units values (alpha = beta = 1).
+    """
+    result = _check(result)
+    if "exponent" not in result or "exponent_name" not in result.dims:
+        raise ValueError(
+            "result has no 'exponent' table; use run_with_nulls or bin_width_sweep output"
+        )
+    cond = next(d for d in result["exponent"].dims if d != "exponent_name")
+    names = [
+        s
+        for s in result["exponent_name"].values
+        if np.any(np.isfinite(result["exponent"].sel(exponent_name=s)))
+    ]
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(2.6 * max(len(names), 1), 3.0), layout="constrained")
+        axes = [fig.add_subplot(1, max(len(names), 1), i + 1) for i in range(len(names))]
+    else:
+        axes = list(np.atleast_1d(ax))
+        if len(axes) != len(names):
+            raise ValueError(f"ax must hold {len(names)} axes (one per exponent), got {len(axes)}")
+        fig = axes[0].figure
+    labels = [str(v) for v in result[cond].values]
+    ypos = np.arange(len(labels))[::-1]
+    for a, s in zip(axes, names, strict=True):
+        e = result["exponent"].sel(exponent_name=s).values
+        lo = result["exponent_ci_low"].sel(exponent_name=s).values
+        hi = result["exponent_ci_high"].sel(exponent_name=s).values
+        for j, y in enumerate(ypos):
+            a.errorbar(
+                e[j],
+                y,
+                xerr=[[max(e[j] - lo[j], 0)], [max(hi[j] - e[j], 0)]]
+                if np.isfinite(lo[j])
+                else None,
+                fmt="o",
+                color=f"C{j}",
+                capsize=3,
+            )
+        if s in ("alpha", "beta"):
+            a.axvline(1.0, color="0.6", lw=0.8, ls=":")
+        a.set_yticks(ypos)
+        a.set_yticklabels(labels if a is axes[0] else [])
+        a.set_title(_GREEK[s])
+    if axes:
+        axes[0].set_ylabel(cond)
+    return fig

@@ -1,0 +1,99 @@
+"""Scaling plots and the report section (small data; Agg backend from conftest)."""
+
+import json
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+import rgdata
+from rgdata.coarse import prg
+from rgdata.diagnostics import fit_exponents, run_with_nulls
+from rgdata.report import Report
+from rgdata.report.sections.scaling import add_scaling_section
+from rgdata.viz.scaling import (
+    plot_autocorrelation_collapse,
+    plot_distribution_flow,
+    plot_eigenvalue_collapse,
+    plot_exponent_table,
+    plot_scaling,
+)
+
+
+def driven_spikes(rng, n=32, t=6000, trials=None):
+    drive = rng.normal(size=t)
+    p = 0.05 + 0.25 * (drive > 1)
+    if trials is None:
+        x = rng.random((n, t)) < p
+    else:
+        x = rng.random((trials, n, t)) < p
+    return rgdata.as_activity(x.astype(np.int8), kind="spikes")
+
+
+@pytest.fixture(scope="module")
+def results():
+    rng = np.random.default_rng(0)
+    act = driven_spikes(rng)
+    single = fit_exponents(prg(act))
+    nulls = run_with_nulls(act, ("shuffle", "random_pairing"), random_state=0)
+    return single, nulls
+
+
+def test_plot_scaling_draws_fit_with_ci_in_legend(results):
+    single, nulls = results
+    ax = plot_scaling(single, "variance")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(f"{single.attrs['alpha']:.3f}" in lab and "95% CI" in lab for lab in labels)
+    # the fit line is the stored power law, not a new fit
+    fit = json.loads(single.attrs["alpha_fit"])
+    line = next(ln for ln in ax.get_lines() if ln.get_label().startswith("data"))
+    x, y = line.get_data()
+    np.testing.assert_allclose(y, np.exp(fit["intercept"]) * x ** fit["exponent"])
+    ax2 = plot_scaling(nulls, "silence_free_energy")
+    labels = [t.get_text() for t in ax2.get_legend().get_texts()]
+    assert [lab.split(":")[0] for lab in labels] == ["data", "shuffle", "random_pairing"]
+    ax3 = plot_scaling(nulls, "tau_c", nulls=())
+    assert len(ax3.get_legend().get_texts()) == 1
+    with pytest.raises(ValueError, match="not in result"):
+        plot_scaling(nulls, "variance", nulls=("phase",))
+    with pytest.raises(ValueError, match="unknown quantity"):
+        plot_scaling(single, "entropy")
+
+
+def test_other_plots_return_axes_or_figure(results):
+    single, nulls = results
+    for fn in (plot_eigenvalue_collapse, plot_autocorrelation_collapse, plot_distribution_flow):
+        for res in (single, nulls):
+            ax = fn(res)
+            assert ax.has_data()
+    fig = plot_exponent_table(nulls)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 4
+    with pytest.raises(ValueError, match="no 'exponent' table"):
+        plot_exponent_table(single)
+    with pytest.raises(TypeError, match="xarray.Dataset"):
+        plot_scaling(single["variance"])
+
+
+def test_plot_on_given_axes(results):
+    single, _ = results
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plot_scaling(single, "variance", ax=ax) is ax
+
+
+def test_report_section(tmp_path):
+    rng = np.random.default_rng(1)
+    act = driven_spikes(rng, n=16, t=600, trials=5)
+    rep = Report("test")
+    out = add_scaling_section(rep, act, random_state=0, n_levels=3, bin_factors=(1, 2))
+    for s in ("alpha", "beta", "mu", "z"):
+        assert np.isfinite(out[s])
+        assert f"{s}_trial_shuffle" in out
+    names = [it.name for it in rep.items if it.kind == "figure"]
+    assert "prg_variance" in names and "prg_bin_width" in names
+    cap = next(it.caption for it in rep.items if it.name == "prg_variance")
+    assert f"{out['alpha']:.3f}" in cap and "shuffle" in cap and "trial_shuffle" in cap
+    index = rep.save(tmp_path / "rep")
+    assert (tmp_path / "rep" / "results" / "prg_nulls.nc").exists()
+    assert "prg_exponents" in index.read_text()
