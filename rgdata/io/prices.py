@@ -356,7 +356,11 @@ def prices_to_returns(
     r = np.diff(log_p, axis=0)
     if returns == "simple":
         r = np.expm1(r)
-    dates = frame.index[1:].to_numpy().astype("datetime64[ns]")
+    index = frame.index[1:]
+    if index.tz is not None:  # netCDF wants naive times: store UTC and say so
+        record["timezone"] = f"times converted from {index.tz} to UTC"
+        index = index.tz_convert("UTC").tz_localize(None)
+    dates = index.to_numpy().astype("datetime64[ns]")
     return as_activity(
         r,
         kind="returns",

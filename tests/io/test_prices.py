@@ -132,6 +132,14 @@ def test_missing_policies_on_a_small_table():
         read_prices(frame, missing="raise")
 
 
+def test_timezone_aware_dates_become_utc():
+    frame = _nan_frame().ffill()
+    frame.index = frame.index.tz_localize("Europe/London") + pd.Timedelta(hours=16)
+    act = read_prices(frame)
+    assert str(act["time"].values[0]) == "2020-01-02T16:00:00.000000000"
+    assert "Europe/London" in act.attrs["timezone"]
+
+
 def test_ffill_drops_leading_dates_it_cannot_fill():
     frame = _nan_frame()
     frame.iloc[0, 0] = np.nan
