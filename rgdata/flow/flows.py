@@ -161,7 +161,10 @@ def estimate_flow(
     Notes
     -----
     Uncertainties: each resample perturbs the parameters by independent
-    Gaussian noise of their standard errors (or the fit residuals when no
+    Gaussian noise of their standard errors (multiplied by
+    ``sqrt(chi2/dof)`` when that exceeds 1: the Birge ratio, so a map that
+    misses the data does not get error bars tighter than its residuals;
+    warned above chi2/dof = 4) (or the fit residuals when no
     errors are given, perturbing ``theta_{k+1}`` only), refits the map and
     recomputes fixed points (matched to the nominal ones by nearest
     distance) and eigenvalues; the reported errors are the standard
@@ -171,6 +174,7 @@ def estimate_flow(
     check_option(model, "model", MODELS)
     n_resamples = check_int(n_resamples, "n_resamples", min_value=2)
     rng = check_random_state(random_state)
+    inflation = 1.0
     arr, labels = _as_params(params, level_dim)
     n_traj, n_level, p = arr.shape
     if n_level < 2:
@@ -219,6 +223,18 @@ def estimate_flow(
     if err is not None:
         chi2 = float(np.sum((resid / sy) ** 2) / (dof * p)) if dof > 0 else np.nan
         error_source = "given parameter errors (inputs resampled within them)"
+        if np.isfinite(chi2) and chi2 > 1:
+            inflation = float(np.sqrt(chi2))
+            error_source += f", inflated by sqrt(chi2/dof) = {inflation:.3g}"
+            if chi2 > 4:
+                warnings.warn(
+                    f"the {model} map does not describe the flow within the given errors "
+                    f"(chi2/dof = {chi2:.3g} with {dof * p} degrees of freedom); the resampling "
+                    f"noise is inflated by sqrt(chi2/dof) = {inflation:.3g}, and the map itself "
+                    "may be the wrong model (try another model or parameter)",
+                    UserWarning,
+                    stacklevel=2,
+                )
     else:
         chi2 = np.nan
         sigma_res = np.sqrt(np.sum(resid**2, axis=0) / dof)
@@ -235,7 +251,7 @@ def estimate_flow(
     eig_rep = np.full((n_resamples, n_fp, p), np.nan, dtype=complex)
     for r in progress_bar(range(n_resamples), enable=progress, desc="flow resamples"):
         if err is not None:
-            arr_r = arr + err * rng.standard_normal(arr.shape)
+            arr_r = arr + inflation * err * rng.standard_normal(arr.shape)
             xr_, yr_, _ = _pairs(arr_r)
             xr_, yr_ = xr_[ok], yr_[ok]
         else:
@@ -355,6 +371,7 @@ def estimate_flow(
         "n_pairs": n_pairs,
         "n_trajectories": n_traj,
         "chi2_per_dof": chi2,
+        "error_inflation": inflation,
         "error_source": error_source,
         "attractor": attractor,
         "flows_toward": sentence,

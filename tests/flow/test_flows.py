@@ -224,3 +224,14 @@ def test_level_dim_fraction():
     )
     assert "fraction" in flow.dims
     assert abs(flow.eigenvalues_real.item() - 0.5) < 4 * flow.eigenvalues_real_err.item()
+
+
+def test_underestimated_errors_are_inflated_by_chi2():
+    # true noise 0.01, claimed 0.001: chi2/dof ~ 100; inflated errors still cover the truth
+    clean = trajectories(lambda t: 0.2 + 0.5 * t, np.linspace(-1, 1, 6), 5)
+    obs = noisy(clean, 0.01, 16)
+    with pytest.warns(UserWarning, match="chi2/dof"):
+        flow = estimate_flow(obs[..., None], np.full(obs.shape + (1,), 0.001), random_state=0)
+    assert flow.attrs["error_inflation"] > 5
+    assert abs(flow.fixed_points.item() - 0.4) < 4 * flow.fixed_points_err.item()
+    assert abs(flow.eigenvalues_real.item() - 0.5) < 4 * flow.eigenvalues_real_err.item()

@@ -1,0 +1,411 @@
+"""Flow section: the quartic coupling along momentum-space RG and pairwise couplings across PRG
+levels, each with its fitted RG map, fixed points and linearised eigenvalues."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..._validation import check_int, check_random_state
+from ...activity import check_activity, stack_trials
+from ...flow import _prg_couplings as _pc
+from ...flow.flows import estimate_flow
+from ...maxent.quartic import fit_quartic_flow
+from ...viz import flow as vf
+from .._report import Report
+
+__all__ = ["add_flow_section"]
+
+SECTION = "Parameter flows and fixed points"
+
+
+def _pm(value: float, err: float) -> str:
+    return f"{value:.3g} ± {err:.2g}"
+
+
+def _record(caught: list[warnings.WarningMessage]) -> list[str]:
+    out = []
+    for w in caught:
+        text = str(w.message)
+        if text not in out:
+            out.append(text)
+    return out
+
+
+def _drop_constant(activity: xr.DataArray) -> tuple[xr.DataArray, int]:
+    v = activity.values
+    const = np.all(v == v[:, :1], axis=1)
+    if const.any():
+        activity = activity.isel(unit=np.flatnonzero(~const))
+    return activity, int(const.sum())
+
+
+def _shuffle_null(activity: xr.DataArray, rng: np.random.Generator) -> xr.DataArray:
+    """Independent circular time shifts of every unit: keeps each unit's statistics and
+    autocorrelation, destroys the correlations between units."""
+    v = activity.values
+    shifts = rng.integers(0, v.shape[1], size=v.shape[0])
+    out = np.stack([np.roll(row, s) for row, s in zip(v, shifts, strict=True)])
+    return activity.copy(data=out)
+
+
+def _flow_sentence(flow: xr.Dataset) -> str:
+    parts = []
+    for k in range(flow.sizes["fixed_point"]):
+        fp = flow["fixed_points"].values[k, 0]
+        fe = flow["fixed_points_err"].values[k, 0]
+        lam = flow["eigenvalues_real"].values[k, 0]
+        le = flow["eigenvalues_real_err"].values[k, 0]
+        ghost = "" if flow["fixed_point_exact"].values[k] else " (ghost of a marginal point)"
+        parts.append(
+            f"fixed point {_pm(fp, fe)}{ghost} with eigenvalue {_pm(lam, le)} "
+            f"({flow['stability'].values[k]})"
+        )
+    fixed = "; ".join(parts) if parts else "no fixed point"
+    chi2 = flow.attrs["chi2_per_dof"]
+    fit = (
+        f" (chi2/dof = {chi2:.3g}; errors inflated by sqrt(chi2/dof))"
+        if chi2 > 1
+        else (f" (chi2/dof = {chi2:.3g})" if np.isfinite(chi2) else "")
+    )
+    return f"{flow.attrs['model']} map{fit}: {fixed}. The fit {flow.attrs['flows_toward']}."
+
+
+def add_flow_section(
+    report: Report,
+    activity: xr.DataArray,
+    *,
+    name: str = "flow",
+    random_state: Any = 0,
+    progress: bool = False,
+    fractions: Any = None,
+    n_blocks: int = 20,
+    flow_model: str = "linear",
+    n_clusters: int = 10,
+    coupling_blocks: int = 10,
+    **options: Any,
+) -> dict[str, Any]:
+    """Quartic-coupling flow (any data) and PRG pairwise-coupling flow (binary data).
+
+    1. :func:`rgdata.maxent.fit_quartic_flow` gives ``g`` of the unit-variance
+       momentum-space coarse-grained variables at each kept fraction of
+       modes (block-jackknife errors). The flow ``g_{k+1} = R(g_k)`` is fitted
+       with :func:`rgdata.flow.estimate_flow` (reference: the Gaussian fixed
+       point ``g* = 0``). When the data are heavier-tailed than any ``g >= 0``
+       model at every fraction, the signed first-order coupling
+       ``g_cumulant = -(kurtosis - 3) / 24`` is followed instead (said in the
+       caption). Null: the same analysis after independent circular time
+       shifts of every unit.
+    2. Binary data only: the PRG (:func:`rgdata.coarse.prg`) cluster tree; at
+       every level with at least *n_clusters* clusters, *n_clusters* random
+       clusters are binarised ("cluster active" = any spike) and an exact
+       pairwise maximum-entropy model is fitted; the mean coupling ``J`` per
+       level (jackknife over *coupling_blocks* time blocks) and its fitted
+       flow with fixed points.
+
+    Parameters
+    ----------
+    report : rgdata.report.Report
+    activity : xarray.DataArray
+        Activity; trials are stacked, constant units dropped (noted).
+    name : str
+        Prefix of figure and result names.
+    random_state : None, int or Generator
+        Seeds the null shifts, cluster choice and flow resampling.
+    progress : bool
+    fractions : array-like, optional
+        Kept fractions of modes (default halvings down to 2 modes).
+    n_blocks : int
+        Time blocks of the quartic-flow jackknife.
+    flow_model : {"linear", "quadratic"}
+        Polynomial order of the fitted RG maps.
+    n_clusters : int
+        Clusters per PRG level in the pairwise fits (2 to 16).
+    coupling_blocks : int
+        Time blocks of the coupling jackknife.
+    **options
+        Passed to :func:`rgdata.coarse.prg`.
+
+    Returns
+    -------
+    dict
+        Headline numbers: ``g_variable``, ``g_first``/``g_last`` with
+        errors, the g-flow fixed points/eigenvalues, ``toward_gaussian``,
+        and for binary data ``J_levels``, ``J_fixed_points``,
+        ``J_eigenvalues``.
+    """
+    rng = check_random_state(random_state)
+    seed = int(rng.integers(2**31))
+    n_clusters = check_int(n_clusters, "n_clusters", min_value=2, max_value=_pc.MAX_UNITS)
+    activity = stack_trials(check_activity(activity, allow_constant=True))
+    activity, n_const = _drop_constant(activity)
+    activity = check_activity(activity, allow_trials=False)
+    kind = str(activity.attrs.get("kind", ""))
+    out: dict[str, Any] = {}
+    if n_const:
+        report.add_text(
+            f"{n_const} constant unit(s) dropped before the flow analyses.", section=SECTION
+        )
+    # ------------------------------------------------------------------ quartic flow
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quartic = fit_quartic_flow(activity, fractions, n_blocks=n_blocks, progress=progress)
+        null = fit_quartic_flow(
+            _shuffle_null(activity, rng), quartic["fraction"].values, n_blocks=n_blocks
+        )
+    notes = _record(caught)
+    quartic.attrs["warnings"] = " | ".join(notes)
+    use_cumulant = bool(np.all(quartic["at_boundary"].values == 1))
+    var = "g_cumulant" if use_cumulant else "g"
+    g, ge = quartic[var].values, quartic[f"{var}_err"].values
+    ok = np.isfinite(g) & (ge > 0)
+    g_da = xr.DataArray(
+        g[ok][None, :, None],
+        dims=("trajectory", "fraction", "parameter"),
+        coords={"fraction": quartic["fraction"].values[ok], "parameter": [var]},
+    )
+    gflow = None
+    if ok.sum() >= (3 if flow_model == "linear" else 4):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gflow = estimate_flow(
+                g_da,
+                ge[ok][None, :, None],
+                model=flow_model,
+                level_dim="fraction",
+                reference=0.0,
+                random_state=seed,
+            )
+        gflow.attrs["warnings"] = " | ".join(_record(caught))
+    n_null = null[var].values
+    f_lo = quartic["fraction"].values[-1]
+    caption = (
+        f"Quartic coupling of the momentum-space coarse-grained variables (unit variance) "
+        f"against the kept fraction of modes. {var} at fraction 1: {_pm(g[0], ge[0])}; at "
+        f"fraction {f_lo:.3g}: {_pm(g[-1], ge[-1])}. Null (units shifted independently in "
+        f"time): {_pm(n_null[0], null[f'{var}_err'].values[0])} and "
+        f"{_pm(n_null[-1], null[f'{var}_err'].values[-1])}. Kurtosis goes from "
+        f"{quartic['kurtosis'].values[0]:.3g} to {quartic['kurtosis'].values[-1]:.3g} "
+        "(Gaussian: 3). Error bars: block jackknife over "
+        f"{n_blocks} contiguous time blocks."
+    )
+    if use_cumulant:
+        caption += (
+            " The data are heavier-tailed than a Gaussian at every fraction, where the "
+            "maximum-likelihood g (>= 0) sits at its boundary 0; the flow follows the signed "
+            "first-order coupling g_cumulant = -(kurtosis - 3)/24 instead."
+        )
+    params = {"n_blocks": n_blocks, "flow_model": flow_model, "random_state": str(random_state)}
+    report.add_figure(
+        vf.plot_quartic_flow(quartic), f"{name}_quartic_g", caption, section=SECTION, params=params
+    )
+    report.add_result(quartic, f"{name}_quartic", "Quartic flow (g per fraction)", section=SECTION)
+    report.add_result(
+        null, f"{name}_quartic_null", "Quartic flow of the shifted null", section=SECTION
+    )
+    out.update(
+        g_variable=var,
+        g_first=float(g[0]),
+        g_first_err=float(ge[0]),
+        g_last=float(g[-1]),
+        g_last_err=float(ge[-1]),
+        g_null_last=float(n_null[-1]),
+    )
+    if gflow is not None:
+        report.add_figure(
+            vf.plot_flow_map(gflow),
+            f"{name}_quartic_map",
+            f"RG map of {var} between successive halvings of the kept modes. "
+            + _flow_sentence(gflow),
+            section=SECTION,
+            params=params,
+        )
+        report.add_result(gflow, f"{name}_quartic_flow", f"Fitted flow of {var}", section=SECTION)
+        out.update(
+            g_fixed_points=gflow["fixed_points"].values[:, 0].tolist(),
+            g_fixed_points_err=gflow["fixed_points_err"].values[:, 0].tolist(),
+            g_eigenvalues=gflow["eigenvalues_real"].values[:, 0].tolist(),
+            g_eigenvalues_err=gflow["eigenvalues_real_err"].values[:, 0].tolist(),
+            toward_gaussian=int(gflow.attrs["toward_reference"]),
+        )
+    else:
+        report.add_text(
+            f"Too few finite {var} values ({int(ok.sum())}) to fit a flow map.", section=SECTION
+        )
+    # ------------------------------------------------------------------ PRG couplings
+    if kind not in ("spikes", "spins"):
+        report.add_text(
+            "Pairwise couplings across PRG levels are computed for binary data only "
+            f"(this activity is {kind!r}).",
+            section=SECTION,
+        )
+        return out
+    out.update(
+        _coupling_flow(
+            report,
+            activity,
+            name,
+            rng,
+            seed,
+            n_clusters,
+            coupling_blocks,
+            flow_model,
+            progress,
+            options,
+        )
+    )
+    return out
+
+
+def _coupling_flow(
+    report: Report,
+    activity: xr.DataArray,
+    name: str,
+    rng: np.random.Generator,
+    seed: int,
+    n_clusters: int,
+    coupling_blocks: int,
+    flow_model: str,
+    progress: bool,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    from ...coarse import prg
+    from ...maxent import PairwiseMaxEnt
+
+    x = activity.values
+    if activity.attrs.get("kind") == "spins" or x.min() < 0:
+        x = (x > 0).astype(np.int8)
+    n_unit = x.shape[0]
+    n_levels = int(np.floor(np.log2(n_unit / n_clusters)))
+    if n_levels < 2:
+        report.add_text(
+            f"Only {n_unit} units: fewer than 3 PRG levels with {n_clusters} clusters; "
+            "the coupling flow is skipped.",
+            section=SECTION,
+        )
+        return {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tree = prg(activity, n_levels, progress=progress, **options)
+    prg_notes = _record(caught)
+    membership = tree["membership"].values
+    sizes = tree["cluster_size"].values
+
+    def fit(spk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        m = PairwiseMaxEnt(method="exact", coding="01", random_state=seed).fit(
+            xr.DataArray(spk, dims=("unit", "time"), attrs={"kind": "spikes"})
+        )
+        return m.h_, m.J_
+
+    x_null = _shuffle_null(activity.copy(data=x), rng).values
+    J_mean, J_err, h_mean, h_err, rates, chosen = [], [], [], [], [], []
+    J_null, J_null_err = [], []
+    for lev in range(membership.shape[0]):
+        ids = np.unique(membership[lev][membership[lev] >= 0])
+        pick = np.sort(rng.choice(ids, size=n_clusters, replace=False))
+        spk = _pc.cluster_activity(x, membership[lev], pick)
+        rate = spk.mean(axis=1)
+        if np.any(rate == 0) or np.any(rate == 1):
+            report.add_text(
+                f"PRG level {lev}: a chosen cluster is never or always active; level skipped.",
+                section=SECTION,
+            )
+            for lst in (J_mean, J_err, h_mean, h_err, rates, J_null, J_null_err):
+                lst.append(np.nan)
+            chosen.append(pick)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            res = _pc.pairwise_with_jackknife(spk, coupling_blocks, fit)
+        J_mean.append(_pc.offdiag_mean(res["J"]))
+        J_err.append(_pc.jackknife_se(_pc.offdiag_mean(res["J_rep"])))
+        h_mean.append(res["h"].mean())
+        h_err.append(_pc.jackknife_se(res["h_rep"].mean(axis=1)))
+        rates.append(rate.mean())
+        chosen.append(pick)
+        spk_null = _pc.cluster_activity(x_null, membership[lev], pick)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            res_null = _pc.pairwise_with_jackknife(spk_null, coupling_blocks, fit)
+        J_null.append(_pc.offdiag_mean(res_null["J"]))
+        J_null_err.append(_pc.jackknife_se(_pc.offdiag_mean(res_null["J_rep"])))
+    J_mean, J_err = np.array(J_mean, float), np.array(J_err, float)
+    levels = np.arange(membership.shape[0])
+    couplings = xr.Dataset(
+        {
+            "mean_J": ("level", J_mean),
+            "mean_J_err": ("level", J_err),
+            "mean_h": ("level", np.array(h_mean, float)),
+            "mean_h_err": ("level", np.array(h_err, float)),
+            "mean_rate": ("level", np.array(rates, float)),
+            "mean_J_null": ("level", np.array(J_null, float)),
+            "mean_J_null_err": ("level", np.array(J_null_err, float)),
+            "clusters": (("level", "cluster"), np.array(chosen)),
+        },
+        coords={"level": levels, "cluster_size": ("level", sizes)},
+        attrs={
+            "analysis": "prg_pairwise_couplings",
+            "model": "exact pairwise maxent, 0/1 coding, cluster active = any spike",
+            "n_clusters": n_clusters,
+            "error_method": f"delete-one-block jackknife over {coupling_blocks} time blocks "
+            "(one Newton step from the full fit per block)",
+            "prg_warnings": " | ".join(prg_notes),
+        },
+    )
+    report.add_result(
+        couplings, f"{name}_prg_couplings", "Pairwise couplings per PRG level", section=SECTION
+    )
+    ok = np.isfinite(J_mean) & (J_err > 0)
+    result = {
+        "J_levels": J_mean.tolist(),
+        "J_levels_err": J_err.tolist(),
+        "J_null_levels": [float(v) for v in J_null],
+    }
+    if ok.sum() < (3 if flow_model == "linear" else 4):
+        report.add_text("Too few PRG levels with couplings to fit a flow map.", section=SECTION)
+        return result
+    J_da = xr.DataArray(
+        J_mean[ok][None, :, None],
+        dims=("trajectory", "level", "parameter"),
+        coords={"level": levels[ok], "parameter": ["mean_J"]},
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        jflow = estimate_flow(J_da, J_err[ok][None, :, None], model=flow_model, random_state=seed)
+    jflow.attrs["warnings"] = " | ".join(_record(caught))
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    axes = fig.subplots(1, 2)
+    vf.plot_flow_levels(jflow, ax=axes[0])
+    vf.plot_flow_map(jflow, ax=axes[1])
+    caption = (
+        f"Mean pairwise coupling J of {n_clusters} random PRG clusters per level "
+        "(cluster active = any spike; exact pairwise maximum entropy, 0/1 coding) for cluster "
+        f"sizes {sizes[ok].tolist()}: "
+        + ", ".join(_pm(v, e) for v, e in zip(J_mean[ok], J_err[ok], strict=True))
+        + ". Null (same clusters, units shifted independently in time): "
+        + ", ".join(
+            _pm(v, e) for v, e in zip(np.array(J_null)[ok], np.array(J_null_err)[ok], strict=True)
+        )
+        + f". Right: its RG map. {_flow_sentence(jflow)} Error bars: jackknife over "
+        f"{coupling_blocks} time blocks."
+    )
+    report.add_figure(
+        fig,
+        f"{name}_prg_couplings",
+        caption,
+        section=SECTION,
+        params={"n_clusters": n_clusters, "flow_model": flow_model},
+    )
+    report.add_result(jflow, f"{name}_prg_coupling_flow", "Fitted flow of mean J", section=SECTION)
+    result.update(
+        J_fixed_points=jflow["fixed_points"].values[:, 0].tolist(),
+        J_fixed_points_err=jflow["fixed_points_err"].values[:, 0].tolist(),
+        J_eigenvalues=jflow["eigenvalues_real"].values[:, 0].tolist(),
+        J_eigenvalues_err=jflow["eigenvalues_real_err"].values[:, 0].tolist(),
+    )
+    return result
