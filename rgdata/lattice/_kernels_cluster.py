@@ -48,7 +48,7 @@ def _bond(bonds, a, i):
     return bonds[a, i] if bonds.shape[1] > 1 else bonds[a, 0]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def wolff_clusters(s, lz, ly, lx, bonds, beta, n_clusters, min_flipped, key, counter, stamp, stack):
     """Wolff single-cluster updates.
 
@@ -119,7 +119,7 @@ def _find(parent, i):
     return root
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def swendsen_wang_sweeps(s, lz, ly, lx, bonds, beta, n_sweeps, key, counter, parent, flip):
     """Swendsen-Wang updates: build all clusters, flip each with probability 1/2.
 
@@ -163,7 +163,7 @@ def swendsen_wang_sweeps(s, lz, ly, lx, bonds, beta, n_sweeps, key, counter, par
     return counter, n_clusters
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def energy_magnetisation(samples, lz, ly, lx, bonds, h):
     """Total energy ``-sum J s_i s_j - h sum s_i`` and magnetisation of each flat sample.
 

@@ -74,7 +74,7 @@ def _row_2d(s, y, colour, table, key, block):
         x += 2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sweeps_table_2d(s, n_sweeps, table, key, counter):
     """*n_sweeps* checkerboard sweeps of a 2D lattice with a flip table; returns the counter.
 
@@ -90,7 +90,7 @@ def sweeps_table_2d(s, n_sweeps, table, key, counter):
     return counter + np.uint64(n_sweeps) * n2
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def sweeps_table_2d_parallel(s, n_sweeps, table, key, counter):
     """As :func:`sweeps_table_2d` with rows of one colour in parallel (even L_y only)."""
     ly, lx = s.shape
@@ -151,7 +151,7 @@ def _plane_3d(s, z, colour, table, key, block):
             x += 2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sweeps_table_3d(s, n_sweeps, table, key, counter):
     """*n_sweeps* checkerboard sweeps of a 3D lattice with a flip table; returns the counter."""
     lz, ly, lx = s.shape
@@ -164,7 +164,7 @@ def sweeps_table_3d(s, n_sweeps, table, key, counter):
     return counter + np.uint64(n_sweeps) * n2
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def sweeps_table_3d_parallel(s, n_sweeps, table, key, counter):
     """As :func:`sweeps_table_3d` with planes of one colour in parallel (even L_z only)."""
     lz, ly, lx = s.shape
@@ -177,7 +177,7 @@ def sweeps_table_3d_parallel(s, n_sweeps, table, key, counter):
     return counter + np.uint64(n_sweeps) * n2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sweeps_bonds(s, n_sweeps, bonds, h, beta, heat_bath, key, counter):
     """Checkerboard sweeps with per-bond couplings (any sign), serial.
 

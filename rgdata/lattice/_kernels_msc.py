@@ -199,7 +199,7 @@ def _advance(counter, n_sweeps, ly, lx):
     return counter + np.uint64(n_sweeps) * np.uint64(2 * ly) * np.uint64(lx * _WORDS_PER_SITE)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def msc_sweeps_ferro(w, n_sweeps, b0, b1, key, counter):
     """*n_sweeps* checkerboard Metropolis sweeps of 64 replicas (J > 0, h = 0)."""
     ly, lx = w.shape
@@ -210,7 +210,7 @@ def msc_sweeps_ferro(w, n_sweeps, b0, b1, key, counter):
     return _advance(counter, n_sweeps, ly, lx)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def msc_sweeps_ferro_parallel(w, n_sweeps, b0, b1, key, counter):
     """As :func:`msc_sweeps_ferro`, rows of one colour in parallel (even L_y only)."""
     ly, lx = w.shape
@@ -221,7 +221,7 @@ def msc_sweeps_ferro_parallel(w, n_sweeps, b0, b1, key, counter):
     return _advance(counter, n_sweeps, ly, lx)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def msc_sweeps_general(w, n_sweeps, kind, bits, key, counter):
     """*n_sweeps* checkerboard Metropolis sweeps of 64 replicas, any J and h."""
     ly, lx = w.shape
@@ -234,7 +234,7 @@ def msc_sweeps_general(w, n_sweeps, kind, bits, key, counter):
     return _advance(counter, n_sweeps, ly, lx)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def msc_sweeps_general_parallel(w, n_sweeps, kind, bits, key, counter):
     """As :func:`msc_sweeps_general`, rows of one colour in parallel (even L_y only)."""
     ly, lx = w.shape
@@ -247,7 +247,7 @@ def msc_sweeps_general_parallel(w, n_sweeps, kind, bits, key, counter):
     return _advance(counter, n_sweeps, ly, lx)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def msc_unpack(w, n_replicas, out):
     """Write replica spins (+-1, int8) of packed *w* into ``out[r, y, x]``."""
     ly, lx = w.shape
@@ -258,7 +258,7 @@ def msc_unpack(w, n_replicas, out):
                 out[r, y, x] = 1 if (v >> np.uint64(r)) & _ONE else -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def msc_energy_magnetisation(w, n_replicas, J, h):
     """Energy and magnetisation per site of each replica of packed *w*."""
     ly, lx = w.shape

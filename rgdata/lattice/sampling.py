@@ -14,7 +14,9 @@ multi-spin coding, see ``_kernels_msc``).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import warnings
 from numbers import Integral
 from typing import Any
@@ -252,6 +254,21 @@ def _pilot(chain) -> tuple[float, bool, int]:
         target *= 2
 
 
+#: Thread-local switch: the ensemble runner silences the per-run tau warning (it
+#: collects the ``tau_int_reliable`` flags and warns once, in the calling thread).
+_QUIET = threading.local()
+
+
+@contextlib.contextmanager
+def _quiet_tau_warning():
+    previous = getattr(_QUIET, "on", False)
+    _QUIET.on = True
+    try:
+        yield
+    finally:
+        _QUIET.on = previous
+
+
 def _schedule(chain, burn_in: int | None, spacing: int | None, where: str):
     """Burn the chain in and choose the spacing (the automatic rule when either is None).
 
@@ -262,7 +279,7 @@ def _schedule(chain, burn_in: int | None, spacing: int | None, where: str):
         chain.run(burn_in)
     if burn_in is None or spacing is None:
         tau_pilot, reliable, pilot_sweeps = _pilot(chain)
-        if not reliable:
+        if not reliable and not getattr(_QUIET, "on", False):
             warnings.warn(
                 f"{where}: the integrated autocorrelation time ({tau_pilot:.1f} sweeps) "
                 f"could not be measured reliably within a {pilot_sweeps}-sweep pilot; "
