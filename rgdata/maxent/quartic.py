@@ -336,8 +336,83 @@ def _g_of_kurtosis(kurt: float) -> tuple[float, float, int]:
     return a, g, int(boundary)
 
 
+def _flow_from_momentum(result: xr.Dataset) -> xr.Dataset:
+    """Quartic flow from the per-unit kurtosis of a :func:`rgdata.coarse.momentum` result."""
+    if "direction" in result.dims:
+        result = result.sel(direction="remove_low")
+    direction = str(result["direction"].values) if "direction" in result.coords else ""
+    if direction and direction != "remove_low":
+        raise ValueError(
+            f"the momentum result keeps the {direction!r} modes; the RG flow needs "
+            "direction='remove_low' (the largest-eigenvalue modes kept)"
+        )
+    n_time = result.attrs.get("n_time")
+    if not isinstance(n_time, int | np.integer) or n_time < 2:
+        raise ValueError("the momentum result has no valid attrs['n_time']; recompute it")
+    kurt_unit = result["fourth_moment"].transpose("fraction", "unit").values
+    n_f, n_unit = kurt_unit.shape
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        kurt = np.nanmean(kurt_unit, axis=1)  # unit variance: pooled E[phi^4] = mean kurtosis
+    a = np.full(n_f, np.nan)
+    g = np.full(n_f, np.nan)
+    a_err = np.full(n_f, np.nan)
+    g_err = np.full(n_f, np.nan)
+    boundary = np.zeros(n_f, dtype=int)
+    for f in range(n_f):
+        a[f], g[f], boundary[f] = _g_of_kurtosis(kurt[f])
+        if np.isfinite(g[f]):
+            cov = np.linalg.inv(_fisher(a[f], g[f])) / n_time
+            a_err[f], g_err[f] = np.sqrt(np.diag(cov))
+    g_unit = np.array([[_g_of_kurtosis(k)[1] for k in row] for row in kurt_unit])
+    if boundary.any():
+        warnings.warn(
+            f"at {int(boundary.sum())} fraction(s) the coarse-grained variables are heavier-tailed "
+            "than a Gaussian (kurtosis >= 3); g is held at 0 there (see g_cumulant)",
+            UserWarning,
+            stacklevel=3,
+        )
+    # sampling error of a kurtosis from T samples: Fisher-based, via the model's moments
+    kurt_err = np.full(n_f, np.nan)
+    for f in range(n_f):
+        if np.isfinite(a[f]):
+            m2, m4, m6, m8 = quartic_moments(a[f], g[f], (2, 4, 6, 8))
+            grad = np.array([-2 * m4 / m2**3, 1 / m2**2])
+            cov = np.array([[m4 - m2**2, m6 - m2 * m4], [m6 - m2 * m4, m8 - m4**2]])
+            kurt_err[f] = np.sqrt(grad @ cov @ grad / n_time)
+    return xr.Dataset(
+        {
+            "g": ("fraction", g),
+            "g_err": ("fraction", g_err),
+            "a": ("fraction", a),
+            "a_err": ("fraction", a_err),
+            "kurtosis": ("fraction", kurt),
+            "kurtosis_err": ("fraction", kurt_err),
+            "at_boundary": ("fraction", boundary),
+            "g_cumulant": ("fraction", -(kurt - 3.0) / 24.0),
+            "g_cumulant_err": ("fraction", kurt_err / 24.0),
+            "n_modes": ("fraction", result["n_modes"].values),
+            "g_unit": (("fraction", "unit"), g_unit),
+            "kurtosis_unit": (("fraction", "unit"), kurt_unit),
+        },
+        coords={"fraction": result["fraction"].values, "unit": result["unit"].values},
+        attrs={
+            "analysis": "quartic_flow",
+            "model": "P(phi) ~ exp(-a phi^2 - g phi^4), unit-variance coarse-grained variables",
+            "coarse_graining": "momentum-space: per-unit fourth moments (rgdata.coarse.momentum)",
+            "error_method": "inverse Fisher information with n_time independent samples (ignores "
+            "autocorrelation; units pooled as one sample per time point); pass the Activity "
+            "instead for block-jackknife errors",
+            "n_units": n_unit,
+            "n_time": int(n_time),
+            "kind": str(result.attrs.get("kind", "")),
+            "source": str(result.attrs.get("source", "")),
+        },
+    )
+
+
 def fit_quartic_flow(
-    activity: xr.DataArray,
+    activity: xr.DataArray | xr.Dataset,
     fractions: Any = None,
     *,
     n_blocks: int = 20,
@@ -356,12 +431,17 @@ def fit_quartic_flow(
 
     Parameters
     ----------
-    activity : xarray.DataArray
+    activity : xarray.DataArray or xarray.Dataset
         Activity ``(unit, time)`` (stack trials first). Any kind: binary spikes
-        are treated as numbers.
+        are treated as numbers. A :func:`rgdata.coarse.momentum` result is
+        accepted too: ``g`` then comes from its per-unit ``fourth_moment``
+        (same estimator; *fractions*, *n_blocks* and *min_modes* are ignored)
+        and the errors from the Fisher information with ``n_time``
+        independent samples, which is optimistic for correlated data.
     fractions : array-like of float in (0, 1], optional
-        Kept fractions of modes; default ``1, 1/2, 1/4, ...`` down to
-        *min_modes* modes (the RG steps of a factor 2 in mode number).
+        Kept fractions of modes; default ``1, 1/2, 1/4, ...`` while at least
+        *min_modes* modes are kept (:func:`rgdata.coarse.default_fractions`;
+        the RG steps of a factor 2 in mode number).
     n_blocks : int
         Contiguous time blocks for the jackknife error bars.
     min_modes : int
@@ -392,35 +472,36 @@ def fit_quartic_flow(
     """
     from ..activity import check_activity
 
+    if isinstance(activity, xr.Dataset):
+        if "fourth_moment" not in activity or "fraction" not in activity.dims:
+            raise TypeError(
+                "activity must be an Activity DataArray or a rgdata.coarse.momentum result "
+                f"(a Dataset with fourth_moment(fraction, unit)); got a Dataset with variables "
+                f"{sorted(activity.data_vars)}"
+            )
+        return _flow_from_momentum(activity)
     activity = check_activity(activity, allow_trials=False, min_time=20)
     values = activity.values
     n_unit, n_time = values.shape
     n_blocks = check_int(n_blocks, "n_blocks", min_value=2, max_value=max(2, n_time // 10))
     min_modes = check_int(min_modes, "min_modes", min_value=1, max_value=n_unit)
     if fractions is None:
-        ks = []
-        k = n_unit
-        while k >= min_modes:
-            ks.append(k)
-            k = int(round(k / 2))
-            if ks[-1] == k:
-                break
-        n_modes = np.array(sorted(set(ks), reverse=True))
-        fractions = n_modes / n_unit
-    else:
-        fractions = check_array(fractions, "fractions", ndim=1).astype(float)
-        if fractions.size == 0 or np.any((fractions <= 0) | (fractions > 1)):
-            raise ValueError(
-                f"fractions must be a non-empty list of numbers in (0, 1], got {fractions}"
-            )
-        n_modes = np.maximum(1, np.round(fractions * n_unit).astype(int))
-        order = np.argsort(-n_modes, kind="stable")
-        n_modes, fractions = n_modes[order], n_modes[order] / n_unit
-        if np.unique(n_modes).size != n_modes.size:
-            raise ValueError(
-                f"fractions {fractions} give repeated numbers of modes {n_modes} for "
-                f"{n_unit} units; pass distinct fractions"
-            )
+        from ..coarse.momentum import default_fractions
+
+        fractions = default_fractions(n_unit, min_modes)
+    fractions = check_array(fractions, "fractions", ndim=1).astype(float)
+    if fractions.size == 0 or np.any((fractions <= 0) | (fractions > 1)):
+        raise ValueError(
+            f"fractions must be a non-empty list of numbers in (0, 1], got {fractions}"
+        )
+    n_modes = np.maximum(1, np.round(fractions * n_unit).astype(int))
+    order = np.argsort(-n_modes, kind="stable")
+    n_modes, fractions = n_modes[order], fractions[order]
+    if np.unique(n_modes).size != n_modes.size:
+        raise ValueError(
+            f"fractions {fractions} give repeated numbers of modes {n_modes} for "
+            f"{n_unit} units; pass distinct fractions"
+        )
     s2, s4, sizes, evals = _coarse_block_sums(values, n_modes, n_blocks, progress)
     n_f = n_modes.size
     # pooled moments over all units, full and leave-one-block-out

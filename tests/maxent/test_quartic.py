@@ -180,3 +180,21 @@ def test_quartic_flow_bad_input():
     trials = rgdata.as_activity(np.random.default_rng(0).normal(size=(2, 4, 50)))
     with pytest.raises(ValueError, match="stack_trials"):
         fit_quartic_flow(trials)
+
+
+def test_quartic_flow_from_momentum_result_agrees():
+    from rgdata.coarse import momentum
+
+    act = planted_activity(n_unit=12, n_time=8000, seed=11)
+    ours = fit_quartic_flow(act, n_blocks=8)
+    mom = momentum(act)
+    theirs = fit_quartic_flow(mom)
+    # two independent implementations of the coarse-grained variables agree
+    np.testing.assert_allclose(theirs.fraction, ours.fraction)
+    np.testing.assert_allclose(theirs.kurtosis, ours.kurtosis, rtol=1e-6)
+    np.testing.assert_allclose(theirs.g, ours.g, rtol=1e-5, atol=1e-9)
+    # Fisher errors (independent samples) agree with the jackknife for independent units at f=1
+    # up to the pooling of units (n_time vs n_time * n_units samples)
+    assert theirs.g_err.values[0] > ours.g_err.values[0]
+    with pytest.raises(TypeError, match="fourth_moment"):
+        fit_quartic_flow(xr.Dataset({"x": ("fraction", [1.0])}))
