@@ -1,0 +1,129 @@
+"""Benchmark the flow area (quartic fits, quartic flow, hierarchical maxent, flow maps).
+
+Each line prints the rgdata time, a baseline run in the same process and
+their ratio. Machines are noisy: compare ratios, not absolute times.
+
+    python benchmarks/bench_flow.py           # full size (retina-sized quartic flow)
+    python benchmarks/bench_flow.py --quick   # a few seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from scipy.integrate import quad
+from scipy.optimize import minimize
+from scipy.special import softmax
+
+import rgdata
+from rgdata.flow import estimate_flow
+from rgdata.maxent import HierarchicalMaxEnt, fit_quartic_flow, fit_quartic_moments
+
+
+def _best(func, repeat):
+    func()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def _line(name, ours, base, what):
+    print(
+        f"{name:<30s} {ours * 1e3:10.1f} ms  baseline {base * 1e3:10.1f} ms  "
+        f"ratio {ours / base:7.3f}   ({what})"
+    )
+
+
+def quad_mle(m2, m4):
+    """Baseline MLE: the same moment equations with scipy.integrate.quad normalisations."""
+
+    def nll(t):
+        a, g = t[0], np.exp(t[1])
+        z = quad(lambda x: np.exp(-a * x * x - g * x**4), -np.inf, np.inf)[0]
+        return a * m2 + g * m4 + np.log(z)
+
+    return minimize(nll, [0.5 / m2, np.log(0.01)], method="Nelder-Mead").x
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
+    args = parser.parse_args()
+    quick = args.quick
+    repeat = 2 if quick else 3
+
+    # 1. one quartic MLE: fixed-grid Newton vs scipy.quad + Nelder-Mead
+    ours = _best(lambda: fit_quartic_moments(1.0, 2.2), 5 * repeat)
+    base = _best(lambda: quad_mle(1.0, 2.2), repeat)
+    _line("quartic MLE (one fit)", ours, base, "grid Newton vs quad + Nelder-Mead")
+
+    # 2. quartic flow on retina-shaped data vs the bare linear algebra it needs
+    n_unit, n_time = (40, 20_000) if quick else (160, 283_041)
+    rng = np.random.default_rng(0)
+    x = (rng.random((n_unit, n_time)) < 0.03).astype(np.int8)
+    act = rgdata.as_activity(x, kind="spikes")
+
+    def bare():
+        z = (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True)
+        c = z @ z.T / n_time
+        _, v = np.linalg.eigh(c)
+        return np.sum((v @ (v.T @ z)) ** 4)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ours = _best(lambda: fit_quartic_flow(act, n_blocks=20), 1)
+    base = _best(bare, 1)
+    _line(
+        f"quartic flow {n_unit}x{n_time}",
+        ours,
+        base,
+        "all fractions + jackknife vs one z-score/eigh/projection",
+    )
+
+    # 3. hierarchical maxent: exact recursion vs brute-force optimisation over the simplex
+    n_bits = 6 if quick else 8
+    n = 2**n_bits
+    f = rng.normal(size=n)
+    maps = [np.arange(n) // 4, np.arange(n // 4) // 4]
+    w = np.array([0.5, 1.0, 0.7])
+
+    def brute():
+        def neg(z):
+            p = softmax(z)
+            lv = [p, np.bincount(maps[0], p), None]
+            lv[2] = np.bincount(maps[1], lv[1])
+            img = [np.arange(n), maps[0], maps[1][maps[0]]]
+            val = sum(wj * -np.sum(q * np.log(q)) for wj, q in zip(w, lv, strict=True)) - p @ f
+            dp = sum(wj * (-np.log(q[i]) - 1) for wj, q, i in zip(w, lv, img, strict=True)) - f
+            return -val, -p * (dp - p @ dp)
+
+        return minimize(neg, np.zeros(n), jac=True, method="L-BFGS-B").x
+
+    ours = _best(lambda: HierarchicalMaxEnt(w, 1.0, maps).fit(f), 5 * repeat)
+    base = _best(brute, repeat)
+    _line(f"hierarchical maxent 2^{n_bits}", ours, base, "RG recursion vs L-BFGS on the simplex")
+
+    # 4. flow estimation with resampled errors vs one least-squares fit
+    traj = np.empty((20, 8))
+    traj[:, 0] = np.linspace(0.05, 0.95, 20)
+    for k in range(1, 8):
+        traj[:, k] = 1.5 * traj[:, k - 1] - traj[:, k - 1] ** 2
+    obs = traj[..., None] + 1e-3 * rng.standard_normal(traj.shape + (1,))
+    n_res = 100 if quick else 300
+    ours = _best(
+        lambda: estimate_flow(obs, np.full(obs.shape, 1e-3), model="quadratic", n_resamples=n_res),
+        repeat,
+    )
+    X = np.column_stack([np.ones(140), obs[:, :-1].ravel(), obs[:, :-1].ravel() ** 2])
+    base = _best(lambda: np.linalg.lstsq(X, obs[:, 1:].ravel(), rcond=None), 20)
+    _line(f"estimate_flow ({n_res} resamples)", ours, base, "full result vs one lstsq")
+
+
+if __name__ == "__main__":
+    main()
