@@ -10,6 +10,7 @@ import numpy as np
 import scipy.fft
 
 __all__ = [
+    "rows_per_chunk",
     "data_coding",
     "normalize_rows",
     "standardize_rows",
@@ -20,7 +21,13 @@ __all__ = [
 ]
 
 _CHUNK = 256
+_CHUNK_ELEMENTS = 8_000_000  # rows per chunk shrink for long recordings
 INV_E = float(np.exp(-1.0))
+
+
+def rows_per_chunk(n_time: int) -> int:
+    """Rows processed at once so that a float64 chunk stays around 64 MB."""
+    return max(1, min(_CHUNK, _CHUNK_ELEMENTS // max(n_time, 1)))
 
 
 def data_coding(x: np.ndarray) -> str:
@@ -31,8 +38,9 @@ def data_coding(x: np.ndarray) -> str:
     integral = True
     only01 = True
     onlypm1 = True
-    for r0 in range(0, x.shape[0], _CHUNK):
-        blk = x[r0 : r0 + _CHUNK]
+    chunk = rows_per_chunk(x.shape[1])
+    for r0 in range(0, x.shape[0], chunk):
+        blk = x[r0 : r0 + chunk]
         if x.dtype.kind == "f":
             integral = integral and bool(np.all(blk == np.round(blk)))
         has_neg = has_neg or bool(np.any(blk < 0))
@@ -56,8 +64,9 @@ def normalize_rows(s: np.ndarray, how: str, out: np.ndarray) -> np.ndarray:
     """
     n = s.shape[0]
     const = np.zeros(n, bool)
-    for r0 in range(0, n, _CHUNK):
-        r1 = min(n, r0 + _CHUNK)
+    chunk = rows_per_chunk(s.shape[1])
+    for r0 in range(0, n, chunk):
+        r1 = min(n, r0 + chunk)
         blk = s[r0:r1].astype(np.float64)
         sd = blk.std(axis=1)
         const[r0:r1] = sd == 0
@@ -78,12 +87,13 @@ def normalize_rows(s: np.ndarray, how: str, out: np.ndarray) -> np.ndarray:
 def standardize_rows(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Rows centred and scaled to unit variance (constant rows become zeros)."""
     z = np.empty(y.shape, dtype=dtype)
-    for r0 in range(0, y.shape[0], _CHUNK):
-        blk = y[r0 : r0 + _CHUNK].astype(np.float64)
+    chunk = rows_per_chunk(y.shape[1])
+    for r0 in range(0, y.shape[0], chunk):
+        blk = y[r0 : r0 + chunk].astype(np.float64)
         blk -= blk.mean(axis=1, keepdims=True)
         sd = blk.std(axis=1)
         blk /= np.where(sd > 0, sd, np.inf)[:, None]
-        z[r0 : r0 + _CHUNK] = blk
+        z[r0 : r0 + chunk] = blk
     return z
 
 
@@ -136,6 +146,7 @@ def level_stats(
     (L+1, B) with the number of non-constant rows averaged.
     """
     n = raw.shape[0]
+    chunk = rows_per_chunk(raw.shape[1])
     n_blocks = block_edges.size - 1
     var = np.empty(n)
     var_b = np.empty((n, n_blocks))
@@ -145,8 +156,8 @@ def level_stats(
     acf_cnt = 0
     acfb_sum = np.zeros((max_lag + 1, n_blocks))
     acfb_cnt = np.zeros(n_blocks)
-    for r0 in range(0, n, _CHUNK):
-        r1 = min(n, r0 + _CHUNK)
+    for r0 in range(0, n, chunk):
+        r1 = min(n, r0 + chunk)
         blk = raw[r0:r1].astype(np.float64)
         var[r0:r1] = blk.var(axis=1)
         if silent_value is not None:

@@ -29,6 +29,7 @@ from ._prg_stats import (
     data_coding,
     level_stats,
     normalize_rows,
+    rows_per_chunk,
     standardize_rows,
     tau_from_acf,
 )
@@ -467,8 +468,9 @@ def _histogram(y: np.ndarray, edges: np.ndarray, norm: str) -> tuple[np.ndarray,
     n_zero = 0
     total = y.size
     width = edges[1] - edges[0]
-    for r0 in range(0, y.shape[0], 256):
-        blk = y[r0 : r0 + 256].astype(np.float64)
+    chunk = rows_per_chunk(y.shape[1])
+    for r0 in range(0, y.shape[0], chunk):
+        blk = y[r0 : r0 + chunk].astype(np.float64)
         if norm == "nonzero_mean":
             nz = blk != 0
             n_zero += int(blk.size - nz.sum())
