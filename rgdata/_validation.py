@@ -154,12 +154,23 @@ def check_finite(arr: np.ndarray, name: str) -> None:
 
 
 def check_binary(arr: np.ndarray, name: str) -> str:
-    """Check that *arr* is binary; return ``"01"`` or ``"pm1"`` for its coding."""
-    values = np.unique(arr)
-    if np.all(np.isin(values, (0, 1))):
+    """Check that *arr* is binary; return ``"01"`` or ``"pm1"`` for its coding.
+
+    Runs in a few passes over the data (no sort), so it is cheap on
+    recordings with tens of millions of bins.
+    """
+    arr = np.asarray(arr)
+    if arr.dtype == bool:
         return "01"
-    if np.all(np.isin(values, (-1, 1))):
-        return "pm1"
+    if arr.size:
+        lo, hi = arr.min(), arr.max()
+        is_01 = lo >= 0 and hi <= 1 and (arr.dtype.kind in "iu" or np.all((arr == 0) | (arr == 1)))
+        if is_01:
+            return "01"
+        if lo >= -1 and hi <= 1:
+            if not np.any(arr == 0) and (arr.dtype.kind in "iu" or np.all(np.abs(arr) == 1)):
+                return "pm1"
+    values = np.unique(arr)
     shown = ", ".join(str(v) for v in values[:6])
     raise ValueError(
         f"{name} must be binary, coded 0/1 or -1/+1; got values {{{shown}"

@@ -201,9 +201,8 @@ def check_activity(
     if binary or kind in ("spikes", "spins"):
         check_binary(values, name)
     if not allow_constant:
-        flat = values.reshape(-1, n_unit, n_time) if values.ndim == 3 else values[None]
-        flat = np.moveaxis(flat, 1, 0).reshape(n_unit, -1)
-        const = np.flatnonzero(np.all(flat == flat[:, :1], axis=1))
+        axes = (0, 2) if values.ndim == 3 else 1
+        const = np.flatnonzero(values.min(axis=axes) == values.max(axis=axes))
         if const.size:
             labels = activity["unit"].values[const]
             shown = ", ".join(str(x) for x in labels[:5]) + (", ..." if const.size > 5 else "")
