@@ -266,10 +266,18 @@ def estimate_flow(
             for i, fp in enumerate(matched):
                 if np.all(np.isfinite(fp)):
                     eig_rep[r, i] = sorted_eigenvalues(jacobian(Cr, fp, model))
-    fp_err = np.nanstd(fp_rep, axis=0, ddof=1) if n_fp else np.empty((0, p))
     found = np.mean(np.all(np.isfinite(fp_rep), axis=2), axis=0) if n_fp else np.empty(0)
+    if np.any(found < 0.9):
+        warnings.warn(
+            f"fixed point(s) {np.flatnonzero(found < 0.9).tolist()} exist in only "
+            f"{np.round(found[found < 0.9], 2).tolist()} of the resamples: their error bars "
+            "come from the resamples that have them (fixed_point_found)",
+            UserWarning,
+            stacklevel=2,
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
+        fp_err = np.nanstd(fp_rep, axis=0, ddof=1) if n_fp else np.empty((0, p))
         eig_err_re = np.nanstd(eig_rep.real, axis=0, ddof=1) if n_fp else np.empty((0, p))
         eig_err_im = np.nanstd(eig_rep.imag, axis=0, ddof=1) if n_fp else np.empty((0, p))
         mod_err = np.nanstd(np.abs(eig_rep), axis=0, ddof=1) if n_fp else np.empty((0, p))
