@@ -37,7 +37,7 @@ from .._validation import (
 __all__ = ["QuarticModel", "fit_quartic_moments", "fit_quartic_flow", "quartic_moments"]
 
 # Quadrature grid for unit-variance variables: |x| <= 12 standard deviations.
-_X = np.linspace(-12.0, 12.0, 6001)
+_X = np.linspace(-12.0, 12.0, 2401)
 _X2 = _X**2
 _X4 = _X2**2
 _H = _X[1] - _X[0]
