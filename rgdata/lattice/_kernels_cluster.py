@@ -24,33 +24,103 @@ from ._kernels_rng import GOLDEN, below, mix64, uniform
 
 
 @njit(inline="always")
-def _neighbour(i, a, forward, lz, ly, lx):
-    """Flat index of the +1 (*forward*) or -1 neighbour of site *i* along axis *a*."""
-    plane = ly * lx
-    if a == 2:
-        x = i % lx
-        if forward:
-            return i + 1 if x < lx - 1 else i - (lx - 1)
-        return i - 1 if x > 0 else i + (lx - 1)
-    if a == 1:
-        y = (i // lx) % ly
-        if forward:
-            return i + lx if y < ly - 1 else i - (ly - 1) * lx
-        return i - lx if y > 0 else i + (ly - 1) * lx
-    z = i // plane
-    if forward:
-        return i + plane if z < lz - 1 else i - (lz - 1) * plane
-    return i - plane if z > 0 else i + (lz - 1) * plane
-
-
-@njit(inline="always")
 def _bond(bonds, a, i):
     return bonds[a, i] if bonds.shape[1] > 1 else bonds[a, 0]
 
 
+@njit(inline="always")
+def _neighbours(i, lz, ly, lx):
+    """Flat indices of the six neighbours of *i*: (z+, z-, y+, y-, x+, x-).
+
+    One integer division in 2D (``lz = 1``, z neighbours are *i* itself and
+    are skipped by the callers), two in 3D.
+    """
+    r = i // lx
+    x = i - r * lx
+    if lz == 1:
+        y = r
+        zp = i
+        zm = i
+    else:
+        z = r // ly
+        y = r - z * ly
+        plane = ly * lx
+        zp = i + plane if z < lz - 1 else i - (lz - 1) * plane
+        zm = i - plane if z > 0 else i + (lz - 1) * plane
+    xp = i + 1 if x < lx - 1 else i - (lx - 1)
+    xm = i - 1 if x > 0 else i + (lx - 1)
+    yp = i + lx if y < ly - 1 else i - (ly - 1) * lx
+    ym = i - lx if y > 0 else i + (ly - 1) * lx
+    return zp, zm, yp, ym, xp, xm
+
+
+@njit(cache=True, nogil=True)
+def wolff_ferro(s, lz, ly, lx, p_add, n_clusters, min_flipped, key, counter, stack):
+    """Wolff updates for a uniform ferromagnetic coupling (fast path).
+
+    Same contract as :func:`wolff_clusters`; *p_add* = ``1 - exp(-2 beta J)``.
+    A site belongs to the cluster once flipped, so no visit marks are needed.
+    """
+    n = s.size
+    three_d = lz > 1
+    one = np.uint64(1)
+    done = 0
+    flipped = 0
+    while done < n_clusters or flipped < min_flipped:
+        counter += one
+        seed_site = below(mix64(key + counter * GOLDEN), n)
+        s0 = s[seed_site]
+        s[seed_site] = -s0
+        stack[0] = seed_site
+        top = 1
+        while top > 0:
+            top -= 1
+            flipped += 1
+            zp, zm, yp, ym, xp, xm = _neighbours(stack[top], lz, ly, lx)
+            if s[xp] == s0:
+                counter += one
+                if uniform(mix64(key + counter * GOLDEN)) < p_add:
+                    s[xp] = -s0
+                    stack[top] = xp
+                    top += 1
+            if s[xm] == s0:
+                counter += one
+                if uniform(mix64(key + counter * GOLDEN)) < p_add:
+                    s[xm] = -s0
+                    stack[top] = xm
+                    top += 1
+            if s[yp] == s0:
+                counter += one
+                if uniform(mix64(key + counter * GOLDEN)) < p_add:
+                    s[yp] = -s0
+                    stack[top] = yp
+                    top += 1
+            if s[ym] == s0:
+                counter += one
+                if uniform(mix64(key + counter * GOLDEN)) < p_add:
+                    s[ym] = -s0
+                    stack[top] = ym
+                    top += 1
+            if three_d:
+                if s[zp] == s0:
+                    counter += one
+                    if uniform(mix64(key + counter * GOLDEN)) < p_add:
+                        s[zp] = -s0
+                        stack[top] = zp
+                        top += 1
+                if s[zm] == s0:
+                    counter += one
+                    if uniform(mix64(key + counter * GOLDEN)) < p_add:
+                        s[zm] = -s0
+                        stack[top] = zm
+                        top += 1
+        done += 1
+    return counter, done, flipped
+
+
 @njit(cache=True, nogil=True)
 def wolff_clusters(s, lz, ly, lx, bonds, beta, n_clusters, min_flipped, key, counter, stamp, stack):
-    """Wolff single-cluster updates.
+    """Wolff single-cluster updates for couplings of any sign (random bonds).
 
     Flips clusters until at least *n_clusters* have been flipped and their
     sizes add up to at least *min_flipped*. Use ``min_flipped = 0`` for
@@ -61,7 +131,7 @@ def wolff_clusters(s, lz, ly, lx, bonds, beta, n_clusters, min_flipped, key, cou
     ``(counter, clusters_flipped, spins_flipped)``.
     """
     n = s.size
-    a0 = 0 if lz > 1 else 1
+    k0 = 0 if lz > 1 else 2
     uniform_bonds = bonds.shape[1] == 1
     p_uniform = np.empty(3)
     for a in range(3):
@@ -77,28 +147,28 @@ def wolff_clusters(s, lz, ly, lx, bonds, beta, n_clusters, min_flipped, key, cou
         s[seed_site] = -s[seed_site]
         stack[0] = seed_site
         top = 1
-        size = 1
         while top > 0:
             top -= 1
+            flipped += 1
             i = stack[top]
             si = -s[i]  # spin before the flip
-            for a in range(a0, 3):
-                for forward in (True, False):
-                    j = _neighbour(i, a, forward, lz, ly, lx)
-                    if stamp[j] == cid:
-                        continue
-                    jb = _bond(bonds, a, i if forward else j)
-                    if jb * si * s[j] <= 0.0:
-                        continue
-                    p = p_uniform[a] if uniform_bonds else -np.expm1(-2.0 * beta * abs(jb))
-                    counter += np.uint64(1)
-                    if uniform(mix64(key + counter * GOLDEN)) < p:
-                        stamp[j] = cid
-                        s[j] = -s[j]
-                        stack[top] = j
-                        top += 1
-                        size += 1
-        flipped += size
+            nbs = _neighbours(i, lz, ly, lx)
+            for k in range(k0, 6):
+                j = nbs[k]
+                if stamp[j] == cid:
+                    continue
+                a = k >> 1
+                # bonds[a, m] couples m to its +1 neighbour: for the -1 neighbour it sits at j
+                jb = _bond(bonds, a, j if k & 1 else i)
+                if jb * si * s[j] <= 0.0:
+                    continue
+                p = p_uniform[a] if uniform_bonds else -np.expm1(-2.0 * beta * abs(jb))
+                counter += np.uint64(1)
+                if uniform(mix64(key + counter * GOLDEN)) < p:
+                    stamp[j] = cid
+                    s[j] = -s[j]
+                    stack[top] = j
+                    top += 1
         done += 1
         cid += 1
         if cid == 2147483647:
@@ -138,8 +208,9 @@ def swendsen_wang_sweeps(s, lz, ly, lx, bonds, beta, n_sweeps, key, counter, par
             parent[i] = i
         for i in range(n):
             si = s[i]
+            nbs = _neighbours(i, lz, ly, lx)
             for a in range(a0, 3):
-                j = _neighbour(i, a, True, lz, ly, lx)
+                j = nbs[2 * a]  # +1 neighbour along axis a
                 jb = _bond(bonds, a, i)
                 if jb * si * s[j] <= 0.0:
                     continue
@@ -180,9 +251,9 @@ def energy_magnetisation(samples, lz, ly, lx, bonds, h):
         for i in range(n):
             si = s[i]
             m += si
+            nbs = _neighbours(i, lz, ly, lx)
             for a in range(a0, 3):
-                j = _neighbour(i, a, True, lz, ly, lx)
-                e -= _bond(bonds, a, i) * si * s[j]
+                e -= _bond(bonds, a, i) * si * s[nbs[2 * a]]
         energy[k] = e - h * m
         mag[k] = m
     return energy, mag

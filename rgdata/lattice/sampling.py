@@ -35,7 +35,12 @@ from .._validation import (
     describe,
 )
 from ._autocorr import integrated_autocorrelation_time
-from ._kernels_cluster import energy_magnetisation, swendsen_wang_sweeps, wolff_clusters
+from ._kernels_cluster import (
+    energy_magnetisation,
+    swendsen_wang_sweeps,
+    wolff_clusters,
+    wolff_ferro,
+)
 from ._kernels_local import (
     sweeps_bonds,
     sweeps_table_2d,
@@ -138,7 +143,11 @@ class _Chain:
             self.bonds_full = full
             self.bonds_flat = full.reshape(3, n)
             self.table = None
-        if algorithm == "wolff":
+        # uniform J > 0: fast Wolff kernel (flipped spins mark the cluster)
+        self.ferro = bonds is None and J > 0
+        if algorithm == "wolff" and self.ferro:
+            self.work = (np.empty(n, np.int32),)
+        elif algorithm == "wolff":
             self.work = (np.empty(n, np.int32), np.empty(n, np.int32))
         elif algorithm == "swendsen_wang":
             self.work = (np.empty(n, np.int32), np.empty(n, np.int8))
@@ -154,15 +163,24 @@ class _Chain:
         ``clusters_per_sweep = max(1, round(N / mean cluster size))``. The
         size-dependent stopping rule is only used here, during burn-in.
         """
-        flat = self.spins.reshape(-1)
-        n = flat.size
-        counter, nc, nf = wolff_clusters(
-            flat, *self.shape3, self.bonds_flat, self.beta, 1, n_sweeps * n, self.key,
-            self.counter, *self.work,
-        )  # fmt: skip
+        n = self.spins.size
+        counter, nc, nf = self._wolff(1, n_sweeps * n)
         self.counter = np.uint64(counter)
         self.clusters_per_sweep = max(1, round(n * nc / nf))
         self.n_sweeps += n_sweeps
+
+    def _wolff(self, n_clusters: int, min_flipped: int):
+        flat = self.spins.reshape(-1)
+        if self.ferro:
+            p_add = -math.expm1(-2.0 * self.beta * self.bonds_flat[1, 0])
+            return wolff_ferro(
+                flat, *self.shape3, p_add, n_clusters, min_flipped, self.key, self.counter,
+                *self.work,
+            )  # fmt: skip
+        return wolff_clusters(
+            flat, *self.shape3, self.bonds_flat, self.beta, n_clusters, min_flipped, self.key,
+            self.counter, *self.work,
+        )  # fmt: skip
 
     def run(self, n_sweeps: int) -> None:
         if n_sweeps <= 0:
@@ -172,10 +190,7 @@ class _Chain:
             flat = s.reshape(-1)
             lz, ly, lx = self.shape3
             if self.algorithm == "wolff":
-                counter, nc, nf = wolff_clusters(
-                    flat, lz, ly, lx, self.bonds_flat, self.beta,
-                    n_sweeps * self.clusters_per_sweep, 0, self.key, self.counter, *self.work,
-                )  # fmt: skip
+                counter, nc, nf = self._wolff(n_sweeps * self.clusters_per_sweep, 0)
                 self.n_flipped += nf
             else:
                 counter, nc = swendsen_wang_sweeps(
@@ -577,6 +592,19 @@ class _ReplicaChain:
             self.args = (np.ascontiguousarray(bits[0]), np.ascontiguousarray(bits[2]))
         else:
             self.args = (kind, bits)
+
+    def _wolff(self, n_clusters: int, min_flipped: int):
+        flat = self.spins.reshape(-1)
+        if self.ferro:
+            p_add = -math.expm1(-2.0 * self.beta * self.bonds_flat[1, 0])
+            return wolff_ferro(
+                flat, *self.shape3, p_add, n_clusters, min_flipped, self.key, self.counter,
+                *self.work,
+            )  # fmt: skip
+        return wolff_clusters(
+            flat, *self.shape3, self.bonds_flat, self.beta, n_clusters, min_flipped, self.key,
+            self.counter, *self.work,
+        )  # fmt: skip
 
     def run(self, n_sweeps: int) -> None:
         if n_sweeps <= 0:

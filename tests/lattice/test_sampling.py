@@ -222,3 +222,12 @@ def test_unreliable_tau_warns_and_is_recorded(monkeypatch):
     with pytest.warns(UserWarning, match="could not be measured reliably"):
         cfg = sample_ising(64, TC2D, 2, algorithm="metropolis", random_state=0)
     assert cfg.attrs["tau_int_reliable"] == 0
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_uniform_antiferromagnet_matches_enumeration(algorithm):
+    # J < 0 takes the general cluster kernels (not the ferromagnetic fast path)
+    J, T = -1.0, 2.0
+    exact = exact_averages((4, 4), T, J=J)
+    cfg = sample_ising(4, T, 3000, J=J, algorithm=algorithm, random_state=12)
+    check_against(cfg, exact, J=J)
