@@ -72,6 +72,8 @@ _PILOT_START = 64
 #: Sweep-equivalents of Wolff burn-in used to fix the number of clusters per sweep.
 WOLFF_CALIBRATION = 10
 _PILOT_MAX = 4096
+#: Small lattices may extend the pilot up to this many site updates in total.
+_PILOT_WORK = 2**26
 
 
 def _version() -> str:
@@ -151,6 +153,7 @@ class _Chain:
             self.work = (np.empty(n, np.int32), np.empty(n, np.int32))
         elif algorithm == "swendsen_wang":
             self.work = (np.empty(n, np.int32), np.empty(n, np.int8))
+        self.n_sites = n
         self.n_sweeps = 0
         self.n_clusters = 0
         self.n_flipped = 0
@@ -256,6 +259,7 @@ def _pilot(chain) -> tuple[float, bool, int]:
     """
     energy, mag = [], []
     target = _PILOT_START
+    cap = max(_PILOT_MAX, _PILOT_WORK // chain.n_sites)
     while True:
         while len(energy) < target:
             chain.run(1)
@@ -264,7 +268,7 @@ def _pilot(chain) -> tuple[float, bool, int]:
             mag.append(m)
         half = target // 2
         tau, reliable = _tau_of([np.asarray(energy[half:]), np.asarray(mag[half:])])
-        if reliable or target >= _PILOT_MAX:
+        if reliable or target >= cap:
             return tau, reliable, target
         target *= 2
 
@@ -427,10 +431,11 @@ def sample_ising(
     -----
     Automatic burn-in and spacing (when either is None): a pilot run measures
     the energy and |m| after every sweep, starting with 64 sweeps and doubling
-    (up to 4096) until Sokal's windowed estimate of tau_int on the second half
-    of the series is reliable (series >= 50 tau). Then ``burn_in = max(pilot,
-    20 tau)`` and ``spacing = max(1, ceil(2 tau))``. If the cap is reached the
-    estimate is a lower bound: a warning is given and ``tau_int_reliable = 0``.
+    until Sokal's windowed estimate of tau_int on the second half of the
+    series is reliable (series >= 50 tau), up to ``max(4096, 2**26 / L**dim)``
+    sweeps. Then ``burn_in = max(pilot, 20 tau)`` and
+    ``spacing = max(1, ceil(2 tau))``. If the cap is reached the estimate is a
+    lower bound: a warning is given and ``tau_int_reliable = 0``.
 
     Examples
     --------
@@ -584,6 +589,7 @@ class _ReplicaChain:
         self.counter = np.uint64(0)
         self.n_threads = n_threads
         self.n_replicas = n_replicas
+        self.n_sites = words.size
         self.n_sweeps = 0
         kind, bits = class_probability_bits(beta, J, h)
         self.ferro = J > 0 and h == 0.0

@@ -124,6 +124,7 @@ def test_dask_missing_names_the_extra(monkeypatch):
 
 def test_unreliable_points_warned_once(monkeypatch):
     monkeypatch.setattr(sampling, "_PILOT_MAX", 64)
+    monkeypatch.setattr(sampling, "_PILOT_WORK", 0)
     with pytest.warns(UserWarning, match=r"run_ensemble: tau_int could not be measured") as rec:
         ds = run_ensemble(L=32, T=2.269, seeds=[0, 1], n_samples=2, algorithm="metropolis")
     assert sum("could not be measured" in str(w.message) for w in rec) == 1

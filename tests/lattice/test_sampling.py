@@ -219,6 +219,7 @@ def test_unreliable_tau_warns_and_is_recorded(monkeypatch):
     # Metropolis at T_c on a 64^2 lattice: tau_int(|m|) is hundreds of sweeps,
     # beyond what a 256-sweep pilot can resolve -> warning + attrs
     monkeypatch.setattr(sampling, "_PILOT_MAX", 256)
+    monkeypatch.setattr(sampling, "_PILOT_WORK", 0)
     with pytest.warns(UserWarning, match="could not be measured reliably"):
         cfg = sample_ising(64, TC2D, 2, algorithm="metropolis", random_state=0)
     assert cfg.attrs["tau_int_reliable"] == 0
