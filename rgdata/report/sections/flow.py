@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..._validation import check_int, check_random_state
+from ..._validation import check_int, check_option, check_random_state
 from ...activity import check_activity, stack_trials
 from ...flow import _prg_couplings as _pc
 from ...flow.flows import estimate_flow
@@ -52,6 +52,34 @@ def _shuffle_null(activity: xr.DataArray, rng: np.random.Generator) -> xr.DataAr
     return activity.copy(data=out)
 
 
+def _fit_flow(
+    da: xr.DataArray, err: np.ndarray, flow_model: str, seed: int, **kwargs: Any
+) -> xr.Dataset | None:
+    """estimate_flow with *flow_model*; "auto" fits both orders (when the quadratic has at least
+    2 spare pairs) and keeps the one with the smaller chi2/dof. None if too few pairs."""
+    n_pairs = da.sizes[kwargs.get("level_dim", "level")] - 1
+    models = {"linear": ["linear"], "quadratic": ["quadratic"]}.get(
+        flow_model, ["linear", "quadratic"] if n_pairs >= 5 else ["linear"]
+    )
+    fits = []
+    for model in models:
+        if n_pairs < (2 if model == "linear" else 3):
+            continue
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            flow = estimate_flow(da, err, model=model, random_state=seed, **kwargs)
+        flow.attrs["warnings"] = " | ".join(_record(caught))
+        fits.append(flow)
+    if not fits:
+        return None
+    best = min(fits, key=lambda f: f.attrs["chi2_per_dof"])
+    if len(fits) > 1:
+        best.attrs["model_choice"] = "auto: " + ", ".join(
+            f"{f.attrs['model']} chi2/dof = {f.attrs['chi2_per_dof']:.3g}" for f in fits
+        )
+    return best
+
+
 def _flow_sentence(flow: xr.Dataset) -> str:
     parts = []
     for k in range(flow.sizes["fixed_point"]):
@@ -71,7 +99,13 @@ def _flow_sentence(flow: xr.Dataset) -> str:
         if chi2 > 1
         else (f" (chi2/dof = {chi2:.3g})" if np.isfinite(chi2) else "")
     )
-    return f"{flow.attrs['model']} map{fit}: {fixed}. The fit {flow.attrs['flows_toward']}."
+    choice = f" [{flow.attrs['model_choice']}]" if "model_choice" in flow.attrs else ""
+    if chi2 > 4:
+        choice += (
+            " The polynomial map does not describe the flow within the error bars: read the "
+            "fixed point and eigenvalue as indicative only"
+        )
+    return f"{flow.attrs['model']} map{fit}{choice}: {fixed}. The fit {flow.attrs['flows_toward']}."
 
 
 def add_flow_section(
@@ -83,7 +117,7 @@ def add_flow_section(
     progress: bool = False,
     fractions: Any = None,
     n_blocks: int = 20,
-    flow_model: str = "linear",
+    flow_model: str = "auto",
     n_clusters: int = 10,
     coupling_blocks: int = 10,
     **options: Any,
@@ -120,8 +154,10 @@ def add_flow_section(
         Kept fractions of modes (default halvings down to 2 modes).
     n_blocks : int
         Time blocks of the quartic-flow jackknife.
-    flow_model : {"linear", "quadratic"}
-        Polynomial order of the fitted RG maps.
+    flow_model : {"auto", "linear", "quadratic"}
+        Polynomial order of the fitted RG maps; ``"auto"`` fits both when
+        there are at least 5 pairs of levels and keeps the smaller chi2/dof
+        (both are stated in the caption).
     n_clusters : int
         Clusters per PRG level in the pairwise fits (2 to 16).
     coupling_blocks : int
@@ -137,6 +173,7 @@ def add_flow_section(
         and for binary data ``J_levels``, ``J_fixed_points``,
         ``J_eigenvalues``.
     """
+    check_option(flow_model, "flow_model", ("auto", "linear", "quadratic"))
     rng = check_random_state(random_state)
     seed = int(rng.integers(2**31))
     n_clusters = check_int(n_clusters, "n_clusters", min_value=2, max_value=_pc.MAX_UNITS)
@@ -167,19 +204,9 @@ def add_flow_section(
         dims=("trajectory", "fraction", "parameter"),
         coords={"fraction": quartic["fraction"].values[ok], "parameter": [var]},
     )
-    gflow = None
-    if ok.sum() >= (3 if flow_model == "linear" else 4):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            gflow = estimate_flow(
-                g_da,
-                ge[ok][None, :, None],
-                model=flow_model,
-                level_dim="fraction",
-                reference=0.0,
-                random_state=seed,
-            )
-        gflow.attrs["warnings"] = " | ".join(_record(caught))
+    gflow = _fit_flow(
+        g_da, ge[ok][None, :, None], flow_model, seed, level_dim="fraction", reference=0.0
+    )
     n_null = null[var].values
     f_lo = quartic["fraction"].values[-1]
     caption = (
@@ -364,18 +391,15 @@ def _coupling_flow(
         "J_levels_err": J_err.tolist(),
         "J_null_levels": [float(v) for v in J_null],
     }
-    if ok.sum() < (3 if flow_model == "linear" else 4):
-        report.add_text("Too few PRG levels with couplings to fit a flow map.", section=SECTION)
-        return result
     J_da = xr.DataArray(
         J_mean[ok][None, :, None],
         dims=("trajectory", "level", "parameter"),
         coords={"level": levels[ok], "parameter": ["mean_J"]},
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        jflow = estimate_flow(J_da, J_err[ok][None, :, None], model=flow_model, random_state=seed)
-    jflow.attrs["warnings"] = " | ".join(_record(caught))
+    jflow = _fit_flow(J_da, J_err[ok][None, :, None], flow_model, seed)
+    if jflow is None:
+        report.add_text("Too few PRG levels with couplings to fit a flow map.", section=SECTION)
+        return result
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 4), layout="constrained")
@@ -391,7 +415,9 @@ def _coupling_flow(
         + ", ".join(
             _pm(v, e) for v, e in zip(np.array(J_null)[ok], np.array(J_null_err)[ok], strict=True)
         )
-        + f". Right: its RG map. {_flow_sentence(jflow)} Error bars: jackknife over "
+        + ". (Sparse clusters have few coincidences, which makes J noisy and biased low; the "
+        "null shows that floor.)"
+        + f" Right: its RG map. {_flow_sentence(jflow)} Error bars: jackknife over "
         f"{coupling_blocks} time blocks."
     )
     report.add_figure(
