@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 __all__ = ["standardize", "eigenmodes", "filtered_moments", "accumulate_chunk"]
 
@@ -56,7 +56,12 @@ def eigenmodes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
     n, t = z.shape
     eps = np.finfo(z.dtype).eps
     if n <= t:
-        c = z @ z.T
+        # summed over time chunks: OpenBLAS is slow on one very long inner dimension
+        c = np.zeros((n, n), dtype=z.dtype)
+        step = max(2048, 2**22 // n)
+        for start in range(0, t, step):
+            zc = z[:, start : start + step]
+            c += zc @ zc.T
         c /= t
         lam, vec = np.linalg.eigh(c)
         method = "eigh_covariance"
@@ -66,10 +71,9 @@ def eigenmodes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
         lam, v = np.linalg.eigh(g)
         method = "eigh_gram"
     lam = lam[::-1]
-    # round-off of forming and diagonalizing the matrix: ~eps * lambda_max * (size +
-    # sqrt(length of the sums)); exact zero modes (T <= N, collinear units) fall below
-    size, inner = min(n, t), max(n, t)
-    tol = max(lam[0], 0.0) * eps * 10 * (size + np.sqrt(inner))
+    # exact zero modes (T <= N, collinear units) come out of eigh at the round-off
+    # level, ~eps * lambda_max * sqrt(size); genuine small modes are far above it
+    tol = max(lam[0], 0.0) * eps * 10 * np.sqrt(min(n, t))
     keep = lam > tol
     lam = lam[keep].astype(np.float64)
     if method == "eigh_covariance":
@@ -84,32 +88,35 @@ def eigenmodes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
     return lam, vec, method
 
 
-@njit(cache=True)
-def accumulate_chunk(phi, inv_sd, lo, width, m2, m4, hist, outside):  # pragma: no cover - numba
-    """Add one time chunk of filtered variables to the moment sums and histogram.
+@njit(cache=True, parallel=True)
+def accumulate_chunk(phi, inv_sd, lo, width, m2, m4, hist):  # pragma: no cover - numba
+    """Add one time chunk of filtered variables to the moment sums and histograms.
 
     ``phi`` is (N, Tc); ``inv_sd`` (N,) is 1/sd of each variable (0 skips the
-    variable from the histogram); ``m2``, ``m4`` (N,) and ``hist`` (n_bins,)
-    are float64 accumulators, ``outside`` a 1-element counter of values
-    falling outside the histogram range.
+    variable from the histogram); ``m2``, ``m4`` (N,) and ``hist``
+    (N, n_bins + 1) are float64 accumulators, the last histogram column
+    counting values outside the range. Rows are processed in parallel.
     """
     n, t = phi.shape
-    n_bins = hist.shape[0]
-    for i in range(n):
+    n_bins = hist.shape[1] - 1
+    inv_width = 1.0 / width
+    for i in prange(n):
         s2 = 0.0
         s4 = 0.0
-        w = inv_sd[i]
+        w = inv_sd[i] * inv_width
+        shift = -lo * inv_width
+        row = hist[i]
         for j in range(t):
             v = np.float64(phi[i, j])
             v2 = v * v
             s2 += v2
             s4 += v2 * v2
             if w > 0.0:
-                b = np.floor((v * w - lo) / width)
-                if b >= 0 and b < n_bins:
-                    hist[np.int64(b)] += 1.0
+                b = v * w + shift
+                if b >= 0.0 and b < n_bins:
+                    row[np.int64(b)] += 1.0
                 else:
-                    outside[0] += 1.0
+                    row[n_bins] += 1.0
         m2[i] += s2
         m4[i] += s4
 
@@ -159,31 +166,34 @@ def filtered_moments(
     width = float(edges[1] - edges[0])
     m2 = np.zeros((n_levels, n))
     m4 = np.zeros((n_levels, n))
-    hist = np.zeros((n_levels, n_bins))
-    outside = np.zeros((n_levels, 1))
-    with np.errstate(divide="ignore"):
-        inv_sd = np.where(
-            variances > 0, 1.0 / np.sqrt(np.where(variances > 0, variances, 1.0)), 0.0
-        )
+    hist = np.zeros((n_levels, n, n_bins + 1))
+    safe = np.where(variances > 0, variances, 1.0)
+    inv_sd = np.where(variances > 0, 1.0 / np.sqrt(safe), 0.0)
     k_proj = int(max([k for k in n_kept if k < r], default=0))
     u_proj = np.ascontiguousarray(vectors[:, :k_proj])
     for start in range(0, t, chunk_size):
         zc = np.ascontiguousarray(z[:, start : start + chunk_size])
         y = u_proj.T @ zc if k_proj else None
-        phi = np.zeros_like(zc)
+        phi = None
         prev = 0
         for level, k in enumerate(n_kept):
             k = int(k)
             if k >= r:
                 cur = zc
             else:
-                if k > prev:
+                if phi is None:
+                    phi = vectors[:, :k] @ y[:k]
+                elif k > prev:
                     phi += vectors[:, prev:k] @ y[prev:k]
-                    prev = k
+                prev = k
                 cur = phi
-            accumulate_chunk(
-                cur, inv_sd[level], lo, width, m2[level], m4[level], hist[level], outside[level]
-            )
+            accumulate_chunk(cur, inv_sd[level], lo, width, m2[level], m4[level], hist[level])
             if progress_bar is not None:
                 progress_bar.update(1)
-    return {"m2": m2 / t, "m4": m4 / t, "hist": hist, "outside": outside[:, 0]}
+    per_unit = hist[:, :, :n_bins]
+    return {
+        "m2": m2 / t,
+        "m4": m4 / t,
+        "hist": per_unit.sum(axis=1),
+        "outside": hist[:, :, n_bins].sum(axis=1),
+    }

@@ -240,7 +240,8 @@ def plot_self_similarity(scores: xr.Dataset, ax: Any = None, *, ratio: bool = Fa
         for key, line, nz in groups:
             color = f"C{color_index % 10}"
             color_index += 1
-            label = q + (f" ({key[0]})" if key else "")
+            tag = ", ".join(str(v) for v in np.atleast_1d(key[0])) if key else ""
+            label = q + (f" ({tag})" if tag else "")
             metric = scores.attrs.get("metric", "") if q == "distribution" else ""
             ax.plot(
                 x, line.values, "o-", color=color, label=label + (f" [{metric}]" * bool(metric))
