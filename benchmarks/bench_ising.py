@@ -166,26 +166,49 @@ def bench_tc(L: int, sweeps: dict) -> None:
 
 
 def bench_sizes(sizes_2d, sizes_3d) -> None:
-    print("\n== 4. Time per sweep and peak memory (tracemalloc: numpy allocations)")
+    print("\n== 4. Time per sweep and peak memory near T_c (tracemalloc: numpy allocations)")
+    print("   (Wolff: time per sweep-equivalent = N spins flipped, after calibration)")
     for dim, sizes in ((2, sizes_2d), (3, sizes_3d)):
+        temp = TC if dim == 2 else 4.5115
         for L in sizes:
             for algorithm in ("metropolis", "wolff"):
                 tracemalloc.start()
-                spins = np.ones((L,) * dim, dtype=np.int8)
-                chain = _Chain(spins, algorithm, 1.0 / (TC if dim == 2 else 4.5115), 1.0, 0.0,
-                               None, KEY, 1)  # fmt: skip
+                rng = np.random.default_rng(3)
+                spins = np.where(rng.random((L,) * dim) < 0.5, -1, 1).astype(np.int8)
+                chain = _Chain(spins, algorithm, 1.0 / temp, 1.0, 0.0, None, KEY, 1)
                 if algorithm == "wolff":
-                    chain.calibrate_wolff(2)
+                    chain.calibrate_wolff(1)
                 chain.run(1)
                 _, peak = tracemalloc.get_traced_memory()
                 tracemalloc.stop()
                 n = 3 if L**dim <= 2**22 else 1
-                cpu, wall = timed(chain.run, n)
+                flipped0 = chain.n_flipped
+                cpu, _ = timed(chain.run, n)
+                updates = n * L**dim if algorithm != "wolff" else chain.n_flipped - flipped0
+                r = rate(updates, cpu)
                 print(
-                    f"{dim}D L={L:5d} {algorithm:10s}: {cpu / n * 1e3:10.2f} ms/sweep (CPU), "
-                    f"{rate(n * L**dim, cpu):6.3f} upd/ns, peak {peak / 2**20:8.1f} MiB "
-                    f"({peak / L**dim:4.1f} B/site)"
+                    f"{dim}D L={L:5d} {algorithm:10s}: {L**dim / r / 1e6:10.2f} ms/sweep (CPU), "
+                    f"{r:6.3f} {'upd' if algorithm != 'wolff' else 'flips'}/ns, "
+                    f"peak {peak / 2**20:8.1f} MiB ({peak / L**dim:4.1f} B/site)"
                 )
+
+
+def bench_ensemble(L: int, n_samples: int) -> None:
+    print(f"\n== 5. Independent chains on two cores: run_ensemble, 4 points, L = {L}")
+    from rgdata.lattice.ensemble import run_ensemble
+
+    grid = dict(L=L, T=[2.2, 2.3], seeds=[0, 1], n_samples=n_samples, algorithm="metropolis",
+                burn_in=50, spacing=10)  # fmt: skip
+    run_ensemble(**{**grid, "n_samples": 2})  # warm-up
+    w0 = time.perf_counter()
+    serial = run_ensemble(**grid)
+    t_serial = time.perf_counter() - w0
+    w0 = time.perf_counter()
+    threaded = run_ensemble(**grid, scheduler="dask", n_workers=2)
+    t_dask = time.perf_counter() - w0
+    same = bool(np.array_equal(serial.energy.values, threaded.energy.values))
+    print(f"serial {t_serial:.2f} s, dask 2 threads {t_dask:.2f} s: speed-up "
+          f"{t_serial / t_dask:.2f}x (wall); identical results: {same}")  # fmt: skip
 
 
 def main() -> None:
@@ -199,11 +222,13 @@ def main() -> None:
         bench_msc(64, 20, r_np)
         bench_tc(32, {"metropolis": 4000, "wolff": 1000, "swendsen_wang": 1000})
         bench_sizes([64, 256], [16])
+        bench_ensemble(32, 50)
     else:
         r_np = bench_metropolis(512, 100)
-        bench_msc(256, 50, r_np)
-        bench_tc(128, {"metropolis": 60000, "wolff": 3000, "swendsen_wang": 3000})
+        bench_msc(256, 200, r_np)
+        bench_tc(128, {"metropolis": 100000, "wolff": 3000, "swendsen_wang": 3000})
         bench_sizes([256, 1024, 4096], [32, 64, 128])
+        bench_ensemble(128, 200)
 
 
 if __name__ == "__main__":

@@ -69,8 +69,8 @@ _DIMS = {2: ("sample", "y", "x"), 3: ("sample", "z", "y", "x")}
 BURN_IN_TAUS = 20
 SPACING_TAUS = 2
 _PILOT_START = 64
-#: Sweep-equivalents of Wolff burn-in used to fix the number of clusters per sweep.
-WOLFF_CALIBRATION = 10
+#: Sweep-equivalents per Wolff calibration pass (see ``_Chain.calibrate_wolff``).
+WOLFF_CALIBRATION = 5
 _PILOT_MAX = 4096
 #: Small lattices may extend the pilot up to this many site updates in total.
 _PILOT_WORK = 2**26
@@ -162,15 +162,26 @@ class _Chain:
     def calibrate_wolff(self, n_sweeps: int = WOLFF_CALIBRATION) -> None:
         """Fix the number of Wolff clusters per sweep-equivalent from a burn-in run.
 
-        Flips clusters until their sizes add up to *n_sweeps* lattices;
-        ``clusters_per_sweep = max(1, round(N / mean cluster size))``. The
-        size-dependent stopping rule is only used here, during burn-in.
+        Runs passes of *n_sweeps* sweep-equivalents, each flipping clusters
+        until their sizes add up to ``n_sweeps * N``, until the mean cluster
+        size of two consecutive passes agrees within 20% (at most 6 passes:
+        the first passes relax from the initial state, where clusters can be
+        much smaller or larger than in equilibrium). Then
+        ``clusters_per_sweep = max(1, round(N / mean cluster size))`` of the
+        last pass. The size-dependent stopping rule is only used here, during
+        burn-in; all passes count as burn-in sweeps.
         """
         n = self.spins.size
-        counter, nc, nf = self._wolff(1, n_sweeps * n)
-        self.counter = np.uint64(counter)
-        self.clusters_per_sweep = max(1, round(n * nc / nf))
-        self.n_sweeps += n_sweeps
+        previous = None
+        for _ in range(6):
+            counter, nc, nf = self._wolff(1, n_sweeps * n)
+            self.counter = np.uint64(counter)
+            self.n_sweeps += n_sweeps
+            mean = nf / nc
+            if previous is not None and abs(mean - previous) <= 0.2 * previous:
+                break
+            previous = mean
+        self.clusters_per_sweep = max(1, round(n / mean))
 
     def _wolff(self, n_clusters: int, min_flipped: int):
         flat = self.spins.reshape(-1)
@@ -512,6 +523,7 @@ def sample_ising(
         "spacing": int(spacing),
         "spacing_unit": "wolff sweep-equivalents" if algorithm == "wolff" else "sweeps",
         "tau_int": float(tau_int),
+        "tau_int_source": "pilot" if not math.isnan(tau_pilot) else "samples_times_spacing",
         "tau_int_reliable": int(reliable),
         "tau_int_samples": float(tau_samples),
         "n_effective": float(n_samples / (2 * tau_samples)) if n_samples >= 4 else math.nan,
@@ -536,8 +548,8 @@ def sample_ising(
 def ising_energy_magnetization(
     configurations: xr.DataArray | np.ndarray,
     *,
-    J: float = 1.0,
-    h: float = 0.0,
+    J: float | None = None,
+    h: float | None = None,
     couplings: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Energy per site and magnetisation per site of each configuration.
@@ -546,20 +558,31 @@ def ising_energy_magnetization(
     ----------
     configurations : xarray.DataArray or ndarray
         Spins ``(sample, y, x)`` or ``(sample, z, y, x)``.
-    J, h : float
+    J, h : float, optional
         Uniform coupling and field (same convention as :func:`sample_ising`).
+        Default: the ``J`` / ``h`` attrs of a DataArray made by
+        :func:`sample_ising`, else 1 and 0.
     couplings : array-like, optional
-        Per-bond couplings ``(dim, *lattice_shape)``; overrides *J*.
+        Per-bond couplings ``(dim, *lattice_shape)``; overrides *J*. Default:
+        the ``couplings`` attr of a random-bond result.
 
     Returns
     -------
     energy, magnetization : ndarray
         ``H / N`` and ``sum(s) / N`` per sample (signed magnetisation).
     """
+    attrs = configurations.attrs if isinstance(configurations, xr.DataArray) else {}
     arr = configurations.values if isinstance(configurations, xr.DataArray) else configurations
     arr = check_array(arr, "configurations", ndim=(3, 4))
     dim = arr.ndim - 1
     shape3 = (1, *arr.shape[1:]) if dim == 2 else arr.shape[1:]
+    if couplings is None and J is None and "couplings" in attrs:
+        couplings = np.asarray(attrs["couplings"]).reshape(attrs["couplings_shape"])
+    if J is None:
+        J = attrs.get("J", 1.0)
+        J = 1.0 if not np.isfinite(J) else J
+    if h is None:
+        h = attrs.get("h", 0.0)
     J = check_real(J, "J")
     h = check_real(h, "h")
     if couplings is None:
@@ -752,6 +775,7 @@ def sample_ising_replicas(
         "spacing": int(spacing),
         "spacing_unit": "sweeps",
         "tau_int": float(tau_int),
+        "tau_int_source": "pilot" if not math.isnan(tau_pilot) else "samples_times_spacing",
         "tau_int_reliable": int(reliable),
         "tau_int_samples": float(tau_samples),
         "burn_in_rule": f"burn_in=max(pilot,{BURN_IN_TAUS}*tau_int), "

@@ -232,3 +232,20 @@ def test_uniform_antiferromagnet_matches_enumeration(algorithm):
     exact = exact_averages((4, 4), T, J=J)
     cfg = sample_ising(4, T, 3000, J=J, algorithm=algorithm, random_state=12)
     check_against(cfg, exact, J=J)
+
+
+def test_energy_helper_reads_model_from_attrs():
+    rng = np.random.default_rng(0)
+    couplings = rng.normal(size=(2, 4, 4))
+    cfg = sample_ising(4, 2.0, 5, couplings=couplings, algorithm="metropolis", random_state=0)
+    e_attr, _ = ising_energy_magnetization(cfg)
+    e_given, _ = ising_energy_magnetization(cfg, couplings=couplings)
+    np.testing.assert_array_equal(e_attr, e_given)
+    field = sample_ising(4, 2.0, 5, J=0.5, h=0.3, algorithm="metropolis", random_state=0)
+    np.testing.assert_array_equal(
+        ising_energy_magnetization(field)[0],
+        ising_energy_magnetization(field.values, J=0.5, h=0.3)[0],
+    )
+    assert cfg.attrs["tau_int_source"] == "pilot"
+    fixed = sample_ising(4, 2.0, 5, burn_in=2, spacing=1, random_state=0)
+    assert fixed.attrs["tau_int_source"] == "samples_times_spacing"
