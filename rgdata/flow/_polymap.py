@@ -51,6 +51,24 @@ def fit_map(x: np.ndarray, y: np.ndarray, sigma_y: np.ndarray | None, model: str
     return C
 
 
+def fit_map_gls(x: np.ndarray, y: np.ndarray, W: np.ndarray, model: str) -> np.ndarray:
+    """Generalised least squares: minimise ``r^T W r`` over ``C`` with ``r = vec(y - R(x))``.
+
+    ``r`` is ordered pair-major (pair i, then output k); ``W`` is the inverse
+    covariance of ``r``.
+    """
+    X = design(x, model)
+    n, n_terms = X.shape
+    p = y.shape[1]
+    big = np.zeros((n * p, n_terms * p))
+    for k in range(p):
+        big[k::p, k * n_terms : (k + 1) * n_terms] = X
+    A = big.T @ W @ big
+    b = big.T @ W @ y.ravel()
+    c = np.linalg.lstsq(A, b, rcond=None)[0]
+    return c.reshape(p, n_terms).T
+
+
 def apply_map(C: np.ndarray, x: np.ndarray, model: str) -> np.ndarray:
     """``R(x)`` for the rows of ``x``."""
     return design(np.atleast_2d(x), model) @ C

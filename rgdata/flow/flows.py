@@ -24,6 +24,7 @@ from ._polymap import (
     MODELS,
     apply_map,
     fit_map,
+    fit_map_gls,
     fixed_points,
     jacobian,
     sorted_eigenvalues,
@@ -100,6 +101,7 @@ def estimate_flow(
     params: Any,
     errors: Any = None,
     *,
+    covariance: Any = None,
     model: str = "linear",
     level_dim: str = "level",
     reference: Any = None,
@@ -122,6 +124,13 @@ def estimate_flow(
         (on ``theta_{k+1}``) and to resample the inputs. Without them the
         residual scatter of the fit sets the noise (needs more pairs than
         coefficients).
+    covariance : array-like, shape (n, n), optional
+        Full covariance of the parameters flattened in ``(trajectory, level,
+        parameter)`` order (``n = n_trajectory * n_level * n_parameter``), for
+        errors that are correlated across levels (e.g. parameters estimated
+        from the same data at every level; a jackknife over time blocks gives
+        it). Resampling then draws correlated noise, and chi2 uses it.
+        *errors* default to the square root of its diagonal.
     model : {"linear", "quadratic"}
         Polynomial degree of the map (``quadratic`` includes all products).
     level_dim : str
@@ -196,6 +205,24 @@ def estimate_flow(
             )
     if np.isinf(arr).any():
         raise ValueError("params contains inf values; NaN marks a missing value, inf is refused")
+    cov_full = None
+    if covariance is not None:
+        cov_full = check_array(covariance, "covariance", ndim=2).astype(float)
+        n_flat = arr.size
+        if cov_full.shape != (n_flat, n_flat):
+            raise ValueError(
+                f"covariance has shape {cov_full.shape}; it must be ({n_flat}, {n_flat}) for "
+                f"params of shape {arr.shape} flattened in (trajectory, level, parameter) order"
+            )
+        if not np.allclose(cov_full, cov_full.T, rtol=1e-8, atol=1e-14 * np.abs(cov_full).max()):
+            raise ValueError("covariance must be symmetric")
+        diag = np.diag(cov_full).reshape(arr.shape)
+        if np.any(np.isfinite(arr) & ~(diag > 0)):
+            raise ValueError("covariance must have a positive diagonal where params are finite")
+        if err is None:
+            err = np.sqrt(np.maximum(diag, 0))
+    if err is not None and cov_full is None:
+        cov_full = np.diag(np.where(np.isfinite(arr), err, 0.0).ravel() ** 2)
     x, y, ok = _pairs(arr)
     n_terms = len(term_pairs(p, model))
     n_pairs = int(ok.sum())
@@ -218,11 +245,23 @@ def estimate_flow(
         sy = sy[ok]
     xo, yo = x[ok], y[ok]
     C = fit_map(xo, yo, sy, model)
+    W = None
+    if cov_full is not None:
+        # effective-variance GLS: residual covariance from the inputs' covariance through the
+        # map's Jacobian, refined twice (the Jacobian depends on the fit)
+        for _ in range(2):
+            W = np.linalg.pinv(_residual_covariance(C, model, arr, ok, cov_full), rcond=1e-12)
+            C = fit_map_gls(xo, yo, W, model)
     resid = yo - apply_map(C, xo, model)
     dof = n_pairs - n_terms
     if err is not None:
-        chi2 = float(np.sum((resid / sy) ** 2) / (dof * p)) if dof > 0 else np.nan
-        error_source = "given parameter errors (inputs resampled within them)"
+        r = resid.ravel()
+        chi2 = float(r @ W @ r / (dof * p)) if dof > 0 else np.nan
+        error_source = (
+            "given parameter covariance (inputs resampled with correlated noise)"
+            if covariance is not None
+            else "given parameter errors (inputs resampled within them)"
+        )
         if np.isfinite(chi2) and chi2 > 1:
             inflation = float(np.sqrt(chi2))
             error_source += f", inflated by sqrt(chi2/dof) = {inflation:.3g}"
@@ -249,15 +288,26 @@ def estimate_flow(
     C_rep = np.empty((n_resamples,) + C.shape)
     fp_rep = np.full((n_resamples, n_fp, p), np.nan)
     eig_rep = np.full((n_resamples, n_fp, p), np.nan, dtype=complex)
+    if covariance is not None:
+        finite_flat = np.isfinite(arr).ravel()
+        sub = cov_full[np.ix_(finite_flat, finite_flat)]
+        w_eig, v_eig = np.linalg.eigh(sub)
+        root = v_eig * np.sqrt(np.clip(w_eig, 0, None))  # sub = root @ root.T
     for r in progress_bar(range(n_resamples), enable=progress, desc="flow resamples"):
-        if err is not None:
+        if covariance is not None:
+            noise = np.zeros(arr.size)
+            noise[finite_flat] = root @ rng.standard_normal(root.shape[1])
+            arr_r = arr + inflation * noise.reshape(arr.shape)
+            xr_, yr_, _ = _pairs(arr_r)
+            xr_, yr_ = xr_[ok], yr_[ok]
+        elif err is not None:
             arr_r = arr + inflation * err * rng.standard_normal(arr.shape)
             xr_, yr_, _ = _pairs(arr_r)
             xr_, yr_ = xr_[ok], yr_[ok]
         else:
             xr_ = xo
             yr_ = apply_map(C, xo, model) + sigma_res * rng.standard_normal(yo.shape)
-        Cr = fit_map(xr_, yr_, sy, model)
+        Cr = fit_map(xr_, yr_, sy, model) if W is None else fit_map_gls(xr_, yr_, W, model)
         C_rep[r] = Cr
         if n_fp:
             cand, _ = fixed_points(Cr, model, lo, hi, starts=fps if p > 1 else None)
@@ -389,6 +439,28 @@ def estimate_flow(
         "random_state": random_state if isinstance(random_state, int) else str(random_state),
     }
     return ds
+
+
+def _residual_covariance(
+    C: np.ndarray, model: str, arr: np.ndarray, ok: np.ndarray, cov: np.ndarray
+) -> np.ndarray:
+    """Covariance of the residuals ``r = theta_{k+1} - R(theta_k)`` (pair-major, then output).
+
+    ``Cov(r) = D Sigma D^T`` with ``D = d r / d theta`` linearised at the
+    observed parameters: errors of the inputs ``theta_k`` count through the
+    Jacobian of the map, and correlations between levels are kept.
+    """
+    n_traj, n_level, p = arr.shape
+    pair_t, pair_l = np.divmod(np.arange(n_traj * (n_level - 1)), n_level - 1)
+    rows = np.flatnonzero(ok)
+    D = np.zeros((rows.size * p, arr.size))
+    for a, i in enumerate(rows):
+        t, lev = pair_t[i], pair_l[i]
+        J = jacobian(C, arr[t, lev], model)
+        for k in range(p):
+            D[a * p + k, (t * n_level + lev + 1) * p + k] += 1.0
+            D[a * p + k, (t * n_level + lev) * p : (t * n_level + lev + 1) * p] -= J[k]
+    return D @ cov @ D.T
 
 
 def _attractor(

@@ -518,6 +518,10 @@ def fit_quartic_flow(
             (n_blocks - 1) / n_blocks * np.sum((rep - rep.mean(-1, keepdims=True)) ** 2, -1)
         )
 
+    def jack_cov(rep: np.ndarray) -> np.ndarray:
+        dev = rep - rep.mean(-1, keepdims=True)
+        return (n_blocks - 1) / n_blocks * dev @ dev.T
+
     a = np.full(n_f, np.nan)
     g = np.full(n_f, np.nan)
     boundary = np.zeros(n_f, dtype=int)
@@ -559,6 +563,8 @@ def fit_quartic_flow(
             "at_boundary": ("fraction", boundary),
             "g_cumulant": ("fraction", -(kurt - 3.0) / 24.0),
             "g_cumulant_err": ("fraction", jack_err(kurt_loo) / 24.0),
+            "g_cov": (("fraction", "fraction_b"), jack_cov(g_rep)),
+            "g_cumulant_cov": (("fraction", "fraction_b"), jack_cov(kurt_loo) / 24.0**2),
             "n_modes": ("fraction", n_modes),
             "g_unit": (("fraction", "unit"), g_unit),
             "kurtosis_unit": (("fraction", "unit"), kurt_unit),

@@ -144,6 +144,9 @@ def test_quartic_flow_independent_planted_units():
     # independent units: mixing modes drives the coarse variables towards a Gaussian (CLT)
     assert ds.g.values[-1] < ds.g.values[0] / 2
     assert list(ds.n_modes.values) == [16, 8, 4, 2]
+    # the jackknife covariance between fractions has the error bars on its diagonal
+    np.testing.assert_allclose(np.sqrt(np.diag(ds.g_cumulant_cov)), ds.g_cumulant_err, rtol=1e-10)
+    np.testing.assert_allclose(np.sqrt(np.diag(ds.g_cov)), ds.g_err, rtol=1e-10)
     # jackknife errors of independent data agree with the Fisher errors
     fisher = QuarticModel().fit(
         np.ravel(

@@ -53,7 +53,7 @@ def _shuffle_null(activity: xr.DataArray, rng: np.random.Generator) -> xr.DataAr
 
 
 def _fit_flow(
-    da: xr.DataArray, err: np.ndarray, flow_model: str, seed: int, **kwargs: Any
+    da: xr.DataArray, cov: np.ndarray, flow_model: str, seed: int, **kwargs: Any
 ) -> xr.Dataset | None:
     """estimate_flow with *flow_model*; "auto" fits both orders (when the quadratic has at least
     2 spare pairs) and keeps the one with the smaller chi2/dof. None if too few pairs."""
@@ -67,7 +67,7 @@ def _fit_flow(
             continue
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            flow = estimate_flow(da, err, model=model, random_state=seed, **kwargs)
+            flow = estimate_flow(da, covariance=cov, model=model, random_state=seed, **kwargs)
         flow.attrs["warnings"] = " | ".join(_record(caught))
         fits.append(flow)
     if not fits:
@@ -100,12 +100,16 @@ def _flow_sentence(flow: xr.Dataset) -> str:
         else (f" (chi2/dof = {chi2:.3g})" if np.isfinite(chi2) else "")
     )
     choice = f" [{flow.attrs['model_choice']}]" if "model_choice" in flow.attrs else ""
-    if chi2 > 4:
-        choice += (
-            " The polynomial map does not describe the flow within the error bars: read the "
-            "fixed point and eigenvalue as indicative only"
-        )
-    return f"{flow.attrs['model']} map{fit}{choice}: {fixed}. The fit {flow.attrs['flows_toward']}."
+    misfit = (
+        " The polynomial map does not describe the flow within the error bars: read the fixed "
+        "point and eigenvalue as indicative only."
+        if chi2 > 4
+        else ""
+    )
+    return (
+        f"{flow.attrs['model']} map{fit}{choice}: {fixed}. "
+        f"The fit {flow.attrs['flows_toward']}.{misfit}"
+    )
 
 
 def add_flow_section(
@@ -127,9 +131,10 @@ def add_flow_section(
     1. :func:`rgdata.maxent.fit_quartic_flow` gives ``g`` of the unit-variance
        momentum-space coarse-grained variables at each kept fraction of
        modes (block-jackknife errors). The flow ``g_{k+1} = R(g_k)`` is fitted
-       with :func:`rgdata.flow.estimate_flow` (reference: the Gaussian fixed
-       point ``g* = 0``). When the data are heavier-tailed than any ``g >= 0``
-       model at every fraction, the signed first-order coupling
+       with :func:`rgdata.flow.estimate_flow` using the jackknife covariance
+       between fractions (reference: the Gaussian fixed point ``g* = 0``).
+       When the data are heavier-tailed than any ``g >= 0`` model at every
+       fraction, the signed first-order coupling
        ``g_cumulant = -(kurtosis - 3) / 24`` is followed instead (said in the
        caption). Null: the same analysis after independent circular time
        shifts of every unit.
@@ -137,8 +142,8 @@ def add_flow_section(
        every level with at least *n_clusters* clusters, *n_clusters* random
        clusters are binarised ("cluster active" = any spike) and an exact
        pairwise maximum-entropy model is fitted; the mean coupling ``J`` per
-       level (jackknife over *coupling_blocks* time blocks) and its fitted
-       flow with fixed points.
+       level (jackknife over *coupling_blocks* time blocks, with its
+       covariance between levels) and its fitted flow with fixed points.
 
     Parameters
     ----------
@@ -204,9 +209,8 @@ def add_flow_section(
         dims=("trajectory", "fraction", "parameter"),
         coords={"fraction": quartic["fraction"].values[ok], "parameter": [var]},
     )
-    gflow = _fit_flow(
-        g_da, ge[ok][None, :, None], flow_model, seed, level_dim="fraction", reference=0.0
-    )
+    g_cov = quartic[f"{var}_cov"].values[np.ix_(ok, ok)]
+    gflow = _fit_flow(g_da, g_cov, flow_model, seed, level_dim="fraction", reference=0.0)
     n_null = null[var].values
     f_lo = quartic["fraction"].values[-1]
     caption = (
@@ -217,7 +221,8 @@ def add_flow_section(
         f"{_pm(n_null[-1], null[f'{var}_err'].values[-1])}. Kurtosis goes from "
         f"{quartic['kurtosis'].values[0]:.3g} to {quartic['kurtosis'].values[-1]:.3g} "
         "(Gaussian: 3). Error bars: block jackknife over "
-        f"{n_blocks} contiguous time blocks."
+        f"{n_blocks} contiguous time blocks (their covariance between fractions enters the "
+        "map fit)."
     )
     if use_cumulant:
         caption += (
@@ -329,7 +334,7 @@ def _coupling_flow(
 
     x_null = _shuffle_null(activity.copy(data=x), rng).values
     J_mean, J_err, h_mean, h_err, rates, chosen = [], [], [], [], [], []
-    J_null, J_null_err = [], []
+    J_null, J_null_err, J_reps = [], [], []
     for lev in range(membership.shape[0]):
         ids = np.unique(membership[lev][membership[lev] >= 0])
         pick = np.sort(rng.choice(ids, size=n_clusters, replace=False))
@@ -342,6 +347,7 @@ def _coupling_flow(
             )
             for lst in (J_mean, J_err, h_mean, h_err, rates, J_null, J_null_err):
                 lst.append(np.nan)
+            J_reps.append(np.full(coupling_blocks, np.nan))
             chosen.append(pick)
             continue
         with warnings.catch_warnings():
@@ -349,6 +355,7 @@ def _coupling_flow(
             res = _pc.pairwise_with_jackknife(spk, coupling_blocks, fit)
         J_mean.append(_pc.offdiag_mean(res["J"]))
         J_err.append(_pc.jackknife_se(_pc.offdiag_mean(res["J_rep"])))
+        J_reps.append(_pc.offdiag_mean(res["J_rep"]))
         h_mean.append(res["h"].mean())
         h_err.append(_pc.jackknife_se(res["h_rep"].mean(axis=1)))
         rates.append(rate.mean())
@@ -396,7 +403,10 @@ def _coupling_flow(
         dims=("trajectory", "level", "parameter"),
         coords={"level": levels[ok], "parameter": ["mean_J"]},
     )
-    jflow = _fit_flow(J_da, J_err[ok][None, :, None], flow_model, seed)
+    reps = np.array(J_reps, float)[ok]  # (level, block)
+    dev = reps - reps.mean(axis=1, keepdims=True)
+    J_cov = (coupling_blocks - 1) / coupling_blocks * dev @ dev.T
+    jflow = _fit_flow(J_da, J_cov, flow_model, seed)
     if jflow is None:
         report.add_text("Too few PRG levels with couplings to fit a flow map.", section=SECTION)
         return result
@@ -418,7 +428,7 @@ def _coupling_flow(
         + ". (Sparse clusters have few coincidences, which makes J noisy and biased low; the "
         "null shows that floor.)"
         + f" Right: its RG map. {_flow_sentence(jflow)} Error bars: jackknife over "
-        f"{coupling_blocks} time blocks."
+        f"{coupling_blocks} time blocks (with their covariance between levels in the map fit)."
     )
     report.add_figure(
         fig,
