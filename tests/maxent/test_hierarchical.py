@@ -290,3 +290,39 @@ def test_chain_brute_force_small():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.all(np.diff(decimation_couplings(2.0, [1, 0, 0, 0, 0])) < 0)
+
+
+def test_gaussian_chain_decimation_flow_analytic():
+    # tridiagonal precision (a on the diagonal, b between neighbours) decimated by 2: the
+    # Schur complement gives a' = a - 2 b^2 / a, b' = -b^2 / a in the interior, so the ratio
+    # u = b / a flows as u' = -u^2 / (1 - 2 u^2) (fixed points 0, 1 and the massless
+    # Gaussian point u* = -1/2 with eigenvalue 4 = 2^(1/nu), nu = 1/2), and Theta is scaled by
+    # W_j / W_{j+1}
+    n = 17
+    a, b = 2.0, -0.7
+    A = a * np.eye(n) + b * (np.eye(n, k=1) + np.eye(n, k=-1))
+    keeps = [np.arange(0, 17, 2), np.arange(0, 9, 2), np.arange(0, 5, 2)]
+    w = np.array([1.0, 0.5, 0.3, 0.8])
+    sol = quadratic_hierarchy(A, keeps, w, beta=1.3)
+    W = np.cumsum(w)
+    u = b / a
+    for j in range(1, 4):
+        T = sol["precisions"][j]
+        mid = T.shape[0] // 2
+        u = -(u**2) / (1 - 2 * u**2)
+        np.testing.assert_allclose(T[mid, mid + 1] / T[mid, mid], u, rtol=1e-12)
+    # the scale: interior diagonal follows (W_j / W_{j+1}) (a - 2 b^2 / a) with K_1 = beta A
+    a1, b1 = 1.3 * a / W[0], 1.3 * b / W[0]
+    np.testing.assert_allclose(
+        sol["precisions"][1][4, 4], W[0] / W[1] * (a1 - 2 * b1**2 / a1), rtol=1e-12
+    )
+    # eigenvalue of the ratio map at the massless point, by finite differences of the solver
+    eps = 1e-6
+    ratios = []
+    for u0 in (-0.5 - eps, -0.5 + eps):
+        # the open chain stays positive definite at u0 = -1/2 (eigenvalues 1 - cos(k pi / 18))
+        A0 = np.eye(n) + u0 * (np.eye(n, k=1) + np.eye(n, k=-1))
+        s0 = quadratic_hierarchy(A0, keeps[:1], w[:2], 1.0)
+        T = s0["precisions"][1]
+        ratios.append(T[4, 5] / T[4, 4])
+    np.testing.assert_allclose((ratios[1] - ratios[0]) / (2 * eps), 4.0, rtol=1e-5)
