@@ -7,6 +7,7 @@ the figure; nothing here fits anything.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -142,6 +143,9 @@ def plot_flow_map(flow: xr.Dataset, parameter: str | None = None, ax: Any = None
             xytext=(6, -18),
             fontsize=7,
         )
+    if flow.attrs.get("reference"):
+        ref = json.loads(flow.attrs["reference"])[i]
+        ax.plot(ref, ref, "D", color="k", mfc="none", ms=8, label=f"reference fixed point {ref:g}")
     name = str(flow["parameter"].values[i])
     ax.set_xlabel(f"{name} at level k")
     ax.set_ylabel(f"{name} at level k+1")

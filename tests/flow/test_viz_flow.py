@@ -34,6 +34,13 @@ def test_flow_map_marks_fixed_points(flow):
     np.testing.assert_allclose(xs[0], flow.map_x.values)
 
 
+def test_flow_map_marks_reference():
+    g = 0.5 ** np.arange(6)[None, :, None]
+    flow = estimate_flow(g, np.full(g.shape, 1e-3), reference=0.0, n_resamples=20)
+    ax = plot_flow_map(flow).axes[0]
+    assert any("reference fixed point 0" in t.get_text() for t in ax.get_legend().get_texts())
+
+
 def test_flow_levels_uses_given_axes(flow):
     fig0 = Figure()
     ax = fig0.add_subplot()
