@@ -120,10 +120,13 @@ def estimate_flow(
         starting coupling). Levels must be in RG order (finer to coarser).
         NaN entries drop the pairs they are in.
     errors : same shape as *params*, optional
-        Standard errors of the parameters. Used as least-squares weights
-        (on ``theta_{k+1}``) and to resample the inputs. Without them the
-        residual scatter of the fit sets the noise (needs more pairs than
-        coefficients).
+        Standard errors of the parameters (independent). The map is then
+        fitted by effective-variance generalised least squares (residual
+        covariance ``D Sigma D^T`` with ``D = d(theta_{k+1} - R(theta_k)) /
+        d theta``, so errors of ``theta_k`` count through the map's Jacobian)
+        and the inputs are resampled within them. Without errors the residual
+        scatter of an ordinary least-squares fit sets the noise (needs more
+        pairs than coefficients).
     covariance : array-like, shape (n, n), optional
         Full covariance of the parameters flattened in ``(trajectory, level,
         parameter)`` order (``n = n_trajectory * n_level * n_parameter``), for
