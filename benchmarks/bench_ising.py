@@ -172,15 +172,16 @@ def bench_sizes(sizes_2d, sizes_3d) -> None:
         temp = TC if dim == 2 else 4.5115
         for L in sizes:
             for algorithm in ("metropolis", "wolff"):
-                tracemalloc.start()
                 rng = np.random.default_rng(3)
                 spins = np.where(rng.random((L,) * dim) < 0.5, -1, 1).astype(np.int8)
+                tracemalloc.start()
                 chain = _Chain(spins, algorithm, 1.0 / temp, 1.0, 0.0, None, KEY, 1)
                 if algorithm == "wolff":
                     chain.calibrate_wolff(1)
                 chain.run(1)
                 _, peak = tracemalloc.get_traced_memory()
                 tracemalloc.stop()
+                peak += spins.nbytes  # the lattice itself, allocated before tracing
                 n = 3 if L**dim <= 2**22 else 1
                 flipped0 = chain.n_flipped
                 cpu, _ = timed(chain.run, n)
@@ -216,7 +217,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short run (small sizes)")
     args = parser.parse_args()
     print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; "
-          f"numba threads available: {numba.config.NUMBA_NUM_THREADS}")  # fmt: skip
+          f"numba threads available: {numba.config.NUMBA_NUM_THREADS}; "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(default)')}")  # fmt: skip
     if args.quick:
         r_np = bench_metropolis(256, 20)
         bench_msc(64, 20, r_np)
