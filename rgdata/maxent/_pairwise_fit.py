@@ -22,6 +22,7 @@ from scipy.optimize import minimize
 
 from .._progress import progress_bar
 from ._enumerate import ExactModel
+from ._pairwise_pl import pl_objective_01, to_csr
 from ._sampler import gibbs_stats
 
 PARAM_BOUND = 20.0
@@ -130,7 +131,7 @@ def data_statistics(x: np.ndarray, coding: str, n_blocks: int = N_BLOCKS) -> dic
     for b in range(n_blocks):
         xb = xf[edges[b] : edges[b + 1]]
         tb = xb.shape[0]
-        b_mean[b] = xb.mean(0)
+        b_mean[b] = xb.mean(0, dtype=np.float64)
         b_second[b] = (xb.T @ xb).astype(np.float64) / tb
         b_pk[b] = np.bincount(k[edges[b] : edges[b + 1]], minlength=n + 1) / tb
     w = np.diff(edges) / t
@@ -220,15 +221,23 @@ def fit_pseudolikelihood(x, coding, theta0, l2, max_iter):
     Returns ``(theta, success, n_iter, message)``; ``V`` is not fitted here.
     """
     xu, w = unique_patterns(x)
-    xu = xu.astype(np.float64)
     t, n = xu.shape
     iu = np.triu_indices(n, 1)
     n_iter = [0]
     n_par = n + len(iu[0])
     theta0 = theta0[:n_par]
+    sparse = coding == "01" and float(np.mean(xu > 0)) < 0.25
+    if sparse:
+        ptr, idx = to_csr(xu)
+        n_chunks = max(1, min(64, t // 2000))
+    xu = xu.astype(np.float64)
 
     def fun(theta):
         h, J, _ = unpack(theta, n, False)
+        if sparse:
+            f, g_h, gm = pl_objective_01(h, J, ptr, idx, w, n_chunks)
+            g = np.concatenate([-g_h, -(gm + gm.T)[iu]])
+            return f + 0.5 * l2 * theta @ theta, g + l2 * theta
         field = xu @ J + h
         if coding == "01":
             ll = xu * field - np.logaddexp(0.0, field)
@@ -315,20 +324,23 @@ def fit_boltzmann(
     max_samples: int,
     start_samples: int,
     learning_rate: float = 0.5,
+    max_field_step: float = 0.5,
     progress: bool = False,
 ):
     """Boltzmann learning with persistent Gibbs chains and data-driven preconditioning.
 
     Each iteration estimates the model's moments from the chains and takes
-    a step in centred coordinates (Ferrari, Phys Rev E 94:023301, 2016):
-    ``dJ_ij = lr (C_ij^data - C_ij^model) / (v_i v_j)`` on connected
-    covariances, ``dh_i = lr (m_i^data - m_i^model) / v_i - Σ_j dJ_ij m_j``
+    a step in coordinates centred on the data means m (Ferrari, Phys Rev E
+    94:023301, 2016): ``dJ_ij = lr (<dx_i dx_j>_data - <dx_i dx_j>_model) / (v_i v_j)``
+    with ``dx = x - m``, ``dh_i = lr (m_i - <x_i>_model) / v_i - Σ_j dJ_ij m_j``
     (so that a coupling change does not shift the means), with ``v_i`` the
     data variance of unit i; ``dV(K) = lr (P_data(K) - P_model(K)) / P(K)``.
-    Steps are clipped to ±1. The Monte Carlo sample per iteration doubles
-    whenever the mismatch is within twice the Monte Carlo noise, up to
-    *max_samples*. Stops when the largest mismatch of means, second moments
-    (and P(K)) is below *tol* data standard errors.
+    Steps are clipped to ±1, and the coupling step is scaled down so that no
+    unit's local field moves by more than *max_field_step* in any state. The
+    Monte Carlo sample per iteration doubles whenever the mismatch is within
+    twice the Monte Carlo noise, up to *max_samples*. Stops when the largest
+    mismatch of means, second moments (and P(K)) is below *tol* data
+    standard errors.
     """
     n = stats["mean"].shape[0]
     iu = np.triu_indices(n, 1)
@@ -341,7 +353,7 @@ def fit_boltzmann(
     else:
         v = 1.0 - m_d**2
     v = np.maximum(v, 1.0 / stats["n_samples"])
-    cov_d = d[n : n + n_pair] - m_d[iu[0]] * m_d[iu[1]]
+    typical = np.ones(n)  # worst case |x_j| = 1: bounds the field change in every state
     theta = theta0.copy()
     n_samples = int(min(start_samples, max_samples))
     history = []
@@ -376,10 +388,20 @@ def fit_boltzmann(
         elif z > 2.0 * best and lr > 0.05:
             lr *= 0.5
         best = min(best, z)
-        cov_m = m[n : n + n_pair] - mean[iu[0]] * mean[iu[1]]
-        g_h = m_d - mean - l2 * theta[:n]
-        g_j = cov_d - cov_m - l2 * theta[n : n + n_pair]
+        # gradient in coordinates centred on the data means: <(x_i - m_i)(x_j - m_j)>
+        # under the data minus under the model (m = data means in both)
+        g_h = m_d - mean
+        g_j = d[n : n + n_pair] - m[n : n + n_pair] - m_d[iu[0]] * g_h[iu[1]]
+        g_j = g_j - m_d[iu[1]] * g_h[iu[0]] - l2 * theta[n : n + n_pair]
+        g_h = g_h - l2 * theta[:n]
         d_j = np.clip(lr * g_j / (v[iu[0]] * v[iu[1]]), -1.0, 1.0)
+        dj_full = np.zeros((n, n))
+        dj_full[iu] = d_j
+        dj_full = dj_full + dj_full.T
+        # trust region: the typical change of each unit's local field stays below max_field_step
+        field_change = np.abs(dj_full) @ typical
+        f = np.minimum(1.0, max_field_step / np.maximum(field_change, 1e-300))
+        d_j = d_j * np.minimum(f[iu[0]], f[iu[1]])
         dj_full = np.zeros((n, n))
         dj_full[iu] = d_j
         dj_full = dj_full + dj_full.T

@@ -42,6 +42,8 @@ __all__ = [
 
 METHODS = ("auto", "exact", "pseudolikelihood", "boltzmann")
 CODINGS = ("01", "pm1")
+INITS = ("auto", "pseudolikelihood", "independent")
+PL_INIT_MAX_COST = 2e9  # N^2 T above which init="auto" starts Boltzmann learning from J = 0
 AUTO_EXACT_UNITS = 20
 
 
@@ -148,6 +150,10 @@ class PairwiseMaxEnt:
     max_samples : int, optional
         Largest Monte Carlo sample (sweeps x chains) per Boltzmann iteration;
         default ``max(20 T, 200000)`` for T data samples.
+    init : {"auto", "pseudolikelihood", "independent"}
+        Starting point of Boltzmann learning. ``"auto"`` uses the
+        pseudo-likelihood fit when ``N^2 T <= 2e9`` (where it costs seconds)
+        and the independent model (J = 0) otherwise.
     random_state : None, int or numpy.random.Generator
         Seeds the chains, the initial states and predictions.
     progress : bool
@@ -191,6 +197,7 @@ class PairwiseMaxEnt:
         tol: float = 1.5,
         n_chains: int = 8,
         max_samples: int | None = None,
+        init: str = "auto",
         random_state: Any = None,
         progress: bool = False,
     ) -> None:
@@ -202,6 +209,7 @@ class PairwiseMaxEnt:
         self.tol = tol
         self.n_chains = n_chains
         self.max_samples = max_samples
+        self.init = init
         self.random_state = random_state
         self.progress = progress
 
@@ -209,6 +217,7 @@ class PairwiseMaxEnt:
     def _check_params(self) -> None:
         check_option(self.method, "method", METHODS)
         check_option(self.coding, "coding", CODINGS)
+        check_option(self.init, "init", INITS)
         check_real(self.l2, "l2", min_value=0.0)
         check_real(self.tol, "tol", min_value=0.0, strict_min=True)
         check_int(self.n_chains, "n_chains", min_value=1)
@@ -293,11 +302,18 @@ class PairwiseMaxEnt:
             )
         else:
             max_iter = self.max_iter or (2000 if method == "pseudolikelihood" else 400)
-            pl_iter = max_iter if method == "pseudolikelihood" else 500
-            theta_pl, ok, n_iter, message = _pf.fit_pseudolikelihood(
-                x, self.coding, theta0, self.l2, pl_iter
-            )
-            theta = np.concatenate([theta_pl, np.zeros(n - 2 if k_pot else 0)])
+            init = self.init
+            if init == "auto":
+                init = "pseudolikelihood" if n * n * t <= PL_INIT_MAX_COST else "independent"
+            if method == "pseudolikelihood" or init == "pseudolikelihood":
+                pl_iter = max_iter if method == "pseudolikelihood" else 500
+                theta_pl, ok, n_iter, message = _pf.fit_pseudolikelihood(
+                    x, self.coding, theta0, self.l2, pl_iter
+                )
+                theta = np.concatenate([theta_pl, np.zeros(n - 2 if k_pot else 0)])
+            else:
+                theta = theta0
+            self.init_ = init if method == "boltzmann" else "independent"
             if method == "boltzmann":
                 start = x[rng.integers(0, t, size=self.n_chains)]
                 states01 = (start > 0).astype(np.int8)
@@ -799,6 +815,7 @@ class KPairwiseMaxEnt(PairwiseMaxEnt):
         tol: float = 1.5,
         n_chains: int = 8,
         max_samples: int | None = None,
+        init: str = "auto",
         random_state: Any = None,
         progress: bool = False,
     ) -> None:
@@ -811,6 +828,7 @@ class KPairwiseMaxEnt(PairwiseMaxEnt):
             tol=tol,
             n_chains=n_chains,
             max_samples=max_samples,
+            init=init,
             random_state=random_state,
             progress=progress,
         )

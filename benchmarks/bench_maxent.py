@@ -1,0 +1,205 @@
+"""Benchmark: rgdata pairwise maximum entropy against ConIII 3.0.1 on the same planted data.
+
+For each N a planted +-1 pairwise model is sampled (exactly for N <= 20, by
+long-thinned Gibbs chains otherwise), every solver fits the same data, and
+the fitted couplings are compared with the planted ones (Pearson r, RMSE).
+ConIII runs in its own venv (benchmarks/.venv-coniii, numpy<2) through
+benchmarks/reference_maxent.py; its time is the solve() call only.
+
+    .venv/bin/python benchmarks/bench_maxent.py [--quick] [--no-retina] [--no-coniii]
+
+ConIII's Enumerate needs a generated equation file per N and ships them only
+up to N = 9, so exact enumeration is compared at N = 9; at N = 20 rgdata's
+exact fit is compared with ConIII's Pseudo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import rgdata  # noqa: E402
+from rgdata.maxent import MaxEntConvergenceWarning, PairwiseMaxEnt  # noqa: E402
+from rgdata.maxent._enumerate import ExactModel  # noqa: E402
+from rgdata.maxent._pairwise_fit import params_to01  # noqa: E402
+from rgdata.maxent._sampler import gibbs_samples, seed_states  # noqa: E402
+
+CONIII_PY = ROOT / "benchmarks" / ".venv-coniii" / "bin" / "python"
+HELPER = ROOT / "benchmarks" / "reference_maxent.py"
+
+
+def planted(n: int, seed: int):
+    """+-1 model: h ~ N(0, 0.2), J ~ N(0, 0.6 / sqrt(N))."""
+    rng = np.random.default_rng(seed)
+    h = rng.normal(0.0, 0.2, n)
+    J = np.triu(rng.normal(0.0, 0.6 / np.sqrt(n), (n, n)), 1)
+    return h, J + J.T
+
+
+def sample(h, J, t: int, seed: int) -> np.ndarray:
+    """(t, N) spins +-1 from the planted model."""
+    rng = np.random.default_rng(seed)
+    h01, J01 = params_to01(h, J, "pm1")
+    n = len(h)
+    if n <= 20:
+        x01 = ExactModel(h01, J01).sample(t, rng)
+    else:
+        chains = 16
+        states = (rng.random((chains, n)) < 0.5).astype(np.int8)
+        x01 = gibbs_samples(
+            h01,
+            J01,
+            np.zeros(n + 1),
+            False,
+            states,
+            seed_states(rng, chains),
+            t // chains + 1,
+            20,
+            2000,
+        ).reshape(-1, n)[:t]
+    return (2 * x01.astype(np.int8) - 1).astype(np.int8)
+
+
+def score(J_true, J_fit) -> tuple[float, float]:
+    iu = np.triu_indices(J_true.shape[0], 1)
+    a, b = J_true[iu], J_fit[iu]
+    return float(np.corrcoef(a, b)[0, 1]), float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+def run_rgdata(x, method: str):
+    act = rgdata.as_activity(x.T, kind="spins")
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MaxEntConvergenceWarning)
+        m = PairwiseMaxEnt(method=method, coding="pm1", random_state=0).fit(act)
+    sec = time.perf_counter() - t0
+    note = "converged" if m.converged_ else f"not converged ({m.residual_:.1f} SE)"
+    del caught
+    return m.J_, sec, f"{note}, residual {m.residual_:.2f} SE"
+
+
+def run_coniii(x, solver: str, extra: dict | None = None, timeout: int = 1800):
+    if not CONIII_PY.exists():
+        return None, float("nan"), "ConIII venv missing"
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
+        np.savez(src, x=x, **(extra or {}))
+        try:
+            proc = subprocess.run(
+                [str(CONIII_PY), str(HELPER), str(src), str(dst), solver],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            return None, float(timeout), f"timed out after {timeout} s"
+        if proc.returncode != 0:
+            return None, float("nan"), "failed: " + proc.stderr.strip().splitlines()[-1][:80]
+        out = np.load(dst)
+        return out["J"], float(out["seconds"]), "ok"
+
+
+def bench_size(n: int, t: int, ours: list[str], theirs: list[tuple[str, dict]], use_coniii: bool):
+    h, J = planted(n, seed=n)
+    x = sample(h, J, t, seed=1000 + n)
+    print(f"\n== N = {n}, T = {t} samples (planted +-1 model)")
+    print(f"{'solver':32s} {'time [s]':>10s} {'Pearson r':>10s} {'RMSE(J)':>10s}  note")
+    rows = []
+    for method in ours:
+        Jf, sec, note = run_rgdata(x, method)
+        r, e = score(J, Jf)
+        rows.append(("rgdata " + method, sec, r, e))
+        print(f"{'rgdata ' + method:32s} {sec:10.2f} {r:10.4f} {e:10.4f}  {note}")
+    if use_coniii:
+        for solver, extra in theirs:
+            Jf, sec, note = run_coniii(x, solver, extra)
+            if Jf is None:
+                print(f"{'ConIII ' + solver:32s} {sec:10.2f} {'-':>10s} {'-':>10s}  {note}")
+                continue
+            r, e = score(J, Jf)
+            rows.append(("ConIII " + solver, sec, r, e))
+            print(f"{'ConIII ' + solver:32s} {sec:10.2f} {r:10.4f} {e:10.4f}  {note}")
+    mine = [row for row in rows if row[0].startswith("rgdata")]
+    other = [row for row in rows if row[0].startswith("ConIII")]
+    if mine and other:
+        best_other = min(other, key=lambda row: row[3])
+        best_mine = min(mine, key=lambda row: row[3])
+        fastest_mine = min(mine, key=lambda row: row[1])
+        print(
+            f"ratio: most accurate ConIII ({best_other[0]}) RMSE {best_other[3]:.4f} vs rgdata "
+            f"{best_mine[0]} {best_mine[3]:.4f}; speed-up {best_other[1] / best_mine[1]:.1f}x "
+            f"(fastest rgdata: {fastest_mine[0]}, {best_other[1] / fastest_mine[1]:.1f}x)"
+        )
+    return rows
+
+
+def bench_retina(max_seconds: float = 300.0):
+    path = ROOT / "datasets" / "retina_fishmovie" / "bint_fishmovie32_100.npz"
+    spikes = np.load(path)["spikes"]  # (trial, unit, time)
+    x = np.ascontiguousarray(np.moveaxis(spikes, 0, 1)).reshape(spikes.shape[1], -1)
+    act = rgdata.as_activity(x.astype(np.int8), kind="spikes")
+    print(f"\n== retina: {act.sizes['unit']} units x {act.sizes['time']} bins, Boltzmann learning")
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = PairwiseMaxEnt(method="boltzmann", l2=1e-5, random_state=0).fit(act)
+    sec = time.perf_counter() - t0
+    for w in caught:
+        print("  warning:", str(w.message)[:160])
+    print(
+        f"retina fit: {sec:.1f} s (target < {max_seconds:.0f} s), converged={m.converged_}, "
+        f"residual {m.residual_:.2f} data SE, {m.n_iter_} iterations, "
+        f"ratio to target {sec / max_seconds:.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes only")
+    parser.add_argument("--no-retina", action="store_true")
+    parser.add_argument("--no-coniii", action="store_true")
+    args = parser.parse_args()
+    use_coniii = not args.no_coniii
+    scale = 0.2 if args.quick else 1.0
+    bench_size(
+        9,
+        int(50_000 * scale),
+        ["exact", "pseudolikelihood"],
+        [("enumerate", {}), ("pseudo", {})],
+        use_coniii,
+    )
+    bench_size(
+        20, int(100_000 * scale), ["exact", "pseudolikelihood"], [("pseudo", {})], use_coniii
+    )
+    mch = {"mch_sample_size": 20_000, "mch_maxiter": 40}
+    bench_size(
+        50,
+        int(100_000 * scale),
+        ["pseudolikelihood", "boltzmann"],
+        [("pseudo", {}), ("mch", mch)],
+        use_coniii,
+    )
+    if not args.quick:
+        bench_size(
+            100,
+            200_000,
+            ["pseudolikelihood", "boltzmann"],
+            [("pseudo", {}), ("mch", mch)],
+            use_coniii,
+        )
+    if not args.no_retina and not args.quick:
+        bench_retina()
+
+
+if __name__ == "__main__":
+    main()
