@@ -45,9 +45,15 @@ def peak_rss_gib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(fn, *args, **kw):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     out = fn(*args, **kw)
+    timed.cpu = cpu_seconds() - c0
     return out, time.perf_counter() - t0
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from threadpoolctl import threadpool_limits
 
 from .._progress import progress_bar
 from .._validation import check_int, check_option, check_random_state, describe
@@ -40,6 +41,7 @@ NORMALIZATIONS = ("auto", "nonzero_mean", "variance", "none")
 PAIRINGS = ("correlation", "random")
 _CORR_DTYPES = ("float32", "float64")
 _MIN_BLOCK_SAMPLES = 10
+_THREADED_MIN = 1024  # correlation matrices smaller than this use one BLAS thread
 #: correlations are rounded to this many decimals before pairing, so that
 #: mathematically equal values (frequent for binary spikes) tie exactly
 _TIE_DECIMALS = {"float32": 6, "float64": 12}
@@ -305,7 +307,9 @@ def prg(
             pairs = random_pairs(m, rng)
         else:
             z = standardize_rows(y, float_dtype)
-            corr = z @ z.T
+            # small matrices: one BLAS thread (thread start-up and spinning cost more)
+            with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
+                corr = z @ z.T
             del z
             corr *= 1.0 / t_len
             np.round(corr, _TIE_DECIMALS[corr_dtype], out=corr)
