@@ -46,13 +46,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._validation import check_array, check_int, check_real, describe
+from .._validation import check_array, check_int, check_option, check_real, describe
 
 __all__ = [
     "HierarchicalMaxEnt",
     "hierarchical_maxent",
     "multilevel_objective",
     "quadratic_hierarchy",
+    "level_block",
     "log_loss_hierarchy",
     "decimation_couplings",
     "chain_decimation_maps",
@@ -322,7 +323,7 @@ def hierarchical_maxent(f: Any, maps: Any, weights: Any, beta: float = 1.0) -> x
 # ----------------------------------------------------------------------------- quadratic losses
 
 
-def quadratic_hierarchy(A: Any, keeps: Any, weights: Any, beta: float = 1.0) -> dict[str, Any]:
+def quadratic_hierarchy(A: Any, keeps: Any, weights: Any, beta: float = 1.0) -> xr.Dataset:
     """Closed-form Gaussian solution for a quadratic loss ``f(x) = x^T A x / 2``.
 
     Level ``j+1`` keeps a subset of the coordinates of level ``j``
@@ -343,13 +344,23 @@ def quadratic_hierarchy(A: Any, keeps: Any, weights: Any, beta: float = 1.0) -> 
 
     Returns
     -------
-    dict
-        ``couplings``: ``K_j`` (``g_j = y^T K_j y / 2``; ``K_{j+1}`` is the
-        Schur complement of ``K_j``); ``precisions``: ``Theta_j = K_j / W_j``
-        (so ``Theta_{j+1} = (W_j / W_{j+1}) Schur(Theta_j)``);
-        ``coordinates``: the original coordinate indices of each level;
-        ``covariance``: the covariance of the optimal Gaussian ``P(x)``;
-        ``marginal_covariances`` of each level; ``cumulative_weights``.
+    xarray.Dataset
+        Matrices indexed by the original coordinates (dims ``row``, ``col``),
+        NaN outside each level's coordinates: ``coupling(level, row, col)``
+        ``K_j`` (``g_j = y^T K_j y / 2``; ``K_{j+1}`` is the Schur complement
+        of ``K_j``), ``precision`` ``Theta_j = K_j / W_j`` (so
+        ``Theta_{j+1} = (W_j / W_{j+1}) Schur(Theta_j)``), ``kept(level, row)``
+        (1 for the level's coordinates), ``covariance(row, col)`` of the
+        optimal Gaussian ``P(x)``, ``weight`` and ``cumulative_weight``. Use
+        :func:`level_block` for one level's compact matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[2.0, 0.5], [0.5, 1.0]])
+    >>> ds = quadratic_hierarchy(A, [np.array([0])], weights=[1.0, 1.0])
+    >>> level_block(ds, "precision", 2).round(4)           # (W_1/W_2) Schur(A / W_1)
+    array([[0.875]])
     """
     A = check_array(A, "A", ndim=2).astype(float)
     n = A.shape[0]
@@ -386,14 +397,54 @@ def quadratic_hierarchy(A: Any, keeps: Any, weights: Any, beta: float = 1.0) -> 
         idx = coords[j]
         M[np.ix_(idx, idx)] -= K[j] * (1.0 / cum[j - 1] - 1.0 / cum[j])
     cov = np.linalg.inv(M)
-    return {
-        "couplings": K,
-        "precisions": [Kj / Wj for Kj, Wj in zip(K, cum, strict=True)],
-        "coordinates": coords,
-        "covariance": cov,
-        "marginal_covariances": [cov[np.ix_(c, c)] for c in coords],
-        "cumulative_weights": cum,
-    }
+    n_lev = len(K)
+    coupling = np.full((n_lev, n, n), np.nan)
+    kept = np.zeros((n_lev, n), dtype=int)
+    for j, (Kj, idx) in enumerate(zip(K, coords, strict=True)):
+        coupling[j][np.ix_(idx, idx)] = Kj
+        kept[j, idx] = 1
+    return xr.Dataset(
+        {
+            "coupling": (("level", "row", "col"), coupling),
+            "precision": (("level", "row", "col"), coupling / cum[:, None, None]),
+            "kept": (("level", "row"), kept),
+            "covariance": (("row", "col"), cov),
+            "weight": ("level", w),
+            "cumulative_weight": ("level", cum),
+        },
+        coords={"level": np.arange(1, n_lev + 1), "row": np.arange(n), "col": np.arange(n)},
+        attrs={
+            "analysis": "quadratic_hierarchy",
+            "beta": beta,
+            "method": "closed form: K_{j+1} = Schur complement of K_j; Theta_j = K_j / W_j",
+        },
+    )
+
+
+def level_block(result: xr.Dataset, name: str, level: int) -> np.ndarray:
+    """The compact matrix of one level from a :func:`quadratic_hierarchy` result.
+
+    Parameters
+    ----------
+    result : xarray.Dataset
+        From :func:`quadratic_hierarchy`.
+    name : {"coupling", "precision", "covariance"}
+        ``"covariance"`` gives the marginal covariance of the level.
+    level : int
+        1-based level.
+
+    Returns
+    -------
+    numpy.ndarray
+        Rows and columns are the level's coordinates in increasing original index.
+    """
+    check_option(name, "name", ("coupling", "precision", "covariance"))
+    if not isinstance(result, xr.Dataset) or "kept" not in result:
+        raise TypeError(f"result must come from quadratic_hierarchy, got {describe(result)}")
+    level = check_int(level, "level", min_value=1, max_value=result.sizes["level"])
+    idx = np.flatnonzero(result["kept"].values[level - 1])
+    mat = result[name].values if name == "covariance" else result[name].values[level - 1]
+    return mat[np.ix_(idx, idx)]
 
 
 # ----------------------------------------------------------------------------- log losses

@@ -14,6 +14,7 @@ from rgdata.maxent.hierarchical import (
     chain_energy,
     decimation_couplings,
     hierarchical_maxent,
+    level_block,
     log_loss_hierarchy,
     multilevel_objective,
     quadratic_hierarchy,
@@ -117,6 +118,16 @@ def test_bad_inputs():
 # ------------------------------------------------------------------ quadratic losses
 
 
+def as_lists(ds):
+    """Compact per-level matrices of a quadratic_hierarchy Dataset."""
+    n_lev = ds.sizes["level"]
+    return {
+        "coordinates": [np.flatnonzero(ds.kept.values[j]) for j in range(n_lev)],
+        "precisions": [level_block(ds, "precision", j + 1) for j in range(n_lev)],
+        "covariance": ds.covariance.values,
+    }
+
+
 def gaussian_brute_force(A, coords, w, beta):
     """Maximise sum_j w_j h(X_{S_j}) - beta tr(A Sigma)/2 over covariances (Cholesky)."""
     n = A.shape[0]
@@ -149,7 +160,8 @@ def test_quadratic_closed_form_matches_brute_force():
     keeps = [np.array([0, 2, 3]), np.array([1, 2])]  # level 2 = x0,x2,x3; level 3 = x2,x3
     w = np.array([0.6, 1.3, 0.8])
     beta = 2.0
-    sol = quadratic_hierarchy(A, keeps, w, beta)
+    ds = quadratic_hierarchy(A, keeps, w, beta)
+    sol = as_lists(ds)
     assert [c.tolist() for c in sol["coordinates"]] == [[0, 1, 2, 3], [0, 2, 3], [2, 3]]
     S_bf = gaussian_brute_force(A, sol["coordinates"], w, beta)
     np.testing.assert_allclose(sol["covariance"], S_bf, rtol=1e-5, atol=1e-6)
@@ -183,9 +195,9 @@ def test_quadratic_modular_loss_factorises():
     A = np.zeros((6, 6))
     A[:3, :3], A[3:, 3:] = A1, A2
     w = [1.0, 0.5]
-    full = quadratic_hierarchy(A, [np.array([0, 1, 3, 4])], w, 1.5)
-    m1 = quadratic_hierarchy(A1, [np.array([0, 1])], w, 1.5)
-    m2 = quadratic_hierarchy(A2, [np.array([0, 1])], w, 1.5)
+    full = as_lists(quadratic_hierarchy(A, [np.array([0, 1, 3, 4])], w, 1.5))
+    m1 = as_lists(quadratic_hierarchy(A1, [np.array([0, 1])], w, 1.5))
+    m2 = as_lists(quadratic_hierarchy(A2, [np.array([0, 1])], w, 1.5))
     top = full["precisions"][1]
     np.testing.assert_allclose(top[:2, :2], m1["precisions"][1], rtol=1e-12)
     np.testing.assert_allclose(top[2:, 2:], m2["precisions"][1], rtol=1e-12)
@@ -205,7 +217,18 @@ def test_quadratic_matches_discrete_recursion_on_a_grid():
     m = HierarchicalMaxEnt(w, beta, maps).fit(f.ravel())
     var0 = m.marginals_[1] @ grid**2
     sol = quadratic_hierarchy(A, [np.array([0])], w, beta)
-    np.testing.assert_allclose(var0, sol["covariance"][0, 0], rtol=1e-6)
+    np.testing.assert_allclose(var0, sol.covariance.values[0, 0], rtol=1e-6)
+    np.testing.assert_allclose(level_block(sol, "covariance", 2), [[var0]], rtol=1e-6)
+
+
+def test_quadratic_dataset_roundtrip(tmp_path):
+    ds = quadratic_hierarchy(np.array([[2.0, 0.5], [0.5, 1.0]]), [np.array([0])], [1.0, 1.0])
+    ds.to_netcdf(tmp_path / "q.nc", engine="h5netcdf")
+    xr.testing.assert_allclose(xr.load_dataset(tmp_path / "q.nc", engine="h5netcdf"), ds)
+    # Schur complement of A / W_1 onto x0, scaled by W_1 / W_2: (2 - 0.25) / 2
+    np.testing.assert_allclose(level_block(ds, "precision", 2), [[0.875]])
+    with pytest.raises(ValueError, match="unknown name 'J'"):
+        level_block(ds, "J", 1)
 
 
 def test_quadratic_bad_input():
@@ -303,7 +326,7 @@ def test_gaussian_chain_decimation_flow_analytic():
     A = a * np.eye(n) + b * (np.eye(n, k=1) + np.eye(n, k=-1))
     keeps = [np.arange(0, 17, 2), np.arange(0, 9, 2), np.arange(0, 5, 2)]
     w = np.array([1.0, 0.5, 0.3, 0.8])
-    sol = quadratic_hierarchy(A, keeps, w, beta=1.3)
+    sol = as_lists(quadratic_hierarchy(A, keeps, w, beta=1.3))
     W = np.cumsum(w)
     u = b / a
     for j in range(1, 4):
@@ -322,7 +345,7 @@ def test_gaussian_chain_decimation_flow_analytic():
     for u0 in (-0.5 - eps, -0.5 + eps):
         # the open chain stays positive definite at u0 = -1/2 (eigenvalues 1 - cos(k pi / 18))
         A0 = np.eye(n) + u0 * (np.eye(n, k=1) + np.eye(n, k=-1))
-        s0 = quadratic_hierarchy(A0, keeps[:1], w[:2], 1.0)
+        s0 = as_lists(quadratic_hierarchy(A0, keeps[:1], w[:2], 1.0))
         T = s0["precisions"][1]
         ratios.append(T[4, 5] / T[4, 4])
     np.testing.assert_allclose((ratios[1] - ratios[0]) / (2 * eps), 4.0, rtol=1e-5)
