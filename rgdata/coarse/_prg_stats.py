@@ -206,6 +206,7 @@ def cluster_spectra(
     levels: list[int],
     block_levels: list[int],
     block_edges: np.ndarray,
+    correlation: bool = False,
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Mean rank-ordered covariance eigenvalues of the clusters at each level.
 
@@ -214,7 +215,8 @@ def cluster_spectra(
     next step. Sub-clusters occupy aligned contiguous segments of a root's
     unit list, so one covariance per root (and per time block) gives all the
     spectra. Covariances use ``ddof=0``; block covariances use block means and
-    the full one pools them exactly.
+    the full one pools them exactly. With *correlation* the matrices are
+    normalized to unit diagonal (correlation spectra).
 
     Returns ``({level: mean eigenvalues (K,)}, {level: (K, B) per block})``.
     """
@@ -223,10 +225,18 @@ def cluster_spectra(
     # the matrices here are small (K <= max_eigen_size): BLAS threads only add
     # synchronisation overhead, which is large on a busy machine
     with threadpool_limits(limits=1, user_api="blas"):
-        return _cluster_spectra(x, clusters, membership, levels, block_levels, block_edges)
+        return _cluster_spectra(
+            x, clusters, membership, levels, block_levels, block_edges, correlation
+        )
 
 
-def _cluster_spectra(x, clusters, membership, levels, block_levels, block_edges):
+def _to_correlation(cov: np.ndarray) -> np.ndarray:
+    d = np.sqrt(np.diag(cov))
+    d = np.where(d > 0, d, 1.0)
+    return cov / d[:, None] / d[None, :]
+
+
+def _cluster_spectra(x, clusters, membership, levels, block_levels, block_edges, correlation):
     top = max(levels)
     n_blocks = block_edges.size - 1
     t_len = x.shape[1]
@@ -255,6 +265,9 @@ def _cluster_spectra(x, clusters, membership, levels, block_levels, block_edges)
                 w = (block_edges[b + 1] - block_edges[b]) / t_len
                 dm = means[b] - mean_all
                 full += w * (covs[b] + np.outer(dm, dm))
+            if correlation:
+                full = _to_correlation(full)
+                covs = [_to_correlation(c) for c in covs]
             for sub_lv in range(lv + 1):
                 size = 2**sub_lv
                 if sub_lv in sums:

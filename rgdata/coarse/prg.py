@@ -86,6 +86,7 @@ def prg(
     max_lag: int | None = None,
     n_bins: int = 50,
     max_eigen_size: int = 256,
+    spectrum: str = "covariance",
     corr_dtype: str = "float32",
     random_state: Any = None,
     progress: bool = False,
@@ -131,6 +132,12 @@ def prg(
         Largest cluster size whose covariance spectrum is computed (the cost
         grows as ``n_units * K**2``); levels with ``T / K <= 10`` are skipped
         too. Skipped levels are NaN, warned about and listed in attrs.
+    spectrum : {"covariance", "correlation"}
+        Matrix whose eigenvalues fill ``eigenvalues``: the covariance of the
+        original units in each cluster (the paper's choice; with
+        heterogeneous firing rates even independent units give a decaying
+        spectrum), or their correlation matrix (independent units give a
+        flat spectrum, eigenvalues 1).
     corr_dtype : {"float32", "float64"}
         Precision of the correlation matrix used *only* to choose the pairs
         (float32 halves memory and time; every reported quantity is computed
@@ -196,6 +203,7 @@ def prg(
     check_option(normalization, "normalization", NORMALIZATIONS)
     check_option(pairing, "pairing", PAIRINGS)
     check_option(corr_dtype, "corr_dtype", _CORR_DTYPES)
+    check_option(spectrum, "spectrum", ("covariance", "correlation"))
     n_blocks = check_int(n_blocks, "n_blocks", min_value=2)
     n_bins = check_int(n_bins, "n_bins", min_value=2)
     max_eigen_size = check_int(max_eigen_size, "max_eigen_size", min_value=1)
@@ -380,7 +388,13 @@ def prg(
             stacklevel=2,
         )
     spectra, spectra_b = cluster_spectra(
-        x, clusters, membership, eig_levels, eig_block_levels, block_edges
+        x,
+        clusters,
+        membership,
+        eig_levels,
+        eig_block_levels,
+        block_edges,
+        correlation=spectrum == "correlation",
     )
     k_max = int(sizes[-1])
     eig = np.full((n_levels + 1, k_max), np.nan)
@@ -400,6 +414,7 @@ def prg(
         "n_blocks": int(n_blocks),
         "max_lag": int(max_lag),
         "max_eigen_size": int(max_eigen_size),
+        "spectrum": spectrum,
         "corr_dtype": corr_dtype,
         "random_state": _seed_attr(random_state),
         "data_coding": coding,

@@ -375,3 +375,21 @@ def test_binary_ties_do_not_depend_on_unit_order(rng):
     m2 = r2["membership"].sel(unit=act["unit"].values).values
     np.testing.assert_array_equal(m1, m2)
     xr.testing.assert_allclose(r1["variance"], r2["variance"])
+
+
+def test_correlation_spectrum(rng):
+    # independent units with very different variances: the covariance spectrum
+    # decays (sorted variances) while the correlation spectrum is flat (all 1)
+    scales = np.geomspace(0.1, 10, 32)[:, None]
+    act = rgdata.as_activity(rng.normal(size=(32, 20000)) * scales)
+    cov = prg(act, n_levels=3, spectrum="covariance")
+    cor = prg(act, n_levels=3, spectrum="correlation")
+    ev = cor["eigenvalues"].sel(level=3).values[:8]
+    # eigenvalues of a sample correlation matrix of 8 independent units: 1 +- ~4 sqrt(8/T)
+    np.testing.assert_allclose(ev, 1.0, atol=4 * np.sqrt(8 / 20000))
+    assert (
+        cov["eigenvalues"].sel(level=3).values[0] > 10 * cov["eigenvalues"].sel(level=3).values[7]
+    )
+    assert cor.attrs["spectrum"] == "correlation"
+    with pytest.raises(ValueError, match="unknown spectrum"):
+        prg(act, spectrum="laplacian")
