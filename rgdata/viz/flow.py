@@ -16,7 +16,7 @@ import xarray as xr
 from .._validation import describe
 from ._axes import get_axes
 
-__all__ = ["plot_flow_levels", "plot_flow_map", "plot_quartic_flow"]
+__all__ = ["plot_flow_levels", "plot_flow_map", "plot_quartic_flow", "plot_hierarchy"]
 
 
 def _check_flow(flow: Any) -> xr.Dataset:
@@ -203,4 +203,40 @@ def plot_quartic_flow(result: xr.Dataset, ax: Any = None, *, cumulant: bool = Tr
     ax.set_ylabel("quartic coupling g (unit variance)")
     ax.set_title("phi^4 coupling along momentum-space RG")
     ax.legend(fontsize=7)
+    return fig
+
+
+def plot_hierarchy(result: xr.Dataset, ax: Any = None):
+    """Entropy of each level of a hierarchical maximum-entropy solution, with its weight.
+
+    Parameters
+    ----------
+    result : xarray.Dataset
+        From :func:`rgdata.maxent.hierarchical_maxent`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not isinstance(result, xr.Dataset) or "entropy" not in result or "weight" not in result:
+        raise TypeError(
+            "result must be a Dataset from rgdata.maxent.hierarchical_maxent, got "
+            f"{describe(result)}"
+        )
+    fig, ax = get_axes(ax)
+    levels = result["level"].values
+    ent = result["entropy"].values
+    ax.bar(levels, ent, color="C0", alpha=0.7)
+    for lev, h, w, cw in zip(
+        levels, ent, result["weight"].values, result["cumulative_weight"].values, strict=True
+    ):
+        ax.annotate(f"w={w:.3g}\nW={cw:.3g}", (lev, h), ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(levels)
+    ax.set_xlabel("level j (1 = finest)")
+    ax.set_ylabel("H(Y_j) (nats)")
+    ax.set_title(
+        f"Hierarchical maxent: beta={result.attrs.get('beta', float('nan')):.3g}, "
+        f"objective={result.attrs.get('objective', float('nan')):.4g}"
+    )
     return fig

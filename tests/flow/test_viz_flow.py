@@ -8,8 +8,9 @@ from matplotlib.figure import Figure
 
 import rgdata
 from rgdata.flow.flows import estimate_flow
+from rgdata.maxent import hierarchical_maxent
 from rgdata.maxent.quartic import fit_quartic_flow
-from rgdata.viz.flow import plot_flow_levels, plot_flow_map, plot_quartic_flow
+from rgdata.viz.flow import plot_flow_levels, plot_flow_map, plot_hierarchy, plot_quartic_flow
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,15 @@ def test_quartic_flow_plot():
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
     assert any("Gaussian fixed point" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_hierarchy_plot_shows_entropies():
+    ds = hierarchical_maxent(np.arange(8.0), [np.arange(8) // 2, np.arange(4) // 2], [1, 0.5, 2])
+    ax = plot_hierarchy(ds).axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    np.testing.assert_allclose(heights, ds.entropy.values)
+    with pytest.raises(TypeError, match="hierarchical_maxent"):
+        plot_hierarchy(ds.drop_vars("entropy"))
 
 
 def test_bad_inputs(flow):
