@@ -125,3 +125,25 @@ def test_errors():
         mcrg(rgdata.as_configurations(cfg.values, h=0.1))
     with pytest.raises(TypeError, match="even must be None, an int"):
         mcrg(cfg, even=2.5)
+
+
+def test_infinite_temperature_b3_majority_and_decimation():
+    """b = 3 (no ties): a = E[s_i S] = 2 P(Bin(8, 1/2) >= 4) - 1 = 35/128, so
+    dh'/dh = 9 a and dK'_nn/dK_nn = 3 a^2 (three bonds join adjacent blocks).
+    Decimation keeps one spin per block: dh'/dh = 1 and no nn bond survives (0)."""
+    cfg = _random(3000, 18, seed=4)
+    a = 35 / 128
+    res = mcrg(cfg, b=3, even=["nn"], odd=["magnetization"], levels=1)
+    for var, want in (("eigenvalues_even", 3 * a**2), ("eigenvalues_odd", 9 * a)):
+        got = float(res[var].sel(level=1, mode=0).isel({var.replace("eigenvalues", "n"): 0}))
+        err = float(
+            res[f"{var}_err"].sel(level=1, mode=0).isel({var.replace("eigenvalues", "n"): 0})
+        )
+        assert abs(got - want) < 4 * err, (var, got, err, want)
+    dec = mcrg(cfg, b=3, rule="decimation", even=["nn"], odd=["magnetization"], levels=1)
+    lam_h = float(dec.eigenvalues_odd.sel(level=1, n_odd=1, mode=0))
+    err_h = float(dec.eigenvalues_odd_err.sel(level=1, n_odd=1, mode=0))
+    assert abs(lam_h - 1.0) < 4 * err_h
+    lam_t = float(dec.eigenvalues_even.sel(level=1, n_even=1, mode=0))
+    err_t = float(dec.eigenvalues_even_err.sel(level=1, n_even=1, mode=0))
+    assert abs(lam_t) < 4 * err_t
