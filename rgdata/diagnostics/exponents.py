@@ -184,7 +184,8 @@ def fit_exponent(
         warnings.warn(
             f"fit_exponent({quantity!r}): levels {dropped} (K="
             f"{[int(sizes[i]) for i in dropped]}) left out of the fit: the value is undefined "
-            "in some time block (e.g. a cluster never silent), so no block CI could use them",
+            "in some time block (a cluster never silent there, or too few samples per block "
+            "for the spectrum), so no block CI could use them",
             stacklevel=2,
         )
     out["levels_dropped"] = [int(i) for i in dropped]
