@@ -243,7 +243,7 @@ def plot_distribution_flow(result: xr.Dataset, ax: Any = None) -> Any:
         d = result["distribution"][i].values
         p0 = float(result["zero_fraction"][i])
         label = f"K={int(sizes[i])}" + (f", P(0)={p0:.2f}" if np.isfinite(p0) else "")
-        ax.plot(x, np.where(d > 0, d, np.nan), color=color, lw=1, label=label)
+        ax.plot(x, np.where(d > 0, d, np.nan), ".-", color=color, lw=1, ms=3, label=label)
     ax.set_yscale("log")
     norm = result.attrs.get("normalization", "")
     ax.set_xlabel("normalized activity (non-zero values)" if norm == "nonzero_mean" else "z-score")
