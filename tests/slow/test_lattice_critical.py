@@ -20,7 +20,7 @@ from rgdata.lattice import (
 pytestmark = pytest.mark.slow
 
 TC = exact.TC_2D
-SIZES = {8: 20000, 16: 10000, 32: 5000}
+SIZES = {8: 20000, 16: 20000, 32: 15000}
 OFFSETS = np.array([-0.03, -0.02, -0.01, 0.0, 0.01, 0.02, 0.03])
 
 
