@@ -256,3 +256,21 @@ def test_non_positive_eigenvalues_warn():
     with pytest.warns(UserWarning, match="1 non-positive eigenvalue"):
         d = spectrum_distances(ev)
     assert np.isfinite(d).all()
+
+
+def test_self_similarity_on_a_real_prg_result():
+    """Integration with rgdata.coarse.prg: all three quantities are scored, with noise."""
+    rng = np.random.default_rng(0)
+    x = (rng.random((32, 2000)) < 0.1).astype(np.int8)
+    act = rgdata.as_activity(x, kind="spikes")
+    res = rgdata.coarse.prg(act, random_state=0)
+    halves = [
+        rgdata.coarse.prg(act.isel(time=s), random_state=0)
+        for s in (slice(0, 1000), slice(1000, None))
+    ]
+    sim = self_similarity(res, metric="wasserstein", halves=halves)
+    assert json.loads(sim.attrs["quantities"]) == ["distribution", "spectrum", "autocorrelation"]
+    assert sim.sizes["level"] == res.sizes["level"] - 1
+    for q in ("distribution", "spectrum", "autocorrelation"):
+        assert np.isfinite(sim[f"{q}_distance"]).all()
+        assert np.isfinite(sim[f"{q}_noise"]).all()
