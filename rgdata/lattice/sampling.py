@@ -76,6 +76,13 @@ _PILOT_MAX = 4096
 _PILOT_WORK = 2**26
 
 
+_METROPOLIS_2X2 = (
+    "checkerboard Metropolis is not ergodic on the 2 x 2 torus (L=2 in 2D: its deterministic "
+    "flips bias the energy by ~7%, also in an independent implementation); use L >= 3, "
+    "algorithm='heat_bath' or a cluster algorithm"
+)
+
+
 def _version() -> str:
     from .. import __version__
 
@@ -472,6 +479,8 @@ def sample_ising(
             "'heat_bath' for a non-zero field"
         )
     bonds = None if couplings is None else _check_couplings(couplings, dim, L)
+    if algorithm == "metropolis" and dim == 2 and L == 2:
+        raise ValueError(_METROPOLIS_2X2)
     if n_threads > 1:
         if algorithm in _CLUSTER or bonds is not None:
             raise ValueError(
@@ -731,6 +740,8 @@ def sample_ising_replicas(
         spacing = check_int(spacing, "spacing", min_value=1)
     if initial is not None:
         check_option(initial, "initial", ("random", "up", "down"))
+    if L == 2:
+        raise ValueError(_METROPOLIS_2X2)
     if n_threads > 1 and L % 2:
         raise ValueError(f"n_threads > 1 needs an even L (checkerboard), got L={L}")
     if n_threads > numba.config.NUMBA_NUM_THREADS:

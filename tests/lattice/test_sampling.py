@@ -6,7 +6,12 @@ import xarray as xr
 
 from rgdata.lattice import sampling
 from rgdata.lattice._autocorr import integrated_autocorrelation_time
-from rgdata.lattice.sampling import ALGORITHMS, ising_energy_magnetization, sample_ising
+from rgdata.lattice.sampling import (
+    ALGORITHMS,
+    ising_energy_magnetization,
+    sample_ising,
+    sample_ising_replicas,
+)
 
 TC2D = 2.0 / np.log(1.0 + np.sqrt(2.0))
 
@@ -249,3 +254,27 @@ def test_energy_helper_reads_model_from_attrs():
     assert cfg.attrs["tau_int_source"] == "pilot"
     fixed = sample_ising(4, 2.0, 5, burn_in=2, spacing=1, random_state=0)
     assert fixed.attrs["tau_int_source"] == "samples_times_spacing"
+
+
+@pytest.mark.parametrize(
+    ("L", "algorithm"),
+    # Metropolis at L = 2 is refused (test_metropolis_2x2_refused)
+    [(L, a) for L in (2, 3) for a in ALGORITHMS if (L, a) != (2, "metropolis")],
+)
+def test_small_and_odd_lattices_match_enumeration(L, algorithm):
+    # L = 2: double bonds; odd L: the serial checkerboard is still a valid sweep
+    T = 2.5
+    exact = exact_averages((L, L), T)
+    cfg = sample_ising(L, T, 3000, algorithm=algorithm, random_state=13)
+    check_against(cfg, exact)
+
+
+def test_metropolis_2x2_refused():
+    # Sequential checkerboard Metropolis on the 2 x 2 torus converges to the wrong
+    # energy (-1.72 instead of -1.602 at T = 2.5, reproduced by a plain Python
+    # implementation), so it is refused rather than silently biased.
+    with pytest.raises(ValueError, match="not ergodic on the 2 x 2 torus"):
+        sample_ising(2, 2.5, 10, algorithm="metropolis")
+    with pytest.raises(ValueError, match="not ergodic on the 2 x 2 torus"):
+        sample_ising_replicas(2, 2.5, 10)
+    sample_ising(2, 2.5, 3, dim=3, algorithm="metropolis", random_state=0)  # 3D L=2 is fine

@@ -141,3 +141,10 @@ def test_replicas_bad_input(kwargs, err, match):
     args.update(kwargs)
     with pytest.raises(err, match=match):
         sample_ising_replicas(args.pop("L"), args.pop("T"), args.pop("n_samples"), **args)
+
+
+@pytest.mark.parametrize("L", [3])
+def test_small_and_odd_replica_lattices_match_enumeration(L):
+    T = 2.5
+    cfg = sample_ising_replicas(L, T, 300, random_state=14)
+    assert_close(replica_means(cfg), exact_averages((L, L), T), ("e", "absm", "m2"))
