@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 from numba import njit, prange
 
 __all__ = ["standardize", "eigenmodes", "filtered_moments", "accumulate_chunk"]
@@ -63,12 +64,13 @@ def eigenmodes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
             zc = z[:, start : start + step]
             c += zc @ zc.T
         c /= t
-        lam, vec = np.linalg.eigh(c)
+        # one LAPACK syevd; overwrite_a saves a copy of the N x N matrix
+        lam, vec = scipy.linalg.eigh(c, overwrite_a=True, check_finite=False, driver="evd")
         method = "eigh_covariance"
     else:
         g = z.T @ z
         g /= t
-        lam, v = np.linalg.eigh(g)
+        lam, v = scipy.linalg.eigh(g, overwrite_a=True, check_finite=False, driver="evd")
         method = "eigh_gram"
     lam = lam[::-1]
     # exact zero modes (T <= N, collinear units) come out of eigh at the round-off
