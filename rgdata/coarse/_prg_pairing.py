@@ -27,7 +27,7 @@ from numba import njit
 
 __all__ = ["greedy_pairs", "random_pairs"]
 
-_FULL_SORT_MAX_EDGES = 100_000
+_FULL_SORT_MAX_EDGES = 500_000
 _EDGES_PER_VARIABLE = 8
 _ROW_CHUNK = 512
 
@@ -83,7 +83,7 @@ def _threshold(sub: np.ndarray) -> float:
     m = sub.shape[0]
     n_edges = m * (m - 1) // 2
     rng = np.random.default_rng(0)  # only affects speed, never the result
-    n_sample = 200_000
+    n_sample = min(200_000, max(1000, n_edges // 10))
     i = rng.integers(0, m, n_sample)
     j = rng.integers(0, m, n_sample)
     keep = i != j
