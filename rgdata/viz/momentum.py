@@ -131,9 +131,15 @@ def plot_fourth_moment_flow(
     if yscale is None:
         yscale = "log" if np.isfinite(lo) and lo > 0 and hi / lo > 10 else "linear"
     ax.set_yscale(yscale)
+    if yscale == "log":
+        from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("fraction of modes kept")
     ax.set_ylabel(r"$\langle\phi^4\rangle / \langle\phi^2\rangle^2$")
-    ax.set_title("Momentum-space RG: fourth moments (median, quartiles, units)")
+    ax.set_title("Momentum-space RG: fourth moments")
     ax.legend(fontsize="small")
     return fig
 
