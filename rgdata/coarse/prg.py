@@ -87,6 +87,7 @@ def prg(
     n_bins: int = 50,
     max_eigen_size: int = 256,
     spectrum: str = "covariance",
+    holdout: bool = False,
     corr_dtype: str = "float32",
     random_state: Any = None,
     progress: bool = False,
@@ -138,6 +139,15 @@ def prg(
         heterogeneous firing rates even independent units give a decaying
         spectrum), or their correlation matrix (independent units give a
         flat spectrum, eigenvalues 1).
+    holdout : bool
+        Choose the pairs on the first half of the recording and measure every
+        quantity (and its blocks) on the second half. Greedy pairing on the
+        same data selects chance correlations, which biases alpha upward by
+        O(sqrt(ln N / T)) (independent units give alpha slightly above 1);
+        with a hold-out the clusters do not depend on the measured samples,
+        so independent units give alpha = beta = 1 in expectation. Costs half
+        of the data for each step. ``distribution`` then describes the
+        pairing half.
     corr_dtype : {"float32", "float64"}
         Precision of the correlation matrix used *only* to choose the pairs
         (float32 halves memory and time; every reported quantity is computed
@@ -207,8 +217,9 @@ def prg(
     n_blocks = check_int(n_blocks, "n_blocks", min_value=2)
     n_bins = check_int(n_bins, "n_bins", min_value=2)
     max_eigen_size = check_int(max_eigen_size, "max_eigen_size", min_value=1)
-    if not isinstance(progress, bool | np.bool_):
-        raise TypeError(f"progress must be a bool, got {describe(progress)}")
+    for flag, flag_name in ((progress, "progress"), (holdout, "holdout")):
+        if not isinstance(flag, bool | np.bool_):
+            raise TypeError(f"{flag_name} must be a bool, got {describe(flag)}")
     rng = check_random_state(random_state)
     x = act.values
     n_units, t_len = x.shape
@@ -221,16 +232,20 @@ def prg(
             f"n_levels={n_levels} needs at least 2**{n_levels} = {2**n_levels} units; "
             f"activity has {n_units} (at most n_levels={max_levels})"
         )
-    block_len = t_len // n_blocks
+    t_split = t_len // 2 if holdout else 0
+    t_eval = t_len - t_split
+    block_len = t_eval // n_blocks
     if block_len < _MIN_BLOCK_SAMPLES:
         raise ValueError(
             f"activity has {t_len} time points: too few for n_blocks={n_blocks} blocks of at "
-            f"least {_MIN_BLOCK_SAMPLES} samples each; use fewer blocks or more data"
+            f"least {_MIN_BLOCK_SAMPLES} samples each"
+            + (" in the held-out half" if holdout else "")
+            + "; use fewer blocks or more data"
         )
     if max_lag is None:
         max_lag = max(1, min(100, block_len // 2))
     max_lag = check_int(max_lag, "max_lag", min_value=1, max_value=block_len - 1)
-    block_edges = np.linspace(0, t_len, n_blocks + 1).astype(np.int64)
+    block_edges = np.linspace(0, t_eval, n_blocks + 1).astype(np.int64)
 
     labels = act["unit"].values
     try:
@@ -261,9 +276,11 @@ def prg(
 
     membership = np.full((n_levels + 1, n_units), -1, dtype=np.int64)
     clusters = [np.arange(n_units, dtype=np.int64)[:, None]]
+    x_pair = x[:, :t_split] if holdout else x
+    x = x[:, t_split:]  # the samples every quantity is measured on
     raw = x
-    y = np.empty((n_units, t_len), dtype=float_dtype)
-    const = normalize_rows(x, norm, y)
+    y = np.empty(x_pair.shape, dtype=float_dtype)
+    const = normalize_rows(x_pair, norm, y)
     out = {
         k: np.full(n_levels + 1, np.nan)
         for k in ("variance", "free", "tau", "zero", "oor", "n_const", "n_left")
@@ -319,7 +336,7 @@ def prg(
             with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
                 corr = z @ z.T
             del z
-            corr *= 1.0 / t_len
+            corr *= 1.0 / y.shape[1]
             np.round(corr, _TIE_DECIMALS[corr_dtype], out=corr)
             pairs = greedy_pairs(corr)
             del corr
@@ -366,8 +383,9 @@ def prg(
         )
     if np.any(out["n_const"] > 0):
         warnings.warn(
-            "prg: some coarse-grained variables are constant (perfectly anti-correlated "
-            "pairs); they were given zero correlation with all others. Counts per level: "
+            "prg: some coarse-grained variables are constant in the pairing samples (e.g. "
+            "perfectly anti-correlated pairs, or a unit silent in the pairing half with "
+            "holdout=True); they were given zero correlation with all others. Counts per level: "
             f"{out['n_const'].astype(int).tolist()}",
             UserWarning,
             stacklevel=2,
@@ -375,14 +393,14 @@ def prg(
 
     # covariance spectra of the clusters
     eig_levels = [lv for lv in range(n_levels + 1) if sizes[lv] <= max_eigen_size]
-    eig_levels = [lv for lv in eig_levels if t_len / sizes[lv] > 10]
+    eig_levels = [lv for lv in eig_levels if t_eval / sizes[lv] > 10]
     eig_block_levels = [lv for lv in eig_levels if np.diff(block_edges).min() / sizes[lv] > 10]
     skipped = sorted(set(range(n_levels + 1)) - set(eig_levels))
     skipped_b = sorted(set(range(n_levels + 1)) - set(eig_block_levels))
     if skipped:
         warnings.warn(
             f"prg: eigenvalues not computed at levels {skipped} (K="
-            f"{[int(sizes[lv]) for lv in skipped]}): they need T/K > 10 (T={t_len}) and "
+            f"{[int(sizes[lv]) for lv in skipped]}): they need T/K > 10 (T={t_eval}) and "
             f"K <= max_eigen_size={max_eigen_size}",
             UserWarning,
             stacklevel=2,
@@ -420,6 +438,9 @@ def prg(
         "data_coding": coding,
         "n_units": int(n_units),
         "n_time": int(t_len),
+        "holdout": int(holdout),
+        "pairing_samples": np.asarray([0, t_split if holdout else t_len], dtype=np.int64),
+        "measured_samples": np.asarray([t_split, t_len], dtype=np.int64),
         "activity_kind": str(act.attrs.get("kind", "")),
         "activity_source": str(act.attrs.get("source", "")),
         "time_step": time_step if isinstance(time_step, int | float | str) else str(time_step),
@@ -474,8 +495,8 @@ def prg(
             "bin_center": ("bin", 0.5 * (edges[1:] + edges[:-1])),
             "bin_width": ("bin", np.diff(edges)),
             "block": np.arange(n_blocks),
-            "block_start": ("block", block_edges[:-1]),
-            "block_stop": ("block", block_edges[1:]),
+            "block_start": ("block", block_edges[:-1] + t_split),
+            "block_stop": ("block", block_edges[1:] + t_split),
         },
         attrs=attrs,
     )

@@ -393,3 +393,29 @@ def test_correlation_spectrum(rng):
     assert cor.attrs["spectrum"] == "correlation"
     with pytest.raises(ValueError, match="unknown spectrum"):
         prg(act, spectrum="laplacian")
+
+
+def test_holdout_removes_selection_bias(rng):
+    """Pairs chosen on the first half, quantities measured on the second half.
+
+    Independent units: the clusters do not depend on the measured samples, so
+    E[Var(cluster sum)] = K * mean unit variance exactly and alpha = 1 lies in
+    the block CI (without the hold-out it sits above it, see the test above).
+    """
+    act = spikes(rng, 64, 40000)
+    res = prg(act, holdout=True)
+    fit = fit_exponent(res, "variance", ci=0.99)
+    assert fit["ci_low"] <= 1.0 <= fit["ci_high"], fit
+    assert res.attrs["holdout"] == 1
+    assert list(res.attrs["measured_samples"]) == [20000, 40000]
+    assert int(res["block_start"][0]) == 20000
+    # quantities really come from the second half
+    mem = res["membership"].values
+    x2 = act.values[:, 20000:]
+    v = np.mean([x2[mem[2] == c].sum(axis=0).var() for c in range(int(res["n_clusters"][2]))])
+    assert res["variance"][2] == pytest.approx(v)
+    # planted structure is still found from half the data
+    x, _ = planted_tree(rng, 4, 1.5, 8000)
+    r = prg(rgdata.as_activity(x), holdout=True, n_levels=3)
+    for c in range(2):
+        assert np.unique(np.flatnonzero(r["membership"][3].values == c) >> 3).size == 1
