@@ -443,7 +443,8 @@ def sample_ising(
     ValueError
         Non-positive or non-finite ``T``, ``L < 2``, unknown ``algorithm`` or
         ``dim``, couplings of the wrong shape, ``h != 0`` with a cluster
-        algorithm, odd ``L`` with ``n_threads > 1``.
+        algorithm, odd ``L`` with ``n_threads > 1``, Metropolis on the 2D
+        ``2 x 2`` torus (not ergodic in checkerboard order).
 
     Notes
     -----
