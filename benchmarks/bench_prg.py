@@ -127,8 +127,9 @@ def big_run(n, t, rng):
     res, dt = timed(prg, act, None, progress=True)
     print(
         f"[big] prg N={n} T={t}: {res.sizes['level']} levels (K up to "
-        f"{int(res['cluster_size'][-1])}) in {dt:.1f} s; peak RSS {peak_rss_gib():.2f} GiB "
-        f"(float32 correlation; {os.cpu_count()} CPUs visible)"
+        f"{int(res['cluster_size'][-1])}) in {dt:.1f} s wall, {timed.cpu:.1f} s CPU (all "
+        f"threads); peak RSS {peak_rss_gib():.2f} GiB (float32 correlation; "
+        f"{os.cpu_count()} CPUs visible, load average {os.getloadavg()[0]:.1f})"
     )
 
 
