@@ -136,15 +136,18 @@ def big_run(n, t, rng):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes")
-    ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--skip-big", action="store_true", help="only the reference comparison")
+    ap.add_argument("--skip-reference", action="store_true", help="only the big run")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     if args.quick:
-        compare_reference(500, 2000, 4, rng)
+        if not args.skip_reference:
+            compare_reference(500, 2000, 4, rng)
         if not args.skip_big:
             big_run(2000, 4000, rng)
     else:
-        compare_reference(2000, 5000, 4, rng)
+        if not args.skip_reference:
+            compare_reference(2000, 5000, 4, rng)
         if not args.skip_big:
             big_run(10_000, 20_000, rng)
 
