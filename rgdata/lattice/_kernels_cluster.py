@@ -189,6 +189,23 @@ def _find(parent, i):
     return root
 
 
+@njit(inline="always")
+def _sw_bond(s, parent, i, j, jb, p, beta, key, counter):
+    """Activate the bond i-j (if satisfied) with probability p and merge the clusters."""
+    if jb * s[i] * s[j] > 0.0:
+        if p < 0.0:
+            p = -np.expm1(-2.0 * beta * abs(jb))
+        counter += np.uint64(1)
+        if uniform(mix64(key + counter * GOLDEN)) < p:
+            ri = _find(parent, i)
+            rj = _find(parent, j)
+            if ri < rj:
+                parent[rj] = ri
+            elif rj < ri:
+                parent[ri] = rj
+    return counter
+
+
 @njit(cache=True, nogil=True)
 def swendsen_wang_sweeps(s, lz, ly, lx, bonds, beta, n_sweeps, key, counter, parent, flip):
     """Swendsen-Wang updates: build all clusters, flip each with probability 1/2.
@@ -197,33 +214,38 @@ def swendsen_wang_sweeps(s, lz, ly, lx, bonds, beta, n_sweeps, key, counter, par
     Returns ``(counter, n_clusters_total)``.
     """
     n = s.size
-    a0 = 0 if lz > 1 else 1
-    uniform_bonds = bonds.shape[1] == 1
+    three_d = lz > 1
     p_uniform = np.empty(3)
     for a in range(3):
-        p_uniform[a] = -np.expm1(-2.0 * beta * abs(bonds[a, 0]))
+        # -1: compute per bond (random couplings)
+        p_uniform[a] = -np.expm1(-2.0 * beta * abs(bonds[a, 0])) if bonds.shape[1] == 1 else -1.0
     n_clusters = 0
     for _ in range(n_sweeps):
         for i in range(n):
             parent[i] = i
-        for i in range(n):
-            si = s[i]
-            nbs = _neighbours(i, lz, ly, lx)
-            for a in range(a0, 3):
-                j = nbs[2 * a]  # +1 neighbour along axis a
-                jb = _bond(bonds, a, i)
-                if jb * si * s[j] <= 0.0:
-                    continue
-                p = p_uniform[a] if uniform_bonds else -np.expm1(-2.0 * beta * abs(jb))
-                counter += np.uint64(1)
-                if uniform(mix64(key + counter * GOLDEN)) < p:
-                    ri = _find(parent, i)
-                    rj = _find(parent, j)
-                    if ri != rj:
-                        if ri < rj:
-                            parent[rj] = ri
-                        else:
-                            parent[ri] = rj
+        for z in range(lz):
+            zp = z + 1 if z < lz - 1 else 0
+            for y in range(ly):
+                yp = y + 1 if y < ly - 1 else 0
+                row = (z * ly + y) * lx
+                row_y = (z * ly + yp) * lx
+                row_z = (zp * ly + y) * lx
+                for x in range(lx):
+                    i = row + x
+                    xp = x + 1 if x < lx - 1 else 0
+                    counter = _sw_bond(
+                        s, parent, i, row + xp, _bond(bonds, 2, i), p_uniform[2], beta, key,
+                        counter,
+                    )  # fmt: skip
+                    counter = _sw_bond(
+                        s, parent, i, row_y + x, _bond(bonds, 1, i), p_uniform[1], beta, key,
+                        counter,
+                    )  # fmt: skip
+                    if three_d:
+                        counter = _sw_bond(
+                            s, parent, i, row_z + x, _bond(bonds, 0, i), p_uniform[0], beta,
+                            key, counter,
+                        )  # fmt: skip
         for i in range(n):
             r = _find(parent, i)
             if r == i:
@@ -240,20 +262,30 @@ def energy_magnetisation(samples, lz, ly, lx, bonds, h):
 
     *samples* has shape ``(n_samples, lz * ly * lx)``. Returns two float64 arrays.
     """
-    n_samples, n = samples.shape
-    a0 = 0 if lz > 1 else 1
+    n_samples = samples.shape[0]
+    three_d = lz > 1
     energy = np.empty(n_samples)
     mag = np.empty(n_samples)
     for k in range(n_samples):
         s = samples[k]
         e = 0.0
         m = 0
-        for i in range(n):
-            si = s[i]
-            m += si
-            nbs = _neighbours(i, lz, ly, lx)
-            for a in range(a0, 3):
-                e -= _bond(bonds, a, i) * si * s[nbs[2 * a]]
+        for z in range(lz):
+            zp = z + 1 if z < lz - 1 else 0
+            for y in range(ly):
+                yp = y + 1 if y < ly - 1 else 0
+                row = (z * ly + y) * lx
+                row_y = (z * ly + yp) * lx
+                row_z = (zp * ly + y) * lx
+                for x in range(lx):
+                    i = row + x
+                    si = s[i]
+                    m += si
+                    xp = x + 1 if x < lx - 1 else 0
+                    e -= _bond(bonds, 2, i) * si * s[row + xp]
+                    e -= _bond(bonds, 1, i) * si * s[row_y + x]
+                    if three_d:
+                        e -= _bond(bonds, 0, i) * si * s[row_z + x]
         energy[k] = e - h * m
         mag[k] = m
     return energy, mag
