@@ -54,8 +54,40 @@ def _neighbours(i, lz, ly, lx):
     return zp, zm, yp, ym, xp, xm
 
 
+@njit(inline="always")
+def _field_accept(s, stack, top, s0, h, beta, key, counter):
+    """Accept the flipped cluster ``stack[:top]`` (all spins were *s0*) in a field *h*.
+
+    The cluster was built from the couplings alone; the field energy change
+    ``2 h s0 |C|`` is accepted with probability ``min(1, exp(-beta dE))``
+    (Metropolis correction), otherwise the cluster is flipped back.
+    """
+    d_e = 2.0 * h * s0 * top
+    if d_e > 0.0:
+        counter += np.uint64(1)
+        if uniform(mix64(key + counter * GOLDEN)) >= np.exp(-beta * d_e):
+            for k in range(top):
+                s[stack[k]] = s0
+    return counter
+
+
+@njit(inline="always")
+def _field_accept_general(s, stack, top, h, beta, key, counter):
+    """As :func:`_field_accept` for clusters of mixed spins (couplings of either sign)."""
+    m_before = 0
+    for k in range(top):
+        m_before -= s[stack[k]]  # spins before the flip
+    d_e = 2.0 * h * m_before
+    if d_e > 0.0:
+        counter += np.uint64(1)
+        if uniform(mix64(key + counter * GOLDEN)) >= np.exp(-beta * d_e):
+            for k in range(top):
+                s[stack[k]] = -s[stack[k]]
+    return counter
+
+
 @njit(cache=True, nogil=True)
-def wolff_ferro(s, lz, ly, lx, p_add, n_clusters, min_flipped, key, counter, stack):
+def wolff_ferro(s, lz, ly, lx, p_add, h, beta, n_clusters, min_flipped, key, counter, stack):
     """Wolff updates for a uniform ferromagnetic coupling (fast path).
 
     Same contract as :func:`wolff_clusters`; *p_add* = ``1 - exp(-2 beta J)``.
@@ -73,10 +105,10 @@ def wolff_ferro(s, lz, ly, lx, p_add, n_clusters, min_flipped, key, counter, sta
         s[seed_site] = -s0
         stack[0] = seed_site
         top = 1
-        while top > 0:
-            top -= 1
-            flipped += 1
-            zp, zm, yp, ym, xp, xm = _neighbours(stack[top], lz, ly, lx)
+        head = 0
+        while head < top:
+            zp, zm, yp, ym, xp, xm = _neighbours(stack[head], lz, ly, lx)
+            head += 1
             if s[xp] == s0:
                 counter += one
                 if uniform(mix64(key + counter * GOLDEN)) < p_add:
@@ -114,12 +146,16 @@ def wolff_ferro(s, lz, ly, lx, p_add, n_clusters, min_flipped, key, counter, sta
                         s[zm] = -s0
                         stack[top] = zm
                         top += 1
+        counter = _field_accept(s, stack, top, s0, h, beta, key, counter)
+        flipped += top
         done += 1
     return counter, done, flipped
 
 
 @njit(cache=True, nogil=True)
-def wolff_clusters(s, lz, ly, lx, bonds, beta, n_clusters, min_flipped, key, counter, stamp, stack):
+def wolff_clusters(
+    s, lz, ly, lx, bonds, h, beta, n_clusters, min_flipped, key, counter, stamp, stack
+):
     """Wolff single-cluster updates for couplings of any sign (random bonds).
 
     Flips clusters until at least *n_clusters* have been flipped and their
@@ -144,13 +180,14 @@ def wolff_clusters(s, lz, ly, lx, bonds, beta, n_clusters, min_flipped, key, cou
         counter += np.uint64(1)
         seed_site = below(mix64(key + counter * GOLDEN), n)
         stamp[seed_site] = cid
-        s[seed_site] = -s[seed_site]
+        s0 = s[seed_site]
+        s[seed_site] = -s0
         stack[0] = seed_site
         top = 1
-        while top > 0:
-            top -= 1
-            flipped += 1
-            i = stack[top]
+        head = 0
+        while head < top:
+            i = stack[head]
+            head += 1
             si = -s[i]  # spin before the flip
             nbs = _neighbours(i, lz, ly, lx)
             for k in range(k0, 6):
@@ -169,6 +206,9 @@ def wolff_clusters(s, lz, ly, lx, bonds, beta, n_clusters, min_flipped, key, cou
                     s[j] = -s[j]
                     stack[top] = j
                     top += 1
+        if h != 0.0:
+            counter = _field_accept_general(s, stack, top, h, beta, key, counter)
+        flipped += top
         done += 1
         cid += 1
         if cid == 2147483647:
@@ -207,11 +247,14 @@ def _sw_bond(s, parent, i, j, jb, p, beta, key, counter):
 
 
 @njit(cache=True, nogil=True)
-def swendsen_wang_sweeps(s, lz, ly, lx, bonds, beta, n_sweeps, key, counter, parent, flip):
+def swendsen_wang_sweeps(s, lz, ly, lx, bonds, h, beta, n_sweeps, key, counter, parent, flip):
     """Swendsen-Wang updates: build all clusters, flip each with probability 1/2.
 
-    *parent* (int32, size n) and *flip* (int8, size n) are workspaces.
-    Returns ``(counter, n_clusters_total)``.
+    A field ``h != 0`` is handled with a ghost spin fixed at ``sign(h)``:
+    each site aligned with it is bonded to the ghost with probability
+    ``1 - exp(-2 beta |h|)``, and the cluster holding the ghost is never
+    flipped. *parent* (int32) and *flip* (int8), size ``n + 1`` (the last
+    node is the ghost), are workspaces. Returns ``(counter, n_clusters_total)``.
     """
     n = s.size
     three_d = lz > 1
@@ -219,9 +262,12 @@ def swendsen_wang_sweeps(s, lz, ly, lx, bonds, beta, n_sweeps, key, counter, par
     for a in range(3):
         # -1: compute per bond (random couplings)
         p_uniform[a] = -np.expm1(-2.0 * beta * abs(bonds[a, 0])) if bonds.shape[1] == 1 else -1.0
+    ghost = n
+    g = 1 if h > 0 else -1
+    p_ghost = -np.expm1(-2.0 * beta * abs(h))
     n_clusters = 0
     for _ in range(n_sweeps):
-        for i in range(n):
+        for i in range(n + 1):
             parent[i] = i
         for z in range(lz):
             zp = z + 1 if z < lz - 1 else 0
@@ -246,12 +292,25 @@ def swendsen_wang_sweeps(s, lz, ly, lx, bonds, beta, n_sweeps, key, counter, par
                             s, parent, i, row_z + x, _bond(bonds, 0, i), p_uniform[0], beta,
                             key, counter,
                         )  # fmt: skip
+                    if h != 0.0 and s[i] == g:
+                        counter += np.uint64(1)
+                        if uniform(mix64(key + counter * GOLDEN)) < p_ghost:
+                            ri = _find(parent, i)
+                            rg = _find(parent, ghost)
+                            if ri < rg:
+                                parent[rg] = ri
+                            elif rg < ri:
+                                parent[ri] = rg
+        ghost_root = _find(parent, ghost) if h != 0.0 else -1
         for i in range(n):
             r = _find(parent, i)
             if r == i:
-                counter += np.uint64(1)
-                flip[i] = -1 if (mix64(key + counter * GOLDEN) >> np.uint64(63)) else 1
                 n_clusters += 1
+                if i == ghost_root:
+                    flip[i] = 1  # the ghost's cluster keeps its orientation
+                else:
+                    counter += np.uint64(1)
+                    flip[i] = -1 if (mix64(key + counter * GOLDEN) >> np.uint64(63)) else 1
             s[i] = s[i] * flip[r]
     return counter, n_clusters
 

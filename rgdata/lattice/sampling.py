@@ -159,7 +159,7 @@ class _Chain:
         elif algorithm == "wolff":
             self.work = (np.empty(n, np.int32), np.empty(n, np.int32))
         elif algorithm == "swendsen_wang":
-            self.work = (np.empty(n, np.int32), np.empty(n, np.int8))
+            self.work = (np.empty(n + 1, np.int32), np.empty(n + 1, np.int8))  # + ghost
         self.n_sites = n
         self.n_sweeps = 0
         self.n_clusters = 0
@@ -195,12 +195,12 @@ class _Chain:
         if self.ferro:
             p_add = -math.expm1(-2.0 * self.beta * self.bonds_flat[1, 0])
             return wolff_ferro(
-                flat, *self.shape3, p_add, n_clusters, min_flipped, self.key, self.counter,
-                *self.work,
+                flat, *self.shape3, p_add, self.h, self.beta, n_clusters, min_flipped, self.key,
+                self.counter, *self.work,
             )  # fmt: skip
         return wolff_clusters(
-            flat, *self.shape3, self.bonds_flat, self.beta, n_clusters, min_flipped, self.key,
-            self.counter, *self.work,
+            flat, *self.shape3, self.bonds_flat, self.h, self.beta, n_clusters, min_flipped,
+            self.key, self.counter, *self.work,
         )  # fmt: skip
 
     def run(self, n_sweeps: int) -> None:
@@ -215,7 +215,7 @@ class _Chain:
                 self.n_flipped += nf
             else:
                 counter, nc = swendsen_wang_sweeps(
-                    flat, lz, ly, lx, self.bonds_flat, self.beta, n_sweeps, self.key,
+                    flat, lz, ly, lx, self.bonds_flat, self.h, self.beta, n_sweeps, self.key,
                     self.counter, *self.work,
                 )  # fmt: skip
             self.n_clusters += nc
@@ -396,7 +396,10 @@ def sample_ising(
     J : float
         Uniform coupling (``J > 0`` ferromagnetic). Ignored when *couplings* is given.
     h : float
-        Uniform field. Cluster algorithms need ``h = 0``.
+        Uniform field. Cluster algorithms build clusters from the couplings and
+        handle the field by a Metropolis acceptance of each Wolff cluster flip
+        (``min(1, exp(-2 beta h s0 |C|))``) or by a ghost spin (Swendsen-Wang);
+        both lose efficiency when ``h |C|`` is large.
     couplings : array-like, optional
         Per-bond couplings of shape ``(dim, L, ..., L)``: ``couplings[a, ...]``
         couples each site to its +1 neighbour along axis ``a`` (axis order of the
@@ -442,9 +445,8 @@ def sample_ising(
     ------
     ValueError
         Non-positive or non-finite ``T``, ``L < 2``, unknown ``algorithm`` or
-        ``dim``, couplings of the wrong shape, ``h != 0`` with a cluster
-        algorithm, odd ``L`` with ``n_threads > 1``, Metropolis on the 2D
-        ``2 x 2`` torus (not ergodic in checkerboard order).
+        ``dim``, couplings of the wrong shape, odd ``L`` with ``n_threads > 1``,
+        Metropolis on the 2D ``2 x 2`` torus (not ergodic in checkerboard order).
 
     Notes
     -----
@@ -474,11 +476,6 @@ def sample_ising(
         burn_in = check_int(burn_in, "burn_in", min_value=0)
     if spacing is not None:
         spacing = check_int(spacing, "spacing", min_value=1)
-    if algorithm in _CLUSTER and h != 0.0:
-        raise ValueError(
-            f"algorithm {algorithm!r} needs h = 0 (got h={h}); use 'metropolis' or "
-            "'heat_bath' for a non-zero field"
-        )
     bonds = None if couplings is None else _check_couplings(couplings, dim, L)
     if algorithm == "metropolis" and dim == 2 and L == 2:
         raise ValueError(_METROPOLIS_2X2)
@@ -637,12 +634,12 @@ class _ReplicaChain:
         if self.ferro:
             p_add = -math.expm1(-2.0 * self.beta * self.bonds_flat[1, 0])
             return wolff_ferro(
-                flat, *self.shape3, p_add, n_clusters, min_flipped, self.key, self.counter,
-                *self.work,
+                flat, *self.shape3, p_add, self.h, self.beta, n_clusters, min_flipped, self.key,
+                self.counter, *self.work,
             )  # fmt: skip
         return wolff_clusters(
-            flat, *self.shape3, self.bonds_flat, self.beta, n_clusters, min_flipped, self.key,
-            self.counter, *self.work,
+            flat, *self.shape3, self.bonds_flat, self.h, self.beta, n_clusters, min_flipped,
+            self.key, self.counter, *self.work,
         )  # fmt: skip
 
     def run(self, n_sweeps: int) -> None:
