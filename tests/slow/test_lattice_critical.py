@@ -1,5 +1,9 @@
 """Slow physics checks of the 2D Ising analysis at and around T_c (Wolff sampler).
 
+Sample sizes: the 16/32 Binder crossing needs about 10^5 samples per point for
+its bootstrap error (~0.0007) to be well inside the 0.002 target; with 2x10^4
+it was 0.0016-0.0019 and the check passed or failed with the seed.
+
 Targets (project issue #5): energy and specific heat at T_c for L = 8, 16, 32
 within 3 sigma of Kaufman's exact values; the Binder crossing within 0.002 of
 Onsager's T_c; U(T_c) near U* = 0.61069 (Salas & Sokal 2000); gamma/nu = 7/4
@@ -20,7 +24,7 @@ from rgdata.lattice import (
 pytestmark = pytest.mark.slow
 
 TC = exact.TC_2D
-SIZES = {8: 20000, 16: 20000, 32: 15000}
+SIZES = {8: 20000, 16: 120000, 32: 100000}
 OFFSETS = np.array([-0.03, -0.02, -0.01, 0.0, 0.01, 0.02, 0.03])
 
 
@@ -54,7 +58,8 @@ def test_binder_crossing_close_to_onsager(scan):
     res = binder_crossings(scan, degree=3, n_boot=400, random_state=0)
     est, err = res.attrs["estimate"], res.attrs["estimate_err"]
     assert abs(est - TC) < 0.002, (est, err)
-    assert err < 0.002
+    # the sample sizes make the error about a third of the target, so the check can fail
+    assert err < 0.0008
 
 
 def test_binder_at_tc_near_universal_value(scan):
