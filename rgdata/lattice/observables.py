@@ -620,6 +620,13 @@ def fss_exponent(
             f"{name} has {int(ok.sum())} positive finite value(s) at T={temperature}; "
             "a log-log fit needs at least 2 sizes"
         )
+    dropped = [int(v) for v in L[~ok]]
+    if dropped:
+        warnings.warn(
+            f"fss_exponent: sizes {dropped} have no positive finite {name} at "
+            f"T={temperature}; left out of the fit (attrs dropped_sizes)",
+            stacklevel=2,
+        )
     x, ly = np.log(L[ok]), np.log(y[ok])
     sig = np.maximum(e[ok] / y[ok], 1e-300)
     w = 1 / sig**2
@@ -652,6 +659,7 @@ def fss_exponent(
             "chi2": chi2,
             "dof": dof,
             "p_value": float(stats.chi2.sf(chi2, dof)) if dof > 0 else math.nan,
+            "dropped_sizes": np.asarray(dropped, dtype=np.int64),
             "method": "weighted least squares of log O on log L; error scaled by "
             "sqrt(chi2/dof) when > 1; t-quantile interval",
         },

@@ -172,6 +172,11 @@ def test_fss_exponent_planted_power_law():
     res = fss_exponent(ds, "susceptibility", 2.0)
     assert res.attrs["ci_low"] < 1.75 < res.attrs["ci_high"]
     assert res.attrs["exponent_err"] < 0.05
+    gap = ds.copy(deep=True)
+    gap["susceptibility"][0, :] = np.nan
+    with pytest.warns(UserWarning, match=r"sizes \[8\] have no positive finite"):
+        part = fss_exponent(gap, "susceptibility", 2.0)
+    assert part.attrs["dropped_sizes"].tolist() == [8]
     with pytest.raises(ValueError, match="temperature 2.015 is not in ds.temperature"):
         fss_exponent(ds, "susceptibility", 2.015)
     with pytest.raises(ValueError, match="unknown observable 'chi'"):
