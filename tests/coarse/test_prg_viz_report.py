@@ -90,10 +90,13 @@ def test_report_section(tmp_path):
     for s in ("alpha", "beta", "mu", "z"):
         assert np.isfinite(out[s])
         assert f"{s}_trial_shuffle" in out
+        assert np.isfinite(out[f"{s}_holdout"])
     names = [it.name for it in rep.items if it.kind == "figure"]
     assert "prg_variance" in names and "prg_bin_width" in names
     cap = next(it.caption for it in rep.items if it.name == "prg_variance")
     assert f"{out['alpha']:.3f}" in cap and "shuffle" in cap and "trial_shuffle" in cap
     index = rep.save(tmp_path / "rep")
     assert (tmp_path / "rep" / "results" / "prg_nulls.nc").exists()
+    assert (tmp_path / "rep" / "results" / "prg_holdout.nc").exists()
+    assert "Hold-out check" in index.read_text()
     assert "prg_exponents" in index.read_text()
