@@ -95,6 +95,7 @@ def wolff_ferro(s, lz, ly, lx, p_add, h, beta, n_clusters, min_flipped, key, cou
     """
     n = s.size
     three_d = lz > 1
+    keep = h != 0.0
     one = np.uint64(1)
     done = 0
     flipped = 0
@@ -106,9 +107,18 @@ def wolff_ferro(s, lz, ly, lx, p_add, h, beta, n_clusters, min_flipped, key, cou
         stack[0] = seed_site
         top = 1
         head = 0
-        while head < top:
-            zp, zm, yp, ym, xp, xm = _neighbours(stack[head], lz, ly, lx)
-            head += 1
+        size = 0
+        # h = 0: depth-first (pop from the top, better locality); h != 0: breadth-first
+        # so that stack[:top] still lists the cluster when its flip is rejected
+        while (head < top) if keep else (top > 0):
+            if keep:
+                i = stack[head]
+                head += 1
+            else:
+                top -= 1
+                i = stack[top]
+            size += 1
+            zp, zm, yp, ym, xp, xm = _neighbours(i, lz, ly, lx)
             if s[xp] == s0:
                 counter += one
                 if uniform(mix64(key + counter * GOLDEN)) < p_add:
@@ -146,8 +156,9 @@ def wolff_ferro(s, lz, ly, lx, p_add, h, beta, n_clusters, min_flipped, key, cou
                         s[zm] = -s0
                         stack[top] = zm
                         top += 1
-        counter = _field_accept(s, stack, top, s0, h, beta, key, counter)
-        flipped += top
+        if keep:
+            counter = _field_accept(s, stack, top, s0, h, beta, key, counter)
+        flipped += size
         done += 1
     return counter, done, flipped
 
