@@ -29,6 +29,7 @@ from .._atomic import to_netcdf_atomic
 from .._progress import progress_bar
 from .._validation import check_int, check_option, check_real, describe
 from .sampling import (
+    _METROPOLIS_2X2,
     ALGORITHMS,
     _check_dim,
     _quiet_tau_warning,
@@ -281,6 +282,8 @@ def run_ensemble(
         raise ValueError(f"client is given but scheduler is {scheduler!r}; use scheduler='dask'")
     check_option(algorithm, "algorithm", ALGORITHMS)
     sizes = [check_int(v, "L", min_value=2) for v in _as_list(L, "L")]
+    if algorithm == "metropolis" and dim == 2 and 2 in sizes:
+        raise ValueError(_METROPOLIS_2X2)
     temps = [check_real(v, "T", min_value=0.0, strict_min=True) for v in _as_list(T, "T")]
     seed_list = [check_int(v, "seeds", min_value=0) for v in _as_list(seeds, "seeds")]
     for values, name in ((sizes, "L"), (temps, "T"), (seed_list, "seeds")):

@@ -479,6 +479,13 @@ def sample_ising(
     bonds = None if couplings is None else _check_couplings(couplings, dim, L)
     if algorithm == "metropolis" and dim == 2 and L == 2:
         raise ValueError(_METROPOLIS_2X2)
+    if algorithm == "metropolis" and bonds is None and J == 0.0 and h == 0.0:
+        warnings.warn(
+            "sample_ising: with J = 0 and h = 0 every Metropolis move has dE = 0 and is "
+            "accepted, so the spins flip deterministically each sweep (not a sample of "
+            "independent spins); use algorithm='heat_bath'",
+            stacklevel=2,
+        )
     if n_threads > 1:
         if algorithm in _CLUSTER or bonds is not None:
             raise ValueError(
@@ -740,6 +747,11 @@ def sample_ising_replicas(
         check_option(initial, "initial", ("random", "up", "down"))
     if L == 2:
         raise ValueError(_METROPOLIS_2X2)
+    if J == 0.0 and h == 0.0:
+        raise ValueError(
+            "sample_ising_replicas: with J = 0 and h = 0 every Metropolis move is accepted "
+            "and the spins flip deterministically; use sample_ising(..., algorithm='heat_bath')"
+        )
     if n_threads > 1 and L % 2:
         raise ValueError(f"n_threads > 1 needs an even L (checkerboard), got L={L}")
     if n_threads > numba.config.NUMBA_NUM_THREADS:

@@ -143,6 +143,7 @@ def test_unreliable_points_warned_once(monkeypatch):
         (dict(T=[]), ValueError, "T is empty"),
         (dict(algorithm="glauber"), ValueError, "unknown algorithm 'glauber'"),
         (dict(dim=1), ValueError, "unknown dim 1"),
+        (dict(L=[2, 4], algorithm="metropolis"), ValueError, "not ergodic on the 2 x 2 torus"),
     ],
 )
 def test_bad_input(kwargs, err, match):

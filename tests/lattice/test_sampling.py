@@ -295,3 +295,12 @@ def test_field_3d_clusters_match_enumeration(algorithm):
     exact = exact_averages((2, 2, 2), T, h=h)
     cfg = sample_ising(2, T, 3000, dim=3, h=h, algorithm=algorithm, random_state=17)
     check_against(cfg, exact, h=h, keys=("e", "m", "m2"))
+
+
+def test_metropolis_without_interactions_warns_and_progress_bar_runs():
+    with pytest.warns(UserWarning, match="flip deterministically"):
+        sample_ising(4, 2.0, 2, J=0.0, algorithm="metropolis", burn_in=1, spacing=1)
+    with pytest.raises(ValueError, match="flip deterministically"):
+        sample_ising_replicas(4, 2.0, 2, J=0.0)
+    cfg = sample_ising(4, 2.0, 3, burn_in=1, spacing=1, progress=True, random_state=0)
+    assert cfg.sizes["sample"] == 3
