@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import xarray as xr
+from scipy.signal import lfilter
 
 from rgdata.lattice import sampling
 from rgdata.lattice._autocorr import integrated_autocorrelation_time
@@ -304,3 +305,17 @@ def test_metropolis_without_interactions_warns_and_progress_bar_runs():
         sample_ising_replicas(4, 2.0, 2, J=0.0)
     cfg = sample_ising(4, 2.0, 3, burn_in=1, spacing=1, progress=True, random_state=0)
     assert cfg.sizes["sample"] == 3
+
+
+def test_integrated_autocorrelation_time_of_ar1():
+    # AR(1) x_t = rho x_{t-1} + noise has tau_int = (1 + rho) / (2 (1 - rho)) exactly
+    rng = np.random.default_rng(0)
+    for rho in (0.0, 0.5, 0.9):
+        n = 200_000
+        x = lfilter([1.0], [1.0, -rho], rng.normal(size=n))
+        tau, window, reliable = integrated_autocorrelation_time(x)
+        exact = (1 + rho) / (2 * (1 - rho))
+        # Sokal: var(tau) ~ 2 (2M + 1) tau^2 / N; plus the truncation bias at window M
+        se = np.sqrt(2 * (2 * window + 1) / n) * exact
+        assert reliable and abs(tau - exact) < 4 * se + exact * np.exp(-window / exact), (rho, tau)
+    assert integrated_autocorrelation_time(np.ones(10))[0] == 0.5

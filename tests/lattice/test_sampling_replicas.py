@@ -148,3 +148,14 @@ def test_small_and_odd_replica_lattices_match_enumeration(L):
     T = 2.5
     cfg = sample_ising_replicas(L, T, 300, random_state=14)
     assert_close(replica_means(cfg), exact_averages((L, L), T), ("e", "absm", "m2"))
+
+
+def test_replicas_netcdf_roundtrip(tmp_path):
+    import xarray as xr
+
+    cfg = sample_ising_replicas(4, 2.5, 3, n_replicas=4, burn_in=2, spacing=1, random_state=0)
+    path = tmp_path / "r.nc"
+    cfg.to_netcdf(path, engine="h5netcdf")
+    back = xr.load_dataarray(path, engine="h5netcdf")
+    np.testing.assert_array_equal(back.values, cfg.values)
+    assert back.attrs["algorithm"] == "metropolis_msc" and back.attrs["n_replicas"] == 4
