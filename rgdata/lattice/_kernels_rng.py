@@ -5,6 +5,11 @@ SplitMix64 generator at position *counter* of the stream selected by *key*.
 Kernels derive the counter from (sweep, site) or (sweep, row), so the numbers a
 site receives do not depend on the order in which sites are visited, nor on
 how many threads share the work: serial and parallel runs are bit-identical.
+
+Developer note: these functions are inlined into the ``cache=True`` kernels of
+the other ``_kernels_*`` modules, and numba's on-disk cache only checks the
+source file of the cached function itself. After editing this module, delete
+``rgdata/lattice/__pycache__/*.nbi`` / ``*.nbc`` so the kernels are rebuilt.
 """
 
 from __future__ import annotations
