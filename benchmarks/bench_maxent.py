@@ -16,6 +16,7 @@ exact fit is compared with ConIII's Pseudo.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -97,6 +98,7 @@ def run_coniii(x, solver: str, extra: dict | None = None, timeout: int = 1800):
         try:
             proc = subprocess.run(
                 [str(CONIII_PY), str(HELPER), str(src), str(dst), solver],
+                env=dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"),
                 capture_output=True,
                 text=True,
                 timeout=timeout,

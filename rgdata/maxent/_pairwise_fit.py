@@ -177,9 +177,15 @@ def exact_stats(h, J, V, coding: str):
     return mean, second, model.count_distribution(), log_z, model
 
 
-def fit_exact(stats, coding, theta0, k_potential, l2, max_iter, tol_grad=1e-10):
-    """Maximise the exact log-likelihood (L-BFGS-B with parameter bounds)."""
+def fit_exact(stats, coding, theta0, k_potential, l2, max_iter):
+    """Maximise the exact log-likelihood (L-BFGS-B with parameter bounds).
+
+    The gradient is model minus data moments; the optimiser stops when its
+    largest component is below 1e-3 of the smallest data standard error.
+    """
     n = stats["mean"].shape[0]
+    se = stats_vector(stats["se_mean"], stats["se_second"], stats["se_pk"], k_potential)
+    tol_grad = 1e-3 * float(se.min())
     d = stats_vector(stats["mean"], stats["second"], stats["pk"], k_potential)
     n_iter = [0]
 
@@ -201,7 +207,7 @@ def fit_exact(stats, coding, theta0, k_potential, l2, max_iter, tol_grad=1e-10):
         method="L-BFGS-B",
         bounds=bounds,
         callback=cb,
-        options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol_grad, "maxcor": 30},
+        options={"maxiter": max_iter, "ftol": 1e-14, "gtol": tol_grad, "maxcor": 30},
     )
     return res.x, bool(res.success), int(res.nit), str(res.message)
 
@@ -340,7 +346,7 @@ def fit_boltzmann(
     Monte Carlo sample per iteration doubles whenever the mismatch is within
     twice the Monte Carlo noise, up to *max_samples*. Stops when the largest
     mismatch of means, second moments (and P(K)) is below *tol* data
-    standard errors.
+    standard errors, measured with *max_samples* Monte Carlo samples.
     """
     n = stats["mean"].shape[0]
     iu = np.triu_indices(n, 1)
@@ -377,8 +383,12 @@ def fit_boltzmann(
         if progress:
             bar.set_postfix(residual=f"{z:.2f}", samples=n_used)
         if z < tol:
-            converged = True
-            break
+            if n_used >= 0.99 * max_samples:
+                converged = True
+                break
+            # confirm with the full Monte Carlo sample before declaring convergence
+            n_samples = int(max_samples)
+            continue
         var = stat_variance(m, coding, n)
         var_d = stat_variance(d, coding, n)
         se_mc = np.sqrt(np.maximum(var, var_d) / n_used)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from threadpoolctl import threadpool_limits
 
 from .._validation import (
     check_binary,
@@ -272,6 +273,12 @@ class PairwiseMaxEnt:
         self
         """
         self._check_params()
+        # the matrix products here are small or skinny: one BLAS thread is faster and
+        # avoids oversubscription next to the numba threads
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(activity)
+
+    def _fit(self, activity: xr.DataArray) -> PairwiseMaxEnt:
         k_pot = bool(self.k_potential)
         x, units, data_coding = _prepare_data(activity, self.coding)
         t, n = x.shape
@@ -294,6 +301,7 @@ class PairwiseMaxEnt:
         n_extra = n * (n - 1) // 2 + (n - 2 if k_pot else 0)
         theta0 = _pf.independent_theta(stats["mean"], self.coding, n_extra)
         self.history_ = np.zeros(0)
+        self._boltzmann_residual = None
         message = ""
         if method == "exact":
             max_iter = self.max_iter or 2000
@@ -320,7 +328,7 @@ class PairwiseMaxEnt:
                 self._chains = _pf.ChainSet(states01, seed_states(rng, self.n_chains))
                 max_samples = self.max_samples or max(20 * t, 200_000)
                 start_samples = min(max(20_000, 2 * t // 10), max_samples)
-                theta, ok, n_iter, _, history, _ = _pf.fit_boltzmann(
+                theta, ok, n_iter, z_last, history, _ = _pf.fit_boltzmann(
                     stats,
                     self.coding,
                     theta,
@@ -334,6 +342,8 @@ class PairwiseMaxEnt:
                     progress=self.progress,
                 )
                 self.history_ = history
+                if ok:  # measured with max_samples at the final parameters
+                    self._boltzmann_residual = z_last
         h, J, V = _pf.unpack(theta, n, k_pot)
         self.h_, self.J_, self.V_ = h, J, V
         self.n_units_, self.n_samples_ = n, t
@@ -352,11 +362,14 @@ class PairwiseMaxEnt:
         """Compute residual_ / log_likelihood_ and warn when the fit is not good enough."""
         stats = self.data_stats_
         k_pot = self.V_ is not None
-        mean, second, pk = self._model_moments()
-        m = _pf.stats_vector(mean, second, pk, k_pot)
         d = _pf.stats_vector(stats["mean"], stats["second"], stats["pk"], k_pot)
-        se = _pf.stats_vector(stats["se_mean"], stats["se_second"], stats["se_pk"], k_pot)
-        self.residual_ = _pf.residual(m, d, se)
+        if self._boltzmann_residual is not None and not self._use_exact():
+            self.residual_ = float(self._boltzmann_residual)
+        else:
+            mean, second, pk = self._model_moments()
+            m = _pf.stats_vector(mean, second, pk, k_pot)
+            se = _pf.stats_vector(stats["se_mean"], stats["se_second"], stats["se_pk"], k_pot)
+            self.residual_ = _pf.residual(m, d, se)
         if self.n_units_ <= MAX_EXACT_UNITS:
             _, _, _, log_z, _ = _pf.exact_stats(self.h_, self.J_, self.V_, self.coding)
             theta = _pf.pack(self.h_, self.J_, self.V_)
