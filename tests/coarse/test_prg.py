@@ -419,3 +419,16 @@ def test_holdout_removes_selection_bias(rng):
     r = prg(rgdata.as_activity(x), holdout=True, n_levels=3)
     for c in range(2):
         assert np.unique(np.flatnonzero(r["membership"][3].values == c) >> 3).size == 1
+
+
+def test_pm1_spins_silence_is_all_minus_one(rng):
+    x01 = (rng.random((16, 4000)) < 0.2).astype(np.int8)
+    spins = rgdata.as_activity(2 * x01 - 1, kind="spins")
+    r_pm = prg(spins, n_levels=3, pairing="random", random_state=0)
+    r_01 = prg(rgdata.as_activity(x01, kind="spikes"), n_levels=3, pairing="random", random_state=0)
+    assert r_pm.attrs["data_coding"] == "pm1"
+    assert r_pm.attrs["normalization"] == "variance"
+    np.testing.assert_array_equal(r_pm["membership"], r_01["membership"])
+    np.testing.assert_allclose(r_pm["silence_free_energy"], r_01["silence_free_energy"])
+    # +-1 coding doubles every unit, so the variances are 4 times larger
+    np.testing.assert_allclose(r_pm["variance"], 4 * r_01["variance"])
