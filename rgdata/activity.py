@@ -280,8 +280,9 @@ def check_configurations(config: Any, name: str = "configurations") -> xr.DataAr
         )
     if config.dtype != np.int8:
         raise TypeError(f"{name} must have dtype int8, got {config.dtype}")
-    vals = np.unique(config.values)
-    if not np.all(np.isin(vals, (-1, 1))):
+    values = config.values
+    if np.any((values != 1) & (values != -1)):  # one pass; np.unique would sort
+        vals = np.unique(values)
         raise ValueError(f"{name} must hold only -1 and +1 spins, found values {vals[:6]}")
     return config
 
