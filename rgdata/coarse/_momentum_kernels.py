@@ -73,10 +73,13 @@ def eigenmodes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
         lam, v = scipy.linalg.eigh(g, overwrite_a=True, check_finite=False, driver="evd")
         method = "eigh_gram"
     lam = lam[::-1]
-    # exact zero modes (T <= N, collinear units) come out of eigh at the round-off
-    # level, ~eps * lambda_max * sqrt(size); genuine small modes are far above it
-    tol = max(lam[0], 0.0) * eps * 10 * np.sqrt(min(n, t))
+    # at most min(N, T - 1) modes are non-zero (the data are centred); beyond that,
+    # exactly collinear units give zero modes that eigh returns at the round-off level,
+    # a few eps * lambda_max (a size-dependent factor here would drop genuine small
+    # modes in float32, where eps * lambda_max can exceed them for thousands of units)
+    tol = max(lam[0], 0.0) * eps * 20
     keep = lam > tol
+    keep[min(n, t - 1) :] = False
     lam = lam[keep].astype(np.float64)
     if method == "eigh_covariance":
         vec = np.ascontiguousarray(vec[:, ::-1][:, keep])

@@ -272,3 +272,18 @@ def test_bad_activity(rng):
     trials = rgdata.as_activity(rng.standard_normal((2, 4, 50)))
     with pytest.raises(ValueError, match="stack_trials"):
         momentum(trials)
+
+
+def test_rank_is_structural_and_round_off(rng):
+    """float32 keeps every genuine mode of a factor model (top eigenvalue >> noise modes);
+    a duplicated unit gives exactly one zero mode, found in both precisions."""
+    n, t = 400, 800
+    load = rng.standard_normal((n, 20)) * 3
+    x = load @ rng.standard_normal((20, t)) + rng.standard_normal((n, t))
+    for dtype in ("float64", "float32"):
+        ds = momentum(rgdata.as_activity(x), [1, 0.5], dtype=dtype)
+        assert ds.attrs["rank"] == n, dtype
+        dup = np.vstack([x, x[:1]])
+        with pytest.warns(UserWarning, match=f"rank {n} < {n + 1} units"):
+            ds = momentum(rgdata.as_activity(dup), [1, 0.5], dtype=dtype)
+        assert ds.attrs["rank"] == n
