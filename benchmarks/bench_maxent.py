@@ -154,7 +154,7 @@ def bench_retina(max_seconds: float = 300.0):
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        m = PairwiseMaxEnt(method="boltzmann", l2=1e-5, random_state=0).fit(act)
+        m = PairwiseMaxEnt(method="boltzmann", l2=1e-5, max_iter=80, random_state=0).fit(act)
     sec = time.perf_counter() - t0
     for w in caught:
         print("  warning:", str(w.message)[:160])

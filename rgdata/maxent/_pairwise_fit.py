@@ -146,7 +146,7 @@ def data_statistics(x: np.ndarray, coding: str, n_blocks: int = N_BLOCKS) -> dic
         return np.maximum(blocks.std(0, ddof=1) / np.sqrt(ddof + 1), floor)
 
     se_second = _se(b_second)
-    se_pk = np.maximum(b_pk.std(0, ddof=1) / np.sqrt(n_blocks), np.sqrt(1.0 / t) / t**0.5)
+    se_pk = np.maximum(b_pk.std(0, ddof=1) / np.sqrt(n_blocks), 1.0 / t)
     return {
         "mean": mean,
         "second": second,

@@ -94,7 +94,7 @@ def test_figures_and_report_section(tmp_path):
     rep = Report("maxent test")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        out = add_maxent_section(rep, act, n_units=12, n_units_exact=8, random_state=0)
+        out = add_maxent_section(rep, act, n_units=12, random_state=0)
     assert out["rms_z_cov"] < out["rms_z_cov_independent"]
     assert 0 < out["multi_information_fraction"] <= 1.05
     assert out["rms_z_pk_kpairwise"] <= out["rms_z_pk_independent"] + 1e-9
