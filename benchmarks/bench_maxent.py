@@ -170,35 +170,27 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     parser.add_argument("--no-retina", action="store_true")
     parser.add_argument("--no-coniii", action="store_true")
+    parser.add_argument("--sizes", default="9,20,50,100", help="comma-separated N to run")
+    parser.add_argument(
+        "--coniii-max-n", type=int, default=100, help="skip ConIII above this N (it is slow)"
+    )
     args = parser.parse_args()
-    use_coniii = not args.no_coniii
+    sizes = {int(s) for s in args.sizes.split(",")}
     scale = 0.2 if args.quick else 1.0
-    bench_size(
-        9,
-        int(50_000 * scale),
-        ["exact", "pseudolikelihood"],
-        [("enumerate", {}), ("pseudo", {})],
-        use_coniii,
-    )
-    bench_size(
-        20, int(100_000 * scale), ["exact", "pseudolikelihood"], [("pseudo", {})], use_coniii
-    )
+
+    def coniii_for(n: int) -> bool:
+        return not args.no_coniii and n <= args.coniii_max_n
+
     mch = {"mch_sample_size": 20_000, "mch_maxiter": 40}
-    bench_size(
-        50,
-        int(100_000 * scale),
-        ["pseudolikelihood", "boltzmann"],
-        [("pseudo", {}), ("mch", mch)],
-        use_coniii,
-    )
-    if not args.quick:
-        bench_size(
-            100,
-            200_000,
-            ["pseudolikelihood", "boltzmann"],
-            [("pseudo", {}), ("mch", mch)],
-            use_coniii,
-        )
+    plan = [
+        (9, 50_000, ["exact", "pseudolikelihood"], [("enumerate", {}), ("pseudo", {})]),
+        (20, 100_000, ["exact", "pseudolikelihood"], [("pseudo", {})]),
+        (50, 100_000, ["pseudolikelihood", "boltzmann"], [("pseudo", {}), ("mch", mch)]),
+        (100, 200_000, ["pseudolikelihood", "boltzmann"], [("pseudo", {}), ("mch", mch)]),
+    ]
+    for n, t, ours, theirs in plan:
+        if n in sizes and not (args.quick and n > 50):
+            bench_size(n, int(t * scale), ours, theirs, coniii_for(n))
     if not args.no_retina and not args.quick:
         bench_retina()
 
