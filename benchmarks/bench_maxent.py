@@ -174,8 +174,12 @@ def main() -> None:
     parser.add_argument(
         "--coniii-max-n", type=int, default=100, help="skip ConIII above this N (it is slow)"
     )
+    parser.add_argument("--methods", default="", help="only these rgdata methods (comma list)")
+    parser.add_argument("--solvers", default="", help="only these ConIII solvers (comma list)")
     args = parser.parse_args()
     sizes = {int(s) for s in args.sizes.split(",")}
+    keep_m = set(args.methods.split(",")) if args.methods else None
+    keep_s = set(args.solvers.split(",")) if args.solvers else None
     scale = 0.2 if args.quick else 1.0
 
     def coniii_for(n: int) -> bool:
@@ -190,6 +194,8 @@ def main() -> None:
     ]
     for n, t, ours, theirs in plan:
         if n in sizes and not (args.quick and n > 50):
+            ours = [m for m in ours if keep_m is None or m in keep_m]
+            theirs = [c for c in theirs if keep_s is None or c[0] in keep_s]
             bench_size(n, int(t * scale), ours, theirs, coniii_for(n))
     if not args.no_retina and not args.quick:
         bench_retina()

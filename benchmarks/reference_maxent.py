@@ -42,6 +42,10 @@ def main() -> None:
             n_cpus=1,
             rng=np.random.RandomState(0),
         )
+        # ConIII 3.0.1's sampler returns int8 samples but its numba calc_e is typed for
+        # int64: cast them (a compatibility shim; the algorithm is unchanged)
+        approx = s.mch_approximation
+        s.mch_approximation = lambda samples, dlamda: approx(samples.astype(np.int64), dlamda)
         mult = s.solve(
             initial_guess=np.zeros(n + n * (n - 1) // 2),
             maxiter=maxiter,
