@@ -22,6 +22,7 @@ __all__ = [
     "check_array",
     "check_finite",
     "check_binary",
+    "check_dataset",
     "describe",
 ]
 
@@ -176,3 +177,18 @@ def check_binary(arr: np.ndarray, name: str) -> str:
         f"{name} must be binary, coded 0/1 or -1/+1; got values {{{shown}"
         f"{', ...' if values.size > 6 else ''}}}"
     )
+
+
+def check_dataset(ds: Any, needed: Iterable[str], name: str) -> Any:
+    """Check that *ds* is an :class:`xarray.Dataset` holding the variables *needed*.
+
+    Used by the plotting functions, which take results and never compute them.
+    """
+    import xarray as xr
+
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"{name} must be an xarray.Dataset, got {describe(ds)}")
+    missing = [v for v in needed if v not in ds]
+    if missing:
+        raise ValueError(f"{name} lacks variable(s) {missing}; it holds {list(ds.data_vars)}")
+    return ds

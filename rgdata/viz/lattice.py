@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._validation import describe
+from .._validation import check_dataset, describe
 from ._axes import get_axes
 
 __all__ = [
@@ -34,15 +34,6 @@ _LABELS = {
     "susceptibility_m2": r"$N\langle m^2\rangle/T$",
     "binder": "Binder cumulant $U$",
 }
-
-
-def _need(ds: Any, names: tuple[str, ...], what: str) -> xr.Dataset:
-    if not isinstance(ds, xr.Dataset):
-        raise TypeError(f"{what} must be an xarray.Dataset, got {describe(ds)}")
-    missing = [n for n in names if n not in ds]
-    if missing:
-        raise ValueError(f"{what} lacks variable(s) {missing}; it holds {list(ds.data_vars)}")
-    return ds
 
 
 def plot_lattice_observable(
@@ -74,7 +65,7 @@ def plot_lattice_observable(
     -------
     matplotlib.figure.Figure
     """
-    ds = _need(ds, (name, f"{name}_err"), "ds")
+    ds = check_dataset(ds, (name, f"{name}_err"), "ds")
     fig, ax = get_axes(ax)
     colors = {}
     for L in ds["size"].values:
@@ -91,7 +82,7 @@ def plot_lattice_observable(
         )
         colors[L] = line[0].get_color()
     if reference is not None:
-        reference = _need(reference, (name,), "reference")
+        reference = check_dataset(reference, (name,), "reference")
         ref = reference[name]
         if "size" in ref.dims:
             for i, L in enumerate(ref["size"].values):
@@ -138,7 +129,9 @@ def plot_binder_crossings(
     fig = plot_lattice_observable(ds, "binder", ax=ax)
     ax = fig.axes[0] if ax is None else ax
     if crossings is not None:
-        crossings = _need(crossings, ("crossing_temperature", "crossing_value"), "crossings")
+        crossings = check_dataset(
+            crossings, ("crossing_temperature", "crossing_value"), "crossings"
+        )
         ax.errorbar(
             crossings["crossing_temperature"].values,
             crossings["crossing_value"].values,
@@ -168,7 +161,7 @@ def plot_fss_fit(fit: xr.Dataset, *, ax: Any = None):
     -------
     matplotlib.figure.Figure
     """
-    fit = _need(fit, ("value", "value_err", "fitted"), "fit")
+    fit = check_dataset(fit, ("value", "value_err", "fitted"), "fit")
     fig, ax = get_axes(ax)
     L = fit["size"].values
     a = fit.attrs
@@ -201,7 +194,7 @@ def plot_scaling_collapse(collapse: xr.Dataset, *, ax: Any = None):
     -------
     matplotlib.figure.Figure
     """
-    collapse = _need(collapse, ("x", "y", "y_err"), "collapse")
+    collapse = check_dataset(collapse, ("x", "y", "y_err"), "collapse")
     fig, ax = get_axes(ax)
     for L in collapse["size"].values:
         sub = collapse.sel(size=L)
@@ -270,7 +263,7 @@ def plot_mcrg_exponents(res: xr.Dataset, *, fig: Any = None):
     -------
     matplotlib.figure.Figure
     """
-    res = _need(res, ("y_t", "y_t_err", "y_h", "y_h_err"), "res")
+    res = check_dataset(res, ("y_t", "y_t_err", "y_h", "y_h_err"), "res")
     if fig is None:
         from matplotlib.figure import Figure
 
@@ -321,7 +314,7 @@ def plot_prg_variance(res: xr.Dataset, *, expected: float | None = None, ax: Any
     -------
     matplotlib.figure.Figure
     """
-    res = _need(res, ("variance",), "res")
+    res = check_dataset(res, ("variance",), "res")
     fig, ax = get_axes(ax)
     K = res["cluster_size"].values
     for null in res["null"].values:
