@@ -241,7 +241,10 @@ def test_bad_input_messages(rng):
     xc[:, 2] = 0
     with pytest.raises(ValueError, match="constant unit.*infinite.*l2 > 0"):
         PairwiseMaxEnt(method="exact").fit(_activity(xc))
-    with pytest.warns(UserWarning, match="kept finite by l2"):
+    with (
+        pytest.warns(UserWarning, match="kept finite by l2"),
+        pytest.warns(MaxEntConvergenceWarning, match="l2=0.001 trades moment matching"),
+    ):
         m = PairwiseMaxEnt(method="exact", l2=1e-3).fit(_activity(xc))
     assert np.isfinite(m.h_).all()
     with pytest.raises(ValueError, match="10 time samples for 15 parameters"):
