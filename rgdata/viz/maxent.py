@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._validation import check_option, describe
+from .._validation import check_dataset, check_option
 from ._axes import get_axes
 
 __all__ = [
@@ -29,15 +29,6 @@ _STATS = {
 }
 
 
-def _check_ds(ds: Any, needed: tuple[str, ...], name: str) -> xr.Dataset:
-    if not isinstance(ds, xr.Dataset):
-        raise TypeError(f"{name} must be an xarray.Dataset, got {describe(ds)}")
-    missing = [v for v in needed if v not in ds]
-    if missing:
-        raise ValueError(f"{name} lacks variable(s) {missing}; it has {list(ds.data_vars)}")
-    return ds
-
-
 def plot_couplings(params: xr.Dataset, *, kind: str = "matrix", ax: Any = None):
     """Show the fitted couplings J as a matrix or a histogram.
 
@@ -52,7 +43,7 @@ def plot_couplings(params: xr.Dataset, *, kind: str = "matrix", ax: Any = None):
     -------
     matplotlib.figure.Figure
     """
-    params = _check_ds(params, ("J",), "params")
+    params = check_dataset(params, ("J",), "params")
     check_option(kind, "kind", ("matrix", "histogram"))
     fig, ax = get_axes(ax)
     J = params["J"].values
@@ -91,7 +82,7 @@ def plot_predicted_vs_observed(gof: xr.Dataset, which: str = "cov", *, ax: Any =
     """
     check_option(which, "which", tuple(_STATS))
     data_v, model_v, se_v, label = _STATS[which]
-    gof = _check_ds(gof, (data_v, model_v, se_v), "gof")
+    gof = check_dataset(gof, (data_v, model_v, se_v), "gof")
     fig, ax = get_axes(ax)
     obs = gof[data_v].values
     pred = gof[model_v].values
@@ -121,7 +112,7 @@ def plot_count_distribution(gof: xr.Dataset, *, ax: Any = None):
     -------
     matplotlib.figure.Figure
     """
-    gof = _check_ds(gof, ("pk_data", "pk_model", "pk_se"), "gof")
+    gof = check_dataset(gof, ("pk_data", "pk_model", "pk_se"), "gof")
     fig, ax = get_axes(ax)
     k = gof["count"].values
     pk = gof["pk_data"].values
