@@ -25,8 +25,9 @@ def test_failed_section_is_reported_not_hidden(tmp_path, rng, monkeypatch):
     def broken(report, activity, **kw):
         raise RuntimeError("planted failure")
 
-    monkeypatch.setattr(build_mod, "_section_function",
-                        lambda name: broken if name == "scaling" else None)
+    monkeypatch.setattr(
+        build_mod, "_section_function", lambda name: broken if name == "scaling" else None
+    )
     act = rgdata.as_activity(rng.normal(size=(5, 200)))
     with pytest.warns(RuntimeWarning, match="planted failure"):
         res = build_report(act, tmp_path / "b", title="B", sections=["scaling"])

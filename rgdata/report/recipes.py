@@ -172,7 +172,8 @@ def main(name: str, argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
-    res = run_recipe(name, args.out, quick=args.quick, progress=not args.no_progress,
-                     random_state=args.seed)
+    res = run_recipe(
+        name, args.out, quick=args.quick, progress=not args.no_progress, random_state=args.seed
+    )
     print(res["index"])
     return 1 if res.get("failed") else 0
