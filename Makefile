@@ -18,7 +18,7 @@ $(STAMP): $(PY) setup.cfg pyproject.toml
 venv: $(STAMP)
 
 report: $(STAMP)
-	$(PY) -m rgdata.cli report --out reports
+	$(PY) -m rgdata.cli report --out reports --with-ising
 
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow" -q

@@ -45,3 +45,15 @@ def test_build_report_bad_arguments(tmp_path):
         build_report(act, tmp_path, title="x", sections=["overview"], options={"scaling": {}})
     with pytest.raises(TypeError, match="xarray.DataArray"):
         build_report(np.eye(3), tmp_path, title="x")
+
+
+def test_index_keeps_reports_already_there(tmp_path, rng):
+    act = rgdata.as_activity(rng.normal(size=(4, 100)), kind="returns")
+    first = build_report(act, tmp_path / "one", title="First <one>", sections=["overview"])
+    second = build_report(act, tmp_path / "two", title="Second", sections=["overview"])
+    write_index(tmp_path, [{"name": "one", "path": first["index"], "title": "First <one>"}])
+    text = write_index(
+        tmp_path, [{"name": "two", "path": second["index"], "title": "Second"}]
+    ).read_text()
+    assert "one/index.html" in text and "two/index.html" in text
+    assert "First &lt;one&gt;" in text

@@ -11,6 +11,7 @@ import html
 import importlib
 import json
 import os
+import re
 import traceback
 import warnings
 from pathlib import Path
@@ -151,9 +152,18 @@ def write_index(
     """Write ``index.html`` under *out* linking several report folders.
 
     Each entry has ``name``, ``path`` (the report's index.html), ``title``
-    and optionally ``headlines`` and ``failed``.
+    and optionally ``headlines`` and ``failed``. Reports already under *out*
+    (``out/<name>/index.html``) that *entries* does not name are listed too,
+    so running one dataset never hides the others from the index.
     """
     out = Path(out)
+    entries = list(entries)
+    named = {Path(e["path"]).resolve() for e in entries}
+    for index in sorted(out.glob("*/index.html")):
+        if index.resolve() not in named:
+            found = re.search(r"<title>(.*?)</title>", index.read_text(encoding="utf-8"), re.S)
+            title_text = html.unescape(found.group(1)) if found else index.parent.name
+            entries.append({"name": index.parent.name, "path": index, "title": title_text})
     lines = [
         "<!DOCTYPE html>",
         f'<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>',
