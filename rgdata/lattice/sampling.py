@@ -126,6 +126,18 @@ def _flip_table(algorithm: str, dim: int, beta: float, J: float, h: float) -> np
     return table
 
 
+def _with_threads(n_threads: int, kernel, *args):
+    """Call a numba kernel with *n_threads* threads, restoring the previous count."""
+    if n_threads <= 1:
+        return kernel(*args)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        return kernel(*args)
+    finally:
+        numba.set_num_threads(previous)
+
+
 class _Chain:
     """One Markov chain: spins, couplings, RNG key/counter and the update kernel."""
 
@@ -230,15 +242,9 @@ class _Chain:
                 kernel = sweeps_table_2d_parallel if self.n_threads > 1 else sweeps_table_2d
             else:
                 kernel = sweeps_table_3d_parallel if self.n_threads > 1 else sweeps_table_3d
-            if self.n_threads > 1:
-                previous = numba.get_num_threads()
-                numba.set_num_threads(self.n_threads)
-                try:
-                    counter = kernel(s, n_sweeps, self.table, self.key, self.counter)
-                finally:
-                    numba.set_num_threads(previous)
-            else:
-                counter = kernel(s, n_sweeps, self.table, self.key, self.counter)
+            counter = _with_threads(
+                self.n_threads, kernel, s, n_sweeps, self.table, self.key, self.counter
+            )
         # numba hands uint64 back as a Python int, which it would type as int64
         # (and mixed int64/uint64 arithmetic as float64) on the next call
         self.counter = np.uint64(counter)
@@ -636,19 +642,6 @@ class _ReplicaChain:
         else:
             self.args = (kind, bits)
 
-    def _wolff(self, n_clusters: int, min_flipped: int):
-        flat = self.spins.reshape(-1)
-        if self.ferro:
-            p_add = -math.expm1(-2.0 * self.beta * self.bonds_flat[1, 0])
-            return wolff_ferro(
-                flat, *self.shape3, p_add, self.h, self.beta, n_clusters, min_flipped, self.key,
-                self.counter, *self.work,
-            )  # fmt: skip
-        return wolff_clusters(
-            flat, *self.shape3, self.bonds_flat, self.h, self.beta, n_clusters, min_flipped,
-            self.key, self.counter, *self.work,
-        )  # fmt: skip
-
     def run(self, n_sweeps: int) -> None:
         if n_sweeps <= 0:
             return
@@ -656,15 +649,9 @@ class _ReplicaChain:
             kernel = msc_sweeps_ferro_parallel if self.n_threads > 1 else msc_sweeps_ferro
         else:
             kernel = msc_sweeps_general_parallel if self.n_threads > 1 else msc_sweeps_general
-        if self.n_threads > 1:
-            previous = numba.get_num_threads()
-            numba.set_num_threads(self.n_threads)
-            try:
-                counter = kernel(self.words, n_sweeps, *self.args, self.key, self.counter)
-            finally:
-                numba.set_num_threads(previous)
-        else:
-            counter = kernel(self.words, n_sweeps, *self.args, self.key, self.counter)
+        counter = _with_threads(
+            self.n_threads, kernel, self.words, n_sweeps, *self.args, self.key, self.counter
+        )
         self.counter = np.uint64(counter)
         self.n_sweeps += n_sweeps
 
