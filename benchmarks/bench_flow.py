@@ -10,7 +10,8 @@ their ratio. Machines are noisy: compare ratios, not absolute times.
 from __future__ import annotations
 
 import argparse
-import time
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -22,22 +23,8 @@ import rgdata
 from rgdata.flow import estimate_flow
 from rgdata.maxent import HierarchicalMaxEnt, fit_quartic_flow, fit_quartic_moments
 
-
-def _best(func, repeat):
-    func()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def _line(name, ours, base, what):
-    print(
-        f"{name:<30s} {ours * 1e3:10.1f} ms  baseline {base * 1e3:10.1f} ms  "
-        f"ratio {ours / base:9.3g}   ({what})"
-    )
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import best_of, ratio_line  # noqa: E402
 
 
 def quad_mle(m2, m4):
@@ -59,9 +46,9 @@ def main() -> None:
     repeat = 2 if quick else 3
 
     # 1. one quartic MLE: fixed-grid Newton vs scipy.quad + Nelder-Mead
-    ours = _best(lambda: fit_quartic_moments(1.0, 2.2), 5 * repeat)
-    base = _best(lambda: quad_mle(1.0, 2.2), repeat)
-    _line("quartic MLE (one fit)", ours, base, "grid Newton vs quad + Nelder-Mead")
+    ours = best_of(lambda: fit_quartic_moments(1.0, 2.2), 5 * repeat)
+    base = best_of(lambda: quad_mle(1.0, 2.2), repeat)
+    ratio_line("quartic MLE (one fit)", ours, base, "grid Newton vs quad + Nelder-Mead")
 
     # 2. quartic flow on retina-shaped data vs the bare linear algebra it needs
     n_unit, n_time = (40, 20_000) if quick else (160, 283_041)
@@ -77,9 +64,9 @@ def main() -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        ours = _best(lambda: fit_quartic_flow(act, n_blocks=20), 1)
-    base = _best(bare, 1)
-    _line(
+        ours = best_of(lambda: fit_quartic_flow(act, n_blocks=20), 1)
+    base = best_of(bare, 1)
+    ratio_line(
         f"quartic flow {n_unit}x{n_time}",
         ours,
         base,
@@ -105,9 +92,11 @@ def main() -> None:
 
         return minimize(neg, np.zeros(n), jac=True, method="L-BFGS-B").x
 
-    ours = _best(lambda: HierarchicalMaxEnt(w, 1.0, maps).fit(f), 5 * repeat)
-    base = _best(brute, repeat)
-    _line(f"hierarchical maxent 2^{n_bits}", ours, base, "RG recursion vs L-BFGS on the simplex")
+    ours = best_of(lambda: HierarchicalMaxEnt(w, 1.0, maps).fit(f), 5 * repeat)
+    base = best_of(brute, repeat)
+    ratio_line(
+        f"hierarchical maxent 2^{n_bits}", ours, base, "RG recursion vs L-BFGS on the simplex"
+    )
 
     # 4. flow estimation with resampled errors vs one least-squares fit
     traj = np.empty((20, 8))
@@ -116,7 +105,7 @@ def main() -> None:
         traj[:, k] = 1.5 * traj[:, k - 1] - traj[:, k - 1] ** 2
     obs = traj[..., None] + 1e-3 * rng.standard_normal(traj.shape + (1,))
     n_res = 100 if quick else 300
-    ours = _best(
+    ours = best_of(
         lambda: estimate_flow(obs, np.full(obs.shape, 1e-3), model="quadratic", n_resamples=n_res),
         repeat,
     )
@@ -131,8 +120,8 @@ def main() -> None:
             )
             np.roots(c - np.array([0.0, 1.0, 0.0]))
 
-    base = _best(naive, repeat)
-    _line(
+    base = best_of(naive, repeat)
+    ratio_line(
         f"estimate_flow ({n_res} resamples)",
         ours,
         base,

@@ -11,7 +11,8 @@ ratios, not absolute times.
 from __future__ import annotations
 
 import argparse
-import time
+import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -23,22 +24,8 @@ from rgdata.io import bin_spike_times, read_prices
 
 DATA = Path(__file__).resolve().parents[1] / "datasets"
 
-
-def _best(func, repeat):
-    func()  # warm-up: first-call imports (xarray backends) and file cache
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def _line(name, ours, base, what):
-    print(
-        f"{name:<34s} {ours * 1e3:9.1f} ms  baseline {base * 1e3:9.1f} ms  ratio {ours / base:5.2f}"
-        f"   ({what})"
-    )
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import best_of, ratio_line  # noqa: E402
 
 
 def main() -> None:
@@ -49,10 +36,10 @@ def main() -> None:
     warnings.simplefilter("ignore")
 
     retina_npz = DATA / "retina_fishmovie" / "bint_fishmovie32_100.npz"
-    _line(
+    ratio_line(
         "load_retina",
-        _best(datasets.load_retina, repeat),
-        _best(lambda: np.load(retina_npz)["spikes"].astype(np.int8), repeat),
+        best_of(datasets.load_retina, repeat),
+        best_of(lambda: np.load(retina_npz)["spikes"].astype(np.int8), repeat),
         "np.load + astype",
     )
     close_csv = DATA / "stocks_sklearn" / "close_prices.csv"
@@ -61,10 +48,10 @@ def main() -> None:
         f = pd.read_csv(close_csv, index_col=0, parse_dates=True)
         return np.diff(np.log(f.to_numpy()), axis=0)
 
-    _line(
+    ratio_line(
         "load_stocks('close')",
-        _best(datasets.load_stocks, repeat),
-        _best(bare_stocks, repeat),
+        best_of(datasets.load_stocks, repeat),
+        best_of(bare_stocks, repeat),
         "read_csv + log diff",
     )
     ftse = DATA / "ftse100" / "ftse100_dataset.csv.gz"
@@ -73,10 +60,10 @@ def main() -> None:
         f = pd.read_csv(ftse, index_col=0, parse_dates=True).dropna()
         return np.diff(np.log(f.to_numpy()), axis=0)
 
-    _line(
+    ratio_line(
         "load_ftse100()",
-        _best(datasets.load_ftse100, repeat),
-        _best(bare_ftse, repeat),
+        best_of(datasets.load_ftse100, repeat),
+        best_of(bare_ftse, repeat),
         "read_csv + dropna + log diff",
     )
 
@@ -87,10 +74,10 @@ def main() -> None:
         index=pd.bdate_range("2000-01-03", periods=n_day),
         columns=[f"T{j}" for j in range(n_unit)],
     )
-    _line(
+    ratio_line(
         f"read_prices {n_unit}x{n_day} (frame)",
-        _best(lambda: read_prices(prices, corrections="auto"), repeat),
-        _best(lambda: np.diff(np.log(prices.to_numpy()), axis=0), repeat),
+        best_of(lambda: read_prices(prices, corrections="auto"), repeat),
+        best_of(lambda: np.diff(np.log(prices.to_numpy()), axis=0), repeat),
         "log diff only",
     )
 
@@ -103,10 +90,10 @@ def main() -> None:
         return np.stack([np.histogram(t, bins=edges)[0] for t in trains])
 
     n_spikes = sum(len(t) for t in trains)
-    _line(
+    ratio_line(
         f"bin_spike_times {n_unit} u, {n_spikes} sp",
-        _best(lambda: bin_spike_times(trains, width, t_start=0.0, t_stop=dur), repeat),
-        _best(bare_hist, repeat),
+        best_of(lambda: bin_spike_times(trains, width, t_start=0.0, t_stop=dur), repeat),
+        best_of(bare_hist, repeat),
         "np.histogram per unit",
     )
 
