@@ -6,21 +6,7 @@ import pytest
 import rgdata
 from rgdata.report.sections.momentum import add_momentum_section
 
-
-class _Collect:
-    """A report stand-in that keeps captions and results without rendering figures."""
-
-    def __init__(self):
-        self.captions, self.results = {}, {}
-
-    def add_figure(self, fig, name, caption, **kwargs):
-        self.captions[name] = caption
-
-    def add_result(self, ds, name, caption="", **kwargs):
-        self.results[name] = ds
-
-    def add_text(self, text, **kwargs):
-        pass
+from .test_momentum_report import _Collect
 
 
 @pytest.mark.slow
