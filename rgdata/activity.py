@@ -106,12 +106,12 @@ def as_activity(
             )
         order = ("unit", "time") if data.ndim == 2 else ("trial", "unit", "time")
         da = data.transpose(*order)
-        check_array(da.values, "data")
         coords = {k: v for k, v in da.coords.items()}
         values = da.values
     else:
         base_attrs = {}
-        values = check_array(data, "data", ndim=(2, 3))
+        # values are checked (finite, binary, constant units) once, by check_activity below
+        values = check_array(data, "data", ndim=(2, 3), finite=False)
         if values.ndim == 2 and layout == "time_unit":
             values = values.T
         order = ("unit", "time") if values.ndim == 2 else ("trial", "unit", "time")
@@ -137,7 +137,7 @@ def as_activity(
     base_attrs["kind"] = kind
     base_attrs.setdefault("source", source)
     da = xr.DataArray(values, dims=order, coords=coords, attrs=_clean_attrs(base_attrs))
-    return check_activity(da, allow_constant=allow_constant)
+    return check_activity(da, allow_constant=allow_constant, name="data")
 
 
 def check_activity(
