@@ -30,11 +30,18 @@ from .._progress import progress_bar
 from .._validation import (
     check_array,
     check_int,
+    check_option,
     check_random_state,
     check_real,
 )
 
-__all__ = ["QuarticModel", "fit_quartic_moments", "fit_quartic_flow", "quartic_moments"]
+__all__ = [
+    "QuarticModel",
+    "fit_quartic_moments",
+    "fit_quartic_flow",
+    "quartic_moments",
+    "quartic_coupling_first_order",
+]
 
 # Quadrature grid for unit-variance variables: |x| <= 12 standard deviations.
 _X = np.linspace(-12.0, 12.0, 2401)
@@ -43,6 +50,9 @@ _X4 = _X2**2
 _H = _X[1] - _X[0]
 # kurtosis below this is a near two-point distribution the grid cannot resolve
 _MIN_KURTOSIS = 1.05
+# up to this many units the jackknife of g_multi recomputes the propagator per time block
+# (n_blocks x N x N mode cross products in memory); above it the propagator is held fixed
+_MAX_UNITS_PROPAGATOR_JACKKNIFE = 512
 
 
 def _log_weights(a: float, g: float) -> tuple[np.ndarray, float]:
@@ -192,6 +202,66 @@ def fit_quartic_moments(
     return {"a": a1 / m2, "g": g1 / m2**2, "kurtosis": kurt, "at_boundary": int(boundary)}
 
 
+def quartic_coupling_first_order(kappa4: Any, propagator: Any, *, weights: str = "gls") -> float:
+    """First-order estimate of ``g`` in the multivariate phi^4 model from fourth cumulants.
+
+    For ``P(phi) ∝ exp(-phi^T G^+ phi / 2 - g sum_i phi_i^4)`` (``G`` the
+    Gaussian propagator, possibly of rank ``k < N``: then ``phi`` lives in
+    its range), first-order perturbation theory in ``g`` gives the connected
+    fourth cumulant of every site,
+
+        kappa4_i = <phi_i^4> - 3 <phi_i^2>^2 = -24 g sum_j G_ij^4 + O(g^2)
+
+    (the 4! ways of joining the four legs of ``phi_i^4`` to the vertex
+    ``phi_j^4``, each worth ``G_ij^4``). This returns the least-squares ``g``
+    of that linear relation over the sites.
+
+    Parameters
+    ----------
+    kappa4 : array-like, shape (N,)
+        Fourth cumulants of the sites (sample estimates).
+    propagator : array-like, shape (N, N)
+        Symmetric ``G`` (the sites' covariance at ``g = 0``; to first order the
+        observed covariance).
+    weights : {"gls", "ols"}
+        ``"gls"``: generalised least squares with the covariance of sample
+        fourth cumulants under the Gaussian model, ``Cov(kappa4_i, kappa4_j) =
+        24 G_ij^4 / T``; since the design ``s_i = sum_j G_ij^4`` is that matrix
+        times the vector of ones, the estimate is
+        ``-sum_i kappa4_i / (24 sum_ij G_ij^4)`` (no inversion). ``"ols"``:
+        ordinary least squares, ``-sum_i s_i kappa4_i / (24 sum_i s_i^2)``.
+        Both reduce to ``-mean(kappa4) / 24`` for independent unit-variance
+        sites (``G = I``).
+
+    Returns
+    -------
+    float
+        ``g`` (signed: negative for heavier tails than a Gaussian).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> quartic_coupling_first_order([-0.24, -0.24], np.eye(2))
+    0.01
+    """
+    check_option(weights, "weights", ("gls", "ols"))
+    k4 = check_array(kappa4, "kappa4", ndim=1).astype(float)
+    prop = check_array(propagator, "propagator", ndim=2).astype(float)
+    if prop.shape != (k4.size, k4.size):
+        raise ValueError(
+            f"propagator must be ({k4.size}, {k4.size}) to match kappa4, got {prop.shape}"
+        )
+    if not np.allclose(prop, prop.T, rtol=1e-8, atol=1e-12 * np.abs(prop).max()):
+        raise ValueError("propagator must be symmetric")
+    if np.any(np.diag(prop) <= 0):
+        raise ValueError("propagator must have a positive diagonal (site variances)")
+    gamma = prop**4
+    if weights == "gls":
+        return float(-k4.sum() / (24.0 * gamma.sum()))
+    s = gamma.sum(axis=1)
+    return float(-(s @ k4) / (24.0 * (s @ s)))
+
+
 class QuarticModel:
     """Single-variable phi^4 model ``P(x) ∝ exp(-a x^2 - g x^4)`` fitted by maximum likelihood.
 
@@ -288,11 +358,14 @@ class QuarticModel:
 
 def _coarse_block_sums(
     values: np.ndarray, n_modes: np.ndarray, n_blocks: int, progress: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Momentum-space coarse-grained variables, summarised per contiguous time block.
 
     Returns per-block sums of phi^2 and phi^4 with shape (n_fraction, n_blocks,
-    n_unit), the block sizes and the eigenvalues.
+    n_unit), the block sizes, the eigenvalues, the eigenvectors (columns) and,
+    for at most ``_MAX_UNITS_PROPAGATOR_JACKKNIFE`` units, the per-block sums
+    of the mode-amplitude products ``sum_t m_mu m_nu`` (n_blocks, n_unit,
+    n_unit), else None.
     """
     n_unit, n_time = values.shape
     edges = np.linspace(0, n_time, n_blocks + 1).astype(int)
@@ -315,17 +388,75 @@ def _coarse_block_sums(
     var_k = np.cumsum(evecs**2 * evals[None, :], axis=1)  # (unit, k-1)
     s2 = np.zeros((n_modes.size, n_blocks, n_unit))
     s4 = np.zeros_like(s2)
+    mm = np.zeros((n_blocks, n_unit, n_unit)) if n_unit <= _MAX_UNITS_PROPAGATOR_JACKKNIFE else None
     for b in progress_bar(range(n_blocks), enable=progress, desc="quartic flow blocks"):
         lo, hi = edges[b], edges[b + 1]
         xb = (values[:, lo:hi].astype(float) - mean[:, None]) / std[:, None]
         modes = evecs.T @ xb  # mode amplitudes
+        if mm is not None:
+            mm[b] = modes @ modes.T
         for f, k in enumerate(n_modes):
             phi = xb if k == n_unit else evecs[:, :k] @ modes[:k]
             phi = phi / np.sqrt(var_k[:, k - 1])[:, None]
             p2 = phi * phi
             s2[f, b] = p2.sum(axis=1)
             s4[f, b] = (p2 * p2).sum(axis=1)
-    return s2, s4, np.diff(edges), evals
+    return s2, s4, np.diff(edges), evals, evecs, mm
+
+
+def _sum_fourth_power_correlation(evecs_k: np.ndarray, mode_cov: np.ndarray) -> float:
+    """``sum_ij G_ij^4`` for the unit-variance field whose mode covariance is *mode_cov*."""
+    cov = evecs_k @ mode_cov @ evecs_k.T
+    d = np.sqrt(np.diag(cov))
+    return float(np.sum((cov / np.outer(d, d)) ** 4))
+
+
+def _multi_first_order(
+    s2: np.ndarray,
+    s4: np.ndarray,
+    sizes: np.ndarray,
+    evals: np.ndarray,
+    evecs: np.ndarray,
+    mm: np.ndarray | None,
+    n_modes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First-order multivariate ``g`` per fraction, its leave-one-block-out replicates and
+    ``sum_ij G_ij^4`` (GLS weights; see :func:`quartic_coupling_first_order`)."""
+    n_f, n_blocks, _ = s2.shape
+    n_time = int(sizes.sum())
+    k4 = s4.sum(axis=1) / n_time / (s2.sum(axis=1) / n_time) ** 2 - 3.0  # (fraction, unit)
+    n_loo = (n_time - sizes)[None, :, None]
+    loo2 = (s2.sum(axis=1, keepdims=True) - s2) / n_loo
+    loo4 = (s4.sum(axis=1, keepdims=True) - s4) / n_loo
+    k4_loo = loo4 / loo2**2 - 3.0  # (fraction, block, unit)
+    gamma = np.empty(n_f)
+    gamma_loo = np.empty((n_f, n_blocks))
+    total = None if mm is None else mm.sum(axis=0)
+    for f, k in enumerate(n_modes):
+        u = evecs[:, :k]
+        gamma[f] = _sum_fourth_power_correlation(u, np.diag(evals[:k]))
+        for b in range(n_blocks):
+            if total is None:  # propagator held at its full-data value
+                gamma_loo[f, b] = gamma[f]
+            else:
+                cov_b = (total[:k, :k] - mm[b, :k, :k]) / (n_time - sizes[b])
+                gamma_loo[f, b] = _sum_fourth_power_correlation(u, cov_b)
+    g = -k4.sum(axis=1) / (24.0 * gamma)
+    g_loo = -k4_loo.sum(axis=2) / (24.0 * gamma_loo)
+    return g, g_loo, gamma
+
+
+_MULTI_MODEL = (
+    "P(psi) ~ exp(-psi^T G^+ psi / 2 - g sum_i psi_i^4), psi in the span of the k kept modes, "
+    "psi_i the coarse-grained variables rescaled to unit variance, G = D^-1/2 U_k L_k U_k^T "
+    "D^-1/2 their correlation matrix (U_k, L_k the kept eigenvectors and eigenvalues)"
+)
+_MULTI_METHOD = (
+    "first order in g: kappa4_i = -24 g sum_j G_ij^4; generalised least squares over units with "
+    "the Gaussian covariance 24 G_ij^4 / T of sample fourth cumulants, i.e. "
+    "g_multi = -sum_i kappa4_i / (24 sum_ij G_ij^4); valid while the O(g^2) terms are below "
+    "the error (relative bias about -40 g for moderately correlated units)"
+)
 
 
 def _g_of_kurtosis(kurt: float) -> tuple[float, float, int]:
@@ -391,6 +522,8 @@ def _flow_from_momentum(result: xr.Dataset) -> xr.Dataset:
             "at_boundary": ("fraction", boundary),
             "g_cumulant": ("fraction", -(kurt - 3.0) / 24.0),
             "g_cumulant_err": ("fraction", kurt_err / 24.0),
+            "g_multi": ("fraction", np.full(n_f, np.nan)),
+            "g_multi_err": ("fraction", np.full(n_f, np.nan)),
             "n_modes": ("fraction", result["n_modes"].values),
             "g_unit": (("fraction", "unit"), g_unit),
             "kurtosis_unit": (("fraction", "unit"), kurt_unit),
@@ -403,6 +536,9 @@ def _flow_from_momentum(result: xr.Dataset) -> xr.Dataset:
             "error_method": "inverse Fisher information with n_time independent samples (ignores "
             "autocorrelation; units pooled as one sample per time point); pass the Activity "
             "instead for block-jackknife errors",
+            "g_multi_model": _MULTI_MODEL,
+            "g_multi_method": "not available (NaN): a momentum result has no eigenvectors, "
+            "which the propagator needs; pass the Activity instead",
             "n_units": n_unit,
             "n_time": int(n_time),
             "kind": str(result.attrs.get("kind", "")),
@@ -428,6 +564,16 @@ def fit_quartic_flow(
     (Meshulam et al. 2019). The unit-variance phi^4 model
     ``exp(-a phi^2 - g phi^4)`` is fitted by maximum likelihood to the values
     of all units pooled (``g``, ``a``) and to each unit alone (``g_unit``).
+
+    ``g_multi`` is the coupling of the multivariate model of Bradde & Bialek
+    (2017): Gaussian couplings on the kept eigenmodes plus one quartic
+    coupling on every site, ``P(psi) ∝ exp(-psi^T G^+ psi / 2 - g sum_i
+    psi_i^4)`` for the unit-variance field ``psi`` in the span of the kept
+    modes, ``G`` its correlation matrix. It is estimated to first order in
+    ``g`` from ``kappa4_i = -24 g sum_j G_ij^4`` by generalised least squares
+    over all units (:func:`quartic_coupling_first_order`), so that the
+    propagator's coupling of the sites is accounted for, which the pooled
+    single-variable fit ignores.
 
     Parameters
     ----------
@@ -458,9 +604,15 @@ def fit_quartic_flow(
         (1 where the pooled data are heavier-tailed than a Gaussian and ``g``
         is held at 0), ``g_cumulant``, ``g_cumulant_err`` (the first-order
         perturbative coupling ``-(kurtosis - 3) / 24`` of unit-variance data,
-        which may be negative), ``g_unit``, ``kurtosis_unit`` (per unit;
-        NaN where the kurtosis < 1.05, a near two-point distribution),
-        ``n_modes`` and ``eigenvalue`` (dim ``mode``).
+        which may be negative), ``g_multi``, ``g_multi_err`` (the
+        multivariate first-order coupling, signed, block-jackknife errors),
+        ``propagator_sum4`` (``sum_ij G_ij^4``), ``g_unit``, ``kurtosis_unit``
+        (per unit; NaN where the kurtosis < 1.05, a near two-point
+        distribution), ``n_modes`` and ``eigenvalue`` (dim ``mode``);
+        ``g_cov``, ``g_cumulant_cov`` and ``g_multi_cov`` (dims ``fraction``,
+        ``fraction_b``) are the jackknife covariances between fractions.
+        ``attrs["g_multi_model"]`` and ``attrs["g_multi_method"]`` state the
+        model and estimator.
 
     Notes
     -----
@@ -469,6 +621,15 @@ def fit_quartic_flow(
     moments). Error bars: delete-one-block jackknife over *n_blocks*
     contiguous time blocks, which keeps the temporal and cross-unit
     correlations that make the independent-sample Fisher errors too small.
+    The eigenvectors are those of the full data in every replicate; for at
+    most 512 units the replicates of ``g_multi`` recompute the propagator
+    from the remaining blocks (``attrs["g_multi_propagator_jackknife"] = 1``),
+    above that it is held at its full-data value (0).
+
+    The first-order ``g_multi`` is biased by terms of order ``g^2``
+    (relative bias about ``-40 g`` for moderately correlated units, ``-36 g``
+    for one variable): compare it with its error bar before reading it as
+    the coupling of the model when ``|g|`` is above about 0.005.
     """
     from ..activity import check_activity
 
@@ -502,7 +663,9 @@ def fit_quartic_flow(
             f"fractions {fractions} give repeated numbers of modes {n_modes} for "
             f"{n_unit} units; pass distinct fractions"
         )
-    s2, s4, sizes, evals = _coarse_block_sums(values, n_modes, n_blocks, progress)
+    s2, s4, sizes, evals, evecs, mm = _coarse_block_sums(values, n_modes, n_blocks, progress)
+    g_multi, g_multi_loo, gamma = _multi_first_order(s2, s4, sizes, evals, evecs, mm, n_modes)
+    del mm
     n_f = n_modes.size
     # pooled moments over all units, full and leave-one-block-out
     tot2, tot4 = s2.sum(axis=(1, 2)), s4.sum(axis=(1, 2))
@@ -565,6 +728,10 @@ def fit_quartic_flow(
             "g_cumulant_err": ("fraction", jack_err(kurt_loo) / 24.0),
             "g_cov": (("fraction", "fraction_b"), jack_cov(g_rep)),
             "g_cumulant_cov": (("fraction", "fraction_b"), jack_cov(kurt_loo) / 24.0**2),
+            "g_multi": ("fraction", g_multi),
+            "g_multi_err": ("fraction", jack_err(g_multi_loo)),
+            "g_multi_cov": (("fraction", "fraction_b"), jack_cov(g_multi_loo)),
+            "propagator_sum4": ("fraction", gamma),
             "n_modes": ("fraction", n_modes),
             "g_unit": (("fraction", "unit"), g_unit),
             "kurtosis_unit": (("fraction", "unit"), kurt_unit),
@@ -581,6 +748,9 @@ def fit_quartic_flow(
             "coarse_graining": "momentum-space: projection on the top-k eigenmodes of the "
             "correlation matrix, computed in rgdata.maxent.quartic",
             "error_method": f"delete-one-block jackknife over {n_blocks} contiguous time blocks",
+            "g_multi_model": _MULTI_MODEL,
+            "g_multi_method": _MULTI_METHOD,
+            "g_multi_propagator_jackknife": int(n_unit <= _MAX_UNITS_PROPAGATOR_JACKKNIFE),
             "n_blocks": n_blocks,
             "n_units": n_unit,
             "n_time": n_time,
