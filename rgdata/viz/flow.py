@@ -154,7 +154,9 @@ def plot_flow_map(flow: xr.Dataset, parameter: str | None = None, ax: Any = None
     return fig
 
 
-def plot_quartic_flow(result: xr.Dataset, ax: Any = None, *, cumulant: bool = True):
+def plot_quartic_flow(
+    result: xr.Dataset, ax: Any = None, *, cumulant: bool = True, multi: bool = True
+):
     """Quartic coupling ``g`` against the kept fraction of modes, with the Gaussian fixed point.
 
     Parameters
@@ -164,6 +166,10 @@ def plot_quartic_flow(result: xr.Dataset, ax: Any = None, *, cumulant: bool = Tr
     ax : matplotlib Axes, optional
     cumulant : bool
         Also draw the signed perturbative coupling ``g_cumulant``.
+    multi : bool
+        Also draw the multivariate first-order coupling ``g_multi`` (the
+        quartic vertex on every site with the propagator of the kept modes),
+        where the result has finite values of it.
 
     Returns
     -------
@@ -185,6 +191,16 @@ def plot_quartic_flow(result: xr.Dataset, ax: Any = None, *, cumulant: bool = Tr
             capsize=3,
             ls="--",
             label="g from 4th cumulant (1st order)",
+        )
+    if multi and "g_multi" in result and np.isfinite(result["g_multi"].values).any():
+        ax.errorbar(
+            f,
+            result["g_multi"],
+            yerr=result["g_multi_err"],
+            marker="D",
+            capsize=3,
+            ls="-.",
+            label="g_multi: multivariate, propagator of kept modes (1st order)",
         )
     boundary = result["at_boundary"].values.astype(bool)
     if boundary.any():

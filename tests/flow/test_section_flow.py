@@ -1,5 +1,7 @@
 """The flow report section on small synthetic data (binary and continuous)."""
 
+import warnings
+
 import numpy as np
 
 import rgdata
@@ -39,3 +41,41 @@ def test_section_on_continuous_data():
     texts = [it.payload for it in rep.items if it.kind == "text"]
     assert any("binary data only" in t for t in texts)
     assert np.isfinite(out["g_first"]) and out["g_first_err"] > 0
+
+
+def test_section_shows_multivariate_coupling():
+    # iid units: at fraction 1 g_multi equals the pooled g_cumulant (the propagator is ~ I),
+    # and the caption reports it with its error bar and its null
+    rng = np.random.default_rng(2)
+    x = rng.standard_t(8, size=(12, 6000))
+    rep = Report("t")
+    out = add_flow_section(rep, rgdata.as_activity(x, kind="returns"), n_blocks=8)
+    np.testing.assert_allclose(out["g_multi_first"], out["g_first"], rtol=1e-3)
+    assert out["g_multi_first_err"] > 0 and np.isfinite(out["g_multi_last"])
+    # removing modes of independent units drives g_multi to 0 as the kept fraction squared
+    assert abs(out["g_multi_last"]) < abs(out["g_multi_first"]) / 4
+    caption = next(it.caption for it in rep.items if it.name == "flow_quartic_g")
+    assert f"{out['g_multi_first']:.3g} ± {out['g_multi_first_err']:.2g}" in caption
+    assert "g_multi" in caption and "-24 g sum_j G_ij^4" in caption
+    res = next(it.payload for it in rep.items if it.kind == "result" and it.name == "flow_quartic")
+    assert "g_multi" in res and "g_multi_method" in res.attrs
+
+
+def test_quartic_plot_draws_multivariate_coupling_with_errors():
+    from rgdata.maxent import fit_quartic_flow
+    from rgdata.viz.flow import plot_quartic_flow
+
+    x = np.random.default_rng(3).standard_t(6, size=(8, 4000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        res = fit_quartic_flow(rgdata.as_activity(x), n_blocks=5)
+    ax = plot_quartic_flow(res).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(lab.startswith("g_multi") for lab in labels)
+    bars = next(c for c in ax.containers if c.get_label().startswith("g_multi"))
+    np.testing.assert_allclose(np.asarray(bars.lines[0].get_ydata(), float), res.g_multi.values)
+    # the error bars span g_multi +- g_multi_err
+    segments = bars.lines[2][0].get_segments()
+    np.testing.assert_allclose([s[1, 1] - s[0, 1] for s in segments], 2 * res.g_multi_err.values)
+    ax2 = plot_quartic_flow(res, multi=False).axes[0]
+    assert not any(c.get_label().startswith("g_multi") for c in ax2.containers)
