@@ -2,6 +2,7 @@
 
 from . import exact  # noqa: F401
 from .blocking import *  # noqa: F403
+from .couplings import *  # noqa: F403
 from .ensemble import *  # noqa: F403
 from .mcrg import *  # noqa: F403
 from .observables import *  # noqa: F403
