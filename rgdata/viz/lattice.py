@@ -23,6 +23,7 @@ __all__ = [
     "plot_block_snapshots",
     "plot_mcrg_exponents",
     "plot_prg_variance",
+    "plot_block_coupling_flow",
 ]
 
 _LABELS = {
@@ -333,4 +334,130 @@ def plot_prg_variance(res: xr.Dataset, *, expected: float | None = None, ax: Any
     ax.set_xlabel("cluster size K")
     ax.set_ylabel("variance of coarse-grained variable")
     ax.legend(fontsize=8)
+    return fig
+
+
+def plot_block_coupling_flow(
+    flows: list[xr.Dataset],
+    fit: xr.Dataset | None = None,
+    *,
+    couplings: tuple[str, str] = ("nn", "nnn"),
+    critical_coupling: float | None = None,
+    fig: Any = None,
+):
+    """Block-spin couplings across levels at several temperatures, with the fitted fixed point.
+
+    Left: ``K_nn`` against level, one line per temperature. Right: the flow in
+    the plane of two couplings (arrows from each level to the next) when
+    *fit* acts on two couplings or none is given, or ``K^(l+1)`` against
+    ``K^(l)`` with the diagonal and the fitted map when *fit* is a
+    one-parameter projection.
+
+    Parameters
+    ----------
+    flows : list of xarray.Dataset
+        From :func:`rgdata.lattice.block_coupling_flow` (one per temperature).
+    fit : xarray.Dataset, optional
+        From :func:`rgdata.lattice.fit_block_flow`: its fixed point is marked
+        with error bars.
+    couplings : (str, str)
+        The two couplings of the flow plane (default nearest and next-nearest
+        neighbour).
+    critical_coupling : float, optional
+        ``K_c`` of the original lattice, drawn at level 0 for reference.
+    fig : matplotlib Figure, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import json
+
+    if not isinstance(flows, list | tuple) or not flows:
+        raise TypeError(
+            f"flows must be a non-empty list of block_coupling_flow results, got {describe(flows)}"
+        )
+    for f in flows:
+        check_dataset(f, ("couplings", "couplings_err"), "flows[i]")
+    if fit is not None:
+        check_dataset(fit, ("fixed_points", "params"), "fit")
+    if fig is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(10, 4.2), layout="constrained")
+    ax_lev, ax_flow = fig.subplots(1, 2)
+    first = couplings[0]
+    names = json.loads(fit.attrs["couplings_fitted"]) if fit is not None else list(couplings)
+    fp = fp_err = None
+    if fit is not None and fit.attrs.get("fixed_point_index", -1) >= 0:
+        fp = np.array(json.loads(fit.attrs["K_star"]))
+        fp_err = np.array(json.loads(fit.attrs["K_star_err"]))
+    colors = [f"C{i}" for i in range(len(flows))]
+    for f, c in zip(flows, colors, strict=True):
+        T = f.attrs.get("temperature")
+        label = f"T = {T:.4f}" if T is not None else None
+        k = f["couplings"].sel(coupling=first)
+        ax_lev.errorbar(
+            f["level"].values,
+            k.values,
+            yerr=f["couplings_err"].sel(coupling=first).values,
+            fmt="o-",
+            ms=4,
+            capsize=3,
+            color=c,
+            label=label,
+        )
+    if critical_coupling is not None:
+        ax_lev.plot([0], [critical_coupling], "k*", ms=10, label=f"$K_c$ = {critical_coupling:.4f}")
+    if fp is not None and first in names:
+        i = names.index(first)
+        ax_lev.axhspan(fp[i] - fp_err[i], fp[i] + fp_err[i], color="0.85")
+        ax_lev.axhline(fp[i], color="k", ls="--", lw=1, label=f"$K^*_{{{first}}}$ = {fp[i]:.3f}")
+    ax_lev.set_xticks(flows[0]["level"].values)
+    ax_lev.set_xlabel("block level")
+    ax_lev.set_ylabel(f"$K_{{{first}}}$")
+    ax_lev.legend(fontsize=7)
+    if len(names) == 1:
+        name = names[0]
+        for f, c in zip(flows, colors, strict=True):
+            k = f["couplings"].sel(coupling=name).values
+            ax_flow.plot(k[:-1], k[1:], "o", color=c, ms=4)
+        if "map_x" in fit:
+            ax_flow.plot(fit["map_x"], fit["map_y"], "k-", lw=1, label="fitted map")
+        lo, hi = ax_flow.get_xlim()
+        ax_flow.plot([lo, hi], [lo, hi], ":", color="0.5", lw=1, label="diagonal")
+        if fp is not None:
+            ax_flow.errorbar(fp[0], fp[0], xerr=fp_err[0], fmt="ks", ms=6, label="fixed point")
+        ax_flow.set_xlabel(f"$K_{{{name}}}^{{(l)}}$")
+        ax_flow.set_ylabel(f"$K_{{{name}}}^{{(l+1)}}$")
+    else:
+        a, b = names[:2] if len(names) >= 2 else couplings
+        for f, c in zip(flows, colors, strict=True):
+            x = f["couplings"].sel(coupling=a).values
+            y = f["couplings"].sel(coupling=b).values
+            ax_flow.plot(x, y, "o", color=c, ms=4)
+            for j in range(len(x) - 1):
+                if np.all(np.isfinite([x[j], y[j], x[j + 1], y[j + 1]])):
+                    ax_flow.annotate(
+                        "",
+                        xy=(x[j + 1], y[j + 1]),
+                        xytext=(x[j], y[j]),
+                        arrowprops={"arrowstyle": "->", "color": c, "lw": 1},
+                    )
+        if fp is not None and a in names and b in names:
+            ia, ib = names.index(a), names.index(b)
+            ax_flow.errorbar(
+                fp[ia],
+                fp[ib],
+                xerr=fp_err[ia],
+                yerr=fp_err[ib],
+                fmt="ks",
+                ms=6,
+                capsize=3,
+                label="fixed point $K^*$",
+            )
+        ax_flow.set_xlabel(f"$K_{{{a}}}$")
+        ax_flow.set_ylabel(f"$K_{{{b}}}$")
+    if fit is not None or len(names) == 1:
+        ax_flow.legend(fontsize=7)
     return fig

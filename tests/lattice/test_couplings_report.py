@@ -1,0 +1,69 @@
+"""The block-coupling flow part of the Ising report section and its figure."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+from matplotlib.figure import Figure
+
+from rgdata.lattice import block_coupling_flow, exact, fit_block_flow, sample_ising
+from rgdata.report import Report
+from rgdata.report.sections.ising import ISING_DEFAULTS, _coupling_flow_part
+from rgdata.viz import plot_block_coupling_flow
+
+TC = exact.TC_2D
+
+
+@pytest.fixture(scope="module")
+def small_flows():
+    flows = []
+    for i, dT in enumerate((-0.1, 0.0, 0.1)):
+        cfg = sample_ising(32, TC + dT, 400, random_state=30 + i)
+        flows.append(block_coupling_flow(cfg, 2, operators=["nn", "nnn"], random_state=i))
+    return flows
+
+
+def test_section_part_states_fixed_point_and_exact_values(tmp_path):
+    rep = Report("flow test")
+    crit = sample_ising(32, TC, 400, random_state=1)
+    opt = dict(ISING_DEFAULTS[True], mcrg_size=32, flow_offsets=[-0.1, 0.1], flow_samples=400)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        heads = _coupling_flow_part(rep, opt, TC, crit, iter(range(100, 200)), False)
+    assert {"flow_K_star", "flow_y_t", "flow_y_t_err", "flow_lambda_t"} <= set(heads)
+    assert len(heads["flow_K_star"]) == 2 and np.isfinite(heads["flow_y_t"])
+    fig = next(it for it in rep.items if it.name == "ising_coupling_flow" and it.kind == "figure")
+    assert "K_c = ln(1 + sqrt 2)/2 = 0.4407" in fig.caption
+    assert "ORIGINAL lattice" in fig.caption and "exact y_t = 1" in fig.caption
+    assert f"{heads['flow_y_t']:.2f}" in fig.caption
+    table = next(it for it in rep.items if it.kind == "table")
+    assert len(table.payload) == 3 * 3  # 3 temperatures x 3 levels (32, 16, 8: side >= 8)
+    rep.save(tmp_path / "r")
+    back = xr.load_dataset(tmp_path / "r" / "results" / "ising_coupling_flow.nc", engine="h5netcdf")
+    assert json.loads(back.attrs["K_star"]) == pytest.approx(heads["flow_K_star"])
+    stacked = xr.load_dataset(
+        tmp_path / "r" / "results" / "ising_block_couplings.nc", engine="h5netcdf"
+    )
+    assert stacked.couplings.dims == ("temperature", "level", "coupling")
+    # level 0 of every temperature is the nearest-neighbour model
+    k0 = stacked.couplings.sel(level=0, coupling="nn").values
+    e0 = stacked.couplings_err.sel(level=0, coupling="nn").values
+    assert np.all(np.abs(k0 - 1 / stacked.temperature.values) < 4 * e0)
+
+
+@pytest.mark.filterwarnings("ignore:the linear map does not describe")
+def test_plot_block_coupling_flow(small_flows):
+    fit = fit_block_flow(small_flows, ("nn", "nnn"), n_resamples=20)
+    fig = plot_block_coupling_flow(small_flows, fit, critical_coupling=0.4407)
+    assert len(fig.axes) == 2
+    assert fig.axes[0].get_xlabel() == "block level"
+    assert fig.axes[1].get_ylabel() == "$K_{nnn}$"
+    one = fit_block_flow(small_flows, "nn", first_level=0, n_resamples=20)
+    fig = plot_block_coupling_flow(small_flows, one, fig=Figure())
+    assert "(l+1)" in fig.axes[1].get_ylabel()
+    fig = plot_block_coupling_flow(small_flows)
+    assert len(fig.axes) == 2
+    with pytest.raises(TypeError, match="non-empty list"):
+        plot_block_coupling_flow(small_flows[0])
