@@ -41,6 +41,7 @@ __all__ = [
     "fit_quartic_flow",
     "quartic_moments",
     "quartic_coupling_first_order",
+    "fit_quartic_field",
 ]
 
 # Quadrature grid for unit-variance variables: |x| <= 12 standard deviations.
@@ -759,3 +760,164 @@ def fit_quartic_flow(
         },
     )
     return ds
+
+
+def _field_sweeps(
+    a: np.ndarray,
+    v: np.ndarray,
+    alpha: np.ndarray,
+    g: float,
+    n_sweeps: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Metropolis sweeps (one update per mode) of independent chains of mode amplitudes *a*
+    under ``exp(-sum_mu alpha_mu a_mu^2 - g sum_i (v a)_i^4)``. Returns the final state and
+    per-chain means of the sufficient statistics ``a_mu^2`` (chain, k) and ``sum psi^4``
+    (chain,), plus their pooled covariance over all recorded states."""
+    n_chains, k = a.shape
+    psi = a @ v.T
+    step = 2.0 / np.sqrt(2.0 * np.maximum(alpha, 1e-12) + 12.0 * g * (v**2).sum(axis=0))
+    sum_t = np.zeros((n_chains, k + 1))
+    sum_tt = np.zeros((k + 1, k + 1))
+    for _ in range(n_sweeps):
+        for mu in range(k):
+            d = step[mu] * rng.standard_normal(n_chains)
+            new = psi + d[:, None] * v[:, mu]
+            de = alpha[mu] * ((a[:, mu] + d) ** 2 - a[:, mu] ** 2)
+            if g:
+                de += g * np.sum(new**4 - psi**4, axis=1)
+            ok = np.log(rng.random(n_chains)) < -de
+            a[ok, mu] += d[ok]
+            psi[ok] = new[ok]
+        t = np.concatenate([a**2, np.sum(psi**4, axis=1, keepdims=True)], axis=1)
+        sum_t += t
+        sum_tt += t.T @ t
+    mean_chain = sum_t / n_sweeps
+    mean = mean_chain.mean(axis=0)
+    cov = sum_tt / (n_sweeps * n_chains) - np.outer(mean, mean)
+    return a, mean_chain, cov
+
+
+def fit_quartic_field(
+    activity: xr.DataArray,
+    n_modes: int,
+    *,
+    n_chains: int = 1000,
+    n_sweeps: int = 200,
+    n_iter: int = 8,
+    n_blocks: int = 20,
+    random_state: Any = None,
+) -> dict[str, Any]:
+    """Maximum-likelihood fit of the multivariate phi^4 model on the top *n_modes* eigenmodes.
+
+    The model of the unit-variance coarse-grained variables ``psi = V a``
+    (``a`` the amplitudes of the kept modes of the z-scored data, ``V =
+    D^{-1/2} U_k``) is the exponential family
+
+        P(a) ∝ exp(-sum_mu alpha_mu a_mu^2 - g sum_i psi_i^4),     g >= 0,
+
+    with one quadratic coupling per kept eigenmode and one quartic coupling
+    on every site, i.e. the model of :func:`fit_quartic_flow`'s ``g_multi``
+    without the expansion in ``g``. The maximum-likelihood fit matches
+    ``E[a_mu^2]`` and ``E[sum_i psi_i^4]`` to the data; the model's moments
+    come from Metropolis Monte Carlo over the ``k`` mode amplitudes
+    (*n_chains* independent chains), and Newton steps (the Hessian is the
+    model covariance of the statistics) start from the Gaussian with
+    ``g`` at the first-order estimate.
+
+    Parameters
+    ----------
+    activity : xarray.DataArray
+        Activity ``(unit, time)``.
+    n_modes : int
+        Kept modes ``k`` (1 to 30: the Monte Carlo is over ``k`` amplitudes
+        and the Newton system has ``k + 1`` unknowns).
+    n_chains, n_sweeps : int
+        Monte Carlo chains and sweeps per Newton iteration (the last
+        iteration runs 4 times as many sweeps).
+    n_iter : int
+        Newton iterations.
+    n_blocks : int
+        Contiguous time blocks for the data's error.
+    random_state : None, int or Generator
+        Seeds the Monte Carlo.
+
+    Returns
+    -------
+    dict
+        ``g``, ``g_err`` (sampling error of the data: delta method with the
+        block covariance of the data's statistics), ``g_mc_err`` (Monte
+        Carlo error of the last iteration), ``alpha`` (per mode),
+        ``g_first_order`` (:func:`quartic_coupling_first_order` on the same
+        variables), ``at_boundary`` (1 when ``g`` is held at 0 because the
+        data are heavier-tailed than the model allows), ``n_modes``,
+        ``fraction``.
+    """
+    from ..activity import check_activity
+
+    activity = check_activity(activity, allow_trials=False, min_time=20)
+    values = activity.values.astype(float)
+    n_unit, n_time = values.shape
+    k = check_int(n_modes, "n_modes", min_value=1, max_value=min(30, n_unit))
+    n_chains = check_int(n_chains, "n_chains", min_value=10)
+    n_sweeps = check_int(n_sweeps, "n_sweeps", min_value=10)
+    n_iter = check_int(n_iter, "n_iter", min_value=1)
+    n_blocks = check_int(n_blocks, "n_blocks", min_value=2, max_value=max(2, n_time // 10))
+    rng = check_random_state(random_state)
+    z = values - values.mean(axis=1, keepdims=True)
+    z /= z.std(axis=1, keepdims=True)
+    evals, evecs = np.linalg.eigh(z @ z.T / n_time)
+    order = np.argsort(evals)[::-1][:k]
+    lam, u = evals[order], evecs[:, order]
+    d = (u**2) @ lam  # variance of each projected unit
+    v = u / np.sqrt(d)[:, None]
+    amp = u.T @ z  # (k, time)
+    psi4 = np.sum((v @ amp) ** 4, axis=0)
+    stats = np.concatenate([amp**2, psi4[None, :]], axis=0)  # (k + 1, time)
+    target = stats.mean(axis=1)
+    edges = np.linspace(0, n_time, n_blocks + 1).astype(int)
+    block_means = np.array(
+        [stats[:, lo:hi].mean(axis=1) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    )
+    dev = block_means - block_means.mean(axis=0)
+    cov_mean = dev.T @ dev / (n_blocks * (n_blocks - 1))  # covariance of the overall mean
+    corr = (v * lam) @ v.T
+    kappa4 = np.mean((v @ amp) ** 4, axis=1) - 3.0
+    g_first = quartic_coupling_first_order(kappa4, corr)
+    theta = np.concatenate([1.0 / (2.0 * lam), [max(g_first, 0.0)]])
+    a = rng.standard_normal((n_chains, k)) * np.sqrt(lam)
+    a, _, _ = _field_sweeps(a, v, theta[:k], theta[k], n_sweeps, rng)  # burn-in
+    boundary = 0
+    for it in range(n_iter):
+        sweeps = 4 * n_sweeps if it == n_iter - 1 else n_sweeps
+        a, mean_chain, cov = _field_sweeps(a, v, theta[:k], theta[k], sweeps, rng)
+        model = mean_chain.mean(axis=0)
+        step = np.linalg.solve(cov, model - target)
+        if it == n_iter - 1:
+            inv = np.linalg.inv(cov)
+            mc_cov = np.cov(mean_chain.T) / n_chains
+            g_mc_err = float(np.sqrt((inv @ mc_cov @ inv)[k, k]))
+            g_err = float(np.sqrt((inv @ cov_mean @ inv)[k, k]))
+        new = theta + step
+        if new[k] < 0:
+            new[k], boundary = 0.0, 1
+        else:
+            boundary = 0
+        theta = new
+    if boundary:
+        warnings.warn(
+            "the coarse-grained variables are heavier-tailed than the multivariate phi^4 model "
+            "with g >= 0 allows; g is held at 0",
+            UserWarning,
+            stacklevel=2,
+        )
+    return {
+        "g": float(theta[k]),
+        "g_err": g_err,
+        "g_mc_err": g_mc_err,
+        "alpha": theta[:k].copy(),
+        "g_first_order": g_first,
+        "at_boundary": boundary,
+        "n_modes": k,
+        "fraction": k / n_unit,
+    }
