@@ -4,7 +4,7 @@ Five temperatures T_c + (-0.06, -0.03, 0, 0.03, 0.06), L = 64, 4000 Wolff
 samples each, 2x2 majority blocks down to side 8, two-coupling (nn, nnn)
 linear map from level 0. Over seeds 0-5 of this setup y_t was 0.914, 0.995,
 0.978, 1.048, 0.973, 0.962 (mean 0.978, sd 0.044, quoted errors 0.02-0.04):
-a truncation bias of about -0.02 and errors about 1.7 times too small. The
+a truncation bias of about -0.02 and errors 1.2-2 times too small. The
 tolerance 0.15 is that bias plus three seed standard deviations (rounded up);
 this test uses seed 0, the lowest of the six.
 """
