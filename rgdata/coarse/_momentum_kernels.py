@@ -1,96 +1,417 @@
 """Plain-array numerics under :func:`rgdata.coarse.momentum` (no xarray here).
 
 * :func:`standardize` centres (and for the correlation matrix, z-scores) each row.
-* :func:`eigenmodes` diagonalizes the unit-unit covariance once (or the
-  time-time Gram matrix when there are fewer samples than units).
-* :func:`filtered_moments` streams over time chunks and, for a ladder of
-  kept-mode counts, accumulates the second and fourth moments of every
-  filtered variable and a pooled histogram of the normalized variables. The
-  projections for successive kept counts are built incrementally: the
-  projection on the first ``K2`` modes is the projection on the first ``K1``
-  plus the contribution of modes ``K1..K2``, so each mode is projected once.
+* :func:`spectrum` forms the unit-unit covariance once (a symmetric rank-k
+  update, or the time-time Gram matrix when there are fewer samples than
+  units), reduces it to tridiagonal form and returns every eigenvalue;
+  :meth:`Spectrum.vectors` then computes only the eigenvectors the analysis
+  needs (a top block and a bottom block of the spectrum).
+* :func:`plan_filters` decides, for each direction, which kept counts are
+  built from the kept modes and which from the complement
+  ``phi = z - (removed modes)``, so as to compute as few eigenvectors and
+  projections as possible.
+* :func:`filtered_moments` streams over time chunks and accumulates the second
+  and fourth moments of every filtered variable and a pooled histogram of the
+  normalized variables. Along a ladder of kept counts each mode is projected
+  once: the projection on ``K2`` modes is the one on ``K1`` plus the modes
+  ``K1..K2`` (and the complement projections likewise lose modes one range at
+  a time).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
 import numpy as np
 import scipy.linalg
 from numba import njit, prange
+from scipy.linalg import get_blas_funcs, get_lapack_funcs
 
-__all__ = ["standardize", "eigenmodes", "filtered_moments", "accumulate_chunk"]
+__all__ = [
+    "standardize",
+    "Spectrum",
+    "spectrum",
+    "Step",
+    "plan_filters",
+    "filtered_moments",
+    "accumulate_chunk",
+    "range_variances",
+    "row_mean_square",
+]
+
+# rows per block when a per-row reduction needs a float64 temporary
+_ROW_BLOCK = 256
 
 
 def standardize(x: np.ndarray, matrix: str, dtype: type) -> tuple[np.ndarray, np.ndarray]:
     """Centre each row of *x* (and divide by its standard deviation for ``"correlation"``).
 
     Returns ``(z, scale)`` where ``scale`` is the per-row standard deviation
-    (``ddof=0``) of the input.
+    (``ddof=0``) of the input. One copy of *x* in *dtype* is made; the
+    float64 sums run over blocks of rows, so no full-size float64 temporary
+    is created for float32 work.
     """
-    z = np.array(x, dtype=dtype, copy=True)
+    z = np.array(x, dtype=dtype, copy=True, order="C")
     z -= z.mean(axis=1, keepdims=True, dtype=np.float64).astype(dtype)
-    scale = np.sqrt(np.mean(np.square(z, dtype=np.float64), axis=1))
+    scale = row_mean_square(z)
+    np.sqrt(scale, out=scale)
     if matrix == "correlation":
         z /= scale[:, None].astype(dtype)
     return z, scale
 
 
-def eigenmodes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
-    """Eigen-decomposition of ``C = z z^T / T`` restricted to its non-zero modes.
+def row_mean_square(z: np.ndarray) -> np.ndarray:
+    """``mean(z**2, axis=1)`` accumulated in float64, a block of rows at a time."""
+    out = np.empty(z.shape[0])
+    for start in range(0, z.shape[0], _ROW_BLOCK):
+        block = z[start : start + _ROW_BLOCK]
+        out[start : start + _ROW_BLOCK] = np.mean(np.square(block, dtype=np.float64), axis=1)
+    return out
+
+
+def _gram_lower(a: np.ndarray, chunk: int | None) -> np.ndarray:
+    """Lower triangle of ``a a^T`` (Fortran order) by symmetric rank-k updates (?syrk).
+
+    ``a`` is C-ordered ``(m, k)``; with *chunk* the inner dimension is summed
+    in slices of that many columns (OpenBLAS is slow on one very long inner
+    dimension). The strict upper triangle of the result is not referenced.
+    """
+    syrk = get_blas_funcs("syrk", (a,))
+    m, k = a.shape
+    c = np.zeros((m, m), dtype=a.dtype, order="F")
+    step = k if chunk is None else chunk
+    for start in range(0, k, step):
+        # a C-ordered (m, s) slice is the Fortran-ordered (s, m) matrix a_s^T:
+        # trans=1 gives (a_s^T)^T a_s^T = a_s a_s^T without copying the data
+        part = np.ascontiguousarray(a[:, start : start + step])
+        c = syrk(1.0, part.T, beta=1.0, c=c, trans=1, lower=1, overwrite_c=1)
+    return c
+
+
+def _check_lapack(info: int, name: str) -> None:
+    if info != 0:
+        raise np.linalg.LinAlgError(f"LAPACK {name} failed (info={info})")
+
+
+@dataclass
+class Spectrum:
+    """Eigenvalues of ``C = z z^T / T`` and the reduction that gives its eigenvectors.
+
+    Attributes
+    ----------
+    eigenvalues : ndarray, shape (r,)
+        Descending non-zero eigenvalues (float64; ``r`` is the numerical rank).
+    method : str
+        ``"eigh_covariance"`` (``N <= T``: the N x N covariance) or
+        ``"eigh_gram"`` (``T < N``: the T x T Gram matrix ``z^T z / T``
+        has the same non-zero eigenvalues, and ``u = z v / sqrt(T lambda)``
+        gives the unit-space eigenvectors at a cost of T^3 instead of N^3).
+    """
+
+    eigenvalues: np.ndarray
+    method: str
+    _z: np.ndarray
+    _reduced: np.ndarray  # Householder vectors below the subdiagonal (?sytrd, lower)
+    _tau: np.ndarray
+    _diag: np.ndarray  # float64 tridiagonal
+    _offdiag: np.ndarray
+
+    @property
+    def rank(self) -> int:
+        return int(self.eigenvalues.size)
+
+    def vectors(self, top: int, bottom: int) -> np.ndarray:
+        """Orthonormal eigenvectors of the ``top`` largest and ``bottom`` smallest non-zero modes.
+
+        Returns a Fortran-ordered ``(N, m)`` array whose columns follow the
+        descending eigenvalues: modes ``0..top-1``, then ``r-bottom..r-1``
+        (``m = top + bottom``; all ``r`` modes, once each, when the two blocks
+        overlap). The Householder back-transformation (2 N^2 flops per
+        vector) is applied to the requested columns only.
+        """
+        r = self.rank
+        if top + bottom >= r:
+            top, bottom = r, 0
+        ranges = [(lo, hi) for lo, hi in ((0, top), (r - bottom, r)) if hi > lo]
+        dtype = self._z.dtype
+        if not ranges:
+            return np.zeros((self._z.shape[0], 0), dtype=dtype, order="F")
+        size = self._diag.size
+        # descending indices [lo, hi) are ascending indices [size - hi, size - lo): the
+        # bottom block first in ascending order is, reversed, the top block first
+        w = self._tridiagonal_vectors([(size - hi, size - lo) for lo, hi in ranges[::-1]])
+        w = np.asfortranarray(w[:, ::-1], dtype=dtype)
+        v = self._back_transform(w)
+        if self.method == "eigh_covariance":
+            return v
+        lam = np.concatenate([self.eigenvalues[lo:hi] for lo, hi in ranges])
+        t = self._z.shape[1]
+        u = self._z @ v
+        u /= np.sqrt(t * lam).astype(dtype)[None, :]
+        # one re-orthonormalization pass removes the round-off of the division
+        u, rr = np.linalg.qr(u)
+        u *= np.sign(np.diag(rr))[None, :]
+        return np.asfortranarray(u)
+
+    def _tridiagonal_vectors(self, ranges: list[tuple[int, int]]) -> np.ndarray:
+        """Eigenvectors of the tridiagonal matrix for ascending index ranges ``[lo, hi)``.
+
+        Columns in ascending order of eigenvalue. Beyond an eighth of the modes all
+        eigenvectors come from divide and conquer (``?stevd`` in the working precision,
+        gemm-rich and fast where eigenvalues cluster); fewer come from MRRR
+        (``dstemr``, float64) for the requested ranges only.
+        """
+        d, e = self._diag, self._offdiag
+        size = d.size
+        if size == 1:
+            return np.ones((1, 1))
+        needed = sum(hi - lo for lo, hi in ranges)
+        if needed > size // 8:
+            dtype = self._z.dtype
+            _, w = scipy.linalg.eigh_tridiagonal(
+                d.astype(dtype), e.astype(dtype), lapack_driver="stevd"
+            )
+            return np.concatenate([w[:, lo:hi] for lo, hi in ranges], axis=1)
+        blocks = []
+        for lo, hi in ranges:
+            try:
+                _, w = scipy.linalg.eigh_tridiagonal(
+                    d, e, select="i", select_range=(lo, hi - 1), lapack_driver="stemr"
+                )
+            except np.linalg.LinAlgError:  # pragma: no cover - MRRR failure is rare
+                _, w = scipy.linalg.eigh_tridiagonal(
+                    d, e, select="i", select_range=(lo, hi - 1), lapack_driver="stebz"
+                )
+            blocks.append(w)
+        return np.concatenate(blocks, axis=1)
+
+    def _back_transform(self, w: np.ndarray) -> np.ndarray:
+        """``Q w`` for the orthogonal ``Q`` of the tridiagonal reduction (LAPACK ?ormtr, lower)."""
+        size = w.shape[0]
+        if size == 1:
+            return w
+        # lower ?sytrd: Q = H(1) ... H(n-1), H(i) has its vector in column i below the
+        # subdiagonal, so Q acts on rows 1..n-1 as the QR-type product of A[1:, :n-1]
+        ormqr = get_lapack_funcs("ormqr", (w,))
+        refl = self._reduced[1:, : size - 1]
+        tau = self._tau[: size - 1]
+        rows = np.asfortranarray(w[1:])
+        _, work, info = ormqr("L", "N", refl, tau, rows, -1)
+        _check_lapack(info, "ormqr (workspace query)")
+        rows, _, info = ormqr("L", "N", refl, tau, rows, int(work[0]), overwrite_c=1)
+        _check_lapack(info, "ormqr")
+        out = np.empty_like(w, order="F")
+        out[0] = w[0]
+        out[1:] = rows
+        return out
+
+
+def spectrum(z: np.ndarray, *, chunk: int | None = None) -> Spectrum:
+    """All eigenvalues of ``C = z z^T / T`` and a tridiagonal reduction for its eigenvectors.
 
     Parameters
     ----------
     z : ndarray, shape (N, T)
-        Centred data.
+        Centred data (C order).
+    chunk : int, optional
+        Time points per symmetric rank-k update of the covariance.
 
     Returns
     -------
-    eigenvalues : ndarray, shape (r,)
-        Descending non-zero eigenvalues (``r`` is the numerical rank).
-    vectors : ndarray, shape (N, r)
-        Orthonormal eigenvectors, column ``k`` for ``eigenvalues[k]``.
-    method : str
-        ``"eigh_covariance"`` (``N <= T``: one N x N eigh) or ``"eigh_gram"``
-        (``T < N``: the T x T Gram matrix ``z^T z / T`` has the same non-zero
-        eigenvalues, and ``u = z v / sqrt(T lambda)`` gives the unit-space
-        eigenvectors at a cost of T^3 instead of N^3).
+    Spectrum
+        Non-zero eigenvalues (descending) and :meth:`Spectrum.vectors`.
+
+    Notes
+    -----
+    ``C`` (or the Gram matrix ``z^T z / T`` when ``T < N``) is formed by
+    ``?syrk`` (half the flops of a general product), reduced to tridiagonal
+    form by ``?sytrd`` in the working precision, and all eigenvalues come
+    from ``dsterf`` on the float64 tridiagonal. At most ``min(N, T - 1)``
+    modes are non-zero (the data are centred); beyond that, exactly collinear
+    units give zero modes that come out at the round-off level, a few
+    ``eps * lambda_max``; those are dropped.
     """
     n, t = z.shape
     eps = np.finfo(z.dtype).eps
     if n <= t:
-        # summed over time chunks: OpenBLAS is slow on one very long inner dimension
-        c = np.zeros((n, n), dtype=z.dtype)
-        step = max(2048, 2**22 // n)
-        for start in range(0, t, step):
-            zc = z[:, start : start + step]
-            c += zc @ zc.T
-        c /= t
-        # one LAPACK syevd; overwrite_a saves a copy of the N x N matrix
-        lam, vec = scipy.linalg.eigh(c, overwrite_a=True, check_finite=False, driver="evd")
+        if chunk is None:
+            chunk = max(2048, 2**22 // n)
+        c = _gram_lower(z, chunk)
         method = "eigh_covariance"
     else:
-        g = z.T @ z
-        g /= t
-        lam, v = scipy.linalg.eigh(g, overwrite_a=True, check_finite=False, driver="evd")
+        c = _gram_lower(np.ascontiguousarray(z.T), None)
         method = "eigh_gram"
+    c /= t
+    size = c.shape[0]
+    sytrd, sytrd_lwork = get_lapack_funcs(("sytrd", "sytrd_lwork"), (c,))
+    lwork, info = sytrd_lwork(size, lower=1)
+    _check_lapack(info, "sytrd (workspace query)")
+    reduced, d, e, tau, info = sytrd(c, lower=1, lwork=int(lwork), overwrite_a=1)
+    _check_lapack(info, "sytrd")
+    d = d.astype(np.float64)
+    e = e.astype(np.float64)
+    if size > 1:
+        lam, info = scipy.linalg.lapack.dsterf(d, e)
+        _check_lapack(info, "sterf")
+    else:
+        lam = d.copy()
     lam = lam[::-1]
-    # at most min(N, T - 1) modes are non-zero (the data are centred); beyond that,
-    # exactly collinear units give zero modes that eigh returns at the round-off level,
-    # a few eps * lambda_max (a size-dependent factor here would drop genuine small
-    # modes in float32, where eps * lambda_max can exceed them for thousands of units)
+    # a size-dependent factor here would drop genuine small modes in float32, where
+    # eps * lambda_max can exceed them for thousands of units
     tol = max(lam[0], 0.0) * eps * 20
     keep = lam > tol
     keep[min(n, t - 1) :] = False
-    lam = lam[keep].astype(np.float64)
-    if method == "eigh_covariance":
-        vec = np.ascontiguousarray(vec[:, ::-1][:, keep])
-    else:
-        v = v[:, ::-1][:, keep]
-        vec = z @ v
-        vec /= np.sqrt(t * lam).astype(z.dtype)[None, :]
-        # one re-orthonormalization pass removes the round-off of the division
-        vec, r = np.linalg.qr(vec)
-        vec *= np.sign(np.diag(r))[None, :]
-    return lam, vec, method
+    lam = np.ascontiguousarray(lam[keep])
+    return Spectrum(lam, method, z, reduced, tau, d, e)
+
+
+class Step(NamedTuple):
+    """One filtered level of a streaming plan.
+
+    ``op`` is ``"data"`` (all modes: the variables themselves), ``"project"``
+    (``phi = U[:, c0:c1] y[c0:c1]``), ``"add"`` (``phi += ...``),
+    ``"complement"`` (``phi = z - U[:, c0:c1] y[c0:c1]``) or ``"remove"``
+    (``phi -= ...``); ``c0:c1`` are columns of the computed vectors and
+    ``slot`` is the output row the moments of ``phi`` go to.
+    """
+
+    slot: int
+    op: str
+    c0: int
+    c1: int
+
+
+@dataclass
+class DirectionPlan:
+    """The streaming steps of one direction.
+
+    ``slots[i]`` is the output row of the level keeping ``n_kept[i]`` modes;
+    ``steps`` (see :class:`Step`) fill those rows.
+    """
+
+    direction: str
+    n_kept: np.ndarray
+    slots: np.ndarray
+    steps: list[Step]
+
+
+def _needs(direction: str, k_direct: int, k_comp: int, rank: int) -> tuple[int, int]:
+    """(top, bottom) vector counts for a direction with direct levels up to *k_direct*
+    and complement levels down to *k_comp* (``rank`` when none)."""
+    removed = rank - k_comp
+    if direction == "remove_low":
+        return k_direct, removed
+    return removed, k_direct
+
+
+def plan_filters(
+    n_kept: np.ndarray, rank: int, directions: Sequence[str], n: int, t: int
+) -> tuple[int, int, list[DirectionPlan]]:
+    """Choose, per direction, which levels use the kept modes and which the complement.
+
+    Parameters
+    ----------
+    n_kept : ndarray of int
+        Ascending distinct kept counts (``<= rank``), the same for every direction.
+    rank : int
+        Number of non-zero modes.
+    directions : sequence of {"remove_low", "remove_high"}
+    n, t : int
+        Units and time points (weights of the cost model).
+
+    Returns
+    -------
+    top, bottom : int
+        Eigenvectors to compute: the ``top`` largest and ``bottom`` smallest
+        non-zero modes (see :meth:`Spectrum.vectors` for the column order).
+    plans : list of DirectionPlan
+        Slots are numbered consecutively over the directions.
+
+    Notes
+    -----
+    For the levels ``K_1 < ... < K_L`` below the rank, a direction builds
+    ``K_1..K_j`` from the kept modes (incrementally, needing the first
+    ``K_j`` modes in its kept order) and ``K_{j+1}..K_L`` from the complement
+    ``phi = z - U_removed y_removed`` (needing the ``rank - K_{j+1}`` modes
+    removed at ``K_{j+1}``). ``remove_low`` keeps the top of the spectrum
+    first, ``remove_high`` the bottom, so each direction needs a top block
+    and a bottom block; the split of every direction is chosen to minimize
+    ``m (N + T) + T * (reconstructed modes)``, with ``m`` the size of the
+    union of the blocks (each vector costs a back-transformation, ``2 N^2``
+    flops, and a projection, ``2 N T`` per pass; each reconstructed mode
+    ``2 N T``). On the default ladder ``1, 1/2, 1/4, ...`` ``remove_low``
+    alone needs the top half of the modes; ``"both"`` needs three quarters
+    of them (one direction builds its last level as ``z`` minus the half
+    kept by the other).
+    """
+    below = [int(k) for k in n_kept if k < rank]
+    n_below = len(below)
+    options = []
+    for j in range(n_below + 1):
+        k_direct = below[j - 1] if j > 0 else 0
+        k_comp = below[j] if j < n_below else rank
+        options.append((j, k_direct, k_comp))
+    best = None
+    for choice in np.ndindex(*(len(options),) * len(directions)):
+        top = bottom = recon = 0
+        for which, idx in zip(directions, choice, strict=True):
+            _, k_direct, k_comp = options[idx]
+            a, b = _needs(which, k_direct, k_comp, rank)
+            top, bottom = max(top, a), max(bottom, b)
+            recon += k_direct + rank - k_comp
+        m = min(rank, top + bottom)
+        cost = m * (n + t) + t * recon
+        # ties go to the plan with more levels built from the kept modes
+        key = (cost, -sum(choice))
+        if best is None or key < best[0]:
+            best = (key, choice, top, bottom)
+    _, choice, top, bottom = best
+    if top + bottom >= rank:
+        top, bottom = rank, 0
+
+    def col(lo: int, hi: int) -> tuple[int, int]:
+        """Columns of the computed vectors for descending mode indices [lo, hi)."""
+        if hi <= top:
+            return lo, hi
+        shift = rank - bottom - top
+        assert lo >= rank - bottom, (lo, hi, top, bottom, rank)
+        return lo - shift, hi - shift
+
+    plans = []
+    slot = 0
+    for which, idx in zip(directions, choice, strict=True):
+        j = options[idx][0]
+        levels = [int(k) for k in n_kept]
+        slots = np.arange(slot, slot + len(levels))
+        slot += len(levels)
+        steps: list[Step] = []
+
+        def kept_range(k_small: int, k_big: int, which=which) -> tuple[int, int]:
+            """Modes kept at k_big but not at k_small (descending indices)."""
+            if which == "remove_low":
+                return k_small, k_big
+            return rank - k_big, rank - k_small
+
+        for pos, k in enumerate(levels):
+            if k >= rank:
+                steps.append(Step(int(slots[pos]), "data", 0, 0))
+        # kept modes, ascending K
+        prev = 0
+        for pos in range(j):
+            lo, hi = kept_range(prev, below[pos])
+            steps.append(Step(int(slots[pos]), "project" if pos == 0 else "add", *col(lo, hi)))
+            prev = below[pos]
+        # complement, descending K
+        prev = rank
+        for pos in range(n_below - 1, j - 1, -1):
+            lo, hi = kept_range(below[pos], prev)
+            op = "complement" if pos == n_below - 1 else "remove"
+            steps.append(Step(int(slots[pos]), op, *col(lo, hi)))
+            prev = below[pos]
+        plans.append(DirectionPlan(which, np.asarray(levels), slots, steps))
+    return top, bottom, plans
 
 
 @njit(cache=True, parallel=True)
@@ -129,29 +450,29 @@ def accumulate_chunk(phi, inv_sd, lo, width, m2, m4, hist):  # pragma: no cover 
 def filtered_moments(
     z: np.ndarray,
     vectors: np.ndarray,
+    steps: Sequence[Step],
     variances: np.ndarray,
-    n_kept: np.ndarray,
     edges: np.ndarray,
     *,
     chunk_size: int,
     progress_bar=None,
 ) -> dict[str, np.ndarray]:
-    """Moments and pooled histogram of the data filtered to the first ``K`` modes.
+    """Moments and pooled histogram of the data filtered by each step of a plan.
 
     Parameters
     ----------
     z : ndarray, shape (N, T)
         Centred (or z-scored) data.
-    vectors : ndarray, shape (N, r)
-        Orthonormal modes, in the order they are *kept* (the first ``K``
-        columns span the kept subspace at level ``K``).
-    variances : ndarray, shape (L, N)
-        Expected variance of each filtered variable at each level (used to
+    vectors : ndarray, shape (N, m)
+        Orthonormal modes (Fortran order); each step uses a column range.
+    steps : sequence of Step
+        Executed in order within each time chunk (see :class:`Step`); a
+        ``"project"`` or ``"complement"`` step starts a new chain, ``"add"``
+        and ``"remove"`` continue the previous one.
+    variances : ndarray, shape (S, N)
+        Expected variance of each filtered variable at each slot (used to
         normalize the histogram before the data are seen); zero marks a
         variable with no weight on the kept modes.
-    n_kept : ndarray of int, shape (L,)
-        Number of kept modes at each level, strictly increasing. ``K == r``
-        uses ``z`` itself (the projection on all non-zero modes is exact).
     edges : ndarray, shape (n_bins + 1,)
         Uniform histogram edges for the normalized variables.
     chunk_size : int
@@ -160,39 +481,53 @@ def filtered_moments(
     Returns
     -------
     dict
-        ``m2``, ``m4`` (L, N): time averages of ``phi**2`` and ``phi**4``;
-        ``hist`` (L, n_bins): counts; ``outside`` (L,): counts out of range.
+        ``m2``, ``m4`` (S, N): time averages of ``phi**2`` and ``phi**4``;
+        ``hist`` (S, n_bins): counts; ``outside`` (S,): counts out of range.
     """
     n, t = z.shape
-    r = vectors.shape[1]
-    n_levels = len(n_kept)
+    n_slots = variances.shape[0]
     n_bins = len(edges) - 1
     lo = float(edges[0])
     width = float(edges[1] - edges[0])
-    m2 = np.zeros((n_levels, n))
-    m4 = np.zeros((n_levels, n))
-    hist = np.zeros((n_levels, n, n_bins + 1))
+    m2 = np.zeros((n_slots, n))
+    m4 = np.zeros((n_slots, n))
+    hist = np.zeros((n_slots, n, n_bins + 1))
     safe = np.where(variances > 0, variances, 1.0)
     inv_sd = np.where(variances > 0, 1.0 / np.sqrt(safe), 0.0)
-    k_proj = int(max([k for k in n_kept if k < r], default=0))
-    u_proj = np.ascontiguousarray(vectors[:, :k_proj])
+    vectors = np.asfortranarray(vectors, dtype=z.dtype)
+    gemm = get_blas_funcs("gemm", (vectors,))
+    uses_vectors = any(s.op != "data" for s in steps)
+    vt = vectors.T  # C-ordered (m, N)
+    buffer = np.empty(n * min(chunk_size, t), dtype=z.dtype)
     for start in range(0, t, chunk_size):
         zc = np.ascontiguousarray(z[:, start : start + chunk_size])
-        y = u_proj.T @ zc if k_proj else None
-        phi = None
-        prev = 0
-        for level, k in enumerate(n_kept):
-            k = int(k)
-            if k >= r:
+        tc = zc.shape[1]
+        phi = buffer[: n * tc].reshape(n, tc)
+        y = vt @ zc if uses_vectors else None
+        for step in steps:
+            if step.op == "data":
                 cur = zc
             else:
-                if phi is None:
-                    phi = vectors[:, :k] @ y[:k]
-                elif k > prev:
-                    phi += vectors[:, prev:k] @ y[prev:k]
-                prev = k
+                if step.op == "complement":
+                    np.copyto(phi, zc)
+                if step.c1 > step.c0 or step.op == "project":
+                    # phi^T (Fortran (tc, N)) = alpha y_s^T U_s^T + beta phi^T, in place
+                    alpha = -1.0 if step.op in ("complement", "remove") else 1.0
+                    beta = 0.0 if step.op == "project" else 1.0
+                    out = gemm(
+                        alpha,
+                        y[step.c0 : step.c1].T,
+                        vectors[:, step.c0 : step.c1],
+                        beta=beta,
+                        c=phi.T,
+                        trans_b=1,
+                        overwrite_c=1,
+                    )
+                    if not np.shares_memory(out, phi):  # pragma: no cover - f2py copied
+                        phi[...] = out.T
                 cur = phi
-            accumulate_chunk(cur, inv_sd[level], lo, width, m2[level], m4[level], hist[level])
+            slot = step.slot
+            accumulate_chunk(cur, inv_sd[slot], lo, width, m2[slot], m4[slot], hist[slot])
             if progress_bar is not None:
                 progress_bar.update(1)
     per_unit = hist[:, :, :n_bins]
@@ -202,3 +537,16 @@ def filtered_moments(
         "hist": per_unit.sum(axis=1),
         "outside": hist[:, :, n_bins].sum(axis=1),
     }
+
+
+def range_variances(vectors: np.ndarray, lam: np.ndarray, c0: int, c1: int) -> np.ndarray:
+    """``sum_{k in c0:c1} vectors[:, k]**2 * lam[k]`` in float64, a block of columns at a time.
+
+    ``lam`` holds the eigenvalue of each column of *vectors*.
+    """
+    out = np.zeros(vectors.shape[0])
+    for start in range(c0, c1, 512):
+        stop = min(c1, start + 512)
+        block = np.square(vectors[:, start:stop], dtype=np.float64)
+        out += block @ lam[start:stop]
+    return out

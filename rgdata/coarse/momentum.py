@@ -27,7 +27,14 @@ import xarray as xr
 from .._progress import progress_bar
 from .._validation import check_array, check_int, check_option, check_real
 from ..activity import check_activity
-from ._momentum_kernels import eigenmodes, filtered_moments, standardize
+from ._momentum_kernels import (
+    filtered_moments,
+    plan_filters,
+    range_variances,
+    row_mean_square,
+    spectrum,
+    standardize,
+)
 
 __all__ = ["momentum", "default_fractions"]
 
@@ -38,6 +45,9 @@ MIN_TIME = 10
 # a filtered variable whose retained share of variance is below this has no
 # weight on the kept modes: its fourth moment is undefined (NaN, warned)
 _ZERO_VARIANCE = 1e-10
+# a variable built as "data minus the removed modes" carries an absolute round-off of
+# about eps times the data: below this many eps of retained variance it is not resolved
+_COMPLEMENT_RESOLUTION = 64
 
 
 def default_fractions(n_modes: int, min_modes: int = 2) -> np.ndarray:
@@ -198,8 +208,8 @@ def momentum(
         fractions = _check_fractions(fractions)
 
     z, scale = standardize(activity.values, matrix, np.dtype(dtype).type)
-    lam, vec, method = eigenmodes(z)
-    rank = lam.size
+    spec = spectrum(z, chunk=chunk_size)
+    lam, rank, method = spec.eigenvalues, spec.rank, spec.method
     attrs_warnings = []
     if rank < n_units:
         msg = (
@@ -217,17 +227,39 @@ def momentum(
     centers = 0.5 * (edges[1:] + edges[:-1])
     width = edges[1] - edges[0]
     directions = ("remove_low", "remove_high") if direction == "both" else (direction,)
+    uniq, inverse = np.unique(n_modes, return_inverse=True)  # ascending kept counts
+    top, bottom, plans = plan_filters(uniq, rank, directions, n_units, n_time)
+    vec = spec.vectors(top, bottom)
+    del spec  # the N x N reduction is no longer needed
+    lam_cols = np.concatenate([lam[:top], lam[rank - bottom :]]) if top < rank else lam
+    steps = [step for plan in plans for step in plan.steps]
+    variances, retained, unresolved = _expected_variances(
+        steps, vec, lam_cols, row_mean_square(z), unit_var, np.finfo(z.dtype).eps
+    )
     n_chunks = -(-n_time // chunk_size)
+    with progress_bar(enable=progress, desc="momentum RG", total=n_chunks * len(steps)) as bar:
+        out = filtered_moments(
+            z, vec, steps, variances, edges, chunk_size=chunk_size, progress_bar=bar
+        )
+    del z, vec
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fm_slots = out["m4"] / out["m2"] ** 2
+    fm_slots = np.where(variances > 0, fm_slots, np.nan)
+    total = out["hist"].sum(axis=1) + out["outside"]
+    total = np.where(total > 0, total, np.nan)
     per_direction = []
-    with progress_bar(
-        enable=progress, desc="momentum RG", total=n_chunks * len(n_modes) * len(directions)
-    ) as bar:
-        for which in directions:
-            order = np.arange(rank) if which == "remove_low" else np.arange(rank)[::-1]
-            res = _one_direction(
-                z, vec[:, order], lam[order], n_modes, unit_var, edges, chunk_size, bar
-            )
-            per_direction.append(res)
+    for plan in plans:
+        rows = plan.slots[inverse]
+        per_direction.append(
+            {
+                "fourth_moment": fm_slots[rows],
+                "retained": retained[rows],
+                "hist": out["hist"][rows],
+                "outside": out["outside"][rows],
+                "total": total[rows],
+            }
+        )
+    n_unresolved = int(sum(unresolved[plan.slots[inverse]].sum() for plan in plans))
 
     # assemble
     n_nan = 0
@@ -238,12 +270,24 @@ def momentum(
         dist_all.append(res["hist"] / (res["total"][:, None] * width))
         out_all.append(res["outside"] / res["total"])
         n_nan += int(np.isnan(res["fourth_moment"]).sum())
+    n_nan -= n_unresolved
+    dims = "unit x fraction" + (" x direction" if len(directions) > 1 else "")
     if n_nan:
-        dims = "unit x fraction" + (" x direction" if len(directions) > 1 else "")
         msg = (
             f"{n_nan} filtered variable(s) ({dims})"
             " have no weight on the kept modes (retained variance < 1e-10): their fourth "
             "moment is NaN and they are left out of the medians, quartiles and distributions"
+        )
+        warnings.warn(msg, UserWarning, stacklevel=2)
+        attrs_warnings.append(msg)
+    if n_unresolved:
+        eps = np.finfo(np.dtype(dtype)).eps
+        msg = (
+            f"{n_unresolved} filtered variable(s) ({dims}) keep less than "
+            f"{_COMPLEMENT_RESOLUTION * eps:.1e} of their variance, which {dtype} does not "
+            "resolve when they are computed as the data minus the removed modes: their fourth "
+            "moment is NaN and they are left out of the medians, quartiles and distributions; "
+            "use dtype='float64'"
         )
         warnings.warn(msg, UserWarning, stacklevel=2)
         attrs_warnings.append(msg)
@@ -317,24 +361,32 @@ def momentum(
     return ds
 
 
-def _one_direction(z, vec, lam, n_modes, unit_var, edges, chunk_size, bar) -> dict:
-    """Moments for one ordering of the modes (kept = the first K columns)."""
-    uniq, inverse = np.unique(n_modes, return_inverse=True)  # ascending kept counts
-    # expected variance of phi_i at each level: sum over kept modes of u_i^2 lambda
-    cum = np.cumsum(vec**2 * lam[None, :], axis=1)  # (N, r)
-    variances = cum[:, uniq - 1].T.astype(np.float64)  # (L, N)
-    retained = variances / unit_var[None, :]
-    variances = np.where(retained > _ZERO_VARIANCE, variances, 0.0)
-    out = filtered_moments(z, vec, variances, uniq, edges, chunk_size=chunk_size, progress_bar=bar)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fm = out["m4"] / out["m2"] ** 2
-    fm = np.where(variances > 0, fm, np.nan)
-    total = out["hist"].sum(axis=1) + out["outside"]
-    total = np.where(total > 0, total, np.nan)
-    return {
-        "fourth_moment": fm[inverse],
-        "retained": retained[inverse],
-        "hist": out["hist"][inverse],
-        "outside": out["outside"][inverse],
-        "total": total[inverse],
-    }
+def _expected_variances(steps, vec, lam_cols, total_var, unit_var, eps):
+    """Variance of every filtered variable at every slot, known before the data are streamed.
+
+    A level built from kept modes has variance ``sum_kept u_i^2 lambda``; one built as the
+    data minus removed modes has the unit's variance minus ``sum_removed u_i^2 lambda``.
+    Returns ``(variances, retained, unresolved)``, all ``(S, N)``: variances set to zero
+    where the variable has no weight on the kept modes (or, for a complement, less than
+    the working precision resolves; those are flagged in ``unresolved``).
+    """
+    n_slots = 1 + max(step.slot for step in steps)
+    variances = np.zeros((n_slots, total_var.size))
+    retained = np.zeros_like(variances)
+    unresolved = np.zeros(variances.shape, dtype=bool)
+    running = None
+    for step in steps:
+        if step.op == "data":
+            var = total_var
+        else:
+            part = range_variances(vec, lam_cols, step.c0, step.c1)
+            running = part if step.op in ("project", "complement") else running + part
+            var = running if step.op in ("project", "add") else np.maximum(total_var - running, 0)
+        ret = var / unit_var
+        variances[step.slot] = np.where(ret > _ZERO_VARIANCE, var, 0.0)
+        retained[step.slot] = ret
+        if step.op in ("complement", "remove"):
+            coarse = (ret > _ZERO_VARIANCE) & (ret <= _COMPLEMENT_RESOLUTION * eps)
+            variances[step.slot][coarse] = 0.0
+            unresolved[step.slot] = coarse
+    return variances, retained, unresolved
