@@ -97,6 +97,8 @@ def test_figures_and_report_section(tmp_path):
         out = add_maxent_section(rep, act, n_units=12, random_state=0)
     assert out["rms_z_cov"] < out["rms_z_cov_independent"]
     assert 0 < out["multi_information_fraction"] <= 1.05
+    summary = next(i for i in rep.items if i.name == "maxent_pairwise_summary")
+    assert "12 of 14 units" in summary.caption and "Only a subset is fitted" in summary.caption
     assert out["rms_z_pk_kpairwise"] <= out["rms_z_pk_independent"] + 1e-9
     rep.save(tmp_path / "rep")
     assert (tmp_path / "rep" / "index.html").exists()

@@ -117,6 +117,11 @@ def add_maxent_section(
         f"{a['rms_z_c3']:.2f} (independent null {a['rms_z_c3_independent']:.2f}); "
         "z = |model - data| / block standard error of the data."
     )
+    if n_sub < n_total:
+        caption += (
+            f" Only a subset is fitted: Boltzmann learning of all {n_total} units does not yet "
+            "reach the data's sampling error (docs/maxent.md, Performance)."
+        )
     report.add_figure(
         plot_maxent_summary(params, gof), f"{name}_pairwise_summary", caption, section=SECTION
     )
