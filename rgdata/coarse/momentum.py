@@ -40,7 +40,10 @@ __all__ = ["momentum", "default_fractions"]
 
 DIRECTIONS = ("remove_low", "remove_high", "both")
 MATRICES = ("correlation", "covariance")
-DTYPES = ("float64", "float32")
+DTYPES = ("auto", "float64", "float32")
+# dtype="auto" works in float32 from this many units (correlation matrix only): there the
+# O(N^3) eigensolver and the O(N^2 T) products dominate and float32 halves both
+AUTO_FLOAT32_UNITS = 2048
 MIN_TIME = 10
 # a filtered variable whose retained share of variance is below this has no
 # weight on the kept modes: its fourth moment is undefined (NaN, warned)
@@ -99,7 +102,7 @@ def momentum(
     matrix: str = "correlation",
     n_bins: int = 81,
     bin_range: float = 6.0,
-    dtype: str = "float64",
+    dtype: str = "auto",
     chunk_size: int | None = None,
     progress: bool = False,
 ) -> xr.Dataset:
@@ -131,11 +134,16 @@ def momentum(
         histogram of ``n_bins`` equal bins on ``[-bin_range, bin_range]``
         (units of each variable's standard deviation); the share of values
         outside is recorded in ``outside_fraction`` (warned above 1%).
-    dtype : {"float64", "float32"}
+    dtype : {"auto", "float64", "float32"}
         Working precision. ``"float32"`` halves the memory and roughly
         doubles the speed of the linear algebra for thousands of units; the
         fourth moments agree with float64 to ~1e-4 relative, and modes below
-        ~2e-6 of the largest eigenvalue are not resolved.
+        ~2e-6 of the largest eigenvalue are not resolved. ``"auto"`` (the
+        default) is float32 for the correlation matrix of at least
+        ``AUTO_FLOAT32_UNITS`` (2048) units and float64 otherwise (the
+        covariance matrix of units with very different variances can have
+        genuine modes below float32's resolution). ``attrs["dtype"]`` records
+        the precision used.
     chunk_size : int, optional
         Time points processed at once (default: about 2**22 values per
         chunk, at least 2048 time points); bounds the extra memory to a few
@@ -207,6 +215,9 @@ def momentum(
     if fractions is not None:
         fractions = _check_fractions(fractions)
 
+    if dtype == "auto":
+        large = matrix == "correlation" and n_units >= AUTO_FLOAT32_UNITS
+        dtype = "float32" if large else "float64"
     z, scale = standardize(activity.values, matrix, np.dtype(dtype).type)
     spec = spectrum(z, chunk=chunk_size)
     lam, rank, method = spec.eigenvalues, spec.rank, spec.method

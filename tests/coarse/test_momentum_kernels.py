@@ -1,7 +1,10 @@
 """The numerics under momentum-space RG: partial eigensolver, filter plans, complement path."""
 
+import sys
+
 import numpy as np
 import pytest
+import xarray as xr
 
 import rgdata
 from rgdata.coarse import default_fractions, momentum
@@ -219,3 +222,17 @@ def test_float32_complement_below_resolution_is_nan_and_warned():
         wide.fourth_moment.sel(fraction=fractions[1]).values[1:],
         rtol=1e-4,
     )
+
+
+def test_auto_dtype_is_float32_for_many_units_only(rng, monkeypatch):
+    module = sys.modules["rgdata.coarse.momentum"]
+    x = rng.standard_normal((40, 500)) + rng.standard_normal((1, 500)) ** 3
+    act = rgdata.as_activity(x)
+    assert module.AUTO_FLOAT32_UNITS == 2048
+    assert momentum(act).attrs["dtype"] == "float64"
+    monkeypatch.setattr(module, "AUTO_FLOAT32_UNITS", 40)
+    auto = momentum(act, direction="both")
+    assert auto.attrs["dtype"] == "float32"
+    xr.testing.assert_identical(auto, momentum(act, direction="both", dtype="float32"))
+    # the covariance matrix keeps float64 (units' variances can span more than float32 resolves)
+    assert momentum(act, matrix="covariance").attrs["dtype"] == "float64"
