@@ -220,7 +220,7 @@ def quartic_coupling_first_order(kappa4: Any, propagator: Any, *, weights: str =
     Parameters
     ----------
     kappa4 : array-like, shape (N,)
-        Fourth cumulants of the sites (sample estimates).
+        Fourth cumulants of the sites (sample estimates; N >= 1).
     propagator : array-like, shape (N, N)
         Symmetric ``G`` (the sites' covariance at ``g = 0``; to first order the
         observed covariance).
@@ -247,6 +247,8 @@ def quartic_coupling_first_order(kappa4: Any, propagator: Any, *, weights: str =
     """
     check_option(weights, "weights", ("gls", "ols"))
     k4 = check_array(kappa4, "kappa4", ndim=1).astype(float)
+    if k4.size == 0:
+        raise ValueError("kappa4 must hold the cumulant of at least one site, got an empty array")
     prop = check_array(propagator, "propagator", ndim=2).astype(float)
     if prop.shape != (k4.size, k4.size):
         raise ValueError(

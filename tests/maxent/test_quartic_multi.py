@@ -167,6 +167,8 @@ def test_bad_inputs():
         quartic_coupling_first_order([0.1, 0.2], np.eye(2), weights="wls")
     with pytest.raises(ValueError, match="kappa4 must have 1 dimensions"):
         quartic_coupling_first_order(np.zeros((2, 2)), np.eye(2))
+    with pytest.raises(ValueError, match="at least one site"):
+        quartic_coupling_first_order([], np.zeros((0, 0)))
 
 
 # ----------------------------------------------------------------------------- Gaussian null
