@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._validation import check_int, check_option, check_random_state, describe
+from .._validation import check_int, check_option, check_random_state, check_real, describe
 from ..activity import check_configurations
 from ._mcrg_operators import DEFAULT_OPERATORS, orientations
 from .blocking import BLOCK_RULES, TIE_BREAKS, block_array
@@ -87,8 +87,6 @@ def _resolve_couplings(operators: Any, dim: int, field: bool) -> dict[str, tuple
     known = {**even, **odd}
     if operators is None:
         items = [(n, even[n]) for n in DEFAULT_COUPLINGS if n in even]
-        if dim == 3:
-            items = [(n, even[n]) for n in ("nn", "nnn", "third", "plaquette")]
     elif isinstance(operators, int) and not isinstance(operators, bool):
         n = check_int(operators, "operators", min_value=1, max_value=len(even))
         items = list(even.items())[:n]
@@ -115,7 +113,16 @@ def _resolve_couplings(operators: Any, dim: int, field: bool) -> dict[str, tuple
         )
     out: dict[str, tuple] = {}
     for name, shape in items:
-        arr = np.asarray(shape)
+        try:
+            arr = np.asarray(shape)
+        except (TypeError, ValueError):
+            # ragged offsets, e.g. ((0, 0), (0,)): numpy cannot make an array of them
+            example = ((0,) * dim, (0,) * (dim - 1) + (1,))
+            raise ValueError(
+                f"operator {name!r} shape must be a tuple of {dim}-D integer offsets, every "
+                f"offset a tuple of {dim} ints (e.g. {example} for a nearest-neighbour pair), "
+                f"got {shape!r}"
+            ) from None
         if arr.ndim != 2 or arr.shape[1] != dim or arr.dtype.kind not in "iu" or len(arr) < 1:
             raise ValueError(
                 f"operator {name!r} shape must be a tuple of {dim}-D integer offsets, got {shape!r}"
@@ -271,7 +278,10 @@ def _newton(
     t = np.tanh(z)
     info = (X * (w * (1 - t * t))[:, None]).T @ X / n
     lam_min = float(np.linalg.eigvalsh(info).min()) if len(K) else 0.0
-    if status == 1 and lam_min <= 1e-10 and len(z) and z.min() > 5:
+    # only observed patterns count (a jackknife replicate keeps the patterns of the deleted
+    # block with weight 0), and an all-zero pattern (z = 0 whatever K) says nothing
+    seen = z[(w > 0) & np.any(X != 0, axis=1)]
+    if status == 1 and lam_min <= 1e-10 and len(seen) and seen.min() > 5:
         # the gradient vanished only because every observed spin is predicted with
         # certainty by its neighbourhood: separable (frozen) data, couplings run off
         status = -1
@@ -304,13 +314,29 @@ def _fit_blocks(
     }
 
 
-def _jackknife(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Delete-one jackknife standard errors and covariance from replicates (n, ...)."""
+def _jackknife(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Delete-one jackknife errors and covariance from replicates (n, ...), NaN-aware.
+
+    A failed replicate is NaN. Columns with fewer than two finite replicates
+    (e.g. a coupling left out, or a level whose fit failed) get NaN errors and
+    covariance; the others use the replicates finite in all of them (``n_eff``
+    of them), with the factor ``(n_eff - 1) / n_eff`` and their mean. With
+    fewer than two such replicates every error is NaN. Returns the errors
+    (shape ``reps.shape[1:]``), the covariance of the flattened columns and
+    ``n_eff``.
+    """
     n = reps.shape[0]
     flat = reps.reshape(n, -1)
-    dev = flat - flat.mean(axis=0)
-    cov = (n - 1) / n * dev.T @ dev
-    return np.sqrt(np.diag(cov)).reshape(reps.shape[1:]), cov
+    finite = np.isfinite(flat)
+    live = finite.sum(axis=0) >= 2
+    rows = finite[:, live].all(axis=1) if live.any() else np.zeros(n, dtype=bool)
+    n_eff = int(rows.sum())
+    cov = np.full((flat.shape[1], flat.shape[1]), np.nan)
+    if n_eff >= 2:
+        sub = flat[np.ix_(rows, live)]
+        dev = sub - sub.mean(axis=0)
+        cov[np.ix_(live, live)] = (n_eff - 1) / n_eff * dev.T @ dev
+    return np.sqrt(np.diag(cov)).reshape(reps.shape[1:]), cov, n_eff
 
 
 def _edges(n_samples: int, n_jackknife: int) -> np.ndarray:
@@ -325,10 +351,9 @@ def _check_common(config: Any, n_jackknife: Any, tol: Any, max_iter: Any):
             f"configs has {config.shape[0]} sample(s); at least 2 * n_jackknife = "
             f"{2 * n_jackknife} are needed for the jackknife error bars (lower n_jackknife)"
         )
-    if isinstance(tol, bool) or not isinstance(tol, float | int) or not tol > 0:
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    tol = check_real(tol, "tol", min_value=0, strict_min=True)
     max_iter = check_int(max_iter, "max_iter", min_value=1)
-    return config, n_jackknife, float(tol), max_iter
+    return config, n_jackknife, tol, max_iter
 
 
 def _status_text(status: int) -> str:
@@ -369,7 +394,8 @@ def lattice_couplings(
         Contiguous blocks of samples for the delete-one-block jackknife (at
         least 4; at least two samples per block).
     tol : float
-        Newton stops when the Newton decrement per site falls below *tol*.
+        Newton stops when the Newton decrement per site falls below *tol*
+        (positive and finite).
     max_iter : int
         Newton iterations at most.
 
@@ -385,8 +411,10 @@ def lattice_couplings(
         ``status`` (``converged``, ``not converged`` or ``diverging``),
         ``identifiable`` (1 unless the information matrix is singular),
         ``pseudo_loglik_per_site``, ``n_patterns``, ``operators`` (JSON
-        shapes) and, when the input has them, ``temperature``,
-        ``block_level``.
+        shapes), ``n_failed_replicates`` (jackknife replicates that did not
+        converge: NaN in ``couplings_jackknife``; the errors use the ``n``
+        finite ones with the factor ``(n - 1)/n``, NaN when fewer than 2) and,
+        when the input has them, ``temperature``, ``block_level``.
 
     Raises
     ------
@@ -399,7 +427,8 @@ def lattice_couplings(
         When Newton's method does not converge or the couplings diverge
         (frozen configurations: some pattern never occurs with the minority
         spin), and when the couplings are not identifiable (collinear local
-        sums); the couplings are then NaN.
+        sums); the couplings are then NaN. When some jackknife replicates do
+        not converge (saying how many).
 
     Notes
     -----
@@ -435,7 +464,7 @@ def lattice_couplings(
     fit = _estimate(config.values, ops, dim, _edges(config.shape[0], n_jackknife), tol, max_iter)
     names = list(ops)
     _warn_status(fit, f"lattice of shape {config.shape[1:]}")
-    err, cov = _jackknife(fit["reps"])
+    err, cov, _ = _jackknife(fit["reps"])
     ds = xr.Dataset(
         {
             "couplings": ("coupling", fit["K"]),
@@ -452,6 +481,7 @@ def lattice_couplings(
         },
     )
     ds.attrs = _attrs(config, ops, n_jackknife, fit)
+    ds.attrs["n_failed_replicates"] = int(fit["n_failed"])
     return ds
 
 
@@ -465,11 +495,14 @@ def _estimate(
     fit["m"] = m
     bad = fit["status"] != 1 or fit["lam_min"] <= 1e-10
     fit["identifiable"] = int(fit["lam_min"] > 1e-10)
+    fit["n_failed"] = 0
     if bad:
         fit["K"] = np.full_like(fit["K"], np.nan)
         fit["reps"] = np.full_like(fit["reps"], np.nan)
-    elif np.any(fit["rep_status"] != 1):
-        fit["reps"][fit["rep_status"] != 1] = np.nan
+    else:
+        failed = (fit["rep_status"] != 1) | ~np.all(np.isfinite(fit["reps"]), axis=1)
+        fit["reps"][failed] = np.nan
+        fit["n_failed"] = int(failed.sum())
     return fit
 
 
@@ -489,10 +522,18 @@ def _warn_status(fit: dict, where: str) -> None:
             UserWarning,
             stacklevel=3,
         )
-    elif np.any(fit["rep_status"] != 1):
+    elif fit["n_failed"]:
+        n_rep = len(fit["rep_status"])
+        n_left = n_rep - fit["n_failed"]
+        errors = (
+            f"the errors come from the {n_left} finite replicates (factor (n - 1)/n with "
+            f"n = {n_left})"
+            if n_left >= 2
+            else "fewer than 2 are left, so the errors are NaN"
+        )
         warnings.warn(
-            f"pseudo-likelihood fit on the {where}: {int(np.sum(fit['rep_status'] != 1))} "
-            "jackknife replicate(s) did not converge and are NaN; the error bars are unreliable",
+            f"pseudo-likelihood fit on the {where}: {fit['n_failed']} of {n_rep} jackknife "
+            f"replicate(s) did not converge and are NaN; {errors} (attrs n_failed_replicates)",
             UserWarning,
             stacklevel=3,
         )
@@ -576,9 +617,12 @@ def block_coupling_flow(
         ``couplings``, ``couplings_err`` (dims ``level``, ``coupling``),
         ``couplings_jackknife`` (``jackknife``, ``level``, ``coupling``),
         ``n_ties`` (``level``), ``status`` (``level``: 1 converged, 0 not, -1
-        diverging); coords ``level``, ``side`` (linear size at each level),
-        ``n_spins``. attrs as :func:`lattice_couplings` plus ``block_factor``,
-        ``block_rule``, ``tie_break``, ``left_out`` (JSON level -> names).
+        diverging), ``n_failed_replicates`` (``level``: jackknife replicates
+        that did not converge, NaN in ``couplings_jackknife`` and left out of
+        that level's errors, warned); coords ``level``, ``side`` (linear size
+        at each level), ``n_spins``. attrs as :func:`lattice_couplings` plus
+        ``block_factor``, ``block_rule``, ``tie_break``, ``left_out`` (JSON
+        level -> names), ``n_failed_replicates`` (total over levels).
 
     Examples
     --------
@@ -617,6 +661,7 @@ def block_coupling_flow(
     reps = np.full((n_jackknife, n_lev, len(names)), np.nan)
     status = np.zeros(n_lev, dtype=int)
     n_ties = np.zeros(n_lev, dtype=np.int64)
+    n_failed = np.zeros(n_lev, dtype=np.int64)
     left_out: dict[str, list[str]] = {}
     spins = config.values
     for lev in range(n_lev):
@@ -635,6 +680,7 @@ def block_coupling_flow(
         status[lev] = fit["status"] if fit["identifiable"] else 0
         K[lev, keep] = fit["K"]
         reps[:, lev, keep] = fit["reps"]
+        n_failed[lev] = fit["n_failed"]
     if left_out:
         warnings.warn(
             "operators too wide for the blocked lattice (2 * extent >= side) were left out: "
@@ -643,7 +689,8 @@ def block_coupling_flow(
             UserWarning,
             stacklevel=2,
         )
-    err = np.sqrt((n_jackknife - 1) / n_jackknife * np.sum((reps - reps.mean(axis=0)) ** 2, axis=0))
+    # per level: a replicate that failed at one level does not remove it from the others
+    err = np.stack([_jackknife(reps[:, lev])[0] for lev in range(n_lev)])
     ds = xr.Dataset(
         {
             "couplings": (("level", "coupling"), K),
@@ -651,6 +698,7 @@ def block_coupling_flow(
             "couplings_jackknife": (("jackknife", "level", "coupling"), reps),
             "n_ties": ("level", n_ties),
             "status": ("level", status),
+            "n_failed_replicates": ("level", n_failed),
         },
         coords={
             "level": np.arange(n_lev),
@@ -667,9 +715,74 @@ def block_coupling_flow(
         block_rule=rule,
         tie_break=tie_break,
         left_out=json.dumps(left_out),
+        n_failed_replicates=int(n_failed.sum()),
         random_state=random_state if isinstance(random_state, int) else str(random_state),
     )
     return ds
+
+
+def _flow_label(flow: xr.Dataset) -> str:
+    T = flow.attrs.get("temperature")
+    return f"temperature {float(T):g}" if T is not None else "no temperature in attrs"
+
+
+def _check_compatible_flows(flows: list | tuple) -> None:
+    """Every flow must have the same couplings, levels, sides and block rule as ``flows[0]``."""
+    ref = flows[0]
+
+    def signature(f: xr.Dataset) -> dict[str, Any]:
+        side = f["side"].values.tolist() if "side" in f.coords else None
+        return {
+            "couplings": [str(c) for c in f["coupling"].values],
+            "levels": [int(v) for v in f["level"].values],
+            "side": side,
+            "block_factor": f.attrs.get("block_factor"),
+            "block_rule": f.attrs.get("block_rule"),
+            "tie_break": f.attrs.get("tie_break"),
+        }
+
+    want = signature(ref)
+    diffs = []
+    for i, f in enumerate(flows[1:], start=1):
+        got = signature(f)
+        for key, value in want.items():
+            if got[key] != value:
+                diffs.append(f"flows[{i}] {key} {got[key]} vs {value} in flows[0]")
+    if diffs:
+        raise ValueError(
+            "the flows are not compatible: every flow must come from block_coupling_flow with "
+            "the same couplings (operators, field), levels, lattice side, block factor b, rule "
+            "and tie_break; differences: " + "; ".join(diffs)
+        )
+
+
+def _check_flow_couplings(couplings: Any, available: list[str]) -> list[str]:
+    accepted = f"a coupling name or a non-empty sequence of distinct names out of {available}"
+    if isinstance(couplings, str):
+        names = [couplings]
+    elif isinstance(couplings, list | tuple | np.ndarray):
+        names = list(couplings)
+        if not names:
+            raise ValueError(f"couplings is empty; give {accepted}")
+        bad = [n for n in names if not isinstance(n, str | np.str_)]
+        if bad:
+            raise TypeError(
+                f"couplings must hold names (str), got {', '.join(describe(n) for n in bad)}; "
+                f"give {accepted}"
+            )
+        names = [str(n) for n in names]
+    else:
+        raise TypeError(f"couplings must be {accepted}, got {describe(couplings)}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(
+            f"couplings names {repeated} more than once (a repeated coupling makes the map "
+            f"singular); give {accepted}"
+        )
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise ValueError(f"the flows have no coupling(s) {unknown}; give {accepted}")
+    return names
 
 
 def fit_block_flow(
@@ -692,10 +805,12 @@ def fit_block_flow(
     Parameters
     ----------
     flows : sequence of xarray.Dataset
-        Results of :func:`block_coupling_flow` with the same couplings, levels
-        and block factor (typically one per temperature near ``T_c``).
+        Results of :func:`block_coupling_flow` with the same coupling list,
+        levels, lattice side, block factor, block rule and tie rule (typically
+        one per temperature near ``T_c``).
     couplings : str or sequence of str
-        The couplings the map acts on. The default ``("nn", "nnn")`` fits the
+        The couplings the map acts on: one name or a non-empty sequence of
+        distinct names held by the flows. The default ``("nn", "nnn")`` fits the
         two-coupling linear map: the flow from the nearest-neighbour line
         (``K_nnn = 0`` at level 0) onto the block-spin manifold (``K_nnn``
         about 0.09 at ``T_c``) is then part of the map, so level 0 can be
@@ -731,6 +846,22 @@ def fit_block_flow(
         ``lambda_t_err``, ``y_t``, ``y_t_err`` (``ln lambda_t / ln b``, error
         by the delta method), ``block_factor``, ``first_level``,
         ``projection``, ``design_condition``.
+
+    Raises
+    ------
+    TypeError
+        *flows* is not a list of :func:`block_coupling_flow` results;
+        *couplings* is not a name or a sequence of names.
+    ValueError
+        Incompatible flows (the differences are listed); empty, repeated or
+        unknown coupling names; a finite coupling without a usable jackknife
+        error (fewer than 2 finite replicates: the flow and level are named).
+
+    Warns
+    -----
+    UserWarning
+        When some jackknife replicates of a flow are NaN (the covariance then
+        uses the others), and when a multi-coupling map is ill-conditioned.
     """
     from ..flow import estimate_flow
 
@@ -744,19 +875,9 @@ def fit_block_flow(
     for i, f in enumerate(flows):
         if not isinstance(f, xr.Dataset) or f.attrs.get("analysis") != "block_coupling_flow":
             raise TypeError(f"flows[{i}] must be a block_coupling_flow result, got {describe(f)}")
-    names = [couplings] if isinstance(couplings, str) else list(couplings)
     ref = flows[0]
-    for i, f in enumerate(flows):
-        missing = [n for n in names if n not in f["coupling"].values]
-        if missing:
-            raise ValueError(
-                f"flows[{i}] has no coupling(s) {missing}; it holds {list(f['coupling'].values)}"
-            )
-        if (
-            f.sizes["level"] != ref.sizes["level"]
-            or f.attrs["block_factor"] != ref.attrs["block_factor"]
-        ):
-            raise ValueError("every flow must have the same levels and block factor")
+    _check_compatible_flows(flows)
+    names = _check_flow_couplings(couplings, [str(c) for c in ref["coupling"].values])
     first_level = check_int(first_level, "first_level", min_value=0)
     n_lev = ref.sizes["level"] - first_level
     if n_lev < 2:
@@ -765,27 +886,50 @@ def fit_block_flow(
         )
     b = int(ref.attrs["block_factor"])
     p = len(names)
+    levels = ref["level"].values[first_level:]
     params = np.empty((len(flows), n_lev, p))
     blocks = []
     for t, f in enumerate(flows):
         sub = f.sel(coupling=names).isel(level=slice(first_level, None))
         params[t] = sub["couplings"].transpose("level", "coupling").values
         reps = sub["couplings_jackknife"].transpose("jackknife", "level", "coupling").values
-        _, cov = _jackknife(reps)
-        blocks.append(cov)
+        _, cov_t, n_eff = _jackknife(reps)
+        # a finite coupling needs a finite error: otherwise (fewer than 2 finite jackknife
+        # replicates) its weight in the fit is unknown
+        no_err = np.isfinite(params[t].ravel()) & ~(np.diag(cov_t) > 0)
+        if no_err.any():
+            lev_i, c_i = np.unravel_index(np.flatnonzero(no_err), (n_lev, p))
+            where = ", ".join(
+                f"level {int(levels[a])} {names[c]}" for a, c in zip(lev_i, c_i, strict=True)
+            )
+            raise ValueError(
+                f"flows[{t}] ({_flow_label(f)}) has no usable jackknife error at {where}: "
+                f"{n_eff} of {reps.shape[0]} replicates are finite at every level used "
+                "(at least 2 are needed, and a positive variance); rerun with more samples, or "
+                "leave the failing levels out (first_level, or fewer levels)"
+            )
+        if n_eff < reps.shape[0]:
+            warnings.warn(
+                f"flows[{t}] ({_flow_label(f)}): {reps.shape[0] - n_eff} of {reps.shape[0]} "
+                "jackknife replicates are NaN at some level used; the covariance across levels "
+                f"comes from the {n_eff} replicates finite at all of them",
+                UserWarning,
+                stacklevel=2,
+            )
+        blocks.append(cov_t)
     n_flat = params.size
     cov = np.zeros((n_flat, n_flat))
     step = n_lev * p
     for t, blk in enumerate(blocks):
         cov[t * step : (t + 1) * step, t * step : (t + 1) * step] = blk
-    # NaN couplings would have NaN covariance rows: give those a unit diagonal (they drop out)
+    # NaN couplings (left out, or a failed fit at that level) have NaN covariance rows: give
+    # them a unit diagonal (estimate_flow drops NaN parameters)
     bad = ~np.isfinite(cov)
     if bad.any():
         cov[bad] = 0.0
         idx = np.flatnonzero(~np.isfinite(params.ravel()))
         cov[idx, idx] = 1.0
     temps = [float(f.attrs.get("temperature", np.nan)) for f in flows]
-    levels = ref["level"].values[first_level:]
     da = xr.DataArray(
         params,
         dims=("trajectory", "level", "parameter"),

@@ -22,7 +22,13 @@ from rgdata.lattice import (
     lattice_couplings,
     sample_ising,
 )
-from rgdata.lattice.couplings import _features, _local_terms, _newton, _resolve_couplings
+from rgdata.lattice.couplings import (
+    _features,
+    _jackknife,
+    _local_terms,
+    _newton,
+    _resolve_couplings,
+)
 
 TC = exact.TC_2D
 
@@ -297,3 +303,156 @@ def test_fit_block_flow_recovers_planted_linear_map():
     assert res["trajectory"].values.tolist() == [2.25, 2.26, 2.27, 2.28, 2.29]
     one = fit_block_flow(flows, "nn", first_level=1, n_resamples=50)
     assert one.attrs["projection"] == "one-parameter projection on nn"
+
+
+# --------------------------------------------------------------- failed jackknife replicates
+def _one_separable_replicate(L=16):
+    """40 samples in 4 jackknife blocks: random spins in block 0, then only configurations
+    in which every spin agrees with at least as many neighbours as it disagrees with (all
+    up, stripes and 2x2 checkerboards of width 2). Deleting block 0 leaves separable data
+    at level 0 (K_nn runs off to infinity); at level 1 the 2x2 checkerboard becomes the
+    antiferromagnet, so every replicate is finite there."""
+    rng = np.random.default_rng(0)
+    y, x = np.indices((L, L))
+    up = np.ones((L, L), np.int8)
+    vstripe = np.where((x // 2) % 2, 1, -1).astype(np.int8)
+    hstripe = np.where((y // 2) % 2, 1, -1).astype(np.int8)
+    checker2 = np.where(((x // 2) + (y // 2)) % 2, 1, -1).astype(np.int8)
+    s = np.empty((40, L, L), np.int8)
+    s[:10] = rng.choice(np.array([-1, 1], np.int8), size=(10, L, L))
+    s[10:20] = up
+    s[20:30] = [vstripe] * 4 + [up] * 6
+    s[30:40] = [hstripe] * 3 + [checker2] * 3 + [up] * 4
+    return as_configurations(s)
+
+
+def _by_hand_jackknife(values):
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    n = len(v)
+    return np.sqrt((n - 1) / n * np.sum((v - v.mean()) ** 2))
+
+
+def test_a_failed_replicate_is_left_out_of_the_errors():
+    cfg = _one_separable_replicate()
+    with pytest.warns(UserWarning, match="level 0 .*1 of 4 jackknife replicate.*3 finite"):
+        flow = block_coupling_flow(cfg, 1, operators=["nn"], n_jackknife=4, random_state=0)
+    reps = flow.couplings_jackknife.sel(coupling="nn").values  # (jackknife, level)
+    # the separable replicate is detected (not reported converged at a large finite K)
+    assert np.isnan(reps[0, 0]) and np.all(np.isfinite(reps[1:, 0]))
+    assert np.all(np.isfinite(reps[:, 1]))
+    assert flow.n_failed_replicates.values.tolist() == [1, 0]
+    assert flow.attrs["n_failed_replicates"] == 1
+    # level 0: the 3 finite replicates with factor 2/3; level 1: all 4 (unaffected)
+    err = flow.couplings_err.sel(coupling="nn").values
+    assert err[0] == pytest.approx(_by_hand_jackknife(reps[:, 0]), rel=1e-12)
+    assert err[1] == pytest.approx(_by_hand_jackknife(reps[:, 1]), rel=1e-12)
+    assert np.all(err > 0)
+    with pytest.warns(UserWarning, match="1 of 4 jackknife replicate"):
+        single = lattice_couplings(cfg, ["nn"], n_jackknife=4)
+    assert single.attrs["n_failed_replicates"] == 1
+    assert float(single.couplings_err[0]) == pytest.approx(err[0], rel=1e-12)
+    assert float(single.couplings_cov[0, 0]) == pytest.approx(err[0] ** 2, rel=1e-12)
+
+
+def test_jackknife_is_nan_aware():
+    rng = np.random.default_rng(1)
+    reps = rng.standard_normal((10, 3))
+    reps[4] = np.nan  # a failed replicate
+    reps[:, 2] = np.nan  # a coupling left out
+    err, cov, n_eff = _jackknife(reps)
+    assert n_eff == 9
+    assert err[0] == pytest.approx(_by_hand_jackknife(reps[:, 0]), rel=1e-12)
+    assert err[1] == pytest.approx(_by_hand_jackknife(reps[:, 1]), rel=1e-12)
+    ok = np.delete(reps[:, :2], 4, axis=0)
+    dev = ok - ok.mean(axis=0)
+    assert cov[0, 1] == pytest.approx(8 / 9 * np.sum(dev[:, 0] * dev[:, 1]), rel=1e-12)
+    assert np.isnan(err[2]) and np.all(np.isnan(cov[2]))
+    reps[1:] = np.nan  # a single finite replicate: no error
+    err, cov, n_eff = _jackknife(reps)
+    assert np.all(np.isnan(err)) and np.all(np.isnan(cov))
+
+
+def test_fit_block_flow_with_failed_replicates():
+    k_star = np.array([0.35, 0.09])
+    starts = [(T, [1 / T, 0.0]) for T in (2.25, 2.26, 2.27, 2.28, 2.29)]
+    flows, A = _planted_flow(1.9, k_star, starts, 3, 1e-4, seed=0)
+    flows[1]["couplings_jackknife"][3, 2, :] = np.nan
+    with pytest.warns(UserWarning, match=r"flows\[1\] \(temperature 2.26\): 1 of 20"):
+        res = fit_block_flow(flows, ["nn", "nnn"], n_resamples=100)
+    lam_exact = np.max(np.linalg.eigvals(A).real)
+    assert abs(res.attrs["lambda_t"] - lam_exact) < 4 * res.attrs["lambda_t_err"]
+    flows[1]["couplings_jackknife"][1:, 2, :] = np.nan  # 1 finite replicate left at level 2
+    with pytest.raises(
+        ValueError,
+        match=r"flows\[1\] \(temperature 2.26\) has no usable jackknife error at "
+        r"level 2 nn, level 2 nnn",
+    ):
+        fit_block_flow(flows, ["nn", "nnn"], n_resamples=10)
+
+
+# --------------------------------------------------------------- input checks
+@pytest.fixture(scope="module")
+def tiny_flows():
+    cfg = sample_ising(16, 2.5, 80, random_state=2)
+    kw = dict(n_jackknife=4, random_state=0)
+    return {
+        "ref": block_coupling_flow(cfg, 1, operators=["nn", "nnn"], **kw),
+        "four": block_coupling_flow(cfg, 1, operators=["nn", "nnn", "third", "plaquette"], **kw),
+        "first": block_coupling_flow(cfg, 1, operators=["nn", "nnn"], tie_break="first", **kw),
+        "dec": block_coupling_flow(cfg, 1, operators=["nn", "nnn"], rule="decimation", **kw),
+        "b4": block_coupling_flow(cfg, 1, operators=["nn", "nnn"], b=4, **kw),
+        "L8": block_coupling_flow(
+            sample_ising(8, 2.5, 80, random_state=2), 1, operators=["nn", "nnn"], **kw
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "other, match",
+    [
+        ("four", r"flows\[1\] couplings \['nn', 'nnn', 'third', 'plaquette'\] vs \['nn', 'nnn'\]"),
+        ("first", r"flows\[1\] tie_break first vs random in flows\[0\]"),
+        ("dec", r"flows\[1\] block_rule decimation vs majority"),
+        ("b4", r"flows\[1\] side \[16, 4\] vs \[16, 8\].*block_factor 4 vs 2"),
+        ("L8", r"flows\[1\] side \[8, 4\] vs \[16, 8\]"),
+    ],
+)
+def test_fit_block_flow_refuses_incompatible_flows(tiny_flows, other, match):
+    with pytest.raises(ValueError, match="the flows are not compatible.*" + match):
+        fit_block_flow([tiny_flows["ref"], tiny_flows[other]], "nn")
+
+
+@pytest.mark.parametrize(
+    "couplings, error, match",
+    [
+        (3, TypeError, "couplings must be a coupling name or a non-empty sequence of distinct"),
+        ([], ValueError, "couplings is empty; give a coupling name"),
+        (["nn", "nn"], ValueError, r"couplings names \['nn'\] more than once"),
+        (["nn", 1], TypeError, "couplings must hold names"),
+        (["bogus"], ValueError, r"no coupling\(s\) \['bogus'\].*out of \['nn', 'nnn'\]"),
+    ],
+)
+def test_fit_block_flow_couplings_checked(tiny_flows, couplings, error, match):
+    with pytest.raises(error, match=match):
+        fit_block_flow([tiny_flows["ref"], tiny_flows["ref"]], couplings)
+
+
+def test_tol_and_operator_shapes_checked():
+    cfg = sample_ising(8, 2.5, 40, random_state=1)
+    with pytest.raises(ValueError, match="tol must be finite"):
+        lattice_couplings(cfg, ["nn"], n_jackknife=4, tol=np.inf)
+    with pytest.raises(ValueError, match="tol must be > 0"):
+        block_coupling_flow(cfg, 1, operators=["nn"], n_jackknife=4, tol=0.0)
+    with pytest.raises(TypeError, match="tol must be a real number"):
+        lattice_couplings(cfg, ["nn"], n_jackknife=4, tol="1e-12")
+    loose = lattice_couplings(cfg, ["nn"], n_jackknife=4, tol=np.float32(1e-8))
+    tight = lattice_couplings(cfg, ["nn"], n_jackknife=4)
+    assert loose.attrs["status"] == "converged"
+    np.testing.assert_allclose(loose.couplings, tight.couplings, atol=1e-4)
+    with pytest.raises(
+        ValueError,
+        match=r"'x' shape must be a tuple of 2-D integer offsets.*"
+        r"\(\(0, 0\), \(0, 1\)\)",
+    ):
+        lattice_couplings(cfg, {"x": ((0, 0), (0,))}, n_jackknife=4)
