@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._validation import check_dataset, describe
+from .._validation import check_dataset, check_real, describe
 from ._axes import get_axes
 
 __all__ = [
@@ -341,7 +341,7 @@ def plot_block_coupling_flow(
     flows: list[xr.Dataset],
     fit: xr.Dataset | None = None,
     *,
-    couplings: tuple[str, str] = ("nn", "nnn"),
+    couplings: str | tuple[str, ...] = ("nn", "nnn"),
     critical_coupling: float | None = None,
     fig: Any = None,
 ):
@@ -360,9 +360,11 @@ def plot_block_coupling_flow(
     fit : xarray.Dataset, optional
         From :func:`rgdata.lattice.fit_block_flow`: its fixed point is marked
         with error bars.
-    couplings : (str, str)
-        The two couplings of the flow plane (default nearest and next-nearest
-        neighbour).
+    couplings : str or sequence of one or two str
+        Couplings held by the flows: the first is drawn against level; two
+        give the flow plane when *fit* is None (default nearest and
+        next-nearest neighbour), one the map ``K^(l+1)`` against ``K^(l)``.
+        With a *fit*, the right panel shows the couplings it fitted.
     critical_coupling : float, optional
         ``K_c`` of the original lattice, drawn at level 0 for reference.
     fig : matplotlib Figure, optional
@@ -370,6 +372,13 @@ def plot_block_coupling_flow(
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        *flows* is not a non-empty list of datasets; *couplings* not names.
+    ValueError
+        *couplings* empty, longer than two, repeated, or not held by every flow.
     """
     import json
 
@@ -381,6 +390,22 @@ def plot_block_coupling_flow(
         check_dataset(f, ("couplings", "couplings_err"), "flows[i]")
     if fit is not None:
         check_dataset(fit, ("fixed_points", "params"), "fit")
+    available = [str(c) for c in flows[0]["coupling"].values]
+    accepted = f"one or two distinct names out of {available}"
+    if isinstance(couplings, str):
+        couplings = (couplings,)
+    if not isinstance(couplings, list | tuple) or not all(isinstance(c, str) for c in couplings):
+        raise TypeError(f"couplings must be {accepted}, got {describe(couplings)}")
+    if not 1 <= len(couplings) <= 2 or len(set(couplings)) != len(couplings):
+        raise ValueError(f"couplings must be {accepted}, got {list(couplings)}")
+    for i, f in enumerate(flows):
+        missing = [c for c in couplings if c not in f["coupling"].values]
+        if missing:
+            raise ValueError(
+                f"flows[{i}] has no coupling(s) {missing}; couplings must be {accepted}"
+            )
+    if critical_coupling is not None:
+        critical_coupling = check_real(critical_coupling, "critical_coupling")
     if fig is None:
         from matplotlib.figure import Figure
 
@@ -422,7 +447,7 @@ def plot_block_coupling_flow(
         for f, c in zip(flows, colors, strict=True):
             k = f["couplings"].sel(coupling=name).values
             ax_flow.plot(k[:-1], k[1:], "o", color=c, ms=4)
-        if "map_x" in fit:
+        if fit is not None and "map_x" in fit:
             ax_flow.plot(fit["map_x"], fit["map_y"], "k-", lw=1, label="fitted map")
         lo, hi = ax_flow.get_xlim()
         ax_flow.plot([lo, hi], [lo, hi], ":", color="0.5", lw=1, label="diagonal")

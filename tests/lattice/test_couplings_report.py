@@ -67,3 +67,36 @@ def test_plot_block_coupling_flow(small_flows):
     assert len(fig.axes) == 2
     with pytest.raises(TypeError, match="non-empty list"):
         plot_block_coupling_flow(small_flows[0])
+
+
+def test_plot_block_coupling_flow_one_coupling_without_fit(small_flows):
+    fig = plot_block_coupling_flow(small_flows, couplings="nn")
+    ax = fig.axes[1]
+    assert ax.get_ylabel() == "$K_{nn}^{(l+1)}$"
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "diagonal" in labels and "fitted map" not in labels
+    # the points are (K^(l), K^(l+1)) of every flow
+    x, y = ax.get_lines()[0].get_data()
+    k = small_flows[0].couplings.sel(coupling="nn").values
+    np.testing.assert_array_equal(x, k[:-1])
+    np.testing.assert_array_equal(y, k[1:])
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"couplings": 3}, TypeError, "couplings must be one or two distinct names"),
+        ({"couplings": ()}, ValueError, r"couplings must be one or two distinct names .*\[\]"),
+        ({"couplings": ("nn", "nnn", "nn")}, ValueError, "one or two distinct names"),
+        ({"couplings": ("nn", "nn")}, ValueError, "one or two distinct names"),
+        (
+            {"couplings": ("nn", "bogus")},
+            ValueError,
+            r"flows\[0\] has no coupling\(s\) \['bogus'\]",
+        ),
+        ({"critical_coupling": "0.44"}, TypeError, "critical_coupling must be a real number"),
+    ],
+)
+def test_plot_block_coupling_flow_checks_input(small_flows, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_block_coupling_flow(small_flows, **kwargs)
