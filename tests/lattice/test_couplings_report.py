@@ -28,7 +28,7 @@ def small_flows():
 def test_section_part_states_fixed_point_and_exact_values(tmp_path):
     rep = Report("flow test")
     crit = sample_ising(32, TC, 400, random_state=1)
-    opt = dict(ISING_DEFAULTS[True], mcrg_size=32, flow_offsets=[-0.1, 0.1], flow_samples=400)
+    opt = dict(ISING_DEFAULTS[True], mcrg_size=32, flow_offsets=[-0.1, 0.1], flow_samples=300)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         heads = _coupling_flow_part(rep, opt, TC, crit, iter(range(100, 200)), False)
@@ -51,6 +51,33 @@ def test_section_part_states_fixed_point_and_exact_values(tmp_path):
     k0 = stacked.couplings.sel(level=0, coupling="nn").values
     e0 = stacked.couplings_err.sel(level=0, coupling="nn").values
     assert np.all(np.abs(k0 - 1 / stacked.temperature.values) < 4 * e0)
+    # the caption states what was measured, not what is expected
+    cap = fig.caption
+    for claim in ("Level 0 recovers", "shrink level by level", "they settle", "20 sample blocks"):
+        assert claim not in cap
+    assert "jackknife errors over 20 contiguous sample blocks" in cap  # n_jackknife default
+    assert stacked.attrs["n_jackknife"] == 20
+    temps = stacked.temperature.values
+    labels = [f"T_c {T - TC:+.2f}" if T != TC else "T_c" for T in temps]
+    assert "T_c -0.10: 300; T_c: 400 (the critical MCRG configurations" in cap
+    assert "T_c +0.10: 300." in cap
+    for lab, T, k, e in zip(labels, temps, k0, e0, strict=True):
+        assert f"{lab}: {k:.4f} vs {1 / T:.4f} (z = {(k - 1 / T) / e:+.1f})" in cap
+    # direction: K_nn change from level 1 to 2 and its error from the replicate differences
+    reps = stacked.couplings_jackknife.sel(coupling="nn").transpose(
+        "temperature", "jackknife", "level"
+    )
+    for lab, r, k in zip(
+        labels, reps.values, stacked.couplings.sel(coupling="nn").values, strict=True
+    ):
+        d = r[:, 2] - r[:, 1]
+        err = np.sqrt(19 / 20 * np.sum((d - d.mean()) ** 2))
+        delta = k[2] - k[1]
+        word = ("grows" if delta > 0 else "shrinks") if abs(delta) > 2 * err else "no significant"
+        assert f"{lab}: levels 1->2 {delta:+.4f} ± {err:.4f}, {word}" in cap
+    ks, ks_err = heads["flow_K_star"][1], heads["flow_K_star_err"][1]
+    sign = "consistent with 0" if abs(ks) <= 2 * ks_err else ("> 0" if ks > 0 else "< 0")
+    assert f"K*_nnn = {ks:.3f} ± {ks_err:.3f}{',' if abs(ks) <= 2 * ks_err else ''} {sign}" in cap
 
 
 @pytest.mark.filterwarnings("ignore:the linear map does not describe")

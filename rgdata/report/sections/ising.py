@@ -115,7 +115,8 @@ def add_ising_section(
         where scaling holds), ``mcrg_size``, ``mcrg_samples``, ``prg_size``,
         ``prg_samples``, ``flow_offsets`` (temperatures relative to ``T_c``
         added to the critical MCRG run for the block-coupling flow, on the
-        same ``mcrg_size`` lattice) and ``flow_samples`` (samples at each).
+        same ``mcrg_size`` lattice) and ``flow_samples`` (samples at each of those;
+        ``T_c`` reuses the ``mcrg_samples`` critical configurations).
 
     Returns
     -------
@@ -407,6 +408,7 @@ def _coupling_flow_part(
             flow_lambda_t=fit.attrs["lambda_t"],
             flow_lambda_t_err=fit.attrs["lambda_t_err"],
         )
+        nnn_sign = _sign_text(ks[1], ks_err[1])
         fixed = (
             f"Linear map of (K_nn, K_nnn) fitted to all {fit.attrs['n_pairs']} pairs of "
             f"consecutive levels (rgdata.flow.estimate_flow, jackknife covariance across levels; "
@@ -419,21 +421,50 @@ def _coupling_flow_part(
             "about twice the quoted error. K_c = ln(1 + sqrt 2)/2 = "
             f"{kc:.4f} is the critical nearest-neighbour coupling of the ORIGINAL lattice "
             "(level 0); the block-spin fixed point is another point in coupling space (here "
-            "with K_nnn > 0), specific to 2x2 majority blocks and to the truncation."
+            f"with K*_nnn {nnn_sign}), specific to the block rule and to the truncation."
         )
     else:
         fixed = "No fixed point of the fitted flow map was found."
     fig = vl.plot_block_coupling_flow(flows, fit, critical_coupling=kc)
+    ref = flows[0].attrs
+    b = int(ref["block_factor"])
+    ties = (
+        "seeded coin ties"
+        if ref["block_rule"] == "majority" and ref["tie_break"] == "random"
+        else f"ties: {ref['tie_break']}"
+    )
+    n_samples = [int(f.attrs["n_samples"]) for f in flows]
+    samples = "; ".join(
+        f"{_t_label(T, tc)}: {n}"
+        + (" (the critical MCRG configurations, mcrg_samples)" if T == tc else "")
+        for T, n in zip(temps, n_samples, strict=True)
+    )
+    level0 = "; ".join(_level0_text(T, f, tc) for T, f in zip(temps, flows, strict=True))
+    direction = "; ".join(_direction_text(T, f, tc) for T, f in zip(temps, flows, strict=True))
+    n_failed = sum(int(f.attrs.get("n_failed_replicates", 0)) for f in flows)
+    failed = (
+        f" {n_failed} jackknife replicate(s) failed to converge and were left out of the errors."
+        if n_failed
+        else ""
+    )
     report.add_figure(
         fig,
         "ising_coupling_flow",
         f"Block-spin couplings by maximum pseudo-likelihood (couplings {', '.join(names)}; "
-        f"jackknife errors over 20 sample blocks), L = {Lm}, 2x2 majority blocks (seeded "
-        f"coin ties), at T = T_c {', '.join(f'{T - tc:+.2f}' for T in temps if T != tc)} and "
-        "T_c. Level 0 recovers K_nn = 1/T. Above T_c the couplings shrink level by level, "
-        "below T_c they grow, at T_c they settle near the fixed point. " + fixed,
+        f"jackknife errors over {int(ref['n_jackknife'])} contiguous sample blocks), L = {Lm}, "
+        f"{b}x{b} {ref['block_rule']} blocks ({ties}). Samples per temperature: {samples}. "
+        f"Level 0 K_nn against the exact 1/T (z = difference / error): {level0}. "
+        f"Measured direction of the flow (K_nn from the first block level to the deepest; "
+        f"'grows'/'shrinks' when the change exceeds 2 jackknife errors of the change, "
+        f"else 'no significant change'): {direction}.{failed} " + fixed,
         section=_SECTION,
-        params={"size": Lm, "temperatures": temps, "flow_samples": int(opt["flow_samples"])},
+        params={
+            "size": Lm,
+            "temperatures": temps,
+            "n_samples": n_samples,
+            "flow_samples": int(opt["flow_samples"]),
+            "mcrg_samples": int(opt["mcrg_samples"]),
+        },
     )
     report.add_table(
         rows,
@@ -455,6 +486,56 @@ def _coupling_flow_part(
             fit, "ising_coupling_flow", "Flow of block-spin couplings (fit)", section=_SECTION
         )
     return heads
+
+
+def _t_label(T: float, tc: float) -> str:
+    return "T_c" if T == tc else f"T_c {T - tc:+.2f}"
+
+
+def _sign_text(value: float, err: float) -> str:
+    """'> 0', '< 0' or 'consistent with 0' at two standard errors."""
+    if not (np.isfinite(value) and np.isfinite(err)):
+        return "undetermined (NaN)"
+    if abs(value) <= 2 * err:
+        return f"= {_fmt(value, err)}, consistent with 0"
+    return f"= {_fmt(value, err)} {'> 0' if value > 0 else '< 0'}"
+
+
+def _level0_text(T: float, flow: xr.Dataset, tc: float) -> str:
+    k = float(flow["couplings"].sel(level=0, coupling="nn"))
+    e = float(flow["couplings_err"].sel(level=0, coupling="nn"))
+    return f"{_t_label(T, tc)}: {k:.4f} vs {1 / T:.4f} (z = {(k - 1 / T) / e:+.1f})"
+
+
+def _flow_change(flow: xr.Dataset) -> tuple[int, int, float, float]:
+    """Change of K_nn from level 1 (0 when there are only 2 levels) to the deepest finite level.
+
+    The error is the jackknife error of the difference (the same sample blocks serve
+    every level), over the replicates finite at both levels.
+    """
+    k = flow["couplings"].sel(coupling="nn").values
+    reps = flow["couplings_jackknife"].sel(coupling="nn").transpose("jackknife", "level").values
+    start = 1 if len(k) >= 3 else 0
+    finite = [lev for lev in range(start + 1, len(k)) if np.isfinite(k[lev])]
+    if not np.isfinite(k[start]) or not finite:
+        return start, start, np.nan, np.nan
+    end = finite[-1]
+    d = reps[:, end] - reps[:, start]
+    d = d[np.isfinite(d)]
+    n = len(d)
+    err = math.sqrt((n - 1) / n * float(np.sum((d - d.mean()) ** 2))) if n >= 2 else np.nan
+    return start, end, float(k[end] - k[start]), err
+
+
+def _direction_text(T: float, flow: xr.Dataset, tc: float) -> str:
+    start, end, delta, err = _flow_change(flow)
+    if not np.isfinite(delta):
+        return f"{_t_label(T, tc)}: undetermined (too few finite levels)"
+    if np.isfinite(err) and abs(delta) > 2 * err:
+        word = "grows" if delta > 0 else "shrinks"
+    else:
+        word = "no significant change"
+    return f"{_t_label(T, tc)}: levels {start}->{end} {delta:+.4f} ± {err:.4f}, {word}"
 
 
 def _prg_part(report: Report, opt: dict, tc: float, seeds, progress: bool) -> dict[str, Any]:
