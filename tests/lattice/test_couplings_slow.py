@@ -5,8 +5,9 @@ samples each, 2x2 majority blocks down to side 8, two-coupling (nn, nnn)
 linear map from level 0. Over seeds 0-5 of this setup y_t was 0.914, 0.995,
 0.978, 1.048, 0.973, 0.962 (mean 0.978, sd 0.044, quoted errors 0.02-0.04):
 a truncation bias of about -0.02 and errors 1.2-2 times too small. The
-tolerance 0.15 is that bias plus three seed standard deviations (rounded up);
-this test uses seed 0, the lowest of the six.
+tolerance 0.16 is that bias plus three seed standard deviations,
+0.02 + 3 x 0.044 = 0.152, rounded up; this test uses seed 0, the lowest of
+the six (|y_t - 1| = 0.086).
 """
 
 import json
@@ -30,7 +31,7 @@ def test_block_flow_thermal_exponent():
             flows.append(block_coupling_flow(cfg, 3, random_state=i))
     fit = fit_block_flow(flows, ("nn", "nnn"), first_level=0, n_resamples=200)
     assert fit.attrs["design_condition"] < 1e3
-    assert abs(fit.attrs["y_t"] - 1.0) < 0.15, (fit.attrs["y_t"], fit.attrs["y_t_err"])
+    assert abs(fit.attrs["y_t"] - 1.0) < 0.16, (fit.attrs["y_t"], fit.attrs["y_t_err"])
     assert fit.attrs["lambda_t"] > 1  # relevant
     assert fit.stability.values[fit.attrs["fixed_point_index"]] == "unstable"
     # the critical trajectory ends near the fitted fixed point (within its errors and the
