@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy.stats import norm
 
 from .._progress import progress_bar
 from .._validation import (
@@ -34,6 +35,7 @@ from .._validation import (
     check_random_state,
     check_real,
 )
+from .pairwise import MaxEntConvergenceWarning
 
 __all__ = [
     "QuarticModel",
@@ -54,6 +56,9 @@ _MIN_KURTOSIS = 1.05
 # up to this many units the jackknife of g_multi recomputes the propagator per time block
 # (n_blocks x N x N mode cross products in memory); above it the propagator is held fixed
 _MAX_UNITS_PROPAGATOR_JACKKNIFE = 512
+# fit_quartic_field is converged when every moment mismatch is within the two-sided normal
+# quantile of this family-wise level (Bonferroni over the k + 1 moments)
+_FIELD_CONVERGENCE_LEVEL = 0.01
 
 
 def _log_weights(a: float, g: float) -> tuple[np.ndarray, float]:
@@ -800,6 +805,55 @@ def _field_sweeps(
     return a, mean_chain, cov
 
 
+def _field_newton_step(
+    theta: np.ndarray, model: np.ndarray, target: np.ndarray, cov: np.ndarray
+) -> tuple[np.ndarray, int, int]:
+    """One Newton step of the moment matching of :func:`fit_quartic_field`.
+
+    ``theta = (alpha_1 .. alpha_k, g)``; *model* and *target* are the model's
+    and the data's means of ``(a_mu^2, sum_i psi_i^4)`` and *cov* the model
+    covariance of these statistics (the Hessian of the negative
+    log-likelihood). The joint step solves ``cov dtheta = model - target``.
+    Where it would make ``g`` negative, ``g`` is set to its boundary 0 and
+    the alphas are re-solved with ``g`` fixed there: ``cov[:k, :k] dalpha =
+    (model - target)[:k] - cov[:k, k] (0 - g)`` (the linearised moments of
+    the alphas matched). The step is then halved until the model is
+    normalisable (``g > 0``, or ``g == 0`` and every ``alpha > 0``).
+
+    Returns the new ``theta``, 1 when ``g`` is at the boundary 0 (else 0)
+    and the number of halvings.
+    """
+    k = theta.size - 1
+    resid = model - target
+    new = theta + np.linalg.solve(cov, resid)
+    if new[k] < 0:
+        dalpha = np.linalg.solve(cov[:k, :k], resid[:k] + cov[:k, k] * theta[k])
+        new = np.append(theta[:k] + dalpha, 0.0)
+    delta = new - theta
+    halvings = 0
+    while not (new[k] > 0 or np.all(new[:k] > 0)):
+        if halvings == 60:  # theta itself is normalisable, so this is not reached
+            raise RuntimeError("no normalisable step found from a normalisable start")
+        halvings += 1
+        new = theta + 0.5**halvings * delta
+    return new, int(new[k] == 0), halvings
+
+
+def _moment_z(resid: np.ndarray, err: np.ndarray, at_boundary: int) -> tuple[np.ndarray, float]:
+    """Moment mismatches in units of their errors and the largest one that counts.
+
+    On the boundary ``g = 0`` the fourth-moment statistic of the model is
+    below the data's by construction (that is why ``g`` is held at 0): there
+    only a model statistic above the data's (which would ask for ``g > 0``)
+    counts.
+    """
+    z = resid / err
+    counted = np.abs(z)
+    if at_boundary:
+        counted[-1] = max(z[-1], 0.0)
+    return z, float(counted.max())
+
+
 def fit_quartic_field(
     activity: xr.DataArray,
     n_modes: int,
@@ -838,7 +892,12 @@ def fit_quartic_field(
         Monte Carlo chains and sweeps per Newton iteration (the last
         iteration runs 4 times as many sweeps).
     n_iter : int
-        Newton iterations.
+        Newton iterations. Each solves ``cov dtheta = E_model - E_data`` for
+        the couplings ``theta = (alpha, g)`` (``cov`` the model covariance of
+        the statistics); where that would make ``g`` negative, ``g`` is held
+        at 0 and the alphas are re-solved with it fixed there; the step is
+        halved until the model is normalisable (``g > 0``, or every
+        ``alpha > 0``).
     n_blocks : int
         Contiguous time blocks for the data's error.
     random_state : None, int or Generator
@@ -853,7 +912,24 @@ def fit_quartic_field(
         ``g_first_order`` (:func:`quartic_coupling_first_order` on the same
         variables), ``at_boundary`` (1 when ``g`` is held at 0 because the
         data are heavier-tailed than the model allows), ``n_modes``,
-        ``fraction``.
+        ``fraction``; ``alpha_err`` and ``alpha_mc_err`` (data and Monte
+        Carlo errors of ``alpha``, with ``g`` fixed where it is held at 0);
+        ``moment_z`` (the last iteration's ``E_model - E_data`` of the
+        ``k + 1`` statistics in units of their Monte Carlo error: that run's
+        and the previous run's, whose noise set the parameters),
+        ``max_moment_z`` (the largest ``|moment_z|``; on the boundary the
+        fourth-moment statistic counts only when the model's exceeds the
+        data's), ``moment_z_limit`` (the two-sided normal quantile of a 1 %
+        family-wise level over the ``k + 1`` statistics) and ``converged``
+        (``max_moment_z <= moment_z_limit`` and the last step not halved).
+
+    Warns
+    -----
+    MaxEntConvergenceWarning
+        When not ``converged``: the couplings are not yet the
+        maximum-likelihood values.
+    UserWarning
+        When ``g`` is held at its boundary 0.
     """
     from ..activity import check_activity
 
@@ -890,22 +966,38 @@ def fit_quartic_field(
     a = rng.standard_normal((n_chains, k)) * np.sqrt(lam)
     a, _, _ = _field_sweeps(a, v, theta[:k], theta[k], n_sweeps, rng)  # burn-in
     boundary = 0
+    # Monte Carlo variance of the model means of the run that set the current theta
+    # (none for the starting point)
+    prev_mc_var = np.zeros(k + 1)
     for it in range(n_iter):
         sweeps = 4 * n_sweeps if it == n_iter - 1 else n_sweeps
         a, mean_chain, cov = _field_sweeps(a, v, theta[:k], theta[k], sweeps, rng)
         model = mean_chain.mean(axis=0)
-        step = np.linalg.solve(cov, model - target)
+        mc_cov = np.cov(mean_chain.T) / n_chains
+        new, boundary, halvings = _field_newton_step(theta, model, target, cov)
         if it == n_iter - 1:
+            # mismatch at the last evaluated theta, in units of its Monte Carlo error: this
+            # run's and that of the run whose step set theta
+            mismatch_err = np.sqrt(np.diag(mc_cov) + prev_mc_var)
+            # one-sided for g only where it was and stays at 0
+            held = int(boundary and theta[k] == 0)
+            moment_z, max_z = _moment_z(model - target, mismatch_err, held)
             inv = np.linalg.inv(cov)
-            mc_cov = np.cov(mean_chain.T) / n_chains
             g_mc_err = float(np.sqrt((inv @ mc_cov @ inv)[k, k]))
             g_err = float(np.sqrt((inv @ cov_mean @ inv)[k, k]))
-        new = theta + step
-        if new[k] < 0:
-            new[k], boundary = 0.0, 1
-        else:
-            boundary = 0
+            if boundary:  # alphas fitted with g fixed at 0
+                inv = np.linalg.inv(cov[:k, :k])
+                sl = slice(0, k)
+                alpha_err = np.sqrt(np.diag(inv @ cov_mean[sl, sl] @ inv))
+                alpha_mc_err = np.sqrt(np.diag(inv @ mc_cov[sl, sl] @ inv))
+            else:
+                alpha_err = np.sqrt(np.diag(inv @ cov_mean @ inv))[:k]
+                alpha_mc_err = np.sqrt(np.diag(inv @ mc_cov @ inv))[:k]
+            last_halvings = halvings
+        prev_mc_var = np.diag(mc_cov)
         theta = new
+    z_limit = float(norm.isf(_FIELD_CONVERGENCE_LEVEL / (2 * (k + 1))))
+    converged = bool(max_z <= z_limit and last_halvings == 0)
     if boundary:
         warnings.warn(
             "the coarse-grained variables are heavier-tailed than the multivariate phi^4 model "
@@ -913,13 +1005,32 @@ def fit_quartic_field(
             UserWarning,
             stacklevel=2,
         )
+    if not converged:
+        what = (
+            f"the last moment mismatch is {max_z:.3g} Monte Carlo errors (limit {z_limit:.3g})"
+            if last_halvings == 0
+            else f"the last Newton step was halved {last_halvings} times to stay normalisable"
+        )
+        warnings.warn(
+            f"fit_quartic_field did not converge in n_iter={n_iter} iterations: {what}; "
+            "g and alpha are not yet the maximum-likelihood values (raise n_iter, n_sweeps "
+            "or n_chains)",
+            MaxEntConvergenceWarning,
+            stacklevel=2,
+        )
     return {
         "g": float(theta[k]),
         "g_err": g_err,
         "g_mc_err": g_mc_err,
         "alpha": theta[:k].copy(),
+        "alpha_err": alpha_err,
+        "alpha_mc_err": alpha_mc_err,
         "g_first_order": g_first,
         "at_boundary": boundary,
+        "converged": converged,
+        "max_moment_z": max_z,
+        "moment_z": moment_z,
+        "moment_z_limit": z_limit,
         "n_modes": k,
         "fraction": k / n_unit,
     }
