@@ -59,6 +59,16 @@ def test_section_shows_multivariate_coupling():
     assert "g_multi" in caption and "-24 g sum_j G_ij^4" in caption
     res = next(it.payload for it in rep.items if it.kind == "result" and it.name == "flow_quartic")
     assert "g_multi" in res and "g_multi_method" in res.attrs
+    # the shifted null of g_multi is not 0 by construction: the shifts keep every unit's tails
+    # (at fraction 1, where G ~ I, the null equals the data's value) and independent units keep
+    # g_multi(1) f^2 (here -0.018 +- 0.003 at f = 1/2); the caption says so
+    null = next(
+        it.payload for it in rep.items if it.kind == "result" and it.name == "flow_quartic_null"
+    )
+    np.testing.assert_allclose(null.g_multi.values[0], res.g_multi.values[0], rtol=1e-3)
+    assert abs(null.g_multi.values[1]) > 4 * null.g_multi_err.values[1]
+    assert "The null is not zero by construction" in caption
+    assert "independent units give g_multi(f) = g_multi(1) f^2" in caption
 
 
 def test_quartic_plot_draws_multivariate_coupling_with_errors():

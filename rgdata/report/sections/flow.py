@@ -243,7 +243,10 @@ def add_flow_section(
         f"{_pm(gm[0], gme[0])} at fraction 1 and {_pm(gm[-1], gme[-1])} at fraction "
         f"{f_lo:.3g} (null {_pm(gm_null[0], gme_null[0])} and {_pm(gm_null[-1], gme_null[-1])}); "
         "same jackknife errors. Unlike g_cumulant it accounts for the propagator coupling the "
-        "units, which grows as modes are removed."
+        "units, which grows as modes are removed. The null is not zero by construction: "
+        "shifting the units independently in time keeps each unit's tails, and independent "
+        "units give g_multi(f) = g_multi(1) f^2 (the kinematic fall from projecting them on "
+        "fewer modes, docs/flows.md): compare the data with this null, not with 0."
     )
     if np.nanmax(np.abs(gm)) > 0.01:
         caption += (
