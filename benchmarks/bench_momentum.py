@@ -5,8 +5,13 @@
    from scratch, fourth moments with numpy) at a size where the baseline is
    affordable; the results must agree.
 2. The target size, N = 10,000 units x T = 20,000 samples with a planted
-   spectrum, for the fast path only (the baseline would need one 10,000 x
-   10,000 eigendecomposition per fraction), in float64 and float32.
+   spectrum, for the fast path only (the naive baseline would need one
+   10,000 x 10,000 eigendecomposition per fraction), in float64 and float32,
+   with the time of each stage (standardize, covariance + tridiagonal
+   reduction, eigenvectors, streaming). ``--full-eigh-baseline`` also times,
+   in the same process, the decomposition the previous version used (gemm
+   covariance and a dense ``eigh`` of all modes, driver evd) against the
+   covariance + reduction + eigenvectors stages.
 
 Machines are noisy: compare ratios, not absolute times.
 
@@ -19,10 +24,13 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from unittest import mock
 
 import numpy as np
+import scipy.linalg
 
 import rgdata
+from rgdata.coarse import _momentum_kernels as kernels
 from rgdata.coarse import default_fractions, momentum
 
 
@@ -58,11 +66,64 @@ def timed(func):
     return wall, value
 
 
+class StageTimer:
+    """Wall time spent in each stage of one momentum() call (wrapping the kernels)."""
+
+    def __init__(self):
+        self.times = {}
+
+    def wrap(self, name, func):
+        def timed_func(*args, **kwargs):
+            t0 = time.perf_counter()
+            out = func(*args, **kwargs)
+            self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - t0
+            return out
+
+        return timed_func
+
+    def run(self, func):
+        m = "rgdata.coarse.momentum"
+        with (
+            mock.patch(f"{m}.standardize", self.wrap("standardize", kernels.standardize)),
+            mock.patch(f"{m}.spectrum", self.wrap("covariance+tridiagonal", kernels.spectrum)),
+            mock.patch.object(
+                kernels.Spectrum,
+                "vectors",
+                self.wrap("eigenvectors", kernels.Spectrum.vectors),
+            ),
+            mock.patch(f"{m}.filtered_moments", self.wrap("streaming", kernels.filtered_moments)),
+        ):
+            return func()
+
+    def line(self) -> str:
+        return ", ".join(f"{k} {v:.1f} s" for k, v in self.times.items())
+
+
+def full_eigh(act, dtype: str) -> float:
+    """Wall time of the previous decomposition: gemm covariance in chunks + dense eigh (evd)."""
+    z, _ = kernels.standardize(act.values, "correlation", np.dtype(dtype).type)
+    t0 = time.perf_counter()
+    n, t = z.shape
+    c = np.zeros((n, n), dtype=z.dtype)
+    step = max(2048, 2**22 // n)
+    for start in range(0, t, step):
+        zc = z[:, start : start + step]
+        c += zc @ zc.T
+    c /= t
+    scipy.linalg.eigh(c, overwrite_a=True, check_finite=False, driver="evd")
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     parser.add_argument("--skip-baseline", action="store_true", help="only the target size")
     parser.add_argument("--dtypes", default="float64,float32", help="dtypes at the target size")
+    parser.add_argument(
+        "--full-eigh-baseline",
+        action="store_true",
+        help="also time the previous full-eigh decomposition at the target size",
+    )
     args = parser.parse_args()
     base_n, base_t = (500, 1000) if args.quick else (2000, 4000)
     big_n, big_t = (2000, 4000) if args.quick else (10_000, 20_000)
@@ -87,13 +148,26 @@ def main() -> None:
     act = rgdata.as_activity(planted(big_n, big_t, seed=1))
     fr = default_fractions(big_n)
     for dtype in args.dtypes.split(","):
-        t_big, res = timed(lambda d=dtype: momentum(act, fr, direction="remove_low", dtype=d))
+        stages = StageTimer()
+        t_big, res = timed(
+            lambda d=dtype, st=stages: st.run(
+                lambda: momentum(act, fr, direction="remove_low", dtype=d)
+            )
+        )
         print(
             f"N={big_n} T={big_t}, {len(fr)} fractions, {dtype}: {t_big:8.2f} s "
             f"(median fourth moment at f={fr[-1]:.2g}: "
             f"{float(res.fourth_moment_median[-1]):.3f}, Gaussian 3; rank {res.attrs['rank']})"
         )
+        print(f"    stages: {stages.line()}")
         del res
+        if args.full_eigh_baseline:
+            ours = stages.times["covariance+tridiagonal"] + stages.times["eigenvectors"]
+            base = full_eigh(act, dtype)
+            print(
+                f"    decomposition: ours {ours:.1f} s, full eigh (gemm + evd) {base:.1f} s, "
+                f"ratio {ours / base:.3f}"
+            )
 
 
 if __name__ == "__main__":

@@ -185,14 +185,17 @@ def momentum(
 
     Notes
     -----
-    One eigendecomposition serves all fractions (an ``N x N`` ``eigh``, or
-    the ``T x T`` Gram matrix when ``T < N``). The filtered variables are
+    One tridiagonal reduction of the ``N x N`` matrix (or of the ``T x T``
+    Gram matrix when ``T < N``) gives every eigenvalue; eigenvectors are
+    computed only for the modes the ladder uses (the full set, fraction 1,
+    is the data itself, so the default ladder needs the top half for
+    ``"remove_low"``). A level may be built as the data minus the removed
+    modes when fewer modes are removed than kept. The filtered variables are
     never re-projected from scratch: time is streamed in chunks and, going up
     the ladder of kept counts ``K1 < K2 < ...``, the projection on ``K2``
-    modes is the one on ``K1`` plus the modes ``K1..K2``, so the cost is one
-    projection on the largest kept subspace below the full one (the full
-    set, fraction 1, is the data itself). Fourth moments of temporally
-    correlated data have a larger sampling error than ``sqrt(24/T)``.
+    modes is the one on ``K1`` plus the modes ``K1..K2``. Fourth moments of
+    temporally correlated data have a larger sampling error than
+    ``sqrt(24/T)``.
 
     Examples
     --------
