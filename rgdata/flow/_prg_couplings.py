@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .._jackknife import jackknife_error
+
 MAX_UNITS = 16
 
 
@@ -92,8 +94,7 @@ def pairwise_with_jackknife(spikes: np.ndarray, n_blocks: int, fit: Any) -> dict
 
 def jackknife_se(rep: np.ndarray) -> np.ndarray:
     """Delete-one jackknife standard error over the first axis."""
-    b = rep.shape[0]
-    return np.sqrt((b - 1) / b * np.sum((rep - rep.mean(axis=0)) ** 2, axis=0))
+    return jackknife_error(rep, axis=0)
 
 
 def offdiag_mean(J: np.ndarray) -> np.ndarray:

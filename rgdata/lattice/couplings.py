@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._jackknife import jackknife_covariance
 from .._validation import check_int, check_option, check_random_state, check_real, describe
 from ..activity import check_configurations
 from ._mcrg_operators import DEFAULT_OPERATORS, orientations
@@ -333,9 +334,7 @@ def _jackknife(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     n_eff = int(rows.sum())
     cov = np.full((flat.shape[1], flat.shape[1]), np.nan)
     if n_eff >= 2:
-        sub = flat[np.ix_(rows, live)]
-        dev = sub - sub.mean(axis=0)
-        cov[np.ix_(live, live)] = (n_eff - 1) / n_eff * dev.T @ dev
+        cov[np.ix_(live, live)] = jackknife_covariance(flat[np.ix_(rows, live)])
     return np.sqrt(np.diag(cov)).reshape(reps.shape[1:]), cov, n_eff
 
 

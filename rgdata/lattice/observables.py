@@ -43,6 +43,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from .._jackknife import jackknife_error
 from .._validation import check_array, check_int, check_random_state, check_real, describe
 from ..activity import check_configurations
 
@@ -171,7 +172,7 @@ def jackknife(func, data: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np.nda
         dtype=float,
     )
     mean_rep = reps.mean(axis=0)
-    err = np.sqrt((n_blocks - 1) / n_blocks * ((reps - mean_rep) ** 2).sum(axis=0))
+    err = jackknife_error(reps, axis=0)
     est = n_blocks * full - (n_blocks - 1) * mean_rep
     return est, err
 

@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 from scipy.stats import norm
 
+from .._jackknife import jackknife_covariance, jackknife_error
 from .._progress import progress_bar
 from .._validation import (
     check_array,
@@ -685,13 +686,10 @@ def fit_quartic_flow(
     kurt_loo = (loo4 / n_loo) / (loo2 / n_loo) ** 2  # (fraction, block)
 
     def jack_err(rep: np.ndarray) -> np.ndarray:
-        return np.sqrt(
-            (n_blocks - 1) / n_blocks * np.sum((rep - rep.mean(-1, keepdims=True)) ** 2, -1)
-        )
+        return jackknife_error(rep, axis=-1)
 
     def jack_cov(rep: np.ndarray) -> np.ndarray:
-        dev = rep - rep.mean(-1, keepdims=True)
-        return (n_blocks - 1) / n_blocks * dev @ dev.T
+        return jackknife_covariance(rep, axis=-1)
 
     a = np.full(n_f, np.nan)
     g = np.full(n_f, np.nan)
