@@ -49,16 +49,34 @@ def standardize(x: np.ndarray, matrix: str, dtype: type) -> tuple[np.ndarray, np
     """Centre each row of *x* (and divide by its standard deviation for ``"correlation"``).
 
     Returns ``(z, scale)`` where ``scale`` is the per-row standard deviation
-    (``ddof=0``) of the input. One copy of *x* in *dtype* is made; the
-    float64 sums run over blocks of rows, so no full-size float64 temporary
-    is created for float32 work.
+    (``ddof=0``) of the input. Centring and scaling run in float64 over
+    blocks of rows and only the result is rounded to *dtype*, so rows with a
+    large offset keep their fluctuations in float32 and no full-size float64
+    temporary is created.
+
+    Raises
+    ------
+    ValueError
+        If a row is constant (zero standard deviation).
     """
-    z = np.array(x, dtype=dtype, copy=True, order="C")
-    z -= z.mean(axis=1, keepdims=True, dtype=np.float64).astype(dtype)
-    scale = row_mean_square(z)
-    np.sqrt(scale, out=scale)
-    if matrix == "correlation":
-        z /= scale[:, None].astype(dtype)
+    x = np.asarray(x)
+    z = np.empty(x.shape, dtype=dtype, order="C")
+    scale = np.empty(x.shape[0])
+    for start in range(0, x.shape[0], _ROW_BLOCK):
+        block = np.array(x[start : start + _ROW_BLOCK], dtype=np.float64)
+        block -= block.mean(axis=1, keepdims=True)
+        sd = np.sqrt(np.mean(np.square(block), axis=1))
+        scale[start : start + _ROW_BLOCK] = sd
+        if matrix == "correlation":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                block /= sd[:, None]
+        z[start : start + _ROW_BLOCK] = block
+    if np.any(scale == 0):
+        rows = np.flatnonzero(scale == 0)
+        raise ValueError(
+            f"{rows.size} row(s) are constant (zero standard deviation), e.g. rows "
+            f"{rows[:5].tolist()}: drop them before momentum-space RG"
+        )
     return z, scale
 
 

@@ -137,13 +137,18 @@ def momentum(
     dtype : {"auto", "float64", "float32"}
         Working precision. ``"float32"`` halves the memory and roughly
         doubles the speed of the linear algebra for thousands of units; the
-        fourth moments agree with float64 to ~1e-4 relative, and modes below
-        ~2e-6 of the largest eigenvalue are not resolved. ``"auto"`` (the
-        default) is float32 for the correlation matrix of at least
-        ``AUTO_FLOAT32_UNITS`` (2048) units and float64 otherwise (the
-        covariance matrix of units with very different variances can have
-        genuine modes below float32's resolution). ``attrs["dtype"]`` records
-        the precision used.
+        fourth moments agree with float64 to ~1e-4 relative at cuts between
+        well separated modes and to ~0.1 sampling error inside the noise bulk
+        (docs/momentum.md), and modes below 20 eps (~2.4e-6) of the largest
+        eigenvalue are not resolved: they are counted out of the rank, which
+        changes the ladder of kept counts. ``"auto"`` (the default) is
+        float32 for the correlation matrix of at least ``AUTO_FLOAT32_UNITS``
+        (2048) units and float64 otherwise (the covariance matrix of units
+        with very different variances can have genuine modes below float32's
+        resolution); when float32 resolves fewer than ``min(N, T - 1)``
+        modes, "auto" redoes the decomposition in float64. ``attrs["dtype"]``
+        records the precision used, ``attrs["dtype_requested"]`` the option
+        and ``attrs["dtype_note"]`` why a fallback happened.
     chunk_size : int, optional
         Time points processed at once (default: about 2**22 values per
         chunk, at least 2048 time points); bounds the extra memory to a few
@@ -218,17 +223,41 @@ def momentum(
     if fractions is not None:
         fractions = _check_fractions(fractions)
 
+    dtype_requested = dtype
+    dtype_note = ""
     if dtype == "auto":
         large = matrix == "correlation" and n_units >= AUTO_FLOAT32_UNITS
         dtype = "float32" if large else "float64"
     z, scale = standardize(activity.values, matrix, np.dtype(dtype).type)
     spec = spectrum(z, chunk=chunk_size)
+    full_rank = min(n_units, n_time - 1)
+    if dtype_requested == "auto" and dtype == "float32" and spec.rank < full_rank:
+        # float32 cannot resolve the smallest genuine modes (e.g. T close to N, where the
+        # Marchenko-Pastur lower edge approaches 0): redo the decomposition in float64 so
+        # that "auto" never changes the rank, the ladder or the results
+        dtype_note = (
+            f"auto: float32 resolved only {spec.rank} of {full_rank} modes (smallest "
+            "eigenvalues below 20 eps of the largest); recomputed in float64"
+        )
+        del spec, z
+        dtype = "float64"
+        z, scale = standardize(activity.values, matrix, np.float64)
+        spec = spectrum(z, chunk=chunk_size)
     lam, rank, method = spec.eigenvalues, spec.rank, spec.method
     attrs_warnings = []
     if rank < n_units:
+        if rank == full_rank:
+            why = f"{n_time} time points give at most {full_rank} non-zero modes"
+        elif dtype == "float32":
+            why = (
+                "collinear units, or modes below float32's resolution (20 eps of the largest "
+                "eigenvalue; dtype='float64' resolves them)"
+            )
+        else:
+            why = "collinear units"
         msg = (
-            f"the {matrix} matrix has rank {rank} < {n_units} units (fewer time points than "
-            "units, or collinear units): fractions count the non-zero modes only"
+            f"the {matrix} matrix has rank {rank} < {n_units} units ({why}): fractions count "
+            "the non-zero modes only"
         )
         warnings.warn(msg, UserWarning, stacklevel=2)
         attrs_warnings.append(msg)
@@ -357,6 +386,8 @@ def momentum(
         "bin_range": bin_range,
         "bin_edges": edges,
         "dtype": dtype,
+        "dtype_requested": dtype_requested,
+        "dtype_note": dtype_note,
         "chunk_size": chunk_size,
         "n_units": n_units,
         "n_time": n_time,

@@ -233,6 +233,50 @@ def test_auto_dtype_is_float32_for_many_units_only(rng, monkeypatch):
     monkeypatch.setattr(module, "AUTO_FLOAT32_UNITS", 40)
     auto = momentum(act, direction="both")
     assert auto.attrs["dtype"] == "float32"
-    xr.testing.assert_identical(auto, momentum(act, direction="both", dtype="float32"))
+    assert auto.attrs["dtype_requested"] == "auto" and auto.attrs["dtype_note"] == ""
+    explicit = momentum(act, direction="both", dtype="float32")
+    assert explicit.attrs["dtype_requested"] == "float32"
+    explicit.attrs["dtype_requested"] = "auto"
+    xr.testing.assert_identical(auto, explicit)
     # the covariance matrix keeps float64 (units' variances can span more than float32 resolves)
     assert momentum(act, matrix="covariance").attrs["dtype"] == "float64"
+
+
+def test_auto_falls_back_to_float64_when_float32_loses_modes(monkeypatch):
+    # T close to N: the Marchenko-Pastur lower edge (1 - sqrt(N/T))^2 is tiny, and a strong
+    # common mode makes lambda_max large, so float32 cannot resolve the smallest genuine modes
+    module = sys.modules["rgdata.coarse.momentum"]
+    rng = np.random.default_rng(7)
+    n, t = 600, 610
+    x = rng.laplace(size=(n, t)) + 3.0 * rng.standard_normal((1, t))
+    act = rgdata.as_activity(x)
+    with pytest.warns(UserWarning, match="float32's resolution"):
+        f32 = momentum(act, dtype="float32")
+    f64 = momentum(act, dtype="float64")
+    assert f32.attrs["rank"] < f64.attrs["rank"] == min(n, t - 1)  # float32 alone loses modes
+    monkeypatch.setattr(module, "AUTO_FLOAT32_UNITS", 500)
+    auto = momentum(act)
+    assert auto.attrs["dtype"] == "float64" and auto.attrs["dtype_requested"] == "auto"
+    assert "recomputed in float64" in auto.attrs["dtype_note"]
+    np.testing.assert_array_equal(auto["n_modes"].values, f64["n_modes"].values)
+    np.testing.assert_allclose(auto["fourth_moment"], f64["fourth_moment"], rtol=1e-12)
+
+
+def test_float32_keeps_fluctuations_of_offset_rows():
+    # centring in float64 before rounding: an offset of 1e5 with sd 0.01 is 1e7 sd, beyond
+    # float32's 24-bit mantissa if the raw values were rounded first
+    rng = np.random.default_rng(3)
+    x = rng.laplace(size=(30, 4000)) * 0.01 + 1e5
+    act = rgdata.as_activity(x)
+    f32 = momentum(act, dtype="float32")
+    f64 = momentum(act, dtype="float64")
+    se = np.sqrt(24.0 / 4000)
+    # float32 round-off of centred data moves fourth moments by ~1e-6 relative, far below se
+    assert np.nanmax(np.abs(f32["fourth_moment"] - f64["fourth_moment"])) < 1e-3 * se
+
+
+def test_standardize_refuses_constant_rows():
+    x = np.ones((3, 50))
+    x[0] = np.arange(50)
+    with pytest.raises(ValueError, match="constant"):
+        standardize(x, "correlation", np.float32)
