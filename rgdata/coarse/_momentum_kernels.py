@@ -394,7 +394,11 @@ def plan_filters(
         if hi <= top:
             return lo, hi
         shift = rank - bottom - top
-        assert lo >= rank - bottom, (lo, hi, top, bottom, rank)
+        if lo < rank - bottom:  # the planner never asks for a range across both blocks
+            raise RuntimeError(
+                f"internal error: mode range [{lo}, {hi}) spans the top {top} and bottom "
+                f"{bottom} of {rank} modes"
+            )
         return lo - shift, hi - shift
 
     plans = []
