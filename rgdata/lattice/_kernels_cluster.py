@@ -119,6 +119,8 @@ def wolff_ferro(s, lz, ly, lx, p_add, h, beta, n_clusters, min_flipped, key, cou
                 i = stack[top]
             size += 1
             zp, zm, yp, ym, xp, xm = _neighbours(i, lz, ly, lx)
+            # written out per neighbour on purpose: an inlined helper returning
+            # (counter, top) gave the same stream but ran 2.6x slower (L=128 at T_c)
             if s[xp] == s0:
                 counter += one
                 if uniform(mix64(key + counter * GOLDEN)) < p_add:
