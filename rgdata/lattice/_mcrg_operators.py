@@ -53,6 +53,29 @@ DEFAULT_OPERATORS = {
 }
 
 
+def operator_offsets(name: str, shape, dim: int) -> tuple[tuple[int, ...], ...]:
+    """Validate a user-given operator shape: a non-empty tuple of *dim*-D integer offsets.
+
+    Returns the offsets as a tuple of int tuples; raises ValueError naming the
+    operator and the accepted form otherwise (including ragged offsets, which
+    numpy cannot make an array of).
+    """
+    try:
+        arr = np.asarray(shape)
+    except (TypeError, ValueError):
+        example = ((0,) * dim, (0,) * (dim - 1) + (1,))
+        raise ValueError(
+            f"operator {name!r} shape must be a tuple of {dim}-D integer offsets, every "
+            f"offset a tuple of {dim} ints (e.g. {example} for a nearest-neighbour pair), "
+            f"got {shape!r}"
+        ) from None
+    if arr.ndim != 2 or arr.shape[1] != dim or arr.dtype.kind not in "iu" or len(arr) < 1:
+        raise ValueError(
+            f"operator {name!r} shape must be a tuple of {dim}-D integer offsets, got {shape!r}"
+        )
+    return tuple(map(tuple, arr.tolist()))
+
+
 def _canonical(offsets: np.ndarray) -> tuple:
     rows = sorted(map(tuple, offsets.tolist()))
     base = np.array(rows[0])

@@ -56,7 +56,7 @@ import xarray as xr
 from .._jackknife import jackknife_covariance
 from .._validation import check_int, check_option, check_random_state, check_real, describe
 from ..activity import check_configurations
-from ._mcrg_operators import DEFAULT_OPERATORS, orientations
+from ._mcrg_operators import DEFAULT_OPERATORS, operator_offsets, orientations
 from .blocking import BLOCK_RULES, TIE_BREAKS, block_array
 
 __all__ = [
@@ -114,26 +114,13 @@ def _resolve_couplings(operators: Any, dim: int, field: bool) -> dict[str, tuple
         )
     out: dict[str, tuple] = {}
     for name, shape in items:
-        try:
-            arr = np.asarray(shape)
-        except (TypeError, ValueError):
-            # ragged offsets, e.g. ((0, 0), (0,)): numpy cannot make an array of them
-            example = ((0,) * dim, (0,) * (dim - 1) + (1,))
-            raise ValueError(
-                f"operator {name!r} shape must be a tuple of {dim}-D integer offsets, every "
-                f"offset a tuple of {dim} ints (e.g. {example} for a nearest-neighbour pair), "
-                f"got {shape!r}"
-            ) from None
-        if arr.ndim != 2 or arr.shape[1] != dim or arr.dtype.kind not in "iu" or len(arr) < 1:
-            raise ValueError(
-                f"operator {name!r} shape must be a tuple of {dim}-D integer offsets, got {shape!r}"
-            )
-        if len({tuple(r) for r in arr.tolist()}) != len(arr):
+        offsets = operator_offsets(name, shape, dim)
+        if len(set(offsets)) != len(offsets):
             raise ValueError(f"operator {name!r} repeats a site: {shape!r}")
         name = str(name)
         if name in out:
             raise ValueError(f"operator {name!r} is given twice")
-        out[name] = tuple(map(tuple, arr.tolist()))
+        out[name] = offsets
     if field:
         if "field" in out:
             raise ValueError("field=True adds the coupling 'field'; do not name it in operators")

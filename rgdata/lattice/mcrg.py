@@ -37,7 +37,12 @@ import xarray as xr
 from .._progress import progress_bar
 from .._validation import check_int, check_option, check_random_state, describe
 from ..activity import check_configurations
-from ._mcrg_operators import DEFAULT_OPERATORS, operator_values, orientations
+from ._mcrg_operators import (
+    DEFAULT_OPERATORS,
+    operator_offsets,
+    operator_values,
+    orientations,
+)
 from .blocking import BLOCK_RULES, TIE_BREAKS, block_array
 
 __all__ = ["MCRG_EXACT", "default_operators", "coupling_operators", "mcrg", "mcrg_table"]
@@ -95,17 +100,13 @@ def _resolve(operators: Any, dim: int, sector: str) -> dict[str, tuple]:
         )
     out = {}
     for name, shape in items:
-        arr = np.asarray(shape)
-        if arr.ndim != 2 or arr.shape[1] != dim or arr.dtype.kind not in "iu":
+        offsets = operator_offsets(name, shape, dim)
+        if (len(offsets) % 2 == 0) != (sector == "even"):
             raise ValueError(
-                f"operator {name!r} shape must be a tuple of {dim}-D integer offsets, got {shape!r}"
-            )
-        if (arr.shape[0] % 2 == 0) != (sector == "even"):
-            raise ValueError(
-                f"operator {name!r} has {arr.shape[0]} spins; the {sector} sector needs an "
+                f"operator {name!r} has {len(offsets)} spins; the {sector} sector needs an "
                 f"{'even' if sector == 'even' else 'odd'} number"
             )
-        out[str(name)] = tuple(map(tuple, arr.tolist()))
+        out[str(name)] = offsets
     return out
 
 
