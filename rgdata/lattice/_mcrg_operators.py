@@ -101,6 +101,21 @@ def operator_values(spins: np.ndarray, images: list[list[tuple]]) -> np.ndarray:
     """
     axes = tuple(range(1, spins.ndim))
     out = np.zeros((spins.shape[0], len(images)), dtype=np.float64)
+    for j, per_site in enumerate(site_sums(spins, images)):
+        out[:, j] = per_site.sum(axis=axes, dtype=np.int64)
+    return out
+
+
+def site_sums(spins: np.ndarray, groups: list[list[tuple]]):
+    """For each group of spin products, the per-site sum of its products.
+
+    ``spins`` is ``(n_sample, *lattice)`` (+-1, periodic); each group is a
+    list of products, each a tuple of offsets: the product of the spins at
+    ``site + offset``. Yields one int16 array shaped like *spins* per group
+    (one group in memory at a time); shifted copies of the lattice are made
+    once per distinct offset.
+    """
+    axes = tuple(range(1, spins.ndim))
     cache: dict[tuple, np.ndarray] = {}
 
     def shifted(offset: tuple) -> np.ndarray:
@@ -111,12 +126,11 @@ def operator_values(spins: np.ndarray, images: list[list[tuple]]) -> np.ndarray:
                 cache[offset] = np.roll(spins, tuple(-o for o in offset), axis=axes)
         return cache[offset]
 
-    for j, orients in enumerate(images):
-        total = np.zeros(spins.shape[0], dtype=np.int64)
-        for orient in orients:
-            prod = shifted(orient[0])
-            for off in orient[1:]:
+    for group in groups:
+        total = np.zeros(spins.shape, dtype=np.int16)
+        for term in group:
+            prod = shifted(term[0])
+            for off in term[1:]:
                 prod = prod * shifted(off)
-            total += prod.sum(axis=axes, dtype=np.int64)
-        out[:, j] = total
-    return out
+            total += prod
+        yield total

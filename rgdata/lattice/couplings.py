@@ -56,7 +56,7 @@ import xarray as xr
 from .._jackknife import jackknife_covariance
 from .._validation import check_int, check_option, check_random_state, check_real, describe
 from ..activity import check_configurations
-from ._mcrg_operators import DEFAULT_OPERATORS, operator_offsets, orientations
+from ._mcrg_operators import DEFAULT_OPERATORS, operator_offsets, orientations, site_sums
 from .blocking import BLOCK_RULES, TIE_BREAKS, block_array
 
 __all__ = [
@@ -161,23 +161,9 @@ def _local_terms(shape: tuple, dim: int) -> list[list[tuple]]:
 
 def _features(spins: np.ndarray, terms: list[list[list[tuple]]]) -> np.ndarray:
     """``x_{a,i} = s_i dS_a/ds_i`` for every sample and site: shape (n_op, n_sample, *lattice)."""
-    axes = tuple(range(1, spins.ndim))
-    cache: dict[tuple, np.ndarray] = {}
-
-    def shifted(offset: tuple) -> np.ndarray:
-        if offset not in cache:
-            cache[offset] = (
-                spins if not any(offset) else np.roll(spins, tuple(-v for v in offset), axis=axes)
-            )
-        return cache[offset]
-
     out = np.zeros((len(terms),) + spins.shape, dtype=np.int16)
-    for a, op_terms in enumerate(terms):
-        for term in op_terms:
-            prod = shifted(term[0])
-            for off in term[1:]:
-                prod = prod * shifted(off)
-            out[a] += prod
+    for a, per_site in enumerate(site_sums(spins, terms)):
+        out[a] = per_site
     return out
 
 
