@@ -685,12 +685,6 @@ def fit_quartic_flow(
     n_loo = (n_time - sizes)[None, :] * n_unit
     kurt_loo = (loo4 / n_loo) / (loo2 / n_loo) ** 2  # (fraction, block)
 
-    def jack_err(rep: np.ndarray) -> np.ndarray:
-        return jackknife_error(rep, axis=-1)
-
-    def jack_cov(rep: np.ndarray) -> np.ndarray:
-        return jackknife_covariance(rep, axis=-1)
-
     a = np.full(n_f, np.nan)
     g = np.full(n_f, np.nan)
     boundary = np.zeros(n_f, dtype=int)
@@ -724,19 +718,22 @@ def fit_quartic_flow(
     ds = xr.Dataset(
         {
             "g": ("fraction", g),
-            "g_err": ("fraction", jack_err(g_rep)),
+            "g_err": ("fraction", jackknife_error(g_rep, axis=-1)),
             "a": ("fraction", a),
-            "a_err": ("fraction", jack_err(a_rep)),
+            "a_err": ("fraction", jackknife_error(a_rep, axis=-1)),
             "kurtosis": ("fraction", kurt),
-            "kurtosis_err": ("fraction", jack_err(kurt_loo)),
+            "kurtosis_err": ("fraction", jackknife_error(kurt_loo, axis=-1)),
             "at_boundary": ("fraction", boundary),
             "g_cumulant": ("fraction", -(kurt - 3.0) / 24.0),
-            "g_cumulant_err": ("fraction", jack_err(kurt_loo) / 24.0),
-            "g_cov": (("fraction", "fraction_b"), jack_cov(g_rep)),
-            "g_cumulant_cov": (("fraction", "fraction_b"), jack_cov(kurt_loo) / 24.0**2),
+            "g_cumulant_err": ("fraction", jackknife_error(kurt_loo, axis=-1) / 24.0),
+            "g_cov": (("fraction", "fraction_b"), jackknife_covariance(g_rep, axis=-1)),
+            "g_cumulant_cov": (
+                ("fraction", "fraction_b"),
+                jackknife_covariance(kurt_loo, axis=-1) / 24.0**2,
+            ),
             "g_multi": ("fraction", g_multi),
-            "g_multi_err": ("fraction", jack_err(g_multi_loo)),
-            "g_multi_cov": (("fraction", "fraction_b"), jack_cov(g_multi_loo)),
+            "g_multi_err": ("fraction", jackknife_error(g_multi_loo, axis=-1)),
+            "g_multi_cov": (("fraction", "fraction_b"), jackknife_covariance(g_multi_loo, axis=-1)),
             "propagator_sum4": ("fraction", gamma),
             "n_modes": ("fraction", n_modes),
             "g_unit": (("fraction", "unit"), g_unit),
