@@ -17,8 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from .._jackknife import jackknife_error
-
 MAX_UNITS = 16
 
 
@@ -90,11 +88,6 @@ def pairwise_with_jackknife(spikes: np.ndarray, n_blocks: int, fit: Any) -> dict
         J_rep[b][iu] = theta_rep[b, n:]
         J_rep[b] = J_rep[b] + J_rep[b].T
     return {"h": h, "J": J, "h_rep": h_rep, "J_rep": J_rep}
-
-
-def jackknife_se(rep: np.ndarray) -> np.ndarray:
-    """Delete-one jackknife standard error over the first axis."""
-    return jackknife_error(rep, axis=0)
 
 
 def offdiag_mean(J: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..._jackknife import jackknife_error
 from ..._validation import check_int, check_option, check_random_state
 from ...activity import check_activity, stack_trials
 from ...flow import _prg_couplings as _pc
@@ -383,10 +384,10 @@ def _coupling_flow(
             warnings.simplefilter("ignore", UserWarning)
             res = _pc.pairwise_with_jackknife(spk, coupling_blocks, fit)
         J_mean.append(_pc.offdiag_mean(res["J"]))
-        J_err.append(_pc.jackknife_se(_pc.offdiag_mean(res["J_rep"])))
+        J_err.append(jackknife_error(_pc.offdiag_mean(res["J_rep"])))
         J_reps.append(_pc.offdiag_mean(res["J_rep"]))
         h_mean.append(res["h"].mean())
-        h_err.append(_pc.jackknife_se(res["h_rep"].mean(axis=1)))
+        h_err.append(jackknife_error(res["h_rep"].mean(axis=1)))
         rates.append(rate.mean())
         chosen.append(pick)
         spk_null = _pc.cluster_activity(x_null, membership[lev], pick)
@@ -394,7 +395,7 @@ def _coupling_flow(
             warnings.simplefilter("ignore", UserWarning)
             res_null = _pc.pairwise_with_jackknife(spk_null, coupling_blocks, fit)
         J_null.append(_pc.offdiag_mean(res_null["J"]))
-        J_null_err.append(_pc.jackknife_se(_pc.offdiag_mean(res_null["J_rep"])))
+        J_null_err.append(jackknife_error(_pc.offdiag_mean(res_null["J_rep"])))
     J_mean, J_err = np.array(J_mean, float), np.array(J_err, float)
     levels = np.arange(membership.shape[0])
     couplings = xr.Dataset(
