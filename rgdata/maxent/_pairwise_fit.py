@@ -23,9 +23,13 @@ from scipy.optimize import minimize
 from .._progress import progress_bar
 from ._enumerate import ExactModel
 from ._pairwise_pl import pl_objective_01, to_csr
-from ._sampler import gibbs_stats
+from ._reweight import csr_energies, csr_moments
+from ._sampler import gibbs_samples, gibbs_stats
 
 PARAM_BOUND = 20.0
+FORBIDDEN = -1e4  # V(K) of counts the model excludes (exp(-1e4) == 0)
+MAX_STORED_SAMPLES = 2**22  # samples kept in memory per reweighting iteration
+STALL_ITERATIONS = 4  # reweighting: iterations without a 20% gain before the sample doubles
 N_BLOCKS = 20
 
 
@@ -54,6 +58,11 @@ def moments_from01(
     s = 4.0 * second01 - 2.0 * mean01[:, None] - 2.0 * mean01[None, :] + 1.0
     np.fill_diagonal(s, 1.0)
     return m, s
+
+
+def means_to01(mean: np.ndarray, coding: str) -> np.ndarray:
+    """Means of the "on" state (0/1 coding) from means in *coding*."""
+    return mean if coding == "01" else 0.5 * (mean + 1.0)
 
 
 def to_coding(x: np.ndarray, source: str, target: str) -> np.ndarray:
@@ -177,7 +186,7 @@ def exact_stats(h, J, V, coding: str):
     return mean, second, model.count_distribution(), log_z, model
 
 
-def fit_exact(stats, coding, theta0, k_potential, l2, max_iter):
+def fit_exact(stats, coding, theta0, k_potential, l2, max_iter, fixed=None):
     """Maximise the exact log-likelihood (L-BFGS-B with parameter bounds).
 
     The gradient is model minus data moments; the optimiser stops when its
@@ -193,13 +202,14 @@ def fit_exact(stats, coding, theta0, k_potential, l2, max_iter):
         h, J, V = unpack(theta, n, k_potential)
         mean, second, pk, log_z, _ = exact_stats(h, J, V, coding)
         m = stats_vector(mean, second, pk, k_potential)
-        f = log_z - theta @ d + 0.5 * l2 * theta @ theta
-        return f, m - d + l2 * theta
+        free = theta if fixed is None else np.where(fixed, 0.0, theta)
+        f = log_z - theta @ d + 0.5 * l2 * free @ free
+        return f, m - d + l2 * free
 
     def cb(_):
         n_iter[0] += 1
 
-    bounds = [(-PARAM_BOUND, PARAM_BOUND)] * len(theta0)
+    bounds = _bounds(theta0, np.zeros_like(theta0), fixed, n)
     res = minimize(
         fun,
         theta0,
@@ -210,6 +220,30 @@ def fit_exact(stats, coding, theta0, k_potential, l2, max_iter):
         options={"maxiter": max_iter, "ftol": 1e-14, "gtol": tol_grad, "maxcor": 30},
     )
     return res.x, bool(res.success), int(res.nit), str(res.message)
+
+
+def param_bound(n: int, n_params: int) -> np.ndarray:
+    """Largest |parameter| allowed: PARAM_BOUND for h and J, N * PARAM_BOUND for V(K).
+
+    The bound only stops parameters of statistics that are never (or always)
+    seen from diverging. V(K) is a function over counts up to N whose
+    legitimate range grows with N (it offsets the K^2 growth of the coupling
+    energy), so it gets a bound N times wider.
+    """
+    bound = np.full(n_params, PARAM_BOUND)
+    bound[n + n * (n - 1) // 2 :] = PARAM_BOUND * n
+    return bound
+
+
+def _bounds(theta: np.ndarray, offset: np.ndarray, fixed, n: int) -> np.ndarray:
+    """L-BFGS-B bounds keeping ``offset + theta`` within :func:`param_bound`; fixed pinned."""
+    bound = param_bound(n, len(theta))
+    lo = -bound - offset
+    hi = bound - offset
+    if fixed is not None:
+        lo = np.where(fixed, theta, lo)
+        hi = np.where(fixed, theta, hi)
+    return np.column_stack([lo, hi])
 
 
 # --------------------------------------------------------------------------- pseudolikelihood
@@ -305,6 +339,25 @@ class ChainSet:
         mean, second = moments_from01(m01, s01, coding)
         return mean, second, khist.sum(0) / total, int(total)
 
+    def samples(self, h, J, V, coding, n_samples: int, n_burn: int = 0) -> np.ndarray:
+        """About *n_samples* 0/1 configurations ``(S, N)``, one per sweep of each chain."""
+        h01, J01 = params_to01(h, J, coding)
+        n_chains, n = self.states.shape
+        per = max(1, int(np.ceil(n_samples / n_chains)))
+        use_v = V is not None
+        out = gibbs_samples(
+            np.ascontiguousarray(h01, dtype=np.float64),
+            np.ascontiguousarray(J01, dtype=np.float64),
+            np.ascontiguousarray(V if use_v else np.zeros(n + 1), dtype=np.float64),
+            use_v,
+            self.states,
+            self.rng,
+            per,
+            1,
+            n_burn,
+        )
+        return out.reshape(-1, n)
+
 
 def stat_variance(vec: np.ndarray, coding: str, n_units: int) -> np.ndarray:
     """Variance of each sufficient statistic given its mean (Bernoulli / ±1 variables)."""
@@ -332,6 +385,7 @@ def fit_boltzmann(
     learning_rate: float = 0.5,
     max_field_step: float = 0.5,
     progress: bool = False,
+    fixed: np.ndarray | None = None,
 ):
     """Boltzmann learning with persistent Gibbs chains and data-driven preconditioning.
 
@@ -359,6 +413,7 @@ def fit_boltzmann(
     else:
         v = 1.0 - m_d**2
     v = np.maximum(v, 1.0 / stats["n_samples"])
+    bound = param_bound(n, len(theta0))
     typical = np.ones(n)  # worst case |x_j| = 1: bounds the field change in every state
     theta = theta0.copy()
     n_samples = int(min(start_samples, max_samples))
@@ -397,7 +452,6 @@ def fit_boltzmann(
             n_samples = int(min(2 * n_samples, max_samples))
         elif z > 2.0 * best and lr > 0.05:
             lr *= 0.5
-        best = min(best, z)
         # gradient in coordinates centred on the data means: <(x_i - m_i)(x_j - m_j)>
         # under the data minus under the model (m = data means in both)
         g_h = m_d - mean
@@ -423,8 +477,41 @@ def fit_boltzmann(
             g_v = pk_d - pk_m - l2 * theta[n + n_pair :]
             var_v = np.maximum(np.maximum(pk_d, pk_m), 1.0 / n_used)
             step.append(np.clip(lr * g_v / var_v, -1.0, 1.0))
-        theta = np.clip(theta + np.concatenate(step), -PARAM_BOUND, PARAM_BOUND)
+        new = np.clip(theta + np.concatenate(step), -bound, bound)
+        theta = new if fixed is None else np.where(fixed, theta, new)
     return theta, converged, n_done, z, np.asarray(history), n_samples
+
+
+def count_matched_theta(
+    mean: np.ndarray, pk: np.ndarray, p_independent: np.ndarray, coding: str, fixed: np.ndarray
+) -> np.ndarray:
+    """Independent fields plus the count potential that reproduces the data's P(K) exactly.
+
+    With ``V(K) = log P_data(K) / P_ind(K)`` the model ``exp(h·x + V(K))`` of
+    independent units with fields h has exactly the data's count
+    distribution. The part ``a + b K + c K(K-1)/2`` fixed by V(0), V(1), V(2)
+    is moved into log Z, a uniform shift b of the fields and a uniform
+    coupling c, which gauges V(0) = V(1) = V(2) = 0 without changing the
+    distribution. Counts in *fixed* keep their forbidden value.
+    """
+    n = mean.shape[0]
+    theta = independent_theta(mean, "01", n * (n - 1) // 2 + n - 2)
+    seen = pk > 0
+    v = np.zeros(n + 1)
+    v[seen] = np.log(pk[seen] / np.maximum(p_independent[seen], 1e-300))
+    k = np.arange(n + 1)
+    a, b = v[0], v[1] - v[0]
+    c = v[2] - 2.0 * v[1] + v[0]
+    v = v - (a + b * k + c * k * (k - 1) / 2.0)
+    h01 = theta[:n] + b
+    J01 = np.full((n, n), c)
+    np.fill_diagonal(J01, 0.0)
+    h, J = params_from01(h01, J01, coding)
+    out = pack(h, J, v)
+    bound = param_bound(n, len(out))
+    out = np.clip(out, -bound, bound)
+    out[fixed] = FORBIDDEN
+    return out
 
 
 def independent_theta(mean: np.ndarray, coding: str, n_extra: int) -> np.ndarray:
@@ -438,3 +525,201 @@ def independent_theta(mean: np.ndarray, coding: str, n_extra: int) -> np.ndarray
             h = np.arctanh(np.clip(mean, -1 + 1e-9, 1 - 1e-9))
     h = np.clip(h, -PARAM_BOUND, PARAM_BOUND)
     return np.concatenate([h, np.zeros(n_extra)])
+
+
+# --------------------------------------------------------------------------- reweighting
+class _ReweightedSample:
+    """Importance reweighting of one Monte Carlo sample to nearby parameters.
+
+    For samples x_s of the model theta, the model theta + delta has
+    ``log Z(theta + delta) - log Z(theta) = log mean_s exp(delta·f(x_s))``
+    and moments ``<f>`` = weighted means with weights ``exp(delta·f(x_s))``
+    (Ferrenberg-Swendsen histogram reweighting). Energies and moments are
+    computed on the 0/1 active-unit lists; a change written in the ±1 coding
+    is translated to 0/1 (a linear map plus a constant that cancels).
+    """
+
+    def __init__(self, samples01: np.ndarray, coding: str, k_potential: bool) -> None:
+        self.indptr, self.idx = to_csr(samples01)
+        self.k = np.diff(self.indptr)
+        self.n = samples01.shape[1]
+        self.coding = coding
+        self.k_potential = k_potential
+        self.iu = np.triu_indices(self.n, 1)
+        self._e = np.empty(samples01.shape[0])
+
+    def log_weights(self, delta: np.ndarray) -> np.ndarray:
+        n = self.n
+        dh, dJ, dV = unpack(delta, n, self.k_potential)
+        dh01, dJ01 = params_to01(dh, dJ, self.coding)
+        csr_energies(self.indptr, self.idx, dh01, np.ascontiguousarray(dJ01), self._e)
+        if dV is not None:
+            return self._e + dV[self.k]
+        return self._e.copy()
+
+    def moments(self, w: np.ndarray) -> np.ndarray:
+        """Statistics vector in the model's coding under normalized weights *w*."""
+        m01, p01 = csr_moments(self.indptr, self.idx, w, self.n, 8)
+        s01 = p01 + p01.T
+        np.fill_diagonal(s01, m01)
+        mean, second = moments_from01(m01, s01, self.coding)
+        pk = np.bincount(self.k, weights=w, minlength=self.n + 1)
+        return stats_vector(mean, second, pk, self.k_potential)
+
+
+def _normalized(log_w: np.ndarray) -> np.ndarray:
+    w = np.exp(log_w - log_w.max())
+    return w / w.sum()
+
+
+def fit_reweighting(
+    stats,
+    coding,
+    theta0,
+    k_potential,
+    l2,
+    tol,
+    max_iter,
+    chains: ChainSet,
+    max_samples: int,
+    start_samples: int,
+    fixed: np.ndarray | None = None,
+    min_ess: float = 0.5,
+    inner_iter: int = 30,
+    progress: bool = False,
+):
+    """Maximum likelihood by Monte Carlo histogram reweighting (Broderick et al. 2007).
+
+    Each iteration draws a sample of the current model from persistent Gibbs
+    chains and maximises the *reweighted* log-likelihood
+    ``delta·d - log mean_s exp(delta·f(x_s))`` (concave, exact for the
+    sample; L-BFGS-B, *inner_iter* iterations) over the parameter change
+    delta. The step is halved until the effective sample size of the
+    weights, ``(Σw)^2 / Σw^2``, is at least *min_ess* of the sample, so the
+    new model stays where the sample represents it. Unlike a gradient step,
+    the reweighted objective sees how strongly every statistic responds to
+    every parameter (including the collective response of P(K) when many
+    couplings change together).
+
+    Safeguards: a step after which the measured mismatch more than doubles
+    (the model moved into states its sample never visited) is undone, with
+    the chains restored, and retried four times shorter from the stored
+    sample. The sample doubles (up to *max_samples*; at most
+    ``MAX_STORED_SAMPLES`` are kept in memory) when the mismatch is within
+    twice its independent-sample Monte Carlo noise or has not fallen by 20 %
+    in ``STALL_ITERATIONS`` iterations: each step fits the sample's own noise,
+    which correlated chains make larger than the independent estimate.
+    Convergence is declared as in :func:`fit_boltzmann`: the largest mismatch
+    below *tol* data standard errors, measured with *max_samples* samples.
+    Entries of *fixed* keep their value in *theta0*.
+    """
+    n = stats["mean"].shape[0]
+    d = stats_vector(stats["mean"], stats["second"], stats["pk"], k_potential)
+    se = stats_vector(stats["se_mean"], stats["se_second"], stats["se_pk"], k_potential)
+    free = np.ones(len(theta0), bool) if fixed is None else ~fixed
+    theta = theta0.copy()
+    n_samples = int(min(start_samples, max_samples, MAX_STORED_SAMPLES))
+    noise_factor = np.sqrt(2.0 * np.log(max(len(d), 2)))
+    history = []
+    converged = False
+    z = np.inf
+    burn = 50
+    n_done = 0
+    # the last accepted point: parameters, its sample, the chains that drew it, its mismatch
+    accepted = None
+    max_scale = 1.0
+    best_at, best_at_z = 0, np.inf
+    bar = progress_bar(range(max_iter), enable=progress, desc="reweighting learning")
+    for _ in bar:
+        n_done += 1
+        h, J, V = unpack(theta, n, k_potential)
+        saved = (chains.states.copy(), chains.rng.copy())
+        if n_samples > MAX_STORED_SAMPLES:
+            mean, second, pk, n_used = chains.stats(h, J, V, coding, n_samples, n_burn=burn)
+            m = stats_vector(mean, second, pk, k_potential)
+            sample = None
+        else:
+            x01 = chains.samples(h, J, V, coding, n_samples, n_burn=burn)
+            sample = _ReweightedSample(x01, coding, k_potential)
+            del x01
+            n_used = len(sample.k)
+            m = sample.moments(np.full(n_used, 1.0 / n_used))
+        burn = 0
+        z = residual(m, d, se)
+        history.append(z)
+        if progress:
+            bar.set_postfix(residual=f"{z:.2f}", samples=n_used)
+        if z < tol:
+            if n_used >= 0.99 * max_samples:
+                converged = True
+                break
+            n_samples = int(max_samples)
+            continue
+        if accepted is not None and z > 2.0 * accepted[3] and accepted[1] is not None:
+            # the step made the model much worse than the sample predicted (typically a
+            # jump into states the sample never visited): go back and take a shorter one
+            theta, sample, saved, z_prev, step, scale = accepted
+            chains.states[:], chains.rng[:] = saved
+            max_scale = scale / 4.0
+            if max_scale < 1e-3:
+                break
+            theta_new = theta + max_scale * step
+            accepted = (theta, sample, saved, z_prev, step, max_scale)
+            theta = theta_new
+            continue
+        var = np.maximum(stat_variance(m, coding, n), stat_variance(d, coding, n))
+        noise = noise_factor * np.quantile(np.sqrt(var / n_used) / se, 0.9)
+        # more samples when the mismatch is within twice the (independent-sample) Monte Carlo
+        # noise, or when it has stopped falling: each step fits the sample's own noise, and
+        # correlated chains make that noise larger than the independent-sample estimate
+        stalled = len(history) - best_at > STALL_ITERATIONS
+        if z < 0.8 * best_at_z:
+            best_at, best_at_z = len(history), z
+        if (z < 2.0 * noise or stalled) and n_samples < max_samples:
+            n_samples = int(min(2 * n_samples, max_samples))
+            if n_samples > MAX_STORED_SAMPLES and n_samples < max_samples:
+                n_samples = MAX_STORED_SAMPLES
+            best_at, best_at_z = len(history), z
+        if sample is None:  # a full-size check failed: learn from a stored sample again
+            n_samples = MAX_STORED_SAMPLES
+            continue
+        step = _reweighted_step(sample, theta, d, free, l2, n, inner_iter)
+        scale = min(1.0, 2.0 * max_scale)
+        while scale > 1e-3:
+            w = _normalized(sample.log_weights(scale * step))
+            if 1.0 / (w @ w) >= min_ess * len(w):
+                break
+            scale *= 0.5
+        max_scale = scale
+        accepted = (theta, sample, saved, z, step, scale)
+        theta = theta + scale * step
+    return theta, converged, n_done, z, np.asarray(history), n_samples
+
+
+def _reweighted_step(sample, theta, d, free, l2, n, inner_iter):
+    """Maximiser of the reweighted log-likelihood around *theta* (L-BFGS-B, bounded)."""
+    theta_free = theta[free]
+
+    def objective(delta_free):
+        delta = np.zeros(len(free))
+        delta[free] = delta_free
+        log_w = sample.log_weights(delta)
+        top = log_w.max()
+        w = np.exp(log_w - top)
+        total = w.sum()
+        new = theta_free + delta_free
+        f = top + np.log(total / len(w)) - delta_free @ d[free] + 0.5 * l2 * new @ new
+        g = sample.moments(w / total)[free] - d[free] + l2 * new
+        return f, g
+
+    res = minimize(
+        objective,
+        np.zeros(free.sum()),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=_bounds(np.zeros(len(free)), theta, None, n)[free],
+        options={"maxiter": inner_iter, "maxcor": 20},
+    )
+    step = np.zeros(len(free))
+    step[free] = res.x
+    return step

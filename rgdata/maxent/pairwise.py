@@ -41,7 +41,7 @@ __all__ = [
     "MaxEntConvergenceWarning",
 ]
 
-METHODS = ("auto", "exact", "pseudolikelihood", "boltzmann")
+METHODS = ("auto", "exact", "pseudolikelihood", "boltzmann", "reweighting")
 CODINGS = ("01", "pm1")
 INITS = ("auto", "pseudolikelihood", "independent")
 PL_INIT_MAX_COST = 2e9  # N^2 T above which init="auto" starts Boltzmann learning from J = 0
@@ -124,13 +124,18 @@ class PairwiseMaxEnt:
 
     Parameters
     ----------
-    method : {"auto", "exact", "pseudolikelihood", "boltzmann"}
+    method : {"auto", "exact", "pseudolikelihood", "boltzmann", "reweighting"}
         ``"exact"`` maximises the exact likelihood by enumerating the 2^N
         states (N <= 24); ``"pseudolikelihood"`` maximises the symmetric
         pseudo-likelihood (fast, approximate: it does not match moments
         exactly); ``"boltzmann"`` is Boltzmann learning with persistent
         Gibbs chains, started from the pseudo-likelihood solution and run
-        until the moments match the data within *tol* standard errors.
+        until the moments match the data within *tol* standard errors;
+        ``"reweighting"`` replaces each gradient step by the maximum of the
+        likelihood reweighted from the current Monte Carlo sample
+        (histogram reweighting, Broderick et al. 2007), which keeps
+        strongly coupled populations (e.g. 160 retinal neurons) from
+        overshooting into high-activity states; same stopping rule.
         ``"auto"``: exact for N <= 20, Boltzmann learning otherwise.
     l2 : float
         L2 penalty ``l2/2 * |theta|^2`` on all parameters (h, J and V) added
@@ -141,8 +146,12 @@ class PairwiseMaxEnt:
         accepted and recoded. h_ and J_ are in this coding.
     k_potential : bool
         Add the K-pairwise count potential V(K) (Tkacik et al. 2014).
+        Counts K >= 3 never seen in the data get ``V(K) = -inf`` (stored as
+        -1e4), their maximum-likelihood value: P(K) = 0 there as in the
+        data. ``forbidden_counts_`` lists them.
     max_iter : int, optional
-        Iteration cap (default 2000 for exact/pseudolikelihood, 400 for Boltzmann).
+        Iteration cap (default 2000 for exact/pseudolikelihood, 400 for the Monte Carlo
+        learners).
     tol : float
         Convergence target: the largest |model - data| of the means, second
         moments (and P(K)) in units of the data's block standard error.
@@ -170,6 +179,7 @@ class PairwiseMaxEnt:
     method_ : str, the method actually used
     converged_ : bool
     n_iter_ : int
+    forbidden_counts_ : ndarray of the counts K with V(K) = -inf (K-pairwise; else empty)
     residual_ : float, largest moment mismatch in data standard errors
     log_likelihood_ : float, mean log-likelihood per sample (nats; NaN for N > 24)
     history_ : ndarray, residual per Boltzmann iteration
@@ -300,13 +310,22 @@ class PairwiseMaxEnt:
         stats = _pf.data_statistics(x, self.coding)
         n_extra = n * (n - 1) // 2 + (n - 2 if k_pot else 0)
         theta0 = _pf.independent_theta(stats["mean"], self.coding, n_extra)
+        fixed = None
+        self.forbidden_counts_ = np.zeros(0, np.int64)
+        if k_pot:
+            # counts never seen in the data: V = -inf is their maximum-likelihood value
+            unseen = np.flatnonzero(stats["pk"][3:] == 0)
+            fixed = np.zeros(len(theta0), bool)
+            fixed[n + n * (n - 1) // 2 + unseen] = True
+            theta0[fixed] = _pf.FORBIDDEN
+            self.forbidden_counts_ = unseen + 3
         self.history_ = np.zeros(0)
         self._boltzmann_residual = None
         message = ""
         if method == "exact":
             max_iter = self.max_iter or 2000
             theta, ok, n_iter, message = _pf.fit_exact(
-                stats, self.coding, theta0, k_pot, self.l2, max_iter
+                stats, self.coding, theta0, k_pot, self.l2, max_iter, fixed
             )
         else:
             max_iter = self.max_iter or (2000 if method == "pseudolikelihood" else 400)
@@ -318,17 +337,25 @@ class PairwiseMaxEnt:
                 theta_pl, ok, n_iter, message = _pf.fit_pseudolikelihood(
                     x, self.coding, theta0, self.l2, pl_iter
                 )
-                theta = np.concatenate([theta_pl, np.zeros(n - 2 if k_pot else 0)])
+                theta = np.concatenate([theta_pl, theta0[len(theta_pl) :]])
+            elif k_pot:
+                m01 = _pf.means_to01(stats["mean"], self.coding)
+                theta = _pf.count_matched_theta(
+                    m01, stats["pk"], _poisson_binomial(m01), self.coding, fixed
+                )
             else:
                 theta = theta0
-            self.init_ = init if method == "boltzmann" else "independent"
-            if method == "boltzmann":
+            mc = method in ("boltzmann", "reweighting")
+            self.init_ = init if mc else "independent"
+            if mc:
                 start = x[rng.integers(0, t, size=self.n_chains)]
                 states01 = (start > 0).astype(np.int8)
                 self._chains = _pf.ChainSet(states01, seed_states(rng, self.n_chains))
                 max_samples = self.max_samples or max(20 * t, 200_000)
-                start_samples = min(max(20_000, 2 * t // 10), max_samples)
-                theta, ok, n_iter, z_last, history, _ = _pf.fit_boltzmann(
+                floor = 20_000 if method == "boltzmann" else 200_000
+                start_samples = min(max(floor, 2 * t // 10), max_samples)
+                learner = _pf.fit_boltzmann if method == "boltzmann" else _pf.fit_reweighting
+                theta, ok, n_iter, z_last, history, _ = learner(
                     stats,
                     self.coding,
                     theta,
@@ -340,6 +367,7 @@ class PairwiseMaxEnt:
                     max_samples,
                     start_samples,
                     progress=self.progress,
+                    fixed=fixed,
                 )
                 self.history_ = history
                 if ok:  # measured with max_samples at the final parameters
@@ -352,7 +380,8 @@ class PairwiseMaxEnt:
         self.data_coding_ = data_coding
         self.data_stats_ = stats
         self.n_iter_ = int(n_iter)
-        self.n_at_bound_ = int(np.sum(np.abs(theta) >= _pf.PARAM_BOUND - 1e-9))
+        at_bound = np.abs(theta) >= _pf.param_bound(n, len(theta)) - 1e-9
+        self.n_at_bound_ = int(np.sum(at_bound if fixed is None else at_bound & ~fixed))
         self._rng = rng
         self._cache: dict[str, Any] = {}
         self._finish(ok, message)
@@ -403,6 +432,7 @@ class PairwiseMaxEnt:
         if self.n_at_bound_:
             warnings.warn(
                 f"{self.n_at_bound_} parameter(s) reached the bound +-{_pf.PARAM_BOUND} "
+                "(+-N times that for V) "
                 "(statistics never or always observed in the data, e.g. pairs that never "
                 "co-fire); their maximum-likelihood value is infinite. Use l2 > 0 to regularize",
                 stacklevel=3,
@@ -465,7 +495,7 @@ class PairwiseMaxEnt:
         if self._use_exact():
             m01, s01 = self._exact().moments()
             pk = self._exact().count_distribution()
-        elif hasattr(self, "_chains") and self.method_ == "boltzmann":
+        elif hasattr(self, "_chains") and self.method_ in ("boltzmann", "reweighting"):
             n = max(20 * self.n_samples_, 200_000)
             n = min(n, self.max_samples or n)
             chains = _pf.ChainSet(self._chains.states.copy(), seed_states(self._rng, self.n_chains))
@@ -627,6 +657,7 @@ class PairwiseMaxEnt:
             "residual": float(self.residual_),
             "log_likelihood": float(self.log_likelihood_),
             "n_at_bound": int(self.n_at_bound_),
+            "forbidden_counts": json.dumps([int(k) for k in self.forbidden_counts_]),
             "n_blocks": int(self.data_stats_["n_blocks"]),
             "random_state": json.dumps(
                 self.random_state if isinstance(self.random_state, int | None) else "Generator"
@@ -884,6 +915,7 @@ class IndependentMaxEnt(PairwiseMaxEnt):
         self.data_stats_ = stats
         self.n_iter_ = 0
         self.n_at_bound_ = 0
+        self.forbidden_counts_ = np.zeros(0, np.int64)
         self.history_ = np.zeros(0)
         self._rng = check_random_state(self.random_state)
         self._cache = {}

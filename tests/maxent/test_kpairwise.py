@@ -7,7 +7,7 @@ import pytest
 
 import rgdata
 from rgdata.maxent import KPairwiseMaxEnt, PairwiseMaxEnt
-from rgdata.maxent._pairwise_fit import ChainSet
+from rgdata.maxent._pairwise_fit import FORBIDDEN, ChainSet
 from rgdata.maxent._sampler import seed_states
 
 from . import test_pairwise_reference as ref
@@ -84,16 +84,22 @@ def test_gibbs_sampler_matches_enumeration_with_count_potential():
     assert np.max(np.abs(z)) < 5.0
 
 
-def test_kpairwise_boltzmann_matches_exact(planted, kfit):
+@pytest.mark.parametrize("method", ["boltzmann", "reweighting"])
+def test_kpairwise_monte_carlo_matches_exact(planted, method):
     x = planted[3][:30_000]
     act = rgdata.as_activity(x.T, kind="spikes")
     assert np.bincount(x.sum(1), minlength=N + 1)[N] == 0
-    # K = 8 never occurs in these 30,000 samples: V(8) goes to its bound, with a warning
-    with pytest.warns(UserWarning, match="1 parameter.*reached the bound"):
-        ex = KPairwiseMaxEnt(method="exact").fit(act)
+    # K = 8 never occurs in these 30,000 samples: its maximum-likelihood V(8) is -inf,
+    # fixed (to FORBIDDEN) rather than fitted, so no parameter runs to the bound
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # V(8) may or may not reach the bound
-        mc = KPairwiseMaxEnt(method="boltzmann", random_state=3).fit(act)
+        warnings.simplefilter("error", UserWarning)
+        ex = KPairwiseMaxEnt(method="exact").fit(act)
+        mc = KPairwiseMaxEnt(method=method, random_state=3).fit(act)
+    for m in (ex, mc):
+        np.testing.assert_array_equal(m.forbidden_counts_, [N])
+        assert m.to_dataset().attrs["forbidden_counts"] == f"[{N}]"
+        assert m.V_[N] == FORBIDDEN and m.n_at_bound_ == 0
+        assert m.predict_count_distribution()[N] == 0.0
     assert mc.converged_
     # compare V(3..7), the counts that occur, in units of their Fisher errors
     ex_v = ex.V_.copy()
@@ -106,10 +112,8 @@ def test_kpairwise_boltzmann_matches_exact(planted, kfit):
 def test_kpairwise_pm1_coding_same_distribution(planted):
     x = planted[3][:30_000]
     act = rgdata.as_activity(x.T, kind="spikes")
-    with pytest.warns(UserWarning, match="reached the bound"):
-        a = KPairwiseMaxEnt(method="exact").fit(act)
-    with pytest.warns(UserWarning, match="reached the bound"):
-        b = KPairwiseMaxEnt(method="exact", coding="pm1").fit(act)
+    a = KPairwiseMaxEnt(method="exact").fit(act)
+    b = KPairwiseMaxEnt(method="exact", coding="pm1").fit(act)
     np.testing.assert_allclose(a.V_, b.V_, atol=1e-4)
     np.testing.assert_allclose(a.J_, 4 * b.J_, atol=1e-4)
     assert a.log_likelihood_ == pytest.approx(b.log_likelihood_, abs=1e-7)

@@ -167,10 +167,11 @@ def test_ising_4x4_recovers_nearest_neighbour_coupling():
 
 
 # ----------------------------------------------------------------------------- MCMC
-def test_boltzmann_agrees_with_exact(planted10, exact_fits):
+@pytest.mark.parametrize("method", ["boltzmann", "reweighting"])
+def test_monte_carlo_fit_agrees_with_exact(planted10, exact_fits, method):
     _, _, x1, _ = planted10
     exact = exact_fits[0]
-    mc = PairwiseMaxEnt(method="boltzmann", random_state=1).fit(_activity(x1))
+    mc = PairwiseMaxEnt(method=method, random_state=1).fit(_activity(x1))
     assert mc.converged_ and mc.residual_ < mc.tol
     # both match the data within the data's errors, so they differ by less than the
     # statistical error of the couplings (Fisher errors at T = 20,000)
@@ -180,10 +181,11 @@ def test_boltzmann_agrees_with_exact(planted10, exact_fits):
     assert np.max(np.abs(z)) < 3.0
 
 
-def test_boltzmann_is_reproducible(planted10):
+@pytest.mark.parametrize("method", ["boltzmann", "reweighting"])
+def test_monte_carlo_fit_is_reproducible(planted10, method):
     _, _, x1, _ = planted10
     act = _activity(x1[:5000])
-    a = PairwiseMaxEnt(method="boltzmann", random_state=7, max_iter=3).fit
+    a = PairwiseMaxEnt(method=method, random_state=7, max_iter=3).fit
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MaxEntConvergenceWarning)
         j1, j2 = a(act).J_, a(act).J_

@@ -34,7 +34,7 @@ def _check_recovery(J, fit, t):
     assert np.corrcoef(fit.J_[iu], J[iu])[0, 1] > 0.9
 
 
-@pytest.mark.parametrize("method", ["pseudolikelihood", "boltzmann"])
+@pytest.mark.parametrize("method", ["pseudolikelihood", "boltzmann", "reweighting"])
 def test_planted_50_units(method):
     t = 20_000
     h, J, act = _planted_sample(50, t, seed=50)
@@ -42,12 +42,12 @@ def test_planted_50_units(method):
         warnings.simplefilter("ignore", MaxEntConvergenceWarning)
         fit = PairwiseMaxEnt(method=method, coding="pm1", random_state=0).fit(act)
     _check_recovery(J, fit, t)
-    if method == "boltzmann":
+    if method != "pseudolikelihood":
         assert fit.converged_ and fit.residual_ < fit.tol
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["pseudolikelihood", "boltzmann"])
+@pytest.mark.parametrize("method", ["pseudolikelihood", "boltzmann", "reweighting"])
 def test_planted_100_units(method):
     t = 100_000
     h, J, act = _planted_sample(100, t, seed=100)
@@ -55,7 +55,7 @@ def test_planted_100_units(method):
         warnings.simplefilter("ignore", MaxEntConvergenceWarning)
         fit = PairwiseMaxEnt(method=method, coding="pm1", random_state=0).fit(act)
     _check_recovery(J, fit, t)
-    if method == "boltzmann":
+    if method != "pseudolikelihood":
         assert fit.converged_
 
 
