@@ -452,6 +452,7 @@ def fit_boltzmann(
             n_samples = int(min(2 * n_samples, max_samples))
         elif z > 2.0 * best and lr > 0.05:
             lr *= 0.5
+        best = min(best, z)
         # gradient in coordinates centred on the data means: <(x_i - m_i)(x_j - m_j)>
         # under the data minus under the model (m = data means in both)
         g_h = m_d - mean
