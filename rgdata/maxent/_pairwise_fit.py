@@ -316,22 +316,9 @@ class ChainSet:
 
     def stats(self, h, J, V, coding, n_samples: int, n_burn: int = 0):
         """Model moments in *coding* from about *n_samples* recorded sweeps."""
-        h01, J01 = params_to01(h, J, coding)
-        n_chains, n = self.states.shape
-        sweeps = max(1, int(np.ceil(n_samples / n_chains)))
-        use_v = V is not None
-        v = V if use_v else np.zeros(n + 1)
-        sums, pairs, khist = gibbs_stats(
-            np.ascontiguousarray(h01, dtype=np.float64),
-            np.ascontiguousarray(J01, dtype=np.float64),
-            np.ascontiguousarray(v, dtype=np.float64),
-            use_v,
-            self.states,
-            self.rng,
-            sweeps,
-            n_burn,
-        )
-        total = float(sweeps * n_chains)
+        args, sweeps = self._kernel_args(h, J, V, coding, n_samples)
+        sums, pairs, khist = gibbs_stats(*args, sweeps, n_burn)
+        total = float(sweeps * self.states.shape[0])
         m01 = sums.sum(0) / total
         p = pairs.sum(0) / total
         s01 = p + p.T
@@ -341,22 +328,23 @@ class ChainSet:
 
     def samples(self, h, J, V, coding, n_samples: int, n_burn: int = 0) -> np.ndarray:
         """About *n_samples* 0/1 configurations ``(S, N)``, one per sweep of each chain."""
+        args, sweeps = self._kernel_args(h, J, V, coding, n_samples)
+        return gibbs_samples(*args, sweeps, 1, n_burn).reshape(-1, self.states.shape[1])
+
+    def _kernel_args(self, h, J, V, coding, n_samples: int):
+        """Sampler arguments (0/1 parameters, chains) and sweeps per chain for *n_samples*."""
         h01, J01 = params_to01(h, J, coding)
         n_chains, n = self.states.shape
-        per = max(1, int(np.ceil(n_samples / n_chains)))
         use_v = V is not None
-        out = gibbs_samples(
+        args = (
             np.ascontiguousarray(h01, dtype=np.float64),
             np.ascontiguousarray(J01, dtype=np.float64),
             np.ascontiguousarray(V if use_v else np.zeros(n + 1), dtype=np.float64),
             use_v,
             self.states,
             self.rng,
-            per,
-            1,
-            n_burn,
         )
-        return out.reshape(-1, n)
+        return args, max(1, int(np.ceil(n_samples / n_chains)))
 
 
 def stat_variance(vec: np.ndarray, coding: str, n_units: int) -> np.ndarray:
@@ -369,6 +357,17 @@ def stat_variance(vec: np.ndarray, coding: str, n_units: int) -> np.ndarray:
         var[:n_pair] = 1.0 - vec[:n_pair] ** 2
         var[n_pair:] = vec[n_pair:] * (1.0 - vec[n_pair:])
     return var
+
+
+def mc_noise(m, d, se, coding: str, n_units: int, n_used: int) -> float:
+    """Typical largest Monte Carlo error of the statistics, in data standard errors.
+
+    The 90th percentile of the independent-sample error ratio, times the
+    expected maximum of ``len(d)`` standard normals, sqrt(2 log len(d)).
+    """
+    var = np.maximum(stat_variance(m, coding, n_units), stat_variance(d, coding, n_units))
+    ratio = np.sqrt(var / n_used) / se
+    return float(np.sqrt(2.0 * np.log(max(len(d), 2))) * np.quantile(ratio, 0.9))
 
 
 def fit_boltzmann(
@@ -420,8 +419,6 @@ def fit_boltzmann(
     history = []
     converged = False
     z = np.inf
-    n_stats = len(d)
-    noise_factor = np.sqrt(2.0 * np.log(max(n_stats, 2)))
     bar = progress_bar(range(max_iter), enable=progress, desc="Boltzmann learning")
     n_done = 0
     burn = 50
@@ -444,10 +441,7 @@ def fit_boltzmann(
             # confirm with the full Monte Carlo sample before declaring convergence
             n_samples = int(max_samples)
             continue
-        var = stat_variance(m, coding, n)
-        var_d = stat_variance(d, coding, n)
-        se_mc = np.sqrt(np.maximum(var, var_d) / n_used)
-        noise = noise_factor * np.quantile(se_mc / se, 0.9)
+        noise = mc_noise(m, d, se, coding, n, n_used)
         if z < 2.0 * noise and n_samples < max_samples:
             n_samples = int(min(2 * n_samples, max_samples))
         elif z > 2.0 * best and lr > 0.05:
@@ -620,7 +614,6 @@ def fit_reweighting(
     free = np.ones(len(theta0), bool) if fixed is None else ~fixed
     theta = theta0.copy()
     n_samples = int(min(start_samples, max_samples, MAX_STORED_SAMPLES))
-    noise_factor = np.sqrt(2.0 * np.log(max(len(d), 2)))
     history = []
     converged = False
     z = np.inf
@@ -656,7 +649,7 @@ def fit_reweighting(
                 break
             n_samples = int(max_samples)
             continue
-        if accepted is not None and z > 2.0 * accepted[3] and accepted[1] is not None:
+        if accepted is not None and z > 2.0 * accepted[3]:
             # the step made the model much worse than the sample predicted (typically a
             # jump into states the sample never visited): go back and take a shorter one
             theta, sample, saved, z_prev, step, scale = accepted
@@ -668,8 +661,7 @@ def fit_reweighting(
             accepted = (theta, sample, saved, z_prev, step, max_scale)
             theta = theta_new
             continue
-        var = np.maximum(stat_variance(m, coding, n), stat_variance(d, coding, n))
-        noise = noise_factor * np.quantile(np.sqrt(var / n_used) / se, 0.9)
+        noise = mc_noise(m, d, se, coding, n, n_used)
         # more samples when the mismatch is within twice the (independent-sample) Monte Carlo
         # noise, or when it has stopped falling: each step fits the sample's own noise, and
         # correlated chains make that noise larger than the independent-sample estimate
