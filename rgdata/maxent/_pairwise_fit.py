@@ -16,20 +16,26 @@ Conventions
 from __future__ import annotations
 
 import warnings
+from collections import deque
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.stats import chi2
 
 from .._progress import progress_bar
 from ._enumerate import ExactModel
 from ._pairwise_pl import pl_objective_01, to_csr
-from ._reweight import csr_energies, csr_moments
-from ._sampler import gibbs_samples, gibbs_stats
+from ._reweight import csr_energies, csr_group_sorted, csr_moments, csr_row_hashes, csr_take
+from ._sampler import gibbs_samples, gibbs_stats, seed_states
 
 PARAM_BOUND = 20.0
 FORBIDDEN = -1e4  # V(K) of counts the model excludes (exp(-1e4) == 0)
 MAX_STORED_SAMPLES = 2**22  # samples kept in memory per reweighting iteration
-STALL_ITERATIONS = 4  # reweighting: iterations without a 20% gain before the sample doubles
+STALL_ITERATIONS = 4  # reweighting: iterations without a 20% rms gain before the sample doubles
+AVERAGE_WINDOW = 4  # reweighting: iterates averaged (the most recent ones at the largest sample)
+AVERAGE_EVERY = 2  # reweighting: iterations between checks of the averaged parameters
+MAX_PARAM_STEP = 1.0  # reweighting, Fisher-scaled steps: largest change of one parameter
 N_BLOCKS = 20
 
 
@@ -166,11 +172,6 @@ def data_statistics(x: np.ndarray, coding: str, n_blocks: int = N_BLOCKS) -> dic
         "n_samples": t,
         "n_blocks": n_blocks,
     }
-
-
-def residual(model_vec: np.ndarray, data_vec: np.ndarray, se_vec: np.ndarray) -> float:
-    """Largest moment mismatch in units of the data's standard error."""
-    return float(np.max(np.abs(model_vec - data_vec) / se_vec))
 
 
 # --------------------------------------------------------------------------- exact
@@ -318,13 +319,19 @@ class ChainSet:
         """Model moments in *coding* from about *n_samples* recorded sweeps."""
         args, sweeps = self._kernel_args(h, J, V, coding, n_samples)
         sums, pairs, khist = gibbs_stats(*args, sweeps, n_burn)
+        self.last_chain_sums = (sums, pairs, khist, sweeps)
         total = float(sweeps * self.states.shape[0])
-        m01 = sums.sum(0) / total
-        p = pairs.sum(0) / total
-        s01 = p + p.T
-        np.fill_diagonal(s01, m01)
-        mean, second = moments_from01(m01, s01, coding)
+        mean, second = _moments01_to(sums.sum(0), pairs.sum(0), total, coding)
         return mean, second, khist.sum(0) / total, int(total)
+
+    def chain_vectors(self, coding: str, k_potential: bool) -> np.ndarray:
+        """Statistics vector of each chain ``(C, P)`` from the last :meth:`stats` call."""
+        sums, pairs, khist, sweeps = self.last_chain_sums
+        out = []
+        for c in range(sums.shape[0]):
+            mean, second = _moments01_to(sums[c], pairs[c], float(sweeps), coding)
+            out.append(stats_vector(mean, second, khist[c] / sweeps, k_potential))
+        return np.array(out)
 
     def samples(self, h, J, V, coding, n_samples: int, n_burn: int = 0) -> np.ndarray:
         """About *n_samples* 0/1 configurations ``(S, N)``, one per sweep of each chain."""
@@ -347,6 +354,34 @@ class ChainSet:
         return args, max(1, int(np.ceil(n_samples / n_chains)))
 
 
+def high_activity_fraction(h, J, V, coding: str, k_max: int, n_sweeps: int = 50) -> float:
+    """Fraction of sweeps above *k_max* active units for chains started with every unit on.
+
+    Gibbs chains started from data patterns cannot reveal a second,
+    high-activity mode of a pairwise model (Rostami et al., PLoS Comput Biol
+    13:e1005762, 2017): they stay in the low-activity state. Two chains
+    started from the all-active state run 50 sweeps of burn-in and
+    *n_sweeps* recorded sweeps each; without such a mode they fall to the
+    data's range of counts within a few sweeps and the fraction is 0.
+    Deterministic (fixed sampler seeds).
+    """
+    n = len(h)
+    if V is not None and np.all(V[k_max + 1 :] <= FORBIDDEN):
+        return 0.0  # every count above k_max has probability 0
+    chains = ChainSet(np.ones((2, n), np.int8), seed_states(np.random.default_rng(0), 2))
+    _, _, pk, _ = chains.stats(h, J, V, coding, 2 * n_sweeps, n_burn=50)
+    return float(pk[k_max + 1 :].sum())
+
+
+def _moments01_to(sums01, pairs01, total: float, coding: str):
+    """Means and second moments in *coding* from 0/1 sums and upper-triangle pair counts."""
+    m01 = sums01 / total
+    p = pairs01 / total
+    s01 = p + p.T
+    np.fill_diagonal(s01, m01)
+    return moments_from01(m01, s01, coding)
+
+
 def stat_variance(vec: np.ndarray, coding: str, n_units: int) -> np.ndarray:
     """Variance of each sufficient statistic given its mean (Bernoulli / ±1 variables)."""
     var = np.empty_like(vec)
@@ -359,15 +394,98 @@ def stat_variance(vec: np.ndarray, coding: str, n_units: int) -> np.ndarray:
     return var
 
 
-def mc_noise(m, d, se, coding: str, n_units: int, n_used: int) -> float:
-    """Typical largest Monte Carlo error of the statistics, in data standard errors.
+def comparison_se(m, d, se, coding: str, n_units: int, n_data: int) -> np.ndarray:
+    """Standard error for comparing model statistics *m* with data statistics *d*.
 
-    The 90th percentile of the independent-sample error ratio, times the
-    expected maximum of ``len(d)`` standard normals, sqrt(2 log len(d)).
+    The data's block standard error *se* is computed at the data's own
+    estimate; for a statistic seen a handful of times (two rare units
+    active together) it is far smaller than the error the data would have
+    if the model were true. The comparison uses the larger of the two: the
+    model's Bernoulli variance, carried through the data's ratio of block
+    to independent-sample error (like Pearson's chi-square, which divides
+    by the expected, not the observed, counts).
     """
-    var = np.maximum(stat_variance(m, coding, n_units), stat_variance(d, coding, n_units))
-    ratio = np.sqrt(var / n_used) / se
-    return float(np.sqrt(2.0 * np.log(max(len(d), 2))) * np.quantile(ratio, 0.9))
+    v_d = np.maximum(stat_variance(d, coding, n_units), 0.0)
+    v_m = np.maximum(stat_variance(m, coding, n_units), 0.0)
+    iid_d = np.sqrt(v_d / n_data)
+    ratio = np.where(iid_d > 0, se / np.where(iid_d > 0, iid_d, 1.0), 1.0)
+    return np.maximum(se, ratio * np.sqrt(v_m / n_data))
+
+
+def chain_error(per_chain: np.ndarray, m, coding: str, n_units: int, n_used: int):
+    """Monte Carlo standard error of every statistic, and the autocorrelation factor tau.
+
+    Independent chains give independent estimates, so the spread of the
+    per-chain statistics measures the Monte Carlo error including the
+    chains' autocorrelation. With few chains that spread is noisy for any
+    single statistic, so one factor ``tau`` (the median over statistics of
+    between-chain variance / independent-sample variance, divided by the
+    median of chi-square(C - 1) / (C - 1), and at least 1) multiplies the
+    independent-sample variance of every statistic.
+    """
+    iid = np.maximum(stat_variance(m, coding, n_units), 0.0) / n_used
+    tau = 1.0
+    c = per_chain.shape[0]
+    ok = iid > 0
+    if c >= 2 and ok.any():
+        between = per_chain.var(0, ddof=1) / c
+        ratio = float(np.median(between[ok] / iid[ok]))
+        tau = max(1.0, ratio * (c - 1) / chi2.median(c - 1))
+    return np.sqrt(tau * iid), tau
+
+
+class Mismatch(NamedTuple):
+    """How far model statistics are from the data's, in comparison standard errors.
+
+    ``max_z`` is the largest |z|; ``rms`` the root mean square of z after
+    removing the Monte Carlo noise's share (``mean z^2 - mean eps^2``, with
+    eps = Monte Carlo error / comparison error); ``allowance`` the typical
+    largest Monte Carlo error, ``sqrt(2 log 2P)`` times the 90th percentile
+    of eps over the P statistics (0 for exact moments); ``noise_rms`` the
+    rms of eps.
+    """
+
+    max_z: float
+    rms: float
+    allowance: float
+    noise_rms: float
+
+    def converged(self, tol: float, tol_rms: float) -> bool:
+        """Largest mismatch below *tol* plus the Monte Carlo allowance, rms below *tol_rms*."""
+        return self.max_z < tol + self.allowance and self.rms < tol_rms
+
+
+def mismatch(m, d, se_cmp, mc_se=None) -> Mismatch:
+    """:class:`Mismatch` of model statistics *m* (Monte Carlo error *mc_se*) with data *d*."""
+    z = (m - d) / se_cmp
+    mean_z2 = float(np.mean(z**2))
+    if mc_se is None:
+        return Mismatch(float(np.max(np.abs(z))), float(np.sqrt(mean_z2)), 0.0, 0.0)
+    eps = mc_se / se_cmp
+    mean_e2 = float(np.mean(eps**2))
+    allowance = np.sqrt(2.0 * np.log(2.0 * max(len(z), 1))) * float(np.quantile(eps, 0.9))
+    return Mismatch(
+        float(np.max(np.abs(z))),
+        float(np.sqrt(max(mean_z2 - mean_e2, 0.0))),
+        float(allowance),
+        float(np.sqrt(mean_e2)),
+    )
+
+
+def data_mismatch(m, stats, coding: str, k_potential: bool, mc_se=None) -> Mismatch:
+    """:class:`Mismatch` of model statistics *m* (Monte Carlo error *mc_se*) with the data's."""
+    d = stats_vector(stats["mean"], stats["second"], stats["pk"], k_potential)
+    se = stats_vector(stats["se_mean"], stats["se_second"], stats["se_pk"], k_potential)
+    n = stats["mean"].shape[0]
+    se_cmp = comparison_se(m, d, se, coding, n, stats["n_samples"])
+    return mismatch(m, d, se_cmp, mc_se)
+
+
+def measure(m, per_chain, stats, coding: str, k_potential: bool, n_used: int) -> Mismatch:
+    """:func:`data_mismatch` of Monte Carlo statistics *m* with per-chain values *per_chain*."""
+    n = stats["mean"].shape[0]
+    mc_se, _ = chain_error(per_chain, m, coding, n, n_used)
+    return data_mismatch(m, stats, coding, k_potential, mc_se)
 
 
 def fit_boltzmann(
@@ -381,6 +499,8 @@ def fit_boltzmann(
     chains: ChainSet,
     max_samples: int,
     start_samples: int,
+    tol_rms: float = 1.0,
+    check=None,
     learning_rate: float = 0.5,
     max_field_step: float = 0.5,
     progress: bool = False,
@@ -396,16 +516,16 @@ def fit_boltzmann(
     data variance of unit i; ``dV(K) = lr (P_data(K) - P_model(K)) / P(K)``.
     Steps are clipped to ±1, and the coupling step is scaled down so that no
     unit's local field moves by more than *max_field_step* in any state. The
-    Monte Carlo sample per iteration doubles whenever the mismatch is within
-    twice the Monte Carlo noise, up to *max_samples*. Stops when the largest
-    mismatch of means, second moments (and P(K)) is below *tol* data
-    standard errors, measured with *max_samples* Monte Carlo samples.
+    Monte Carlo sample per iteration doubles whenever the largest mismatch
+    is within twice the Monte Carlo allowance, up to *max_samples*. Stops
+    when the mismatch of means, second moments (and P(K)) meets *tol* and
+    *tol_rms* (:class:`Mismatch`), measured with *max_samples* Monte Carlo
+    samples, or by *check(theta)* (exact enumeration) when given.
     """
     n = stats["mean"].shape[0]
     iu = np.triu_indices(n, 1)
     n_pair = len(iu[0])
     d = stats_vector(stats["mean"], stats["second"], stats["pk"], k_potential)
-    se = stats_vector(stats["se_mean"], stats["se_second"], stats["se_pk"], k_potential)
     m_d = stats["mean"]
     if coding == "01":
         v = m_d * (1.0 - m_d)
@@ -418,7 +538,7 @@ def fit_boltzmann(
     n_samples = int(min(start_samples, max_samples))
     history = []
     converged = False
-    z = np.inf
+    mis = Mismatch(np.inf, np.inf, 0.0, 0.0)
     bar = progress_bar(range(max_iter), enable=progress, desc="Boltzmann learning")
     n_done = 0
     burn = 50
@@ -430,18 +550,25 @@ def fit_boltzmann(
         mean, second, pk, n_used = chains.stats(h, J, V, coding, n_samples, n_burn=burn)
         burn = 0
         m = stats_vector(mean, second, pk, k_potential)
-        z = residual(m, d, se)
+        per_chain = chains.chain_vectors(coding, k_potential)
+        mis = measure(m, per_chain, stats, coding, k_potential, n_used)
+        z = mis.max_z
         history.append(z)
         if progress:
-            bar.set_postfix(residual=f"{z:.2f}", samples=n_used)
-        if z < tol:
-            if n_used >= 0.99 * max_samples:
+            bar.set_postfix(residual=f"{z:.2f}", rms=f"{mis.rms:.2f}", samples=n_used)
+        if mis.converged(tol, tol_rms):
+            if check is not None:  # exact moments: the final word, no Monte Carlo noise
+                final = check(theta)
+                if final.converged(tol, tol_rms):
+                    mis, converged = final, True
+                    break
+            elif n_used >= 0.99 * max_samples:
                 converged = True
                 break
-            # confirm with the full Monte Carlo sample before declaring convergence
-            n_samples = int(max_samples)
-            continue
-        noise = mc_noise(m, d, se, coding, n, n_used)
+            else:  # confirm with the full Monte Carlo sample before declaring convergence
+                n_samples = int(max_samples)
+                continue
+        noise = mis.allowance
         if z < 2.0 * noise and n_samples < max_samples:
             n_samples = int(min(2 * n_samples, max_samples))
         elif z > 2.0 * best and lr > 0.05:
@@ -474,7 +601,7 @@ def fit_boltzmann(
             step.append(np.clip(lr * g_v / var_v, -1.0, 1.0))
         new = np.clip(theta + np.concatenate(step), -bound, bound)
         theta = new if fixed is None else np.where(fixed, theta, new)
-    return theta, converged, n_done, z, np.asarray(history), n_samples
+    return theta, converged, n_done, mis, np.asarray(history), n_samples
 
 
 def count_matched_theta(
@@ -532,25 +659,58 @@ class _ReweightedSample:
     (Ferrenberg-Swendsen histogram reweighting). Energies and moments are
     computed on the 0/1 active-unit lists; a change written in the ±1 coding
     is translated to 0/1 (a linear map plus a constant that cancels).
+    Identical patterns are stored once with their multiplicity (sparse
+    neural samples repeat: about 40 % of 4 million retina patterns), so
+    weights are per distinct pattern and include log(multiplicity).
+    *n_chains* equal chain-major blocks of rows give :attr:`per_chain`, the
+    statistics of each chain's share (for the Monte Carlo error).
     """
 
-    def __init__(self, samples01: np.ndarray, coding: str, k_potential: bool) -> None:
-        self.indptr, self.idx = to_csr(samples01)
-        self.k = np.diff(self.indptr)
+    def __init__(
+        self, samples01: np.ndarray, coding: str, k_potential: bool, n_chains: int = 1
+    ) -> None:
+        indptr, idx = to_csr(samples01)
         self.n = samples01.shape[1]
         self.coding = coding
         self.k_potential = k_potential
-        self.iu = np.triu_indices(self.n, 1)
-        self._e = np.empty(samples01.shape[0])
+        self.n_samples = samples01.shape[0]
+        self.indptr, self.idx, self.k = indptr, idx, np.diff(indptr)
+        per = self.n_samples // n_chains
+        self.per_chain = np.array(
+            [self.moments(_block_weights(self.n_samples, c * per, per)) for c in range(n_chains)]
+        )
+        hashes = csr_row_hashes(indptr, idx)
+        first, counts = csr_group_sorted(indptr, idx, np.argsort(hashes, kind="stable"), hashes)
+        k = self.k[first]
+        ptr = np.zeros(len(first) + 1, np.int64)
+        np.cumsum(k, out=ptr[1:])
+        out = np.empty(ptr[-1], idx.dtype)
+        csr_take(indptr, idx, first, ptr, out)
+        self.indptr, self.idx, self.k = ptr, out, k
+        self.count = counts.astype(np.float64)
+        self._log_count = np.log(self.count)
+        self._e = np.empty(len(first))
 
     def log_weights(self, delta: np.ndarray) -> np.ndarray:
+        """Log weight of each distinct pattern under the change *delta* (incl. multiplicity)."""
         n = self.n
         dh, dJ, dV = unpack(delta, n, self.k_potential)
         dh01, dJ01 = params_to01(dh, dJ, self.coding)
         csr_energies(self.indptr, self.idx, dh01, np.ascontiguousarray(dJ01), self._e)
+        log_w = self._e + self._log_count
         if dV is not None:
-            return self._e + dV[self.k]
-        return self._e.copy()
+            log_w += dV[self.k]
+        return log_w
+
+    def log_mean_weight(self, log_w: np.ndarray) -> float:
+        """``log mean_s exp(delta·f(x_s))`` over all samples, from :meth:`log_weights`."""
+        top = log_w.max()
+        return float(top + np.log(np.exp(log_w - top).sum() / self.n_samples))
+
+    def ess_fraction(self, log_w: np.ndarray) -> float:
+        """Effective sample size ``(Σ_s w_s)^2 / Σ_s w_s^2`` over the number of samples."""
+        w = _normalized(log_w)
+        return float(1.0 / np.sum(w * w / self.count) / self.n_samples)
 
     def moments(self, w: np.ndarray) -> np.ndarray:
         """Statistics vector in the model's coding under normalized weights *w*."""
@@ -560,6 +720,12 @@ class _ReweightedSample:
         mean, second = moments_from01(m01, s01, self.coding)
         pk = np.bincount(self.k, weights=w, minlength=self.n + 1)
         return stats_vector(mean, second, pk, self.k_potential)
+
+
+def _block_weights(n: int, start: int, size: int) -> np.ndarray:
+    w = np.zeros(n)
+    w[start : start + size] = 1.0 / size
+    return w
 
 
 def _normalized(log_w: np.ndarray) -> np.ndarray:
@@ -578,6 +744,8 @@ def fit_reweighting(
     chains: ChainSet,
     max_samples: int,
     start_samples: int,
+    tol_rms: float = 1.0,
+    check=None,
     fixed: np.ndarray | None = None,
     min_ess: float = 0.5,
     inner_iter: int = 30,
@@ -600,23 +768,27 @@ def fit_reweighting(
     (the model moved into states its sample never visited) is undone, with
     the chains restored, and retried four times shorter from the stored
     sample. The sample doubles (up to *max_samples*; at most
-    ``MAX_STORED_SAMPLES`` are kept in memory) when the mismatch is within
-    twice its independent-sample Monte Carlo noise or has not fallen by 20 %
-    in ``STALL_ITERATIONS`` iterations: each step fits the sample's own noise,
-    which correlated chains make larger than the independent estimate.
-    Convergence is declared as in :func:`fit_boltzmann`: the largest mismatch
-    below *tol* data standard errors, measured with *max_samples* samples.
-    Entries of *fixed* keep their value in *theta0*.
+    ``MAX_STORED_SAMPLES`` are kept in memory) when the largest or the rms
+    mismatch is within twice its Monte Carlo noise (measured from the spread
+    between chains) or the rms has not fallen by 20 % in
+    ``STALL_ITERATIONS`` iterations: each step fits the sample's own noise.
+
+    Once the sample is at its largest, steps use Fisher-scaled coordinates
+    (see :func:`_reweighted_step`) and the running average of the iterates
+    (Polyak-Ruppert; the last ``AVERAGE_WINDOW`` iterates) is checked every
+    ``AVERAGE_EVERY`` iterations: it averages away the noise each step fits.
+    Convergence (:class:`Mismatch`, *tol* and *tol_rms*) is confirmed with
+    *max_samples* Monte Carlo samples, or by *check(theta)* (exact
+    enumeration) when given. Entries of *fixed* keep their value in *theta0*.
     """
     n = stats["mean"].shape[0]
     d = stats_vector(stats["mean"], stats["second"], stats["pk"], k_potential)
-    se = stats_vector(stats["se_mean"], stats["se_second"], stats["se_pk"], k_potential)
     free = np.ones(len(theta0), bool) if fixed is None else ~fixed
     theta = theta0.copy()
     n_samples = int(min(start_samples, max_samples, MAX_STORED_SAMPLES))
     history = []
     converged = False
-    z = np.inf
+    mis = Mismatch(np.inf, np.inf, 0.0, 0.0)
     burn = 50
     n_done = 0
     # the last accepted point: parameters, its sample, the chains that drew it, its mismatch
@@ -624,36 +796,59 @@ def fit_reweighting(
     max_scale = 1.0
     best_at, best_at_z = 0, np.inf
     bar = progress_bar(range(max_iter), enable=progress, desc="reweighting learning")
+    cap = min(max_samples, MAX_STORED_SAMPLES)
+    recent: deque = deque(maxlen=AVERAGE_WINDOW)  # iterates at the largest sample
+    since_check = 0
     for _ in bar:
         n_done += 1
+        if len(recent) == AVERAGE_WINDOW and since_check >= AVERAGE_EVERY:
+            since_check = 0
+            # at the largest sample each step fits that sample's noise; the average of the
+            # iterates (Polyak-Ruppert) does not, so it is checked every few iterations
+            theta_bar = np.mean(recent, axis=0)
+            final = _confirm(theta_bar, check, chains, stats, coding, k_potential, max_samples)
+            history.append(final.max_z)
+            if final.converged(tol, tol_rms):
+                theta, mis, converged = theta_bar, final, True
+                break
         h, J, V = unpack(theta, n, k_potential)
         saved = (chains.states.copy(), chains.rng.copy())
         if n_samples > MAX_STORED_SAMPLES:
             mean, second, pk, n_used = chains.stats(h, J, V, coding, n_samples, n_burn=burn)
             m = stats_vector(mean, second, pk, k_potential)
+            per_chain = chains.chain_vectors(coding, k_potential)
             sample = None
         else:
             x01 = chains.samples(h, J, V, coding, n_samples, n_burn=burn)
-            sample = _ReweightedSample(x01, coding, k_potential)
+            sample = _ReweightedSample(x01, coding, k_potential, chains.states.shape[0])
             del x01
-            n_used = len(sample.k)
-            m = sample.moments(np.full(n_used, 1.0 / n_used))
+            n_used = sample.n_samples
+            per_chain = sample.per_chain
+            m = per_chain.mean(0)
         burn = 0
-        z = residual(m, d, se)
+        mis = measure(m, per_chain, stats, coding, k_potential, n_used)
+        z = mis.max_z
         history.append(z)
         if progress:
-            bar.set_postfix(residual=f"{z:.2f}", samples=n_used)
-        if z < tol:
-            if n_used >= 0.99 * max_samples:
+            bar.set_postfix(residual=f"{z:.2f}", rms=f"{mis.rms:.2f}", samples=n_used)
+        if mis.converged(tol, tol_rms):
+            if check is not None:  # exact moments: the final word, no Monte Carlo noise
+                final = check(theta)
+                if final.converged(tol, tol_rms):
+                    mis, converged = final, True
+                    break
+            elif n_used >= 0.99 * max_samples:
                 converged = True
                 break
-            n_samples = int(max_samples)
-            continue
+            else:  # confirm with the full Monte Carlo sample before declaring convergence
+                n_samples = int(max_samples)
+                continue
         if accepted is not None and z > 2.0 * accepted[3]:
             # the step made the model much worse than the sample predicted (typically a
             # jump into states the sample never visited): go back and take a shorter one
             theta, sample, saved, z_prev, step, scale = accepted
             chains.states[:], chains.rng[:] = saved
+            recent.clear()
             max_scale = scale / 4.0
             if max_scale < 1e-3:
                 break
@@ -661,58 +856,83 @@ def fit_reweighting(
             accepted = (theta, sample, saved, z_prev, step, max_scale)
             theta = theta_new
             continue
-        noise = mc_noise(m, d, se, coding, n, n_used)
-        # more samples when the mismatch is within twice the (independent-sample) Monte Carlo
-        # noise, or when it has stopped falling: each step fits the sample's own noise, and
-        # correlated chains make that noise larger than the independent-sample estimate
+        # more samples when the mismatch (largest or rms) is within twice the Monte Carlo
+        # noise, or when the rms has stopped falling: each step fits the sample's own noise,
+        # so a sample cannot take the fit much below its noise
         stalled = len(history) - best_at > STALL_ITERATIONS
-        if z < 0.8 * best_at_z:
-            best_at, best_at_z = len(history), z
-        if (z < 2.0 * noise or stalled) and n_samples < max_samples:
-            n_samples = int(min(2 * n_samples, max_samples))
-            if n_samples > MAX_STORED_SAMPLES and n_samples < max_samples:
-                n_samples = MAX_STORED_SAMPLES
-            best_at, best_at_z = len(history), z
+        if mis.rms < 0.8 * best_at_z:
+            best_at, best_at_z = len(history), mis.rms
+        within_noise = z < 2.0 * mis.allowance or mis.rms < 2.0 * mis.noise_rms
+        if (within_noise or stalled) and n_samples < cap:
+            n_samples = int(min(2 * n_samples, cap))
+            best_at, best_at_z = len(history), mis.rms
         if sample is None:  # a full-size check failed: learn from a stored sample again
-            n_samples = MAX_STORED_SAMPLES
+            n_samples = cap
             continue
-        step = _reweighted_step(sample, theta, d, free, l2, n, inner_iter)
+        # at the largest sample the steps are small: Fisher-scaled coordinates let the
+        # optimiser reach statistics of every frequency (rare pairs included); earlier, the
+        # unscaled problem's slow progress on rare statistics damps the large first steps
+        scaled = n_samples >= cap
+        variance = np.maximum(stat_variance(m, coding, n), 1.0 / n_used) if scaled else None
+        step = _reweighted_step(sample, theta, d, free, l2, n, inner_iter, variance)
         scale = min(1.0, 2.0 * max_scale)
         while scale > 1e-3:
-            w = _normalized(sample.log_weights(scale * step))
-            if 1.0 / (w @ w) >= min_ess * len(w):
+            if sample.ess_fraction(sample.log_weights(scale * step)) >= min_ess:
                 break
             scale *= 0.5
         max_scale = scale
         accepted = (theta, sample, saved, z, step, scale)
         theta = theta + scale * step
-    return theta, converged, n_done, z, np.asarray(history), n_samples
+        if n_samples >= cap:
+            recent.append(theta)
+            since_check += 1
+    return theta, converged, n_done, mis, np.asarray(history), n_samples
 
 
-def _reweighted_step(sample, theta, d, free, l2, n, inner_iter):
-    """Maximiser of the reweighted log-likelihood around *theta* (L-BFGS-B, bounded)."""
+def _confirm(theta, check, chains: ChainSet, stats, coding, k_potential, max_samples) -> Mismatch:
+    """Mismatch of *theta*: exact (*check*) when given, else *max_samples* Monte Carlo samples."""
+    if check is not None:
+        return check(theta)
+    n = stats["mean"].shape[0]
+    h, J, V = unpack(theta, n, k_potential)
+    mean, second, pk, n_used = chains.stats(h, J, V, coding, max_samples, n_burn=20)
+    m = stats_vector(mean, second, pk, k_potential)
+    return measure(m, chains.chain_vectors(coding, k_potential), stats, coding, k_potential, n_used)
+
+
+def _reweighted_step(sample, theta, d, free, l2, n, inner_iter, variance=None):
+    """Maximiser of the reweighted log-likelihood around *theta* (L-BFGS-B, bounded).
+
+    With *variance* (the variance of each statistic, the diagonal of the
+    Fisher information) the optimiser works in coordinates
+    ``u = delta * sqrt(variance)``, where statistics of very different
+    frequency (a unit's mean, a pair seen a few times) have comparable
+    curvature, and no parameter moves by more than ``MAX_PARAM_STEP``.
+    """
     theta_free = theta[free]
+    root = np.ones(int(free.sum())) if variance is None else np.sqrt(variance[free])
 
-    def objective(delta_free):
+    def objective(u):
+        delta_free = u / root
         delta = np.zeros(len(free))
         delta[free] = delta_free
         log_w = sample.log_weights(delta)
-        top = log_w.max()
-        w = np.exp(log_w - top)
-        total = w.sum()
         new = theta_free + delta_free
-        f = top + np.log(total / len(w)) - delta_free @ d[free] + 0.5 * l2 * new @ new
-        g = sample.moments(w / total)[free] - d[free] + l2 * new
-        return f, g
+        f = sample.log_mean_weight(log_w) - delta_free @ d[free] + 0.5 * l2 * new @ new
+        g = sample.moments(_normalized(log_w))[free] - d[free] + l2 * new
+        return f, g / root
 
+    bounds = _bounds(np.zeros(len(free)), theta, None, n)[free]
+    if variance is not None:
+        bounds = np.clip(bounds, -MAX_PARAM_STEP, MAX_PARAM_STEP) * root[:, None]
     res = minimize(
         objective,
         np.zeros(free.sum()),
         jac=True,
         method="L-BFGS-B",
-        bounds=_bounds(np.zeros(len(free)), theta, None, n)[free],
+        bounds=bounds,
         options={"maxiter": inner_iter, "maxcor": 20},
     )
     step = np.zeros(len(free))
-    step[free] = res.x
+    step[free] = res.x / root
     return step

@@ -60,8 +60,31 @@ def pl_objective_01(h, J, ptr, idx, w, n_chunks):
 
 def to_csr(x01: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Active-unit lists of each row of a 0/1 array as CSR (ptr, idx)."""
-    on = np.asarray(x01) > 0
-    rows, cols = np.nonzero(on)
+    on = np.ascontiguousarray(np.asarray(x01) > 0)
+    counts = _row_counts(on)
     ptr = np.zeros(on.shape[0] + 1, np.int64)
-    np.cumsum(np.bincount(rows, minlength=on.shape[0]), out=ptr[1:])
-    return ptr, cols.astype(np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    idx = np.empty(ptr[-1], np.int64)
+    _fill_csr(on, ptr, idx)
+    return ptr, idx
+
+
+@njit(cache=True, parallel=True)
+def _row_counts(on):
+    counts = np.zeros(on.shape[0], np.int64)
+    for t in prange(on.shape[0]):
+        c = 0
+        for i in range(on.shape[1]):
+            c += on[t, i]
+        counts[t] = c
+    return counts
+
+
+@njit(cache=True, parallel=True)
+def _fill_csr(on, ptr, idx):
+    for t in prange(on.shape[0]):
+        p = ptr[t]
+        for i in range(on.shape[1]):
+            if on[t, i]:
+                idx[p] = i
+                p += 1

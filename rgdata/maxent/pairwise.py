@@ -39,6 +39,7 @@ __all__ = [
     "IndependentMaxEnt",
     "convert_pairwise_coding",
     "MaxEntConvergenceWarning",
+    "HighActivityModeWarning",
 ]
 
 METHODS = ("auto", "exact", "pseudolikelihood", "boltzmann", "reweighting")
@@ -50,6 +51,10 @@ AUTO_EXACT_UNITS = 20
 
 class MaxEntConvergenceWarning(UserWarning):
     """A maximum-entropy fit stopped before matching the data within its error."""
+
+
+class HighActivityModeWarning(UserWarning):
+    """A fitted model has a second, high-activity state its Monte Carlo moments do not include."""
 
 
 def convert_pairwise_coding(
@@ -153,8 +158,18 @@ class PairwiseMaxEnt:
         Iteration cap (default 2000 for exact/pseudolikelihood, 400 for the Monte Carlo
         learners).
     tol : float
-        Convergence target: the largest |model - data| of the means, second
-        moments (and P(K)) in units of the data's block standard error.
+        Convergence target for the largest |model - data| of the means,
+        second moments (and P(K)), in comparison standard errors: the data's
+        block standard error, or the error the data would have under the
+        model if that is larger (statistics seen a handful of times). For
+        Monte Carlo fits the target is ``tol`` plus the typical largest Monte
+        Carlo error over all statistics (``mc_allowance_``), since no
+        estimate of thousands of model moments is noise-free.
+    tol_rms : float
+        Convergence target for the root-mean-square mismatch over all
+        statistics, in the same units, after removing the Monte Carlo
+        noise's share (1 = the model is as far from the data as the data's
+        own sampling error).
     n_chains : int
         Persistent Gibbs chains (run in parallel threads).
     max_samples : int, optional
@@ -180,7 +195,12 @@ class PairwiseMaxEnt:
     converged_ : bool
     n_iter_ : int
     forbidden_counts_ : ndarray of the counts K with V(K) = -inf (K-pairwise; else empty)
-    residual_ : float, largest moment mismatch in data standard errors
+    residual_ : float, largest moment mismatch in comparison standard errors
+    residual_rms_ : float, rms moment mismatch (Monte Carlo noise removed)
+    mc_allowance_ : float, typical largest Monte Carlo error (0 for exact moments)
+    high_activity_fraction_ : float, share of sweeps above the data's largest count
+        of Gibbs chains started with every unit active (NaN for exact fits; > 0.5
+        warns with HighActivityModeWarning)
     log_likelihood_ : float, mean log-likelihood per sample (nats; NaN for N > 24)
     history_ : ndarray, residual per Boltzmann iteration
     data_stats_ : dict of the data's moments and their standard errors
@@ -206,6 +226,7 @@ class PairwiseMaxEnt:
         k_potential: bool = False,
         max_iter: int | None = None,
         tol: float = 1.5,
+        tol_rms: float = 1.0,
         n_chains: int = 8,
         max_samples: int | None = None,
         init: str = "auto",
@@ -218,6 +239,7 @@ class PairwiseMaxEnt:
         self.k_potential = k_potential
         self.max_iter = max_iter
         self.tol = tol
+        self.tol_rms = tol_rms
         self.n_chains = n_chains
         self.max_samples = max_samples
         self.init = init
@@ -231,6 +253,7 @@ class PairwiseMaxEnt:
         check_option(self.init, "init", INITS)
         check_real(self.l2, "l2", min_value=0.0)
         check_real(self.tol, "tol", min_value=0.0, strict_min=True)
+        check_real(self.tol_rms, "tol_rms", min_value=0.0, strict_min=True)
         check_int(self.n_chains, "n_chains", min_value=1)
         if self.max_iter is not None:
             check_int(self.max_iter, "max_iter", min_value=1)
@@ -320,7 +343,7 @@ class PairwiseMaxEnt:
             theta0[fixed] = _pf.FORBIDDEN
             self.forbidden_counts_ = unseen + 3
         self.history_ = np.zeros(0)
-        self._boltzmann_residual = None
+        self._fit_mismatch = None
         message = ""
         if method == "exact":
             max_iter = self.max_iter or 2000
@@ -355,7 +378,7 @@ class PairwiseMaxEnt:
                 floor = 20_000 if method == "boltzmann" else 200_000
                 start_samples = min(max(floor, 2 * t // 10), max_samples)
                 learner = _pf.fit_boltzmann if method == "boltzmann" else _pf.fit_reweighting
-                theta, ok, n_iter, z_last, history, _ = learner(
+                theta, ok, n_iter, mis, history, _ = learner(
                     stats,
                     self.coding,
                     theta,
@@ -366,12 +389,14 @@ class PairwiseMaxEnt:
                     self._chains,
                     max_samples,
                     start_samples,
+                    tol_rms=self.tol_rms,
+                    check=self._exact_check(stats, k_pot) if n <= AUTO_EXACT_UNITS else None,
                     progress=self.progress,
                     fixed=fixed,
                 )
                 self.history_ = history
                 if ok:  # measured with max_samples at the final parameters
-                    self._boltzmann_residual = z_last
+                    self._fit_mismatch = mis
         h, J, V = _pf.unpack(theta, n, k_pot)
         self.h_, self.J_, self.V_ = h, J, V
         self.n_units_, self.n_samples_ = n, t
@@ -387,33 +412,73 @@ class PairwiseMaxEnt:
         self._finish(ok, message)
         return self
 
+    def _exact_check(self, stats: dict, k_pot: bool):
+        """Function: parameters theta -> their Mismatch with the data, by exact enumeration."""
+        n = stats["mean"].shape[0]
+
+        def check(theta: np.ndarray) -> _pf.Mismatch:
+            mean, second, pk, _, _ = _pf.exact_stats(*_pf.unpack(theta, n, k_pot), self.coding)
+            m = _pf.stats_vector(mean, second, pk, k_pot)
+            return _pf.data_mismatch(m, stats, self.coding, k_pot)
+
+        return check
+
+    def _check_high_activity(self) -> None:
+        """Look for a high-activity mode that data-started chains cannot reach (Monte Carlo)."""
+        self.high_activity_fraction_ = float("nan")
+        if self._use_exact():
+            return  # exact moments include every state
+        k_max = int(np.flatnonzero(self.data_stats_["pk"] > 0).max())
+        frac = _pf.high_activity_fraction(self.h_, self.J_, self.V_, self.coding, k_max)
+        self.high_activity_fraction_ = frac
+        if frac > 0.5:
+            warnings.warn(
+                f"{type(self).__name__}: Gibbs chains started with all {self.n_units_} units "
+                f"active stay above K = {k_max} active units (the data's largest count) in "
+                f"{100 * frac:.0f}% of sweeps: the fitted model has a second, high-activity "
+                "state that chains started from data patterns never reach (Rostami et al. "
+                "2017). Its Monte Carlo moments, and this fit, describe the low-activity state "
+                "only, and the weight of the other state is unknown. KPairwiseMaxEnt, whose "
+                "V(K) excludes counts never seen, cannot have such a state.",
+                HighActivityModeWarning,
+                stacklevel=4,
+            )
+
     def _finish(self, ok: bool, message: str) -> None:
         """Compute residual_ / log_likelihood_ and warn when the fit is not good enough."""
         stats = self.data_stats_
         k_pot = self.V_ is not None
         d = _pf.stats_vector(stats["mean"], stats["second"], stats["pk"], k_pot)
-        if self._boltzmann_residual is not None and not self._use_exact():
-            self.residual_ = float(self._boltzmann_residual)
+        if self._fit_mismatch is not None and not self._use_exact():
+            mis = self._fit_mismatch
         else:
-            mean, second, pk = self._model_moments()
-            m = _pf.stats_vector(mean, second, pk, k_pot)
-            se = _pf.stats_vector(stats["se_mean"], stats["se_second"], stats["se_pk"], k_pot)
-            self.residual_ = _pf.residual(m, d, se)
+            m = _pf.stats_vector(*self._model_moments(), k_pot)
+            mis = _pf.data_mismatch(m, stats, self.coding, k_pot, self._cache.get("mc_se"))
+        self.residual_ = mis.max_z
+        self.residual_rms_ = mis.rms
+        self.mc_allowance_ = mis.allowance
         if self.n_units_ <= MAX_EXACT_UNITS:
             _, _, _, log_z, _ = _pf.exact_stats(self.h_, self.J_, self.V_, self.coding)
             theta = _pf.pack(self.h_, self.J_, self.V_)
             self.log_likelihood_ = float(theta @ d - log_z)
         else:
             self.log_likelihood_ = float("nan")
-        self.converged_ = bool(ok and self.residual_ < self.tol)
+        self.converged_ = bool(ok and mis.converged(self.tol, self.tol_rms))
+        self._check_high_activity()
         if not self.converged_:
             why = []
             if not ok:
                 why.append(f"the optimiser stopped ({message or 'iteration limit'})")
-            if self.residual_ >= self.tol:
+            if mis.max_z >= self.tol + mis.allowance:
+                noise = f" + {mis.allowance:.2f} Monte Carlo allowance" if mis.allowance else ""
                 why.append(
-                    f"the largest moment mismatch is {self.residual_:.2f} data standard errors "
-                    f"(tol={self.tol})"
+                    f"the largest moment mismatch is {mis.max_z:.2f} standard errors "
+                    f"(tol={self.tol}{noise})"
+                )
+            if mis.rms >= self.tol_rms:
+                why.append(
+                    f"the rms moment mismatch is {mis.rms:.2f} standard errors "
+                    f"(tol_rms={self.tol_rms})"
                 )
             hint = ""
             if self.method_ == "pseudolikelihood":
@@ -495,21 +560,33 @@ class PairwiseMaxEnt:
         if self._use_exact():
             m01, s01 = self._exact().moments()
             pk = self._exact().count_distribution()
+            mean, second = _pf.moments_from01(m01, s01, self.coding)
         elif hasattr(self, "_chains") and self.method_ in ("boltzmann", "reweighting"):
             n = max(20 * self.n_samples_, 200_000)
             n = min(n, self.max_samples or n)
             chains = _pf.ChainSet(self._chains.states.copy(), seed_states(self._rng, self.n_chains))
-            mean, second, pk, _ = chains.stats(self.h_, self.J_, self.V_, self.coding, n)
+            mean, second, pk, n_used = chains.stats(self.h_, self.J_, self.V_, self.coding, n)
+            per_chain = chains.chain_vectors(self.coding, self.V_ is not None)
+            self._record_mc_error(mean, second, pk, per_chain, n_used)
             self._cache["moments"] = (mean, second, pk)
             return self._cache["moments"]
         else:
-            x01 = self._mc_samples().astype(np.float32)
-            m01 = x01.mean(0).astype(np.float64)
-            s01 = (x01.T @ x01).astype(np.float64) / len(x01)
-            pk = np.bincount(x01.sum(1).astype(np.int64), minlength=self.n_units_ + 1) / len(x01)
-        mean, second = _pf.moments_from01(m01, s01, self.coding)
+            x01 = self._mc_samples()
+            mean, second, pk = _dense_moments(x01, self.coding)
+            per = int(np.ceil(len(x01) / self.n_chains))  # rows are chain-major
+            k_pot = self.V_ is not None
+            per_chain = [
+                _pf.stats_vector(*_dense_moments(x01[c : c + per], self.coding), k_pot)
+                for c in range(0, len(x01), per)
+            ]
+            self._record_mc_error(mean, second, pk, np.array(per_chain), len(x01))
         self._cache["moments"] = (mean, second, pk)
         return self._cache["moments"]
+
+    def _record_mc_error(self, mean, second, pk, per_chain, n_used: int) -> None:
+        """Cache the Monte Carlo standard error of the model's statistics (from chain spread)."""
+        m = _pf.stats_vector(mean, second, pk, self.V_ is not None)
+        self._cache["mc_se"] = _pf.chain_error(per_chain, m, self.coding, self.n_units_, n_used)[0]
 
     def predict_means(self) -> np.ndarray:
         """Model means <x_i> in the model's coding (exact for N <= 20, else Monte Carlo)."""
@@ -655,6 +732,10 @@ class PairwiseMaxEnt:
             "converged": int(self.converged_),
             "n_iter": int(self.n_iter_),
             "residual": float(self.residual_),
+            "residual_rms": float(self.residual_rms_),
+            "mc_allowance": float(self.mc_allowance_),
+            "tol_rms": float(self.tol_rms),
+            "high_activity_fraction": float(self.high_activity_fraction_),
             "log_likelihood": float(self.log_likelihood_),
             "n_at_bound": int(self.n_at_bound_),
             "forbidden_counts": json.dumps([int(k) for k in self.forbidden_counts_]),
@@ -825,6 +906,16 @@ class PairwiseMaxEnt:
         return ds
 
 
+def _dense_moments(x01: np.ndarray, coding: str):
+    """Means, second moments (in *coding*) and P(K) of a dense 0/1 sample ``(S, N)``."""
+    x = np.asarray(x01, dtype=np.float32)
+    m01 = x.mean(0, dtype=np.float64)
+    s01 = (x.T @ x).astype(np.float64) / len(x)
+    pk = np.bincount(x.sum(1).astype(np.int64), minlength=x.shape[1] + 1) / len(x)
+    mean, second = _pf.moments_from01(m01, s01, coding)
+    return mean, second, pk
+
+
 def _connected_three_point(
     x: np.ndarray, tri: np.ndarray, center: np.ndarray | None = None
 ) -> np.ndarray:
@@ -857,6 +948,7 @@ class KPairwiseMaxEnt(PairwiseMaxEnt):
         coding: str = "01",
         max_iter: int | None = None,
         tol: float = 1.5,
+        tol_rms: float = 1.0,
         n_chains: int = 8,
         max_samples: int | None = None,
         init: str = "auto",
@@ -870,6 +962,7 @@ class KPairwiseMaxEnt(PairwiseMaxEnt):
             k_potential=True,
             max_iter=max_iter,
             tol=tol,
+            tol_rms=tol_rms,
             n_chains=n_chains,
             max_samples=max_samples,
             init=init,
@@ -921,7 +1014,11 @@ class IndependentMaxEnt(PairwiseMaxEnt):
         self._cache = {}
         # residual over means only (the model makes no attempt at correlations)
         mean = self._model_moments()[0] if n <= MAX_EXACT_UNITS else stats["mean"]
-        self.residual_ = float(np.max(np.abs(mean - stats["mean"]) / stats["se_mean"]))
+        z = (mean - stats["mean"]) / stats["se_mean"]
+        self.residual_ = float(np.max(np.abs(z)))
+        self.residual_rms_ = float(np.sqrt(np.mean(z**2)))
+        self.mc_allowance_ = 0.0
+        self.high_activity_fraction_ = float("nan")
         self.converged_ = True
         self.log_likelihood_ = float(
             np.sum(theta * stats["mean"])

@@ -262,7 +262,7 @@ def test_bad_input_messages(rng):
 
 def test_non_converged_fit_warns_with_residual(planted10):
     _, _, x1, _ = planted10
-    with pytest.warns(MaxEntConvergenceWarning, match=r"mismatch is \d+\.\d+ data standard errors"):
+    with pytest.warns(MaxEntConvergenceWarning, match=r"mismatch is \d+\.\d+ standard errors"):
         m = PairwiseMaxEnt(method="exact", max_iter=2).fit(_activity(x1))
     assert not m.converged_ and m.residual_ > m.tol
 

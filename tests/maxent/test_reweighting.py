@@ -32,18 +32,23 @@ def test_reweighted_moments_match_enumeration_of_the_shifted_model(coding, k_pot
     n_s = 200_000
     x = ref.exact_sample(n_s, h, J, V, coding=coding, seed=13)
     sample = pf._ReweightedSample((x > 0).astype(np.int8), coding, k_potential)
+    # 2^7 patterns: the 200,000 samples are stored as distinct patterns with multiplicities
+    assert len(sample.count) <= 2**N and sample.count.sum() == n_s == sample.n_samples
     log_w = sample.log_weights(delta)
     w = np.exp(log_w - log_w.max())
     est = sample.moments(w / w.sum())
     exact, feats, states, p1 = _exact_vector(h1, J1, V1, coding)
     # Monte Carlo error of a self-normalised importance estimate: sd under the target / sqrt(ESS)
-    ess = w.sum() ** 2 / (w @ w)
+    ess = sample.ess_fraction(log_w) * n_s
+    # the same ESS from the per-sample weights, each pattern's weight repeated
+    w_s = np.repeat(w / sample.count, sample.count.astype(int))
+    assert ess == pytest.approx(w_s.sum() ** 2 / (w_s @ w_s), rel=1e-9)
     sd = np.sqrt(p1 @ (feats - exact) ** 2)
     z = (est - exact) / np.maximum(sd / np.sqrt(ess), 1e-12)
     assert ess > 0.3 * n_s
     assert np.max(np.abs(z)) < 5.0
     # the sample mean of exp(delta·f) estimates Z(theta + delta) / Z(theta)
-    log_ratio = log_w.max() + np.log(np.mean(w))
+    log_ratio = sample.log_mean_weight(log_w)
     e0 = ref.log_weights(states, h, J, V)
     e1 = ref.log_weights(states, h1, J1, V1)
     exact_ratio = np.log(np.sum(np.exp(e1))) - np.log(np.sum(np.exp(e0)))
