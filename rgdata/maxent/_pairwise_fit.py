@@ -488,6 +488,34 @@ def measure(m, per_chain, stats, coding: str, k_potential: bool, n_used: int) ->
     return data_mismatch(m, stats, coding, k_potential, mc_se)
 
 
+class _Judge:
+    """A learner's verdict on moments measured at theta, and its record (history, progress).
+
+    *rule* is ``(tol, tol_rms, max_samples, check)``. A call returns the
+    :class:`Mismatch` and ``"stop"`` (converged: *check* (exact enumeration)
+    agrees, or the sample already had *max_samples*), ``"confirm"`` (met on a
+    smaller sample: measure again with *max_samples*) or ``"continue"``.
+    """
+
+    def __init__(self, stats, coding, k_potential, rule, bar, progress: bool):
+        self.stats, self.coding, self.k_potential = stats, coding, k_potential
+        self.tol, self.tol_rms, self.max_samples, self.check = rule
+        self.history: list[float] = []
+        self.bar = bar if progress else None
+
+    def __call__(self, m, per_chain, n_used: int, theta) -> tuple[Mismatch, str]:
+        mis = measure(m, per_chain, self.stats, self.coding, self.k_potential, n_used)
+        self.history.append(mis.max_z)
+        if self.bar is not None:
+            self.bar.set_postfix(residual=f"{mis.max_z:.2f}", rms=f"{mis.rms:.2f}", samples=n_used)
+        if not mis.converged(self.tol, self.tol_rms):
+            return mis, "continue"
+        if self.check is not None:  # exact moments: the final word, no Monte Carlo noise
+            final = self.check(theta)
+            return (final, "stop") if final.converged(self.tol, self.tol_rms) else (mis, "continue")
+        return mis, "stop" if n_used >= 0.99 * self.max_samples else "confirm"
+
+
 def fit_boltzmann(
     stats,
     coding,
@@ -536,10 +564,11 @@ def fit_boltzmann(
     typical = np.ones(n)  # worst case |x_j| = 1: bounds the field change in every state
     theta = theta0.copy()
     n_samples = int(min(start_samples, max_samples))
-    history = []
     converged = False
     mis = Mismatch(np.inf, np.inf, 0.0, 0.0)
     bar = progress_bar(range(max_iter), enable=progress, desc="Boltzmann learning")
+    judge = _Judge(stats, coding, k_potential, (tol, tol_rms, max_samples, check), bar, progress)
+    history = judge.history
     n_done = 0
     burn = 50
     lr = learning_rate
@@ -551,23 +580,14 @@ def fit_boltzmann(
         burn = 0
         m = stats_vector(mean, second, pk, k_potential)
         per_chain = chains.chain_vectors(coding, k_potential)
-        mis = measure(m, per_chain, stats, coding, k_potential, n_used)
+        mis, action = judge(m, per_chain, n_used, theta)
         z = mis.max_z
-        history.append(z)
-        if progress:
-            bar.set_postfix(residual=f"{z:.2f}", rms=f"{mis.rms:.2f}", samples=n_used)
-        if mis.converged(tol, tol_rms):
-            if check is not None:  # exact moments: the final word, no Monte Carlo noise
-                final = check(theta)
-                if final.converged(tol, tol_rms):
-                    mis, converged = final, True
-                    break
-            elif n_used >= 0.99 * max_samples:
-                converged = True
-                break
-            else:  # confirm with the full Monte Carlo sample before declaring convergence
-                n_samples = int(max_samples)
-                continue
+        if action == "stop":
+            converged = True
+            break
+        if action == "confirm":
+            n_samples = int(max_samples)
+            continue
         noise = mis.allowance
         if z < 2.0 * noise and n_samples < max_samples:
             n_samples = int(min(2 * n_samples, max_samples))
@@ -786,7 +806,6 @@ def fit_reweighting(
     free = np.ones(len(theta0), bool) if fixed is None else ~fixed
     theta = theta0.copy()
     n_samples = int(min(start_samples, max_samples, MAX_STORED_SAMPLES))
-    history = []
     converged = False
     mis = Mismatch(np.inf, np.inf, 0.0, 0.0)
     burn = 50
@@ -796,6 +815,8 @@ def fit_reweighting(
     max_scale = 1.0
     best_at, best_at_z = 0, np.inf
     bar = progress_bar(range(max_iter), enable=progress, desc="reweighting learning")
+    judge = _Judge(stats, coding, k_potential, (tol, tol_rms, max_samples, check), bar, progress)
+    history = judge.history
     cap = min(max_samples, MAX_STORED_SAMPLES)
     recent: deque = deque(maxlen=AVERAGE_WINDOW)  # iterates at the largest sample
     since_check = 0
@@ -826,23 +847,14 @@ def fit_reweighting(
             per_chain = sample.per_chain
             m = per_chain.mean(0)
         burn = 0
-        mis = measure(m, per_chain, stats, coding, k_potential, n_used)
+        mis, action = judge(m, per_chain, n_used, theta)
         z = mis.max_z
-        history.append(z)
-        if progress:
-            bar.set_postfix(residual=f"{z:.2f}", rms=f"{mis.rms:.2f}", samples=n_used)
-        if mis.converged(tol, tol_rms):
-            if check is not None:  # exact moments: the final word, no Monte Carlo noise
-                final = check(theta)
-                if final.converged(tol, tol_rms):
-                    mis, converged = final, True
-                    break
-            elif n_used >= 0.99 * max_samples:
-                converged = True
-                break
-            else:  # confirm with the full Monte Carlo sample before declaring convergence
-                n_samples = int(max_samples)
-                continue
+        if action == "stop":
+            converged = True
+            break
+        if action == "confirm":
+            n_samples = int(max_samples)
+            continue
         if accepted is not None and z > 2.0 * accepted[3]:
             # the step made the model much worse than the sample predicted (typically a
             # jump into states the sample never visited): go back and take a shorter one
