@@ -173,8 +173,9 @@ class PairwiseMaxEnt:
     n_chains : int
         Persistent Gibbs chains (run in parallel threads).
     max_samples : int, optional
-        Largest Monte Carlo sample (sweeps x chains) per Boltzmann iteration;
-        default ``max(20 T, 200000)`` for T data samples.
+        Largest Monte Carlo sample (sweeps x chains) per learning iteration,
+        and the sample of the final convergence check (its noise sets
+        ``mc_allowance_``); default ``max(20 T, 200000)`` for T data samples.
     init : {"auto", "pseudolikelihood", "independent"}
         Starting point of Boltzmann learning. ``"auto"`` uses the
         pseudo-likelihood fit when ``N^2 T <= 2e9`` (where it costs seconds)
