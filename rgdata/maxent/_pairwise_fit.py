@@ -324,6 +324,12 @@ class ChainSet:
         mean, second = _moments01_to(sums.sum(0), pairs.sum(0), total, coding)
         return mean, second, khist.sum(0) / total, int(total)
 
+    def stats_vectors(self, h, J, V, coding, k_potential: bool, n_samples: int, n_burn: int = 0):
+        """Statistics vector ``m`` (P,), per-chain vectors (C, P) and the number of samples."""
+        mean, second, pk, n_used = self.stats(h, J, V, coding, n_samples, n_burn)
+        m = stats_vector(mean, second, pk, k_potential)
+        return m, self.chain_vectors(coding, k_potential), n_used
+
     def chain_vectors(self, coding: str, k_potential: bool) -> np.ndarray:
         """Statistics vector of each chain ``(C, P)`` from the last :meth:`stats` call."""
         sums, pairs, khist, sweeps = self.last_chain_sums
@@ -576,10 +582,10 @@ def fit_boltzmann(
     for _ in bar:
         n_done += 1
         h, J, V = unpack(theta, n, k_potential)
-        mean, second, pk, n_used = chains.stats(h, J, V, coding, n_samples, n_burn=burn)
+        m, per_chain, n_used = chains.stats_vectors(
+            h, J, V, coding, k_potential, n_samples, n_burn=burn
+        )
         burn = 0
-        m = stats_vector(mean, second, pk, k_potential)
-        per_chain = chains.chain_vectors(coding, k_potential)
         mis, action = judge(m, per_chain, n_used, theta)
         z = mis.max_z
         if action == "stop":
@@ -596,7 +602,7 @@ def fit_boltzmann(
         best = min(best, z)
         # gradient in coordinates centred on the data means: <(x_i - m_i)(x_j - m_j)>
         # under the data minus under the model (m = data means in both)
-        g_h = m_d - mean
+        g_h = m_d - m[:n]
         g_j = d[n : n + n_pair] - m[n : n + n_pair] - m_d[iu[0]] * g_h[iu[1]]
         g_j = g_j - m_d[iu[1]] * g_h[iu[0]] - l2 * theta[n : n + n_pair]
         g_h = g_h - l2 * theta[:n]
@@ -735,9 +741,7 @@ class _ReweightedSample:
     def moments(self, w: np.ndarray) -> np.ndarray:
         """Statistics vector in the model's coding under normalized weights *w*."""
         m01, p01 = csr_moments(self.indptr, self.idx, w, self.n, 8)
-        s01 = p01 + p01.T
-        np.fill_diagonal(s01, m01)
-        mean, second = moments_from01(m01, s01, self.coding)
+        mean, second = _moments01_to(m01, p01, 1.0, self.coding)
         pk = np.bincount(self.k, weights=w, minlength=self.n + 1)
         return stats_vector(mean, second, pk, self.k_potential)
 
@@ -835,9 +839,9 @@ def fit_reweighting(
         h, J, V = unpack(theta, n, k_potential)
         saved = (chains.states.copy(), chains.rng.copy())
         if n_samples > MAX_STORED_SAMPLES:
-            mean, second, pk, n_used = chains.stats(h, J, V, coding, n_samples, n_burn=burn)
-            m = stats_vector(mean, second, pk, k_potential)
-            per_chain = chains.chain_vectors(coding, k_potential)
+            m, per_chain, n_used = chains.stats_vectors(
+                h, J, V, coding, k_potential, n_samples, n_burn=burn
+            )
             sample = None
         else:
             x01 = chains.samples(h, J, V, coding, n_samples, n_burn=burn)
@@ -905,11 +909,9 @@ def _confirm(theta, check, chains: ChainSet, stats, coding, k_potential, max_sam
     """Mismatch of *theta*: exact (*check*) when given, else *max_samples* Monte Carlo samples."""
     if check is not None:
         return check(theta)
-    n = stats["mean"].shape[0]
-    h, J, V = unpack(theta, n, k_potential)
-    mean, second, pk, n_used = chains.stats(h, J, V, coding, max_samples, n_burn=20)
-    m = stats_vector(mean, second, pk, k_potential)
-    return measure(m, chains.chain_vectors(coding, k_potential), stats, coding, k_potential, n_used)
+    h, J, V = unpack(theta, stats["mean"].shape[0], k_potential)
+    m, per_chain, n_used = chains.stats_vectors(h, J, V, coding, k_potential, max_samples, 20)
+    return measure(m, per_chain, stats, coding, k_potential, n_used)
 
 
 def _reweighted_step(sample, theta, d, free, l2, n, inner_iter, variance=None):
