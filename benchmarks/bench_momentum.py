@@ -12,6 +12,9 @@
    in the same process, the decomposition the previous version used (gemm
    covariance and a dense ``eigh`` of all modes, driver evd) against the
    covariance + reduction + eigenvectors stages.
+3. The back-transformation of the top half of the eigenvectors (``Q w`` for the
+   Householder reduction): rgdata's compact-WY blocks against LAPACK's
+   ``?ormqr`` (what rgdata used before) on the same reduction, same process.
 
 Machines are noisy: compare ratios, not absolute times.
 
@@ -114,6 +117,44 @@ def full_eigh(act, dtype: str) -> float:
     return time.perf_counter() - t0
 
 
+def ormqr_back_transform(spec, w: np.ndarray) -> np.ndarray:
+    """The previous back-transformation: LAPACK ?ormqr on rows 1..n-1 (lower ?sytrd)."""
+    size = w.shape[0]
+    ormqr = scipy.linalg.get_lapack_funcs("ormqr", (w,))
+    refl = spec._reduced[1:, : size - 1]
+    tau = spec._tau[: size - 1]
+    rows = np.asfortranarray(w[1:])
+    _, work, info = ormqr("L", "N", refl, tau, rows, -1)
+    rows, _, info = ormqr("L", "N", refl, tau, rows, int(work[0]), overwrite_c=1)
+    if info != 0:
+        raise RuntimeError(f"ormqr failed (info={info})")
+    out = np.empty_like(w, order="F")
+    out[0], out[1:] = w[0], rows
+    return out
+
+
+def back_transform_ratio(act, dtype: str) -> None:
+    """Blocked compact-WY back-transformation of the top half against ?ormqr."""
+    z, _ = kernels.standardize(act.values, "correlation", np.dtype(dtype).type)
+    spec = kernels.spectrum(z)
+    n = z.shape[0]
+    size = spec._diag.size
+    w = spec._tridiagonal_vectors([(size - n // 2, size)])
+    w = np.asfortranarray(w[:, ::-1], dtype=z.dtype)
+    t0 = time.perf_counter()
+    ours = spec._back_transform(w)
+    t_ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    base = ormqr_back_transform(spec, w)
+    t_base = time.perf_counter() - t0
+    diff = float(np.max(np.abs(ours - base)))
+    print(
+        f"    back-transformation of {w.shape[1]} vectors, N={n}, {dtype}: compact-WY "
+        f"{t_ours:.2f} s, ?ormqr {t_base:.2f} s, ratio {t_ours / t_base:.3f} "
+        f"(max |diff| {diff:.1e})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
@@ -123,6 +164,11 @@ def main() -> None:
         "--full-eigh-baseline",
         action="store_true",
         help="also time the previous full-eigh decomposition at the target size",
+    )
+    parser.add_argument(
+        "--back-transform-baseline",
+        action="store_true",
+        help="also time the back-transformation against ?ormqr at the target size",
     )
     args = parser.parse_args()
     base_n, base_t = (500, 1000) if args.quick else (2000, 4000)
@@ -144,6 +190,7 @@ def main() -> None:
             f"N={base_n} T={base_t}, {len(fr)} fractions: rgdata {t_ours:8.2f} s  "
             f"naive {t_base:8.2f} s  ratio {t_ours / t_base:6.3f}  (max |diff| {diff:.1e})"
         )
+        back_transform_ratio(act, "float64")
 
     act = rgdata.as_activity(planted(big_n, big_t, seed=1))
     fr = default_fractions(big_n)
@@ -168,6 +215,8 @@ def main() -> None:
                 f"    decomposition: ours {ours:.1f} s, full eigh (gemm + evd) {base:.1f} s, "
                 f"ratio {ours / base:.3f}"
             )
+        if args.back_transform_baseline:
+            back_transform_ratio(act, dtype)
 
 
 if __name__ == "__main__":

@@ -280,3 +280,39 @@ def test_standardize_refuses_constant_rows():
     x[0] = np.arange(50)
     with pytest.raises(ValueError, match="constant"):
         standardize(x, "correlation", np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    ("m", "k", "p", "block", "columns"), [(9, 8, 5, 3, 2), (40, 40, 7, 16, 3), (70, 33, 12, 8, 100)]
+)
+def test_blocked_householder_equals_explicit_product(rng, dtype, m, k, p, block, columns):
+    """The compact-WY back-transformation equals the product of the reflectors formed one by
+    one (I - tau v v^T, float64) and LAPACK's ?ormqr, for blocks and column passes that do
+    not divide the sizes, a reflector with tau = 0 and garbage on and above the diagonal
+    (which must not be read)."""
+    from scipy.linalg import get_lapack_funcs
+
+    from rgdata.coarse._momentum_kernels import apply_householder
+
+    a = rng.standard_normal((m, k))
+    qr, tau = np.linalg.qr(a, mode="raw")  # LAPACK geqrf layout, transposed
+    refl = np.asfortranarray(qr.T).astype(dtype)
+    tau = tau.astype(dtype)
+    tau[k // 2] = 0.0  # an identity reflector
+    refl[np.triu_indices(m, 0, k)] = 1e3  # not referenced
+    c = rng.standard_normal((m, p)).astype(dtype)
+    q = np.eye(m)
+    for i in range(k):
+        v = np.zeros(m)
+        v[i] = 1.0
+        v[i + 1 :] = refl[i + 1 :, i]
+        q = q @ (np.eye(m) - float(tau[i]) * np.outer(v, v))
+    out = apply_householder(refl, tau, c, block=block, columns=columns)
+    assert out.dtype == dtype and out.flags.f_contiguous
+    tol = 50 * m * np.finfo(dtype).eps
+    np.testing.assert_allclose(out, q @ c.astype(np.float64), atol=tol)
+    ormqr = get_lapack_funcs("ormqr", (refl,))
+    ref, _, info = ormqr("L", "N", refl, tau, np.asfortranarray(c), max(1, 64 * p))
+    assert info == 0
+    np.testing.assert_allclose(out, ref, atol=tol)
