@@ -71,6 +71,27 @@ def check_option(value: Any, name: str, options: Iterable[str]) -> str:
     return value
 
 
+def check_dtype_option(value: Any, name: str, options: Iterable[str]) -> str:
+    """Check a precision option and return its name.
+
+    *value* may be one of *options* or anything :class:`numpy.dtype` accepts
+    (``np.float32``, ``np.dtype("float64")``, ``"f4"``) whose name is one of them.
+    """
+    options = tuple(options)
+    if isinstance(value, str) and value in options:
+        return value
+    try:
+        canonical = np.dtype(value).name if value is not None else None
+    except TypeError:
+        canonical = None
+    if canonical not in options:
+        accepted = ", ".join(repr(o) for o in options)
+        raise ValueError(
+            f"unknown {name} {value!r}; accepted: {accepted} (or the numpy dtype of one)"
+        )
+    return canonical
+
+
 def check_int(
     value: Any, name: str, *, min_value: int | None = None, max_value: int | None = None
 ) -> int:

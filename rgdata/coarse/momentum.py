@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from .._progress import progress_bar
-from .._validation import check_array, check_int, check_option, check_real
+from .._validation import check_array, check_dtype_option, check_int, check_option, check_real
 from ..activity import check_activity
 from ._momentum_kernels import (
     filtered_moments,
@@ -134,7 +134,7 @@ def momentum(
         histogram of ``n_bins`` equal bins on ``[-bin_range, bin_range]``
         (units of each variable's standard deviation); the share of values
         outside is recorded in ``outside_fraction`` (warned above 1%).
-    dtype : {"auto", "float64", "float32"}
+    dtype : {"auto", "float64", "float32"} or numpy float dtype
         Working precision. ``"float32"`` halves the memory and roughly
         doubles the speed of the linear algebra for thousands of units; the
         fourth moments agree with float64 to ~1e-4 relative at cuts between
@@ -213,7 +213,7 @@ def momentum(
     activity = check_activity(activity, allow_trials=False, min_time=MIN_TIME)
     check_option(direction, "direction", DIRECTIONS)
     check_option(matrix, "matrix", MATRICES)
-    check_option(dtype, "dtype", DTYPES)
+    dtype = check_dtype_option(dtype, "dtype", DTYPES)
     n_bins = check_int(n_bins, "n_bins", min_value=2)
     bin_range = check_real(bin_range, "bin_range", min_value=0.0, strict_min=True)
     n_units, n_time = activity.shape

@@ -22,7 +22,13 @@ import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from .._progress import progress_bar
-from .._validation import check_int, check_option, check_random_state, describe
+from .._validation import (
+    check_dtype_option,
+    check_int,
+    check_option,
+    check_random_state,
+    describe,
+)
 from ..activity import check_activity
 from ._prg_pairing import greedy_pairs, random_pairs
 from ._prg_stats import (
@@ -148,7 +154,7 @@ def prg(
         so independent units give alpha = beta = 1 in expectation. Costs half
         of the data for each step. ``distribution`` then describes the
         pairing half.
-    corr_dtype : {"float32", "float64"}
+    corr_dtype : {"float32", "float64"} or numpy float dtype
         Precision of the correlation matrix used *only* to choose the pairs
         (float32 halves memory and time; every reported quantity is computed
         in float64). Near-ties may pair differently in the two precisions.
@@ -212,7 +218,7 @@ def prg(
     act = check_activity(activity, allow_trials=False)
     check_option(normalization, "normalization", NORMALIZATIONS)
     check_option(pairing, "pairing", PAIRINGS)
-    check_option(corr_dtype, "corr_dtype", _CORR_DTYPES)
+    corr_dtype = check_dtype_option(corr_dtype, "corr_dtype", _CORR_DTYPES)
     check_option(spectrum, "spectrum", ("covariance", "correlation"))
     n_blocks = check_int(n_blocks, "n_blocks", min_value=2)
     n_bins = check_int(n_bins, "n_bins", min_value=2)

@@ -242,6 +242,8 @@ def test_unit_without_weight_warns():
         ({"direction": "sideways"}, ValueError, "unknown direction 'sideways'; accepted"),
         ({"matrix": "gram"}, ValueError, "unknown matrix 'gram'"),
         ({"dtype": "float16"}, ValueError, "unknown dtype"),
+        ({"dtype": np.float16}, ValueError, r"unknown dtype.*'float32' \(or the numpy dtype"),
+        ({"dtype": None}, ValueError, "unknown dtype None"),
         ({"n_bins": 1}, ValueError, "n_bins must be >= 2"),
         ({"bin_range": -1.0}, ValueError, "bin_range must be > 0"),
     ],
@@ -250,6 +252,16 @@ def test_bad_options(rng, kwargs, exc, match):
     act = rgdata.as_activity(rng.standard_normal((4, 50)))
     with pytest.raises(exc, match=match):
         momentum(act, **kwargs)
+
+
+@pytest.mark.parametrize("spelling", [np.float32, np.dtype("float32"), "f4"])
+def test_dtype_accepts_numpy_spellings(rng, spelling):
+    """A numpy dtype (or its code) selects the same precision as its name."""
+    act = rgdata.as_activity(rng.standard_normal((6, 200)))
+    ref = momentum(act, dtype="float32")
+    ds = momentum(act, dtype=spelling)
+    assert ds.attrs["dtype"] == "float32" and ds.attrs["dtype_requested"] == "float32"
+    np.testing.assert_array_equal(ds.fourth_moment.values, ref.fourth_moment.values)
 
 
 def test_bad_activity(rng):

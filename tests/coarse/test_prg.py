@@ -294,6 +294,12 @@ def test_float32_and_float64_pairings_agree(rng):
     r64 = prg(act, corr_dtype="float64")
     np.testing.assert_array_equal(r32["membership"], r64["membership"])
     np.testing.assert_allclose(r32["variance"], r64["variance"], rtol=1e-12)
+    # a numpy dtype selects the same precision as its name; other dtypes are refused
+    same = prg(act, corr_dtype=np.float64)
+    assert same.attrs["corr_dtype"] == "float64"
+    np.testing.assert_array_equal(same["membership"], r64["membership"])
+    with pytest.raises(ValueError, match=r"unknown corr_dtype .*int8.*'float32', 'float64'"):
+        prg(act, corr_dtype=np.int8)
 
 
 def test_random_pairing_reproducible(rng):
