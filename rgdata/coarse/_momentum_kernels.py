@@ -5,7 +5,8 @@
   update, or the time-time Gram matrix when there are fewer samples than
   units), reduces it to tridiagonal form and returns every eigenvalue;
   :meth:`Spectrum.vectors` then computes only the eigenvectors the analysis
-  needs (a top block and a bottom block of the spectrum).
+  needs (a top block and a bottom block of the spectrum), back-transformed by
+  :func:`apply_householder` (compact-WY blocks of reflectors).
 * :func:`plan_filters` decides, for each direction, which kept counts are
   built from the kept modes and which from the complement
   ``phi = z - (removed modes)``, so as to compute as few eigenvectors and
@@ -33,6 +34,7 @@ __all__ = [
     "standardize",
     "Spectrum",
     "spectrum",
+    "apply_householder",
     "Step",
     "plan_filters",
     "filtered_moments",
