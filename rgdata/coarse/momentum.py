@@ -154,7 +154,7 @@ def momentum(
         chunk, at least 2048 time points); bounds the extra memory to a few
         ``N x chunk_size`` arrays.
     progress : bool
-        Show a progress bar over time chunks and fractions.
+        Show a progress bar: the stage of the decomposition, then time chunks x levels.
 
     Returns
     -------
@@ -228,59 +228,65 @@ def momentum(
     if dtype == "auto":
         large = matrix == "correlation" and n_units >= AUTO_FLOAT32_UNITS
         dtype = "float32" if large else "float64"
-    z, scale = standardize(activity.values, matrix, np.dtype(dtype).type)
-    spec = spectrum(z, chunk=chunk_size)
-    full_rank = min(n_units, n_time - 1)
-    if dtype_requested == "auto" and dtype == "float32" and spec.rank < full_rank:
-        # float32 cannot resolve the smallest genuine modes (e.g. T close to N, where the
-        # Marchenko-Pastur lower edge approaches 0): redo the decomposition in float64 so
-        # that "auto" never changes the rank, the ladder or the results
-        dtype_note = (
-            f"auto: float32 resolved only {spec.rank} of {full_rank} modes (smallest "
-            "eigenvalues below 20 eps of the largest); recomputed in float64"
-        )
-        del spec, z
-        dtype = "float64"
-        z, scale = standardize(activity.values, matrix, np.float64)
+    # one bar for the whole call: the decomposition stages name themselves (N = 10,000 spends
+    # most of a minute there), the streaming counts time chunks x levels
+    bar = progress_bar(enable=progress, desc="momentum RG: covariance and eigenvalues")
+    with bar:
+        z, scale = standardize(activity.values, matrix, np.dtype(dtype).type)
         spec = spectrum(z, chunk=chunk_size)
-    lam, rank, method = spec.eigenvalues, spec.rank, spec.method
-    attrs_warnings = []
-    if rank < n_units:
-        if rank == full_rank:
-            why = f"{n_time} time points give at most {full_rank} non-zero modes"
-        elif dtype == "float32":
-            why = (
-                "collinear units, or modes below float32's resolution (20 eps of the largest "
-                "eigenvalue; dtype='float64' resolves them)"
+        full_rank = min(n_units, n_time - 1)
+        if dtype_requested == "auto" and dtype == "float32" and spec.rank < full_rank:
+            # float32 cannot resolve the smallest genuine modes (e.g. T close to N, where the
+            # Marchenko-Pastur lower edge approaches 0): redo the decomposition in float64 so
+            # that "auto" never changes the rank, the ladder or the results
+            dtype_note = (
+                f"auto: float32 resolved only {spec.rank} of {full_rank} modes (smallest "
+                "eigenvalues below 20 eps of the largest); recomputed in float64"
             )
-        else:
-            why = "collinear units"
-        msg = (
-            f"the {matrix} matrix has rank {rank} < {n_units} units ({why}): fractions count "
-            "the non-zero modes only"
-        )
-        warnings.warn(msg, UserWarning, stacklevel=2)
-        attrs_warnings.append(msg)
-    if fractions is None:
-        fractions = default_fractions(rank)
-    n_modes = np.maximum(1, np.rint(fractions * rank)).astype(np.int64)
+            del spec, z
+            dtype = "float64"
+            z, scale = standardize(activity.values, matrix, np.float64)
+            spec = spectrum(z, chunk=chunk_size)
+        lam, rank, method = spec.eigenvalues, spec.rank, spec.method
+        attrs_warnings = []
+        if rank < n_units:
+            if rank == full_rank:
+                why = f"{n_time} time points give at most {full_rank} non-zero modes"
+            elif dtype == "float32":
+                why = (
+                    "collinear units, or modes below float32's resolution (20 eps of the largest "
+                    "eigenvalue; dtype='float64' resolves them)"
+                )
+            else:
+                why = "collinear units"
+            msg = (
+                f"the {matrix} matrix has rank {rank} < {n_units} units ({why}): fractions count "
+                "the non-zero modes only"
+            )
+            warnings.warn(msg, UserWarning, stacklevel=2)
+            attrs_warnings.append(msg)
+        if fractions is None:
+            fractions = default_fractions(rank)
+        n_modes = np.maximum(1, np.rint(fractions * rank)).astype(np.int64)
 
-    unit_var = np.ones(n_units) if matrix == "correlation" else scale**2
-    edges = np.linspace(-bin_range, bin_range, n_bins + 1)
-    centers = 0.5 * (edges[1:] + edges[:-1])
-    width = edges[1] - edges[0]
-    directions = ("remove_low", "remove_high") if direction == "both" else (direction,)
-    uniq, inverse = np.unique(n_modes, return_inverse=True)  # ascending kept counts
-    top, bottom, plans = plan_filters(uniq, rank, directions, n_units, n_time)
-    vec = spec.vectors(top, bottom)
-    del spec  # the N x N reduction is no longer needed
-    lam_cols = np.concatenate([lam[:top], lam[rank - bottom :]]) if top < rank else lam
-    steps = [step for plan in plans for step in plan.steps]
-    variances, retained, unresolved = _expected_variances(
-        steps, vec, lam_cols, row_mean_square(z), unit_var, np.finfo(z.dtype).eps
-    )
-    n_chunks = -(-n_time // chunk_size)
-    with progress_bar(enable=progress, desc="momentum RG", total=n_chunks * len(steps)) as bar:
+        unit_var = np.ones(n_units) if matrix == "correlation" else scale**2
+        edges = np.linspace(-bin_range, bin_range, n_bins + 1)
+        centers = 0.5 * (edges[1:] + edges[:-1])
+        width = edges[1] - edges[0]
+        directions = ("remove_low", "remove_high") if direction == "both" else (direction,)
+        uniq, inverse = np.unique(n_modes, return_inverse=True)  # ascending kept counts
+        top, bottom, plans = plan_filters(uniq, rank, directions, n_units, n_time)
+        bar.set_description_str("momentum RG: eigenvectors")
+        vec = spec.vectors(top, bottom)
+        del spec  # the N x N reduction is no longer needed
+        lam_cols = np.concatenate([lam[:top], lam[rank - bottom :]]) if top < rank else lam
+        steps = [step for plan in plans for step in plan.steps]
+        variances, retained, unresolved = _expected_variances(
+            steps, vec, lam_cols, row_mean_square(z), unit_var, np.finfo(z.dtype).eps
+        )
+        n_chunks = -(-n_time // chunk_size)
+        bar.set_description_str("momentum RG: projections")
+        bar.reset(total=n_chunks * len(steps))
         out = filtered_moments(
             z, vec, steps, variances, edges, chunk_size=chunk_size, progress_bar=bar
         )

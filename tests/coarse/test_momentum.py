@@ -299,3 +299,14 @@ def test_rank_is_structural_and_round_off(rng):
         with pytest.warns(UserWarning, match=f"rank {n} < {n + 1} units"):
             ds = momentum(rgdata.as_activity(dup), [1, 0.5], dtype=dtype)
         assert ds.attrs["rank"] == n
+
+
+def test_progress_bar_names_the_stages(rng, capsys):
+    """progress=True shows the decomposition stages and the streaming; same numbers."""
+    act = rgdata.as_activity(rng.standard_normal((12, 300)))
+    quiet = momentum(act, direction="both")
+    loud = momentum(act, direction="both", progress=True)
+    err = capsys.readouterr().err
+    for stage in ("covariance and eigenvalues", "eigenvectors", "projections"):
+        assert f"momentum RG: {stage}" in err
+    np.testing.assert_array_equal(loud.fourth_moment.values, quiet.fourth_moment.values)
