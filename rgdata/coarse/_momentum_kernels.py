@@ -162,7 +162,8 @@ class Spectrum:
         # descending indices [lo, hi) are ascending indices [size - hi, size - lo): the
         # bottom block first in ascending order is, reversed, the top block first
         w = self._tridiagonal_vectors([(size - hi, size - lo) for lo, hi in ranges[::-1]])
-        w = np.asfortranarray(w[:, ::-1], dtype=dtype)
+        # a reversed view: the back-transformation copies it a block of columns at a time
+        w = w[:, ::-1].astype(dtype, copy=False)
         v = self._back_transform(w)
         if self.method == "eigh_covariance":
             return v
@@ -290,8 +291,8 @@ def apply_householder(
     reflectors at a time form one compact-WY factor ``I - V T V^T`` (Schreiber
     and Van Loan), the blocks are applied last to first, and *c* is processed
     *columns* at a time so the temporaries stay small: the same ``2 m^2 p``
-    flops plus ``m k block`` for the factors. Below a few thousand rows the two
-    take about the same time.
+    flops plus ``m k block`` for the factors. Below a few thousand rows it
+    is up to ~1.5x slower than ?ormqr (milliseconds: 250 vectors of 500 rows).
     """
     m, k = reflectors.shape
     dtype = c.dtype
