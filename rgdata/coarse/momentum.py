@@ -437,7 +437,14 @@ def _expected_variances(steps, vec, lam_cols, total_var, unit_var, eps):
         variances[step.slot] = np.where(ret > _ZERO_VARIANCE, var, 0.0)
         retained[step.slot] = ret
         if step.op in ("complement", "remove"):
-            coarse = (ret > _ZERO_VARIANCE) & (ret <= _COMPLEMENT_RESOLUTION * eps)
+            # the difference carries a round-off of ~eps: below the resolution the computed
+            # share says nothing, not even whether it is zero, so "no weight" is never
+            # diagnosed there (a true 1e-8 can come out as 0 or 1e-11 depending on the BLAS
+            # kernel). Where the resolution is finer than _ZERO_VARIANCE (float64), the zero
+            # threshold decides as for kept modes.
+            coarse = ret <= _COMPLEMENT_RESOLUTION * eps
+            if _COMPLEMENT_RESOLUTION * eps <= _ZERO_VARIANCE:
+                coarse &= ret > _ZERO_VARIANCE
             variances[step.slot][coarse] = 0.0
             unresolved[step.slot] = coarse
     return variances, retained, unresolved
