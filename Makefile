@@ -3,16 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# every install (build environments included) takes the tested versions in constraints.txt
+PINNED := PIP_CONSTRAINT="$(CURDIR)/constraints.txt"
+# no constraints at all: the newest versions setup.cfg allows
+UNPINNED := PIP_CONSTRAINT=/dev/null
 
-.PHONY: report test test-slow test-all bench bench-full lint clean venv
+.PHONY: report test test-slow test-all test-latest lock bench bench-full lint clean venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --upgrade pip
+	$(PINNED) $(PY) -m pip install --upgrade pip
 
-# reinstall whenever the package metadata changes
-$(STAMP): $(PY) setup.cfg pyproject.toml
-	$(PY) -m pip install -e ".[dev]"
+# reinstall whenever the package metadata or the pinned versions change
+$(STAMP): $(PY) setup.cfg pyproject.toml constraints.txt
+	$(PINNED) $(PY) -m pip install -e ".[dev]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -29,6 +33,26 @@ test-slow: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -q
 
+# the fast suite against the newest versions setup.cfg allows, in a venv of its own
+# (CI runs `make test`, the pinned versions)
+test-latest:
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	$(UNPINNED) .venv-latest/bin/python -m pip install --upgrade pip
+	$(UNPINNED) .venv-latest/bin/python -m pip install --upgrade --upgrade-strategy eager -e ".[dev]"
+	.venv-latest/bin/python -m pytest -m "not slow" -q
+
+# rewrite constraints.txt from a fresh install of the newest allowed versions; run
+# `make test-latest` first, and commit the new file only if that passes
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	$(UNPINNED) .venv-lock/bin/python -m pip install --upgrade pip setuptools wheel
+	$(UNPINNED) .venv-lock/bin/python -m pip install ".[dev]"
+	.venv-lock/bin/python .ci/lock.py .venv-lock/bin/python > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf .venv-lock
+
 # short runs of every benchmark; `make bench-full` runs the sizes quoted in docs/
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b --quick"; $(PY) $$b --quick || exit 1; done
@@ -41,4 +65,4 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check rgdata tests analyses benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-latest .venv-lock build dist *.egg-info .pytest_cache .ruff_cache

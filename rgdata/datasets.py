@@ -5,13 +5,17 @@ attrs say where the numbers came from, their units and every cleaning step
 that was applied. :func:`list_datasets` lists them.
 
 The data folder is found, in this order, from the ``data_dir=`` argument, the
-``RGDATA_DATA_DIR`` environment variable, or ``datasets/`` next to the
-``rgdata`` package in a source checkout.
+``RGDATA_DATA_DIR`` environment variable, ``datasets/`` next to the ``rgdata``
+package in a source checkout, or the copy an installed wheel carries in
+``<prefix>/share/rgdata/datasets`` (the ``data`` path of the environment's
+install scheme: the venv, ``--user`` or the system prefix).
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -55,20 +59,39 @@ def data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     env = os.environ.get(_ENV)
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parents[1] / "datasets"
+    candidates = _default_dirs()
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+def _default_dirs() -> list[Path]:
+    """Where the shipped data can be without being told: the checkout, then installed copies."""
+    dirs = [Path(__file__).resolve().parents[1] / "datasets"]
+    # a wheel installs its data files under the scheme's "data" path + share/rgdata/datasets
+    schemes = [None, f"{os.name}_user"]
+    for scheme in schemes:
+        try:
+            base = sysconfig.get_path("data", scheme) if scheme else sysconfig.get_path("data")
+        except KeyError:  # no such scheme on this platform
+            continue
+        dirs.append(Path(base) / "share" / "rgdata" / "datasets")
+    for prefix in (sys.prefix, sys.base_prefix):
+        dirs.append(Path(prefix) / "share" / "rgdata" / "datasets")
+    return list(dict.fromkeys(dirs))
 
 
 def _locate(relative: Path, data_dir_arg: Any, loader: str) -> Path:
     root = data_dir(data_dir_arg)
     path = root / relative
     if not path.is_file():
-        how = (
-            "data_dir= argument"
-            if data_dir_arg is not None
-            else (f"${_ENV}" if os.environ.get(_ENV) else "default location next to the package")
-        )
+        if data_dir_arg is not None:
+            how = "the data_dir= argument"
+        elif os.environ.get(_ENV):
+            how = f"${_ENV}"
+        else:
+            searched = ", ".join(repr(str(d)) for d in _default_dirs())
+            how = f"none found among the default locations: {searched}"
         raise FileNotFoundError(
-            f"{loader}: data file not found at {str(path)!r} (data folder from the {how}). "
+            f"{loader}: data file not found at {str(path)!r} (data folder from {how}). "
             f"Pass data_dir= or set {_ENV} to the folder that holds {relative.parts[0]}/"
         )
     return path
