@@ -5,6 +5,33 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+#: Seeds accepted by ``--seed`` (numpy's legacy seeding range).
+MAX_SEED = 2**32
+
+
+def seed_argument(text: str) -> int:
+    """``--seed`` value: an integer with ``0 <= seed < 2**32`` (argparse type)."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"seed must be an integer 0 <= seed < 2**32, got {text!r}"
+        ) from None
+    if not 0 <= seed < MAX_SEED:
+        raise argparse.ArgumentTypeError(f"seed must satisfy 0 <= seed < 2**32, got {seed}")
+    return seed
+
+
+def output_folder_argument(text: str) -> Path:
+    """``--out`` value: a folder that exists and is writable or can be created."""
+    from rgdata.report.recipes import check_output_folder
+
+    try:
+        return check_output_folder(text, "--out")
+    except ValueError as err:  # argparse already says "argument --out: "
+        raise argparse.ArgumentTypeError(str(err).removeprefix("--out: ")) from None
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
@@ -19,9 +46,14 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from rgdata.report.recipes import RECIPES, run_recipes
+    from rgdata.report.recipes import RECIPES, check_output_folder, run_recipes
 
     names = args.dataset or [n for n in RECIPES if n != "ising" or args.with_ising]
+    for name in names:  # before any computation
+        try:
+            check_output_folder(args.out / name, f"--out/{name}")
+        except ValueError as err:
+            args.parser.error(str(err))
     results = run_recipes(
         args.out, names, quick=args.quick, progress=not args.no_progress, random_state=args.seed
     )
@@ -54,16 +86,32 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(RECIPES),
         help="dataset to analyse (repeatable; default: all shipped data)",
     )
-    p.add_argument("--out", default="reports", help="output folder (default: reports)")
-    p.add_argument("--quick", action="store_true", help="smaller, faster analyses")
+    p.add_argument(
+        "--out",
+        default="reports",
+        type=output_folder_argument,
+        help="output folder (default: reports); must be a writable folder or creatable, "
+        "checked before any computation; each dataset goes to OUT/<dataset>/",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller, faster analyses: fewer trials or dates, fewer nulls, no bin-width "
+        "sweep (the reduced parameters are stated in each report)",
+    )
     p.add_argument(
         "--with-ising",
         action="store_true",
         help="also run the simulated Ising analysis when no --dataset is given",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--seed",
+        type=seed_argument,
+        default=0,
+        help="random seed, an integer 0 <= seed < 2**32 (default 0)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    p.set_defaults(func=_cmd_report)
+    p.set_defaults(func=_cmd_report, parser=p)
     return parser
 
 

@@ -7,7 +7,11 @@ went wrong.  Arrays are never loaded with pickle.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import os
+import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,7 @@ import pandas as pd
 
 from .._validation import describe
 
-__all__ = ["check_path", "load_numpy", "read_table", "safe_name", "why"]
+__all__ = ["check_csv_layout", "check_path", "load_numpy", "read_table", "safe_name", "why"]
 
 
 def why(err: BaseException) -> str:
@@ -148,8 +152,100 @@ def load_numpy(path: Any, *, key: str | None = None, name: str = "path") -> tupl
     return arr, f"{safe_name(path)}[{key}]"
 
 
+_DECIMALS = re.compile(r"^[+-]?\d*(?:\.(\d*))?(?:[eE][+-]?\d+)?$")
+
+
+def _decimals(field: str) -> int | None:
+    """Digits after the decimal point of a plain number, None if *field* is not one."""
+    found = _DECIMALS.match(field.strip())
+    if found is None or not field.strip():
+        return None
+    return len(found.group(1) or "") if "." in field else 0
+
+
+def check_csv_layout(path: Path, name: str = "path") -> dict[str, Any]:
+    """Refuse duplicate header names and a cut last line; describe an unterminated one.
+
+    A CSV written by a program ends with a newline, so a file that does not
+    is either hand-made or cut short (an interrupted download or copy). Rules:
+
+    * the last line has fewer fields than the header, or its last field is
+      empty: cut, ``ValueError``;
+    * the last field is a number with a different count of decimals than
+      every other value of its column (which all share one count, e.g.
+      ``101.2`` in a column of ``101.25``-like prices): cut, ``ValueError``;
+    * otherwise a cut cannot be told from a complete value: a warning, and
+      the returned record says so (``csv_final_newline = 0`` and the line).
+
+    Returns
+    -------
+    dict
+        ``{}`` for a file ending in a newline; else the record for attrs.
+        Undecodable files return ``{}`` too (the CSV parser then reports them).
+    """
+    try:
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            text = fh.read().decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError):
+        return {}
+    lines = text.splitlines()
+    if not lines:
+        return {}
+    header = next(csv.reader([lines[0]]))
+    seen: dict[str, int] = {}
+    for col in header:
+        seen[col] = seen.get(col, 0) + 1
+    dups = [col for col, n in seen.items() if n > 1]
+    if dups:
+        raise ValueError(
+            f"{name}: column name(s) {dups} appear more than once in the header of "
+            f"{safe_name(path)!r}; each column needs its own name"
+        )
+    if text.endswith(("\n", "\r")) or len(lines) < 2:
+        return {}
+    last = lines[-1]
+    fields = next(csv.reader([last]), [])
+    where = f"{name}: the last line of {safe_name(path)!r} ({last!r})"
+    if len(fields) < len(header) or (fields and not fields[-1].strip()):
+        raise ValueError(
+            f"{where} has {len(fields)} field(s) of {len(header)}"
+            + (", the last one empty," if len(fields) >= len(header) else "")
+            + " and the file does not end with a newline: it looks cut short (interrupted "
+            "download or copy); accepted: complete files, each line ending in a newline"
+        )
+    if len(fields) == len(header):
+        previous = [
+            _decimals(row[-1])
+            for row in csv.reader(lines[max(1, len(lines) - 201) : -1])
+            if len(row) == len(header) and row[-1].strip()
+        ]
+        counts = {d for d in previous if d is not None}
+        mine = _decimals(fields[-1])
+        if len(previous) >= 2 and None not in previous and len(counts) == 1 and mine is not None:
+            (usual,) = counts
+            if mine != usual:
+                raise ValueError(
+                    f"{where}: its last value {fields[-1]!r} has {mine} decimal(s) where every "
+                    f"other value of column {header[-1]!r} has {usual}, and the file does not "
+                    "end with a newline: it looks cut short (interrupted download or copy); "
+                    "accepted: complete files, each line ending in a newline"
+                )
+    warnings.warn(
+        f"{where} does not end with a newline; it is read as complete, but a file cut short "
+        "inside its last number would look the same. Recorded in attrs['csv_last_line']",
+        stacklevel=4,
+    )
+    return {"csv_final_newline": 0, "csv_last_line": last}
+
+
 def read_table(path: Any, *, name: str = "path", index_col: int | str | None = 0) -> pd.DataFrame:
-    """Read a CSV (optionally gzipped) or parquet table; wrap parse errors in ValueError."""
+    """Read a CSV (optionally gzipped) or parquet table; wrap parse errors in ValueError.
+
+    CSV files first go through :func:`check_csv_layout` (duplicate column
+    names, a cut last line); what it records is in ``frame.attrs["file_checks"]``.
+    Duplicate column names in a parquet file are refused too.
+    """
     path = check_path(path, name, suffixes=(".csv", ".csv.gz", ".txt", ".parquet", ".pq"))
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
@@ -162,6 +258,12 @@ def read_table(path: Any, *, name: str = "path", index_col: int | str | None = 0
         try:
             frame = pd.read_parquet(path)
         except Exception as err:  # pyarrow raises its own error types
+            dups = _parquet_duplicates(path)
+            if dups:
+                raise ValueError(
+                    f"{name}: column name(s) {dups} appear more than once in "
+                    f"{safe_name(path)!r}; each column needs its own name"
+                ) from err
             raise ValueError(
                 f"{name}: could not read {str(path)!r} as parquet ({why(err)}); "
                 "the file looks truncated or corrupt"
@@ -172,6 +274,7 @@ def read_table(path: Any, *, name: str = "path", index_col: int | str | None = 0
             col = frame.columns[index_col] if isinstance(index_col, int) else index_col
             frame = frame.set_index(col)
         return frame
+    record = check_csv_layout(path, name)
     try:
         frame = pd.read_csv(path, index_col=index_col)
     except (EOFError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
@@ -181,4 +284,16 @@ def read_table(path: Any, *, name: str = "path", index_col: int | str | None = 0
         ) from err
     except pd.errors.EmptyDataError as err:
         raise ValueError(f"{name}: file {str(path)!r} holds no table (no columns)") from err
+    frame.attrs["file_checks"] = record
     return frame
+
+
+def _parquet_duplicates(path: Path) -> list[str]:
+    """Column names stored more than once in a parquet file's schema (``[]`` if unreadable)."""
+    try:
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(path).names
+    except Exception:  # noqa: BLE001 - unreadable: the caller reports the original error
+        return []
+    return sorted({n for n in names if names.count(n) > 1})

@@ -5,8 +5,11 @@ split/glitch policies shared by :func:`read_prices` and the shipped loaders.
 from __future__ import annotations
 
 import json
+import numbers
 import os
+import re
 import warnings
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -16,7 +19,7 @@ import xarray as xr
 from .._validation import check_array, check_option, check_real, describe
 from ..activity import as_activity
 from . import _price_events as ev
-from ._files import read_table, safe_name
+from ._files import read_table, safe_name, why
 
 __all__ = ["read_prices", "detect_price_events", "MISSING_POLICIES", "CORRECTION_POLICIES"]
 
@@ -26,27 +29,137 @@ MISSING_POLICIES = ("drop_dates", "ffill", "drop_units", "raise")
 CORRECTION_POLICIES = ("auto", "flag", "none", "raise")
 
 
-def _as_price_frame(frame: Any, name: str) -> pd.DataFrame:
-    """Check a wide price table: date index, numeric columns, sorted unique dates."""
+_DAY_MONTH = re.compile(r"^\s*\d{1,2}([/.\-])\d{1,2}\1(\d{2}|\d{4})\s*$")
+
+
+def _parse_dates(index: pd.Index, name: str, date_format: str | None) -> tuple[pd.Index, str]:
+    """Parse a date index; refuse day-first/month-first ambiguity. Return (dates, format)."""
+    first = list(index[:3])
+    if date_format is not None:
+        try:
+            return pd.to_datetime(index, format=date_format), date_format
+        except (ValueError, TypeError) as err:
+            raise ValueError(
+                f"{name}: the dates do not all match date_format={date_format!r} "
+                f"(first values {first!r}; {why(err)})"
+            ) from err
+    text = [str(v) for v in index]
+    found = [_DAY_MONTH.match(v) for v in text]
+    if found and all(found):
+        seps = {f.group(1) for f in found}
+        years = {len(f.group(2)) for f in found}
+        if len(seps) == 1 and len(years) == 1:
+            sep, year = seps.pop(), "%Y" if years.pop() == 4 else "%y"
+            formats = [f"%d{sep}%m{sep}{year}", f"%m{sep}%d{sep}{year}"]
+            parsed = {fmt: pd.to_datetime(index, format=fmt, errors="coerce") for fmt in formats}
+            fitting = [fmt for fmt in formats if not parsed[fmt].hasnans]
+            if len(fitting) == 2 and not parsed[formats[0]].equals(parsed[formats[1]]):
+                raise ValueError(
+                    f"{name}: the dates (first values {first!r}) read as valid dates both "
+                    f"day-first ({formats[0]!r}) and month-first ({formats[1]!r}), giving "
+                    "different dates; pass date_format= one of "
+                    + ", ".join(repr(f) for f in formats)
+                    + " (or store ISO dates like 2003-01-02)"
+                )
+            if fitting:
+                return parsed[fitting[0]], fitting[0]
+    try:
+        return pd.to_datetime(index, format="mixed"), "inferred"
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{name}: the date column/index could not be parsed as dates "
+            f"(first values {first!r}); accepted: ISO dates like 2003-01-02, or any "
+            "format given as date_format= (e.g. '%d/%m/%Y')"
+        ) from err
+
+
+def _numeric_column(values: pd.Series, col: Any, name: str) -> pd.Series:
+    """Prices of one column as float: numbers, Decimal, categorical or object of numbers.
+
+    Object columns may mix Python/numpy numbers, ``Decimal`` and number
+    strings (a CSV column where another cell is text); the first value that
+    is none of these is named in the error.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    if pd.api.types.is_bool_dtype(values):
+        raise ValueError(
+            f"{name}: column {col!r} holds booleans (dtype {values.dtype}); accepted: numbers, "
+            "with empty cells for missing prices"
+        )
+    if pd.api.types.is_numeric_dtype(values):
+        try:
+            return values.astype(float)
+        except (TypeError, ValueError, ArithmeticError) as err:
+            raise TypeError(
+                f"{name}: column {col!r} of dtype {values.dtype} cannot be converted to float "
+                f"({why(err)}); accepted: integer, float or decimal numbers"
+            ) from err
+
+    def is_number(v: Any) -> bool:
+        if v is None or v is pd.NA:
+            return True
+        if isinstance(v, str):  # a CSV column where some cell is not a number
+            try:
+                float(v)
+            except ValueError:
+                return False
+            return True
+        return isinstance(v, numbers.Real | Decimal) and not isinstance(v, bool | np.bool_)
+
+    ok = values.map(is_number).astype(bool)
+    if not ok.all():
+        bad = values[~ok]
+        when = bad.index[0]
+        when = when.date() if hasattr(when, "date") else when
+        raise ValueError(
+            f"{name}: column {col!r} holds non-numeric values (e.g. {bad.iloc[0]!r} on "
+            f"{when}); accepted: numbers, with empty cells for missing prices"
+        )
+    return values.map(lambda v: np.nan if v is None or v is pd.NA else float(v)).astype(float)
+
+
+def _as_price_frame(frame: Any, name: str, date_format: str | None = None) -> pd.DataFrame:
+    """Check a wide price table: date index, numeric columns, sorted unique dates.
+
+    The parsed date format is in ``attrs["date_format"]`` of the returned table
+    (``"datetime"`` when the index already held dates).
+    """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{name} must be a pandas.DataFrame or a file path, got {describe(frame)}")
+    if date_format is not None and not isinstance(date_format, str):
+        raise TypeError(
+            f"date_format must be a strftime format string like '%d/%m/%Y' or None, got "
+            f"{describe(date_format)}"
+        )
     if frame.shape[1] == 0:
         raise ValueError(f"{name} has no price columns (one column per ticker is needed)")
     if frame.shape[0] < 3:
         raise ValueError(f"{name} has {frame.shape[0]} row(s); at least 3 dates are needed")
+    if frame.columns.has_duplicates:
+        dups = list(frame.columns[frame.columns.duplicated()].unique())
+        raise ValueError(
+            f"{name}: column name(s) {dups} appear more than once; each price column needs "
+            "its own name"
+        )
+    labels: dict[str, list[Any]] = {}
+    for col in frame.columns:
+        labels.setdefault(str(col), []).append(col)
+    clashes = {k: v for k, v in labels.items() if len(v) > 1}
+    if clashes:
+        label, cols = next(iter(clashes.items()))
+        raise ValueError(
+            f"{name}: column labels {cols!r} all become the unit label {label!r} (labels are "
+            "stored as text); rename the columns so that their text differs"
+        )
+    date_used = "datetime"
     if not isinstance(frame.index, pd.DatetimeIndex):
         if pd.api.types.is_numeric_dtype(frame.index):
             raise ValueError(
                 f"{name}: the index holds numbers ({list(frame.index[:3])!r}), not dates; "
                 "accepted: a date index or date column (ISO dates like 2003-01-02)"
             )
-        try:
-            index = pd.to_datetime(frame.index, format="mixed")
-        except (ValueError, TypeError) as err:
-            raise ValueError(
-                f"{name}: the date column/index could not be parsed as dates "
-                f"(first values {list(frame.index[:3])!r}); accepted: ISO dates like 2003-01-02"
-            ) from err
+        index, date_used = _parse_dates(frame.index, name, date_format)
         frame = frame.set_axis(index, axis=0)
     if frame.index.hasnans:
         raise ValueError(f"{name}: the date index has missing dates (NaT)")
@@ -55,18 +168,9 @@ def _as_price_frame(frame: Any, name: str) -> pd.DataFrame:
         raise ValueError(f"{name}: date {dup.date()} appears more than once")
     if not frame.index.is_monotonic_increasing:
         raise ValueError(f"{name}: dates must be in increasing order; sort the table first")
-    out = {}
-    for col in frame.columns:
-        values = frame[col]
-        if not pd.api.types.is_numeric_dtype(values):
-            numeric = pd.to_numeric(values, errors="coerce")
-            bad = values[numeric.isna() & values.notna()]
-            raise ValueError(
-                f"{name}: column {col!r} holds non-numeric values (e.g. {bad.iloc[0]!r} on "
-                f"{bad.index[0].date()}); accepted: numbers, with empty cells for missing prices"
-            )
-        out[str(col)] = values.astype(float)
+    out = {str(col): _numeric_column(frame[col], col, name) for col in frame.columns}
     prices = pd.DataFrame(out, index=frame.index)
+    prices.attrs["date_format"] = date_used
     arr = prices.to_numpy()
     if np.isinf(arr).any():
         i, j = np.argwhere(np.isinf(arr))[0]
@@ -279,6 +383,7 @@ def prices_to_returns(
     origin: str = "read_prices",
     name: str = "prices",
     stacklevel: int = 3,
+    date_format: str | None = None,
     **attrs: Any,
 ) -> xr.DataArray:
     """Core of :func:`read_prices` on an in-memory table (also used by the loaders).
@@ -293,8 +398,10 @@ def prices_to_returns(
         flag_moves_above = check_real(
             flag_moves_above, "flag_moves_above", min_value=0, strict_min=True
         )
-    frame = _as_price_frame(prices, name)
+    frame = _as_price_frame(prices, name, date_format)
+    date_used = frame.attrs.get("date_format", "datetime")
     frame, record = _apply_missing(frame, missing, origin, stacklevel + 1)
+    record["date_format"] = date_used
     log_p = np.log(frame.to_numpy())
     record["corrections"] = corrections
     if corrections != "none":
@@ -386,6 +493,7 @@ def read_prices(
     corrections: str = "flag",
     detect_splits: bool = True,
     flag_moves_above: float | None = 0.4,
+    date_format: str | None = None,
 ) -> xr.DataArray:
     """Read a table of daily prices and return its returns as Activity.
 
@@ -428,6 +536,13 @@ def read_prices(
     flag_moves_above : float or None
         Record (never change) every daily ``|log return|`` above this in
         ``attrs["large_moves"]`` (after corrections), with a warning.
+    date_format : str, optional
+        strftime format of the dates, e.g. ``"%d/%m/%Y"``. Without it, ISO
+        and other unambiguous dates are inferred; dates of the form
+        ``dd/mm/yyyy`` or ``mm/dd/yyyy`` (any of ``/ . -``) that read as
+        valid dates both ways, giving different dates (e.g. every day <= 12),
+        are refused with both candidate formats named; when only one reading
+        is valid it is used. The format used is in ``attrs["date_format"]``.
 
     Returns
     -------
@@ -439,16 +554,32 @@ def read_prices(
     Raises
     ------
     FileNotFoundError, ValueError, TypeError, ImportError
-        Missing/empty/corrupt file, unparsable dates, non-numeric or
-        non-positive prices, unknown option, parquet without pyarrow.
+        Missing/empty/corrupt file, unparsable or ambiguous dates, duplicate
+        column names or labels that collide as text (``1`` and ``"1"``),
+        non-numeric or non-positive prices, a CSV whose last line looks cut
+        (see below), unknown option, parquet without pyarrow.
+
+    Notes
+    -----
+    Columns may hold integers, floats, ``decimal.Decimal`` (e.g. parquet
+    decimal columns), or categorical / object columns of such numbers; they
+    are converted to float. Text and booleans are refused, naming the column.
+
+    A CSV file that does not end with a newline is checked for a cut last
+    line (:func:`rgdata.io._files.check_csv_layout`): fewer fields than the
+    header, an empty last field, or a last value with a different number of
+    decimals than every other value of its column is refused; otherwise the
+    file is read with a warning and ``attrs["csv_final_newline"] = 0`` and
+    ``attrs["csv_last_line"]`` record it.
     """
     check_option(returns, "returns", ("log", "simple"))
     check_option(missing, "missing", MISSING_POLICIES)
     check_option(corrections, "corrections", CORRECTION_POLICIES)
     if isinstance(path, pd.DataFrame):
-        frame, source = path, "DataFrame"
+        frame, source, file_checks = path, "DataFrame", {}
     else:
         frame = read_table(path, name="path", index_col=None)
+        file_checks = dict(frame.attrs.get("file_checks", {}))
         source = safe_name(path)
         if frame.shape[1] < 2:
             raise ValueError(
@@ -491,5 +622,7 @@ def read_prices(
         origin="read_prices",
         name="path",
         stacklevel=3,
+        date_format=date_format,
         source=source,
+        **file_checks,
     )

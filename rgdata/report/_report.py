@@ -1,18 +1,23 @@
 """A report folder: figures (PNG) with captions, results (netCDF), index.html.
 
 Figures and results are added in memory (a figure is rendered to PNG bytes
-and closed at once), then :meth:`Report.save` writes every file atomically
-and the ``index.html`` last, so an interrupted run never leaves an index
-pointing at missing or half-written files.
+and closed at once), then :meth:`Report.save` writes the whole folder into a
+hidden staging folder (``index.html`` last) and swaps it in by renaming, so
+an interrupted or killed run never leaves an index pointing at missing,
+half-written or other runs' files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import json
 import os
 import re
+import secrets
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,10 +25,10 @@ from typing import Any
 
 import xarray as xr
 
-from .._atomic import atomic_path, to_netcdf_atomic, write_text_atomic
+from .._atomic import atomic_path, copy_mode, partial_name, stale_partials
 from .._validation import describe
 
-__all__ = ["Report"]
+__all__ = ["Report", "recover_report_folder"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -78,6 +83,8 @@ class Report:
         self.title = title
         self.description = description
         self.items: list[_Item] = []
+        #: Random id of the last :meth:`save` (in index.html and every result's attrs).
+        self.run_id = ""
 
     def _check_new(self, kind: str, name: str) -> None:
         _check_name(name)
@@ -157,22 +164,61 @@ class Report:
 
     # ------------------------------------------------------------------ saving
     def save(self, path: str | os.PathLike) -> Path:
-        """Write ``figures/*.png``, ``results/*.nc`` and ``index.html`` under *path*.
+        """Write ``figures/*.png``, ``results/*.nc``, ``tables/*.csv`` and ``index.html``.
+
+        The whole folder is first written to a hidden staging folder beside
+        *path* (``.<name>.staging-<pid>-<hex>``), ``index.html`` last; then
+        the previous report (if any) is renamed away, the staging folder is
+        renamed to *path* and the previous report is deleted. An interrupted
+        or killed save therefore leaves either the previous complete report
+        or the new one under *path*, never a mix, and ``index.html`` only
+        links files of its own run: every result carries the run id of
+        ``index.html`` (``attrs["report_run_id"]``, and the page's
+        ``<meta name="rgdata-run-id">``). Leftovers of a killed save are
+        removed by the next save into the same folder (and a previous report
+        that was moved away but not yet replaced is put back first).
+        Files keep the permission bits of the file of the same name they
+        replace; new files and folders follow the umask.
 
         Returns the path of ``index.html``.
         """
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"path must be a str or os.PathLike folder, got {describe(path)}")
         root = Path(path)
-        (root / "figures").mkdir(parents=True, exist_ok=True)
-        for it in self.items:
-            if it.kind == "figure":
-                with atomic_path(root / "figures" / f"{it.name}.png", suffix=".png") as tmp:
-                    tmp.write_bytes(it.payload)
-            elif it.kind == "result":
-                to_netcdf_atomic(it.payload, root / "results" / f"{it.name}.nc")
-            elif it.kind == "table":
-                with atomic_path(root / "tables" / f"{it.name}.csv", suffix=".csv") as tmp:
-                    it.payload.to_csv(tmp, index=False)
-        return write_text_atomic(root / "index.html", self.to_html())
+        if root.exists() and not root.is_dir():
+            raise ValueError(
+                f"path: {str(root)!r} exists and is not a folder; a report is a folder"
+            )
+        parent = root.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        recover_report_folder(root)
+        self.run_id = secrets.token_hex(8)
+        staging = parent / partial_name(root.name, "staging")
+        staging.mkdir()
+        try:
+            copy_mode(root, staging)
+            for it in self.items:
+                if it.kind == "figure":
+                    rel = Path("figures") / f"{it.name}.png"
+                    with _staged(staging, root, rel) as tmp:
+                        tmp.write_bytes(it.payload)
+                elif it.kind == "result":
+                    rel = Path("results") / f"{it.name}.nc"
+                    payload = it.payload.copy(deep=False)
+                    payload.attrs = {**it.payload.attrs, "report_run_id": self.run_id}
+                    with _staged(staging, root, rel) as tmp:
+                        payload.to_netcdf(tmp, engine="h5netcdf")
+                elif it.kind == "table":
+                    rel = Path("tables") / f"{it.name}.csv"
+                    with _staged(staging, root, rel) as tmp:
+                        it.payload.to_csv(tmp, index=False)
+            with _staged(staging, root, Path("index.html")) as tmp:
+                tmp.write_text(self.to_html(), encoding="utf-8")
+            _swap_in(staging, root)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return root / "index.html"
 
     def to_html(self) -> str:
         """The index page as a string (figures are referenced, not embedded)."""
@@ -181,6 +227,7 @@ class Report:
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
             f"<title>{esc(self.title)}</title>",
+            f'<meta name="rgdata-run-id" content="{esc(str(self.run_id))}">',
             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
             "figure{margin:1.5em 0;border-bottom:1px solid #ddd;padding-bottom:1em}"
             "img{max-width:100%}figcaption{margin-top:.4em}"
@@ -222,6 +269,56 @@ class Report:
                 out.append(f"<p>{esc(it.payload)}</p>")
         out.append("</body></html>")
         return "\n".join(out)
+
+
+@contextlib.contextmanager
+def _staged(staging: Path, root: Path, rel: Path) -> Iterator[Path]:
+    """Atomic write of ``staging/rel``, keeping the mode of ``root/rel`` if it exists."""
+    (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+    if rel.parent != Path("."):
+        copy_mode(root / rel.parent, staging / rel.parent)
+    with atomic_path(staging / rel, mode_from=root / rel) as tmp:
+        yield tmp
+
+
+def _swap_in(staging: Path, root: Path) -> None:
+    """Replace the folder *root* by the complete folder *staging* (two renames)."""
+    if root.exists() or root.is_symlink():
+        if not root.is_dir():
+            raise ValueError(
+                f"path: {str(root)!r} exists and is not a folder; a report is a folder"
+            )
+        old = root.parent / partial_name(root.name, "old")
+        os.rename(root, old)
+        os.rename(staging, root)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(staging, root)
+
+
+def recover_report_folder(path: str | os.PathLike) -> list[Path]:
+    """Repair what a killed :meth:`Report.save` left beside the report folder *path*.
+
+    If *path* is missing but the previous report was moved away
+    (``.<name>.old-<pid>-<hex>`` of a dead process), it is put back; then the
+    stale staging and old folders of dead processes are deleted. Returns the
+    paths removed.
+    """
+    root = Path(path)
+    stale = stale_partials(root.parent, root.name)
+    if not root.exists():
+        olds = [p for p in stale if ".old-" in p.name and (p / "index.html").is_file()]
+        if olds:
+            newest = max(olds, key=lambda p: p.stat().st_mtime)
+            os.rename(newest, root)
+            stale.remove(newest)
+    for entry in stale:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+    return stale
 
 
 def _params_html(params: dict[str, Any]) -> str:

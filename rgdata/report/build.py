@@ -154,12 +154,16 @@ def write_index(
     Each entry has ``name``, ``path`` (the report's index.html), ``title``
     and optionally ``headlines`` and ``failed``. Reports already under *out*
     (``out/<name>/index.html``) that *entries* does not name are listed too,
-    so running one dataset never hides the others from the index.
+    so running one dataset never hides the others from the index; hidden
+    folders (the staging folders of saves in progress) are not. The index is
+    written atomically (temporary name, then rename).
     """
     out = Path(out)
     entries = list(entries)
     named = {Path(e["path"]).resolve() for e in entries}
     for index in sorted(out.glob("*/index.html")):
+        if index.parent.name.startswith("."):  # staging folder of a save in progress
+            continue
         if index.resolve() not in named:
             found = re.search(r"<title>(.*?)</title>", index.read_text(encoding="utf-8"), re.S)
             title_text = html.unescape(found.group(1)) if found else index.parent.name

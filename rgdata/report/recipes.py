@@ -1,12 +1,14 @@
 """The canonical analyses of the shipped datasets, built on :func:`build_report`.
 
 Each recipe names a loader, the sections to run and their options; ``quick``
-variants shrink the work for smoke tests. ``analyses/<name>.py`` and the
-``rgdata report`` command run these.
+variants shrink the work for smoke tests (a subset of trials or dates and
+lighter section options, see :func:`recipe_plan`, stated in the report).
+``analyses/<name>.py`` and the ``rgdata report`` command run these.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,10 +17,26 @@ from typing import Any
 
 from .._progress import progress_bar
 from .._validation import check_option
+from ._output import check_output_folder
 from ._report import Report
 from .build import available_sections, build_report, write_index
 
-__all__ = ["RECIPES", "run_recipe", "run_recipes", "main"]
+__all__ = [
+    "RECIPES",
+    "QUICK_OPTIONS",
+    "check_output_folder",
+    "recipe_plan",
+    "run_recipe",
+    "run_recipes",
+    "main",
+]
+
+#: Lighter section options of every ``quick`` run (sections a recipe lacks are skipped).
+QUICK_OPTIONS: dict[str, dict[str, Any]] = {
+    "scaling": {"nulls": ("shuffle",), "bin_factors": None, "holdout_check": False},
+    "maxent": {"n_units": 10, "k_pairwise": False},
+    "flow": {"n_blocks": 10, "coupling_blocks": 5},
+}
 
 
 @dataclass(frozen=True)
@@ -31,7 +49,11 @@ class Recipe:
     sections: tuple[str, ...] = ()
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     quick_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: quick runs keep the first ``n`` entries along each named dim
+    quick_subset: dict[str, int] = field(default_factory=dict)
     custom: Callable[..., dict[str, Any]] | None = None
+    #: for a custom recipe: ``quick -> options`` (its parameters, for :func:`recipe_plan`)
+    custom_plan: Callable[[bool], dict[str, Any]] | None = None
 
 
 def _load(name: str, **kwargs: Any) -> Callable[[], Any]:
@@ -50,8 +72,17 @@ def _ising(out: Path, *, quick: bool, progress: bool, random_state: Any) -> dict
         "2D Ising model: simulations against exact results",
         "Observables against Kaufman/Onsager, Binder crossings, block spins and Monte Carlo RG.",
     )
+    if quick:
+        report.description += " Quick run (--quick): " + json.dumps(_ising_plan(True)) + "."
     headlines = add_ising_section(report, random_state=random_state, progress=progress, quick=quick)
     return {"index": report.save(out), "headlines": {"ising": headlines}, "failed": {}}
+
+
+def _ising_plan(quick: bool) -> dict[str, Any]:
+    from .sections.ising import ISING_DEFAULTS
+
+    opt = ISING_DEFAULTS[bool(quick)]
+    return {**opt, "sizes": {str(k): v for k, v in opt["sizes"].items()}}
 
 
 RECIPES: dict[str, Recipe] = {
@@ -64,6 +95,7 @@ RECIPES: dict[str, Recipe] = {
         ),
         load=_load("load_retina"),
         sections=("overview", "scaling", "momentum", "maxent", "flow"),
+        quick_subset={"trial": 30},
     ),
     "stocks": Recipe(
         title="56 US large caps, daily close-to-close log returns 2003-2007",
@@ -73,26 +105,77 @@ RECIPES: dict[str, Recipe] = {
         ),
         load=_load("load_stocks", price="close"),
         sections=("overview", "scaling", "momentum", "flow"),
+        quick_subset={"time": 500},
     ),
     "stocks_intraday": Recipe(
         title="56 US large caps, intraday log(close/open) returns 2003-2007",
         description="Split-free intraday returns of the same panel.",
         load=_load("load_stocks", price="intraday"),
         sections=("overview", "scaling", "momentum", "flow"),
+        quick_subset={"time": 500},
     ),
     "ftse100": Recipe(
         title="FTSE 100: 64 assets, daily log returns 2000-2023",
         description="skfolio dataset; dates with missing prices are removed (listed below).",
         load=_load("load_ftse100"),
         sections=("overview", "scaling", "momentum", "flow"),
+        quick_subset={"time": 1000},
     ),
     "ising": Recipe(
         title="2D Ising model",
         description="Simulated ground truth.",
         load=None,
         custom=_ising,
+        custom_plan=_ising_plan,
     ),
 }
+
+
+def recipe_plan(name: str, *, quick: bool = False) -> dict[str, Any]:
+    """The parameters recipe *name* runs with: sections, their options, data subset.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`RECIPES`.
+    quick : bool
+        The ``quick`` variant: the recipe's ``quick_subset`` (first trials or
+        dates) and :data:`QUICK_OPTIONS` (fewer nulls, no bin-width sweep or
+        holdout check, smaller maxent subset, fewer jackknife blocks) on top
+        of the recipe's options; a custom recipe (``ising``) gives its own.
+
+    Returns
+    -------
+    dict
+        ``sections`` (list), ``options`` (section -> keyword arguments),
+        ``subset`` (dim -> number of leading entries kept) and ``quick``.
+    """
+    check_option(name, "dataset", tuple(RECIPES))
+    recipe = RECIPES[name]
+    if recipe.custom is not None:
+        options = recipe.custom_plan(bool(quick)) if recipe.custom_plan is not None else {}
+        return {"sections": [name], "options": {name: options}, "subset": {}, "quick": quick}
+    present = available_sections()
+    sections = [s for s in recipe.sections if s in present]
+    options = {k: dict(v) for k, v in recipe.options.items() if k in sections}
+    subset: dict[str, int] = {}
+    if quick:
+        for source in (QUICK_OPTIONS, recipe.quick_options):
+            for k, v in source.items():
+                if k in sections:
+                    options[k] = {**options.get(k, {}), **v}
+        subset = dict(recipe.quick_subset)
+    return {"sections": sections, "options": options, "subset": subset, "quick": bool(quick)}
+
+
+def _take_subset(activity: Any, subset: dict[str, int]) -> tuple[Any, str]:
+    """Keep the first ``n`` entries along each dim of *subset*; describe what was kept."""
+    said = []
+    for dim, n in subset.items():
+        if dim in activity.dims and activity.sizes[dim] > n:
+            said.append(f"first {n} of {activity.sizes[dim]} {dim} entries")
+            activity = activity.isel({dim: slice(0, n)})
+    return activity, ", ".join(said)
 
 
 def run_recipe(
@@ -105,28 +188,32 @@ def run_recipe(
 ) -> dict[str, Any]:
     """Run the canonical analysis *name* (a key of :data:`RECIPES`) into *out*.
 
+    *out* is checked (:func:`check_output_folder`) before any computation.
+    With ``quick=True`` the parameters of :func:`recipe_plan` are used and
+    stated at the top of the report.
+
     Returns :func:`build_report`'s dict (``index``, ``headlines``, ``failed``).
     """
     check_option(name, "dataset", tuple(RECIPES))
+    out = check_output_folder(out)
     recipe = RECIPES[name]
-    out = Path(out)
     if recipe.custom is not None:
         return recipe.custom(out, quick=quick, progress=progress, random_state=random_state)
-    activity = recipe.load()
-    present = available_sections()
-    sections = [s for s in recipe.sections if s in present]
-    options = {k: v for k, v in recipe.options.items() if k in sections}
+    plan = recipe_plan(name, quick=quick)
+    activity, kept = _take_subset(recipe.load(), plan["subset"])
+    description = recipe.description
     if quick:
-        for k, v in recipe.quick_options.items():
-            if k in sections:
-                options[k] = {**options.get(k, {}), **v}
+        description += (
+            f" Quick run (--quick): {kept or 'all data'}; section options "
+            f"{json.dumps(plan['options'])}."
+        )
     return build_report(
         activity,
         out,
         title=recipe.title,
-        description=recipe.description,
-        sections=sections,
-        options=options,
+        description=description,
+        sections=plan["sections"],
+        options=plan["options"],
         random_state=random_state,
         progress=progress,
     )
@@ -140,9 +227,17 @@ def run_recipes(
     progress: bool = True,
     random_state: Any = 0,
 ) -> dict[str, dict[str, Any]]:
-    """Run several recipes into ``out/<name>/`` and link them from ``out/index.html``."""
+    """Run several recipes into ``out/<name>/`` and link them from ``out/index.html``.
+
+    *out* and every ``out/<name>`` are checked (:func:`check_output_folder`)
+    before any computation; ``out/index.html`` is written atomically.
+    """
     names = list(names) if names else list(RECIPES)
-    out = Path(out)
+    for name in names:
+        check_option(name, "dataset", tuple(RECIPES))
+    out = check_output_folder(out)
+    for name in names:
+        check_output_folder(out / name, f"out/{name}")
     results, entries = {}, []
     for name in progress_bar(names, enable=progress, desc="datasets"):
         res = run_recipe(
@@ -166,10 +261,21 @@ def main(name: str, argv: list[str] | None = None) -> int:
     import argparse
 
     check_option(name, "dataset", tuple(RECIPES))
+    from ..cli import output_folder_argument, seed_argument
+
     parser = argparse.ArgumentParser(description=RECIPES[name].title)
-    parser.add_argument("--out", default=f"reports/{name}", help="report folder")
-    parser.add_argument("--quick", action="store_true", help="smaller, faster analysis")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument(
+        "--out",
+        default=f"reports/{name}",
+        type=output_folder_argument,
+        help="report folder (checked before any computation)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller, faster analysis (stated in the report)"
+    )
+    parser.add_argument(
+        "--seed", type=seed_argument, default=0, help="random seed, 0 <= seed < 2**32"
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     res = run_recipe(

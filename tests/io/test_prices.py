@@ -278,3 +278,121 @@ def test_false_split_rate_matches_the_analytic_student_t_rate():
     expected = p * (n_day - 1) * n_unit * n_panel
     assert 50 < expected < 150  # the check has power: tens of events expected
     assert abs(found - expected) < 4 * np.sqrt(expected)
+
+
+# ------------------------------------------------------------ labels, dtypes, dates, cut files
+def _small(columns, **data):
+    index = pd.date_range("2020-01-01", periods=4)
+    base = {c: [1.0, 1.1, 1.05, 1.2] for c in columns}
+    base.update(data)
+    return pd.DataFrame({k: list(v) for k, v in base.items()}, index=index)[list(columns)]
+
+
+def test_column_labels_that_collide_as_text_are_refused():
+    frame = pd.DataFrame(
+        [[1.0, 2.0], [1.1, 2.1], [1.2, 2.3]],
+        index=pd.date_range("2020-01-01", periods=3),
+        columns=[1, "1"],
+    )
+    with pytest.raises(ValueError, match=r"column labels \[1, '1'\] all become the unit label '1'"):
+        read_prices(frame)
+    frame.columns = ["A", "A"]
+    with pytest.raises(ValueError, match=r"column name\(s\) \['A'\] appear more than once"):
+        read_prices(frame)
+
+
+def test_decimal_object_and_categorical_columns_are_read_as_numbers():
+    from decimal import Decimal
+
+    ref = read_prices(_small(["A", "B"]), flag_moves_above=None)
+    a = [1.0, 1.1, 1.05, 1.2]
+    for column in (
+        [Decimal(str(v)) for v in a],
+        pd.Series(a, dtype=object).to_numpy(),
+        pd.Categorical(a),
+        np.array([1, 1.1, np.float32(1.05), Decimal("1.2")], dtype=object),
+    ):
+        frame = _small(["A", "B"])
+        frame["A"] = column
+        got = read_prices(frame, flag_moves_above=None)
+        # float32 1.05 carries a relative error up to 2**-24 into two returns
+        np.testing.assert_allclose(got.values, ref.values, rtol=0, atol=2**-22)
+
+
+@pytest.mark.parametrize(
+    ("column", "match"),
+    [
+        (pd.Categorical(["a", "b", "a", "b"]), r"column 'A' holds non-numeric values \(e.g. 'a'"),
+        ([True, False, True, True], r"column 'A' holds booleans"),
+        (np.array([1.0, "x", 1.1, 1.2], dtype=object), r"non-numeric values \(e.g. 'x' on 2020"),
+    ],
+)
+def test_text_and_boolean_columns_are_refused_by_name(column, match):
+    frame = _small(["A", "B"])
+    frame["A"] = column
+    with pytest.raises(ValueError, match=match):
+        read_prices(frame)
+
+
+def test_parquet_decimal_dictionary_and_duplicate_columns(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from decimal import Decimal
+
+    dates = pa.array(pd.date_range("2020-01-01", periods=4).to_numpy())
+    a = [1.0, 1.1, 1.05, 1.2]
+    table = pa.table(
+        {
+            "date": dates,
+            "A": pa.array([Decimal(str(v)) for v in a], pa.decimal128(6, 2)),
+            "B": pa.array(a).dictionary_encode(),
+        }
+    )
+    pq.write_table(table, tmp_path / "p.parquet")
+    got = read_prices(tmp_path / "p.parquet", flag_moves_above=None)
+    np.testing.assert_allclose(got.values, np.diff(np.log([a, a]), axis=1))
+    dup = pa.Table.from_arrays([dates, pa.array(a), pa.array(a)], names=["date", "A", "A"])
+    pq.write_table(dup, tmp_path / "dup.parquet")
+    with pytest.raises(ValueError, match=r"column name\(s\) \['A'\] appear more than once"):
+        read_prices(tmp_path / "dup.parquet")
+
+
+def test_day_first_dates_with_date_format_or_an_unambiguous_day(tmp_path):
+    body = "A,B\n" + "".join(
+        f"{d}/02/2020,{1 + i / 10},{2 + i / 10}\n" for i, d in enumerate([1, 2, 3])
+    )
+    (tmp_path / "dm.csv").write_text("date," + body)
+    got = read_prices(tmp_path / "dm.csv", date_format="%d/%m/%Y")
+    assert list(got.time.dt.strftime("%Y-%m-%d").values) == ["2020-02-02", "2020-02-03"]
+    assert got.attrs["date_format"] == "%d/%m/%Y"
+    us = read_prices(tmp_path / "dm.csv", date_format="%m/%d/%Y")
+    assert list(us.time.dt.strftime("%Y-%m-%d").values) == ["2020-02-02", "2020-03-02"]
+    # a day above 12 leaves one valid reading: it is used, and recorded
+    (tmp_path / "d13.csv").write_text(
+        "date,A,B\n12/02/2020,1,2\n13/02/2020,1.1,2.1\n14/02/2020,1.2,2.3\n"
+    )
+    got = read_prices(tmp_path / "d13.csv")
+    assert list(got.time.dt.strftime("%Y-%m-%d").values) == ["2020-02-13", "2020-02-14"]
+    assert got.attrs["date_format"] == "%d/%m/%Y"
+    # day == month everywhere: both readings agree, nothing to refuse
+    (tmp_path / "same.csv").write_text(
+        "date,A,B\n01/01/2020,1,2\n02/02/2020,1.1,2.1\n03/03/2020,1.2,2.3\n"
+    )
+    assert read_prices(tmp_path / "same.csv").sizes["time"] == 2
+    with pytest.raises(TypeError, match="date_format must be a strftime format string"):
+        read_prices(tmp_path / "same.csv", date_format=1)
+
+
+def test_csv_without_final_newline_is_read_with_a_warning_and_recorded(tmp_path):
+    text = "date,A,B\n2020-01-01,1.25,2.50\n2020-01-02,1.50,2.75\n2020-01-03,1.75,2.25"
+    (tmp_path / "p.csv").write_text(text)
+    with pytest.warns(UserWarning, match="does not end with a newline; it is read as complete"):
+        got = read_prices(tmp_path / "p.csv", flag_moves_above=None)
+    assert got.attrs["csv_final_newline"] == 0
+    assert got.attrs["csv_last_line"] == "2020-01-03,1.75,2.25"
+    (tmp_path / "q.csv").write_text(text + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        full = read_prices(tmp_path / "q.csv", flag_moves_above=None)
+    assert "csv_final_newline" not in full.attrs
+    np.testing.assert_array_equal(full.values, got.values)
