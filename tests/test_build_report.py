@@ -57,3 +57,56 @@ def test_index_keeps_reports_already_there(tmp_path, rng):
     ).read_text()
     assert "one/index.html" in text and "two/index.html" in text
     assert "First &lt;one&gt;" in text
+
+
+@pytest.mark.parametrize("kind", ["calcium", "returns"])
+def test_maxent_skipped_with_reason_on_continuous_data(tmp_path, rng, kind):
+    """Maximum-entropy models need binary data: on calcium or returns the section is
+    skipped and says why, instead of failing the report (and the command's exit code)."""
+    act = rgdata.as_activity(rng.normal(size=(6, 300)), kind=kind)
+    res = build_report(act, tmp_path / kind, title=kind, sections=["overview", "maxent"])
+    assert res["failed"] == {}
+    assert set(res["skipped"]) == {"maxent"}
+    assert "binary" in res["skipped"]["maxent"] and repr(kind) in res["skipped"]["maxent"]
+    text = res["index"].read_text()
+    assert "skipped" in text and "FAILED" not in text
+
+
+def test_section_skip_reason_follows_the_values_not_the_label(rng):
+    from rgdata.report.build import section_skip_reason
+
+    spikes = rgdata.as_activity((rng.random((5, 200)) < 0.2).astype(np.int8), kind="spikes")
+    spins = rgdata.as_activity(np.where(rng.random((5, 200)) < 0.5, -1, 1), kind="spins")
+    # binary values labelled "continuous" still admit a pairwise model
+    zero_one = rgdata.as_activity((rng.random((5, 200)) < 0.5).astype(float))
+    for act in (spikes, spins, zero_one):
+        assert section_skip_reason("maxent", act) is None
+    assert section_skip_reason("overview", spikes) is None
+    calcium = rgdata.as_activity(rng.normal(size=(5, 200)), kind="calcium")
+    assert "binary" in section_skip_reason("maxent", calcium)
+
+
+def test_overview_states_the_time_step_in_time_units(tmp_path, rng):
+    from rgdata.report.sections.overview import time_step_text
+
+    spikes = rgdata.as_activity(
+        (rng.random((4, 100)) < 0.2).astype(np.int8),
+        kind="spikes",
+        bin_width=0.02,
+        time_units="s",
+        units="spikes per bin",
+    )
+    assert time_step_text(spikes) == "bin width 0.02 s"
+    dates = np.arange("2020-01-01", "2020-04-10", dtype="datetime64[D]")
+    returns = rgdata.as_activity(
+        rng.normal(size=(3, dates.size)), kind="returns", time=dates, units="log return"
+    )
+    assert time_step_text(returns) == (
+        "time points dated 2020-01-01 to 2020-04-09 (median spacing 1 days)"
+    )
+    calcium = rgdata.as_activity(rng.normal(size=(3, 50)), kind="calcium", units="z")
+    assert "not stated" in time_step_text(calcium)
+    text = build_report(returns, tmp_path / "r", title="r", sections=["overview"])[
+        "index"
+    ].read_text()
+    assert "dated 2020-01-01" in text and "n/a" not in text

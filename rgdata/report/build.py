@@ -24,7 +24,7 @@ from .._progress import progress_bar
 from .._validation import check_option, describe
 from ._report import Report
 
-__all__ = ["SECTIONS", "available_sections", "build_report", "write_index"]
+__all__ = ["SECTIONS", "available_sections", "build_report", "section_skip_reason", "write_index"]
 
 #: Sections in the order they appear in a report.
 SECTIONS = ("overview", "scaling", "momentum", "maxent", "flow")
@@ -39,6 +39,18 @@ def _section_function(name: str):
             return None
         raise
     return getattr(module, f"add_{name}_section", None)
+
+
+def section_skip_reason(name: str, activity: xr.DataArray) -> str | None:
+    """Why section *name* does not apply to *activity* (None when it applies).
+
+    A section module may define ``skip_reason(activity) -> str | None``; sections
+    without one apply to every Activity.
+    """
+    check_option(name, "section", SECTIONS)
+    module = importlib.import_module(f"{__package__}.sections.{name}")
+    reason = getattr(module, "skip_reason", None)
+    return reason(activity) if reason is not None else None
 
 
 def available_sections() -> list[str]:
@@ -82,9 +94,12 @@ def build_report(
     Returns
     -------
     dict
-        ``index`` (path of index.html), ``headlines`` (numbers per section)
-        and ``failed`` (section name -> error message). A failed section is
-        stated in the report and warned about; it never passes silently.
+        ``index`` (path of index.html), ``headlines`` (numbers per section),
+        ``failed`` (section name -> error message) and ``skipped`` (section
+        name -> why it does not apply to this data, e.g. maximum-entropy
+        models on continuous calcium or returns). A failed section is stated
+        in the report and warned about; it never passes silently. A skipped
+        section is stated in the report with its reason and is not a failure.
     """
     if not isinstance(activity, xr.DataArray):
         raise TypeError(f"activity must be an xarray.DataArray, got {describe(activity)}")
@@ -100,11 +115,17 @@ def build_report(
     report = Report(title, description)
     headlines: dict[str, Any] = {}
     failed: dict[str, str] = {}
+    skipped: dict[str, str] = {}
     for name in progress_bar(names, enable=progress, desc=f"{title}: sections"):
         func = _section_function(name)
         if func is None:
             failed[name] = "not implemented in this version"
             report.add_text(f"Section {name!r} is not available in this version.", section=name)
+            continue
+        reason = section_skip_reason(name, activity)
+        if reason is not None:
+            skipped[name] = reason
+            report.add_text(f"Section {name!r} skipped: {reason}.", section=f"{name} (skipped)")
             continue
         try:
             headlines[name] = func(
@@ -135,7 +156,7 @@ def build_report(
                 rows, "headlines", "Headline numbers of every section.", section="Summary"
             )
     index = report.save(out)
-    return {"index": index, "headlines": headlines, "failed": failed}
+    return {"index": index, "headlines": headlines, "failed": failed, "skipped": skipped}
 
 
 def _plain(value: Any) -> Any:

@@ -11,9 +11,23 @@ from ..._validation import check_int, check_random_state
 from ...activity import check_activity, stack_trials
 from ...maxent.pairwise import IndependentMaxEnt, KPairwiseMaxEnt, PairwiseMaxEnt
 
-__all__ = ["add_maxent_section"]
+__all__ = ["add_maxent_section", "skip_reason"]
 
 SECTION = "Maximum-entropy models"
+
+
+def skip_reason(activity: xr.DataArray) -> str | None:
+    """Why the section does not apply: pairwise models describe binary (0/1 or +-1) data."""
+    v = np.asarray(activity.values)
+    if ((v == 0) | (v == 1)).all() or ((v == -1) | (v == 1)).all():
+        return None
+    other = v[(v != 0) & (v != 1) & (v != -1)]
+    kind = activity.attrs.get("kind", "unstated")
+    return (
+        "pairwise and K-pairwise maximum-entropy models describe binary activity (0/1 or "
+        f"+-1), and this recording (kind {kind!r}) has other values (e.g. {other.flat[0]:.4g}); "
+        "binarize it first (e.g. events above a threshold) to fit them"
+    )
 
 
 def _choose_units(activity: xr.DataArray, n_units: int, rng: np.random.Generator) -> np.ndarray:

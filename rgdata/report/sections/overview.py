@@ -47,6 +47,21 @@ def _add_loader_record(report: Report, attrs: dict[str, Any], *, name: str, sect
             )
 
 
+def time_step_text(activity: xr.DataArray) -> str:
+    """How the time axis is sampled, in words: the bin width with its unit, the dates, or
+    that neither is stated (never the value units in place of the time unit)."""
+    bin_width = activity.attrs.get("bin_width")
+    if bin_width is not None:
+        unit = activity.attrs.get("time_units", "(time unit not stated)")
+        return f"bin width {bin_width} {unit}"
+    time = activity["time"].values if "time" in activity.coords else None
+    if time is not None and np.issubdtype(time.dtype, np.datetime64) and time.size > 1:
+        days = np.median(np.diff(time)) / np.timedelta64(1, "D")
+        first, last = (np.datetime_as_string(t, unit="D") for t in (time[0], time[-1]))
+        return f"time points dated {first} to {last} (median spacing {days:g} days)"
+    return "time step not stated (time points indexed 0 to T-1)"
+
+
 def add_overview_section(
     report: Report,
     activity: xr.DataArray,
@@ -81,9 +96,10 @@ def add_overview_section(
     summary = summarize(activity, random_state=random_state, **options)
     kind = activity.attrs.get("kind", "")
     shape = " x ".join(f"{activity.sizes[d]} {d}s" for d in activity.dims)
+    units = activity.attrs.get("units")
     report.add_text(
         f"{activity.attrs.get('source', 'data')}: {shape}, kind {kind!r}, "
-        f"bin width {activity.attrs.get('bin_width', 'n/a')} {activity.attrs.get('units', '')}.",
+        f"{time_step_text(activity)}; values: {units or 'units not stated'}.",
         section=section,
     )
     _add_loader_record(report, activity.attrs, name=name, section=section)
