@@ -41,7 +41,17 @@ __all__ = ["run_ensemble", "ensemble_point_seed", "ensemble_path", "load_ensembl
 
 SCHEDULERS = ("serial", "dask")
 _MARK = "rgdata_ising_ensemble"
-_POINT_VARS = ("tau_int", "tau_int_reliable", "tau_int_samples", "burn_in", "spacing")
+_POINT_VARS = (
+    "tau_int",
+    "tau_int_reliable",
+    "tau_int_samples",
+    "tau_int_samples_se",
+    "spacing_adequate",
+    "burn_in",
+    "spacing",
+)
+#: Values for point variables missing from a store written by an older version.
+_POINT_MISSING = {"tau_int_samples_se": np.nan, "spacing_adequate": -1}
 
 
 def ensemble_point_seed(seed: int, L: int, T: float, dim: int = 2) -> int:
@@ -163,7 +173,7 @@ def _simulate_point(spec: dict) -> dict:
     energy, mag = ising_energy_magnetization(cfg, J=spec["J"], h=spec["h"])
     out = {"energy": energy, "magnetization": mag, "resumed": resumed}
     for key in _POINT_VARS:
-        out[key] = cfg.attrs[key]
+        out[key] = cfg.attrs[key] if key in cfg.attrs else _POINT_MISSING[key]
     return out
 
 
@@ -258,7 +268,8 @@ def run_ensemble(
     xarray.Dataset
         dims ``(L, T, seed, sample)``: ``energy`` and ``magnetization`` (per
         site, signed) of every stored sample; per point ``tau_int``,
-        ``tau_int_reliable``, ``tau_int_samples``, ``burn_in``, ``spacing``,
+        ``tau_int_reliable``, ``tau_int_samples``, ``tau_int_samples_se``,
+        ``spacing_adequate``, ``burn_in``, ``spacing``,
         ``point_seed`` and ``resumed`` (1 if read from the store). ``attrs``
         record the parameters. The result is the same for every scheduler.
 
@@ -361,7 +372,7 @@ def run_ensemble(
         "point_seed": (dims3, point_seed),
     }
     for key, values in per_point.items():
-        as_int = key in ("tau_int_reliable", "burn_in", "spacing", "resumed")
+        as_int = key in ("tau_int_reliable", "spacing_adequate", "burn_in", "spacing", "resumed")
         data_vars[key] = (dims3, values.astype(np.int64) if as_int else values)
     unreliable = int((per_point["tau_int_reliable"] == 0).sum())
     attrs = {
@@ -385,7 +396,8 @@ def run_ensemble(
         warnings.warn(
             f"run_ensemble: tau_int could not be measured reliably at {unreliable} grid "
             f"point(s) [{shown}{', ...' if len(bad) > 5 else ''}]; their burn-in and spacing "
-            "may be too short (variable tau_int_reliable = 0)",
+            "may be too short or their samples are correlated beyond the spacing "
+            "(variable tau_int_reliable = 0; spacing_adequate = 0 flags the latter)",
             stacklevel=2,
         )
     return xr.Dataset(

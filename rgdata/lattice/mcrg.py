@@ -18,7 +18,13 @@ operators for ``k = 1 .. n_operators``, giving the usual table of
 eigenvalues against the number of operators and the level; convergence in
 both is the check that the truncation is adequate.
 
-Error bars: delete-one-block jackknife over contiguous blocks of samples.
+Error bars: delete-one-block jackknife over contiguous blocks of samples,
+each at least ``JACKKNIFE_BLOCK_TAUS`` integrated autocorrelation times of the
+input series long (fewer blocks are used otherwise), so the errors include the
+correlation between samples. The truncation error is reported beside them:
+``y_*_truncation`` (change on adding the last operator) and
+``y_*_level_difference`` (change from the previous level); neither is in
+``y_*_err``.
 
 Exact 2D Ising values: ``y_t = 1``, ``y_h = 15/8``. 3D Ising: ``y_t ~ 1.5874``,
 ``y_h ~ 2.4819``.
@@ -37,6 +43,7 @@ import xarray as xr
 from .._progress import progress_bar
 from .._validation import check_int, check_option, check_random_state, describe
 from ..activity import check_configurations
+from ._autocorr import tau_int_estimate
 from ._mcrg_operators import (
     DEFAULT_OPERATORS,
     operator_offsets,
@@ -163,6 +170,33 @@ def coupling_operators(
     )
 
 
+#: Jackknife blocks must be at least this many tau_int (in samples) long.
+JACKKNIFE_BLOCK_TAUS = 5
+
+
+def _input_tau(config: xr.DataArray) -> tuple[float, str]:
+    """tau_int of the configurations in units of samples, and where it came from.
+
+    ``attrs["tau_int_samples"]`` (measured by the sampler on the returned
+    series) if finite, else ``attrs["tau_int"] / attrs["spacing"]``, else
+    Sokal's windowed estimate on the nearest-neighbour energy series.
+    """
+    attrs = config.attrs
+    tau = float(attrs.get("tau_int_samples", math.nan))
+    if np.isfinite(tau) and tau > 0:
+        return max(tau, 0.5), "attrs tau_int_samples"
+    if "tau_int" in attrs and "spacing" in attrs and float(attrs["spacing"]) > 0:
+        tau = float(attrs["tau_int"]) / float(attrs["spacing"])
+        if np.isfinite(tau) and tau > 0:
+            return max(tau, 0.5), "attrs tau_int / spacing"
+    spins = config.values.astype(np.int32)
+    energy = sum(
+        (spins * np.roll(spins, -1, axis=a)).sum(axis=tuple(range(1, spins.ndim)))
+        for a in range(1, spins.ndim)
+    )
+    return max(tau_int_estimate(energy).tau, 0.5), "estimated from the energy series"
+
+
 def _block_stats(vals: list[np.ndarray], n_blocks: int):
     """Per-block sums needed for the connected correlations.
 
@@ -262,19 +296,31 @@ def mcrg(
         n_even|n_odd, mode)`` sorted by decreasing real part (NaN padded), with
         ``_err``; ``y_t`` / ``y_h`` ``(level, n_*)`` from the leading
         eigenvalue, with ``_err``; ``condition_even`` / ``condition_odd``
-        (condition number of the level-``n`` correlation matrix). An operator
+        (condition number of the level-``n`` correlation matrix);
+        ``y_t_truncation`` / ``y_h_truncation`` ``|y(k) - y(k-1)|`` over the
+        number of operators and ``y_t_level_difference`` /
+        ``y_h_level_difference`` ``|y(level) - y(level-1)|`` (NaN where
+        undefined), the truncation error the jackknife does not contain. An operator
         longer than half the blocked side at a level (it would wrap around the
         torus) is not used there: those entries are NaN. attrs hold
         the parameters, the operator names and shapes (JSON), ``y_t_exact``
         / ``y_h_exact`` for the 2D/3D Ising universality class, and
         ``y_t_estimate``, ``y_h_estimate`` (with ``_err``) at the deepest level
-        with all usable operators.
+        with all usable operators, with ``_truncation`` and
+        ``_level_difference`` of that entry; ``n_jackknife`` used (reduced
+        so that blocks are >= 5 tau_int of the input, see Warns),
+        ``n_jackknife_requested``, ``jackknife_block_length``,
+        ``tau_int_input`` (samples) and ``tau_int_input_source``.
 
     Warns
     -----
     UserWarning
         A correlation matrix is singular (e.g. an ordered or frozen lattice);
         its entries are NaN.
+    UserWarning
+        ``n_jackknife`` blocks would be shorter than 5 tau_int of the input
+        series (from attrs ``tau_int_samples``, else ``tau_int / spacing``,
+        else the energy series): fewer blocks are used.
 
     Examples
     --------
@@ -316,6 +362,18 @@ def mcrg(
             f"config has {n_samples} samples; at least 2 * n_jackknife = {2 * n_jackknife} "
             "are needed"
         )
+    tau_samples, tau_source = _input_tau(config)
+    max_blocks = max(4, int(n_samples // math.ceil(JACKKNIFE_BLOCK_TAUS * tau_samples)))
+    if n_jackknife > max_blocks:
+        warnings.warn(
+            f"mcrg: {n_jackknife} jackknife blocks of {n_samples // n_jackknife} samples are "
+            f"shorter than {JACKKNIFE_BLOCK_TAUS} tau_int ({tau_samples:.2f} samples, "
+            f"{tau_source}); using {max_blocks} blocks so that the errors include the "
+            "correlation between samples (attrs n_jackknife_requested)",
+            stacklevel=2,
+        )
+    n_jackknife_requested = n_jackknife
+    n_jackknife = min(n_jackknife, max_blocks)
     if float(config.attrs.get("h", 0.0)) != 0.0:
         raise ValueError(
             f"config was sampled at field h={config.attrs['h']}; this MCRG assumes h = 0"
@@ -390,9 +448,22 @@ def mcrg(
         data[yname] = (("level", k), y)
         data[f"{yname}_err"] = (("level", k), y_err)
         data[f"condition_{s}"] = (("level", k), cond)
+        # truncation: change on adding the k-th operator, and from the previous level
+        trunc = np.full_like(y, np.nan)
+        trunc[:, 1:] = np.abs(y[:, 1:] - y[:, :-1])
+        data[f"{yname}_truncation"] = (("level", k), trunc)
+        level_diff = np.full_like(y, np.nan)
+        level_diff[1:] = np.abs(y[1:] - y[:-1])
+        data[f"{yname}_level_difference"] = (("level", k), level_diff)
         kbest = max_k[s][-1] - 1
         best[f"{yname}_estimate"] = float(y[-1, kbest]) if kbest >= 0 else math.nan
         best[f"{yname}_estimate_err"] = float(y_err[-1, kbest]) if kbest >= 0 else math.nan
+        best[f"{yname}_estimate_truncation"] = (
+            float(data[f"{yname}_truncation"][1][-1, kbest]) if kbest >= 0 else math.nan
+        )
+        best[f"{yname}_estimate_level_difference"] = (
+            float(data[f"{yname}_level_difference"][1][-1, kbest]) if kbest >= 0 else math.nan
+        )
     n_modes = max(len(sectors["even"]), len(sectors["odd"]))
     # pad the mode dim: each sector has as many modes as operators
     for s in ("even", "odd"):
@@ -410,6 +481,10 @@ def mcrg(
         "tie_break": tie_break,
         "levels": levels,
         "n_jackknife": n_jackknife,
+        "n_jackknife_requested": n_jackknife_requested,
+        "jackknife_block_length": int(n_samples // n_jackknife),
+        "tau_int_input": float(tau_samples),
+        "tau_int_input_source": tau_source,
         "n_samples": int(n_samples),
         "size": int(L),
         "dim": dim,

@@ -34,7 +34,7 @@ from .._validation import (
     check_real,
     describe,
 )
-from ._autocorr import integrated_autocorrelation_time
+from ._autocorr import tau_int_estimate
 from ._kernels_cluster import (
     energy_magnetisation,
     swendsen_wang_sweeps,
@@ -68,12 +68,21 @@ _DIMS = {2: ("sample", "y", "x"), 3: ("sample", "z", "y", "x")}
 #: Automatic burn-in and spacing, in units of the integrated autocorrelation time.
 BURN_IN_TAUS = 20
 SPACING_TAUS = 2
-_PILOT_START = 64
+#: A pilot's tau_int is accepted when the measured series (its second half) is
+#: at least this many tau_int and ``_PILOT_MIN_SERIES`` points long (fewer, down
+#: to 512, on lattices above ``_PILOT_WORK / 4096`` sites), with the window
+#: ``M <= series / 10``. Shorter series miss rare slow events (domain walls below
+#: T_c) and underestimated tau(|m|) by 30-45% at T = 2.0 with 512 points.
+PILOT_TAUS = 200
+_PILOT_MIN_SERIES = 2048
+#: Output check: the returned samples fail it when their tau_int (in samples)
+#: exceeds ``1 + OUTPUT_SE * se``.
+OUTPUT_SE = 2.0
 #: Sweep-equivalents per Wolff calibration pass (see ``_Chain.calibrate_wolff``).
 WOLFF_CALIBRATION = 5
 _PILOT_MAX = 4096
 #: Small lattices may extend the pilot up to this many site updates in total.
-_PILOT_WORK = 2**26
+_PILOT_WORK = 2**28
 
 
 _METROPOLIS_2X2 = (
@@ -263,14 +272,25 @@ class _Chain:
         return energy / n, np.abs(mag) / n
 
 
-def _tau_of(series: list[np.ndarray]) -> tuple[float, bool]:
-    """Largest integrated autocorrelation time over several series, and reliability."""
-    taus, reliable = [], True
-    for x in series:
-        tau, _, ok = integrated_autocorrelation_time(x)
-        taus.append(tau)
-        reliable &= ok
-    return max(taus), reliable
+def _tau_of(series: list[np.ndarray], min_length: int) -> tuple[float, float, bool]:
+    """Largest integrated autocorrelation time over several series, its error, reliability.
+
+    Returns ``(tau, se, reliable)``: ``tau`` and ``se`` of the slowest series
+    (largest tau), ``reliable`` only if every series passes
+    :func:`~rgdata.lattice._autocorr.tau_int_estimate`'s test.
+    """
+    estimates = [tau_int_estimate(x, min_taus=PILOT_TAUS, min_length=min_length) for x in series]
+    slowest = max(estimates, key=lambda est: est.tau)
+    return slowest.tau, slowest.se, all(est.reliable for est in estimates)
+
+
+def _slow_series(energy: np.ndarray, absm: np.ndarray) -> list[np.ndarray]:
+    """The series whose tau_int sets the schedule: energy, |m| and m^2.
+
+    |m| and m^2 (not the signed m, which decorrelates by global flips) are the
+    slow modes near T_c on finite lattices.
+    """
+    return [energy, absm, absm**2]
 
 
 def _pilot(chain) -> tuple[float, bool, int]:
@@ -278,11 +298,15 @@ def _pilot(chain) -> tuple[float, bool, int]:
 
     *chain* has ``run(n_sweeps)`` and ``measure() -> (energy, |m|)``. The
     observables are measured after every sweep; tau is estimated on the second
-    half of the series (the first half is burn-in). Returns
-    ``(tau, reliable, sweeps_run)``.
+    half of the series (the first half is burn-in), on energy, |m| and m^2,
+    and accepted when that half is at least ``PILOT_TAUS`` tau and
+    ``_PILOT_MIN_SERIES`` sweeps long (down to 512 on lattices above
+    ``_PILOT_WORK / 4096`` sites) with Sokal's window ``M <= half / 10``.
+    Returns ``(tau, reliable, sweeps_run)``.
     """
     energy, mag = [], []
-    target = _PILOT_START
+    min_series = int(np.clip(_PILOT_WORK // (2 * chain.n_sites), 512, _PILOT_MIN_SERIES))
+    target = 2 * min_series
     cap = max(_PILOT_MAX, _PILOT_WORK // chain.n_sites)
     while True:
         while len(energy) < target:
@@ -291,10 +315,31 @@ def _pilot(chain) -> tuple[float, bool, int]:
             energy.append(e)
             mag.append(m)
         half = target // 2
-        tau, reliable = _tau_of([np.asarray(energy[half:]), np.asarray(mag[half:])])
+        series = _slow_series(np.asarray(energy[half:]), np.asarray(mag[half:]))
+        tau, _, reliable = _tau_of(series, min_series)
         if reliable or target >= cap:
             return tau, reliable, target
         target *= 2
+
+
+def _output_check(energy: np.ndarray, absm: np.ndarray) -> tuple[float, float, int]:
+    """tau_int of the returned samples (in samples), its error, and whether spacing suffices.
+
+    Returns ``(tau, se, adequate)`` with ``adequate`` 1 when ``tau <= 1 +
+    OUTPUT_SE * se`` and every series with ``tau > 1`` has its window
+    ``M <= n / 10`` (from 32 samples on), 0 otherwise, -1 (and NaN) for fewer
+    than 4 samples.
+    """
+    if energy.size < 4:
+        return math.nan, math.nan, -1
+    estimates = [tau_int_estimate(x) for x in _slow_series(energy, absm)]
+    slowest = max(estimates, key=lambda est: est.tau)
+    n = energy.size
+    # a correlated series (tau > 1) whose window is not well inside it (M > n / 10, or
+    # no window at all) is correlated beyond what its error estimate can bound
+    inside = all(est.tau <= 1.0 or est.window <= n / 10 for est in estimates) or n < 32
+    adequate = inside and slowest.tau <= 1.0 + OUTPUT_SE * slowest.se
+    return slowest.tau, slowest.se, int(adequate)
 
 
 #: Thread-local switch: the ensemble runner silences the per-run tau warning (it
@@ -312,30 +357,60 @@ def _quiet_tau_warning():
         _QUIET.on = previous
 
 
-def _schedule(chain, burn_in: int | None, spacing: int | None, where: str):
+def _schedule(chain, burn_in: int | None, spacing: int | None):
     """Burn the chain in and choose the spacing (the automatic rule when either is None).
 
-    Returns ``(tau_pilot, reliable, spacing)``; ``tau_pilot`` is NaN without a pilot.
+    Returns ``(tau_pilot, reliable, spacing, pilot_sweeps)``; ``tau_pilot`` is
+    NaN (and ``pilot_sweeps`` 0) without a pilot.
     """
-    tau_pilot, reliable = math.nan, True
+    tau_pilot, reliable, pilot_sweeps = math.nan, True, 0
     if burn_in is not None:
         chain.run(burn_in)
     if burn_in is None or spacing is None:
         tau_pilot, reliable, pilot_sweeps = _pilot(chain)
-        if not reliable and not getattr(_QUIET, "on", False):
-            warnings.warn(
-                f"{where}: the integrated autocorrelation time ({tau_pilot:.1f} sweeps) "
-                f"could not be measured reliably within a {pilot_sweeps}-sweep pilot; "
-                "burn-in and spacing derived from it may be too short "
-                "(attrs tau_int_reliable=0). Use a cluster algorithm near T_c or fix "
-                "burn_in/spacing",
-                stacklevel=3,
-            )
         if burn_in is None:
             chain.run(max(0, math.ceil(BURN_IN_TAUS * tau_pilot) - pilot_sweeps))
         if spacing is None:
             spacing = max(1, math.ceil(SPACING_TAUS * tau_pilot))
-    return tau_pilot, reliable, spacing
+    return tau_pilot, reliable, spacing, pilot_sweeps
+
+
+def _warn_schedule(
+    where: str,
+    tau_pilot: float,
+    pilot_ok: bool,
+    pilot_sweeps: int,
+    tau_samples: float,
+    tau_samples_se: float,
+    adequate: int,
+    spacing: int,
+) -> None:
+    """One warning per call for an unreliable pilot and/or a failed output check.
+
+    Called directly from the public sampler, so ``stacklevel=3`` names the
+    user's line. Silent inside :func:`_quiet_tau_warning` (the ensemble runner
+    collects the flags and warns once).
+    """
+    if getattr(_QUIET, "on", False) or (pilot_ok and adequate != 0):
+        return
+    parts = []
+    if not pilot_ok:
+        parts.append(
+            f"the integrated autocorrelation time ({tau_pilot:.1f} sweeps) could not be "
+            f"measured reliably within a {pilot_sweeps}-sweep pilot (needs a series of "
+            f">= {PILOT_TAUS} tau); burn-in and spacing derived from it may be too short"
+        )
+    if adequate == 0:
+        parts.append(
+            f"the returned samples are correlated: tau_int of their energy/|m|/m^2 is "
+            f"{tau_samples:.2f} +- {tau_samples_se:.2f} samples (> 1 + {OUTPUT_SE:g} se) "
+            f"at spacing {spacing}"
+        )
+    warnings.warn(
+        f"{where}: {'; '.join(parts)} (attrs tau_int_reliable=0, spacing_adequate="
+        f"{adequate}). Use a cluster algorithm near T_c or a longer spacing",
+        stacklevel=3,
+    )
 
 
 def _initial_spins(initial: Any, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -442,8 +517,11 @@ def sample_ising(
         sample, pilot included), ``spacing`` (sweeps, or Wolff
         sweep-equivalents, between samples), ``tau_int`` (integrated
         autocorrelation time in sweeps, max over E and |m|),
-        ``tau_int_reliable`` (1 if measured on a series >= 50 tau long),
-        ``tau_int_samples`` (of the returned series; 0.5 = independent),
+        ``tau_int_reliable`` (1 if the pilot was reliable and the output
+        check passed), ``tau_int_pilot_reliable``, ``tau_int_samples`` (of the
+        returned series, in samples; 0.5 = independent) with
+        ``tau_int_samples_se``, ``spacing_adequate`` (1 passed, 0 failed, -1
+        fewer than 4 samples),
         ``n_effective``, ``version`` and, for random bonds, the flattened
         ``couplings`` with ``couplings_shape``.
 
@@ -457,12 +535,16 @@ def sample_ising(
     Notes
     -----
     Automatic burn-in and spacing (when either is None): a pilot run measures
-    the energy and |m| after every sweep, starting with 64 sweeps and doubling
-    until Sokal's windowed estimate of tau_int on the second half of the
-    series is reliable (series >= 50 tau), up to ``max(4096, 2**26 / L**dim)``
-    sweeps. Then ``burn_in = max(pilot, 20 tau)`` and
-    ``spacing = max(1, ceil(2 tau))``. If the cap is reached the estimate is a
-    lower bound: a warning is given and ``tau_int_reliable = 0``.
+    the energy, |m| and m^2 after every sweep, doubling its length until
+    Sokal's windowed tau_int (``c = 6``) of each, on the second half of the
+    series, is reliable: the half is >= 200 tau and >= 2048 sweeps long (512
+    on lattices above 2**16 sites) and the window ``M <= half / 10``; at most
+    ``max(4096, 2**28 / L**dim)`` sweeps. Then ``burn_in = max(pilot, 20
+    tau)`` and ``spacing = max(1, ceil(2 tau))``. If the cap is reached the
+    estimate is a lower bound (``tau_int_pilot_reliable = 0``). Output check:
+    tau_int of the returned samples' energy, |m| and m^2 (in samples) must
+    not exceed ``1 + 2 se`` (``spacing_adequate``). ``tau_int_reliable = 1``
+    needs both; a failure of either gives one warning.
 
     Examples
     --------
@@ -517,9 +599,7 @@ def sample_ising(
     if algorithm == "wolff":
         chain.calibrate_wolff()
 
-    tau_pilot, reliable, spacing = _schedule(
-        chain, burn_in, spacing, f"sample_ising at L={L}, T={T}, algorithm={algorithm!r}"
-    )
+    tau_pilot, pilot_ok, spacing, pilot_sweeps = _schedule(chain, burn_in, spacing)
     burn_in_done = chain.n_sweeps
 
     out = np.empty((n_samples, *shape), dtype=np.int8)
@@ -529,7 +609,12 @@ def sample_ising(
         out[k] = chain.spins
 
     energy, mag = chain.observables(out)
-    tau_samples = _tau_of([energy, mag])[0] if n_samples >= 4 else math.nan
+    tau_samples, tau_samples_se, adequate = _output_check(energy, mag)
+    reliable = pilot_ok and adequate != 0
+    _warn_schedule(
+        f"sample_ising at L={L}, T={T}, algorithm={algorithm!r}",
+        tau_pilot, pilot_ok, pilot_sweeps, tau_samples, tau_samples_se, adequate, spacing,
+    )  # fmt: skip
     tau_int = tau_pilot if not math.isnan(tau_pilot) else tau_samples * spacing
     attrs: dict[str, Any] = {
         "kind": "spins",
@@ -545,7 +630,10 @@ def sample_ising(
         "tau_int": float(tau_int),
         "tau_int_source": "pilot" if not math.isnan(tau_pilot) else "samples_times_spacing",
         "tau_int_reliable": int(reliable),
+        "tau_int_pilot_reliable": int(pilot_ok),
         "tau_int_samples": float(tau_samples),
+        "tau_int_samples_se": float(tau_samples_se),
+        "spacing_adequate": int(adequate),
         "n_effective": float(n_samples / (2 * tau_samples)) if n_samples >= 4 else math.nan,
         "burn_in_rule": f"burn_in=max(pilot,{BURN_IN_TAUS}*tau_int), "
         f"spacing=max(1,ceil({SPACING_TAUS}*tau_int))",
@@ -753,9 +841,7 @@ def sample_ising_replicas(
     else:
         words = np.full((L, L), 2**64 - 1 if initial == "up" else 0, dtype=np.uint64)
     chain = _ReplicaChain(words, 1.0 / T, J, h, key, n_threads, n_replicas)
-    tau_pilot, reliable, spacing = _schedule(
-        chain, burn_in, spacing, f"sample_ising_replicas at L={L}, T={T}"
-    )
+    tau_pilot, pilot_ok, spacing, pilot_sweeps = _schedule(chain, burn_in, spacing)
     burn_in_done = chain.n_sweeps
     out = np.empty((n_replicas, n_samples, L, L), dtype=np.int8)
     energy = np.empty((n_replicas, n_samples))
@@ -765,10 +851,15 @@ def sample_ising_replicas(
             chain.run(spacing)
         msc_unpack(chain.words, n_replicas, out[:, k])
         energy[:, k], mag[:, k] = msc_energy_magnetisation(chain.words, n_replicas, J, h)
-    if n_samples >= 4:
-        tau_samples = max(_tau_of([energy.mean(axis=0), np.abs(mag).mean(axis=0)])[0], 0.5)
-    else:
-        tau_samples = math.nan
+    # replica averages: independent chains with a common tau, a less noisy series
+    tau_samples, tau_samples_se, adequate = _output_check(
+        energy.mean(axis=0), np.abs(mag).mean(axis=0)
+    )
+    reliable = pilot_ok and adequate != 0
+    _warn_schedule(
+        f"sample_ising_replicas at L={L}, T={T}",
+        tau_pilot, pilot_ok, pilot_sweeps, tau_samples, tau_samples_se, adequate, spacing,
+    )  # fmt: skip
     tau_int = tau_pilot if not math.isnan(tau_pilot) else tau_samples * spacing
     attrs: dict[str, Any] = {
         "kind": "spins",
@@ -785,7 +876,10 @@ def sample_ising_replicas(
         "tau_int": float(tau_int),
         "tau_int_source": "pilot" if not math.isnan(tau_pilot) else "samples_times_spacing",
         "tau_int_reliable": int(reliable),
+        "tau_int_pilot_reliable": int(pilot_ok),
         "tau_int_samples": float(tau_samples),
+        "tau_int_samples_se": float(tau_samples_se),
+        "spacing_adequate": int(adequate),
         "burn_in_rule": f"burn_in=max(pilot,{BURN_IN_TAUS}*tau_int), "
         f"spacing=max(1,ceil({SPACING_TAUS}*tau_int))",
         "rng": "splitmix64-counter, per-replica bits",
