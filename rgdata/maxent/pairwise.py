@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 from threadpoolctl import threadpool_limits
 
+from .._estimator import Estimator
 from .._validation import (
     check_binary,
     check_int,
@@ -124,7 +125,7 @@ def _binary_entropy(p: np.ndarray) -> float:
     return float(-np.sum(p * np.log(p) + q * np.log(q)))
 
 
-class PairwiseMaxEnt:
+class PairwiseMaxEnt(Estimator):
     """Pairwise maximum-entropy (inverse Ising) model of binary activity.
 
     Parameters
@@ -217,6 +218,8 @@ class PairwiseMaxEnt:
     """
 
     _k_default = False
+    _fitted_attribute = "h_"
+    _fit_call = "fit(activity)"
 
     def __init__(
         self,
@@ -305,7 +308,19 @@ class PairwiseMaxEnt:
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError, TypeError
+            For bad parameters or data (the message names the argument).
+
+        Notes
+        -----
+        Everything a previous ``fit`` learned (parameters, Monte Carlo chains,
+        caches) is discarded first: a refit on other data or with another
+        method gives the same result as a fresh estimator.
         """
+        self._reset_fit_state()
         self._check_params()
         # the matrix products here are small or skinny: one BLAS thread is faster and
         # avoids oversubscription next to the numba threads
@@ -503,10 +518,6 @@ class PairwiseMaxEnt:
                 "co-fire); their maximum-likelihood value is infinite. Use l2 > 0 to regularize",
                 stacklevel=3,
             )
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "h_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit(activity)")
 
     # ------------------------------------------------------------------ model quantities
     def _params01(self):
@@ -985,7 +996,11 @@ class IndependentMaxEnt(PairwiseMaxEnt):
         super().__init__("exact", coding=coding, random_state=random_state)
 
     def fit(self, activity: xr.DataArray) -> IndependentMaxEnt:
-        """Set the fields from the data's means (closed form). Returns self."""
+        """Set the fields from the data's means (closed form). Returns self.
+
+        A previous fit's state is discarded first, as in :meth:`PairwiseMaxEnt.fit`.
+        """
+        self._reset_fit_state()
         check_option(self.coding, "coding", CODINGS)
         x, units, data_coding = _prepare_data(activity, self.coding)
         t, n = x.shape
@@ -1048,6 +1063,7 @@ class IndependentMaxEnt(PairwiseMaxEnt):
 
     def predict_three_point(self, triplets: Any) -> np.ndarray:
         """Zero: independent units have no connected correlations."""
+        self._check_fitted()
         return np.zeros(len(np.asarray(triplets).reshape(-1, 3)))
 
     def entropy(self) -> float:

@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 from scipy.stats import norm
 
+from .._estimator import Estimator
 from .._jackknife import jackknife_covariance, jackknife_error
 from .._progress import progress_bar
 from .._validation import (
@@ -271,7 +272,7 @@ def quartic_coupling_first_order(kappa4: Any, propagator: Any, *, weights: str =
     return float(-(s @ k4) / (24.0 * (s @ s)))
 
 
-class QuarticModel:
+class QuarticModel(Estimator):
     """Single-variable phi^4 model ``P(x) ∝ exp(-a x^2 - g x^4)`` fitted by maximum likelihood.
 
     Parameters
@@ -304,6 +305,9 @@ class QuarticModel:
     True
     """
 
+    _fitted_attribute = "g_"
+    _fit_call = "fit(x)"
+
     def __init__(self, center: bool = True) -> None:
         self.center = center
 
@@ -317,8 +321,9 @@ class QuarticModel:
         Returns
         -------
         QuarticModel
-            self
+            self (a previous fit's state is discarded first).
         """
+        self._reset_fit_state()
         arr = check_array(x, "x", ndim=1).astype(float)
         if arr.size < 10:
             raise ValueError(f"x has {arr.size} samples; at least 10 are needed")
@@ -335,10 +340,6 @@ class QuarticModel:
         cov = np.linalg.inv(_fisher(self.a_, self.g_)) / arr.size
         self.a_err_, self.g_err_ = (float(v) for v in np.sqrt(np.diag(cov)))
         return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "g_"):
-            raise RuntimeError("this QuarticModel is not fitted yet; call fit(x) first")
 
     def moments(self, orders: tuple[int, ...] = (2, 4)) -> np.ndarray:
         """Model moments ``E[x^k]`` for the given orders."""
