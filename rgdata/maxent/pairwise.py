@@ -81,8 +81,8 @@ def convert_pairwise_coding(
     Examples
     --------
     >>> h, J = convert_pairwise_coding([0.0, 0.0], [[0, 1.0], [1.0, 0]], "pm1", "01")
-    >>> J[0, 1]
-    4.0
+    >>> float(J[0, 1]), float(h[0])
+    (4.0, -2.0)
     """
     check_option(source, "source", CODINGS)
     check_option(target, "target", CODINGS)
