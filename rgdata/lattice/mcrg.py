@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,7 @@ import xarray as xr
 
 from .._progress import progress_bar
 from .._validation import check_int, check_option, check_random_state, describe
+from .._warnings import once_per_call, warn_user
 from ..activity import check_configurations
 from ._mcrg_operators import (
     DEFAULT_OPERATORS,
@@ -214,6 +214,7 @@ def _eigen_table(cnt, sums, cross, auto, centre: bool, n_ops: int, max_k: list[i
     return out, cond
 
 
+@once_per_call
 def mcrg(
     config: xr.DataArray,
     *,
@@ -379,10 +380,9 @@ def mcrg(
             y_err = np.sqrt((n_jackknife - 1) / n_jackknife * ((rep_y - rep_y.mean(0)) ** 2).sum(0))
         usable = np.arange(1, n_ops + 1)[None, :] <= np.array(max_k[s])[:, None]
         if np.isnan(full[:, :, 0][usable]).any():
-            warnings.warn(
+            warn_user(
                 f"mcrg: some {s}-sector correlation matrices are singular or the leading "
-                "eigenvalue is not finite (ordered or frozen configurations?); NaN recorded",
-                stacklevel=2,
+                "eigenvalue is not finite (ordered or frozen configurations?); NaN recorded"
             )
         k = f"n_{s}"
         data[f"eigenvalues_{s}"] = (("level", k, "mode"), full)

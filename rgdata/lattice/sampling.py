@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-import warnings
 from numbers import Integral
 from typing import Any
 
@@ -34,6 +33,7 @@ from .._validation import (
     check_real,
     describe,
 )
+from .._warnings import once_per_call, warn_user
 from ._autocorr import integrated_autocorrelation_time
 from ._kernels_cluster import (
     energy_magnetisation,
@@ -323,13 +323,12 @@ def _schedule(chain, burn_in: int | None, spacing: int | None, where: str):
     if burn_in is None or spacing is None:
         tau_pilot, reliable, pilot_sweeps = _pilot(chain)
         if not reliable and not getattr(_QUIET, "on", False):
-            warnings.warn(
+            warn_user(
                 f"{where}: the integrated autocorrelation time ({tau_pilot:.1f} sweeps) "
                 f"could not be measured reliably within a {pilot_sweeps}-sweep pilot; "
                 "burn-in and spacing derived from it may be too short "
                 "(attrs tau_int_reliable=0). Use a cluster algorithm near T_c or fix "
-                "burn_in/spacing",
-                stacklevel=3,
+                "burn_in/spacing"
             )
         if burn_in is None:
             chain.run(max(0, math.ceil(BURN_IN_TAUS * tau_pilot) - pilot_sweeps))
@@ -370,6 +369,7 @@ def _check_couplings(couplings: Any, dim: int, L: int) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+@once_per_call
 def sample_ising(
     L: int,
     T: float,
@@ -486,11 +486,10 @@ def sample_ising(
     if algorithm == "metropolis" and dim == 2 and L == 2:
         raise ValueError(_METROPOLIS_2X2)
     if algorithm == "metropolis" and bonds is None and J == 0.0 and h == 0.0:
-        warnings.warn(
+        warn_user(
             "sample_ising: with J = 0 and h = 0 every Metropolis move has dE = 0 and is "
             "accepted, so the spins flip deterministically each sweep (not a sample of "
-            "independent spins); use algorithm='heat_bath'",
-            stacklevel=2,
+            "independent spins); use algorithm='heat_bath'"
         )
     if n_threads > 1:
         if algorithm in _CLUSTER or bonds is not None:
@@ -661,6 +660,7 @@ class _ReplicaChain:
         return float(e.mean()), float(np.abs(m).mean())
 
 
+@once_per_call
 def sample_ising_replicas(
     L: int,
     T: float,

@@ -40,7 +40,6 @@ against brute-force maximisation of ``F``):
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -48,6 +47,7 @@ import xarray as xr
 
 from .._estimator import Estimator
 from .._validation import check_array, check_int, check_option, check_real, describe
+from .._warnings import warn_user
 
 __all__ = [
     "HierarchicalMaxEnt",
@@ -508,12 +508,11 @@ def log_loss_hierarchy(
         log_p_levels.insert(0, log_p_levels[0][m] + log_cond)
     exact = bool(np.all(spread <= rtol * np.maximum(1.0, np.abs(np.log(q.size)))))
     if not exact:
-        warnings.warn(
+        warn_user(
             "the conditional Renyi entropies differ between fibres (largest spread "
             f"{spread.max():.3g} nats): the escort closed form is not the exact optimum here; "
             "use hierarchical_maxent(-log q, ...) for the exact solution",
             UserWarning,
-            stacklevel=2,
         )
     return xr.Dataset(
         {

@@ -14,7 +14,6 @@ See ``docs/maxent.md`` for the methods, conventions and validation.
 from __future__ import annotations
 
 import json
-import warnings
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ from .._validation import (
     check_random_state,
     check_real,
 )
+from .._warnings import once_per_call, warn_user
 from ..activity import check_activity, stack_trials
 from . import _pairwise_fit as _pf
 from ._enumerate import MAX_EXACT_UNITS, ExactModel
@@ -281,7 +281,7 @@ class PairwiseMaxEnt(Estimator):
                     msg + ". Drop them (activity.drop_sel(unit=[...])) or pass l2 > 0, "
                     "which keeps their field finite"
                 )
-            warnings.warn(msg + f"; their fields are kept finite by l2={self.l2}", stacklevel=3)
+            warn_user(msg + f"; their fields are kept finite by l2={self.l2}")
         n_par = n * (n + 1) // 2 + (n - 2 if self.k_potential else 0)
         if t < n_par and self.l2 == 0:
             raise ValueError(
@@ -290,12 +290,12 @@ class PairwiseMaxEnt(Estimator):
                 "pass l2 > 0 or use fewer units"
             )
         if t < 10 * n_par:
-            warnings.warn(
+            warn_user(
                 f"only {t} time samples for {n_par} parameters (fewer than 10 per parameter): "
-                "couplings will be noisy; consider l2 > 0",
-                stacklevel=3,
+                "couplings will be noisy; consider l2 > 0"
             )
 
+    @once_per_call
     def fit(self, activity: xr.DataArray) -> PairwiseMaxEnt:
         """Fit the model to binary Activity.
 
@@ -340,9 +340,8 @@ class PairwiseMaxEnt(Estimator):
                 f"units; got N={n}. Use method='boltzmann' or 'pseudolikelihood'"
             )
         if method == "exact" and n > AUTO_EXACT_UNITS:
-            warnings.warn(
-                f"method='exact' with N={n} units enumerates 2^{n} states per iteration: slow",
-                stacklevel=2,
+            warn_user(
+                f"method='exact' with N={n} units enumerates 2^{n} states per iteration: slow"
             )
         self._check_data(x, units)
         rng = check_random_state(self.random_state)
@@ -448,7 +447,7 @@ class PairwiseMaxEnt(Estimator):
         frac = _pf.high_activity_fraction(self.h_, self.J_, self.V_, self.coding, k_max)
         self.high_activity_fraction_ = frac
         if frac > 0.5:
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__}: Gibbs chains started with all {self.n_units_} units "
                 f"active stay above K = {k_max} active units (the data's largest count) in "
                 f"{100 * frac:.0f}% of sweeps: the fitted model has a second, high-activity "
@@ -457,7 +456,6 @@ class PairwiseMaxEnt(Estimator):
                 "only, and the weight of the other state is unknown. KPairwiseMaxEnt, whose "
                 "V(K) excludes counts never seen, cannot have such a state.",
                 HighActivityModeWarning,
-                stacklevel=4,
             )
 
     def _finish(self, ok: bool, message: str) -> None:
@@ -503,20 +501,18 @@ class PairwiseMaxEnt(Estimator):
                 hint = f"; l2={self.l2} trades moment matching for smaller parameters"
             else:
                 hint = "; raise max_iter / max_samples"
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__} ({self.method_}) did not converge: "
                 + " and ".join(why)
                 + hint,
                 MaxEntConvergenceWarning,
-                stacklevel=3,
             )
         if self.n_at_bound_:
-            warnings.warn(
+            warn_user(
                 f"{self.n_at_bound_} parameter(s) reached the bound +-{_pf.PARAM_BOUND} "
                 "(+-N times that for V) "
                 "(statistics never or always observed in the data, e.g. pairs that never "
-                "co-fire); their maximum-likelihood value is infinite. Use l2 > 0 to regularize",
-                stacklevel=3,
+                "co-fire); their maximum-likelihood value is infinite. Use l2 > 0 to regularize"
             )
 
     # ------------------------------------------------------------------ model quantities
