@@ -21,8 +21,11 @@ def jackknife_error(replicates: np.ndarray, axis: int = 0) -> np.ndarray:
 
     Examples
     --------
-    >>> float(jackknife_error(np.array([1.0, 2.0, 3.0])))  # doctest: +ELLIPSIS
-    1.63299...
+    Replicates 1, 2, 3: mean 2, squared deviations summing to 2, so the error
+    is ``sqrt(2/3 * 2) = sqrt(4/3)``:
+
+    >>> round(float(jackknife_error(np.array([1.0, 2.0, 3.0]))), 6)
+    1.154701
     """
     reps = np.asarray(replicates, dtype=float)
     n = reps.shape[axis]

@@ -36,3 +36,8 @@ def test_covariance_of_the_mean_is_the_sample_covariance_over_n():
 def test_covariance_needs_2d():
     with pytest.raises(ValueError, match="must be 2-D"):
         jackknife_covariance(np.zeros(5))
+
+
+def test_error_by_hand():
+    # replicates 1, 2, 3: (n - 1) / n * sum of squared deviations = 2/3 * 2 = 4/3
+    assert jackknife_error(np.array([1.0, 2.0, 3.0])) == pytest.approx(np.sqrt(4 / 3), rel=1e-14)

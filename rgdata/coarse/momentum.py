@@ -26,6 +26,7 @@ import xarray as xr
 
 from .._progress import progress_bar
 from .._validation import check_array, check_dtype_option, check_int, check_option, check_real
+from .._warnings import warn_user
 from ..activity import check_activity
 from ._momentum_kernels import (
     filtered_moments,
@@ -263,7 +264,7 @@ def momentum(
                 f"the {matrix} matrix has rank {rank} < {n_units} units ({why}): fractions count "
                 "the non-zero modes only"
             )
-            warnings.warn(msg, UserWarning, stacklevel=2)
+            warn_user(msg, UserWarning)
             attrs_warnings.append(msg)
         if fractions is None:
             fractions = default_fractions(rank)
@@ -327,7 +328,7 @@ def momentum(
             " have no weight on the kept modes (retained variance < 1e-10): their fourth "
             "moment is NaN and they are left out of the medians, quartiles and distributions"
         )
-        warnings.warn(msg, UserWarning, stacklevel=2)
+        warn_user(msg, UserWarning)
         attrs_warnings.append(msg)
     if n_unresolved:
         eps = np.finfo(np.dtype(dtype)).eps
@@ -338,7 +339,7 @@ def momentum(
             "moment is NaN and they are left out of the medians, quartiles and distributions; "
             "use dtype='float64'"
         )
-        warnings.warn(msg, UserWarning, stacklevel=2)
+        warn_user(msg, UserWarning)
         attrs_warnings.append(msg)
     worst = max(float(np.max(o)) for o in out_all)
     if worst > 0.01:
@@ -346,7 +347,7 @@ def momentum(
             f"up to {worst:.1%} of the normalized values fall outside bin_range={bin_range} "
             "(recorded in outside_fraction); widen bin_range to see the tails"
         )
-        warnings.warn(msg, UserWarning, stacklevel=2)
+        warn_user(msg, UserWarning)
         attrs_warnings.append(msg)
 
     def stack(arrs):

@@ -29,6 +29,7 @@ from .._validation import (
     check_random_state,
     describe,
 )
+from .._warnings import warn_user
 from ..activity import check_activity
 from ._prg_pairing import greedy_pairs, random_pairs
 from ._prg_stats import (
@@ -373,28 +374,25 @@ def prg(
             stacklevel=2,
         )
     if free_notes:
-        warnings.warn(
+        warn_user(
             "prg: silence_free_energy is NaN where clusters were never silent: "
             + "; ".join(free_notes),
             UserWarning,
-            stacklevel=2,
         )
     if tau_notes:
-        warnings.warn(
+        warn_user(
             f"prg: the autocorrelation never dropped below 1/e within max_lag={max_lag} at "
             + ", ".join(tau_notes)
             + "; tau_c is NaN there (increase max_lag)",
             UserWarning,
-            stacklevel=2,
         )
     if np.any(out["n_const"] > 0):
-        warnings.warn(
+        warn_user(
             "prg: some coarse-grained variables are constant in the pairing samples (e.g. "
             "perfectly anti-correlated pairs, or a unit silent in the pairing half with "
             "holdout=True); they were given zero correlation with all others. Counts per level: "
             f"{out['n_const'].astype(int).tolist()}",
             UserWarning,
-            stacklevel=2,
         )
 
     # covariance spectra of the clusters
@@ -404,12 +402,11 @@ def prg(
     skipped = sorted(set(range(n_levels + 1)) - set(eig_levels))
     skipped_b = sorted(set(range(n_levels + 1)) - set(eig_block_levels))
     if skipped:
-        warnings.warn(
+        warn_user(
             f"prg: eigenvalues not computed at levels {skipped} (K="
             f"{[int(sizes[lv]) for lv in skipped]}): they need T/K > 10 (T={t_eval}) and "
             f"K <= max_eigen_size={max_eigen_size}",
             UserWarning,
-            stacklevel=2,
         )
     spectra, spectra_b = cluster_spectra(
         x,

@@ -13,7 +13,6 @@ recording) keep the correlations inside each block.
 from __future__ import annotations
 
 import json
-import warnings
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,7 @@ import scipy.stats
 import xarray as xr
 
 from .._validation import check_option, check_real, describe
+from .._warnings import warn_user
 
 __all__ = ["fit_exponent", "fit_exponents", "EXPONENT_NAMES", "FIT_METHODS", "CI_METHODS"]
 
@@ -181,12 +181,11 @@ def fit_exponent(
     keep = np.isfinite(y) & np.all(np.isfinite(yb), axis=1)
     dropped = sorted(set(levels[np.isfinite(y)].tolist()) - set(levels[keep].tolist()))
     if dropped:
-        warnings.warn(
+        warn_user(
             f"fit_exponent({quantity!r}): levels {dropped} (K="
             f"{[int(sizes[i]) for i in dropped]}) left out of the fit: the value is undefined "
             "in some time block (a cluster never silent there, or too few samples per block "
-            "for the spectrum), so no block CI could use them",
-            stacklevel=2,
+            "for the spectrum), so no block CI could use them"
         )
     out["levels_dropped"] = [int(i) for i in dropped]
     x, y, yb, levels = x[keep], y[keep], yb[keep], levels[keep]
@@ -196,7 +195,7 @@ def fit_exponent(
             f"failed: {n_levels_used} level(s) with finite positive {quantity} in "
             f"K range [{k_lo:g}, {k_hi:g}], at least 3 needed"
         )
-        warnings.warn(f"fit_exponent({quantity!r}): {status}; returning NaN", stacklevel=2)
+        warn_user(f"fit_exponent({quantity!r}): {status}; returning NaN")
         out.update(dict.fromkeys(nan_fields, float("nan")))
         out.update(block_exponents=[], n_points=int(x.size), curvature_significant=0, status=status)
         return out
@@ -208,9 +207,8 @@ def fit_exponent(
         if np.all(np.isfinite(var) & (var > 0)):
             w = 1.0 / var
         else:
-            warnings.warn(
-                f"fit_exponent({quantity!r}): block variances unusable for weights; using ols",
-                stacklevel=2,
+            warn_user(
+                f"fit_exponent({quantity!r}): block variances unusable for weights; using ols"
             )
     slope, intercept = _line(x, y, w)
     pred = slope * x + intercept
@@ -238,7 +236,7 @@ def fit_exponent(
     else:
         sd = half = float("nan")
         status = f"ok (no CI: only {block_slopes.size} block(s) with finite values)"
-        warnings.warn(f"fit_exponent({quantity!r}): {status}", stacklevel=2)
+        warn_user(f"fit_exponent({quantity!r}): {status}")
     exponent = sign * slope
     curv = c_lo = c_hi = float("nan")
     significant = 0

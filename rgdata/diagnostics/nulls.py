@@ -26,6 +26,7 @@ import xarray as xr
 
 from .._progress import progress_bar
 from .._validation import check_int, check_option, check_random_state, describe
+from .._warnings import once_per_call, warn_user
 from ..activity import as_activity, check_activity, stack_trials
 from .exponents import EXPONENT_NAMES, fit_exponents
 
@@ -119,6 +120,7 @@ def _default_quantities(act: xr.DataArray) -> tuple[str, ...]:
     return ("variance", "eigenvalues", "tau_c")
 
 
+@once_per_call
 def run_with_nulls(
     activity: xr.DataArray,
     nulls: tuple[str, ...] = ("shuffle", "random_pairing"),
@@ -273,6 +275,7 @@ def _rebin(act: xr.DataArray, factor: int, counts: str) -> tuple[xr.DataArray, i
     return xr.DataArray(summed, dims=dims, coords=coords, attrs=attrs), dropped
 
 
+@once_per_call
 def bin_width_sweep(
     activity: xr.DataArray,
     factors: tuple[int, ...] = (1, 2, 4, 8),
@@ -346,7 +349,7 @@ def bin_width_sweep(
         fits[str(f)] = fit
         per_level.append(res[["variance", "silence_free_energy", "tau_c"]])
     if notes:
-        warnings.warn("bin_width_sweep: " + "; ".join(notes), UserWarning, stacklevel=2)
+        warn_user("bin_width_sweep: " + "; ".join(notes), UserWarning)
     levels = xr.concat(per_level, dim="bin_factor", join="outer")
     tab = np.stack(tables)
     out = xr.Dataset(

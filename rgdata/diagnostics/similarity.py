@@ -34,7 +34,6 @@ they collapse onto one curve. Conventions:
 from __future__ import annotations
 
 import json
-import warnings
 from typing import Any
 
 import numpy as np
@@ -43,6 +42,7 @@ from scipy.interpolate import CubicSpline
 from scipy.special import rel_entr
 
 from .._validation import check_int, check_option, describe
+from .._warnings import warn_user
 
 __all__ = [
     "METRICS",
@@ -299,10 +299,8 @@ def spectrum_distances(
     )
     n_bad = int(np.sum(vals <= 0))
     if n_bad:
-        warnings.warn(
-            f"{n_bad} non-positive eigenvalue(s) left out of the spectrum distances",
-            UserWarning,
-            stacklevel=2,
+        warn_user(
+            f"{n_bad} non-positive eigenvalue(s) left out of the spectrum distances", UserWarning
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.where(vals > 0, np.log(np.where(vals > 0, vals, 1.0)), np.nan)

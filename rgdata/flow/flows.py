@@ -20,6 +20,7 @@ import xarray as xr
 
 from .._progress import progress_bar
 from .._validation import check_array, check_int, check_option, check_random_state, describe
+from .._warnings import once_per_call, warn_user
 from ._polymap import (
     MODELS,
     apply_map,
@@ -97,6 +98,7 @@ def _match(nominal: np.ndarray, candidates: np.ndarray, scale: np.ndarray) -> np
     return out
 
 
+@once_per_call
 def estimate_flow(
     params: Any,
     errors: Any = None,
@@ -237,10 +239,9 @@ def estimate_flow(
             "trajectories, use model='linear', or pass errors=)"
         )
     if (~ok).any():
-        warnings.warn(
+        warn_user(
             f"{int((~ok).sum())} pair(s) of levels hold NaN parameters and were left out",
             UserWarning,
-            stacklevel=2,
         )
     sy = None
     if err is not None:
@@ -269,13 +270,12 @@ def estimate_flow(
             inflation = float(np.sqrt(chi2))
             error_source += f", inflated by sqrt(chi2/dof) = {inflation:.3g}"
             if chi2 > 4:
-                warnings.warn(
+                warn_user(
                     f"the {model} map does not describe the flow within the given errors "
                     f"(chi2/dof = {chi2:.3g} with {dof * p} degrees of freedom); the resampling "
                     f"noise is inflated by sqrt(chi2/dof) = {inflation:.3g}, and the map itself "
                     "may be the wrong model (try another model or parameter)",
                     UserWarning,
-                    stacklevel=2,
                 )
     else:
         chi2 = np.nan
@@ -321,12 +321,11 @@ def estimate_flow(
                     eig_rep[r, i] = sorted_eigenvalues(jacobian(Cr, fp, model))
     found = np.mean(np.all(np.isfinite(fp_rep), axis=2), axis=0) if n_fp else np.empty(0)
     if np.any(found < 0.9):
-        warnings.warn(
+        warn_user(
             f"fixed point(s) {np.flatnonzero(found < 0.9).tolist()} exist in only "
             f"{np.round(found[found < 0.9], 2).tolist()} of the resamples: their error bars "
             "come from the resamples that have them (fixed_point_found)",
             UserWarning,
-            stacklevel=2,
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -344,12 +343,11 @@ def estimate_flow(
         else:
             stability.append("marginal")
     if n_fp and np.any(exact == 0):
-        warnings.warn(
+        warn_user(
             "the fitted one-parameter map has no real fixed point; the point of closest "
             "approach (vertex of R(x) - x) is reported as the ghost of a marginal fixed point "
             "(fixed_point_exact = 0)",
             UserWarning,
-            stacklevel=2,
         )
     attractor, sentence = _attractor(C, model, fps, arr, scale, stability)
     toward_ref = -1

@@ -11,7 +11,6 @@ import csv
 import gzip
 import os
 import re
-import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import describe
+from .._warnings import warn_user
 
 __all__ = ["check_csv_layout", "check_path", "load_numpy", "read_table", "safe_name", "why"]
 
@@ -231,10 +231,9 @@ def check_csv_layout(path: Path, name: str = "path") -> dict[str, Any]:
                     "end with a newline: it looks cut short (interrupted download or copy); "
                     "accepted: complete files, each line ending in a newline"
                 )
-    warnings.warn(
+    warn_user(
         f"{where} does not end with a newline; it is read as complete, but a file cut short "
-        "inside its last number would look the same. Recorded in attrs['csv_last_line']",
-        stacklevel=4,
+        "inside its last number would look the same. Recorded in attrs['csv_last_line']"
     )
     return {"csv_final_newline": 0, "csv_last_line": last}
 

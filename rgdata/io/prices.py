@@ -8,7 +8,6 @@ import json
 import numbers
 import os
 import re
-import warnings
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from .._validation import check_array, check_option, check_real, describe
+from .._warnings import warn_user
 from ..activity import as_activity
 from . import _price_events as ev
 from ._files import read_table, safe_name, why
@@ -187,7 +187,7 @@ def _as_price_frame(frame: Any, name: str, date_format: str | None = None) -> pd
 
 
 def _apply_missing(
-    prices: pd.DataFrame, missing: str, origin: str, stacklevel: int = 3
+    prices: pd.DataFrame, missing: str, origin: str
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Apply the missing-price policy; return the NaN-free table and attrs recording it."""
     nan = prices.isna()
@@ -240,7 +240,7 @@ def _apply_missing(
             f"{origin}: after missing={missing!r} only {out.shape[0]} date(s) x "
             f"{out.shape[1]} unit(s) remain; try another missing= policy"
         )
-    warnings.warn(f"{origin}: {summary}; missing={missing!r} {action}", stacklevel=stacklevel)
+    warn_user(f"{origin}: {summary}; missing={missing!r} {action}")
     return out, record
 
 
@@ -382,14 +382,12 @@ def prices_to_returns(
     flag_moves_above: float | None = 0.4,
     origin: str = "read_prices",
     name: str = "prices",
-    stacklevel: int = 3,
     date_format: str | None = None,
     **attrs: Any,
 ) -> xr.DataArray:
     """Core of :func:`read_prices` on an in-memory table (also used by the loaders).
 
-    *stacklevel* is that of the warnings, counted from this function, so that
-    they point at the user's call (3 = the caller of the public function).
+    Its warnings point at the user's call of the public function (``warn_user``).
     """
     check_option(returns, "returns", ("log", "simple"))
     check_option(missing, "missing", MISSING_POLICIES)
@@ -400,7 +398,7 @@ def prices_to_returns(
         )
     frame = _as_price_frame(prices, name, date_format)
     date_used = frame.attrs.get("date_format", "datetime")
-    frame, record = _apply_missing(frame, missing, origin, stacklevel + 1)
+    frame, record = _apply_missing(frame, missing, origin)
     record["date_format"] = date_used
     log_p = np.log(frame.to_numpy())
     record["corrections"] = corrections
@@ -435,10 +433,9 @@ def prices_to_returns(
             counts = (f"{n_split} split(s) and " if detect_splits else "") + (
                 f"{n_glitch} one-day glitch(es)"
             )
-            warnings.warn(
+            warn_user(
                 f"{origin}: {verb} {counts}{tail}: {shown}. "
-                "Every event is listed in attrs['price_events']",
-                stacklevel=stacklevel,
+                "Every event is listed in attrs['price_events']"
             )
     if flag_moves_above is not None:
         moves = ev.large_moves(log_p, flag_moves_above)
@@ -454,11 +451,10 @@ def prices_to_returns(
         record["n_large_moves"] = len(rec_moves)
         record["large_moves"] = json.dumps(rec_moves)
         if rec_moves:
-            warnings.warn(
+            warn_user(
                 f"{origin}: {len(rec_moves)} daily |log return| > {flag_moves_above} kept as is "
                 "(possible data errors or real crashes; check them): listed in "
-                "attrs['large_moves']",
-                stacklevel=stacklevel,
+                "attrs['large_moves']"
             )
     r = np.diff(log_p, axis=0)
     if returns == "simple":
@@ -621,7 +617,6 @@ def read_prices(
         flag_moves_above=flag_moves_above,
         origin="read_prices",
         name="path",
-        stacklevel=3,
         date_format=date_format,
         source=source,
         **file_checks,

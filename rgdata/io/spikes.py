@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from .._validation import check_array, check_real, describe
+from .._warnings import warn_user
 from ..activity import as_activity
 
 __all__ = ["bin_spike_times", "bin_counts"]
@@ -137,22 +137,20 @@ def bin_spike_times(
         "binary": int(bool(binary)),
     }
     if n_outside:
-        warnings.warn(
+        warn_user(
             f"bin_spike_times: {n_outside} of {all_t.size} spike(s) fall outside "
             f"[t_start={start}, t_stop={stop}] and were not counted "
-            "(attrs['n_spikes_outside'])",
-            stacklevel=2,
+            "(attrs['n_spikes_outside'])"
         )
     if binary:
         clipped = int(np.maximum(counts - 1, 0).sum())
         record["n_spikes_clipped"] = clipped
         if clipped:
-            warnings.warn(
+            warn_user(
                 f"bin_spike_times: {clipped} of {int(counts.sum())} binned spike(s) "
                 f"({clipped / counts.sum():.2%}) were lost by clipping bins with more than one "
                 f"spike to 1 (bin_width={width}); use a smaller bin_width or binary=False "
-                "for counts",
-                stacklevel=2,
+                "for counts"
             )
         values, kind = (counts > 0).astype(np.int8), "spikes"
     else:

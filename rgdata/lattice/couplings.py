@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from typing import Any
 
 import numpy as np
@@ -55,6 +54,7 @@ import xarray as xr
 
 from .._jackknife import jackknife_covariance
 from .._validation import check_int, check_option, check_random_state, check_real, describe
+from .._warnings import once_per_call, warn_user
 from ..activity import check_configurations
 from ._mcrg_operators import DEFAULT_OPERATORS, operator_offsets, orientations, site_sums
 from .blocking import BLOCK_RULES, TIE_BREAKS, block_array
@@ -333,6 +333,7 @@ def _status_text(status: int) -> str:
 
 
 # --------------------------------------------------------------------------- public
+@once_per_call
 def lattice_couplings(
     configs: xr.DataArray,
     operators: Any = None,
@@ -480,19 +481,17 @@ def _estimate(
 
 def _warn_status(fit: dict, where: str) -> None:
     if fit["status"] != 1:
-        warnings.warn(
+        warn_user(
             f"pseudo-likelihood fit on the {where}: {_status_text(fit['status'])}; the "
             "couplings are set to NaN (status in attrs). Frozen configurations (e.g. deep "
             "block levels far below T_c) make the couplings diverge.",
             UserWarning,
-            stacklevel=3,
         )
     elif not fit["identifiable"]:
-        warnings.warn(
+        warn_user(
             f"pseudo-likelihood fit on the {where}: the couplings are not identifiable "
             "(the local sums of the operators are collinear on these data); set to NaN",
             UserWarning,
-            stacklevel=3,
         )
     elif fit["n_failed"]:
         n_rep = len(fit["rep_status"])
@@ -503,11 +502,10 @@ def _warn_status(fit: dict, where: str) -> None:
             if n_left >= 2
             else "fewer than 2 are left, so the errors are NaN"
         )
-        warnings.warn(
+        warn_user(
             f"pseudo-likelihood fit on the {where}: {fit['n_failed']} of {n_rep} jackknife "
             f"replicate(s) did not converge and are NaN; {errors} (attrs n_failed_replicates)",
             UserWarning,
-            stacklevel=3,
         )
 
 
@@ -539,6 +537,7 @@ def _attrs(config: xr.DataArray, ops: dict, n_jackknife: int, fit: dict | None) 
     return attrs
 
 
+@once_per_call
 def block_coupling_flow(
     configs: xr.DataArray,
     n_levels: int | None = None,
@@ -654,12 +653,11 @@ def block_coupling_flow(
         reps[:, lev, keep] = fit["reps"]
         n_failed[lev] = fit["n_failed"]
     if left_out:
-        warnings.warn(
+        warn_user(
             "operators too wide for the blocked lattice (2 * extent >= side) were left out: "
             + "; ".join(f"level {k}: {', '.join(v)}" for k, v in left_out.items())
             + " (NaN there; the remaining couplings absorb them)",
             UserWarning,
-            stacklevel=2,
         )
     # per level: a replicate that failed at one level does not remove it from the others
     err = np.stack([_jackknife(reps[:, lev])[0] for lev in range(n_lev)])
@@ -757,6 +755,7 @@ def _check_flow_couplings(couplings: Any, available: list[str]) -> list[str]:
     return names
 
 
+@once_per_call
 def fit_block_flow(
     flows: Any,
     couplings: Any = ("nn", "nnn"),
@@ -881,12 +880,11 @@ def fit_block_flow(
                 "leave the failing levels out (first_level, or fewer levels)"
             )
         if n_eff < reps.shape[0]:
-            warnings.warn(
+            warn_user(
                 f"flows[{t}] ({_flow_label(f)}): {reps.shape[0] - n_eff} of {reps.shape[0]} "
                 "jackknife replicates are NaN at some level used; the covariance across levels "
                 f"comes from the {n_eff} replicates finite at all of them",
                 UserWarning,
-                stacklevel=2,
             )
         blocks.append(cov_t)
     n_flat = params.size
@@ -912,13 +910,12 @@ def fit_block_flow(
     design = np.column_stack([np.ones(len(x)), x])
     design_cond = float(np.linalg.cond(design)) if len(x) >= design.shape[1] else np.inf
     if p > 1 and design_cond > 1e4:
-        warnings.warn(
+        warn_user(
             f"the multi-coupling map is ill-conditioned (condition number of the design "
             f"{design_cond:.3g}): the trajectories lie close to one curve in coupling space, so "
             "the map's derivatives off that curve are poorly determined; the one-parameter "
             "projection couplings='nn' is the robust estimate",
             UserWarning,
-            stacklevel=2,
         )
     res = estimate_flow(
         da, covariance=cov, model=model, n_resamples=n_resamples, random_state=random_state

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections.abc import Iterable
 from numbers import Integral, Real
 from pathlib import Path
@@ -28,6 +27,7 @@ import xarray as xr
 from .._atomic import to_netcdf_atomic
 from .._progress import progress_bar
 from .._validation import check_int, check_option, check_real, describe
+from .._warnings import once_per_call, warn_user
 from .sampling import (
     _METROPOLIS_2X2,
     ALGORITHMS,
@@ -213,6 +213,7 @@ def _run_dask(specs: list[dict], client: Any, n_workers: int | None, progress: b
     return list(results)
 
 
+@once_per_call
 def run_ensemble(
     L: int | Iterable[int],
     T: float | Iterable[float],
@@ -393,12 +394,11 @@ def run_ensemble(
     if unreliable:
         bad = np.argwhere(per_point["tau_int_reliable"] == 0)
         shown = ", ".join(f"(L={sizes[i]}, T={temps[j]:g})" for i, j, _ in bad[:5])
-        warnings.warn(
+        warn_user(
             f"run_ensemble: tau_int could not be measured reliably at {unreliable} grid "
             f"point(s) [{shown}{', ...' if len(bad) > 5 else ''}]; their burn-in and spacing "
             "may be too short or their samples are correlated beyond the spacing "
-            "(variable tau_int_reliable = 0; spacing_adequate = 0 flags the latter)",
-            stacklevel=2,
+            "(variable tau_int_reliable = 0; spacing_adequate = 0 flags the latter)"
         )
     return xr.Dataset(
         data_vars,

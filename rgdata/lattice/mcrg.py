@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from typing import Any
 
 import numpy as np
@@ -42,6 +41,7 @@ import xarray as xr
 
 from .._progress import progress_bar
 from .._validation import check_int, check_option, check_random_state, describe
+from .._warnings import once_per_call, warn_user
 from ..activity import check_configurations
 from ._autocorr import tau_int_estimate
 from ._mcrg_operators import (
@@ -248,6 +248,7 @@ def _eigen_table(cnt, sums, cross, auto, centre: bool, n_ops: int, max_k: list[i
     return out, cond
 
 
+@once_per_call
 def mcrg(
     config: xr.DataArray,
     *,
@@ -365,12 +366,11 @@ def mcrg(
     tau_samples, tau_source = _input_tau(config)
     max_blocks = max(4, int(n_samples // math.ceil(JACKKNIFE_BLOCK_TAUS * tau_samples)))
     if n_jackknife > max_blocks:
-        warnings.warn(
+        warn_user(
             f"mcrg: {n_jackknife} jackknife blocks of {n_samples // n_jackknife} samples are "
             f"shorter than {JACKKNIFE_BLOCK_TAUS} tau_int ({tau_samples:.2f} samples, "
             f"{tau_source}); using {max_blocks} blocks so that the errors include the "
-            "correlation between samples (attrs n_jackknife_requested)",
-            stacklevel=2,
+            "correlation between samples (attrs n_jackknife_requested)"
         )
     n_jackknife_requested = n_jackknife
     n_jackknife = min(n_jackknife, max_blocks)
@@ -437,10 +437,9 @@ def mcrg(
             y_err = np.sqrt((n_jackknife - 1) / n_jackknife * ((rep_y - rep_y.mean(0)) ** 2).sum(0))
         usable = np.arange(1, n_ops + 1)[None, :] <= np.array(max_k[s])[:, None]
         if np.isnan(full[:, :, 0][usable]).any():
-            warnings.warn(
+            warn_user(
                 f"mcrg: some {s}-sector correlation matrices are singular or the leading "
-                "eigenvalue is not finite (ordered or frozen configurations?); NaN recorded",
-                stacklevel=2,
+                "eigenvalue is not finite (ordered or frozen configurations?); NaN recorded"
             )
         k = f"n_{s}"
         data[f"eigenvalues_{s}"] = (("level", k, "mode"), full)

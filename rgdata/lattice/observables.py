@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -45,6 +44,7 @@ from scipy import stats
 
 from .._jackknife import jackknife_error
 from .._validation import check_array, check_int, check_random_state, check_real, describe
+from .._warnings import once_per_call, warn_user
 from ..activity import check_configurations
 
 __all__ = [
@@ -242,6 +242,7 @@ def _estimates(series: np.ndarray, n_sites: int, T: float) -> np.ndarray:
     )
 
 
+@once_per_call
 def ising_observables(
     config: xr.DataArray,
     *,
@@ -313,11 +314,10 @@ def ising_observables(
         reliable = False
     n_blocks = max(n_blocks, 2)
     if not reliable:
-        warnings.warn(
+        warn_user(
             f"ising_observables: {n} samples at T={T:g} are too few for their "
             f"autocorrelation (block length {block_length}, {n_blocks} jackknife blocks): "
-            "error bars are lower bounds (attrs errors_reliable=0). Sample more or thin less",
-            stacklevel=2,
+            "error bars are lower bounds (attrs errors_reliable=0). Sample more or thin less"
         )
     series = np.stack([e, m], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -444,6 +444,7 @@ def _crossing(t, u1, u2, degree, need_sign_change=False):
     return float(real[np.argmin(np.abs(real - centre))])
 
 
+@once_per_call
 def binder_crossings(
     ds: xr.Dataset,
     *,
@@ -511,10 +512,9 @@ def binder_crossings(
         t, ua, ub, ea, eb = T[ok], ua[ok], ub[ok], ea[ok], eb[ok]
         tc = _crossing(t, ua, ub, degree, need_sign_change=True)
         if np.isnan(tc):
-            warnings.warn(
+            warn_user(
                 f"binder_crossings: the {name} curves of L={a} and L={b} do not cross "
-                f"between T={t.min():g} and {t.max():g} (NaN recorded)",
-                stacklevel=2,
+                f"between T={t.min():g} and {t.max():g} (NaN recorded)"
             )
             for k in out:
                 out[k].append(np.nan)
@@ -567,6 +567,7 @@ def binder_crossings(
     )
 
 
+@once_per_call
 def fss_exponent(
     ds: xr.Dataset,
     name: str,
@@ -623,10 +624,9 @@ def fss_exponent(
         )
     dropped = [int(v) for v in L[~ok]]
     if dropped:
-        warnings.warn(
+        warn_user(
             f"fss_exponent: sizes {dropped} have no positive finite {name} at "
-            f"T={temperature}; left out of the fit (attrs dropped_sizes)",
-            stacklevel=2,
+            f"T={temperature}; left out of the fit (attrs dropped_sizes)"
         )
     x, ly = np.log(L[ok]), np.log(y[ok])
     sig = np.maximum(e[ok] / y[ok], 1e-300)
@@ -728,7 +728,7 @@ def scaling_collapse(
             count += int(inside.sum())
     quality = total / count if count else math.nan
     if not count:
-        warnings.warn("scaling_collapse: no rescaled curves overlap; quality is NaN", stacklevel=2)
+        warn_user("scaling_collapse: no rescaled curves overlap; quality is NaN")
     dims = ("size", "temperature")
     return xr.Dataset(
         {"x": (dims, x), "y": (dims, y), "y_err": (dims, dy)},

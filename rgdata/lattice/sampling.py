@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-import warnings
 from numbers import Integral
 from typing import Any
 
@@ -34,6 +33,7 @@ from .._validation import (
     check_real,
     describe,
 )
+from .._warnings import once_per_call, warn_user
 from ._autocorr import tau_int_estimate
 from ._kernels_cluster import (
     energy_magnetisation,
@@ -387,9 +387,8 @@ def _warn_schedule(
 ) -> None:
     """One warning per call for an unreliable pilot and/or a failed output check.
 
-    Called directly from the public sampler, so ``stacklevel=3`` names the
-    user's line. Silent inside :func:`_quiet_tau_warning` (the ensemble runner
-    collects the flags and warns once).
+    ``warn_user`` names the user's line. Silent inside :func:`_quiet_tau_warning`
+    (the ensemble runner collects the flags and warns once).
     """
     if getattr(_QUIET, "on", False) or (pilot_ok and adequate != 0):
         return
@@ -406,10 +405,9 @@ def _warn_schedule(
             f"{tau_samples:.2f} +- {tau_samples_se:.2f} samples (> 1 + {OUTPUT_SE:g} se) "
             f"at spacing {spacing}"
         )
-    warnings.warn(
+    warn_user(
         f"{where}: {'; '.join(parts)} (attrs tau_int_reliable=0, spacing_adequate="
-        f"{adequate}). Use a cluster algorithm near T_c or a longer spacing",
-        stacklevel=3,
+        f"{adequate}). Use a cluster algorithm near T_c or a longer spacing"
     )
 
 
@@ -445,6 +443,7 @@ def _check_couplings(couplings: Any, dim: int, L: int) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+@once_per_call
 def sample_ising(
     L: int,
     T: float,
@@ -568,11 +567,10 @@ def sample_ising(
     if algorithm == "metropolis" and dim == 2 and L == 2:
         raise ValueError(_METROPOLIS_2X2)
     if algorithm == "metropolis" and bonds is None and J == 0.0 and h == 0.0:
-        warnings.warn(
+        warn_user(
             "sample_ising: with J = 0 and h = 0 every Metropolis move has dE = 0 and is "
             "accepted, so the spins flip deterministically each sweep (not a sample of "
-            "independent spins); use algorithm='heat_bath'",
-            stacklevel=2,
+            "independent spins); use algorithm='heat_bath'"
         )
     if n_threads > 1:
         if algorithm in _CLUSTER or bonds is not None:
@@ -749,6 +747,7 @@ class _ReplicaChain:
         return float(e.mean()), float(np.abs(m).mean())
 
 
+@once_per_call
 def sample_ising_replicas(
     L: int,
     T: float,

@@ -40,13 +40,14 @@ against brute-force maximisation of ``F``):
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from .._estimator import Estimator
 from .._validation import check_array, check_int, check_option, check_real, describe
+from .._warnings import warn_user
 
 __all__ = [
     "HierarchicalMaxEnt",
@@ -162,7 +163,7 @@ def multilevel_objective(
     return float(sum(wj * _entropy(pj) for wj, pj in zip(w, levels, strict=True)) - beta * p @ f)
 
 
-class HierarchicalMaxEnt:
+class HierarchicalMaxEnt(Estimator):
     """Pareto-optimal multilevel maximum-entropy distribution for discrete variables.
 
     Maximises ``sum_j w_j H(Y_j) - beta E[f(Y_1)]`` over distributions of
@@ -206,6 +207,9 @@ class HierarchicalMaxEnt:
     1.0
     """
 
+    _fitted_attribute = "probability_"
+    _fit_call = "fit(f)"
+
     def __init__(self, weights: Any, beta: float = 1.0, maps: Any = None) -> None:
         self.weights = weights
         self.beta = beta
@@ -217,8 +221,9 @@ class HierarchicalMaxEnt:
         Returns
         -------
         HierarchicalMaxEnt
-            self
+            self (a previous fit's state is discarded first).
         """
+        self._reset_fit_state()
         f = check_array(f, "f", ndim=1).astype(float)
         if f.size < 2:
             raise ValueError(f"f has {f.size} state(s); at least 2 are needed")
@@ -262,8 +267,7 @@ class HierarchicalMaxEnt:
             level-j image, ``level_state(level, state)``, ``weight``,
             ``cumulative_weight``, ``entropy``; attrs ``beta``, ``objective``.
         """
-        if not hasattr(self, "probability_"):
-            raise RuntimeError("this HierarchicalMaxEnt is not fitted yet; call fit(f) first")
+        self._check_fitted()
         n = self.probability_.size
         image = [np.arange(n)]
         for m in self.maps_:
@@ -504,12 +508,11 @@ def log_loss_hierarchy(
         log_p_levels.insert(0, log_p_levels[0][m] + log_cond)
     exact = bool(np.all(spread <= rtol * np.maximum(1.0, np.abs(np.log(q.size)))))
     if not exact:
-        warnings.warn(
+        warn_user(
             "the conditional Renyi entropies differ between fibres (largest spread "
             f"{spread.max():.3g} nats): the escort closed form is not the exact optimum here; "
             "use hierarchical_maxent(-log q, ...) for the exact solution",
             UserWarning,
-            stacklevel=2,
         )
     return xr.Dataset(
         {

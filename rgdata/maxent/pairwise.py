@@ -14,13 +14,13 @@ See ``docs/maxent.md`` for the methods, conventions and validation.
 from __future__ import annotations
 
 import json
-import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
 from threadpoolctl import threadpool_limits
 
+from .._estimator import Estimator
 from .._validation import (
     check_binary,
     check_int,
@@ -28,6 +28,7 @@ from .._validation import (
     check_random_state,
     check_real,
 )
+from .._warnings import once_per_call, warn_user
 from ..activity import check_activity, stack_trials
 from . import _pairwise_fit as _pf
 from ._enumerate import MAX_EXACT_UNITS, ExactModel
@@ -80,8 +81,8 @@ def convert_pairwise_coding(
     Examples
     --------
     >>> h, J = convert_pairwise_coding([0.0, 0.0], [[0, 1.0], [1.0, 0]], "pm1", "01")
-    >>> J[0, 1]
-    4.0
+    >>> float(J[0, 1]), float(h[0])
+    (4.0, -2.0)
     """
     check_option(source, "source", CODINGS)
     check_option(target, "target", CODINGS)
@@ -124,7 +125,7 @@ def _binary_entropy(p: np.ndarray) -> float:
     return float(-np.sum(p * np.log(p) + q * np.log(q)))
 
 
-class PairwiseMaxEnt:
+class PairwiseMaxEnt(Estimator):
     """Pairwise maximum-entropy (inverse Ising) model of binary activity.
 
     Parameters
@@ -217,6 +218,8 @@ class PairwiseMaxEnt:
     """
 
     _k_default = False
+    _fitted_attribute = "h_"
+    _fit_call = "fit(activity)"
 
     def __init__(
         self,
@@ -278,7 +281,7 @@ class PairwiseMaxEnt:
                     msg + ". Drop them (activity.drop_sel(unit=[...])) or pass l2 > 0, "
                     "which keeps their field finite"
                 )
-            warnings.warn(msg + f"; their fields are kept finite by l2={self.l2}", stacklevel=3)
+            warn_user(msg + f"; their fields are kept finite by l2={self.l2}")
         n_par = n * (n + 1) // 2 + (n - 2 if self.k_potential else 0)
         if t < n_par and self.l2 == 0:
             raise ValueError(
@@ -287,12 +290,12 @@ class PairwiseMaxEnt:
                 "pass l2 > 0 or use fewer units"
             )
         if t < 10 * n_par:
-            warnings.warn(
+            warn_user(
                 f"only {t} time samples for {n_par} parameters (fewer than 10 per parameter): "
-                "couplings will be noisy; consider l2 > 0",
-                stacklevel=3,
+                "couplings will be noisy; consider l2 > 0"
             )
 
+    @once_per_call
     def fit(self, activity: xr.DataArray) -> PairwiseMaxEnt:
         """Fit the model to binary Activity.
 
@@ -305,7 +308,19 @@ class PairwiseMaxEnt:
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError, TypeError
+            For bad parameters or data (the message names the argument).
+
+        Notes
+        -----
+        Everything a previous ``fit`` learned (parameters, Monte Carlo chains,
+        caches) is discarded first: a refit on other data or with another
+        method gives the same result as a fresh estimator.
         """
+        self._reset_fit_state()
         self._check_params()
         # the matrix products here are small or skinny: one BLAS thread is faster and
         # avoids oversubscription next to the numba threads
@@ -325,9 +340,8 @@ class PairwiseMaxEnt:
                 f"units; got N={n}. Use method='boltzmann' or 'pseudolikelihood'"
             )
         if method == "exact" and n > AUTO_EXACT_UNITS:
-            warnings.warn(
-                f"method='exact' with N={n} units enumerates 2^{n} states per iteration: slow",
-                stacklevel=2,
+            warn_user(
+                f"method='exact' with N={n} units enumerates 2^{n} states per iteration: slow"
             )
         self._check_data(x, units)
         rng = check_random_state(self.random_state)
@@ -433,7 +447,7 @@ class PairwiseMaxEnt:
         frac = _pf.high_activity_fraction(self.h_, self.J_, self.V_, self.coding, k_max)
         self.high_activity_fraction_ = frac
         if frac > 0.5:
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__}: Gibbs chains started with all {self.n_units_} units "
                 f"active stay above K = {k_max} active units (the data's largest count) in "
                 f"{100 * frac:.0f}% of sweeps: the fitted model has a second, high-activity "
@@ -442,7 +456,6 @@ class PairwiseMaxEnt:
                 "only, and the weight of the other state is unknown. KPairwiseMaxEnt, whose "
                 "V(K) excludes counts never seen, cannot have such a state.",
                 HighActivityModeWarning,
-                stacklevel=4,
             )
 
     def _finish(self, ok: bool, message: str) -> None:
@@ -488,25 +501,19 @@ class PairwiseMaxEnt:
                 hint = f"; l2={self.l2} trades moment matching for smaller parameters"
             else:
                 hint = "; raise max_iter / max_samples"
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__} ({self.method_}) did not converge: "
                 + " and ".join(why)
                 + hint,
                 MaxEntConvergenceWarning,
-                stacklevel=3,
             )
         if self.n_at_bound_:
-            warnings.warn(
+            warn_user(
                 f"{self.n_at_bound_} parameter(s) reached the bound +-{_pf.PARAM_BOUND} "
                 "(+-N times that for V) "
                 "(statistics never or always observed in the data, e.g. pairs that never "
-                "co-fire); their maximum-likelihood value is infinite. Use l2 > 0 to regularize",
-                stacklevel=3,
+                "co-fire); their maximum-likelihood value is infinite. Use l2 > 0 to regularize"
             )
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "h_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit(activity)")
 
     # ------------------------------------------------------------------ model quantities
     def _params01(self):
@@ -985,7 +992,11 @@ class IndependentMaxEnt(PairwiseMaxEnt):
         super().__init__("exact", coding=coding, random_state=random_state)
 
     def fit(self, activity: xr.DataArray) -> IndependentMaxEnt:
-        """Set the fields from the data's means (closed form). Returns self."""
+        """Set the fields from the data's means (closed form). Returns self.
+
+        A previous fit's state is discarded first, as in :meth:`PairwiseMaxEnt.fit`.
+        """
+        self._reset_fit_state()
         check_option(self.coding, "coding", CODINGS)
         x, units, data_coding = _prepare_data(activity, self.coding)
         t, n = x.shape
@@ -1048,6 +1059,7 @@ class IndependentMaxEnt(PairwiseMaxEnt):
 
     def predict_three_point(self, triplets: Any) -> np.ndarray:
         """Zero: independent units have no connected correlations."""
+        self._check_fitted()
         return np.zeros(len(np.asarray(triplets).reshape(-1, 3)))
 
     def entropy(self) -> float:

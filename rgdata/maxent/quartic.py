@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 from scipy.stats import norm
 
+from .._estimator import Estimator
 from .._jackknife import jackknife_covariance, jackknife_error
 from .._progress import progress_bar
 from .._validation import (
@@ -36,6 +37,7 @@ from .._validation import (
     check_random_state,
     check_real,
 )
+from .._warnings import once_per_call, warn_user
 from .pairwise import MaxEntConvergenceWarning
 
 __all__ = [
@@ -200,11 +202,10 @@ def fit_quartic_moments(
         )
     a1, g1, boundary = _fit_unit_variance(kurt)
     if boundary and warn:
-        warnings.warn(
+        warn_user(
             f"kurtosis {kurt:.4g} >= 3 (heavier tails than a Gaussian): the quartic model "
             "with g >= 0 cannot fit it; g is held at its boundary 0",
             UserWarning,
-            stacklevel=2,
         )
     return {"a": a1 / m2, "g": g1 / m2**2, "kurtosis": kurt, "at_boundary": int(boundary)}
 
@@ -271,7 +272,7 @@ def quartic_coupling_first_order(kappa4: Any, propagator: Any, *, weights: str =
     return float(-(s @ k4) / (24.0 * (s @ s)))
 
 
-class QuarticModel:
+class QuarticModel(Estimator):
     """Single-variable phi^4 model ``P(x) ∝ exp(-a x^2 - g x^4)`` fitted by maximum likelihood.
 
     Parameters
@@ -304,6 +305,9 @@ class QuarticModel:
     True
     """
 
+    _fitted_attribute = "g_"
+    _fit_call = "fit(x)"
+
     def __init__(self, center: bool = True) -> None:
         self.center = center
 
@@ -317,8 +321,9 @@ class QuarticModel:
         Returns
         -------
         QuarticModel
-            self
+            self (a previous fit's state is discarded first).
         """
+        self._reset_fit_state()
         arr = check_array(x, "x", ndim=1).astype(float)
         if arr.size < 10:
             raise ValueError(f"x has {arr.size} samples; at least 10 are needed")
@@ -335,10 +340,6 @@ class QuarticModel:
         cov = np.linalg.inv(_fisher(self.a_, self.g_)) / arr.size
         self.a_err_, self.g_err_ = (float(v) for v in np.sqrt(np.diag(cov)))
         return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "g_"):
-            raise RuntimeError("this QuarticModel is not fitted yet; call fit(x) first")
 
     def moments(self, orders: tuple[int, ...] = (2, 4)) -> np.ndarray:
         """Model moments ``E[x^k]`` for the given orders."""
@@ -506,11 +507,10 @@ def _flow_from_momentum(result: xr.Dataset) -> xr.Dataset:
             a_err[f], g_err[f] = np.sqrt(np.diag(cov))
     g_unit = np.array([[_g_of_kurtosis(k)[1] for k in row] for row in kurt_unit])
     if boundary.any():
-        warnings.warn(
+        warn_user(
             f"at {int(boundary.sum())} fraction(s) the coarse-grained variables are heavier-tailed "
             "than a Gaussian (kurtosis >= 3); g is held at 0 there (see g_cumulant)",
             UserWarning,
-            stacklevel=3,
         )
     # sampling error of a kurtosis from T samples: Fisher-based, via the model's moments
     kurt_err = np.full(n_f, np.nan)
@@ -556,6 +556,7 @@ def _flow_from_momentum(result: xr.Dataset) -> xr.Dataset:
     )
 
 
+@once_per_call
 def fit_quartic_flow(
     activity: xr.DataArray | xr.Dataset,
     fractions: Any = None,
@@ -701,19 +702,17 @@ def fit_quartic_flow(
             g_unit[f, i] = _g_of_kurtosis(kurt_unit[f, i])[1]
     undefined = np.isnan(g)
     if undefined.any():
-        warnings.warn(
+        warn_user(
             f"the pooled kurtosis is < {_MIN_KURTOSIS} (a near two-point distribution) at "
             f"fractions {fractions[undefined].round(4).tolist()}: g is undefined (NaN) there",
             UserWarning,
-            stacklevel=2,
         )
     if boundary.any():
-        warnings.warn(
+        warn_user(
             f"at fractions {fractions[boundary == 1].round(4).tolist()} the coarse-grained "
             "variables are heavier-tailed than a Gaussian (kurtosis >= 3); the quartic model "
             "with g >= 0 holds g at 0 there (see g_cumulant for the signed perturbative value)",
             UserWarning,
-            stacklevel=2,
         )
     ds = xr.Dataset(
         {
@@ -849,6 +848,7 @@ def _moment_z(resid: np.ndarray, err: np.ndarray, at_boundary: int) -> tuple[np.
     return z, float(counted.max())
 
 
+@once_per_call
 def fit_quartic_field(
     activity: xr.DataArray,
     n_modes: int,
@@ -994,11 +994,10 @@ def fit_quartic_field(
     z_limit = float(norm.isf(_FIELD_CONVERGENCE_LEVEL / (2 * (k + 1))))
     converged = bool(max_z <= z_limit and last_halvings == 0)
     if boundary:
-        warnings.warn(
+        warn_user(
             "the coarse-grained variables are heavier-tailed than the multivariate phi^4 model "
             "with g >= 0 allows; g is held at 0",
             UserWarning,
-            stacklevel=2,
         )
     if not converged:
         what = (
@@ -1006,12 +1005,11 @@ def fit_quartic_field(
             if last_halvings == 0
             else f"the last Newton step was halved {last_halvings} times to stay normalisable"
         )
-        warnings.warn(
+        warn_user(
             f"fit_quartic_field did not converge in n_iter={n_iter} iterations: {what}; "
             "g and alpha are not yet the maximum-likelihood values (raise n_iter, n_sweeps "
             "or n_chains)",
             MaxEntConvergenceWarning,
-            stacklevel=2,
         )
     return {
         "g": float(theta[k]),

@@ -73,10 +73,10 @@ class Report:
 
     Examples
     --------
-    >>> rep = Report("Retina overview")                       # doctest: +SKIP
-    >>> rep.add_figure(fig, "raster", "Spike raster, first 10 s", section="Data")
-    >>> rep.add_result(ds, "prg", caption="PRG levels")
-    >>> rep.save("reports/retina")
+    >>> rep = Report("Retina overview")
+    >>> rep.add_figure(fig, "raster", "Spike raster, first 10 s", section="Data")  # doctest: +SKIP
+    >>> rep.add_result(ds, "prg", caption="PRG levels")  # doctest: +SKIP
+    >>> rep.save("reports/retina")  # doctest: +SKIP
     """
 
     def __init__(self, title: str, description: str = "") -> None:

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import traceback
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import xarray as xr
 from .._atomic import write_text_atomic
 from .._progress import progress_bar
 from .._validation import check_option, describe
+from .._warnings import once_per_call, warn_user
 from ._report import Report
 
 __all__ = ["SECTIONS", "available_sections", "build_report", "section_skip_reason", "write_index"]
@@ -58,6 +58,7 @@ def available_sections() -> list[str]:
     return [name for name in SECTIONS if _section_function(name) is not None]
 
 
+@once_per_call
 def build_report(
     activity: xr.DataArray,
     out: str | os.PathLike,
@@ -140,7 +141,7 @@ def build_report(
                 raise
             msg = f"{type(err).__name__}: {err}"
             failed[name] = msg
-            warnings.warn(f"report section {name!r} failed: {msg}", RuntimeWarning, stacklevel=2)
+            warn_user(f"report section {name!r} failed: {msg}", RuntimeWarning)
             report.add_text(
                 f"Section {name!r} FAILED: {msg}\n{traceback.format_exc(limit=3)}",
                 section=f"{name} (failed)",

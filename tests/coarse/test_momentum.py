@@ -301,8 +301,9 @@ def test_rank_is_structural_and_round_off(rng):
         assert ds.attrs["rank"] == n
 
 
-def test_progress_bar_names_the_stages(rng, capsys):
+def test_progress_bar_names_the_stages(rng, capsys, monkeypatch):
     """progress=True shows the decomposition stages and the streaming; same numbers."""
+    monkeypatch.setenv("RGDATA_PROGRESS", "1")  # captured stderr is no terminal
     act = rgdata.as_activity(rng.standard_normal((12, 300)))
     quiet = momentum(act, direction="both")
     loud = momentum(act, direction="both", progress=True)

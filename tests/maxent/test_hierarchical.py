@@ -7,6 +7,7 @@ import pytest
 import xarray as xr
 from scipy.optimize import minimize
 from scipy.special import logsumexp, softmax
+from sklearn.exceptions import NotFittedError
 
 from rgdata.maxent.hierarchical import (
     HierarchicalMaxEnt,
@@ -111,7 +112,7 @@ def test_bad_inputs():
         HierarchicalMaxEnt([1, 1], 1.0, None).fit(f)
     with pytest.raises(ValueError, match="f contains 1 NaN"):
         HierarchicalMaxEnt([1, 1], 1.0, [np.array([0, 0, 1, 1])]).fit(np.r_[0, 1, 2, np.nan])
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="HierarchicalMaxEnt is not fitted"):
         HierarchicalMaxEnt([1, 1], 1.0, [np.array([0, 0, 1, 1])]).to_dataset()
 
 

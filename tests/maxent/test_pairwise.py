@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
+from sklearn.exceptions import NotFittedError
 
 import rgdata
 from rgdata.maxent import (
@@ -256,7 +257,7 @@ def test_bad_input_messages(rng):
     big = _activity((rng.random((700, 25)) < 0.5).astype(np.int8))
     with pytest.raises(ValueError, match="accepts N <= 24 units; got N=25"):
         PairwiseMaxEnt(method="exact").fit(big)
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="PairwiseMaxEnt is not fitted"):
         PairwiseMaxEnt().predict_means()
 
 

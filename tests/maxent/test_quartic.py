@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from scipy.integrate import quad
+from sklearn.exceptions import NotFittedError
 
 import rgdata
 from rgdata.maxent.quartic import (
@@ -120,7 +121,7 @@ def test_bad_inputs():
         QuarticModel().fit(np.r_[np.arange(20.0), np.nan])
     with pytest.raises(ValueError, match="x is constant"):
         QuarticModel().fit(np.ones(20))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="QuarticModel is not fitted"):
         QuarticModel().moments()
     with pytest.raises(ValueError, match="g must be >= 0"):
         quartic_moments(0.5, -0.1)

@@ -4,13 +4,13 @@ self-similarity scores."""
 from __future__ import annotations
 
 import json
-import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from ..._validation import check_option, check_random_state
+from ..._warnings import warn_user
 from ...activity import check_activity, stack_trials
 from ...coarse.momentum import momentum
 from ...diagnostics.nulls import surrogate
@@ -103,7 +103,7 @@ def add_momentum_section(
             + ", ".join(labels[:10])
             + (", ..." if const.size > 10 else "")
         )
-        warnings.warn(dropped, UserWarning, stacklevel=2)
+        warn_user(dropped, UserWarning)
         activity = activity.isel(unit=np.setdiff1d(np.arange(activity.sizes["unit"]), const))
     n_time = activity.sizes["time"]
     kw = dict(matrix=matrix, progress=progress, **options)
