@@ -454,9 +454,9 @@ def prg(
         first_bad = int(np.flatnonzero(left_share > LEFT_OUT_WARN_FRACTION)[0])
         fewer = f"n_levels={first_bad - 1}" if first_bad > 1 else "fewer levels"
         warnings.warn(
-            f"prg: {int(out['n_left'][worst])} of {n_units} units ({left_share[worst]:.0%}) are "
-            f"left out of level {worst} (K={int(sizes[worst])}) by odd numbers of clusters, so "
-            "the top levels average over a subset of the units. n_left_out records the count "
+            f"prg: odd numbers of clusters leave {int(out['n_left'][worst])} of {n_units} units "
+            f"({left_share[worst]:.0%}) out of level {worst} (K={int(sizes[worst])}), so the "
+            "top levels average over a subset of the units. n_left_out records the count "
             f"per level; {fewer}, or a unit count at (or just above) a power of two, keeps "
             f"more than {1 - LEFT_OUT_WARN_FRACTION:.0%} of the units at every level",
             UserWarning,
