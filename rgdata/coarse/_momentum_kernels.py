@@ -43,8 +43,14 @@ __all__ = [
     "row_mean_square",
 ]
 
-# rows per block when a per-row reduction needs a float64 temporary
+# rows per block when a per-row reduction needs a float64 temporary: at most 256 rows and
+# about 2**18 values (2 MB in float64), so a short, wide array is never copied whole
 _ROW_BLOCK = 256
+_BLOCK_VALUES = 2**18
+
+
+def _row_block(n_time: int) -> int:
+    return max(1, min(_ROW_BLOCK, _BLOCK_VALUES // max(n_time, 1)))
 
 
 def standardize(x: np.ndarray, matrix: str, dtype: type) -> tuple[np.ndarray, np.ndarray]:
@@ -52,9 +58,10 @@ def standardize(x: np.ndarray, matrix: str, dtype: type) -> tuple[np.ndarray, np
 
     Returns ``(z, scale)`` where ``scale`` is the per-row standard deviation
     (``ddof=0``) of the input. Centring and scaling run in float64 over
-    blocks of rows and only the result is rounded to *dtype*, so rows with a
-    large offset keep their fluctuations in float32 and no full-size float64
-    temporary is created.
+    blocks of rows (at most ~2**18 values, 2 MB) and only the result is
+    rounded to *dtype*, so rows with a large offset keep their fluctuations in
+    float32 and no full-size float64 temporary is created: the extra memory is
+    *z* itself plus a few blocks.
 
     Raises
     ------
@@ -64,15 +71,16 @@ def standardize(x: np.ndarray, matrix: str, dtype: type) -> tuple[np.ndarray, np
     x = np.asarray(x)
     z = np.empty(x.shape, dtype=dtype, order="C")
     scale = np.empty(x.shape[0])
-    for start in range(0, x.shape[0], _ROW_BLOCK):
-        block = np.array(x[start : start + _ROW_BLOCK], dtype=np.float64)
+    rows = _row_block(x.shape[1])
+    for start in range(0, x.shape[0], rows):
+        block = np.array(x[start : start + rows], dtype=np.float64)
         block -= block.mean(axis=1, keepdims=True)
         sd = np.sqrt(np.mean(np.square(block), axis=1))
-        scale[start : start + _ROW_BLOCK] = sd
+        scale[start : start + rows] = sd
         if matrix == "correlation":
             with np.errstate(divide="ignore", invalid="ignore"):
                 block /= sd[:, None]
-        z[start : start + _ROW_BLOCK] = block
+        z[start : start + rows] = block
     if np.any(scale == 0):
         rows = np.flatnonzero(scale == 0)
         raise ValueError(
@@ -85,9 +93,10 @@ def standardize(x: np.ndarray, matrix: str, dtype: type) -> tuple[np.ndarray, np
 def row_mean_square(z: np.ndarray) -> np.ndarray:
     """``mean(z**2, axis=1)`` accumulated in float64, a block of rows at a time."""
     out = np.empty(z.shape[0])
-    for start in range(0, z.shape[0], _ROW_BLOCK):
-        block = z[start : start + _ROW_BLOCK]
-        out[start : start + _ROW_BLOCK] = np.mean(np.square(block, dtype=np.float64), axis=1)
+    rows = _row_block(z.shape[1])
+    for start in range(0, z.shape[0], rows):
+        block = z[start : start + rows]
+        out[start : start + rows] = np.mean(np.square(block, dtype=np.float64), axis=1)
     return out
 
 

@@ -106,7 +106,13 @@ def autocorrelation_rows(x: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.nd
     ``(acf, ok)`` where rows with zero variance have ``ok`` false.
     """
     n, t_len = x.shape
-    dx = (x - x.mean(axis=1, keepdims=True)).astype(np.float32)
+    dx = x - x.mean(axis=1, keepdims=True)
+    # scale each row by a power of two (exact: the ratio C is unchanged bit for bit) so that
+    # the float32 squares below cannot overflow for large values (counts beyond ~1e17)
+    top = np.maximum(dx.max(axis=1), -dx.min(axis=1)) if dx.size else np.zeros(n)
+    scale = np.ldexp(1.0, -np.frexp(top)[1])
+    dx *= scale[:, None]
+    dx = dx.astype(np.float32)
     nfft = scipy.fft.next_fast_len(t_len + max_lag + 1, real=True)
     f = scipy.fft.rfft(dx, n=nfft, axis=1)
     power = f.real**2 + f.imag**2
@@ -114,7 +120,7 @@ def autocorrelation_rows(x: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.nd
     raw = scipy.fft.irfft(power, n=nfft, axis=1)[:, : max_lag + 1].astype(np.float64)
     var = (dx.astype(np.float64) ** 2).sum(axis=1) / t_len
     raw[:, 0] = var * t_len
-    ok = var > 1e-12 * np.maximum(1.0, np.abs(x).max(axis=1)) ** 2
+    ok = var > 1e-12 * (np.maximum(1.0, np.abs(x).max(axis=1)) * scale) ** 2
     raw /= (t_len - np.arange(max_lag + 1))[None, :]
     acf = np.full_like(raw, np.nan)
     acf[ok] = raw[ok] / var[ok, None]

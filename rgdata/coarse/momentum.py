@@ -28,6 +28,7 @@ from .._progress import progress_bar
 from .._validation import check_array, check_dtype_option, check_int, check_option, check_real
 from .._warnings import warn_user
 from ..activity import check_activity
+from ._memory import max_abs
 from ._momentum_kernels import (
     filtered_moments,
     plan_filters,
@@ -52,6 +53,8 @@ _ZERO_VARIANCE = 1e-10
 # a variable built as "data minus the removed modes" carries an absolute round-off of
 # about eps times the data: below this many eps of retained variance it is not resolved
 _COMPLEMENT_RESOLUTION = 64
+# largest accepted max|activity| * sqrt(n_time): the covariance sums T squares in float64
+_MAX_MAGNITUDE = 1e150
 
 
 def default_fractions(n_modes: int, min_modes: int = 2) -> np.ndarray:
@@ -152,8 +155,8 @@ def momentum(
         and ``attrs["dtype_note"]`` why a fallback happened.
     chunk_size : int, optional
         Time points processed at once (default: about 2**22 values per
-        chunk, at least 2048 time points); bounds the extra memory to a few
-        ``N x chunk_size`` arrays.
+        chunk, at least 2048 time points); bounds the streaming's working
+        arrays to a few ``N x chunk_size`` (see Memory in the Notes).
     progress : bool
         Show a progress bar: the stage of the decomposition, then time chunks x levels.
 
@@ -187,7 +190,9 @@ def momentum(
         *activity* is not a DataArray.
     ValueError
         NaN/inf, constant units, fewer than 2 units or 10 time points, a
-        ``trial`` dim, fractions outside (0, 1], unknown options.
+        ``trial`` dim, fractions outside (0, 1], unknown options; values so
+        large that their squares summed over time overflow float64
+        (``max |activity| * sqrt(n_time) > 1e150``).
 
     Notes
     -----
@@ -202,6 +207,17 @@ def momentum(
     modes is the one on ``K1`` plus the modes ``K1..K2``. Fourth moments of
     temporally correlated data have a larger sampling error than
     ``sqrt(24/T)``.
+
+    Memory: besides the input, ``momentum`` holds one working copy of the
+    data, ``N x T`` in the working precision (float64 below 2048 units with
+    ``dtype="auto"``: twice the size of a float32 input, the size of a
+    float64 one; ``dtype="float32"`` halves it), the ``min(N, T)**2`` matrix
+    it decomposes (a second copy of the working data when ``T < N``, for the
+    Gram matrix), the ``N x m`` eigenvectors used, and about four ``N x
+    chunk_size`` float64-sized arrays for the streaming; centring and
+    scaling run on row blocks of at most ~2**18 values (a few 2 MB float64
+    temporaries, or one row when a row is longer), so no other full-size
+    float64 copy is made.
 
     Examples
     --------
@@ -224,6 +240,15 @@ def momentum(
     if fractions is not None:
         fractions = _check_fractions(fractions)
 
+    top_value = max_abs(activity.values)
+    if top_value * np.sqrt(n_time) > _MAX_MAGNITUDE:
+        raise ValueError(
+            f"activity values are too large: max |activity| = {top_value:.3g}; their squares "
+            f"summed over {n_time} time points overflow float64. Accepted: max |activity| <= "
+            f"{_MAX_MAGNITUDE / np.sqrt(n_time):.3g} (max |activity| * sqrt(n_time) <= "
+            f"{_MAX_MAGNITUDE:.0e}); divide the data by a constant first (the fourth moments "
+            "do not change)"
+        )
     dtype_requested = dtype
     dtype_note = ""
     if dtype == "auto":

@@ -14,7 +14,6 @@ confidence intervals of :func:`rgdata.diagnostics.fit_exponent`.
 from __future__ import annotations
 
 import json
-import warnings
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ from .._validation import (
 )
 from .._warnings import warn_user
 from ..activity import check_activity
+from ._memory import GIB, check_max_memory, check_memory, max_abs, prg_peak_bytes
 from ._prg_pairing import greedy_pairs, random_pairs
 from ._prg_stats import (
     cluster_spectra,
@@ -42,7 +42,7 @@ from ._prg_stats import (
     tau_from_acf,
 )
 
-__all__ = ["prg", "NORMALIZATIONS", "PAIRINGS"]
+__all__ = ["prg", "NORMALIZATIONS", "PAIRINGS", "LEFT_OUT_WARN_FRACTION", "MAX_MAGNITUDE"]
 
 NORMALIZATIONS = ("auto", "nonzero_mean", "variance", "none")
 PAIRINGS = ("correlation", "random")
@@ -52,6 +52,12 @@ _THREADED_MIN = 1024  # correlation matrices smaller than this use one BLAS thre
 #: correlations are rounded to this many decimals before pairing, so that
 #: mathematically equal values (frequent for binary spikes) tie exactly
 _TIE_DECIMALS = {"float32": 6, "float64": 12}
+#: warn about units left out (odd numbers of clusters) only when a level misses more than
+#: this share of the units; any unit count that is not a power of two leaves some out
+LEFT_OUT_WARN_FRACTION = 0.25
+#: largest accepted ``max |activity| * n_units * sqrt(n_time)``: cluster sums (up to
+#: n_units values) squared and summed over time must stay far below float64's 1.8e308
+MAX_MAGNITUDE = 1e150
 
 
 def _seed_attr(random_state: Any) -> int | str:
@@ -62,14 +68,38 @@ def _seed_attr(random_state: Any) -> int | str:
     return type(random_state).__name__
 
 
-def _sum_dtype(x: np.ndarray, coding: str, n_units: int) -> np.dtype:
+def _sum_dtype(x: np.ndarray, coding: str, n_units: int, top_value: float) -> np.dtype:
+    """Narrowest dtype that holds every cluster sum exactly; float64 beyond int64's range."""
     if coding == "continuous" or x.dtype.kind == "f" and coding == "counts":
         return np.dtype(np.float64)
-    top = float(np.max(np.abs(x))) * n_units if x.size else 1.0
+    top = top_value * n_units
     for dt in (np.int8, np.int16, np.int32):
         if top <= np.iinfo(dt).max:
             return np.dtype(dt)
-    return np.dtype(np.int64)
+    if top < 2.0**63:
+        return np.dtype(np.int64)
+    # sums that would wrap around in int64: float64 (exact to 2**53, then rounded, never wrapped)
+    return np.dtype(np.float64)
+
+
+def _check_magnitude(
+    top_value: float, n_units: int, n_time: int, norm: str, float_dtype: np.dtype
+) -> None:
+    if norm == "none" and float_dtype == np.float32 and top_value * n_units > 1e37:
+        raise ValueError(
+            f"activity values are too large for normalization='none' with corr_dtype='float32': "
+            f"max |activity| = {top_value:.3g}, and sums of up to {n_units} units overflow "
+            f"float32 (3.4e38). Accepted: max |activity| <= {1e37 / n_units:.3g}; use "
+            "corr_dtype='float64', another normalization, or divide the data by a constant"
+        )
+    limit = MAX_MAGNITUDE / (n_units * np.sqrt(n_time))
+    if top_value > limit:
+        raise ValueError(
+            f"activity values are too large: max |activity| = {top_value:.3g}; the sums of up to "
+            f"{n_units} units and their squares over {n_time} time points would overflow "
+            f"float64. Accepted: max |activity| <= {limit:.3g} (max |activity| * n_units * "
+            f"sqrt(n_time) <= {MAX_MAGNITUDE:.0e}); divide the data by a constant first"
+        )
 
 
 def _resolve_normalization(normalization: str, coding: str) -> str:
@@ -98,6 +128,7 @@ def prg(
     corr_dtype: str = "float32",
     random_state: Any = None,
     progress: bool = False,
+    max_memory: float | None = None,
 ) -> xr.Dataset:
     """Real-space phenomenological renormalization group.
 
@@ -163,6 +194,13 @@ def prg(
         Seeds the random pairing (unused with correlation pairing).
     progress : bool
         Show a progress bar over levels.
+    max_memory : float, optional
+        Memory budget in bytes. Before allocating anything large, ``prg``
+        estimates its peak allocation (mainly ``N x T`` normalized variables
+        and the ``N x N`` correlation matrix, both in ``corr_dtype``) and
+        raises :class:`MemoryError` if it exceeds the budget. Default: the
+        memory available now (``MemAvailable``, capped by a container limit;
+        no check where that is unknown). ``float("inf")`` turns the check off.
 
     Returns
     -------
@@ -182,7 +220,12 @@ def prg(
         *activity* is not a DataArray.
     ValueError
         Wrong dims, NaN, constant units, fewer than 2 units, more levels than
-        the units allow, too few samples per block, unknown options.
+        the units allow, too few samples per block, unknown options; values so
+        large that sums and squares would overflow float64 (``max |activity| *
+        n_units * sqrt(n_time) > 1e150``, see ``MAX_MAGNITUDE``).
+    MemoryError
+        The estimated peak memory exceeds *max_memory* (default: the memory
+        available); the message gives both in GiB and what to do instead.
 
     Notes
     -----
@@ -205,8 +248,24 @@ def prg(
 
     With an odd number of clusters the least correlated one (the one the
     greedy rule leaves over; a random one for random pairing) is left out of
-    the following levels: its units get ``membership = -1`` there, a warning
-    is issued and ``n_left_out`` / ``attrs["left_out"]`` record it.
+    the following levels: its units get ``membership = -1`` there, and
+    ``n_left_out`` (per level) and ``attrs["left_out"]`` record it. This is
+    normal whenever ``n_units`` is not a power of two (``n_left_out`` at level
+    ``l`` is ``n_units mod 2**l``), so it is warned about (once per call) only
+    when a level misses more than ``LEFT_OUT_WARN_FRACTION`` (a quarter) of
+    the units; fewer levels, or a unit count at or just above a power of two,
+    avoid that.
+
+    Cluster sums of integer data are kept in the narrowest integer dtype that
+    holds them, and in float64 (exact up to 2**53) where they would overflow
+    int64. Warnings name the caller's line, also when ``prg`` is called
+    through another rgdata function.
+
+    Memory: the peak is about ``N*T*(2 c) + N**2 c`` bytes (``c`` the
+    itemsize of ``corr_dtype``, 4 for float32) plus a copy of the input when
+    the unit labels are not sorted, plus ~5 float64 row-chunks of at most
+    ~64 MB; the greedy pairing needs ``O(N)`` more, also on tied (binary)
+    data. ``corr_dtype="float32"`` halves it.
 
     Examples
     --------
@@ -227,6 +286,7 @@ def prg(
     for flag, flag_name in ((progress, "progress"), (holdout, "holdout")):
         if not isinstance(flag, bool | np.bool_):
             raise TypeError(f"{flag_name} must be a bool, got {describe(flag)}")
+    max_memory = check_max_memory(max_memory)
     rng = check_random_state(random_state)
     x = act.values
     n_units, t_len = x.shape
@@ -254,20 +314,40 @@ def prg(
     max_lag = check_int(max_lag, "max_lag", min_value=1, max_value=block_len - 1)
     block_edges = np.linspace(0, t_eval, n_blocks + 1).astype(np.int64)
 
+    if x.dtype == bool:
+        x = x.view(np.int8)
+    coding = data_coding(x)
+    norm = _resolve_normalization(normalization, coding)
+    top_value = max_abs(x)
+    float_dtype = np.dtype(corr_dtype)
+    _check_magnitude(top_value, n_units, t_len, norm, float_dtype)
+    sum_dtype = _sum_dtype(x, coding, n_units, top_value)
     labels = act["unit"].values
     try:
         canon = np.argsort(labels, kind="stable")
     except TypeError:  # unsortable labels: keep the given order
         canon = np.arange(n_units)
-    if not np.array_equal(canon, np.arange(n_units)):
+    reorder = not np.array_equal(canon, np.arange(n_units))
+    needed = prg_peak_bytes(
+        n_units,
+        t_len,
+        t_split if holdout else t_len,
+        input_itemsize=x.dtype.itemsize,
+        copies_input=reorder,
+        corr_itemsize=float_dtype.itemsize,
+        sum_itemsize=sum_dtype.itemsize,
+        max_eigen_size=max_eigen_size,
+    )
+    check_memory(
+        needed,
+        max_memory,
+        f"prg on {n_units} units x {t_len} time points",
+        "Use corr_dtype='float32' (if not already), fewer units, or a subsample in time "
+        "(e.g. activity.isel(unit=...) / rebinning).",
+    )
+    if reorder:
         x = x[canon]
     labels = labels[canon]
-    if x.dtype == bool:
-        x = x.view(np.int8)
-    coding = data_coding(x)
-    norm = _resolve_normalization(normalization, coding)
-    float_dtype = np.dtype(corr_dtype)
-    sum_dtype = _sum_dtype(x, coding, n_units)
     if coding in ("01", "counts"):
         silent_of = lambda k: 0.0  # noqa: E731
     elif coding == "pm1":
@@ -366,12 +446,18 @@ def prg(
         const = normalize_rows(y_sum, norm, y)
         del y_sum
 
-    if left_out_notes:
-        warnings.warn(
-            "prg: odd numbers of clusters, some units are left out of higher levels: "
-            + "; ".join(left_out_notes),
+    left_share = out["n_left"] / n_units
+    if np.nanmax(left_share) > LEFT_OUT_WARN_FRACTION:
+        worst = int(np.nanargmax(left_share))
+        first_bad = int(np.flatnonzero(left_share > LEFT_OUT_WARN_FRACTION)[0])
+        fewer = f"n_levels={first_bad - 1}" if first_bad > 1 else "fewer levels"
+        warn_user(
+            f"prg: odd numbers of clusters leave {int(out['n_left'][worst])} of {n_units} units "
+            f"({left_share[worst]:.0%}) out of level {worst} (K={int(sizes[worst])}), so the "
+            "top levels average over a subset of the units. n_left_out records the count "
+            f"per level; {fewer}, or a unit count at (or just above) a power of two, keeps "
+            f"more than {1 - LEFT_OUT_WARN_FRACTION:.0%} of the units at every level",
             UserWarning,
-            stacklevel=2,
         )
     if free_notes:
         warn_user(
@@ -435,6 +521,8 @@ def prg(
         "n_blocks": int(n_blocks),
         "max_lag": int(max_lag),
         "max_eigen_size": int(max_eigen_size),
+        "peak_memory_estimate_gib": round(needed / GIB, 4),
+        "sum_dtype": str(sum_dtype),
         "spectrum": spectrum,
         "corr_dtype": corr_dtype,
         "random_state": _seed_attr(random_state),

@@ -1,0 +1,190 @@
+"""Memory budget of the coarse-graining functions: what is free, what a call will need.
+
+:func:`available_memory` reads how much memory the machine can still give
+(``MemAvailable`` of ``/proc/meminfo``, capped by a cgroup limit when one is
+set; ``os.sysconf`` elsewhere). :func:`prg_peak_bytes` estimates the peak
+allocation of :func:`rgdata.coarse.prg` from the array sizes and dtypes, and
+:func:`check_memory` refuses a call whose estimate exceeds the budget with a
+:class:`MemoryError` that says what to do instead, before anything large is
+allocated.
+"""
+
+from __future__ import annotations
+
+import os
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._validation import describe
+from ._prg_pairing import pairing_extra_bytes
+from ._prg_stats import rows_per_chunk
+
+__all__ = [
+    "available_memory",
+    "prg_peak_bytes",
+    "check_max_memory",
+    "check_memory",
+    "max_abs",
+    "GIB",
+]
+
+GIB = 2.0**30
+#: float64 row-chunks alive at once in the per-level statistics (chunk, its FFT, temporaries)
+_CHUNK_COPIES = 5
+#: the estimate is raised by this factor and constant (small per-level arrays, the result)
+_MARGIN = 1.1
+_OVERHEAD = 8 * 2**20
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _meminfo_available(path: Path = Path("/proc/meminfo")) -> int | None:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("MemAvailable:"):
+            parts = line.split()
+            if len(parts) >= 2 and parts[1].isdigit():
+                return int(parts[1]) * 1024
+    return None
+
+
+def _cgroup_available(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    limit = _read_int(root / "memory.max")  # cgroup v2 ("max" when unlimited: None)
+    used = _read_int(root / "memory.current")
+    if limit is None:
+        limit = _read_int(root / "memory" / "memory.limit_in_bytes")  # cgroup v1
+        used = _read_int(root / "memory" / "memory.usage_in_bytes")
+        if limit is not None and limit >= 2**60:  # v1 writes a huge number for "unlimited"
+            limit = None
+    if limit is None:
+        return None
+    return max(0, limit - (used or 0))
+
+
+def available_memory() -> int | None:
+    """Bytes of memory the machine can still give this process, or None if unknown.
+
+    ``MemAvailable`` from ``/proc/meminfo`` (Linux), else
+    ``os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")``; capped by
+    the cgroup (container) limit minus its current usage when one is set.
+    """
+    avail = _meminfo_available()
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            avail = None
+    cgroup = _cgroup_available()
+    if cgroup is not None:
+        avail = cgroup if avail is None else min(avail, cgroup)
+    return avail
+
+
+def prg_peak_bytes(
+    n_units: int,
+    n_time: int,
+    n_pair_time: int,
+    *,
+    input_itemsize: int,
+    copies_input: bool,
+    corr_itemsize: int,
+    sum_itemsize: int,
+    max_eigen_size: int,
+) -> int:
+    """Estimated peak of the memory :func:`rgdata.coarse.prg` allocates (bytes).
+
+    Parameters
+    ----------
+    n_units, n_time : int
+        Shape of the activity.
+    n_pair_time : int
+        Samples the pairs are chosen on (``n_time``, or half of it with a hold-out).
+    input_itemsize : int
+        Bytes per value of the activity.
+    copies_input : bool
+        Whether the units are reordered into sorted-label order (one copy of the input).
+    corr_itemsize : int
+        Bytes per value of ``corr_dtype`` (the normalized variables and the correlation matrix).
+    sum_itemsize : int
+        Bytes per value of the cluster sums.
+    max_eigen_size : int
+        Largest cluster whose covariance spectrum is computed.
+
+    Returns
+    -------
+    int
+        The sum of the arrays alive together at the largest of the stages:
+        the normalized variables ``y`` (N x T_pair) throughout, plus either
+        the standardized copy and the N x N correlation matrix (pairing), the
+        first level's sums (summing), or the float64 row-chunks of the
+        per-level statistics. The pairing itself needs
+        :func:`~rgdata.coarse._prg_pairing.pairing_extra_bytes` (linear in N,
+        also on tied data).
+    """
+    n, t, tp = int(n_units), int(n_time), int(n_pair_time)
+    chunk = min(n, rows_per_chunk(t)) * t * 8
+    y = n * tp * corr_itemsize
+    corr = n * n * corr_itemsize
+    pairing = max(y + 2 * chunk, y + corr, corr + pairing_extra_bytes(n))
+    summing = max(1.5 * n * t * sum_itemsize, 0.5 * n * t * sum_itemsize + 1.5 * y)
+    stats = _CHUNK_COPIES * chunk
+    spectra = 3 * min(n, max_eigen_size) * t * 8
+    base = (n * t * input_itemsize if copies_input else 0) + y
+    return int(_MARGIN * (base + max(pairing, summing, stats, spectra)) + _OVERHEAD)
+
+
+def check_max_memory(max_memory: Any) -> float | None:
+    """Validate *max_memory*: None (available memory) or bytes > 0 (inf: no check)."""
+    if max_memory is None:
+        return None
+    if isinstance(max_memory, bool) or not isinstance(max_memory, Real):
+        raise TypeError(f"max_memory must be None or a number of bytes, got {describe(max_memory)}")
+    value = float(max_memory)
+    if not value > 0:  # also NaN
+        raise ValueError(
+            f"max_memory must be a positive number of bytes (float('inf') turns the check off), "
+            f"got {max_memory!r}"
+        )
+    return value
+
+
+def check_memory(needed: int, max_memory: float | None, func: str, advice: str) -> None:
+    """Raise :class:`MemoryError` when *needed* bytes exceed the budget.
+
+    The budget is *max_memory* (bytes) or, when None, :func:`available_memory`
+    (no check when that is unknown). The message states both numbers in GiB,
+    where the budget came from and *advice*.
+    """
+    if max_memory is None:
+        avail = available_memory()
+        if avail is None:
+            return
+        budget, source = float(avail), "the memory available now"
+    else:
+        budget, source = max_memory, "max_memory"
+    if needed <= budget:
+        return
+    raise MemoryError(
+        f"{func} would need about {needed / GIB:.2f} GiB at its peak, more than {source} "
+        f"({budget / GIB:.2f} GiB). {advice} To run anyway, pass max_memory= a larger "
+        "number of bytes (float('inf') turns the check off)."
+    )
+
+
+def max_abs(x: np.ndarray) -> float:
+    """Largest absolute value of *x* as a float, without a full-size temporary."""
+    if x.size == 0:
+        return 0.0
+    return max(abs(float(x.max())), abs(float(x.min())))
