@@ -525,7 +525,10 @@ def prg(
         "sum_dtype": str(sum_dtype),
         "spectrum": spectrum,
         "corr_dtype": corr_dtype,
-        "random_state": _seed_attr(random_state),
+        # only random pairing draws numbers: greedy pairing (ties included) is deterministic
+        "random_state": _seed_attr(random_state)
+        if pairing == "random"
+        else "not used (greedy pairing is deterministic)",
         "data_coding": coding,
         "n_units": int(n_units),
         "n_time": int(t_len),

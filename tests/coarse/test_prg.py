@@ -439,3 +439,14 @@ def test_pm1_spins_silence_is_all_minus_one(rng):
     np.testing.assert_allclose(r_pm["silence_free_energy"], r_01["silence_free_energy"])
     # +-1 coding doubles every unit, so the variances are 4 times larger
     np.testing.assert_allclose(r_pm["variance"], 4 * r_01["variance"])
+
+
+def test_random_state_recorded_as_unused_for_deterministic_pairing(rng):
+    """A greedy (hold-out or not) run draws no random numbers: its attrs must not claim
+    an unreproducible 'OS entropy' seed; a random-pairing run records the seed it used."""
+    act = rgdata.as_activity((rng.random((16, 400)) < 0.2).astype(np.int8), kind="spikes")
+    greedy = prg(act, holdout=True)
+    assert greedy.attrs["random_state"] == "not used (greedy pairing is deterministic)"
+    xr.testing.assert_identical(prg(act, holdout=True), greedy)
+    assert prg(act, pairing="random", random_state=3).attrs["random_state"] == 3
+    assert "OS entropy" in prg(act, pairing="random").attrs["random_state"]
