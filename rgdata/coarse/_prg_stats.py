@@ -145,21 +145,27 @@ def tau_from_acf(acf: np.ndarray) -> float:
 def level_stats(
     raw: np.ndarray,
     silent_value: float | None,
-    block_edges: np.ndarray,
+    block_edges: np.ndarray | None,
     max_lag: int,
     with_acf: bool,
+    full: bool = True,
 ) -> dict[str, np.ndarray]:
     """Variance, silence probability and autocorrelation of each row of *raw*.
 
-    Returns per-cluster arrays: ``var`` (n,), ``var_blocks`` (n, B), ``p0``
+    Returns per-cluster arrays: ``var`` (n,), ``var_blocks`` (n, B) (mean
+    squared deviation in each block from the whole-recording mean), ``p0``
     and ``p0_blocks`` (probability that the row equals *silent_value*; NaN
     when it is None), and cluster-averaged ``acf`` (L+1,), ``acf_blocks``
-    (L+1, B) with the number of non-constant rows averaged.
+    (L+1, B) with the number of non-constant rows averaged. ``block_edges``
+    None: no blocks (B = 0); ``full`` False: the whole-recording statistics
+    are skipped (NaN), for a pass that only needs the blocks.
     """
     n = raw.shape[0]
     chunk = rows_per_chunk(raw.shape[1])
+    if block_edges is None:
+        block_edges = np.zeros(1, dtype=np.int64)
     n_blocks = block_edges.size - 1
-    var = np.empty(n)
+    var = np.full(n, np.nan)
     var_b = np.empty((n, n_blocks))
     p0 = np.full(n, np.nan)
     p0_b = np.full((n, n_blocks), np.nan)
@@ -170,16 +176,20 @@ def level_stats(
     for r0 in range(0, n, chunk):
         r1 = min(n, r0 + chunk)
         blk = raw[r0:r1].astype(np.float64)
-        var[r0:r1] = blk.var(axis=1)
-        if silent_value is not None:
+        if full:
+            var[r0:r1] = blk.var(axis=1)
+        if full and silent_value is not None:
             p0[r0:r1] = (blk == silent_value).mean(axis=1)
-        if with_acf:
+        if full and with_acf:
             acf, ok = autocorrelation_rows(blk, max_lag)
             acf_sum += acf[ok].sum(axis=0)
             acf_cnt += int(ok.sum())
+        row_mean = blk.mean(axis=1, keepdims=True)
         for b in range(n_blocks):
             part = blk[:, block_edges[b] : block_edges[b + 1]]
-            var_b[r0:r1, b] = part.var(axis=1)
+            # around the whole-recording mean: the block values then average to the
+            # full value, and short blocks lose no between-block variance
+            var_b[r0:r1, b] = ((part - row_mean) ** 2).mean(axis=1)
             if silent_value is not None:
                 p0_b[r0:r1, b] = (part == silent_value).mean(axis=1)
             if with_acf:

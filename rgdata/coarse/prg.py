@@ -30,6 +30,7 @@ from .._validation import (
 )
 from .._warnings import warn_user
 from ..activity import check_activity
+from ._blocks import BLOCK_TAUS, MIN_BLOCKS, MIN_FIT_CLUSTERS, blocks_and_taus
 from ._memory import GIB, check_max_memory, check_memory, max_abs, prg_peak_bytes
 from ._prg_pairing import greedy_pairs, random_pairs
 from ._prg_stats import (
@@ -39,7 +40,6 @@ from ._prg_stats import (
     normalize_rows,
     rows_per_chunk,
     standardize_rows,
-    tau_from_acf,
 )
 
 __all__ = ["prg", "NORMALIZATIONS", "PAIRINGS", "LEFT_OUT_WARN_FRACTION", "MAX_MAGNITUDE"]
@@ -119,8 +119,8 @@ def prg(
     *,
     normalization: str = "auto",
     pairing: str = "correlation",
-    n_blocks: int = 4,
-    max_lag: int | None = None,
+    n_blocks: int | str = "auto",
+    max_lag: int | str | None = "auto",
     n_bins: int = 50,
     max_eigen_size: int = 256,
     spectrum: str = "covariance",
@@ -159,12 +159,22 @@ def prg(
         ties go to the lowest index pair, with units in sorted-label order
         (so the input order of the units never matters).
         ``"random"``: random pairs (a null model).
-    n_blocks : int
+    n_blocks : int or "auto"
         Number of contiguous time blocks for the block-wise copies of every
-        quantity (used for confidence intervals). At least 2.
-    max_lag : int, optional
-        Largest lag (in samples) of the autocorrelation. Default
-        ``min(100, block length // 2)``.
+        quantity (used for confidence intervals). ``"auto"`` (default): blocks
+        of at least ``3 tau_int`` samples, where ``tau_int`` is the largest
+        integrated autocorrelation time of the coarse-grained variables over
+        the levels with at least 8 clusters (the default fit range), at most
+        10 blocks; fewer than 5 such blocks fit in the recording means no
+        95% interval can be given (warning; :func:`rgdata.diagnostics.fit_exponent`
+        returns NaN bounds). An int (at least 2) forces the number; the fit
+        still checks the block length against ``tau_int``.
+    max_lag : int or "auto"
+        Largest lag (in samples) of the stored autocorrelation. ``"auto"``
+        (default; None means the same): ``min(T / 4, max(100, 3 max tau_c))``,
+        i.e. enough lags to see every level fall below 1/e, or ``T / 4`` when
+        some level never does (its ``tau_c`` is then a lower bound). Block
+        autocorrelations stop at the block length - 1 (NaN beyond).
     n_bins : int
         Number of bins of ``distribution``.
     max_eigen_size : int
@@ -280,7 +290,12 @@ def prg(
     check_option(pairing, "pairing", PAIRINGS)
     corr_dtype = check_dtype_option(corr_dtype, "corr_dtype", _CORR_DTYPES)
     check_option(spectrum, "spectrum", ("covariance", "correlation"))
-    n_blocks = check_int(n_blocks, "n_blocks", min_value=2)
+    n_blocks_requested = n_blocks
+    auto_blocks = isinstance(n_blocks, str)
+    if auto_blocks:
+        check_option(n_blocks, "n_blocks", ("auto",))
+    else:
+        n_blocks = check_int(n_blocks, "n_blocks", min_value=2)
     n_bins = check_int(n_bins, "n_bins", min_value=2)
     max_eigen_size = check_int(max_eigen_size, "max_eigen_size", min_value=1)
     for flag, flag_name in ((progress, "progress"), (holdout, "holdout")):
@@ -301,18 +316,21 @@ def prg(
         )
     t_split = t_len // 2 if holdout else 0
     t_eval = t_len - t_split
-    block_len = t_eval // n_blocks
-    if block_len < _MIN_BLOCK_SAMPLES:
+    if t_eval // (2 if auto_blocks else n_blocks) < _MIN_BLOCK_SAMPLES:
         raise ValueError(
-            f"activity has {t_len} time points: too few for n_blocks={n_blocks} blocks of at "
-            f"least {_MIN_BLOCK_SAMPLES} samples each"
+            f"activity has {t_len} time points: too few for n_blocks={n_blocks!r} "
+            f"({2 if auto_blocks else n_blocks} blocks at least) of at least "
+            f"{_MIN_BLOCK_SAMPLES} samples each"
             + (" in the held-out half" if holdout else "")
             + "; use fewer blocks or more data"
         )
-    if max_lag is None:
-        max_lag = max(1, min(100, block_len // 2))
-    max_lag = check_int(max_lag, "max_lag", min_value=1, max_value=block_len - 1)
-    block_edges = np.linspace(0, t_eval, n_blocks + 1).astype(np.int64)
+    auto_lag = max_lag is None or isinstance(max_lag, str)
+    if auto_lag:
+        check_option("auto" if max_lag is None else max_lag, "max_lag", ("auto",))
+    else:
+        max_lag = check_int(max_lag, "max_lag", min_value=1, max_value=t_eval - 1)
+    # lags of the first-pass autocorrelation: enough for tau_int and the automatic max_lag
+    long_lag = max(1, t_eval // 4) if auto_lag else max(max_lag, t_eval // 4)
 
     if x.dtype == bool:
         x = x.view(np.int8)
@@ -372,9 +390,9 @@ def prg(
         k: np.full(n_levels + 1, np.nan)
         for k in ("variance", "free", "tau", "zero", "oor", "n_const", "n_left")
     }
-    out_b = {k: np.full((n_levels + 1, n_blocks), np.nan) for k in ("variance", "free", "tau")}
-    acf_all = np.full((n_levels + 1, max_lag + 1), np.nan)
-    acf_b = np.full((n_levels + 1, max_lag + 1, n_blocks), np.nan)
+    acf_long = np.full((n_levels + 1, long_lag + 1), np.nan)
+    step_pairs = []  # (a, b) summed at each step, replayed for the block statistics
+    silent_level = []
     dist = np.zeros((n_levels + 1, n_bins))
     left_out_notes = []
     free_notes = []
@@ -387,13 +405,12 @@ def prg(
         out["n_left"][level] = n_units - cl.size
         out["n_const"][level] = int(const.sum())
         silent = silent_of(k)
-        st = level_stats(raw, silent, block_edges, max_lag, with_acf=True)
+        st = level_stats(raw, silent, None, long_lag, with_acf=True)
         out["variance"][level] = st["var"].mean()
-        out_b["variance"][level] = st["var_blocks"].mean(axis=0)
+        silent_level.append(silent)
         if silent is not None:
             with np.errstate(divide="ignore"):
                 f_full = -np.log(st["p0"])
-                f_blocks = -np.log(st["p0_blocks"])
             if np.all(np.isfinite(f_full)):
                 out["free"][level] = f_full.mean()
             else:
@@ -401,15 +418,7 @@ def prg(
                     f"level {level} (K={k}): {int((~np.isfinite(f_full)).sum())} of "
                     f"{f_full.size} clusters never silent"
                 )
-            ok_b = np.all(np.isfinite(f_blocks), axis=0)
-            out_b["free"][level] = np.where(ok_b, np.where(ok_b, f_blocks, 0).mean(axis=0), np.nan)
-        acf_all[level] = st["acf"]
-        acf_b[level] = st["acf_blocks"]
-        out["tau"][level] = tau_from_acf(st["acf"])
-        if not np.isfinite(out["tau"][level]):
-            tau_notes.append(f"level {level} (K={k})")
-        for b in range(n_blocks):
-            out_b["tau"][level, b] = tau_from_acf(st["acf_blocks"][:, b])
+        acf_long[level] = st["acf"]
         dist[level], out["zero"][level], out["oor"][level] = _histogram(y, edges, norm)
 
         if level == n_levels:
@@ -438,6 +447,7 @@ def prg(
                 f"({m} clusters, odd)"
             )
         a, b_ = pairs[:, 0], pairs[:, 1]
+        step_pairs.append((a, b_))
         clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
         raw = raw[a].astype(sum_dtype) + raw[b_].astype(sum_dtype)
         y_sum = y[a] + y[b_]
@@ -465,13 +475,27 @@ def prg(
             + "; ".join(free_notes),
             UserWarning,
         )
+    n_clusters = np.array([c.shape[0] for c in clusters], dtype=np.int64)
+    blk = blocks_and_taus(
+        x, step_pairs, sum_dtype, silent_of, acf_long, n_clusters, t_eval,
+        n_blocks if not auto_blocks else None, None if auto_lag else max_lag,
+    )  # fmt: skip
+    max_lag, n_blocks, block_edges = blk["max_lag"], blk["n_blocks"], blk["block_edges"]
+    out["tau"] = blk["tau"]
+    acf_all = acf_long[:, : max_lag + 1]
+    out_b = {"variance": blk["var_blocks"], "tau": blk["tau_blocks"], "free": blk["free_blocks"]}
+    acf_b = blk["acf_blocks"]
+    tau_notes = [f"level {lv} (K={int(sizes[lv])})" for lv in np.flatnonzero(blk["tau_lb"])]
     if tau_notes:
         warn_user(
             f"prg: the autocorrelation never dropped below 1/e within max_lag={max_lag} at "
             + ", ".join(tau_notes)
-            + "; tau_c is NaN there (increase max_lag)",
+            + "; tau_c there is max_lag, a lower bound (tau_c_lower_bound is True)"
+            + ("" if auto_lag else "; use max_lag='auto' or a larger max_lag"),
             UserWarning,
         )
+    if blk["block_note"]:
+        warn_user("prg: " + blk["block_note"], UserWarning)
     if np.any(out["n_const"] > 0):
         warn_user(
             "prg: some coarse-grained variables are constant in the pairing samples (e.g. "
@@ -519,7 +543,15 @@ def prg(
         "pairing": pairing,
         "n_levels": int(n_levels),
         "n_blocks": int(n_blocks),
+        "n_blocks_requested": str(n_blocks_requested),
+        "block_length": int(np.diff(block_edges).min()),
+        "block_rule": f"blocks of >= {BLOCK_TAUS:g} tau_int of the coarse-grained variables "
+        f"at levels with >= {MIN_FIT_CLUSTERS} clusters; >= {MIN_BLOCKS} such blocks "
+        "for a 95% interval",
+        "tau_int_for_blocks": float(blk["tau_need"]),
+        "block_note": blk["block_note"],
         "max_lag": int(max_lag),
+        "max_lag_requested": "auto" if auto_lag else int(max_lag),
         "max_eigen_size": int(max_eigen_size),
         "peak_memory_estimate_gib": round(needed / GIB, 4),
         "sum_dtype": str(sum_dtype),
@@ -540,7 +572,10 @@ def prg(
         "time_step": time_step if isinstance(time_step, int | float | str) else str(time_step),
         "lag_unit": "samples",
         "tau_c_definition": "first lag where the cluster-averaged autocorrelation < 1/e, "
-        "linearly interpolated (in samples)",
+        "linearly interpolated (in samples); max_lag where it never drops within max_lag "
+        "(tau_c_lower_bound)",
+        "tau_int_definition": "1 + 2 sum_{t<=M} C(t) of the cluster-averaged autocorrelation, "
+        "Sokal window M >= 5 tau_int (in samples; tau_int_lower_bound where it never closed)",
         "variance_ddof": 0,
         "eigenvalues_skipped_levels": np.asarray(skipped, dtype=np.int64),
         "eigenvalues_blocks_skipped_levels": np.asarray(skipped_b, dtype=np.int64),
@@ -571,10 +606,13 @@ def prg(
             "autocorrelation_blocks": (("level", "lag", "block"), acf_b),
             "tau_c": ("level", out["tau"]),
             "tau_c_blocks": (("level", "block"), out_b["tau"]),
+            "tau_c_lower_bound": ("level", blk["tau_lb"]),
+            "tau_int": ("level", blk["tau_int"]),
+            "tau_int_lower_bound": ("level", blk["tau_int_lb"]),
             "distribution": (("level", "bin"), dist),
             "zero_fraction": ("level", out["zero"]),
             "out_of_range": ("level", out["oor"]),
-            "n_clusters": ("level", np.array([c.shape[0] for c in clusters], dtype=np.int64)),
+            "n_clusters": ("level", n_clusters),
             "n_left_out": ("level", out["n_left"].astype(np.int64)),
             "n_constant": ("level", out["n_const"].astype(np.int64)),
             "membership": (("level", "unit"), membership[:, np.argsort(canon)]),

@@ -6,8 +6,16 @@ quantity against the cluster size ``K`` on log-log axes, over a stated range
 of ``K``, once on the whole recording and once per block. The spread of the
 block exponents gives the confidence interval: time bins of a correlated
 series are not independent, so resampling single bins would understate the
-error, while contiguous blocks (the published convention uses quarters of the
-recording) keep the correlations inside each block.
+error, while contiguous blocks keep the correlations inside each block.
+
+The interval is only given when it can be honest: at least ``MIN_BLOCKS``
+(5) blocks, each at least ``BLOCK_TAUS`` (3) integrated autocorrelation
+times of the coarse-grained variables at every fitted level (``tau_int``,
+measured by :func:`~rgdata.coarse.prg`, which sizes its blocks by this rule
+by default). Otherwise the bounds are NaN, with a warning and the reason in
+``ci_note``. Coverage of this rule was measured on planted autocorrelated
+processes (``benchmarks/coverage_prg_ci.py``, table in
+``docs/coarse_graining.md``).
 """
 
 from __future__ import annotations
@@ -21,8 +29,17 @@ import xarray as xr
 
 from .._validation import check_option, check_real, describe
 from .._warnings import warn_user
+from ..coarse._blocks import BLOCK_TAUS, MIN_BLOCKS, MIN_FIT_CLUSTERS
 
-__all__ = ["fit_exponent", "fit_exponents", "EXPONENT_NAMES", "FIT_METHODS", "CI_METHODS"]
+__all__ = [
+    "fit_exponent",
+    "fit_exponents",
+    "EXPONENT_NAMES",
+    "FIT_METHODS",
+    "CI_METHODS",
+    "MIN_BLOCKS",
+    "MIN_FIT_CLUSTERS",
+]
 
 #: quantity -> exponent symbol (sign: mu is minus the log-log slope of the spectrum)
 EXPONENT_NAMES = {
@@ -122,7 +139,10 @@ def fit_exponent(
         (rank / K)**(-mu)`` (the collapse of Meshulam et al.).
     k_range : (float, float), optional
         Inclusive range of cluster sizes used. Default: every level with a
-        finite positive value (for eigenvalues: ``K >= 4``).
+        finite positive value that is averaged over at least
+        ``MIN_FIT_CLUSTERS`` (8) clusters (for eigenvalues also ``K >= 4``).
+        Levels with fewer clusters carry a cluster-to-cluster scatter that the
+        time blocks cannot see; an explicit range that includes them warns.
     method : {"ols", "wls"}
         Least squares on ``(log K, log y)``; ``"wls"`` weights each point by
         the inverse variance of its log across time blocks.
@@ -133,6 +153,12 @@ def fit_exponent(
         the standard error of the block exponents (``sd / sqrt(B)``, batch
         means). ``"spread"``: +- one standard deviation of the block
         exponents (the convention of the published quarters analysis, wider).
+        Either way the bounds are NaN (warning, reason in ``ci_note``) when
+        fewer than ``MIN_BLOCKS`` (5) blocks have finite values, or when the
+        blocks are shorter than ``BLOCK_TAUS`` (3) times the integrated
+        autocorrelation time ``tau_int`` of any fitted level (or that time is
+        only a lower bound): such blocks are not independent and would give
+        a too-narrow interval.
     rank_fraction : (float, float)
         For eigenvalues: ``rank / K`` range used, ``(low, high]``.
 
@@ -141,10 +167,15 @@ def fit_exponent(
     dict
         ``exponent``, ``ci_low``, ``ci_high``, ``block_exponents``,
         ``block_sd``, ``r2``, ``intercept`` (log scale), ``k_min``, ``k_max``,
-        ``n_points``, ``method``, ``ci_level``, ``ci_method``, ``curvature``
-        (quadratic coefficient in log-log) with its CI and
+        ``n_points``, ``method``, ``ci_level``, ``ci_method``, ``se`` (standard
+        error of the exponent from the blocks, NaN without a CI),
+        ``n_blocks_used``, ``ci_note`` (``""`` or why there is no CI),
+        ``min_clusters`` and ``k_range_rule`` (how the range was chosen),
+        ``curvature`` (quadratic coefficient in log-log) with its CI and
         ``curvature_significant`` (1 when the CI excludes 0: the data are not
-        a single power law), ``slope_lower_half`` / ``slope_upper_half`` and
+        a single power law; a warning then names both half-range slopes),
+        ``slope_lower_half`` / ``slope_upper_half``, ``levels_lower_bound``
+        (tau_c levels left out because tau_c is only a lower bound) and
         ``status`` (``"ok"`` or why the fit failed; failures give NaN and a
         warning).
     """
@@ -154,10 +185,18 @@ def fit_exponent(
     ci = check_real(ci, "ci", min_value=0.0, max_value=1.0, strict_min=True)
     if ci >= 1.0:
         raise ValueError(f"ci must be < 1, got {ci}")
+    sizes = result["cluster_size"].values
+    n_cl = result["n_clusters"].values if "n_clusters" in result.variables else None
     if k_range is None:
         k_lo = _DEFAULT_EIGEN_KMIN if quantity == "eigenvalues" else 0.0
         k_hi = np.inf
+        rule = "default: all levels"
+        if n_cl is not None:
+            enough = n_cl >= MIN_FIT_CLUSTERS
+            k_hi = float(sizes[enough].max()) if enough.any() else 0.0
+            rule = f"default: levels averaged over >= {MIN_FIT_CLUSTERS} clusters"
     else:
+        rule = "requested"
         if len(k_range) != 2:
             raise ValueError(f"k_range must be (k_min, k_max), got {k_range!r}")
         k_lo = check_real(k_range[0], "k_range[0]", min_value=1.0)
@@ -165,7 +204,19 @@ def fit_exponent(
     x, y, yb, levels = _points(result, quantity, k_lo, k_hi, tuple(rank_fraction))
     name = EXPONENT_NAMES[quantity]
     sign = -1.0 if quantity == "eigenvalues" else 1.0
-    sizes = result["cluster_size"].values
+    lower_bound_levels: list[int] = []
+    if quantity == "tau_c" and "tau_c_lower_bound" in result.variables:
+        lb = result["tau_c_lower_bound"].values.astype(bool)
+        is_lb = lb[levels] if levels.size else np.zeros(0, bool)
+        lower_bound_levels = sorted({int(i) for i in levels[is_lb]})
+        if lower_bound_levels:
+            warn_user(
+                f"fit_exponent('tau_c'): levels {lower_bound_levels} (K="
+                f"{[int(sizes[i]) for i in lower_bound_levels]}) left out of the fit: tau_c "
+                "there is only a lower bound (the autocorrelation never fell below 1/e "
+                "within max_lag)"
+            )
+            x, y, yb, levels = x[~is_lb], y[~is_lb], yb[~is_lb], levels[~is_lb]
     out: dict[str, Any] = {
         "quantity": quantity,
         "exponent_name": name,
@@ -173,10 +224,13 @@ def fit_exponent(
         "ci_level": ci,
         "ci_method": ci_method,
         "k_range_requested": [float(k_lo), float(k_hi)],
+        "k_range_rule": rule,
+        "min_clusters": MIN_FIT_CLUSTERS,
+        "levels_lower_bound": lower_bound_levels,
     }
     nan_fields = (
         "exponent ci_low ci_high block_sd r2 intercept curvature curvature_ci_low "
-        "curvature_ci_high slope_lower_half slope_upper_half k_min k_max"
+        "curvature_ci_high slope_lower_half slope_upper_half k_min k_max se"
     ).split()
     keep = np.isfinite(y) & np.all(np.isfinite(yb), axis=1)
     dropped = sorted(set(levels[np.isfinite(y)].tolist()) - set(levels[keep].tolist()))
@@ -193,12 +247,29 @@ def fit_exponent(
     if x.size < 3 or (quantity != "eigenvalues" and n_levels_used < 3):
         status = (
             f"failed: {n_levels_used} level(s) with finite positive {quantity} in "
-            f"K range [{k_lo:g}, {k_hi:g}], at least 3 needed"
+            f"K range [{k_lo:g}, {k_hi:g}] ({rule}), at least 3 needed"
         )
         warn_user(f"fit_exponent({quantity!r}): {status}; returning NaN")
         out.update(dict.fromkeys(nan_fields, float("nan")))
-        out.update(block_exponents=[], n_points=int(x.size), curvature_significant=0, status=status)
+        out.update(
+            block_exponents=[],
+            n_points=int(x.size),
+            curvature_significant=0,
+            n_blocks_used=0,
+            ci_note=status,
+            status=status,
+        )
         return out
+    used = np.unique(levels)
+    if n_cl is not None and k_range is not None:
+        few = [int(i) for i in used if n_cl[i] < MIN_FIT_CLUSTERS]
+        if few:
+            warn_user(
+                f"fit_exponent({quantity!r}): the requested k_range includes levels {few} (K="
+                f"{[int(sizes[i]) for i in few]}) averaged over fewer than {MIN_FIT_CLUSTERS} "
+                f"clusters ({[int(n_cl[i]) for i in few]}); their cluster-to-cluster scatter "
+                "is not in the block CI"
+            )
 
     w = None
     if method == "wls":
@@ -230,19 +301,21 @@ def fit_exponent(
                 block_curv.append(_line(x, yy, w, 2)[0])
     block_slopes = np.asarray(block_slopes)
     status = "ok"
-    if block_slopes.size >= 2:
-        sd = float(np.std(block_slopes, ddof=1))
-        half = crit(block_slopes.size) * sd
-    else:
-        sd = half = float("nan")
-        status = f"ok (no CI: only {block_slopes.size} block(s) with finite values)"
+    sd = float(np.std(block_slopes, ddof=1)) if block_slopes.size >= 2 else float("nan")
+    ci_note = _ci_problem(result, used, block_slopes.size)
+    if ci_note:
+        half = se = float("nan")
+        status = f"ok (no CI: {ci_note})"
         warn_user(f"fit_exponent({quantity!r}): {status}")
+    else:
+        half = crit(block_slopes.size) * sd
+        se = sd / np.sqrt(block_slopes.size)
     exponent = sign * slope
     curv = c_lo = c_hi = float("nan")
     significant = 0
     if x.size >= 4:
         curv = float(_line(x, y, w, 2)[0]) * sign
-        if len(block_curv) >= 2:
+        if len(block_curv) >= 2 and not ci_note:
             c_half = crit(len(block_curv)) * float(np.std(block_curv, ddof=1))
             c_lo, c_hi = curv - c_half, curv + c_half
             significant = int(c_lo > 0 or c_hi < 0)
@@ -254,7 +327,13 @@ def fit_exponent(
         if np.unique(x[lo_m]).size >= 2 and np.unique(x[hi_m]).size >= 2:
             lower = sign * float(_line(x[lo_m], y[lo_m], None if w is None else w[lo_m])[0])
             upper = sign * float(_line(x[hi_m], y[hi_m], None if w is None else w[hi_m])[0])
-    used = np.unique(levels)
+    if significant:
+        warn_user(
+            f"fit_exponent({quantity!r}): significant curvature in log-log (quadratic term "
+            f"{curv:.3g}, CI [{c_lo:.3g}, {c_hi:.3g}]): the slope is {lower:.3f} over the "
+            f"lower half and {upper:.3f} over the upper half of K = {sizes[used].min():g}-"
+            f"{sizes[used].max():g}; one power law does not describe this range"
+        )
     out.update(
         exponent=float(exponent),
         ci_low=float(exponent - half),
@@ -272,9 +351,41 @@ def fit_exponent(
         k_min=float(sizes[used].min()),
         k_max=float(sizes[used].max()),
         n_points=int(x.size),
+        se=float(se),
+        n_blocks_used=int(block_slopes.size),
+        ci_note=ci_note,
         status=status,
     )
     return out
+
+
+def _ci_problem(result: xr.Dataset, used: np.ndarray, n_blocks: int) -> str:
+    """Why the blocks cannot give an honest interval ("" when they can)."""
+    if n_blocks < MIN_BLOCKS:
+        return (
+            f"only {n_blocks} time block(s) with finite values; at least {MIN_BLOCKS} "
+            "independent blocks are needed for a 95% interval"
+        )
+    if "tau_int" not in result.variables or "block_start" not in result.coords:
+        return ""
+    blen = int((result["block_stop"] - result["block_start"]).values.min())
+    ti = result["tau_int"].values[used].astype(float)
+    lb = (
+        result["tau_int_lower_bound"].values[used].astype(bool)
+        if "tau_int_lower_bound" in result.variables
+        else np.zeros(used.size, bool)
+    )
+    bad = (blen < BLOCK_TAUS * ti) | lb
+    if not np.any(bad):
+        return ""
+    sizes = result["cluster_size"].values
+    worst = int(np.argmax(np.where(np.isfinite(ti), ti, np.inf)))
+    return (
+        f"the {n_blocks} blocks of {blen} samples are shorter than {BLOCK_TAUS:g} "
+        f"integrated autocorrelation times at K = {[int(k) for k in sizes[used][bad]]} "
+        f"(tau_int up to {ti[worst]:.1f}{' or more' if lb[worst] else ''} samples), so they "
+        "are not independent; a longer recording (or fewer levels) is needed"
+    )
 
 
 def fit_exponents(

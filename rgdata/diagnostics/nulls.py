@@ -10,7 +10,10 @@
 * ``"random_pairing"`` keeps the data and pairs clusters at random
   (``prg(..., pairing="random")``).
 * :func:`run_with_nulls` runs PRG and the exponent fits on the data and on
-  each null, returning one Dataset with a ``null`` dim (``"data"`` first).
+  ``n_surrogates`` seeded draws of each null, returning one Dataset with a
+  ``null`` dim (``"data"`` first): each null is a distribution (per-draw
+  exponents, mean, 2.5-97.5 % band) and is compared with the data including
+  its own spread.
 * :func:`bin_width_sweep` repeats the analysis after summing adjacent time
   bins, to show how the exponents depend on the bin width.
 """
@@ -30,10 +33,22 @@ from .._warnings import once_per_call, warn_user
 from ..activity import as_activity, check_activity, stack_trials
 from .exponents import EXPONENT_NAMES, fit_exponents
 
-__all__ = ["surrogate", "run_with_nulls", "bin_width_sweep", "SURROGATES", "NULLS"]
+__all__ = [
+    "surrogate",
+    "run_with_nulls",
+    "bin_width_sweep",
+    "SURROGATES",
+    "NULLS",
+    "DEFAULT_NULLS",
+    "DEFAULT_N_SURROGATES",
+]
 
 SURROGATES = ("shuffle", "circular_shift", "trial_shuffle")
 NULLS = (*SURROGATES, "random_pairing")
+#: run for every data kind: the circular shift keeps each unit's autocorrelation, so on
+#: autocorrelated data it is the baseline for the selection bias of greedy pairing
+DEFAULT_NULLS = ("shuffle", "circular_shift", "random_pairing")
+DEFAULT_N_SURROGATES = 10
 _SYMBOLS = ("alpha", "beta", "mu", "z")
 
 
@@ -98,15 +113,69 @@ def _child_seeds(random_state: Any, n: int) -> list[int]:
 
 
 def _exponent_table(fitted: xr.Dataset, quantities) -> tuple[np.ndarray, dict]:
-    table = np.full((4, 4), np.nan)
+    """Rows alpha, beta, mu, z; columns exponent, ci_low, ci_high, block_sd, se."""
+    table = np.full((4, 5), np.nan)
     fits = {}
     for q in quantities:
         s = EXPONENT_NAMES[q]
         i = _SYMBOLS.index(s)
         fit = json.loads(fitted.attrs[f"{s}_fit"])
         fits[s] = fit
-        table[i] = [fit["exponent"], fit["ci_low"], fit["ci_high"], fit["block_sd"]]
+        table[i] = [
+            fit["exponent"],
+            fit["ci_low"],
+            fit["ci_high"],
+            fit["block_sd"],
+            fit.get("se", np.nan),
+        ]
     return table, fits
+
+
+def _null_summary(tables: dict, names: tuple, n_draws: int) -> dict[str, Any]:
+    """Exponent variables of run_with_nulls from the per-run tables."""
+    dims = ("null", "exponent_name")
+    n_null, n_sym = len(names), len(_SYMBOLS)
+    draws = np.full((n_null, n_draws, n_sym), np.nan)
+    exp = np.full((n_null, n_sym), np.nan)
+    lo, hi, bsd, se, nsd, z, frac = (np.full((n_null, n_sym), np.nan) for _ in range(7))
+    data = tables["data"][0]
+    for i, name in enumerate(names):
+        tab = np.stack(tables[name])  # (draws, symbols, columns)
+        if name == "data":
+            exp[i], lo[i], hi[i], bsd[i], se[i] = data.T
+            continue
+        draws[i] = tab[:, :, 0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN symbols (not fitted)
+            exp[i] = np.nanmean(tab[:, :, 0], axis=0)
+            lo[i], hi[i] = np.nanpercentile(tab[:, :, 0], [2.5, 97.5], axis=0)
+            bsd[i] = np.nanmean(tab[:, :, 3], axis=0)
+            nsd[i] = np.nanstd(tab[:, :, 0], axis=0, ddof=1)
+            z[i] = (data[:, 0] - exp[i]) / np.sqrt(data[:, 4] ** 2 + nsd[i] ** 2)
+            side = np.sign(data[:, 0] - exp[i])
+            beyond = (
+                side[None, :] * (tab[:, :, 0] - exp[i][None, :])
+                >= np.abs(data[:, 0] - exp[i])[None, :]
+            )
+            n_ok = np.isfinite(tab[:, :, 0]).sum(axis=0)
+            frac[i] = np.where(
+                (n_ok > 0) & np.isfinite(data[:, 0]),
+                beyond.sum(axis=0) / np.maximum(n_ok, 1),
+                np.nan,
+            )
+    kind = ["95% CI (time blocks)"] + [f"2.5-97.5% of {n_draws} draws"] * (n_null - 1)
+    return {
+        "exponent": (dims, exp),
+        "exponent_ci_low": (dims, lo),
+        "exponent_ci_high": (dims, hi),
+        "exponent_block_sd": (dims, bsd),
+        "exponent_se": (dims, se),
+        "exponent_null_sd": (dims, nsd),
+        "z_vs_data": (dims, z),
+        "fraction_beyond_data": (dims, frac),
+        "null_exponent": (("null", "draw", "exponent_name"), draws),
+        "interval_kind": (("null",), np.asarray(kind)),
+    }
 
 
 def _default_quantities(act: xr.DataArray) -> tuple[str, ...]:
@@ -123,8 +192,9 @@ def _default_quantities(act: xr.DataArray) -> tuple[str, ...]:
 @once_per_call
 def run_with_nulls(
     activity: xr.DataArray,
-    nulls: tuple[str, ...] = ("shuffle", "random_pairing"),
+    nulls: tuple[str, ...] = DEFAULT_NULLS,
     *,
+    n_surrogates: int = DEFAULT_N_SURROGATES,
     random_state: Any = None,
     quantities: tuple[str, ...] | None = None,
     fit_kwargs: dict[str, Any] | None = None,
@@ -140,9 +210,13 @@ def run_with_nulls(
         (``"trial_shuffle"`` is applied before stacking and needs it).
     nulls : tuple of str
         Any of ``"shuffle"``, ``"circular_shift"``, ``"trial_shuffle"``,
-        ``"random_pairing"``.
+        ``"random_pairing"``. Default: shuffle, circular shift and random
+        pairing.
+    n_surrogates : int
+        Draws of each null (new surrogate, or new random pairing, per draw);
+        at least 2, since one draw says nothing about the null's spread.
     random_state : None, int or numpy.random.Generator
-        Seeds every surrogate and random pairing (one child seed each).
+        Seeds every surrogate and random pairing (one child seed per draw).
     quantities : tuple of str, optional
         Quantities to fit (default: all that are defined for the data).
     fit_kwargs : dict, optional
@@ -155,12 +229,35 @@ def run_with_nulls(
     Returns
     -------
     xarray.Dataset
-        Every PRG variable with a leading ``null`` dim (``"data"`` first),
-        plus ``exponent``, ``exponent_ci_low``, ``exponent_ci_high`` and
-        ``exponent_block_sd`` with dims ``(null, exponent_name)`` (``exponent_name`` =
-        alpha, beta, mu, z; NaN where not fitted). attrs: the PRG and fit
-        parameters, ``fits`` (JSON: every fit dict per null) and
-        ``null_attrs`` (JSON: each run's own attrs, e.g. left-out units).
+        Every PRG variable with a leading ``null`` dim (``"data"`` first; for
+        a null, its first draw), plus, with dims ``(null, exponent_name)``
+        (``exponent_name`` = alpha, beta, mu, z; NaN where not fitted):
+
+        * ``exponent``: the data's exponent; for a null the mean over draws;
+        * ``exponent_ci_low`` / ``exponent_ci_high``: the data's confidence
+          interval (NaN where the recording is too short for one); for a null
+          the 2.5 and 97.5 percentiles of its draws (``interval_kind`` says
+          which);
+        * ``exponent_block_sd`` (data; mean over draws for nulls),
+          ``exponent_se`` (data's standard error from the blocks),
+          ``exponent_null_sd`` (SD over a null's draws);
+        * ``z_vs_data``: ``(data - null mean) / sqrt(se_data**2 +
+          sd_null**2)`` (NaN without a data CI) and ``fraction_beyond_data``:
+          the fraction of draws at least as far from the null mean as the
+          data, on the data's side (NaN for the data row);
+
+        and ``null_exponent (null, draw, exponent_name)``, the per-draw
+        exponents (NaN for the data row). attrs: the PRG and fit parameters,
+        ``n_surrogates``, ``fits`` (JSON: every fit dict of the data and of
+        each null's first draw), ``null_attrs`` (JSON: each first draw's
+        attrs) and ``null_warnings`` (JSON: warnings raised in null draws,
+        summarised in one warning).
+
+    Raises
+    ------
+    ValueError
+        Unknown or duplicate nulls, ``n_surrogates < 2``, ``trial_shuffle``
+        without trials.
     """
     from ..coarse.prg import prg
 
@@ -173,6 +270,7 @@ def run_with_nulls(
         raise ValueError(f"nulls has duplicates: {nulls}")
     if "pairing" in prg_kwargs or "random_state" in prg_kwargs:
         raise TypeError("run_with_nulls sets pairing and random_state itself; do not pass them")
+    n_surrogates = check_int(n_surrogates, "n_surrogates", min_value=2)
     act = check_activity(activity)
     has_trials = "trial" in act.dims
     if "trial_shuffle" in nulls and not has_trials:
@@ -185,10 +283,12 @@ def run_with_nulls(
         quantities = _default_quantities(data)
     fit_kwargs = dict(fit_kwargs or {})
     names = ("data", *nulls)
-    seeds = _child_seeds(random_state, len(names))
-    results, tables, fits, run_attrs = [], [], {}, {}
-    for name, seed in progress_bar(
-        list(zip(names, seeds, strict=True)), enable=progress, desc="PRG + nulls"
+    runs = [("data", 0)] + [(n, d) for n in nulls for d in range(n_surrogates)]
+    seeds = _child_seeds(random_state, len(runs))
+    results, fits, run_attrs, null_warnings = [], {}, {}, []
+    tables = {n: [] for n in names}
+    for (name, draw), seed in progress_bar(
+        list(zip(runs, seeds, strict=True)), enable=progress, desc="PRG + nulls"
     ):
         pairing = "random" if name == "random_pairing" else "correlation"
         if name in ("data", "random_pairing"):
@@ -197,27 +297,38 @@ def run_with_nulls(
             src = stack_trials(surrogate(act, name, seed))
         else:
             src = surrogate(data, name, seed)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=name != "data") as caught:
             if name != "data":
-                warnings.filterwarnings("ignore", message="prg: odd numbers of clusters")
+                warnings.simplefilter("always")
             res = prg(src, pairing=pairing, random_state=seed, **prg_kwargs)
             fitted = fit_exponents(res, quantities, **fit_kwargs)
+        for w in caught or ():
+            if not str(w.message).startswith("prg: odd numbers of clusters"):
+                null_warnings.append(f"{name} draw {draw}: {w.message}")
         table, fit = _exponent_table(fitted, quantities)
-        tables.append(table)
-        fits[name] = fit
-        if name == "data":
-            data_attrs = dict(res.attrs)
-        run_attrs[name] = {k: _plain(v) for k, v in res.attrs.items()}
-        results.append(_no_attrs(res))
+        tables[name].append(table)
+        if draw == 0:
+            fits[name] = fit
+            if name == "data":
+                data_attrs = dict(res.attrs)
+            run_attrs[name] = {k: _plain(v) for k, v in res.attrs.items()}
+            results.append(_no_attrs(res))
+    if null_warnings:
+        warn_user(
+            f"run_with_nulls: {len(null_warnings)} warning(s) in the null draws (all in "
+            f"attrs['null_warnings']); first: {null_warnings[0]}",
+            UserWarning,
+        )
     out = xr.concat(results, dim="null", coords="minimal", compat="override", join="override")
     out = out.assign_coords(null=list(names), exponent_name=list(_SYMBOLS))
-    tab = np.stack(tables)
-    for i, suffix in enumerate(("", "_ci_low", "_ci_high", "_block_sd")):
-        out[f"exponent{suffix}"] = (("null", "exponent_name"), tab[:, :, i])
+    for var, values in _null_summary(tables, names, n_surrogates).items():
+        out[var] = values
     attrs = {k: v for k, v in data_attrs.items() if k not in ("random_state", "pairing")}
     attrs.update(
         analysis="real-space PRG with null models",
         nulls=json.dumps(list(nulls)),
+        n_surrogates=int(n_surrogates),
+        null_warnings=json.dumps(null_warnings),
         random_state=_seed_value(random_state),
         run_seeds=np.asarray(seeds, dtype=np.int64),
         quantities=json.dumps(list(quantities)),

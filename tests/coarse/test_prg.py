@@ -204,7 +204,8 @@ def test_independent_units_correlation_pairing_selection_bias(rng):
 
 def test_identical_units_alpha_two(rng):
     base = (rng.random(5000) < 0.3).astype(np.int8)
-    act = rgdata.as_activity(np.tile(base, (16, 1)), kind="spikes")
+    # 64 units: the default fit range (levels with >= 8 clusters) holds K = 1..8
+    act = rgdata.as_activity(np.tile(base, (64, 1)), kind="spikes")
     res = prg(act)
     fit = fit_exponent(res, "variance")
     assert fit["exponent"] == pytest.approx(2.0, abs=1e-9)
@@ -356,7 +357,13 @@ def test_bad_input(rng):
     with pytest.raises(ValueError, match=r"n_levels=4 needs at least 2\*\*4 = 16 units"):
         prg(act, n_levels=4)
     with pytest.raises(ValueError, match="too few for n_blocks=4"):
-        prg(act.isel(time=slice(0, 30)))
+        prg(act.isel(time=slice(0, 30)), n_blocks=4)
+    with pytest.raises(ValueError, match="too few for n_blocks='auto'"):
+        prg(act.isel(time=slice(0, 15)))
+    with pytest.raises(ValueError, match="unknown n_blocks 'many'"):
+        prg(act, n_blocks="many")
+    with pytest.raises(ValueError, match="unknown max_lag 'long'"):
+        prg(act, max_lag="long")
     with pytest.raises(ValueError, match="unknown pairing 'best'"):
         prg(act, pairing="best")
     with pytest.raises(ValueError, match="unknown normalization"):

@@ -84,9 +84,12 @@ def test_plot_on_given_axes(results):
 
 def test_report_section(tmp_path):
     rng = np.random.default_rng(1)
-    act = driven_spikes(rng, n=16, t=600, trials=5)
+    # 64 units: the default fit range (levels with >= 8 clusters) holds K = 1..8
+    act = driven_spikes(rng, n=64, t=600, trials=5)
     rep = Report("test")
-    out = add_scaling_section(rep, act, random_state=0, n_levels=3, bin_factors=(1, 2))
+    out = add_scaling_section(
+        rep, act, random_state=0, n_levels=3, bin_factors=(1, 2), n_surrogates=3
+    )
     for s in ("alpha", "beta", "mu", "z"):
         assert np.isfinite(out[s])
         assert f"{s}_trial_shuffle" in out
@@ -95,6 +98,10 @@ def test_report_section(tmp_path):
     assert "prg_variance" in names and "prg_bin_width" in names
     cap = next(it.caption for it in rep.items if it.name == "prg_variance")
     assert f"{out['alpha']:.3f}" in cap and "shuffle" in cap and "trial_shuffle" in cap
+    assert "circular_shift" in cap and "Closest null:" in cap and "mean of 3 draws" in cap
+    intro = next(it for it in rep.items if it.kind == "text").payload
+    assert "the shuffle null shows that baseline" not in intro
+    assert "circular shift keeps each unit's autocorrelation" in intro
     index = rep.save(tmp_path / "rep")
     assert (tmp_path / "rep" / "results" / "prg_nulls.nc").exists()
     assert (tmp_path / "rep" / "results" / "prg_holdout.nc").exists()

@@ -12,7 +12,7 @@ from rgdata.coarse import prg
 from rgdata.diagnostics import fit_exponent, fit_exponents
 
 
-def planted(rng, exponent=1.4, n_levels=7, n_blocks=4, noise=0.02, curvature=0.0):
+def planted(rng, exponent=1.4, n_levels=7, n_blocks=8, noise=0.02, curvature=0.0):
     """A fake prg result whose variance follows c K**exponent with log-normal block noise."""
     k = 2 ** np.arange(n_levels)
     logk = np.log(k)
@@ -78,7 +78,7 @@ def test_spread_ci_is_one_block_sd(rng):
 def test_wls_equals_ols_for_equal_block_variances(rng):
     ds = planted(rng, noise=0.0)
     # identical block scatter at every level: weights are all equal
-    offs = np.array([-0.01, 0.01, 0.02, -0.02])
+    offs = np.tile([-0.01, 0.01, 0.02, -0.02], 2)
     ds["variance_blocks"] = ds["variance_blocks"] * np.exp(offs)[None, :]
     a = fit_exponent(ds, "variance", method="ols")
     b = fit_exponent(ds, "variance", method="wls")
@@ -150,3 +150,29 @@ def test_no_warning_on_good_fit(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fit_exponent(planted(rng), "variance")
+
+
+def test_default_fit_range_needs_eight_clusters(rng):
+    # 64 units: levels K = 1..32 hold 64, 32, 16, 8, 4, 2 clusters; the default range
+    # stops at K = 8 (8 clusters) and says so; asking for more warns
+    x = (rng.random((64, 6000)) < 0.2).astype(np.int8)
+    res = prg(rgdata.as_activity(x, kind="spikes"), pairing="random", random_state=0)
+    fit = fit_exponent(res, "variance")
+    assert (fit["k_min"], fit["k_max"]) == (1.0, 8.0)
+    assert "8 clusters" in fit["k_range_rule"] and fit["min_clusters"] == 8
+    with pytest.warns(UserWarning, match="fewer than 8 clusters"):
+        wide = fit_exponent(res, "variance", k_range=(1, 32))
+    assert wide["k_max"] == 32.0
+    # a result with too few clusters anywhere: a stated failure, not a fit on 2 clusters
+    small = prg(rgdata.as_activity(x[:16], kind="spikes"), pairing="random", random_state=0)
+    with pytest.warns(UserWarning, match="at least 3 needed"):
+        bad = fit_exponent(small, "variance")
+    assert np.isnan(bad["exponent"]) and "8 clusters" in bad["status"]
+
+
+def test_significant_curvature_warns_with_both_half_slopes(rng):
+    ds = planted(rng, curvature=0.05, noise=0.005)
+    with pytest.warns(UserWarning, match=r"slope is \d\.\d{3} over the lower half and \d"):
+        fit = fit_exponent(ds, "variance")
+    assert fit["curvature_significant"] == 1
+    assert fit["slope_upper_half"] > fit["slope_lower_half"]

@@ -104,7 +104,7 @@ def test_run_with_nulls_reproducible_and_trials(rng):
 
 
 def test_bin_width_sweep(rng):
-    act = correlated_spikes(rng, n=16, t=4001)
+    act = correlated_spikes(rng, n=64, t=4001)
     with pytest.warns(UserWarning, match="last 1 bin"):
         res = bin_width_sweep(act, (1, 2), random_state=0, n_levels=3)
     assert list(res["bin_factor"].values) == [1, 2]
@@ -115,11 +115,41 @@ def test_bin_width_sweep(rng):
         plain["exponent"]
     )
     # rebinned clipped spikes at factor 2: variance at level 0 from direct rebinning
-    x = act.values[:, :4000].reshape(16, 2000, 2).sum(-1).clip(0, 1)
+    x = act.values[:, :4000].reshape(64, 2000, 2).sum(-1).clip(0, 1)
     assert res["variance"].sel(bin_factor=2, level=0) == pytest.approx(x.var(axis=1).mean())
     with pytest.warns(UserWarning, match="last 1 bin"):
         counts = bin_width_sweep(act, (2,), counts="count", random_state=0, n_levels=3)
-    xc = act.values[:, :4000].reshape(16, 2000, 2).sum(-1)
+    xc = act.values[:, :4000].reshape(64, 2000, 2).sum(-1)
     assert counts["variance"].sel(bin_factor=2, level=0) == pytest.approx(xc.var(axis=1).mean())
     with pytest.raises(ValueError, match="unknown counts"):
         bin_width_sweep(act, (2,), counts="max")
+
+
+def test_nulls_are_distributions_over_seeded_draws(rng):
+    act = correlated_spikes(rng, n=64, t=4000)
+    res = run_with_nulls(act, n_surrogates=4, random_state=0, n_levels=4)
+    # circular shift is in the default null set
+    assert list(res["null"].values) == ["data", "shuffle", "circular_shift", "random_pairing"]
+    assert res.sizes["draw"] == 4 and res.attrs["n_surrogates"] == 4
+    draws = res["null_exponent"].sel(null="circular_shift", exponent_name="alpha").values
+    assert np.all(np.isfinite(draws)) and np.unique(draws).size == 4  # independent draws
+    row = res.sel(null="circular_shift", exponent_name="alpha")
+    assert float(row["exponent"]) == pytest.approx(draws.mean())
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    assert float(row["exponent_ci_low"]) == pytest.approx(lo)
+    assert float(row["exponent_ci_high"]) == pytest.approx(hi)
+    assert float(row["exponent_null_sd"]) == pytest.approx(draws.std(ddof=1))
+    data = res.sel(null="data", exponent_name="alpha")
+    z = (data["exponent"] - draws.mean()) / np.sqrt(
+        data["exponent_se"] ** 2 + draws.std(ddof=1) ** 2
+    )
+    assert float(row["z_vs_data"]) == pytest.approx(float(z))
+    assert float(row["z_vs_data"]) > 3  # a shared drive: far from every null
+    assert float(row["fraction_beyond_data"]) == 0.0
+    assert np.all(np.isnan(res["null_exponent"].sel(null="data")))
+    assert str(res["interval_kind"].sel(null="shuffle").values) == "2.5-97.5% of 4 draws"
+    # same seed, same draws
+    again = run_with_nulls(act, ("circular_shift",), n_surrogates=4, random_state=0, n_levels=4)
+    assert again["null_exponent"].sizes["draw"] == 4
+    with pytest.raises(ValueError, match="n_surrogates"):
+        run_with_nulls(act, n_surrogates=1)

@@ -11,7 +11,12 @@ import xarray as xr
 from ...activity import check_activity, stack_trials
 from ...coarse.prg import prg
 from ...diagnostics.exponents import fit_exponents
-from ...diagnostics.nulls import bin_width_sweep, run_with_nulls
+from ...diagnostics.nulls import (
+    DEFAULT_N_SURROGATES,
+    DEFAULT_NULLS,
+    bin_width_sweep,
+    run_with_nulls,
+)
 from ...viz.scaling import (
     plot_autocorrelation_collapse,
     plot_distribution_flow,
@@ -33,16 +38,55 @@ _WHAT = {
 
 def _fmt(table: xr.Dataset, cond: str, name: Any, sym: str) -> str:
     row = table.sel({cond: name, "exponent_name": sym})
+    is_null = cond == "null" and name != "data"
     name = f"bin x{name}" if cond == "bin_factor" else name
     e, lo, hi = (float(row[v]) for v in ("exponent", "exponent_ci_low", "exponent_ci_high"))
     if not np.isfinite(e):
         return f"{name}: not fitted"
-    ci = f" [{lo:.3f}, {hi:.3f}]" if np.isfinite(lo) else " (no CI)"
+    if is_null:
+        n = table.attrs.get("n_surrogates", "?")
+        return (
+            f"{name}: {_NAMES[sym]} = {e:.3f} (mean of {n} draws, 2.5-97.5% [{lo:.3f}, {hi:.3f}])"
+        )
+    ci = (
+        f" [{lo:.3f}, {hi:.3f}]" if np.isfinite(lo) else " (no CI: too few independent time blocks)"
+    )
     return f"{name}: {_NAMES[sym]} = {e:.3f}{ci}"
 
 
 def _side_by_side(res: xr.Dataset, sym: str) -> str:
     return "; ".join(_fmt(res, "null", str(n), sym) for n in res["null"].values)
+
+
+def _closest_null(res: xr.Dataset, sym: str) -> str:
+    """Which null comes closest to the data, by how much, with the null's own spread."""
+    nulls = [str(n) for n in res["null"].values if n != "data"]
+    rows = []
+    for n in nulls:
+        sel = res.sel(null=n, exponent_name=sym)
+        diff = float(res.sel(null="data", exponent_name=sym)["exponent"]) - float(sel["exponent"])
+        if np.isfinite(diff):
+            rows.append(
+                (abs(diff), n, diff, float(sel["z_vs_data"]), float(sel["fraction_beyond_data"]))
+            )
+    if not rows:
+        return ""
+    _, n, diff, z, frac = min(rows)
+    z_txt = (
+        f"z = {z:.1f} with the data's standard error and the null's spread"
+        if np.isfinite(z)
+        else "no z (the data have no CI)"
+    )
+    return (
+        f" Closest null: {n}, data - null mean = {diff:+.3f} ({z_txt}; "
+        f"{frac:.0%} of its draws lie as far out as the data)."
+    )
+
+
+def _no_ci_note(fit: dict) -> str:
+    if fit.get("ci_note"):
+        return f" No confidence interval: {fit['ci_note']}."
+    return ""
 
 
 def add_scaling_section(
@@ -52,6 +96,7 @@ def add_scaling_section(
     random_state: Any = 0,
     progress: bool = False,
     nulls: tuple[str, ...] | None = None,
+    n_surrogates: int = DEFAULT_N_SURROGATES,
     n_levels: int | None = None,
     bin_factors: tuple[int, ...] | None = (1, 2, 4),
     bin_counts: str = "clip",
@@ -81,8 +126,12 @@ def add_scaling_section(
     progress : bool
         Progress bars.
     nulls : tuple of str, optional
-        Default ``("shuffle", "random_pairing")`` plus ``"trial_shuffle"``
-        when *activity* has trials.
+        Default ``("shuffle", "circular_shift", "random_pairing")`` plus
+        ``"trial_shuffle"`` when *activity* has trials; each null runs over
+        *n_surrogates* draws.
+    n_surrogates : int
+        Draws per null (at least 2), see
+        :func:`rgdata.diagnostics.run_with_nulls`.
     n_levels : int, optional
         PRG levels (default: as :func:`rgdata.coarse.prg`).
     bin_factors : tuple of int or None
@@ -103,16 +152,18 @@ def add_scaling_section(
     Returns
     -------
     dict
-        ``{symbol: exponent, symbol_ci_low, symbol_ci_high, symbol_<null>,
+        ``{symbol: exponent, symbol_ci_low, symbol_ci_high, symbol_<null>
+        (mean over draws), symbol_<null>_z (data vs null, see run_with_nulls),
         symbol_holdout}`` for alpha, beta, mu, z (where fitted).
     """
     act = check_activity(activity)
     has_trials = "trial" in act.dims
     if nulls is None:
-        nulls = ("shuffle", "random_pairing") + (("trial_shuffle",) if has_trials else ())
+        nulls = DEFAULT_NULLS + (("trial_shuffle",) if has_trials else ())
     res = run_with_nulls(
         act,
         tuple(nulls),
+        n_surrogates=n_surrogates,
         random_state=random_state,
         fit_kwargs=fit_kwargs,
         progress=progress,
@@ -125,7 +176,13 @@ def add_scaling_section(
     t_note = " Trials were stacked into one time axis." if has_trials else ""
     ci_note = (
         "CIs come from fits on contiguous time blocks "
-        f"({res.attrs['n_blocks']} blocks, Student-t on the block exponents)."
+        f"({res.attrs['n_blocks']} blocks of {res.attrs['block_length']} samples, Student-t "
+        "on the block exponents); they are given only when at least 5 blocks of at least "
+        "3 integrated autocorrelation times of the coarse-grained variables fit in the "
+        "recording."
+        + (f" Here: {res.attrs['block_note']}." if res.attrs.get("block_note") else "")
+        + f" Each null is {res.attrs['n_surrogates']} seeded draws, shown as their mean and "
+        "2.5-97.5% band."
     )
     report.add_text(
         f"Real-space phenomenological RG (Meshulam et al. 2019): the most correlated units "
@@ -134,7 +191,10 @@ def add_scaling_section(
         f"{res.attrs['n_units']} units x {res.attrs['n_time']} time bins.{t_note} Each null "
         f"is analysed by the same pipeline: {', '.join(nulls)}. {ci_note} Under greedy "
         "pairing, independent units give alpha slightly above 1 (chance correlations are "
-        "selected, O(sqrt(ln N / T))); the shuffle null shows that baseline.",
+        "selected, O(sqrt(ln N / T_eff)) with T_eff the number of independent samples). The "
+        "shuffle also destroys each unit's autocorrelation (T_eff = T), so it understates "
+        "that baseline on autocorrelated data; the circular shift keeps each unit's "
+        "autocorrelation and is the baseline to read the data against there.",
         section=section,
     )
     params = {
@@ -151,10 +211,18 @@ def add_scaling_section(
         report.add_figure(
             ax.figure,
             f"{name}_{quantity}",
-            f"{_WHAT[sym]}. {_side_by_side(res, sym)}. Fit range K = {fit['k_min']:g}"
-            f"-{fit['k_max']:g}, R² = {fit['r2']:.3f}; curvature "
+            f"{_WHAT[sym]}. {_side_by_side(res, sym)}.{_closest_null(res, sym)}"
+            f"{_no_ci_note(fit)} Fit range K = {fit['k_min']:g}-{fit['k_max']:g} "
+            f"({fit.get('k_range_rule', 'requested')}), R² = {fit['r2']:.3f}; curvature "
             f"{'significant' if fit['curvature_significant'] else 'not significant'} "
-            f"(quadratic term {fit['curvature']:.3g}). Error bars: sd across time blocks.",
+            f"(quadratic term {fit['curvature']:.3g}"
+            + (
+                f"; slopes {fit['slope_lower_half']:.3f} over the lower and "
+                f"{fit['slope_upper_half']:.3f} over the upper half of the range"
+                if fit["curvature_significant"]
+                else ""
+            )
+            + "). Error bars: sd across time blocks.",
             section=section,
             params=params,
         )
@@ -164,7 +232,7 @@ def add_scaling_section(
             ax.figure,
             f"{name}_eigenvalue_collapse",
             f"Rank-ordered covariance spectra of the clusters vs rank/K. {_WHAT['mu']}. "
-            f"{_side_by_side(res, 'mu')}.",
+            f"{_side_by_side(res, 'mu')}.{_closest_null(res, 'mu')}",
             section=section,
             params=params,
         )
@@ -173,7 +241,9 @@ def add_scaling_section(
         ax.figure,
         f"{name}_autocorrelation_collapse",
         "Cluster-averaged autocorrelation vs lag / τc(K) (τc: first drop below 1/e, "
-        f"in samples). {_side_by_side(res, 'z')}.",
+        f"in samples; levels where it never fell below 1/e within max_lag = "
+        f"{res.attrs['max_lag']} give only a lower bound and are left out of the z̃ fit). "
+        f"{_side_by_side(res, 'z')}.",
         section=section,
         params=params,
     )
@@ -190,8 +260,8 @@ def add_scaling_section(
     report.add_figure(
         fig,
         f"{name}_exponents",
-        "Exponents with confidence intervals, data and nulls side by side: "
-        + " | ".join(f"{_NAMES[s]}: {_side_by_side(res, s)}" for s in fitted),
+        "Exponents with confidence intervals (data) and 2.5-97.5% bands over draws (nulls), "
+        "side by side: " + " | ".join(f"{_NAMES[s]}: {_side_by_side(res, s)}" for s in fitted),
         section=section,
         params=params,
     )
@@ -217,6 +287,7 @@ def add_scaling_section(
         summary[f"{s}_ci_high"] = float(d["exponent_ci_high"])
         for n in nulls:
             summary[f"{s}_{n}"] = float(res.sel(null=n, exponent_name=s)["exponent"])
+            summary[f"{s}_{n}_z"] = float(res.sel(null=n, exponent_name=s)["z_vs_data"])
 
     if holdout_check:
         stacked = stack_trials(act) if has_trials else act
@@ -228,9 +299,12 @@ def add_scaling_section(
         for s in fitted:
             fit = json.loads(held.attrs[f"{s}_fit"])
             summary[f"{s}_holdout"] = float(fit["exponent"])
-            parts.append(
-                f"{_NAMES[s]} = {fit['exponent']:.3f} [{fit['ci_low']:.3f}, {fit['ci_high']:.3f}]"
+            ci = (
+                f"[{fit['ci_low']:.3f}, {fit['ci_high']:.3f}]"
+                if np.isfinite(fit["ci_low"])
+                else "(no CI: too few independent time blocks in the held-out half)"
             )
+            parts.append(f"{_NAMES[s]} = {fit['exponent']:.3f} {ci}")
         report.add_text(
             "Hold-out check (pairs chosen on the first half of the recording, every quantity "
             "measured on the second half, so chance correlations cannot be selected): "
