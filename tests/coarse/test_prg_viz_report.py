@@ -107,3 +107,22 @@ def test_report_section(tmp_path):
     assert (tmp_path / "rep" / "results" / "prg_holdout.nc").exists()
     assert "Hold-out check" in index.read_text()
     assert "prg_exponents" in index.read_text()
+
+
+def test_scaling_captions_follow_the_data_kind_and_state_the_mu_range(rng):
+    """Bin-width captions never speak of spikes for continuous data; the mu caption gives
+    its fit range and names the spectra drawn outside it."""
+    from rgdata.report.sections.scaling import _mu_range, _rebin_text
+
+    calcium = rgdata.as_activity(rng.normal(size=(8, 100)), kind="calcium")
+    spikes = rgdata.as_activity((rng.random((8, 100)) < 0.2).astype(np.int8), kind="spikes")
+    assert "spike" not in _rebin_text(calcium, "clip") and "calcium" in _rebin_text(calcium, "clip")
+    assert "clipped to 0/1" in _rebin_text(spikes, "clip")
+    assert "kept as counts" in _rebin_text(spikes, "sum")
+    x = (rng.random((64, 3000)) < 0.2).astype(np.int8)
+    res = prg(rgdata.as_activity(x, kind="spikes"), random_state=0)
+    fit = {"k_min": 4.0, "k_max": 8.0, "k_range_rule": "default"}
+    text = _mu_range(res, fit)
+    assert "Fit range K = 4-8 (default)" in text
+    assert "K = [2, 16, 32] are drawn but not fitted" in text
+    assert _mu_range(res, {"k_min": float("nan")}) == ""

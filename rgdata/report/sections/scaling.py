@@ -89,6 +89,37 @@ def _no_ci_note(fit: dict) -> str:
     return ""
 
 
+def _mu_range(res: xr.Dataset, fit: dict) -> str:
+    """The mu fit range, and which drawn spectra lie outside it (drawn, not fitted)."""
+    if not np.isfinite(fit.get("k_min", np.nan)):
+        return ""
+    data = res.sel(null="data") if "null" in res.dims else res
+    sizes = data["cluster_size"].values
+    drawn = [
+        int(k)
+        for i, k in enumerate(sizes)
+        if k >= 2 and np.any(np.isfinite(data["eigenvalues"][i].values))
+    ]
+    outside = [k for k in drawn if not fit["k_min"] <= k <= fit["k_max"]]
+    text = (
+        f" Fit range K = {fit['k_min']:g}-{fit['k_max']:g} ({fit.get('k_range_rule', 'requested')})"
+    )
+    if outside:
+        text += f"; the spectra at K = {outside} are drawn but not fitted"
+    return text + "."
+
+
+def _rebin_text(act: xr.DataArray, bin_counts: str) -> str:
+    """How adjacent bins were merged, in the words that fit the data kind."""
+    kind = act.attrs.get("kind", "continuous")
+    if kind == "spikes":
+        merged = "spike counts clipped to 0/1" if bin_counts == "clip" else "kept as counts"
+        return f"adjacent bins summed, factor 1 = original; {merged}"
+    if kind == "spins":
+        return "adjacent samples summed, factor 1 = original; spins become sums"
+    return f"adjacent time points summed ({kind} values), factor 1 = original"
+
+
 def add_scaling_section(
     report: Any,
     activity: xr.DataArray,
@@ -232,7 +263,8 @@ def add_scaling_section(
             ax.figure,
             f"{name}_eigenvalue_collapse",
             f"Rank-ordered covariance spectra of the clusters vs rank/K. {_WHAT['mu']}. "
-            f"{_side_by_side(res, 'mu')}.{_closest_null(res, 'mu')}",
+            f"{_side_by_side(res, 'mu')}.{_closest_null(res, 'mu')}"
+            f"{_no_ci_note(fits['data']['mu'])}{_mu_range(res, fits['data']['mu'])}",
             section=section,
             params=params,
         )
@@ -338,8 +370,7 @@ def add_scaling_section(
         report.add_figure(
             fig,
             f"{name}_bin_width",
-            "Exponents vs time-bin width (adjacent bins summed, factor 1 = original; spikes "
-            f"{'clipped to 0/1' if bin_counts == 'clip' else 'kept as counts'}). {text}",
+            f"Exponents vs time-bin width ({_rebin_text(act, bin_counts)}). {text}",
             section=section,
             params=dict(params, bin_factors=list(bin_factors)),
         )
