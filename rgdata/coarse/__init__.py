@@ -1,4 +1,5 @@
-"""Coarse-graining: real-space PRG and momentum-space PCA-RG."""
+"""Coarse-graining: real-space PRG, momentum-space PCA-RG, and rebuilding their levels."""
 
+from .levels import *  # noqa: F403
 from .momentum import *  # noqa: F403
 from .prg import *  # noqa: F403
