@@ -103,7 +103,23 @@ def features(coarse: np.ndarray) -> np.ndarray:
 
 
 def kernel(a: float, b: float, c: float) -> np.ndarray:
-    """The 3x3 spin-flip-symmetric kernel ``[[a, b, a], [b, c, b], [a, b, a]]``."""
+    """The 3x3 spin-flip-symmetric kernel ``[[a, b, a], [b, c, b], [a, b, a]]``.
+
+    Parameters
+    ----------
+    a, b, c : float
+        Corner, edge and centre weights.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(3, 3)`` float64 kernel.
+
+    Examples
+    --------
+    >>> float(kernel(0.5, 0.25, 1.0).sum())
+    4.0
+    """
     return np.array([[a, b, a], [b, c, b], [a, b, a]], dtype=np.float64)
 
 

@@ -105,11 +105,11 @@ def test_sample_gives_configurations_that_ising_observables_accepts():
     assert one.shape == (200, 16, 16) and one.attrs["n_upsamplings"] == 1
 
 
-def test_fit_on_critical_ising_is_near_the_published_kernel():
+def test_fit_on_critical_ising_is_near_the_reference_kernel():
     cfg = rgdata.lattice.sample_ising(32, exact.TC_2D, 200, algorithm="wolff", random_state=0)
     model = InverseRGUpsampler(random_state=0).fit(cfg)
     assert model.converged_
-    # the published values (0.55, 0.63, 1.4) are quoted to two digits: allow 3 of the
+    # the reference values (0.55, 0.63, 1.4; issue #15) are quoted to two digits: allow 3 of the
     # larger of the two standard errors
     se = np.maximum(model.stderr_, model.stderr_robust_)
     assert np.all(np.abs(model.coef_ - PLANTED) < 3 * se), (model.coef_, se)
