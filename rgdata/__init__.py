@@ -28,6 +28,7 @@ _SUBPACKAGES = (
     "coarse",
     "maxent",
     "flow",
+    "models",
     "diagnostics",
     "viz",
     "report",
