@@ -2,7 +2,7 @@
 
 Subpackages (imported on first use, so ``import rgdata`` stays light):
 ``io``, ``datasets``, ``lattice``, ``coarse``, ``maxent``, ``flow``,
-``diagnostics``, ``viz``, ``report``.
+``diagnostics``, ``models``, ``viz``, ``report``.
 """
 
 from __future__ import annotations
