@@ -123,6 +123,10 @@ def test_fit_with_means_biased_low_is_not_converged_and_the_warning_names_the_fa
     assert m.residual_ < m.tol and m.residual_rms_ < m.tol_rms
     fam = m.residual_families_.sel(family="means")
     assert float(fam.rms_z) < m.tol_rms and float(fam.bias) < -pf.BIAS_TOL
+    # the report's caption says which family fails
+    from rgdata.report.sections.maxent import _fmt_fit
+
+    assert "NOT converged" in _fmt_fit(m) and "failing on its own: means" in _fmt_fit(m)
 
 
 def test_correct_monte_carlo_fit_still_converges():
