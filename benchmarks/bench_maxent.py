@@ -8,6 +8,7 @@ benchmarks/reference_maxent.py; its time is the solve() call only.
 
     .venv/bin/python benchmarks/bench_maxent.py [--quick] [--no-retina] [--no-coniii]
         [--retina-models kpairwise-reweighting,...] [--sizes 9,20,50,100]
+    .venv/bin/python benchmarks/bench_maxent.py --auto-choice   # what method="auto" picks
 
 ConIII's Enumerate needs a generated equation file per N and ships them only
 up to N = 9, so exact enumeration is compared at N = 9; at N = 20 rgdata's
@@ -187,6 +188,66 @@ def bench_retina(models=RETINA_MODELS, max_iter: int = 80, max_seconds: float = 
         )
 
 
+def planted_strong(n: int, t: int, seed: int):
+    """Sparse 0/1 model with strong couplings (retina-like): h ~ N(-3.5, 0.5), J ~ N(0, 0.9)."""
+    rng = np.random.default_rng(seed)
+    h01 = rng.normal(-3.5, 0.5, n)
+    J01 = np.triu(rng.normal(0.0, 0.9, (n, n)), 1)
+    J01 = J01 + J01.T
+    chains = 16
+    states = np.zeros((chains, n), np.int8)
+    x01 = gibbs_samples(
+        h01,
+        J01,
+        np.zeros(n + 1),
+        False,
+        states,
+        seed_states(rng, chains),
+        t // chains + 1,
+        10,
+        2000,
+    ).reshape(-1, n)[:t]
+    return rgdata.as_activity(np.ascontiguousarray(x01.T), kind="spikes")
+
+
+def bench_auto_choice(methods=("boltzmann", "reweighting"), which="planted,retina", max_iter=400):
+    """Boltzmann vs reweighting where method="auto" must choose: per-family mismatch, time.
+
+    Data: a planted strongly coupled 50-unit 0/1 model (100,000 samples) and
+    40 units (random, seed 0) of the shipped retina recording, trials stacked.
+    """
+    data = {}
+    if "planted" in which:
+        data["planted strong N=50"] = planted_strong(50, 100_000, seed=7)
+    if "retina" in which:
+        retina = rgdata.stack_trials(rgdata.datasets.load_retina())
+        pick = np.sort(np.random.default_rng(0).choice(retina.sizes["unit"], 40, replace=False))
+        data["retina 40-unit subset"] = retina.isel(unit=pick)
+    for label, act in data.items():
+        print(f"\n== {label}: {act.sizes['unit']} units x {act.sizes['time']} bins")
+        for method in methods:
+            t0 = time.perf_counter()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                m = PairwiseMaxEnt(method=method, max_iter=max_iter, random_state=0).fit(act)
+            sec = time.perf_counter() - t0
+            for w in caught:
+                print("  warning:", str(w.message)[:300])
+            fam = m.residual_families_
+            per = "; ".join(
+                f"{f}: n {int(fam.n.sel(family=f))} max {float(fam.max_z.sel(family=f)):.2f} "
+                f"rms {float(fam.rms_z.sel(family=f)):.2f} mean z "
+                f"{float(fam.mean_z.sel(family=f)):+.3f} bias {float(fam.bias.sel(family=f)):+.2f}"
+                f" (allowed {fam.attrs['bias_tol'] + float(fam.bias_allowance.sel(family=f)):.2f})"
+                for f in fam.family.values
+            )
+            print(
+                f"{label} {method}: {sec:.1f} s, converged={m.converged_} after {m.n_iter_} "
+                f"iterations; largest {m.residual_:.2f} SE (allowance {m.mc_allowance_:.2f}), "
+                f"pooled rms {m.residual_rms_:.2f}; {per}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes only")
@@ -203,7 +264,16 @@ def main() -> None:
     )
     parser.add_argument("--methods", default="", help="only these rgdata methods (comma list)")
     parser.add_argument("--solvers", default="", help="only these ConIII solvers (comma list)")
+    parser.add_argument(
+        "--auto-choice",
+        action="store_true",
+        help="only Boltzmann vs reweighting on the two data sets method='auto' must handle",
+    )
+    parser.add_argument("--auto-choice-data", default="planted,retina")
     args = parser.parse_args()
+    if args.auto_choice:
+        bench_auto_choice(which=args.auto_choice_data)
+        return
     sizes = {int(s) for s in args.sizes.split(",")}
     keep_m = set(args.methods.split(",")) if args.methods else None
     keep_s = set(args.solvers.split(",")) if args.solvers else None

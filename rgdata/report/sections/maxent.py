@@ -42,10 +42,16 @@ def _choose_units(activity: xr.DataArray, n_units: int, rng: np.random.Generator
 def _fmt_fit(model: PairwiseMaxEnt) -> str:
     state = "converged" if model.converged_ else "NOT converged"
     noise = f" + Monte Carlo {model.mc_allowance_:.2f}" if model.mc_allowance_ else ""
+    fam = model.residual_families_
+    bad = (fam.rms_z >= model.tol_rms) | (
+        abs(fam.bias) >= fam.attrs["bias_tol"] + fam.bias_allowance
+    )
+    failing = [str(f) for f in fam.family.values[bad.values]]
+    why = f"; failing on its own: {', '.join(failing)}" if failing else ""
     return (
         f"{model.method_} fit {state}: largest mismatch of means and second moments "
         f"{model.residual_:.2f} standard errors (tol {model.tol}{noise}), rms "
-        f"{model.residual_rms_:.2f} (tol {model.tol_rms})"
+        f"{model.residual_rms_:.2f} (tol {model.tol_rms}){why}"
     )
 
 
