@@ -18,7 +18,7 @@ import xarray as xr
 from .._validation import check_option
 from ..activity import check_activity
 from ._momentum_kernels import spectrum, standardize
-from .levels import check_level_index, unit_positions
+from .levels import check_level_index, check_same_time, unit_positions
 
 __all__ = ["momentum_level"]
 
@@ -65,12 +65,7 @@ def momentum_level(
     act = check_activity(activity, allow_trials=False)
     pos_level = _level_position(result, level)
     direction = _direction(result, direction)
-    n_time = int(result.attrs.get("n_time", act.sizes["time"]))
-    if act.sizes["time"] != n_time:
-        raise ValueError(
-            f"activity is not the data the result came from: it has {act.sizes['time']} time "
-            f"points, the result was computed on {n_time}"
-        )
+    check_same_time(result, act)
     pos = unit_positions(result, act)
     matrix = str(result.attrs["matrix"])
     z, _ = standardize(act.values[pos], matrix, np.float64)

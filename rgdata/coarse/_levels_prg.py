@@ -19,7 +19,7 @@ from .._validation import check_option
 from .._warnings import warn_user
 from ..activity import KINDS, check_activity
 from ._prg_stats import normalize_rows
-from .levels import check_level_index, unit_positions
+from .levels import check_level_index, check_same_time, unit_positions
 from .prg import LEFT_OUT_WARN_FRACTION
 
 __all__ = ["prg_level", "prg_children"]
@@ -72,12 +72,7 @@ def prg_level(
     membership = np.asarray(result["membership"].values, dtype=np.int64)
     n_lev = membership.shape[0]
     level = check_level_index(level, n_lev, f"prg levels 0..{n_lev - 1}, clusters of 2**level")
-    n_time = int(result.attrs.get("n_time", act.sizes["time"]))
-    if act.sizes["time"] != n_time:
-        raise ValueError(
-            f"activity is not the data the result came from: it has {act.sizes['time']} time "
-            f"points, the result was computed on {n_time}"
-        )
+    n_time = check_same_time(result, act)
     pos = unit_positions(result, act)
     x = act.values[pos]
     if x.dtype == bool:

@@ -215,6 +215,17 @@ def check_level_index(level: Any, n_levels: int, what: str) -> int:
     return level
 
 
+def check_same_time(result: xr.Dataset, activity: xr.DataArray) -> int:
+    """The result's number of time points; ``ValueError`` when *activity* has another."""
+    n_time = int(result.attrs.get("n_time", activity.sizes["time"]))
+    if activity.sizes["time"] != n_time:
+        raise ValueError(
+            f"activity is not the data the result came from: it has {activity.sizes['time']} "
+            f"time points, the result was computed on {n_time}"
+        )
+    return n_time
+
+
 def unit_positions(result: xr.Dataset, activity: xr.DataArray) -> np.ndarray:
     """Positions in *activity* of the result's units, in the result's order.
 
