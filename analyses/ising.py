@@ -9,8 +9,9 @@ The recipe is `rgdata.report.recipes.RECIPES["ising"]`.
 """
 
 import sys
+from pathlib import Path
 
 from rgdata.report.recipes import main
 
 if __name__ == "__main__":
-    sys.exit(main("ising"))
+    sys.exit(main(Path(__file__).stem))

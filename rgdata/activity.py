@@ -26,6 +26,7 @@ __all__ = [
     "as_activity",
     "check_activity",
     "stack_trials",
+    "drop_constant_units",
     "as_configurations",
     "check_configurations",
     "configurations_as_activity",
@@ -237,6 +238,59 @@ def stack_trials(activity: xr.DataArray) -> xr.DataArray:
             "trial_of_time": ("time", np.repeat(np.arange(n_trial), n_time)),
         },
         attrs=attrs,
+    )
+
+
+def drop_constant_units(activity: xr.DataArray) -> xr.DataArray:
+    """Activity without the units whose value never changes (over trials and time).
+
+    Parameters
+    ----------
+    activity : xarray.DataArray
+        Activity ``(unit, time)`` or ``(trial, unit, time)``.
+
+    Returns
+    -------
+    xarray.DataArray
+        The other units, in their order. ``attrs["dropped_constant_units"]``
+        lists the labels of the dropped units (int64 array, or list of str for
+        string labels) and
+        ``attrs["n_dropped_constant_units"]`` counts them (0 when none); a
+        drop is warned about (``UserWarning``).
+
+    Examples
+    --------
+    >>> import numpy as np, rgdata, warnings
+    >>> act = rgdata.as_activity(np.array([[0, 1, 0], [1, 1, 1]]), kind="spikes",
+    ...                          allow_constant=True)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     kept = drop_constant_units(act)
+    >>> kept.sizes["unit"], kept.attrs["n_dropped_constant_units"]
+    (1, 1)
+    """
+    from ._warnings import warn_user
+
+    activity = check_activity(activity, allow_constant=True)
+    values = activity.values
+    axes = (0, 2) if values.ndim == 3 else 1
+    const = values.min(axis=axes) == values.max(axis=axes)
+    labels = activity["unit"].values[const]
+    if const.any():
+        activity = activity.isel(unit=np.flatnonzero(~const))
+        shown = ", ".join(str(x) for x in labels[:5]) + (", ..." if labels.size > 5 else "")
+        warn_user(
+            f"{labels.size} constant unit(s) dropped ({shown}); listed in "
+            "attrs['dropped_constant_units']",
+            UserWarning,
+        )
+    if labels.dtype.kind in "iu" or labels.size == 0:
+        listed: Any = labels.astype(np.int64)  # netCDF-friendly either way
+    else:
+        listed = [str(x) for x in labels]
+    return activity.assign_attrs(
+        dropped_constant_units=listed,
+        n_dropped_constant_units=int(labels.size),
     )
 
 

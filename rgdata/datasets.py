@@ -2,7 +2,15 @@
 
 Each loader returns a validated Activity (:func:`rgdata.as_activity`) whose
 attrs say where the numbers came from, their units and every cleaning step
-that was applied. :func:`list_datasets` lists them.
+that was applied. :data:`DATASETS` is the registry: one :class:`Dataset`
+entry per shipped dataset holds its loader, its description and the
+canonical analyses run on it (:class:`Analysis`: report title, loader
+options, sections and their options); :func:`list_datasets`, the report
+recipes (:data:`rgdata.report.recipes.RECIPES`), the ``rgdata report``
+command and the ``analyses/<name>.py`` scripts are all generated from it.
+Adding a dataset: write its loader here, add one :class:`Dataset` entry to
+:data:`DATASETS`, and copy any ``analyses/*.py`` script to
+``analyses/<analysis name>.py`` (the scripts take their name from the file).
 
 The data folder is found, in this order, from the ``data_dir=`` argument, the
 ``RGDATA_DATA_DIR`` environment variable, ``datasets/`` next to the ``rgdata``
@@ -16,6 +24,8 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +38,16 @@ from .activity import as_activity
 from .io._files import load_numpy, read_table
 from .io.prices import CORRECTION_POLICIES, MISSING_POLICIES, prices_to_returns
 
-__all__ = ["load_retina", "load_stocks", "load_ftse100", "list_datasets", "data_dir"]
+__all__ = [
+    "load_retina",
+    "load_stocks",
+    "load_ftse100",
+    "list_datasets",
+    "data_dir",
+    "Dataset",
+    "Analysis",
+    "DATASETS",
+]
 
 _ENV = "RGDATA_DATA_DIR"
 
@@ -308,41 +327,168 @@ def load_ftse100(
     )
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """One canonical report of a shipped dataset (a recipe of :mod:`rgdata.report.recipes`).
+
+    Attributes
+    ----------
+    name : str
+        Report name: ``rgdata report --dataset NAME``, ``analyses/NAME.py``
+        and the folder ``reports/NAME/``.
+    title, description : str
+        Shown at the top of the report.
+    load_options : dict
+        Keyword arguments of the dataset's loader.
+    sections : tuple of str
+        Report sections (:data:`rgdata.report.sections.REGISTRY`), in order.
+    options : dict
+        Section name -> keyword arguments of the full run.
+    quick_options : dict
+        Section options added on top of the common quick ones in ``--quick`` runs.
+    quick_subset : dict
+        Quick runs keep the first ``n`` entries along each named dim.
+    """
+
+    name: str
+    title: str
+    description: str
+    load_options: dict[str, Any] = field(default_factory=dict)
+    sections: tuple[str, ...] = ("overview", "scaling", "momentum", "flow")
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    quick_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    quick_subset: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One shipped dataset: its loader, what it is, and the analyses run on it.
+
+    Attributes
+    ----------
+    name : str
+        Short name (the row of :func:`list_datasets`).
+    loader : callable
+        The ``load_*`` function of this module.
+    description, shape, kind, file : str
+        Columns of :func:`list_datasets` (``shape`` with the default options;
+        ``file`` relative to :func:`data_dir`).
+    call : str
+        How to call the loader, as shown by :func:`list_datasets`.
+    analyses : tuple of Analysis
+        The canonical reports of this dataset.
+    """
+
+    name: str
+    loader: Callable[..., xr.DataArray]
+    description: str
+    shape: str
+    kind: str
+    file: str
+    call: str
+    analyses: tuple[Analysis, ...] = ()
+
+
+#: The shipped datasets, in listing order: one entry per dataset.
+DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        Dataset(
+            name="retina",
+            loader=load_retina,
+            description="salamander retina, 160 ganglion cells, 297 repeats of a natural "
+            "movie, 20 ms bins (Tkacik et al. 2014)",
+            shape="(297 trial, 160 unit, 953 time)",
+            kind="spikes",
+            file=str(_RETINA_FILE.as_posix()),
+            call="rgdata.datasets.load_retina()",
+            analyses=(
+                Analysis(
+                    name="retina",
+                    title="Salamander retina, 160 ganglion cells, 297 repeats of a natural movie",
+                    description=(
+                        "Binary spikes in 20 ms bins (Marre et al. 2012; Tkacik et al. 2014). "
+                        "Repeats are stacked into one time axis where an analysis needs it; the "
+                        "trial shuffle keeps only stimulus-locked correlations and is shown "
+                        "beside every exponent."
+                    ),
+                    sections=("overview", "scaling", "momentum", "maxent", "flow"),
+                    quick_subset={"trial": 30},
+                ),
+            ),
+        ),
+        Dataset(
+            name="stocks",
+            loader=load_stocks,
+            description="56 US large caps, daily prices 2003-2007, unadjusted "
+            "(splits and glitches corrected by default)",
+            shape="(56 unit, 1257 time); intraday (56, 1258)",
+            kind="returns",
+            file="stocks_sklearn/close_prices.csv, open_prices.csv",
+            call="rgdata.datasets.load_stocks(price='close'|'open'|'intraday')",
+            analyses=(
+                Analysis(
+                    name="stocks",
+                    title="56 US large caps, daily close-to-close log returns 2003-2007",
+                    description=(
+                        "scikit-learn examples-data; unadjusted splits and one-day glitches are "
+                        "detected and corrected by the loader (listed below)."
+                    ),
+                    load_options={"price": "close"},
+                    quick_subset={"time": 500},
+                ),
+                Analysis(
+                    name="stocks_intraday",
+                    title="56 US large caps, intraday log(close/open) returns 2003-2007",
+                    description="Split-free intraday returns of the same panel.",
+                    load_options={"price": "intraday"},
+                    quick_subset={"time": 500},
+                ),
+            ),
+        ),
+        Dataset(
+            name="ftse100",
+            loader=load_ftse100,
+            description="64 FTSE 100 stocks, daily adjusted close 2000-2023, 29 missing prices",
+            shape="(64 unit, 5937 time) with missing='drop_dates'",
+            kind="returns",
+            file=str(_FTSE_FILE.as_posix()),
+            call="rgdata.datasets.load_ftse100(missing='drop_dates')",
+            analyses=(
+                Analysis(
+                    name="ftse100",
+                    title="FTSE 100: 64 assets, daily log returns 2000-2023",
+                    description=(
+                        "skfolio dataset; dates with missing prices are removed (listed below)."
+                    ),
+                    quick_subset={"time": 1000},
+                ),
+            ),
+        ),
+    )
+}
+
+
 def list_datasets() -> pd.DataFrame:
     """The shipped datasets: name, description, shape, kind, loader, file.
 
     Returns
     -------
     pandas.DataFrame
-        One row per dataset; ``shape`` is the shape the loader returns with
-        its default options.
+        One row per entry of :data:`DATASETS`; ``shape`` is the shape the
+        loader returns with its default options, ``analyses`` the names of
+        its canonical reports.
     """
     rows = [
         {
-            "name": "retina",
-            "description": "salamander retina, 160 ganglion cells, 297 repeats of a natural "
-            "movie, 20 ms bins (Tkacik et al. 2014)",
-            "shape": "(297 trial, 160 unit, 953 time)",
-            "kind": "spikes",
-            "loader": "rgdata.datasets.load_retina()",
-            "file": str(_RETINA_FILE.as_posix()),
-        },
-        {
-            "name": "stocks",
-            "description": "56 US large caps, daily prices 2003-2007, unadjusted "
-            "(splits and glitches corrected by default)",
-            "shape": "(56 unit, 1257 time); intraday (56, 1258)",
-            "kind": "returns",
-            "loader": "rgdata.datasets.load_stocks(price='close'|'open'|'intraday')",
-            "file": "stocks_sklearn/close_prices.csv, open_prices.csv",
-        },
-        {
-            "name": "ftse100",
-            "description": "64 FTSE 100 stocks, daily adjusted close 2000-2023, 29 missing prices",
-            "shape": "(64 unit, 5937 time) with missing='drop_dates'",
-            "kind": "returns",
-            "loader": "rgdata.datasets.load_ftse100(missing='drop_dates')",
-            "file": str(_FTSE_FILE.as_posix()),
-        },
+            "name": d.name,
+            "description": d.description,
+            "shape": d.shape,
+            "kind": d.kind,
+            "loader": d.call,
+            "file": d.file,
+            "analyses": ", ".join(a.name for a in d.analyses),
+        }
+        for d in DATASETS.values()
     ]
     return pd.DataFrame(rows)

@@ -20,14 +20,16 @@ def test_build_report_overview_and_index(tmp_path, rng):
 
 
 def test_failed_section_is_reported_not_hidden(tmp_path, rng, monkeypatch):
-    from rgdata.report import build as build_mod
+    from rgdata.report.sections import REGISTRY, Section
 
-    def broken(report, activity, **kw):
-        raise RuntimeError("planted failure")
+    class Broken(Section):
+        def load(self):
+            def broken(report, activity, **kw):
+                raise RuntimeError("planted failure")
 
-    monkeypatch.setattr(
-        build_mod, "_section_function", lambda name: broken if name == "scaling" else None
-    )
+            return broken
+
+    monkeypatch.setitem(REGISTRY, "scaling", Broken("scaling", "scaling", "add_scaling_section"))
     act = rgdata.as_activity(rng.normal(size=(5, 200)))
     with pytest.warns(RuntimeWarning, match="planted failure"):
         res = build_report(act, tmp_path / "b", title="B", sections=["scaling"])
@@ -110,3 +112,35 @@ def test_overview_states_the_time_step_in_time_units(tmp_path, rng):
         "index"
     ].read_text()
     assert "dated 2020-01-01" in text and "n/a" not in text
+
+
+def test_registry_lists_every_section_once_with_one_signature():
+    """Every section module is registered, every registered function exists, and a section
+    that makes its own data (ising) is called through the same run() signature."""
+    import inspect
+    from pathlib import Path
+
+    import rgdata.report.sections as sections
+    from rgdata.report import SECTIONS, available_sections
+
+    modules = {p.stem for p in Path(sections.__file__).parent.glob("*.py") if p.stem != "__init__"}
+    assert {s.module for s in sections.REGISTRY.values()} == modules
+    assert SECTIONS == ("overview", "scaling", "momentum", "maxent", "flow")
+    assert available_sections() == list(SECTIONS)
+    for section in sections.REGISTRY.values():
+        params = inspect.signature(section.load()).parameters
+        assert {"random_state", "progress"} <= set(params), section.name
+        assert ("activity" in params) == section.uses_activity, section.name
+    seen = {}
+
+    class Spy(sections.Section):
+        def load(self):
+            def func(report, **kw):
+                seen.update(report=report, **kw)
+                return {"ok": 1}
+
+            return func
+
+    spy = Spy("sim", "ising", "add_ising_section", uses_activity=False)
+    assert spy.run("R", None, random_state=3, progress=False, quick=True) == {"ok": 1}
+    assert seen == {"report": "R", "random_state": 3, "progress": False, "quick": True}

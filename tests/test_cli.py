@@ -1,12 +1,16 @@
 import dataclasses
-import importlib
 import inspect
 import os
+from pathlib import Path
 
 import pytest
 
 from rgdata.cli import main
+from rgdata.datasets import DATASETS
 from rgdata.report.recipes import RECIPES, recipe_plan
+from rgdata.report.sections import REGISTRY
+
+ANALYSES = Path(__file__).resolve().parents[1] / "analyses"
 
 
 def test_cli_lists_datasets(capsys):
@@ -111,8 +115,7 @@ def test_quick_recipe_differs_from_the_full_one(name):
         # every quick option is a named parameter of its section (no typo that
         # would only fail after minutes, or vanish into **kwargs)
         for section, options in quick["options"].items():
-            module = importlib.import_module(f"rgdata.report.sections.{section}")
-            params = inspect.signature(getattr(module, f"add_{section}_section")).parameters
+            params = inspect.signature(REGISTRY[section].load()).parameters
             assert set(options) <= set(params), (section, options)
     else:
         from rgdata.report.sections.ising import ISING_DEFAULTS
@@ -143,3 +146,22 @@ def test_quick_run_states_its_parameters_and_uses_the_subset(tmp_path, monkeypat
     assert seen["options"]["scaling"]["nulls"] == ("shuffle",)
     recipes.run_recipe("retina", tmp_path / "r", quick=False, progress=False)
     assert seen["activity"].sizes["trial"] == 40 and "Quick run" not in seen["description"]
+
+
+def test_recipes_and_scripts_come_from_the_dataset_registry():
+    """One registry entry per dataset drives the recipe and the analysis script: every
+    registered analysis is a recipe loading with its options, and has a script."""
+    registered = [a for d in DATASETS.values() for a in d.analyses]
+    assert [a.name for a in registered] + ["ising"] == list(RECIPES)
+    for dataset in DATASETS.values():
+        for analysis in dataset.analyses:
+            recipe = RECIPES[analysis.name]
+            assert recipe.load.func is dataset.loader
+            assert recipe.load.keywords == analysis.load_options
+            assert (recipe.title, recipe.sections) == (analysis.title, analysis.sections)
+            assert set(analysis.sections) <= set(REGISTRY)
+    scripts = {p.stem for p in ANALYSES.glob("*.py")}
+    assert scripts == set(RECIPES)
+    # the scripts are one file copied: each takes its recipe from its own name
+    bodies = {(ANALYSES / f"{n}.py").read_text().split('"""')[-1] for n in RECIPES}
+    assert len(bodies) == 1 and "main(Path(__file__).stem)" in bodies.pop()

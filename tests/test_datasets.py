@@ -349,6 +349,11 @@ def test_corrupt_shipped_file_is_reported(tmp_path):
 def test_list_datasets():
     table = datasets.list_datasets()
     assert list(table["name"]) == ["retina", "stocks", "ftse100"]
+    # one row per registry entry, with the analyses run on it
+    assert list(table["name"]) == list(datasets.DATASETS)
+    assert list(table["analyses"]) == ["retina", "stocks, stocks_intraday", "ftse100"]
+    for entry, loader in zip(datasets.DATASETS.values(), table["loader"], strict=True):
+        assert loader.split("(")[0].endswith(entry.loader.__name__)
     assert {"description", "shape", "kind", "loader", "file"} <= set(table.columns)
     for loader in table["loader"]:
         func = loader.split("(")[0].rsplit(".", 1)[1]

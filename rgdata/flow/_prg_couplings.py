@@ -1,14 +1,13 @@
-"""Pairwise couplings of coarse-grained binary variables across PRG levels, with block errors.
+"""Delete-one-block jackknife of an exact pairwise fit, from the fitted model's enumeration.
 
-At each PRG level a subset of clusters is binarised ("cluster active" = any
-unit of the cluster active in the bin) and a pairwise maximum-entropy model
-``P(x) ∝ exp(sum h_i x_i + sum_{i<j} J_ij x_i x_j)`` (0/1 coding) is fitted
-exactly. Error bars come from a delete-one-block jackknife over contiguous
-time blocks, each block's refit approximated by one Newton step from the
-full fit (``theta_(b) = theta + I^{-1} (mu_(b) - mu)`` with ``I`` the exact
-Fisher information of the fitted model and ``mu`` the data moments), which
-is accurate to first order and costs one enumeration instead of one fit per
-block.
+A pairwise maximum-entropy model ``P(x) ∝ exp(sum h_i x_i + sum_{i<j} J_ij x_i x_j)``
+(0/1 coding) fitted exactly is refitted once per left-out contiguous time
+block by one Newton step from the full fit (``theta_(b) = theta + I^{-1}
+(mu_(b) - mu)`` with ``I`` the exact Fisher information of the fitted model
+and ``mu`` the data moments), which is accurate to first order and costs no
+refit. The Fisher information comes from the probabilities of all ``2^n``
+states the fitted model already enumerated (:class:`rgdata.maxent.PairwiseMaxEnt`
+with ``method="exact"``); nothing is enumerated again here.
 """
 
 from __future__ import annotations
@@ -17,19 +16,8 @@ from typing import Any
 
 import numpy as np
 
+#: largest number of binary variables of one jackknifed fit (2^n states)
 MAX_UNITS = 16
-
-
-def cluster_activity(x: np.ndarray, membership: np.ndarray, clusters: np.ndarray) -> np.ndarray:
-    """``(n_clusters, T)`` int8: 1 where any unit of the cluster is active (non-zero)."""
-    out = np.zeros((clusters.size, x.shape[1]), dtype=np.int8)
-    for k, c in enumerate(clusters):
-        out[k] = np.any(x[membership == c] > 0, axis=0)
-    return out
-
-
-def _states(n: int) -> np.ndarray:
-    return ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(float)
 
 
 def _stats(x: np.ndarray) -> np.ndarray:
@@ -38,34 +26,42 @@ def _stats(x: np.ndarray) -> np.ndarray:
     return np.concatenate([x, x[:, iu[0]] * x[:, iu[1]]], axis=1)
 
 
-def pairwise_with_jackknife(spikes: np.ndarray, n_blocks: int, fit: Any) -> dict[str, Any]:
-    """Fit the pairwise model to ``(n, T)`` 0/1 data and jackknife its parameters.
+def _model_states(model: Any) -> tuple[np.ndarray, np.ndarray]:
+    """All states ``(2^n, n)`` and their probabilities from the fitted model's enumeration."""
+    exact = model._exact()  # the table the exact fit built (0/1 coding)
+    na_states, nb_states = exact.sa.shape[0], exact.sb.shape[0]
+    states = np.concatenate(
+        [np.repeat(exact.sa, nb_states, axis=0), np.tile(exact.sb, (na_states, 1))], axis=1
+    )
+    return states, exact.p.ravel()
+
+
+def pairwise_with_jackknife(model: Any, spikes: np.ndarray, n_blocks: int) -> dict[str, Any]:
+    """Jackknife the parameters of an exact pairwise fit to ``(n, T)`` 0/1 data.
 
     Parameters
     ----------
+    model : rgdata.maxent.PairwiseMaxEnt
+        Fitted to *spikes* with ``method="exact"`` and ``coding="01"``.
     spikes : ndarray (n, T) of 0/1
+        The data the model was fitted to.
     n_blocks : int
         Contiguous time blocks of the jackknife.
-    fit : callable
-        ``fit(spikes) -> (h, J)`` in 0/1 coding (the exact pairwise fit).
 
     Returns
     -------
     dict
-        ``h``, ``J`` and the jackknife replicates ``h_rep`` ``(B, n)``,
-        ``J_rep`` ``(B, n, n)``.
+        ``h``, ``J`` (the fit) and the jackknife replicates ``h_rep``
+        ``(B, n)``, ``J_rep`` ``(B, n, n)``.
     """
     n, t = spikes.shape
     if n > MAX_UNITS:
-        raise ValueError(f"{n} variables; the exact fit enumerates 2^n states (n <= {MAX_UNITS})")
-    h, J = fit(spikes)
+        raise ValueError(f"{n} variables; the jackknife enumerates 2^n states (n <= {MAX_UNITS})")
+    h, J = model.h_, model.J_
     iu = np.triu_indices(n, 1)
     theta = np.concatenate([h, J[iu]])
-    S = _states(n)
-    T = _stats(S)
-    logw = T @ theta
-    p = np.exp(logw - logw.max())
-    p /= p.sum()
+    states, p = _model_states(model)
+    T = _stats(states)
     mean_model = p @ T
     fisher = (T * p[:, None]).T @ T - np.outer(mean_model, mean_model)
     fisher += 1e-10 * np.eye(fisher.shape[0])

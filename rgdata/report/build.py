@@ -8,7 +8,6 @@ analyses built on it, and :func:`write_index` links several reports.
 from __future__ import annotations
 
 import html
-import importlib
 import json
 import os
 import re
@@ -23,39 +22,28 @@ from .._progress import progress_bar
 from .._validation import check_option, describe
 from .._warnings import once_per_call, warn_user
 from ._report import Report
+from .sections import DATA_SECTIONS, REGISTRY
 
 __all__ = ["SECTIONS", "available_sections", "build_report", "section_skip_reason", "write_index"]
 
-#: Sections in the order they appear in a report.
-SECTIONS = ("overview", "scaling", "momentum", "maxent", "flow")
-
-
-def _section_function(name: str):
-    full = f"{__package__}.sections.{name}"
-    try:
-        module = importlib.import_module(full)
-    except ModuleNotFoundError as err:
-        if err.name == full:  # the section is not part of this installation
-            return None
-        raise
-    return getattr(module, f"add_{name}_section", None)
+#: Sections that analyse an Activity, in the order they appear in a report
+#: (:data:`rgdata.report.sections.REGISTRY` lists them, with the simulation section).
+SECTIONS = DATA_SECTIONS
 
 
 def section_skip_reason(name: str, activity: xr.DataArray) -> str | None:
     """Why section *name* does not apply to *activity* (None when it applies).
 
-    A section module may define ``skip_reason(activity) -> str | None``; sections
-    without one apply to every Activity.
+    A section whose registry entry names a ``skip`` function (e.g. maxent on
+    non-binary data) may decline an Activity; the others apply to every one.
     """
     check_option(name, "section", SECTIONS)
-    module = importlib.import_module(f"{__package__}.sections.{name}")
-    reason = getattr(module, "skip_reason", None)
-    return reason(activity) if reason is not None else None
+    return REGISTRY[name].skip_reason(activity)
 
 
 def available_sections() -> list[str]:
     """Sections whose implementation is installed (in report order)."""
-    return [name for name in SECTIONS if _section_function(name) is not None]
+    return [name for name in SECTIONS if REGISTRY[name].load() is not None]
 
 
 @once_per_call
@@ -118,8 +106,8 @@ def build_report(
     failed: dict[str, str] = {}
     skipped: dict[str, str] = {}
     for name in progress_bar(names, enable=progress, desc=f"{title}: sections"):
-        func = _section_function(name)
-        if func is None:
+        section = REGISTRY[name]
+        if section.load() is None:
             failed[name] = "not implemented in this version"
             report.add_text(f"Section {name!r} is not available in this version.", section=name)
             continue
@@ -129,7 +117,7 @@ def build_report(
             report.add_text(f"Section {name!r} skipped: {reason}.", section=f"{name} (skipped)")
             continue
         try:
-            headlines[name] = func(
+            headlines[name] = section.run(
                 report,
                 activity,
                 random_state=random_state,

@@ -1,9 +1,12 @@
 """The canonical analyses of the shipped datasets, built on :func:`build_report`.
 
-Each recipe names a loader, the sections to run and their options; ``quick``
-variants shrink the work for smoke tests (a subset of trials or dates and
-lighter section options, see :func:`recipe_plan`, stated in the report).
-``analyses/<name>.py`` and the ``rgdata report`` command run these.
+:data:`RECIPES` is generated from the dataset registry
+(:data:`rgdata.datasets.DATASETS`: one recipe per :class:`rgdata.datasets.Analysis`
+of each dataset, loading with its ``load_options``) plus the simulated Ising
+model. Each recipe names a loader, the sections to run and their options;
+``quick`` variants shrink the work for smoke tests (a subset of trials or
+dates and lighter section options, see :func:`recipe_plan`, stated in the
+report). ``analyses/<name>.py`` and the ``rgdata report`` command run these.
 """
 
 from __future__ import annotations
@@ -12,14 +15,17 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .._progress import progress_bar
 from .._validation import check_option
+from ..datasets import DATASETS
 from ._output import check_output_folder
 from ._report import Report
 from .build import available_sections, build_report, write_index
+from .sections import REGISTRY
 
 __all__ = [
     "RECIPES",
@@ -56,25 +62,16 @@ class Recipe:
     custom_plan: Callable[[bool], dict[str, Any]] | None = None
 
 
-def _load(name: str, **kwargs: Any) -> Callable[[], Any]:
-    def loader():
-        from .. import datasets
-
-        return getattr(datasets, name)(**kwargs)
-
-    return loader
-
-
 def _ising(out: Path, *, quick: bool, progress: bool, random_state: Any) -> dict[str, Any]:
-    from .sections.ising import add_ising_section
-
     report = Report(
         "2D Ising model: simulations against exact results",
         "Observables against Kaufman/Onsager, Binder crossings, block spins and Monte Carlo RG.",
     )
     if quick:
         report.description += " Quick run (--quick): " + json.dumps(_ising_plan(True)) + "."
-    headlines = add_ising_section(report, random_state=random_state, progress=progress, quick=quick)
+    headlines = REGISTRY["ising"].run(
+        report, None, random_state=random_state, progress=progress, quick=quick
+    )
     return {"index": report.save(out), "headlines": {"ising": headlines}, "failed": {}}
 
 
@@ -85,42 +82,26 @@ def _ising_plan(quick: bool) -> dict[str, Any]:
     return {**opt, "sizes": {str(k): v for k, v in opt["sizes"].items()}}
 
 
+def _dataset_recipes() -> dict[str, Recipe]:
+    """One recipe per analysis of every registered dataset."""
+    return {
+        a.name: Recipe(
+            title=a.title,
+            description=a.description,
+            load=partial(d.loader, **a.load_options),
+            sections=a.sections,
+            options=a.options,
+            quick_options=a.quick_options,
+            quick_subset=a.quick_subset,
+        )
+        for d in DATASETS.values()
+        for a in d.analyses
+    }
+
+
+#: Every canonical analysis: the registered datasets' analyses, then the Ising simulation.
 RECIPES: dict[str, Recipe] = {
-    "retina": Recipe(
-        title="Salamander retina, 160 ganglion cells, 297 repeats of a natural movie",
-        description=(
-            "Binary spikes in 20 ms bins (Marre et al. 2012; Tkacik et al. 2014). Repeats are "
-            "stacked into one time axis where an analysis needs it; the trial shuffle keeps only "
-            "stimulus-locked correlations and is shown beside every exponent."
-        ),
-        load=_load("load_retina"),
-        sections=("overview", "scaling", "momentum", "maxent", "flow"),
-        quick_subset={"trial": 30},
-    ),
-    "stocks": Recipe(
-        title="56 US large caps, daily close-to-close log returns 2003-2007",
-        description=(
-            "scikit-learn examples-data; unadjusted splits and one-day glitches are detected "
-            "and corrected by the loader (listed below)."
-        ),
-        load=_load("load_stocks", price="close"),
-        sections=("overview", "scaling", "momentum", "flow"),
-        quick_subset={"time": 500},
-    ),
-    "stocks_intraday": Recipe(
-        title="56 US large caps, intraday log(close/open) returns 2003-2007",
-        description="Split-free intraday returns of the same panel.",
-        load=_load("load_stocks", price="intraday"),
-        sections=("overview", "scaling", "momentum", "flow"),
-        quick_subset={"time": 500},
-    ),
-    "ftse100": Recipe(
-        title="FTSE 100: 64 assets, daily log returns 2000-2023",
-        description="skfolio dataset; dates with missing prices are removed (listed below).",
-        load=_load("load_ftse100"),
-        sections=("overview", "scaling", "momentum", "flow"),
-        quick_subset={"time": 1000},
-    ),
+    **_dataset_recipes(),
     "ising": Recipe(
         title="2D Ising model",
         description="Simulated ground truth.",

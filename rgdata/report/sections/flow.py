@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..._jackknife import jackknife_error
 from ..._validation import check_int, check_option, check_random_state
-from ...activity import check_activity, stack_trials
-from ...flow import _prg_couplings as _pc
-from ...flow.flows import estimate_flow
+from ...activity import check_activity, drop_constant_units, stack_trials
+from ...diagnostics.nulls import surrogate
+from ...flow.model_choice import FLOW_MODELS, estimate_flow_auto, recorded
+from ...flow.prg_flow import MAX_CLUSTERS, coupling_levels, prg_coupling_flow, prg_couplings
 from ...maxent.quartic import fit_quartic_flow
 from ...viz import flow as vf
 from .._report import Report
@@ -25,60 +25,6 @@ SECTION = "Parameter flows and fixed points"
 
 def _pm(value: float, err: float) -> str:
     return f"{value:.3g} ± {err:.2g}"
-
-
-def _record(caught: list[warnings.WarningMessage]) -> list[str]:
-    out = []
-    for w in caught:
-        text = str(w.message)
-        if text not in out:
-            out.append(text)
-    return out
-
-
-def _drop_constant(activity: xr.DataArray) -> tuple[xr.DataArray, int]:
-    v = activity.values
-    const = np.all(v == v[:, :1], axis=1)
-    if const.any():
-        activity = activity.isel(unit=np.flatnonzero(~const))
-    return activity, int(const.sum())
-
-
-def _shuffle_null(activity: xr.DataArray, rng: np.random.Generator) -> xr.DataArray:
-    """Independent circular time shifts of every unit: keeps each unit's statistics and
-    autocorrelation, destroys the correlations between units."""
-    v = activity.values
-    shifts = rng.integers(0, v.shape[1], size=v.shape[0])
-    out = np.stack([np.roll(row, s) for row, s in zip(v, shifts, strict=True)])
-    return activity.copy(data=out)
-
-
-def _fit_flow(
-    da: xr.DataArray, cov: np.ndarray, flow_model: str, seed: int, **kwargs: Any
-) -> xr.Dataset | None:
-    """estimate_flow with *flow_model*; "auto" fits both orders (when the quadratic has at least
-    2 spare pairs) and keeps the one with the smaller chi2/dof. None if too few pairs."""
-    n_pairs = da.sizes[kwargs.get("level_dim", "level")] - 1
-    models = {"linear": ["linear"], "quadratic": ["quadratic"]}.get(
-        flow_model, ["linear", "quadratic"] if n_pairs >= 5 else ["linear"]
-    )
-    fits = []
-    for model in models:
-        if n_pairs < (2 if model == "linear" else 3):
-            continue
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            flow = estimate_flow(da, covariance=cov, model=model, random_state=seed, **kwargs)
-        flow.attrs["warnings"] = " | ".join(_record(caught))
-        fits.append(flow)
-    if not fits:
-        return None
-    best = min(fits, key=lambda f: f.attrs["chi2_per_dof"])
-    if len(fits) > 1:
-        best.attrs["model_choice"] = "auto: " + ", ".join(
-            f"{f.attrs['model']} chi2/dof = {f.attrs['chi2_per_dof']:.3g}" for f in fits
-        )
-    return best
 
 
 def _flow_sentence(flow: xr.Dataset) -> str:
@@ -182,12 +128,15 @@ def add_flow_section(
         and for binary data ``J_levels``, ``J_fixed_points``,
         ``J_eigenvalues``.
     """
-    check_option(flow_model, "flow_model", ("auto", "linear", "quadratic"))
+    check_option(flow_model, "flow_model", FLOW_MODELS)
     rng = check_random_state(random_state)
     seed = int(rng.integers(2**31))
-    n_clusters = check_int(n_clusters, "n_clusters", min_value=2, max_value=_pc.MAX_UNITS)
+    n_clusters = check_int(n_clusters, "n_clusters", min_value=2, max_value=MAX_CLUSTERS)
     activity = stack_trials(check_activity(activity, allow_constant=True))
-    activity, n_const = _drop_constant(activity)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # stated in the report just below
+        activity = drop_constant_units(activity)
+    n_const = activity.attrs["n_dropped_constant_units"]
     activity = check_activity(activity, allow_trials=False)
     kind = str(activity.attrs.get("kind", ""))
     out: dict[str, Any] = {}
@@ -200,9 +149,11 @@ def add_flow_section(
         warnings.simplefilter("always")
         quartic = fit_quartic_flow(activity, fractions, n_blocks=n_blocks, progress=progress)
         null = fit_quartic_flow(
-            _shuffle_null(activity, rng), quartic["fraction"].values, n_blocks=n_blocks
+            surrogate(activity, "circular_shift", random_state=rng),
+            quartic["fraction"].values,
+            n_blocks=n_blocks,
         )
-    notes = _record(caught)
+    notes = recorded(caught)
     quartic.attrs["warnings"] = " | ".join(notes)
     use_cumulant = bool(np.all(quartic["at_boundary"].values == 1))
     var = "g_cumulant" if use_cumulant else "g"
@@ -214,7 +165,9 @@ def add_flow_section(
         coords={"fraction": quartic["fraction"].values[ok], "parameter": [var]},
     )
     g_cov = quartic[f"{var}_cov"].values[np.ix_(ok, ok)]
-    gflow = _fit_flow(g_da, g_cov, flow_model, seed, level_dim="fraction", reference=0.0)
+    gflow = estimate_flow_auto(
+        g_da, g_cov, model=flow_model, level_dim="fraction", random_state=seed, reference=0.0
+    )
     n_null = null[var].values
     f_lo = quartic["fraction"].values[-1]
     caption = (
@@ -334,109 +287,40 @@ def _coupling_flow(
     progress: bool,
     options: dict[str, Any],
 ) -> dict[str, Any]:
-    from ...coarse import prg
-    from ...maxent import PairwiseMaxEnt
-
-    x = activity.values
-    if activity.attrs.get("kind") == "spins" or x.min() < 0:
-        x = (x > 0).astype(np.int8)
-    n_unit = x.shape[0]
-    n_levels = int(np.floor(np.log2(n_unit / n_clusters)))
-    if n_levels < 2:
+    n_unit = activity.sizes["unit"]
+    if coupling_levels(n_unit, n_clusters) < 2:
         report.add_text(
             f"Only {n_unit} units: fewer than 3 PRG levels with {n_clusters} clusters; "
             "the coupling flow is skipped.",
             section=SECTION,
         )
         return {}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        tree = prg(activity, n_levels, progress=progress, **options)
-    prg_notes = _record(caught)
-    membership = tree["membership"].values
-    sizes = tree["cluster_size"].values
-
-    def fit(spk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        m = PairwiseMaxEnt(method="exact", coding="01", random_state=seed).fit(
-            xr.DataArray(spk, dims=("unit", "time"), attrs={"kind": "spikes"})
-        )
-        return m.h_, m.J_
-
-    x_null = _shuffle_null(activity.copy(data=x), rng).values
-    J_mean, J_err, h_mean, h_err, rates, chosen = [], [], [], [], [], []
-    J_null, J_null_err, J_reps = [], [], []
-    for lev in range(membership.shape[0]):
-        ids = np.unique(membership[lev][membership[lev] >= 0])
-        pick = np.sort(rng.choice(ids, size=n_clusters, replace=False))
-        spk = _pc.cluster_activity(x, membership[lev], pick)
-        rate = spk.mean(axis=1)
-        if np.any(rate == 0) or np.any(rate == 1):
-            report.add_text(
-                f"PRG level {lev}: a chosen cluster is never or always active; level skipped.",
-                section=SECTION,
-            )
-            for lst in (J_mean, J_err, h_mean, h_err, rates, J_null, J_null_err):
-                lst.append(np.nan)
-            J_reps.append(np.full(coupling_blocks, np.nan))
-            chosen.append(pick)
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            res = _pc.pairwise_with_jackknife(spk, coupling_blocks, fit)
-        J_mean.append(_pc.offdiag_mean(res["J"]))
-        J_err.append(jackknife_error(_pc.offdiag_mean(res["J_rep"])))
-        J_reps.append(_pc.offdiag_mean(res["J_rep"]))
-        h_mean.append(res["h"].mean())
-        h_err.append(jackknife_error(res["h_rep"].mean(axis=1)))
-        rates.append(rate.mean())
-        chosen.append(pick)
-        spk_null = _pc.cluster_activity(x_null, membership[lev], pick)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            res_null = _pc.pairwise_with_jackknife(spk_null, coupling_blocks, fit)
-        J_null.append(_pc.offdiag_mean(res_null["J"]))
-        J_null_err.append(jackknife_error(_pc.offdiag_mean(res_null["J_rep"])))
-    J_mean, J_err = np.array(J_mean, float), np.array(J_err, float)
-    levels = np.arange(membership.shape[0])
-    couplings = xr.Dataset(
-        {
-            "mean_J": ("level", J_mean),
-            "mean_J_err": ("level", J_err),
-            "mean_h": ("level", np.array(h_mean, float)),
-            "mean_h_err": ("level", np.array(h_err, float)),
-            "mean_rate": ("level", np.array(rates, float)),
-            "mean_J_null": ("level", np.array(J_null, float)),
-            "mean_J_null_err": ("level", np.array(J_null_err, float)),
-            "clusters": (("level", "cluster"), np.array(chosen)),
-        },
-        coords={"level": levels, "cluster_size": ("level", sizes)},
-        attrs={
-            "analysis": "prg_pairwise_couplings",
-            "model": "exact pairwise maxent, 0/1 coding, cluster active = any spike",
-            "n_clusters": n_clusters,
-            "error_method": f"delete-one-block jackknife over {coupling_blocks} time blocks "
-            "(one Newton step from the full fit per block)",
-            "prg_warnings": " | ".join(prg_notes),
-        },
+    couplings = prg_couplings(
+        activity,
+        n_clusters=n_clusters,
+        n_blocks=coupling_blocks,
+        random_state=rng,
+        progress=progress,
+        **options,
     )
+    for lev in couplings.attrs["skipped_levels"]:
+        report.add_text(
+            f"PRG level {lev}: a chosen cluster is never or always active; level skipped.",
+            section=SECTION,
+        )
     report.add_result(
         couplings, f"{name}_prg_couplings", "Pairwise couplings per PRG level", section=SECTION
     )
+    J_mean, J_err = couplings["mean_J"].values, couplings["mean_J_err"].values
+    J_null, J_null_err = couplings["mean_J_null"].values, couplings["mean_J_null_err"].values
+    sizes = couplings["cluster_size"].values
     ok = np.isfinite(J_mean) & (J_err > 0)
     result = {
         "J_levels": J_mean.tolist(),
         "J_levels_err": J_err.tolist(),
         "J_null_levels": [float(v) for v in J_null],
     }
-    J_da = xr.DataArray(
-        J_mean[ok][None, :, None],
-        dims=("trajectory", "level", "parameter"),
-        coords={"level": levels[ok], "parameter": ["mean_J"]},
-    )
-    reps = np.array(J_reps, float)[ok]  # (level, block)
-    dev = reps - reps.mean(axis=1, keepdims=True)
-    J_cov = (coupling_blocks - 1) / coupling_blocks * dev @ dev.T
-    jflow = _fit_flow(J_da, J_cov, flow_model, seed)
+    jflow = prg_coupling_flow(couplings, model=flow_model, random_state=seed)
     if jflow is None:
         report.add_text("Too few PRG levels with couplings to fit a flow map.", section=SECTION)
         return result
@@ -452,9 +336,7 @@ def _coupling_flow(
         f"sizes {sizes[ok].tolist()}: "
         + ", ".join(_pm(v, e) for v, e in zip(J_mean[ok], J_err[ok], strict=True))
         + ". Null (same clusters, units shifted independently in time): "
-        + ", ".join(
-            _pm(v, e) for v, e in zip(np.array(J_null)[ok], np.array(J_null_err)[ok], strict=True)
-        )
+        + ", ".join(_pm(v, e) for v, e in zip(J_null[ok], J_null_err[ok], strict=True))
         + ". (Sparse clusters have few coincidences, which makes J noisy and biased low; the "
         "null shows that floor.)"
         + f" Right: its RG map. {_flow_sentence(jflow)} Error bars: jackknife over "

@@ -8,7 +8,8 @@ import numpy as np
 import xarray as xr
 
 from ..._validation import check_int, check_random_state
-from ...activity import check_activity, stack_trials
+from ...activity import check_activity, drop_constant_units, stack_trials
+from ...diagnostics.count_fit import count_distribution_z
 from ...maxent.pairwise import IndependentMaxEnt, KPairwiseMaxEnt, PairwiseMaxEnt
 
 __all__ = ["add_maxent_section", "skip_reason"]
@@ -30,13 +31,12 @@ def skip_reason(activity: xr.DataArray) -> str | None:
     )
 
 
-def _choose_units(activity: xr.DataArray, n_units: int, rng: np.random.Generator) -> np.ndarray:
-    """Random subset (seeded) of the units that are not constant, sorted."""
-    values = activity.values
-    active = np.flatnonzero(values.min(1) != values.max(1))
-    if n_units >= active.size:
-        return active
-    return np.sort(rng.choice(active, n_units, replace=False))
+def _choose_units(activity: xr.DataArray, n_units: int, rng: np.random.Generator) -> xr.DataArray:
+    """Random subset (seeded) of the units that are not constant, in their order."""
+    varying = drop_constant_units(activity)
+    if n_units >= varying.sizes["unit"]:
+        return varying
+    return varying.isel(unit=np.sort(rng.choice(varying.sizes["unit"], n_units, replace=False)))
 
 
 def _fmt_fit(model: PairwiseMaxEnt) -> str:
@@ -106,9 +106,14 @@ def add_maxent_section(
     rng = check_random_state(random_state)
     out: dict[str, Any] = {}
 
-    units = _choose_units(activity, n_units, rng)
-    sub = activity.isel(unit=units)
-    n_sub = len(units)
+    sub = _choose_units(activity, n_units, rng)
+    n_sub = sub.sizes["unit"]
+    if sub.attrs["n_dropped_constant_units"]:
+        report.add_text(
+            f"{sub.attrs['n_dropped_constant_units']} constant unit(s) are not fitted: "
+            f"{sub.attrs['dropped_constant_units']}.",
+            section=SECTION,
+        )
     n_total = activity.sizes["unit"]
     t = activity.sizes["time"]
     subset_txt = (
@@ -180,16 +185,10 @@ def add_maxent_section(
         ax1.set_title("pairwise", fontsize=9)
         plot_count_distribution(gof_k, ax=ax2)
         ax2.set_title("K-pairwise", fontsize=9)
-        pk_d, se = gof["pk_data"].values, gof["pk_se"].values
-        seen = pk_d > 0
-
-        def _rms(model_pk):
-            return float(np.sqrt(np.mean(((model_pk[seen] - pk_d[seen]) / se[seen]) ** 2)))
-
         z_pair, z_k, z_ind = (
-            _rms(gof["pk_model"].values),
-            _rms(gof_k["pk_model"].values),
-            _rms(gof["pk_independent"].values),
+            count_distribution_z(gof),
+            count_distribution_z(gof_k),
+            count_distribution_z(gof, "pk_independent"),
         )
         report.add_figure(
             fig,
