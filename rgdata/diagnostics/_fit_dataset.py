@@ -29,6 +29,45 @@ __all__ = ["exponent_fit", "FIT_TEXT_FIELDS"]
 FIT_TEXT_FIELDS = ("quantity", "method", "ci_method", "k_range_rule", "ci_note", "status")
 
 
+_FLOAT_FIELDS = (
+    "exponent ci_low ci_high se block_sd r2 intercept curvature curvature_ci_low "
+    "curvature_ci_high slope_lower_half slope_upper_half k_min k_max ci_level"
+).split()
+_INT_FIELDS = ("curvature_significant", "n_points", "n_blocks_used", "min_clusters")
+
+
+def as_dataset(
+    result: xr.Dataset, out: dict[str, Any], block_used: list[int], levels: np.ndarray
+) -> xr.Dataset:
+    """The fit fields of :func:`fit_exponent` as a Dataset (numbers as variables)."""
+    n_blocks = result.sizes["block"]
+    n_levels = result.sizes["level"]
+    blocks = np.full(n_blocks, np.nan)
+    blocks[np.asarray(block_used, dtype=int)] = out["block_exponents"]
+    flags = {}
+    for name, idx in (
+        ("level_in_fit", np.unique(levels) if block_used else []),
+        ("level_dropped", out["levels_dropped"]),
+        ("level_lower_bound", out["levels_lower_bound"]),
+    ):
+        flag = np.zeros(n_levels, dtype=bool)
+        flag[np.asarray(idx, dtype=int)] = True
+        flags[name] = ("level", flag)
+    data: dict[str, Any] = {f: ((), float(out[f])) for f in _FLOAT_FIELDS}
+    data.update({f: ((), int(out[f])) for f in _INT_FIELDS})
+    data["k_range_requested"] = ("bound", np.asarray(out["k_range_requested"], dtype=float))
+    data["exponent_blocks"] = ("block", blocks)
+    data.update(flags)
+    coords = {
+        "bound": ["low", "high"],
+        "block": result["block"].values if "block" in result.coords else np.arange(n_blocks),
+        "level": result["level"].values if "level" in result.coords else np.arange(n_levels),
+    }
+    attrs = {"exponent_name": str(out["exponent_name"])}
+    attrs.update({f: str(out[f]) for f in FIT_TEXT_FIELDS})
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
 def attached_name(field: str) -> str:
     """Variable name of a fit field once attached on the ``exponent_name`` dim."""
     return field if field.startswith("exponent") else f"exponent_{field}"

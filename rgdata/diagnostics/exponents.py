@@ -29,7 +29,7 @@ import xarray as xr
 from .._validation import check_option, check_real, describe
 from .._warnings import warn_user
 from ..coarse._blocks import BLOCK_TAUS, MIN_BLOCKS, MIN_FIT_CLUSTERS
-from ._fit_dataset import FIT_TEXT_FIELDS, exponent_fit, stack_fits
+from ._fit_dataset import as_dataset, exponent_fit, stack_fits
 
 __all__ = [
     "fit_exponent",
@@ -274,7 +274,7 @@ def fit_exponent(
             ci_note=status,
             status=status,
         )
-        return _as_dataset(result, out, [], levels)
+        return as_dataset(result, out, [], levels)
     used = np.unique(levels)
     if n_cl is not None and k_range is not None:
         few = [int(i) for i in used if n_cl[i] < MIN_FIT_CLUSTERS]
@@ -372,46 +372,7 @@ def fit_exponent(
         ci_note=ci_note,
         status=status,
     )
-    return _as_dataset(result, out, block_used, levels)
-
-
-_FLOAT_FIELDS = (
-    "exponent ci_low ci_high se block_sd r2 intercept curvature curvature_ci_low "
-    "curvature_ci_high slope_lower_half slope_upper_half k_min k_max ci_level"
-).split()
-_INT_FIELDS = ("curvature_significant", "n_points", "n_blocks_used", "min_clusters")
-
-
-def _as_dataset(
-    result: xr.Dataset, out: dict[str, Any], block_used: list[int], levels: np.ndarray
-) -> xr.Dataset:
-    """The fit fields of :func:`fit_exponent` as a Dataset (numbers as variables)."""
-    n_blocks = result.sizes["block"]
-    n_levels = result.sizes["level"]
-    blocks = np.full(n_blocks, np.nan)
-    blocks[np.asarray(block_used, dtype=int)] = out["block_exponents"]
-    flags = {}
-    for name, idx in (
-        ("level_in_fit", np.unique(levels) if block_used else []),
-        ("level_dropped", out["levels_dropped"]),
-        ("level_lower_bound", out["levels_lower_bound"]),
-    ):
-        flag = np.zeros(n_levels, dtype=bool)
-        flag[np.asarray(idx, dtype=int)] = True
-        flags[name] = ("level", flag)
-    data: dict[str, Any] = {f: ((), float(out[f])) for f in _FLOAT_FIELDS}
-    data.update({f: ((), int(out[f])) for f in _INT_FIELDS})
-    data["k_range_requested"] = ("bound", np.asarray(out["k_range_requested"], dtype=float))
-    data["exponent_blocks"] = ("block", blocks)
-    data.update(flags)
-    coords = {
-        "bound": ["low", "high"],
-        "block": result["block"].values if "block" in result.coords else np.arange(n_blocks),
-        "level": result["level"].values if "level" in result.coords else np.arange(n_levels),
-    }
-    attrs = {"exponent_name": str(out["exponent_name"])}
-    attrs.update({f: str(out[f]) for f in FIT_TEXT_FIELDS})
-    return xr.Dataset(data, coords=coords, attrs=attrs)
+    return as_dataset(result, out, block_used, levels)
 
 
 def _ci_problem(result: xr.Dataset, used: np.ndarray, n_blocks: int) -> str:
