@@ -58,13 +58,14 @@ def planted(rng: np.random.Generator, kind: str, t: int, tau: float):
     return rgdata.as_activity(z, kind="calcium")
 
 
-def old_interval(fit: dict, ci: float = 0.95) -> tuple[float, float]:
+def old_interval(fit, ci: float = 0.95) -> tuple[float, float]:
     """The previous rule: full estimate +- t(B-1) sd / sqrt(B) over the 4 blocks."""
-    b = np.asarray(fit["block_exponents"])
+    b = fit["exponent_blocks"].values
+    b = b[np.isfinite(b)]
     if b.size < 2:
         return float("nan"), float("nan")
     half = scipy.stats.t.ppf(0.5 + ci / 2, b.size - 1) * b.std(ddof=1) / np.sqrt(b.size)
-    return fit["exponent"] - half, fit["exponent"] + half
+    return float(fit["exponent"]) - half, float(fit["exponent"]) + half
 
 
 def one_config(kind: str, t: int, tau: float, reps: int, seed: int) -> dict:
@@ -77,11 +78,11 @@ def one_config(kind: str, t: int, tau: float, reps: int, seed: int) -> dict:
             warnings.simplefilter("ignore")
             res = prg(act, pairing="random", random_state=r)
             fa = fit_exponent(res, "variance")
-            rows["alpha"].append((fa["ci_low"], fa["ci_high"]))
-            rows["width"].append(fa["ci_high"] - fa["ci_low"])
+            rows["alpha"].append((float(fa["ci_low"]), float(fa["ci_high"])))
+            rows["width"].append(float(fa["ci_high"] - fa["ci_low"]))
             if kind == "binary":
                 fb = fit_exponent(res, "silence_free_energy")
-                rows["beta"].append((fb["ci_low"], fb["ci_high"]))
+                rows["beta"].append((float(fb["ci_low"]), float(fb["ci_high"])))
             old = prg(act, pairing="random", random_state=r, n_blocks=4)
             rows["alpha_old"].append(old_interval(fit_exponent(old, "variance")))
     out = {}

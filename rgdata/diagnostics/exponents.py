@@ -20,7 +20,6 @@ processes (``benchmarks/coverage_prg_ci.py``, table in
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -30,10 +29,12 @@ import xarray as xr
 from .._validation import check_option, check_real, describe
 from .._warnings import warn_user
 from ..coarse._blocks import BLOCK_TAUS, MIN_BLOCKS, MIN_FIT_CLUSTERS
+from ._fit_dataset import as_dataset, exponent_fit, stack_fits
 
 __all__ = [
     "fit_exponent",
     "fit_exponents",
+    "exponent_fit",
     "EXPONENT_NAMES",
     "FIT_METHODS",
     "CI_METHODS",
@@ -125,7 +126,7 @@ def fit_exponent(
     ci: float = 0.95,
     ci_method: str = "t",
     rank_fraction: tuple[float, float] = (0.0, 1.0),
-) -> dict[str, Any]:
+) -> xr.Dataset:
     """Fit the scaling exponent of a PRG quantity against the cluster size K.
 
     Parameters
@@ -164,20 +165,34 @@ def fit_exponent(
 
     Returns
     -------
-    dict
-        ``exponent``, ``ci_low``, ``ci_high``, ``block_exponents``,
+    xarray.Dataset
+        Scalar variables ``exponent``, ``ci_low``, ``ci_high``, ``se``
+        (standard error of the exponent from the blocks, NaN without a CI),
         ``block_sd``, ``r2``, ``intercept`` (log scale), ``k_min``, ``k_max``,
-        ``n_points``, ``method``, ``ci_level``, ``ci_method``, ``se`` (standard
-        error of the exponent from the blocks, NaN without a CI),
-        ``n_blocks_used``, ``ci_note`` (``""`` or why there is no CI),
-        ``min_clusters`` and ``k_range_rule`` (how the range was chosen),
-        ``curvature`` (quadratic coefficient in log-log) with its CI and
+        ``n_points``, ``n_blocks_used``, ``ci_level``, ``min_clusters``,
+        ``curvature`` (quadratic coefficient in log-log) with
+        ``curvature_ci_low`` / ``curvature_ci_high`` and
         ``curvature_significant`` (1 when the CI excludes 0: the data are not
         a single power law; a warning then names both half-range slopes),
-        ``slope_lower_half`` / ``slope_upper_half``, ``levels_lower_bound``
-        (tau_c levels left out because tau_c is only a lower bound) and
-        ``status`` (``"ok"`` or why the fit failed; failures give NaN and a
-        warning).
+        ``slope_lower_half`` / ``slope_upper_half``;
+        ``k_range_requested (bound)`` with ``bound`` = low, high;
+        ``exponent_blocks (block)``, the exponent of each time block (NaN for
+        a block not used); ``level_in_fit``, ``level_dropped`` (undefined in
+        some block) and ``level_lower_bound`` (tau_c only a lower bound),
+        booleans on ``level``. String attrs: ``quantity``, ``exponent_name``,
+        ``method``, ``ci_method``, ``k_range_rule`` (how the range was
+        chosen), ``ci_note`` (``""`` or why there is no CI) and ``status``
+        (``"ok"`` or why the fit failed; failures give NaN and a warning).
+        ``float(fit["exponent"])`` is the exponent; the Dataset round-trips
+        through netCDF.
+
+    Examples
+    --------
+    >>> import numpy as np, rgdata
+    >>> x = (np.random.default_rng(1).random((64, 4000)) < 0.2).astype(np.int8)
+    >>> fit = fit_exponent(rgdata.coarse.prg(rgdata.as_activity(x)), "variance")
+    >>> fit.attrs["status"], bool(fit["ci_low"] < fit["exponent"] < fit["ci_high"])
+    ('ok', True)
     """
     _check_result(result, quantity)
     check_option(method, "method", FIT_METHODS)
@@ -259,7 +274,7 @@ def fit_exponent(
             ci_note=status,
             status=status,
         )
-        return out
+        return as_dataset(result, out, [], levels)
     used = np.unique(levels)
     if n_cl is not None and k_range is not None:
         few = [int(i) for i in used if n_cl[i] < MIN_FIT_CLUSTERS]
@@ -292,10 +307,11 @@ def fit_exponent(
             return 1.0
         return float(scipy.stats.t.ppf(0.5 + ci / 2, n - 1)) / np.sqrt(n)
 
-    block_slopes, block_curv = [], []
+    block_slopes, block_curv, block_used = [], [], []
     for b in range(yb.shape[1]):
         yy = yb[:, b]
         if np.all(np.isfinite(yy)):
+            block_used.append(b)
             block_slopes.append(_line(x, yy, w)[0])
             if x.size >= 4:
                 block_curv.append(_line(x, yy, w, 2)[0])
@@ -356,7 +372,7 @@ def fit_exponent(
         ci_note=ci_note,
         status=status,
     )
-    return out
+    return as_dataset(result, out, block_used, levels)
 
 
 def _ci_problem(result: xr.Dataset, used: np.ndarray, n_blocks: int) -> str:
@@ -393,11 +409,17 @@ def fit_exponents(
     quantities: tuple[str, ...] | None = None,
     **fit_kwargs: Any,
 ) -> xr.Dataset:
-    """Fit several exponents and return a copy of *result* with them in ``attrs``.
+    """Fit several exponents and return a copy of *result* with the fits as variables.
 
-    For each quantity with exponent symbol ``s`` (alpha, beta, mu, z) the
-    attrs get ``s``, ``s_ci_low``, ``s_ci_high`` (floats) and ``s_fit`` (the
-    full :func:`fit_exponent` dict as JSON), so fits round-trip through netCDF.
+    Each :func:`fit_exponent` Dataset becomes one entry of an
+    ``exponent_name`` dim (alpha, beta, mu, z, in the order of
+    *quantities*): ``exponent``, ``exponent_ci_low``, ``exponent_ci_high``,
+    ``exponent_se``, ``exponent_r2``, ``exponent_k_min``... (fit variable
+    ``v`` becomes ``exponent_v``), ``exponent_blocks (exponent_name,
+    block)``, ``exponent_level_in_fit (exponent_name, level)``..., and the
+    fit's string attrs as string variables (``exponent_quantity``,
+    ``exponent_status``, ``exponent_ci_note``...). The result round-trips
+    through netCDF; :func:`exponent_fit` gives one fit back as a Dataset.
 
     Parameters
     ----------
@@ -408,18 +430,43 @@ def fit_exponents(
         unless the data are continuous (where it is undefined).
     **fit_kwargs
         Passed to :func:`fit_exponent` (``k_range``, ``method``, ``ci``...).
+
+    Returns
+    -------
+    xarray.Dataset
+        A copy of *result* (same attrs) with the fit variables added.
+
+    Raises
+    ------
+    ValueError
+        *quantities* is empty or names a quantity twice; *result* already
+        holds fits.
+
+    Examples
+    --------
+    >>> import numpy as np, rgdata
+    >>> x = (np.random.default_rng(1).random((64, 4000)) < 0.2).astype(np.int8)
+    >>> res = fit_exponents(rgdata.coarse.prg(rgdata.as_activity(x)), ("variance", "tau_c"))
+    >>> [str(s) for s in res["exponent_name"].values]
+    ['alpha', 'z']
     """
     if quantities is None:
         quantities = ("variance", "silence_free_energy", "eigenvalues", "tau_c")
         if isinstance(result, xr.Dataset) and result.attrs.get("data_coding") == "continuous":
             quantities = ("variance", "eigenvalues", "tau_c")
+    if isinstance(quantities, str):
+        quantities = (quantities,)
+    quantities = tuple(quantities)
+    if not quantities or len(set(quantities)) != len(quantities):
+        raise ValueError(
+            f"quantities must be distinct names from {tuple(EXPONENT_NAMES)}, got {quantities!r}"
+        )
+    if isinstance(result, xr.Dataset) and "exponent_name" in result.dims:
+        raise ValueError(
+            "result already holds exponent fits (an 'exponent_name' dim); fit the PRG "
+            "result they were made from"
+        )
+    fits = [fit_exponent(result, q, **fit_kwargs) for q in quantities]
     out = result.copy()
     out.attrs = dict(result.attrs)
-    for q in quantities:
-        fit = fit_exponent(result, q, **fit_kwargs)
-        s = fit["exponent_name"]
-        out.attrs[s] = fit["exponent"]
-        out.attrs[f"{s}_ci_low"] = fit["ci_low"]
-        out.attrs[f"{s}_ci_high"] = fit["ci_high"]
-        out.attrs[f"{s}_fit"] = json.dumps(fit)
-    return out
+    return out.assign(stack_fits(fits).data_vars)

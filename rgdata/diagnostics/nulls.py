@@ -31,7 +31,8 @@ from .._progress import progress_bar
 from .._validation import check_int, check_option, check_random_state, describe
 from .._warnings import once_per_call, warn_user
 from ..activity import as_activity, check_activity, stack_trials
-from .exponents import EXPONENT_NAMES, fit_exponents
+from ._fit_dataset import fill_values, fit_variables, reindex_symbols
+from .exponents import fit_exponents
 
 __all__ = [
     "surrogate",
@@ -112,23 +113,23 @@ def _child_seeds(random_state: Any, n: int) -> list[int]:
     return [int(s) for s in rng.integers(0, 2**62, size=n)]
 
 
-def _exponent_table(fitted: xr.Dataset, quantities) -> tuple[np.ndarray, dict]:
-    """Rows alpha, beta, mu, z; columns exponent, ci_low, ci_high, block_sd, se."""
-    table = np.full((4, 5), np.nan)
-    fits = {}
-    for q in quantities:
-        s = EXPONENT_NAMES[q]
-        i = _SYMBOLS.index(s)
-        fit = json.loads(fitted.attrs[f"{s}_fit"])
-        fits[s] = fit
-        table[i] = [
-            fit["exponent"],
-            fit["ci_low"],
-            fit["ci_high"],
-            fit["block_sd"],
-            fit.get("se", np.nan),
-        ]
+_TABLE = ("exponent", "exponent_ci_low", "exponent_ci_high", "exponent_block_sd", "exponent_se")
+
+
+def _exponent_table(fitted: xr.Dataset) -> tuple[np.ndarray, xr.Dataset]:
+    """Rows alpha, beta, mu, z; columns exponent, ci_low, ci_high, block_sd, se.
+
+    Also returns the fit variables of *fitted* on all four symbols (NaN / ""
+    where not fitted), without the non-index coords of the run.
+    """
+    fits = reindex_symbols(fitted[fit_variables(fitted)], _SYMBOLS).reset_coords(drop=True)
+    table = np.stack([fits[v].values for v in _TABLE], axis=1)
     return table, fits
+
+
+def _concat_fits(fits: list[xr.Dataset], dim: str) -> xr.Dataset:
+    """Fit variables of several runs along *dim* (outer join, typed fill)."""
+    return xr.concat(fits, dim=dim, join="outer", fill_value=fill_values(fits[0]), coords="minimal")
 
 
 def _null_summary(tables: dict, names: tuple, n_draws: int) -> dict[str, Any]:
@@ -241,6 +242,13 @@ def run_with_nulls(
         * ``exponent_block_sd`` (data; mean over draws for nulls),
           ``exponent_se`` (data's standard error from the blocks),
           ``exponent_null_sd`` (SD over a null's draws);
+        * the other fit variables of :func:`rgdata.diagnostics.fit_exponents`
+          (``exponent_r2``, ``exponent_intercept``, ``exponent_k_min``,
+          ``exponent_k_max``, ``exponent_curvature``..., ``exponent_blocks``,
+          ``exponent_status``, ``exponent_quantity``...) for the run shown:
+          the data, or a null's first draw (its exponent is
+          ``null_exponent.sel(draw=0)``); ``exponent_quantity`` is ``""``
+          where not fitted;
         * ``z_vs_data``: ``(data - null mean) / sqrt(se_data**2 +
           sd_null**2)`` (NaN without a data CI) and ``fraction_beyond_data``:
           the fraction of draws at least as far from the null mean as the
@@ -248,10 +256,9 @@ def run_with_nulls(
 
         and ``null_exponent (null, draw, exponent_name)``, the per-draw
         exponents (NaN for the data row). attrs: the PRG and fit parameters,
-        ``n_surrogates``, ``fits`` (JSON: every fit dict of the data and of
-        each null's first draw), ``null_attrs`` (JSON: each first draw's
-        attrs) and ``null_warnings`` (JSON: warnings raised in null draws,
-        summarised in one warning).
+        ``n_surrogates``, ``null_attrs`` (JSON: each first draw's PRG attrs)
+        and ``null_warnings`` (JSON: warnings raised in null draws,
+        summarised in one warning). No fitted number is stored in attrs.
 
     Raises
     ------
@@ -305,7 +312,7 @@ def run_with_nulls(
         for w in caught or ():
             if not str(w.message).startswith("prg: odd numbers of clusters"):
                 null_warnings.append(f"{name} draw {draw}: {w.message}")
-        table, fit = _exponent_table(fitted, quantities)
+        table, fit = _exponent_table(fitted)
         tables[name].append(table)
         if draw == 0:
             fits[name] = fit
@@ -321,6 +328,8 @@ def run_with_nulls(
         )
     out = xr.concat(results, dim="null", coords="minimal", compat="override", join="override")
     out = out.assign_coords(null=list(names), exponent_name=list(_SYMBOLS))
+    shown = _concat_fits([fits[n] for n in names], "null").assign_coords(null=list(names))
+    out = out.assign(shown.data_vars)
     for var, values in _null_summary(tables, names, n_surrogates).items():
         out[var] = values
     attrs = {k: v for k, v in data_attrs.items() if k not in ("random_state", "pairing")}
@@ -333,7 +342,6 @@ def run_with_nulls(
         run_seeds=np.asarray(seeds, dtype=np.int64),
         quantities=json.dumps(list(quantities)),
         fit_kwargs=json.dumps(fit_kwargs, default=str),
-        fits=json.dumps(fits),
         null_attrs=json.dumps(run_attrs, default=str),
         trials_stacked=int(has_trials),
     )
@@ -422,9 +430,11 @@ def bin_width_sweep(
     -------
     xarray.Dataset
         ``exponent``, ``exponent_ci_low``, ``exponent_ci_high`` with dims
-        ``(bin_factor, exponent_name)``; ``variance``, ``silence_free_energy``,
-        ``tau_c`` with dims ``(bin_factor, level)``; attrs with the
-        parameters, dropped bins and every fit as JSON.
+        ``(bin_factor, exponent_name)``, with every other fit variable of
+        :func:`rgdata.diagnostics.fit_exponents` (``exponent_se``,
+        ``exponent_r2``, ``exponent_status``, ``exponent_blocks``...) on the
+        same dims; ``variance``, ``silence_free_energy``, ``tau_c`` with dims
+        ``(bin_factor, level)``; attrs with the parameters and dropped bins.
     """
     from ..coarse.prg import prg
 
@@ -437,7 +447,7 @@ def bin_width_sweep(
         raise TypeError("bin_width_sweep sets random_state itself; pass pairing via a null run")
     fit_kwargs = dict(fit_kwargs or {})
     seeds = _child_seeds(random_state, len(factors))
-    tables, fits, per_level, notes = [], {}, [], []
+    tables, fits, per_level, notes = [], [], [], []
     for f, seed in progress_bar(
         list(zip(factors, seeds, strict=True)), enable=progress, desc="bin widths"
     ):
@@ -455,9 +465,9 @@ def bin_width_sweep(
         q = quantities if quantities is not None else _default_quantities(rebinned)
         res = prg(rebinned, random_state=seed, **prg_kwargs)
         fitted = fit_exponents(res, q, **fit_kwargs)
-        table, fit = _exponent_table(fitted, q)
+        table, fit = _exponent_table(fitted)
         tables.append(table)
-        fits[str(f)] = fit
+        fits.append(fit)
         per_level.append(res[["variance", "silence_free_energy", "tau_c"]])
     if notes:
         warn_user("bin_width_sweep: " + "; ".join(notes), UserWarning)
@@ -472,6 +482,8 @@ def bin_width_sweep(
         },
         coords={"bin_factor": list(factors), "exponent_name": list(_SYMBOLS)},
     )
+    shown = _concat_fits(fits, "bin_factor").assign_coords(bin_factor=list(factors))
+    out = out.assign({v: shown[v] for v in shown.data_vars if v not in out})
     for v in ("variance", "silence_free_energy", "tau_c"):
         out[v] = levels[v]
     out.attrs = {
@@ -482,7 +494,6 @@ def bin_width_sweep(
         "run_seeds": np.asarray(seeds, dtype=np.int64),
         "prg_kwargs": json.dumps(prg_kwargs, default=str),
         "fit_kwargs": json.dumps(fit_kwargs, default=str),
-        "fits": json.dumps(fits),
         "notes": json.dumps(notes),
         "tau_c_unit": "samples of the rebinned data (multiply by bin_factor for original bins)",
     }

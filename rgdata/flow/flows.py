@@ -11,7 +11,6 @@ uncertainty of the input parameters to all of these by resampling.
 
 from __future__ import annotations
 
-import json
 import warnings
 from typing import Any
 
@@ -165,8 +164,12 @@ def estimate_flow(
         (dims ``fixed_point``, ``mode``, sorted by decreasing modulus),
         ``stability`` (``"stable"``, ``"unstable"`` or ``"marginal"``: every
         ``|lambda| < 1``, some ``|lambda| > 1``, or consistent with 1 within
-        2 sigma), and for one parameter ``map_x``/``map_y`` (the fitted map
-        on a grid, for plots). attrs: ``model``, ``n_pairs``, ``chi2_per_dof``,
+        2 sigma), with a *reference*: ``reference``, ``reference_shift`` and
+        ``reference_shift_err`` (dim ``parameter``) and
+        ``reference_eigenvalues_real``/``_imag``/``_err`` (dim ``mode``), and
+        for one parameter ``map_x``/``map_y`` (the fitted map on a grid, for
+        plots). Every fitted number is a variable (none in attrs, no JSON),
+        so the flow round-trips through netCDF. attrs: ``model``, ``n_pairs``, ``chi2_per_dof``,
         ``error_source``, ``attractor`` (index of the fixed point the last
         observed level flows to under the fitted map, -1 if none),
         ``flows_toward`` (a sentence), ``toward_reference`` (1/0, -1 when no
@@ -351,13 +354,11 @@ def estimate_flow(
         )
     attractor, sentence = _attractor(C, model, fps, arr, scale, stability)
     toward_ref = -1
-    ref_json = ""
     ref_data: dict[str, Any] = {}
     if reference is not None:
         ref = np.broadcast_to(np.asarray(reference, dtype=float), (p,)).copy()
         if not np.all(np.isfinite(ref)):
             raise ValueError(f"reference must be finite, got {ref.tolist()}")
-        ref_json = json.dumps(ref.tolist())
         # linearise at the reference point itself: linear in the coefficients, so its
         # error bars stay well behaved even where fitted fixed points are ill-defined
         shift = apply_map(C, ref, model)[0] - ref
@@ -383,6 +384,7 @@ def estimate_flow(
             f"{'moves toward' if closer else 'moves away from'} it"
         )
         ref_data = {
+            "reference": ("parameter", ref),
             "reference_shift": ("parameter", shift),
             "reference_shift_err": ("parameter", shift_err),
             "reference_eigenvalues_real": ("mode", ev_ref.real),
@@ -435,7 +437,6 @@ def estimate_flow(
         "attractor": attractor,
         "flows_toward": sentence,
         "toward_reference": toward_ref,
-        "reference": ref_json,
         "n_resamples": n_resamples,
         "random_state": random_state if isinstance(random_state, int) else str(random_state),
     }

@@ -7,7 +7,6 @@ the figure; nothing here fits anything.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -143,8 +142,8 @@ def plot_flow_map(flow: xr.Dataset, parameter: str | None = None, ax: Any = None
             xytext=(6, -18),
             fontsize=7,
         )
-    if flow.attrs.get("reference"):
-        ref = json.loads(flow.attrs["reference"])[i]
+    if "reference" in flow:
+        ref = float(flow["reference"].values[i])
         ax.plot(ref, ref, "D", color="k", mfc="none", ms=8, label=f"reference fixed point {ref:g}")
     name = str(flow["parameter"].values[i])
     ax.set_xlabel(f"{name} at level k")

@@ -9,13 +9,13 @@ draws the stored numbers and never fits anything itself.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from .._validation import check_option, describe
+from ..diagnostics._fit_dataset import exponent_fit
 from ._axes import get_axes
 
 __all__ = [
@@ -44,15 +44,14 @@ def _check(result: Any, name: str = "result") -> xr.Dataset:
     return result
 
 
-def _fits(result: xr.Dataset) -> dict[str, dict[str, dict]]:
-    """{run name: {symbol: fit dict}} from either kind of result."""
-    if "fits" in result.attrs:
-        return json.loads(result.attrs["fits"])
-    out = {}
-    for s in ("alpha", "beta", "mu", "z"):
-        if f"{s}_fit" in result.attrs:
-            out[s] = json.loads(result.attrs[f"{s}_fit"])
-    return {"data": out}
+def _fit(ds: xr.Dataset, sym: str) -> xr.Dataset | None:
+    """The stored fit of *sym* in one run (``None`` when it was not fitted)."""
+    if "null" in ds.dims:
+        ds = ds.sel(null="data")
+    if "exponent_quantity" not in ds or sym not in ds["exponent_name"].values:
+        return None
+    fit = exponent_fit(ds, sym)
+    return fit if fit.attrs["quantity"] else None
 
 
 def _runs(result: xr.Dataset, nulls: Any) -> list[tuple[str, xr.Dataset]]:
@@ -69,16 +68,41 @@ def _runs(result: xr.Dataset, nulls: Any) -> list[tuple[str, xr.Dataset]]:
     return [(n, result.sel(null=n)) for n in chosen]
 
 
-def _label(name: str, fit: dict | None) -> str:
-    if not fit or not np.isfinite(fit.get("exponent", np.nan)):
-        status = fit.get("status", "no fit stored") if fit else "no fit stored"
+def _label(name: str, fit: xr.Dataset | None, n_draws: int | None = None) -> str:
+    """Legend entry: the exponent and its interval (for a null: mean and band of draws)."""
+    if fit is None or not np.isfinite(float(fit["exponent"])):
+        status = fit.attrs["status"] if fit is not None else "no fit stored"
         return f"{name} ({status})"
-    sym = _GREEK[fit["exponent_name"]]
+    sym = _GREEK[fit.attrs["exponent_name"]]
+    lo, hi = float(fit["ci_low"]), float(fit["ci_high"])
     ci = ""
-    if np.isfinite(fit["ci_low"]):
-        pct = f"{100 * fit['ci_level']:.0f}% CI" if fit["ci_method"] == "t" else "±1 block sd"
-        ci = f" [{fit['ci_low']:.3f}, {fit['ci_high']:.3f}] ({pct})"
-    return f"{name}: {sym} = {fit['exponent']:.3f}{ci}"
+    if np.isfinite(lo):
+        if n_draws is not None:
+            pct = f"2.5-97.5% of {n_draws} draws"
+        elif fit.attrs["ci_method"] == "t":
+            pct = f"{100 * float(fit['ci_level']):.0f}% CI"
+        else:
+            pct = "±1 block sd"
+        ci = f" [{lo:.3f}, {hi:.3f}] ({pct})"
+    return f"{name}: {sym} = {float(fit['exponent']):.3f}{ci}"
+
+
+def _run_fit(ds: xr.Dataset, name: str, sym: str) -> tuple[xr.Dataset | None, float]:
+    """Fit of one run of :func:`_runs` and the slope of the run shown.
+
+    For a null, ``exponent`` is the mean over draws while the plotted points
+    and ``intercept`` are those of its first draw, whose own exponent is
+    ``null_exponent.sel(draw=0)``.
+    """
+    if "exponent_quantity" not in ds or sym not in ds["exponent_name"].values:
+        return None, float("nan")
+    fit = exponent_fit(ds, sym)
+    if not fit.attrs["quantity"]:
+        return None, float("nan")
+    slope = float(fit["exponent"])
+    if name != "data" and "null_exponent" in ds:
+        slope = float(ds["null_exponent"].sel(draw=0, exponent_name=sym))
+    return fit, slope
 
 
 def plot_scaling(
@@ -92,7 +116,7 @@ def plot_scaling(
     Parameters
     ----------
     result : xarray.Dataset
-        :func:`rgdata.coarse.prg` output with :func:`fit_exponents` attrs, or
+        :func:`rgdata.coarse.prg` output with :func:`fit_exponents` variables, or
         :func:`run_with_nulls` output (``null`` dim).
     quantity : {"variance", "silence_free_energy", "tau_c", "eigenvalues"}
         ``"eigenvalues"`` draws :func:`plot_eigenvalue_collapse`.
@@ -105,15 +129,17 @@ def plot_scaling(
     matplotlib.axes.Axes
         Points are the full-recording values, error bars the standard
         deviation across time blocks; lines are the stored fits over their
-        K range; the legend gives each exponent with its CI.
+        K range (for a null, the fit of its first draw, whose points are
+        drawn); the legend gives each exponent with its CI (for a null, the
+        mean and 2.5-97.5 % band over its draws).
     """
     result = _check(result)
     check_option(quantity, "quantity", tuple(_SYMBOL))
     if quantity == "eigenvalues":
         return plot_eigenvalue_collapse(result, ax=ax)
     fig, ax = get_axes(ax)
-    fits = _fits(result)
     sym = _SYMBOL[quantity]
+    n_draws = result.sizes.get("draw")
     for i, (name, ds) in enumerate(_runs(result, nulls)):
         k = ds["cluster_size"].values.astype(float)
         y = ds[quantity].values
@@ -131,19 +157,20 @@ def plot_scaling(
             capsize=2,
             lw=1,
         )
-        fit = fits.get(name, {}).get(sym)
-        if fit and np.isfinite(fit.get("exponent", np.nan)):
-            kk = np.geomspace(fit["k_min"], fit["k_max"], 50)
+        fit, slope = _run_fit(ds, name, sym)
+        label = _label(name, fit, None if data else n_draws)
+        if fit is not None and np.isfinite(slope):
+            kk = np.geomspace(float(fit["k_min"]), float(fit["k_max"]), 50)
             ax.plot(
                 kk,
-                np.exp(fit["intercept"]) * kk ** fit["exponent"],
+                np.exp(float(fit["intercept"])) * kk**slope,
                 color=color,
                 ls="-" if data else "--",
                 lw=1.2,
-                label=_label(name, fit),
+                label=label,
             )
         else:
-            ax.plot([], [], color=color, label=_label(name, fit))
+            ax.plot([], [], color=color, label=label)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("cluster size K")
@@ -167,7 +194,7 @@ def plot_eigenvalue_collapse(result: xr.Dataset, ax: Any = None, k_min: int = 2)
     With a ``null`` dim only the data are drawn.
     """
     result = _check(result)
-    fit = _fits(result).get("data", {}).get("mu")
+    fit = _fit(result, "mu")
     if "null" in result.dims:
         result = result.sel(null="data")
     fig, ax = get_axes(ax)
@@ -181,9 +208,9 @@ def plot_eigenvalue_collapse(result: xr.Dataset, ax: Any = None, k_min: int = 2)
         k = int(sizes[i])
         ev = result["eigenvalues"][i].values[:k]
         ax.plot(np.arange(1, k + 1) / k, ev, "o-", color=color, ms=2.5, lw=0.8, label=f"K={k}")
-    if fit and np.isfinite(fit.get("exponent", np.nan)):
-        xs = np.geomspace(1.0 / fit["k_max"], 1.0, 50)
-        ax.plot(xs, np.exp(fit["intercept"]) * xs ** (-fit["exponent"]), "k--", lw=1)
+    if fit is not None and np.isfinite(float(fit["exponent"])):
+        xs = np.geomspace(1.0 / float(fit["k_max"]), 1.0, 50)
+        ax.plot(xs, np.exp(float(fit["intercept"])) * xs ** (-float(fit["exponent"])), "k--", lw=1)
         ax.plot([], [], "k--", label=_label("fit", fit))
     if not levels:
         ax.text(0.5, 0.5, "no eigenvalues computed", transform=ax.transAxes, ha="center")
@@ -203,7 +230,7 @@ def plot_autocorrelation_collapse(result: xr.Dataset, ax: Any = None, rescale: b
     exponent are in the legend.
     """
     result = _check(result)
-    fit = _fits(result).get("data", {}).get("z")
+    fit = _fit(result, "z")
     if "null" in result.dims:
         result = result.sel(null="data")
     fig, ax = get_axes(ax)
@@ -217,7 +244,7 @@ def plot_autocorrelation_collapse(result: xr.Dataset, ax: Any = None, rescale: b
         x = lag / tau if rescale else lag
         ax.plot(x, c, color=color, lw=1, label=f"K={int(sizes[i])}, τc={tau:.2f}")
     ax.axhline(np.exp(-1), color="0.5", lw=0.6, ls=":")
-    if fit:
+    if fit is not None:
         ax.plot([], [], " ", label=_label("data", fit))
     if rescale:
         ax.set_xlim(0, 5)
@@ -258,9 +285,10 @@ def plot_exponent_table(result: xr.Dataset, ax: Any = None) -> Any:
     Parameters
     ----------
     result : xarray.Dataset
-        From :func:`run_with_nulls` (``null`` dim) or :func:`bin_width_sweep`
-        (``bin_factor`` dim), holding ``exponent``, ``exponent_ci_low``,
-        ``exponent_ci_high`` over ``exponent_name``.
+        From :func:`run_with_nulls` (``null`` dim), :func:`bin_width_sweep`
+        (``bin_factor`` dim) or :func:`fit_exponents` (one row, ``data``),
+        holding ``exponent``, ``exponent_ci_low``, ``exponent_ci_high`` over
+        ``exponent_name``.
     ax : sequence of matplotlib Axes, optional
         One per fitted exponent.
 
@@ -272,8 +300,11 @@ def plot_exponent_table(result: xr.Dataset, ax: Any = None) -> Any:
     result = _check(result)
     if "exponent" not in result or "exponent_name" not in result.dims:
         raise ValueError(
-            "result has no 'exponent' table; use run_with_nulls or bin_width_sweep output"
+            "result has no 'exponent' table; use fit_exponents, run_with_nulls or "
+            "bin_width_sweep output"
         )
+    if result["exponent"].dims == ("exponent_name",):  # one run, from fit_exponents
+        result = result.expand_dims(run=["data"])
     cond = next(d for d in result["exponent"].dims if d != "exponent_name")
     names = [
         s

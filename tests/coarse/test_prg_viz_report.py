@@ -1,14 +1,13 @@
 """Scaling plots and the report section (small data; Agg backend from conftest)."""
 
-import json
-
 import numpy as np
 import pytest
+import xarray as xr
 from matplotlib.figure import Figure
 
 import rgdata
 from rgdata.coarse import prg
-from rgdata.diagnostics import fit_exponents, run_with_nulls
+from rgdata.diagnostics import exponent_fit, fit_exponents, run_with_nulls
 from rgdata.report import Report
 from rgdata.report.sections.scaling import add_scaling_section
 from rgdata.viz.scaling import (
@@ -43,15 +42,23 @@ def test_plot_scaling_draws_fit_with_ci_in_legend(results):
     single, nulls = results
     ax = plot_scaling(single, "variance")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any(f"{single.attrs['alpha']:.3f}" in lab and "95% CI" in lab for lab in labels)
+    fit = exponent_fit(single, "alpha")
+    assert any(f"{float(fit['exponent']):.3f}" in lab and "95% CI" in lab for lab in labels)
     # the fit line is the stored power law, not a new fit
-    fit = json.loads(single.attrs["alpha_fit"])
     line = next(ln for ln in ax.get_lines() if ln.get_label().startswith("data"))
     x, y = line.get_data()
-    np.testing.assert_allclose(y, np.exp(fit["intercept"]) * x ** fit["exponent"])
+    np.testing.assert_allclose(y, np.exp(float(fit["intercept"])) * x ** float(fit["exponent"]))
     ax2 = plot_scaling(nulls, "silence_free_energy")
     labels = [t.get_text() for t in ax2.get_legend().get_texts()]
     assert [lab.split(":")[0] for lab in labels] == ["data", "shuffle", "random_pairing"]
+    # a null: its first draw's points and fit line, its mean and band over draws in the legend
+    row = nulls.sel(null="shuffle", exponent_name="beta")
+    assert f"= {float(row['exponent']):.3f} [{float(row['exponent_ci_low']):.3f}" in labels[1]
+    assert "of 10 draws" in labels[1]
+    line = next(ln for ln in ax2.get_lines() if ln.get_label().startswith("shuffle"))
+    x, y = line.get_data()
+    slope = float(row["null_exponent"].sel(draw=0))
+    np.testing.assert_allclose(y, np.exp(float(row["exponent_intercept"])) * x**slope)
     ax3 = plot_scaling(nulls, "tau_c", nulls=())
     assert len(ax3.get_legend().get_texts()) == 1
     with pytest.raises(ValueError, match="not in result"):
@@ -69,8 +76,12 @@ def test_other_plots_return_axes_or_figure(results):
     fig = plot_exponent_table(nulls)
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 4
+    # one run from fit_exponents: one row per panel, the data's CI as its error bar
+    one = plot_exponent_table(single)
+    assert [a.get_title() for a in one.axes] == ["α̃", "β̃", "μ", "z̃"]
+    assert [t.get_text() for t in one.axes[0].get_yticklabels()] == ["data"]
     with pytest.raises(ValueError, match="no 'exponent' table"):
-        plot_exponent_table(single)
+        plot_exponent_table(prg(driven_spikes(np.random.default_rng(2), t=600)))
     with pytest.raises(TypeError, match="xarray.Dataset"):
         plot_scaling(single["variance"])
 
@@ -121,8 +132,8 @@ def test_scaling_captions_follow_the_data_kind_and_state_the_mu_range(rng):
     assert "kept as counts" in _rebin_text(spikes, "sum")
     x = (rng.random((64, 3000)) < 0.2).astype(np.int8)
     res = prg(rgdata.as_activity(x, kind="spikes"), random_state=0)
-    fit = {"k_min": 4.0, "k_max": 8.0, "k_range_rule": "default"}
+    fit = xr.Dataset({"k_min": 4.0, "k_max": 8.0}, attrs={"k_range_rule": "default"})
     text = _mu_range(res, fit)
     assert "Fit range K = 4-8 (default)" in text
     assert "K = [2, 16, 32] are drawn but not fitted" in text
-    assert _mu_range(res, {"k_min": float("nan")}) == ""
+    assert _mu_range(res, fit.assign(k_min=float("nan"))) == ""

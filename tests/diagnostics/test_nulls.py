@@ -83,8 +83,19 @@ def test_run_with_nulls_shuffle_gives_independent_exponents(tmp_path, rng):
     res.to_netcdf(path, engine="h5netcdf")
     back = xr.load_dataset(path, engine="h5netcdf")
     xr.testing.assert_allclose(back["exponent"], res["exponent"])
-    fits = json.loads(back.attrs["fits"])
-    assert set(fits) == {"data", "shuffle", "random_pairing"}
+    # the fit of each run shown is data too: the data row equals a plain fit of the data
+    assert list(back["exponent_quantity"].sel(null="shuffle").values) == [
+        "variance",
+        "silence_free_energy",
+        "eigenvalues",
+        "tau_c",
+    ]
+    data_fit = rgdata.diagnostics.exponent_fit(back.sel(null="data"), "alpha")
+    assert float(data_fit["exponent"]) == float(alpha.sel(null="data"))
+    assert data_fit.attrs["status"] == "ok" and float(data_fit["r2"]) > 0.99
+    # a null's first-draw details sit next to its per-draw exponents
+    assert back["exponent_blocks"].dims == ("null", "exponent_name", "block")
+    assert np.isfinite(back["exponent_intercept"].sel(null="shuffle", exponent_name="alpha"))
     assert json.loads(back.attrs["null_attrs"])["random_pairing"]["pairing"] == "random"
 
 
@@ -111,9 +122,13 @@ def test_bin_width_sweep(rng):
     assert res["exponent"].dims == ("bin_factor", "exponent_name")
     # factor 1 reproduces the plain analysis
     plain = rgdata.diagnostics.fit_exponent(rgdata.coarse.prg(act, n_levels=3), "variance")
-    assert res["exponent"].sel(bin_factor=1, exponent_name="alpha") == pytest.approx(
+    assert float(res["exponent"].sel(bin_factor=1, exponent_name="alpha")) == float(
         plain["exponent"]
     )
+    # every fit field is a variable on (bin_factor, exponent_name), none in attrs
+    assert float(res["exponent_r2"].sel(bin_factor=1, exponent_name="alpha")) == float(plain["r2"])
+    assert str(res["exponent_status"].sel(bin_factor=1, exponent_name="alpha").values) == "ok"
+    assert "fits" not in res.attrs
     # rebinned clipped spikes at factor 2: variance at level 0 from direct rebinning
     x = act.values[:, :4000].reshape(64, 2000, 2).sum(-1).clip(0, 1)
     assert res["variance"].sel(bin_factor=2, level=0) == pytest.approx(x.var(axis=1).mean())

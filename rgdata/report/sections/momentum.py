@@ -3,7 +3,6 @@ self-similarity scores."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -108,7 +107,7 @@ def add_momentum_section(
     n_time = activity.sizes["time"]
     kw = dict(matrix=matrix, progress=progress, **options)
     res = momentum(activity, fractions, direction="both", **kw)
-    fr = json.loads(res.attrs["fractions"])
+    fr = [float(f) for f in res["fraction"].values]
     half = n_time // 2
     halves = tuple(
         momentum(activity.isel(time=sl), fr, direction="both", **kw)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -10,7 +9,7 @@ import xarray as xr
 
 from ...activity import check_activity, stack_trials
 from ...coarse.prg import prg
-from ...diagnostics.exponents import fit_exponents
+from ...diagnostics.exponents import exponent_fit, fit_exponents
 from ...diagnostics.nulls import (
     DEFAULT_N_SURROGATES,
     DEFAULT_NULLS,
@@ -83,15 +82,16 @@ def _closest_null(res: xr.Dataset, sym: str) -> str:
     )
 
 
-def _no_ci_note(fit: dict) -> str:
-    if fit.get("ci_note"):
-        return f" No confidence interval: {fit['ci_note']}."
+def _no_ci_note(fit: xr.Dataset) -> str:
+    if fit.attrs.get("ci_note"):
+        return f" No confidence interval: {fit.attrs['ci_note']}."
     return ""
 
 
-def _mu_range(res: xr.Dataset, fit: dict) -> str:
+def _mu_range(res: xr.Dataset, fit: xr.Dataset) -> str:
     """The mu fit range, and which drawn spectra lie outside it (drawn, not fitted)."""
-    if not np.isfinite(fit.get("k_min", np.nan)):
+    k_min, k_max = float(fit["k_min"]), float(fit["k_max"])
+    if not np.isfinite(k_min):
         return ""
     data = res.sel(null="data") if "null" in res.dims else res
     sizes = data["cluster_size"].values
@@ -100,10 +100,8 @@ def _mu_range(res: xr.Dataset, fit: dict) -> str:
         for i, k in enumerate(sizes)
         if k >= 2 and np.any(np.isfinite(data["eigenvalues"][i].values))
     ]
-    outside = [k for k in drawn if not fit["k_min"] <= k <= fit["k_max"]]
-    text = (
-        f" Fit range K = {fit['k_min']:g}-{fit['k_max']:g} ({fit.get('k_range_rule', 'requested')})"
-    )
+    outside = [k for k in drawn if not k_min <= k <= k_max]
+    text = f" Fit range K = {k_min:g}-{k_max:g} ({fit.attrs.get('k_range_rule', 'requested')})"
     if outside:
         text += f"; the spectra at K = {outside} are drawn but not fitted"
     return text + "."
@@ -202,8 +200,12 @@ def add_scaling_section(
         **prg_options,
     )
     data = res.sel(null="data")
-    fits = json.loads(res.attrs["fits"])
-    fitted = [s for s in ("alpha", "beta", "mu", "z") if s in fits["data"]]
+    fits = {
+        str(s): exponent_fit(data, str(s))
+        for s in data["exponent_name"].values
+        if str(data["exponent_quantity"].sel(exponent_name=s).values)
+    }
+    fitted = [s for s in ("alpha", "beta", "mu", "z") if s in fits]
     t_note = " Trials were stacked into one time axis." if has_trials else ""
     ci_note = (
         "CIs come from fits on contiguous time blocks "
@@ -238,19 +240,21 @@ def add_scaling_section(
         if sym not in fitted:
             continue
         ax = plot_scaling(res, quantity)
-        fit = fits["data"][sym]
+        fit = fits[sym]
+        significant = bool(fit["curvature_significant"])
         report.add_figure(
             ax.figure,
             f"{name}_{quantity}",
             f"{_WHAT[sym]}. {_side_by_side(res, sym)}.{_closest_null(res, sym)}"
-            f"{_no_ci_note(fit)} Fit range K = {fit['k_min']:g}-{fit['k_max']:g} "
-            f"({fit.get('k_range_rule', 'requested')}), R² = {fit['r2']:.3f}; curvature "
-            f"{'significant' if fit['curvature_significant'] else 'not significant'} "
-            f"(quadratic term {fit['curvature']:.3g}"
+            f"{_no_ci_note(fit)} Fit range K = {float(fit['k_min']):g}-"
+            f"{float(fit['k_max']):g} ({fit.attrs['k_range_rule']}), "
+            f"R² = {float(fit['r2']):.3f}; curvature "
+            f"{'significant' if significant else 'not significant'} "
+            f"(quadratic term {float(fit['curvature']):.3g}"
             + (
-                f"; slopes {fit['slope_lower_half']:.3f} over the lower and "
-                f"{fit['slope_upper_half']:.3f} over the upper half of the range"
-                if fit["curvature_significant"]
+                f"; slopes {float(fit['slope_lower_half']):.3f} over the lower and "
+                f"{float(fit['slope_upper_half']):.3f} over the upper half of the range"
+                if significant
                 else ""
             )
             + "). Error bars: sd across time blocks.",
@@ -264,7 +268,7 @@ def add_scaling_section(
             f"{name}_eigenvalue_collapse",
             f"Rank-ordered covariance spectra of the clusters vs rank/K. {_WHAT['mu']}. "
             f"{_side_by_side(res, 'mu')}.{_closest_null(res, 'mu')}"
-            f"{_no_ci_note(fits['data']['mu'])}{_mu_range(res, fits['data']['mu'])}",
+            f"{_no_ci_note(fits['mu'])}{_mu_range(res, fits['mu'])}",
             section=section,
             params=params,
         )
@@ -325,18 +329,19 @@ def add_scaling_section(
         stacked = stack_trials(act) if has_trials else act
         held = prg(stacked, n_levels=n_levels, holdout=True, **prg_options)
         held = fit_exponents(
-            held, tuple(fits["data"][s]["quantity"] for s in fitted), **(fit_kwargs or {})
+            held, tuple(fits[s].attrs["quantity"] for s in fitted), **(fit_kwargs or {})
         )
         parts = []
         for s in fitted:
-            fit = json.loads(held.attrs[f"{s}_fit"])
-            summary[f"{s}_holdout"] = float(fit["exponent"])
+            row = held.sel(exponent_name=s)
+            e, lo, hi = (float(row[v]) for v in ("exponent", "exponent_ci_low", "exponent_ci_high"))
+            summary[f"{s}_holdout"] = e
             ci = (
-                f"[{fit['ci_low']:.3f}, {fit['ci_high']:.3f}]"
-                if np.isfinite(fit["ci_low"])
+                f"[{lo:.3f}, {hi:.3f}]"
+                if np.isfinite(lo)
                 else "(no CI: too few independent time blocks in the held-out half)"
             )
-            parts.append(f"{_NAMES[s]} = {fit['exponent']:.3f} {ci}")
+            parts.append(f"{_NAMES[s]} = {e:.3f} {ci}")
         report.add_text(
             "Hold-out check (pairs chosen on the first half of the recording, every quantity "
             "measured on the second half, so chance correlations cannot be selected): "
