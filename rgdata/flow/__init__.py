@@ -1,3 +1,4 @@
 """Parameter flows across coarse-graining levels and their fixed points."""
 
+from .block_flow import *  # noqa: F403
 from .flows import *  # noqa: F403
