@@ -223,3 +223,17 @@ def test_quartic_flow_rejects_a_momentum_result_it_cannot_use():
         fit_quartic_flow(other, mom)
     with pytest.raises(TypeError, match="n_modes and eigenvalues"):
         fit_quartic_flow(act, xr.Dataset({"x": ("fraction", [1.0])}))
+
+
+def test_quartic_flow_with_fewer_time_points_than_units():
+    # rank min(N, T - 1) < N: the projection completes the modes with zero-variance ones
+    x = np.random.default_rng(5).uniform(-1, 1, (40, 30))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = fit_quartic_flow(rgdata.as_activity(x), [1.0, 0.5], n_blocks=2)
+    lam = ds.eigenvalue.values
+    assert lam.size == 40 and np.all(lam[29:] == 0) and np.all(lam[:29] > 0)
+    np.testing.assert_allclose(lam.sum(), 40.0, rtol=1e-12)  # trace of the correlation matrix
+    # fraction 1 is the data: uniform values have kurtosis near 1.8
+    assert 1.5 < float(ds.kurtosis.isel(fraction=0)) < 2.1
+    assert np.all(np.isfinite(ds.kurtosis.values))
