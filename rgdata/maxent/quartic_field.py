@@ -21,11 +21,11 @@ from ._quartic_projection import correlation_modes
 from .pairwise import MaxEntConvergenceWarning
 from .quartic_model import quartic_coupling_first_order
 
-__all__ = ["fit_quartic_field"]
-
-# fit_quartic_field is converged when every moment mismatch is within the two-sided normal
-# quantile of this family-wise level (Bonferroni over the k + 1 moments)
+#: fit_quartic_field is converged when every moment mismatch is within the two-sided normal
+#: quantile of this family-wise level (Bonferroni over the k + 1 moments)
 _FIELD_CONVERGENCE_LEVEL = 0.01
+
+__all__ = ["fit_quartic_field"]
 
 
 def _field_sweeps(
