@@ -380,8 +380,6 @@ def plot_block_coupling_flow(
     ValueError
         *couplings* empty, longer than two, repeated, or not held by every flow.
     """
-    import json
-
     if not isinstance(flows, list | tuple) or not flows:
         raise TypeError(
             f"flows must be a non-empty list of block_coupling_flow results, got {describe(flows)}"
@@ -389,7 +387,7 @@ def plot_block_coupling_flow(
     for f in flows:
         check_dataset(f, ("couplings", "couplings_err"), "flows[i]")
     if fit is not None:
-        check_dataset(fit, ("fixed_points", "params"), "fit")
+        check_dataset(fit, ("fixed_points", "params", "K_star", "K_star_err"), "fit")
     available = [str(c) for c in flows[0]["coupling"].values]
     accepted = f"one or two distinct names out of {available}"
     if isinstance(couplings, str):
@@ -412,11 +410,10 @@ def plot_block_coupling_flow(
         fig = Figure(figsize=(10, 4.2), layout="constrained")
     ax_lev, ax_flow = fig.subplots(1, 2)
     first = couplings[0]
-    names = json.loads(fit.attrs["couplings_fitted"]) if fit is not None else list(couplings)
+    names = [str(n) for n in fit["parameter"].values] if fit is not None else list(couplings)
     fp = fp_err = None
-    if fit is not None and fit.attrs.get("fixed_point_index", -1) >= 0:
-        fp = np.array(json.loads(fit.attrs["K_star"]))
-        fp_err = np.array(json.loads(fit.attrs["K_star_err"]))
+    if fit is not None and np.all(np.isfinite(fit["K_star"].values)):
+        fp, fp_err = fit["K_star"].values, fit["K_star_err"].values
     colors = [f"C{i}" for i in range(len(flows))]
     for f, c in zip(flows, colors, strict=True):
         T = f.attrs.get("temperature")

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import rgdata.flow
+import rgdata.lattice.couplings
 from rgdata import as_configurations
 from rgdata.lattice import (
     block_coupling_flow,
@@ -22,13 +24,8 @@ from rgdata.lattice import (
     lattice_couplings,
     sample_ising,
 )
-from rgdata.lattice.couplings import (
-    _features,
-    _jackknife,
-    _local_terms,
-    _newton,
-    _resolve_couplings,
-)
+from rgdata.lattice._pseudolikelihood import _features, _jackknife, _local_terms, _newton
+from rgdata.lattice.couplings import _resolve_couplings
 
 TC = exact.TC_2D
 
@@ -173,6 +170,11 @@ def test_infinite_temperature_gives_zero_couplings():
     assert np.all(res.couplings_err.values < 0.01)
 
 
+def roundtrip(ds, tmp_path, name="r.nc"):
+    ds.to_netcdf(tmp_path / name, engine="h5netcdf")
+    return xr.load_dataset(tmp_path / name, engine="h5netcdf")
+
+
 def test_roundtrip_netcdf(tmp_path):
     cfg = sample_ising(8, 2.5, 200, random_state=1)
     res = lattice_couplings(cfg, ["nn", "nnn"], n_jackknife=10)
@@ -234,13 +236,18 @@ def test_block_flow_levels_match_block_spin_levels():
     xr.testing.assert_identical(flow, again)
 
 
-def test_block_flow_leaves_out_wide_operators():
+def test_block_flow_leaves_out_wide_operators(tmp_path):
     cfg = sample_ising(16, 3.0, 100, random_state=3)
     with pytest.warns(UserWarning, match="level 2: third"):
         flow = block_coupling_flow(cfg, 2, n_jackknife=10, random_state=0)
     assert np.isnan(flow.couplings.sel(level=2, coupling="third"))
     assert np.isfinite(flow.couplings.sel(level=2, coupling="nn"))
-    assert json.loads(flow.attrs["left_out"]) == {"2": ["third"]}
+    # a variable on (level, coupling), not a JSON attribute: it survives netCDF
+    assert "left_out" not in flow.attrs
+    back = roundtrip(flow, tmp_path)
+    assert back.left_out.dims == ("level", "coupling")
+    assert back.left_out.sel(level=2, coupling="third") == 1
+    assert int(back.left_out.sum()) == 1
 
 
 def test_flow_direction_above_at_and_below_tc():
@@ -295,14 +302,33 @@ def test_fit_block_flow_recovers_planted_linear_map():
     flows, A = _planted_flow(1.9, k_star, starts, 3, 1e-4, seed=0)
     lam_exact = np.max(np.linalg.eigvals(A).real)
     res = fit_block_flow(flows, ["nn", "nnn"], first_level=0, n_resamples=200)
-    fp = np.array(json.loads(res.attrs["K_star"]))
-    fp_err = np.array(json.loads(res.attrs["K_star_err"]))
+    fp, fp_err = res.K_star.values, res.K_star_err.values
     assert np.all(np.abs(fp - k_star) < 4 * fp_err)
-    assert abs(res.attrs["lambda_t"] - lam_exact) < 4 * res.attrs["lambda_t_err"]
-    assert res.attrs["y_t"] == pytest.approx(np.log2(res.attrs["lambda_t"]))
+    assert abs(float(res.lambda_t) - lam_exact) < 4 * float(res.lambda_t_err)
+    assert float(res.y_t) == pytest.approx(np.log2(float(res.lambda_t)))
     assert res["trajectory"].values.tolist() == [2.25, 2.26, 2.27, 2.28, 2.29]
     one = fit_block_flow(flows, "nn", first_level=1, n_resamples=50)
     assert one.attrs["projection"] == "one-parameter projection on nn"
+
+
+def test_fit_block_flow_numbers_are_variables_that_survive_netcdf(tmp_path):
+    k_star = np.array([0.35, 0.09])
+    starts = [(T, [1 / T, 0.0]) for T in (2.25, 2.26, 2.27, 2.28, 2.29)]
+    flows, _ = _planted_flow(1.9, k_star, starts, 3, 1e-4, seed=0)
+    res = fit_block_flow(flows, ["nn", "nnn"], n_resamples=50)
+    # one home per number: data variables on the fit's parameter dim, no JSON attrs
+    for key in ("K_star", "K_star_err", "lambda_t", "lambda_t_err", "y_t", "y_t_err"):
+        assert key not in res.attrs
+    assert res.K_star.dims == ("parameter",) and res.lambda_t.dims == ()
+    i = res.attrs["fixed_point_index"]
+    np.testing.assert_array_equal(res.K_star, res.fixed_points.isel(fixed_point=i))
+    back = roundtrip(res, tmp_path)
+    assert back.parameter.values.tolist() == ["nn", "nnn"]
+    for key in ("K_star", "K_star_err", "lambda_t", "lambda_t_err", "y_t", "y_t_err"):
+        np.testing.assert_array_equal(back[key], res[key])
+    # the block-flow fit lives with the other flows; the lattice name is the same function
+    assert rgdata.flow.fit_block_flow is fit_block_flow
+    assert rgdata.lattice.couplings.fit_block_flow is fit_block_flow
 
 
 # --------------------------------------------------------------- failed jackknife replicates
@@ -381,7 +407,7 @@ def test_fit_block_flow_with_failed_replicates():
     with pytest.warns(UserWarning, match=r"flows\[1\] \(temperature 2.26\): 1 of 20"):
         res = fit_block_flow(flows, ["nn", "nnn"], n_resamples=100)
     lam_exact = np.max(np.linalg.eigvals(A).real)
-    assert abs(res.attrs["lambda_t"] - lam_exact) < 4 * res.attrs["lambda_t_err"]
+    assert abs(float(res.lambda_t) - lam_exact) < 4 * float(res.lambda_t_err)
     flows[1]["couplings_jackknife"][1:, 2, :] = np.nan  # 1 finite replicate left at level 2
     with pytest.raises(
         ValueError,

@@ -1,6 +1,5 @@
 """The block-coupling flow part of the Ising report section and its figure."""
 
-import json
 import warnings
 
 import numpy as np
@@ -42,7 +41,8 @@ def test_section_part_states_fixed_point_and_exact_values(tmp_path):
     assert len(table.payload) == 3 * 3  # 3 temperatures x 3 levels (32, 16, 8: side >= 8)
     rep.save(tmp_path / "r")
     back = xr.load_dataset(tmp_path / "r" / "results" / "ising_coupling_flow.nc", engine="h5netcdf")
-    assert json.loads(back.attrs["K_star"]) == pytest.approx(heads["flow_K_star"])
+    assert back.K_star.values.tolist() == pytest.approx(heads["flow_K_star"])
+    assert float(back.y_t) == pytest.approx(heads["flow_y_t"])
     stacked = xr.load_dataset(
         tmp_path / "r" / "results" / "ising_block_couplings.nc", engine="h5netcdf"
     )

@@ -10,7 +10,6 @@ tolerance 0.16 is that bias plus three seed standard deviations,
 the six (|y_t - 1| = 0.086).
 """
 
-import json
 import warnings
 
 import numpy as np
@@ -31,13 +30,12 @@ def test_block_flow_thermal_exponent():
             flows.append(block_coupling_flow(cfg, 3, random_state=i))
     fit = fit_block_flow(flows, ("nn", "nnn"), first_level=0, n_resamples=200)
     assert fit.attrs["design_condition"] < 1e3
-    assert abs(fit.attrs["y_t"] - 1.0) < 0.16, (fit.attrs["y_t"], fit.attrs["y_t_err"])
-    assert fit.attrs["lambda_t"] > 1  # relevant
+    assert abs(float(fit.y_t) - 1.0) < 0.16, (float(fit.y_t), float(fit.y_t_err))
+    assert float(fit.lambda_t) > 1  # relevant
     assert fit.stability.values[fit.attrs["fixed_point_index"]] == "unstable"
     # the critical trajectory ends near the fitted fixed point (within its errors and the
     # deepest level's jackknife errors, 4 sigma), while T_c +- 0.06 end far from it
-    k_star = np.array(json.loads(fit.attrs["K_star"]))
-    k_err = np.array(json.loads(fit.attrs["K_star_err"]))
+    k_star, k_err = fit.K_star.values, fit.K_star_err.values
     crit = flows[2].couplings.sel(coupling=["nn", "nnn"]).isel(level=-1).values
     crit_err = flows[2].couplings_err.sel(coupling=["nn", "nnn"]).isel(level=-1).values
     assert np.all(np.abs(crit - k_star) < 4 * np.hypot(k_err, crit_err))

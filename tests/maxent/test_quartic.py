@@ -186,19 +186,54 @@ def test_quartic_flow_bad_input():
         fit_quartic_flow(trials)
 
 
-def test_quartic_flow_from_momentum_result_agrees():
+def test_quartic_flow_on_the_levels_of_a_momentum_result():
     from rgdata.coarse import momentum
 
     act = planted_activity(n_unit=12, n_time=8000, seed=11)
     ours = fit_quartic_flow(act, n_blocks=8)
     mom = momentum(act)
-    theirs = fit_quartic_flow(mom)
-    # two independent implementations of the coarse-grained variables agree
-    np.testing.assert_allclose(theirs.fraction, ours.fraction)
-    np.testing.assert_allclose(theirs.kurtosis, ours.kurtosis, rtol=1e-6)
-    np.testing.assert_allclose(theirs.g, ours.g, rtol=1e-5, atol=1e-9)
-    # Fisher errors (independent samples) agree with the jackknife for independent units at f=1
-    # up to the pooling of units (n_time vs n_time * n_units samples)
-    assert theirs.g_err.values[0] > ours.g_err.values[0]
-    with pytest.raises(TypeError, match="fourth_moment"):
-        fit_quartic_flow(xr.Dataset({"x": ("fraction", [1.0])}))
+    theirs = fit_quartic_flow(act, mom, n_blocks=8)
+    # one projection (the momentum modes): the same levels, numbers and jackknife errors
+    np.testing.assert_array_equal(theirs.n_modes, mom.n_modes)
+    np.testing.assert_allclose(theirs.fraction, mom.fraction)
+    for var in ("kurtosis", "g", "g_err", "g_multi", "g_multi_err", "kurtosis_unit"):
+        np.testing.assert_allclose(theirs[var], ours[var], rtol=1e-9, atol=1e-12)
+    # the per-unit kurtosis is momentum's fourth moment of the same filtered variables
+    np.testing.assert_allclose(
+        theirs.kurtosis_unit, mom.fourth_moment.transpose("fraction", "unit"), rtol=1e-9
+    )
+    # a "both" result is reduced to its remove_low levels
+    both = fit_quartic_flow(act, momentum(act, direction="both"), n_blocks=8)
+    np.testing.assert_allclose(both.g, ours.g, rtol=1e-9, atol=1e-12)
+
+
+def test_quartic_flow_rejects_a_momentum_result_it_cannot_use():
+    from rgdata.coarse import momentum
+
+    act = planted_activity(n_unit=12, n_time=4000, seed=11)
+    mom = momentum(act)
+    with pytest.raises(TypeError, match="fit_quartic_flow\\(activity, momentum_result\\)"):
+        fit_quartic_flow(mom)
+    with pytest.raises(ValueError, match="remove_low"):
+        fit_quartic_flow(act, momentum(act, direction="remove_high"))
+    with pytest.raises(ValueError, match="correlation"):
+        fit_quartic_flow(act, momentum(act, matrix="covariance"))
+    other = planted_activity(n_unit=12, n_time=4000, seed=12)
+    with pytest.raises(ValueError, match="other data.*eigenvalues"):
+        fit_quartic_flow(other, mom)
+    with pytest.raises(TypeError, match="n_modes and eigenvalues"):
+        fit_quartic_flow(act, xr.Dataset({"x": ("fraction", [1.0])}))
+
+
+def test_quartic_flow_with_fewer_time_points_than_units():
+    # rank min(N, T - 1) < N: the projection completes the modes with zero-variance ones
+    x = np.random.default_rng(5).uniform(-1, 1, (40, 30))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = fit_quartic_flow(rgdata.as_activity(x), [1.0, 0.5], n_blocks=2)
+    lam = ds.eigenvalue.values
+    assert lam.size == 40 and np.all(lam[29:] == 0) and np.all(lam[:29] > 0)
+    np.testing.assert_allclose(lam.sum(), 40.0, rtol=1e-12)  # trace of the correlation matrix
+    # fraction 1 is the data: uniform values have kurtosis near 1.8
+    assert 1.5 < float(ds.kurtosis.isel(fraction=0)) < 2.1
+    assert np.all(np.isfinite(ds.kurtosis.values))

@@ -238,7 +238,7 @@ def test_jackknife_error_matches_spread_over_replicates(rho):
 
 
 def test_fixed_propagator_above_the_unit_limit(monkeypatch):
-    import rgdata.maxent.quartic as q
+    import rgdata.maxent.quartic_flow as q
 
     act = gaussian_activity(np.random.default_rng(3), n=12, t=8000)
     full = flow(act, n_blocks=10)

@@ -365,8 +365,6 @@ def _coupling_flow_part(
     report: Report, opt: dict, tc: float, crit: xr.DataArray, seeds, progress: bool
 ) -> dict[str, Any]:
     """Pseudo-likelihood couplings level by level at temperatures around T_c, and their flow."""
-    import json
-
     from ..._progress import progress_bar
 
     Lm = int(opt["mcrg_size"])
@@ -398,24 +396,20 @@ def _coupling_flow_part(
     heads: dict[str, Any] = {}
     kc = math.log(1 + math.sqrt(2)) / 2
     if fit is not None and fit.attrs["fixed_point_index"] >= 0:
-        ks = json.loads(fit.attrs["K_star"])
-        ks_err = json.loads(fit.attrs["K_star_err"])
-        heads.update(
-            flow_K_star=ks,
-            flow_K_star_err=ks_err,
-            flow_y_t=fit.attrs["y_t"],
-            flow_y_t_err=fit.attrs["y_t_err"],
-            flow_lambda_t=fit.attrs["lambda_t"],
-            flow_lambda_t_err=fit.attrs["lambda_t_err"],
-        )
+        # the fit's numbers are variables (K_star on the fitted couplings, the rest scalars)
+        got = {name: fit[name].values.tolist() for name in ("K_star", "K_star_err")}
+        for name in ("y_t", "y_t_err", "lambda_t", "lambda_t_err"):
+            got[name] = float(fit[name])
+        heads.update({f"flow_{name}": value for name, value in got.items()})
+        ks, ks_err = got["K_star"], got["K_star_err"]
         nnn_sign = _sign_text(ks[1], ks_err[1])
         fixed = (
             f"Linear map of (K_nn, K_nnn) fitted to all {fit.attrs['n_pairs']} pairs of "
             f"consecutive levels (rgdata.flow.estimate_flow, jackknife covariance across levels; "
             f"chi2/dof = {fit.attrs['chi2_per_dof']:.2f}): fixed point K*_nn = "
             f"{_fmt(ks[0], ks_err[0])}, K*_nnn = {_fmt(ks[1], ks_err[1])}; leading eigenvalue "
-            f"lambda_t = {_fmt(fit.attrs['lambda_t'], fit.attrs['lambda_t_err'], 2)} = 2^y_t, "
-            f"y_t = {_fmt(fit.attrs['y_t'], fit.attrs['y_t_err'], 2)} (exact y_t = 1, "
+            f"lambda_t = {_fmt(got['lambda_t'], got['lambda_t_err'], 2)} = 2^y_t, "
+            f"y_t = {_fmt(got['y_t'], got['y_t_err'], 2)} (exact y_t = 1, "
             "lambda_t = 2). The truncation to a few couplings and a linear map biases y_t "
             "low by about 0.02-0.05 (docs/lattice.md), and the seed-to-seed spread is up to "
             "about twice the quoted error. K_c = ln(1 + sqrt 2)/2 = "
