@@ -29,8 +29,8 @@ from .._validation import check_array, check_dtype_option, check_int, check_opti
 from .._warnings import warn_user
 from ..activity import check_activity
 from ._memory import max_abs
+from ._momentum_blocks import block_filtered_moments, median_ci_variables
 from ._momentum_kernels import (
-    filtered_moments,
     plan_filters,
     range_variances,
     row_mean_square,
@@ -177,6 +177,12 @@ def momentum(
         - ``distribution(fraction, bin)``: density of the normalized filtered
           variables pooled over units, and ``outside_fraction(fraction)``;
         - ``eigenvalues(mode)``: descending non-zero eigenvalues.
+        - ``fourth_moment_median_ci_low``, ``_ci_high``, ``_se`` ``(fraction)``:
+          95% interval of the median from a delete-one-block jackknife over
+          ``block`` time blocks of >= 3 ``tau_int(fraction)`` of the filtered
+          variables (NaN, warned, reason in ``attrs["median_ci_note"]``, when
+          fewer than 5 fit); ``fourth_moment_median_jackknife(fraction,
+          block)``, ``tau_int``, ``tau_int_lower_bound`` (docs/momentum.md).
 
         ``attrs`` record every parameter, ``n_units``, ``n_time``, ``rank``,
         the decomposition ``method``, ``gaussian_fourth_moment_se =
@@ -313,7 +319,7 @@ def momentum(
         n_chunks = -(-n_time // chunk_size)
         bar.set_description_str("momentum RG: projections")
         bar.reset(total=n_chunks * len(steps))
-        out = filtered_moments(
+        out, blocks = block_filtered_moments(
             z, vec, steps, variances, edges, chunk_size=chunk_size, progress_bar=bar
         )
     del z, vec
@@ -387,6 +393,12 @@ def momentum(
             for name, q in (("q25", 0.25), ("median", 0.5), ("q75", 0.75))
         }
         fmin, fmax = np.nanmin(fm, axis=-1), np.nanmax(fm, axis=-1)
+    ci_vars, ci_coords, ci_attrs = median_ci_variables(
+        blocks, [plan.slots[inverse] for plan in plans], quart["median"], variances, lead
+    )
+    if blocks["note"]:
+        warn_user(f"momentum: {blocks['note']}", UserWarning)
+        attrs_warnings.append(blocks["note"])
     data_vars = {
         "fourth_moment": (lead + ("fraction", "unit"), fm),
         "fourth_moment_median": (lead + ("fraction",), quart["median"]),
@@ -399,6 +411,7 @@ def momentum(
         "outside_fraction": (lead + ("fraction",), stack(out_all)),
         "eigenvalues": (("mode",), lam),
     }
+    data_vars.update(ci_vars)
     coords = {
         "fraction": fractions,
         "n_modes": ("fraction", n_modes),
@@ -407,6 +420,7 @@ def momentum(
         "bin_center": ("bin", centers),
     }
     coords["direction"] = list(directions) if lead else directions[0]
+    coords.update(ci_coords)
     from .. import __version__
 
     attrs = {
@@ -432,6 +446,7 @@ def momentum(
         "rgdata_version": __version__,
         "warnings": json.dumps(attrs_warnings),
     }
+    attrs.update(ci_attrs)
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     ds["fourth_moment"].attrs["long_name"] = "normalized fourth moment <phi^4>/<phi^2>^2"
     ds["distribution"].attrs["long_name"] = "density of phi / sd(phi), pooled over units"
