@@ -37,8 +37,8 @@ from rgdata.maxent import (  # noqa: E402
     MaxEntConvergenceWarning,
     PairwiseMaxEnt,
 )
+from rgdata.maxent._codings import params_to01  # noqa: E402
 from rgdata.maxent._enumerate import ExactModel  # noqa: E402
-from rgdata.maxent._pairwise_fit import params_to01  # noqa: E402
 from rgdata.maxent._sampler import gibbs_samples, seed_states  # noqa: E402
 
 CONIII_PY = ROOT / "benchmarks" / ".venv-coniii" / "bin" / "python"

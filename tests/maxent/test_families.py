@@ -13,7 +13,7 @@ import pytest
 
 import rgdata
 from rgdata.maxent import MaxEntConvergenceWarning, PairwiseMaxEnt
-from rgdata.maxent import _pairwise_fit as pf
+from rgdata.maxent import _mismatch as pf
 
 N = 50
 FAMILIES = pf.stat_families(N, False)

@@ -7,8 +7,9 @@ import pytest
 
 import rgdata
 from rgdata.maxent import KPairwiseMaxEnt, PairwiseMaxEnt
-from rgdata.maxent._pairwise_fit import FORBIDDEN, ChainSet
+from rgdata.maxent._chains import ChainSet
 from rgdata.maxent._sampler import seed_states
+from rgdata.maxent._start import FORBIDDEN
 
 from . import test_pairwise_reference as ref
 

@@ -12,7 +12,9 @@ import pytest
 
 import rgdata
 from rgdata.maxent import HighActivityModeWarning, PairwiseMaxEnt
-from rgdata.maxent import _pairwise_fit as pf
+from rgdata.maxent import _mismatch as pf
+from rgdata.maxent._chains import high_activity_fraction
+from rgdata.maxent._start import FORBIDDEN
 
 
 def test_comparison_se_uses_the_model_variance_for_statistics_the_data_rarely_sees():
@@ -109,14 +111,14 @@ def test_high_activity_fraction_finds_a_planted_second_state():
     # field in the all-on state: -3 + 29 * 0.5 = 11.5 > 0, so it is stable; the all-off
     # state (field -3) is stable too: two modes
     h, J = _ferromagnet(n, -3.0, 0.5)
-    assert pf.high_activity_fraction(h, J, None, "01", k_max=8) == 1.0
+    assert high_activity_fraction(h, J, None, "01", k_max=8) == 1.0
     # no couplings: every unit is on with probability sigmoid(-3) = 0.047, K stays small
     h0, J0 = _ferromagnet(n, -3.0, 0.0)
-    assert pf.high_activity_fraction(h0, J0, None, "01", k_max=8) == 0.0
+    assert high_activity_fraction(h0, J0, None, "01", k_max=8) == 0.0
     # a count potential that forbids every count above 8 leaves no such state
     V = np.zeros(n + 1)
-    V[9:] = pf.FORBIDDEN
-    assert pf.high_activity_fraction(h, J, V, "01", k_max=8) == 0.0
+    V[9:] = FORBIDDEN
+    assert high_activity_fraction(h, J, V, "01", k_max=8) == 0.0
 
 
 def test_monte_carlo_fit_reports_its_mismatch_and_warns_about_a_high_activity_state():

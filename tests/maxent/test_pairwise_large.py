@@ -7,7 +7,7 @@ import pytest
 
 import rgdata
 from rgdata.maxent import MaxEntConvergenceWarning, PairwiseMaxEnt
-from rgdata.maxent._pairwise_fit import params_to01
+from rgdata.maxent._codings import params_to01
 from rgdata.maxent._sampler import gibbs_samples, seed_states
 
 

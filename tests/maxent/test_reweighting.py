@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from rgdata.maxent import _pairwise_fit as pf
-from rgdata.maxent.pairwise import _poisson_binomial
+from rgdata.maxent._codings import off_value, pack, unpack
+from rgdata.maxent._moments import exact_stats, poisson_binomial
+from rgdata.maxent._reweighted_sample import ReweightedSample
+from rgdata.maxent._start import FORBIDDEN, count_matched_theta
 
 from . import test_pairwise_reference as ref
 
@@ -28,10 +30,10 @@ def test_reweighted_moments_match_enumeration_of_the_shifted_model(coding, k_pot
     delta = np.concatenate([rng.normal(0, 0.15, N), rng.normal(0, 0.15, len(IU[0]))])
     if k_potential:
         delta = np.concatenate([delta, rng.normal(0, 0.3, N - 2)])
-    h1, J1, V1 = pf.unpack(pf.pack(h, J, V) + delta, N, k_potential)
+    h1, J1, V1 = unpack(pack(h, J, V) + delta, N, k_potential)
     n_s = 200_000
     x = ref.exact_sample(n_s, h, J, V, coding=coding, seed=13)
-    sample = pf._ReweightedSample((x > 0).astype(np.int8), coding, k_potential)
+    sample = ReweightedSample((x > 0).astype(np.int8), coding, k_potential)
     # 2^7 patterns: the 200,000 samples are stored as distinct patterns with multiplicities
     assert len(sample.count) <= 2**N and sample.count.sum() == n_s == sample.n_samples
     log_w = sample.log_weights(delta)
@@ -54,7 +56,7 @@ def test_reweighted_moments_match_enumeration_of_the_shifted_model(coding, k_pot
     exact_ratio = np.log(np.sum(np.exp(e1))) - np.log(np.sum(np.exp(e0)))
     # log_weights is computed in 0/1 and drops a constant in the +-1 coding: the energy
     # change of the all-off state
-    off = np.full((1, N), pf.off_value(coding))
+    off = np.full((1, N), off_value(coding))
     const = float(ref.log_weights(off, h1, J1, V1)[0] - ref.log_weights(off, h, J, V)[0])
     assert log_ratio + const == pytest.approx(exact_ratio, abs=5 / np.sqrt(ess))
 
@@ -63,14 +65,14 @@ def test_reweighted_moments_match_enumeration_of_the_shifted_model(coding, k_pot
 def test_count_matched_start_reproduces_the_count_distribution(coding):
     rng = np.random.default_rng(3)
     m01 = rng.uniform(0.1, 0.4, N)
-    pk = _poisson_binomial(m01) * np.exp(rng.normal(0, 1, N + 1))
+    pk = poisson_binomial(m01) * np.exp(rng.normal(0, 1, N + 1))
     pk[N] = 0.0
     pk /= pk.sum()
     fixed = np.zeros(N + len(IU[0]) + N - 2, bool)
     fixed[-1] = True  # K = N never seen
-    theta = pf.count_matched_theta(m01, pk, _poisson_binomial(m01), coding, fixed)
-    h, J, V = pf.unpack(theta, N, True)
+    theta = count_matched_theta(m01, pk, poisson_binomial(m01), coding, fixed)
+    h, J, V = unpack(theta, N, True)
     np.testing.assert_array_equal(V[:3], 0.0)  # the gauge
-    assert V[N] == pf.FORBIDDEN
-    mean, _, pk_model, _, _ = pf.exact_stats(h, J, V, coding)
+    assert V[N] == FORBIDDEN
+    mean, _, pk_model, _, _ = exact_stats(h, J, V, coding)
     np.testing.assert_allclose(pk_model, pk, atol=1e-12)
