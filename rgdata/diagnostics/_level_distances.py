@@ -114,6 +114,20 @@ def _curve_distance(xa, ya, xb, yb, *, log_x: bool, n_grid: int, hi_cap: float |
 
 
 # --------------------------------------------------------------------------- xarray layer
+def _successive_distances(
+    x: np.ndarray, y: np.ndarray, *, log_x: bool, n_grid: int, hi_cap: float | None
+) -> np.ndarray:
+    """Distances between the curves ``(x[i], y[i])`` and ``(x[i+1], y[i+1])``, level by level."""
+    return np.asarray(
+        [
+            _curve_distance(
+                x[i], y[i], x[i + 1], y[i + 1], log_x=log_x, n_grid=n_grid, hi_cap=hi_cap
+            )
+            for i in range(len(x) - 1)
+        ]
+    )
+
+
 def _check_da(da: Any, name: str, dims: tuple[str, ...]) -> xr.DataArray:
     if not isinstance(da, xr.DataArray):
         raise TypeError(f"{name} must be an xarray.DataArray, got {describe(da)}")
@@ -276,20 +290,10 @@ def spectrum_distances(
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.where(vals > 0, np.log(np.where(vals > 0, vals, 1.0)), np.nan)
-    dist = [
-        _curve_distance(
-            ranks / k[i],
-            logs[i],
-            ranks / k[i + 1],
-            logs[i + 1],
-            log_x=True,
-            n_grid=n_grid,
-            hi_cap=None,
-        )
-        for i in range(len(k) - 1)
-    ]
+    scaled = ranks[None, :] / np.asarray(k, dtype=float)[:, None]
+    dist = _successive_distances(scaled, logs, log_x=True, n_grid=n_grid, hi_cap=None)
     return xr.DataArray(
-        np.asarray(dist),
+        dist,
         dims=(level_dim,),
         coords=_upper_coords(ev, level_dim),
         name="distance",
@@ -348,20 +352,9 @@ def autocorrelation_distances(
     vals = ac.transpose(level_dim, lag_dim).values.astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         scaled = lags[None, :] / np.where(tau > 0, tau, np.nan)[:, None]
-    dist = [
-        _curve_distance(
-            scaled[i],
-            vals[i],
-            scaled[i + 1],
-            vals[i + 1],
-            log_x=False,
-            n_grid=n_grid,
-            hi_cap=max_scaled_lag,
-        )
-        for i in range(len(tau) - 1)
-    ]
+    dist = _successive_distances(scaled, vals, log_x=False, n_grid=n_grid, hi_cap=max_scaled_lag)
     return xr.DataArray(
-        np.asarray(dist),
+        dist,
         dims=(level_dim,),
         coords=_upper_coords(ac, level_dim),
         name="distance",

@@ -42,6 +42,7 @@ import numpy as np
 import xarray as xr
 
 from .._validation import check_option, describe
+from . import _level_distances
 from ._level_distances import (  # re-exported
     METRICS,
     _bin_centers,
@@ -52,15 +53,7 @@ from ._level_distances import (  # re-exported
     spectrum_distances,
 )
 
-__all__ = [
-    "METRICS",
-    "distribution_distance",
-    "level_distances",
-    "spectrum_distances",
-    "autocorrelation_distances",
-    "split_distances",
-    "self_similarity",
-]
+__all__ = [*_level_distances.__all__, "split_distances", "self_similarity"]
 
 # how the half-vs-half distance scales to the noise of one full-size estimate
 _NOISE_SCALE = {"js": 0.5, "wasserstein": 2**-0.5, "l2": 2**-0.5, "spectrum": 2**-0.5}

@@ -51,14 +51,8 @@ import xarray as xr
 
 from .._estimator import Estimator
 from .._validation import check_array, check_real
-from ._hierarchical_closed import (  # closed forms, re-exported
-    chain_decimation_maps,
-    chain_energy,
-    decimation_couplings,
-    level_block,
-    log_loss_hierarchy,
-    quadratic_hierarchy,
-)
+from . import _hierarchical_closed
+from ._hierarchical_closed import *  # noqa: F403  (the closed forms, re-exported)
 from ._hierarchical_core import (
     _check_maps,
     _check_weights,
@@ -71,12 +65,7 @@ __all__ = [
     "HierarchicalMaxEnt",
     "hierarchical_maxent",
     "multilevel_objective",
-    "quadratic_hierarchy",
-    "level_block",
-    "log_loss_hierarchy",
-    "decimation_couplings",
-    "chain_decimation_maps",
-    "chain_energy",
+    *_hierarchical_closed.__all__,
 ]
 
 
