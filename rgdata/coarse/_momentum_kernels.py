@@ -1,5 +1,13 @@
 """Plain-array numerics under :func:`rgdata.coarse.momentum` (no xarray here).
 
+Why this module is longer than ~500 lines: it is one algorithm, the
+eigen-decomposition and mode filtering of momentum-space RG, whose parts
+share the ``Spectrum`` object and its LAPACK state (the tridiagonal reduction,
+its reflectors, the selective eigenvectors and their compact-WY
+back-transform) and the numba kernel that streams the filtered moments;
+splitting them would pass that internal state across modules. The
+xarray-facing layer is :mod:`rgdata.coarse.momentum`.
+
 * :func:`standardize` centres (and for the correlation matrix, z-scores) each row.
 * :func:`spectrum` forms the unit-unit covariance once (a symmetric rank-k
   update, or the time-time Gram matrix when there are fewer samples than

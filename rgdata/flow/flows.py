@@ -11,90 +11,19 @@ uncertainty of the input parameters to all of these by resampling.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from .._progress import progress_bar
 from .._validation import check_array, check_int, check_option, check_random_state, describe
-from .._warnings import once_per_call, warn_user
-from ._polymap import (
-    MODELS,
-    apply_map,
-    fit_map,
-    fit_map_gls,
-    fixed_points,
-    jacobian,
-    sorted_eigenvalues,
-    term_names,
-    term_pairs,
-)
+from .._warnings import once_per_call
+from ._flow_fit import check_inputs, fit_nominal
+from ._flow_resample import nominal_fixed_points, resample_map, summarize_resamples
+from ._flow_summary import attractor, build_flow_dataset, reference_linearisation
+from ._polymap import MODELS, apply_map, fixed_points, jacobian
 
 __all__ = ["estimate_flow", "find_fixed_points", "linearize", "apply_flow"]
-
-
-def _as_params(params: Any, level_dim: str) -> tuple[np.ndarray, dict[str, Any]]:
-    """Bring *params* to shape (trajectory, level, parameter) and collect labels."""
-    if isinstance(params, xr.DataArray):
-        dims = params.dims
-        if level_dim not in dims:
-            raise ValueError(
-                f"params has dims {dims}; it needs a {level_dim!r} dim (pass level_dim= to "
-                "name another one, e.g. level_dim='fraction')"
-            )
-        extra = [d for d in dims if d not in (level_dim, "parameter", "trajectory")]
-        if extra:
-            raise ValueError(
-                f"params has unexpected dims {extra}; accepted: ({level_dim!r}, 'parameter') "
-                "with an optional leading 'trajectory'"
-            )
-        order = [d for d in ("trajectory", level_dim, "parameter") if d in dims]
-        da = params.transpose(*order)
-        arr = check_array(da.values, "params", finite=False).astype(float)
-        if "parameter" not in dims:
-            arr = arr[..., None]
-        if "trajectory" not in dims:
-            arr = arr[None]
-        names = (
-            [str(v) for v in da["parameter"].values]
-            if "parameter" in da.coords
-            else [f"theta{i}" for i in range(arr.shape[2])]
-        )
-        levels = da[level_dim].values if level_dim in da.coords else np.arange(arr.shape[1])
-        return arr, {"names": names, "levels": levels}
-    if isinstance(params, xr.Dataset | dict | str):
-        raise TypeError(
-            f"params must be an xarray.DataArray with dims ({level_dim!r}, 'parameter') or an "
-            f"array of shape (level,) / (level, parameter); got {describe(params)}"
-        )
-    arr = check_array(params, "params", ndim=(1, 2, 3), finite=False).astype(float)
-    if arr.ndim == 1:
-        arr = arr[None, :, None]
-    elif arr.ndim == 2:
-        arr = arr[None]
-    names = [f"theta{i}" for i in range(arr.shape[2])]
-    return arr, {"names": names, "levels": np.arange(arr.shape[1])}
-
-
-def _pairs(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Consecutive pairs (x_k, x_{k+1}) of every trajectory, dropping pairs with NaN."""
-    x = arr[:, :-1].reshape(-1, arr.shape[2])
-    y = arr[:, 1:].reshape(-1, arr.shape[2])
-    ok = np.all(np.isfinite(x), axis=1) & np.all(np.isfinite(y), axis=1)
-    return x, y, ok
-
-
-def _match(nominal: np.ndarray, candidates: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """For each nominal fixed point, the nearest candidate (NaN row if none)."""
-    out = np.full_like(nominal, np.nan)
-    if len(candidates) == 0:
-        return out
-    for i, fp in enumerate(nominal):
-        d = np.sqrt(np.sum(((candidates - fp) / scale) ** 2, axis=1))
-        out[i] = candidates[np.argmin(d)]
-    return out
 
 
 @once_per_call
@@ -191,307 +120,41 @@ def estimate_flow(
     check_option(model, "model", MODELS)
     n_resamples = check_int(n_resamples, "n_resamples", min_value=2)
     rng = check_random_state(random_state)
-    inflation = 1.0
-    arr, labels = _as_params(params, level_dim)
-    n_traj, n_level, p = arr.shape
-    if n_level < 2:
-        raise ValueError(f"params has {n_level} level(s); at least 2 are needed for a flow")
-    err = None
-    if errors is not None:
-        if isinstance(errors, xr.DataArray):
-            err, _ = _as_params(errors, level_dim)
-        else:
-            err = check_array(errors, "errors", finite=False).astype(float)
-            err = err.reshape(arr.shape) if err.size == arr.size else err
-        if err.shape != arr.shape:
-            raise ValueError(f"errors has shape {err.shape}; it must match params {arr.shape}")
-        bad = np.isfinite(arr) & ~(np.isfinite(err) & (err > 0))
-        if bad.any():
-            raise ValueError(
-                f"errors must be finite and > 0 where params are finite; {int(bad.sum())} "
-                "entries are not (a zero error would give infinite weight)"
-            )
-    if np.isinf(arr).any():
-        raise ValueError("params contains inf values; NaN marks a missing value, inf is refused")
-    cov_full = None
-    if covariance is not None:
-        cov_full = check_array(covariance, "covariance", ndim=2).astype(float)
-        n_flat = arr.size
-        if cov_full.shape != (n_flat, n_flat):
-            raise ValueError(
-                f"covariance has shape {cov_full.shape}; it must be ({n_flat}, {n_flat}) for "
-                f"params of shape {arr.shape} flattened in (trajectory, level, parameter) order"
-            )
-        if not np.allclose(cov_full, cov_full.T, rtol=1e-8, atol=1e-14 * np.abs(cov_full).max()):
-            raise ValueError("covariance must be symmetric")
-        diag = np.diag(cov_full).reshape(arr.shape)
-        if np.any(np.isfinite(arr) & ~(diag > 0)):
-            raise ValueError("covariance must have a positive diagonal where params are finite")
-        if err is None:
-            err = np.sqrt(np.maximum(diag, 0))
-    if err is not None and cov_full is None:
-        cov_full = np.diag(np.where(np.isfinite(arr), err, 0.0).ravel() ** 2)
-    x, y, ok = _pairs(arr)
-    n_terms = len(term_pairs(p, model))
-    n_pairs = int(ok.sum())
-    if n_pairs < n_terms or (err is None and n_pairs == n_terms):
-        need = n_terms + (1 if err is None else 0)
-        raise ValueError(
-            f"only {n_pairs} consecutive pairs of levels without NaN for a {model} map with "
-            f"{n_terms} coefficients per parameter; at least {need} are needed (add levels or "
-            "trajectories, use model='linear', or pass errors=)"
-        )
-    if (~ok).any():
-        warn_user(
-            f"{int((~ok).sum())} pair(s) of levels hold NaN parameters and were left out",
-            UserWarning,
-        )
-    sy = None
-    if err is not None:
-        _, sy, _ = _pairs(err)
-        sy = sy[ok]
-    xo, yo = x[ok], y[ok]
-    C = fit_map(xo, yo, sy, model)
-    W = None
-    if cov_full is not None:
-        # effective-variance GLS: residual covariance from the inputs' covariance through the
-        # map's Jacobian, refined twice (the Jacobian depends on the fit)
-        for _ in range(2):
-            W = np.linalg.pinv(_residual_covariance(C, model, arr, ok, cov_full), rcond=1e-12)
-            C = fit_map_gls(xo, yo, W, model)
-    resid = yo - apply_map(C, xo, model)
-    dof = n_pairs - n_terms
-    if err is not None:
-        r = resid.ravel()
-        chi2 = float(r @ W @ r / (dof * p)) if dof > 0 else np.nan
-        error_source = (
-            "given parameter covariance (inputs resampled with correlated noise)"
-            if covariance is not None
-            else "given parameter errors (inputs resampled within them)"
-        )
-        if np.isfinite(chi2) and chi2 > 1:
-            inflation = float(np.sqrt(chi2))
-            error_source += f", inflated by sqrt(chi2/dof) = {inflation:.3g}"
-            if chi2 > 4:
-                warn_user(
-                    f"the {model} map does not describe the flow within the given errors "
-                    f"(chi2/dof = {chi2:.3g} with {dof * p} degrees of freedom); the resampling "
-                    f"noise is inflated by sqrt(chi2/dof) = {inflation:.3g}, and the map itself "
-                    "may be the wrong model (try another model or parameter)",
-                    UserWarning,
-                )
-    else:
-        chi2 = np.nan
-        sigma_res = np.sqrt(np.sum(resid**2, axis=0) / dof)
-        error_source = "fit residuals (outputs resampled with the residual scatter)"
-    finite = arr[np.all(np.isfinite(arr), axis=2)]
-    lo, hi = finite.min(axis=0), finite.max(axis=0)
-    scale = np.maximum(hi - lo, 1e-12)
-    fps, exact = fixed_points(C, model, lo, hi)
-    n_fp = len(fps)
-    eig = np.array([sorted_eigenvalues(jacobian(C, fp, model)) for fp in fps]).reshape(n_fp, p)
-    # resampling
-    C_rep = np.empty((n_resamples,) + C.shape)
-    fp_rep = np.full((n_resamples, n_fp, p), np.nan)
-    eig_rep = np.full((n_resamples, n_fp, p), np.nan, dtype=complex)
-    if covariance is not None:
-        finite_flat = np.isfinite(arr).ravel()
-        sub = cov_full[np.ix_(finite_flat, finite_flat)]
-        w_eig, v_eig = np.linalg.eigh(sub)
-        root = v_eig * np.sqrt(np.clip(w_eig, 0, None))  # sub = root @ root.T
-    for r in progress_bar(range(n_resamples), enable=progress, desc="flow resamples"):
-        if covariance is not None:
-            noise = np.zeros(arr.size)
-            noise[finite_flat] = root @ rng.standard_normal(root.shape[1])
-            arr_r = arr + inflation * noise.reshape(arr.shape)
-            xr_, yr_, _ = _pairs(arr_r)
-            xr_, yr_ = xr_[ok], yr_[ok]
-        elif err is not None:
-            arr_r = arr + inflation * err * rng.standard_normal(arr.shape)
-            xr_, yr_, _ = _pairs(arr_r)
-            xr_, yr_ = xr_[ok], yr_[ok]
-        else:
-            xr_ = xo
-            yr_ = apply_map(C, xo, model) + sigma_res * rng.standard_normal(yo.shape)
-        Cr = fit_map(xr_, yr_, sy, model) if W is None else fit_map_gls(xr_, yr_, W, model)
-        C_rep[r] = Cr
-        if n_fp:
-            cand, _ = fixed_points(Cr, model, lo, hi, starts=fps if p > 1 else None)
-            matched = _match(fps, cand, scale)
-            fp_rep[r] = matched
-            for i, fp in enumerate(matched):
-                if np.all(np.isfinite(fp)):
-                    eig_rep[r, i] = sorted_eigenvalues(jacobian(Cr, fp, model))
-    found = np.mean(np.all(np.isfinite(fp_rep), axis=2), axis=0) if n_fp else np.empty(0)
-    if np.any(found < 0.9):
-        warn_user(
-            f"fixed point(s) {np.flatnonzero(found < 0.9).tolist()} exist in only "
-            f"{np.round(found[found < 0.9], 2).tolist()} of the resamples: their error bars "
-            "come from the resamples that have them (fixed_point_found)",
-            UserWarning,
-        )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fp_err = np.nanstd(fp_rep, axis=0, ddof=1) if n_fp else np.empty((0, p))
-        eig_err_re = np.nanstd(eig_rep.real, axis=0, ddof=1) if n_fp else np.empty((0, p))
-        eig_err_im = np.nanstd(eig_rep.imag, axis=0, ddof=1) if n_fp else np.empty((0, p))
-        mod_err = np.nanstd(np.abs(eig_rep), axis=0, ddof=1) if n_fp else np.empty((0, p))
-    stability = []
-    for i in range(n_fp):
-        mod = np.abs(eig[i])
-        if np.any(mod - 2 * mod_err[i] > 1):
-            stability.append("unstable")
-        elif np.all(mod + 2 * mod_err[i] < 1):
-            stability.append("stable")
-        else:
-            stability.append("marginal")
-    if n_fp and np.any(exact == 0):
-        warn_user(
-            "the fitted one-parameter map has no real fixed point; the point of closest "
-            "approach (vertex of R(x) - x) is reported as the ghost of a marginal fixed point "
-            "(fixed_point_exact = 0)",
-            UserWarning,
-        )
-    attractor, sentence = _attractor(C, model, fps, arr, scale, stability)
-    toward_ref = -1
-    ref_data: dict[str, Any] = {}
+    # 1. inputs in (trajectory, level, parameter) layout, errors and covariance checked
+    inp = check_inputs(params, errors, covariance, level_dim)
+    # 2. the map fitted once to every usable pair of consecutive levels
+    fit = fit_nominal(inp, model)
+    # 3. its fixed points and the eigenvalues of the Jacobian there
+    fp = nominal_fixed_points(inp, fit, model)
+    # 4. error bars: refit on resampled inputs, match fixed points, label stability
+    rep = resample_map(inp, fit, fp, model, n_resamples, rng, progress)
+    summary = summarize_resamples(fp, rep)
+    # 5. where the last level flows, the optional reference point, and the Dataset
+    attractor_index, sentence = attractor(
+        fit.C, model, fp.fps, inp.arr, fp.scale, summary["stability"]
+    )
+    toward_ref, ref_data = -1, {}
     if reference is not None:
-        ref = np.broadcast_to(np.asarray(reference, dtype=float), (p,)).copy()
-        if not np.all(np.isfinite(ref)):
-            raise ValueError(f"reference must be finite, got {ref.tolist()}")
-        # linearise at the reference point itself: linear in the coefficients, so its
-        # error bars stay well behaved even where fitted fixed points are ill-defined
-        shift = apply_map(C, ref, model)[0] - ref
-        shift_rep = np.array([apply_map(Cr, ref, model)[0] - ref for Cr in C_rep])
-        ev_ref = sorted_eigenvalues(jacobian(C, ref, model))
-        ev_rep = np.array([sorted_eigenvalues(jacobian(Cr, ref, model)) for Cr in C_rep])
-        shift_err = shift_rep.std(axis=0, ddof=1)
-        mod_ref_err = np.abs(ev_rep).std(axis=0, ddof=1)
-        is_fixed = bool(np.all(np.abs(shift) <= 4 * np.maximum(shift_err, 1e-300)))
-        not_repelling = bool(np.all(np.abs(ev_ref) - 2 * mod_ref_err <= 1))
-        last = arr[:, -1][np.all(np.isfinite(arr[:, -1]), axis=1)].mean(axis=0)
-        closer = bool(
-            np.linalg.norm((apply_map(C, last, model)[0] - ref) / scale)
-            <= np.linalg.norm((last - ref) / scale)
+        toward_ref, ref_sentence, ref_data = reference_linearisation(
+            reference, fit.C, rep.C, model, inp.arr, fp.scale
         )
-        toward_ref = int(is_fixed and not_repelling and closer)
-        sentence += (
-            f"; the reference {ref.tolist()} is "
-            f"{'' if is_fixed else 'not '}a fixed point of the fitted map within 4 sigma "
-            f"(R(ref) - ref = {np.round(shift, 6).tolist()} +- {np.round(shift_err, 6).tolist()}), "
-            f"eigenvalues there {np.round(ev_ref.real, 4).tolist()} +- "
-            f"{np.round(mod_ref_err, 4).tolist()}; the last level "
-            f"{'moves toward' if closer else 'moves away from'} it"
-        )
-        ref_data = {
-            "reference": ("parameter", ref),
-            "reference_shift": ("parameter", shift),
-            "reference_shift_err": ("parameter", shift_err),
-            "reference_eigenvalues_real": ("mode", ev_ref.real),
-            "reference_eigenvalues_imag": ("mode", ev_ref.imag),
-            "reference_eigenvalues_err": ("mode", mod_ref_err),
-        }
-    terms = term_names(labels["names"], model)
-    coords = {
-        "parameter": labels["names"],
-        "output": labels["names"],
-        "term": terms,
-        "fixed_point": np.arange(n_fp),
-        "mode": np.arange(p),
-        level_dim: labels["levels"],
-    }
-    data = {
-        "params": (("trajectory", level_dim, "parameter"), arr),
-        "coefficients": (("term", "output"), C),
-        "coefficients_err": (("term", "output"), C_rep.std(axis=0, ddof=1)),
-        "fixed_points": (("fixed_point", "parameter"), fps),
-        "fixed_points_err": (("fixed_point", "parameter"), fp_err),
-        "fixed_point_exact": ("fixed_point", exact.astype(int)),
-        "fixed_point_found": ("fixed_point", found),
-        "eigenvalues_real": (("fixed_point", "mode"), eig.real),
-        "eigenvalues_imag": (("fixed_point", "mode"), eig.imag),
-        "eigenvalues_real_err": (("fixed_point", "mode"), eig_err_re),
-        "eigenvalues_imag_err": (("fixed_point", "mode"), eig_err_im),
-        "stability": ("fixed_point", np.array(stability, dtype=str)),
-    }
-    data.update(ref_data)
-    if err is not None:
-        data["errors"] = (("trajectory", level_dim, "parameter"), err)
-    if p == 1:
-        pad = 0.25 * scale[0]
-        grid_lo = min(lo[0] - pad, *(fps[:, 0] if n_fp else []))
-        grid_hi = max(hi[0] + pad, *(fps[:, 0] if n_fp else []))
-        gx = np.linspace(grid_lo, grid_hi, 200)
-        data["map_x"] = ("map_point", gx)
-        data["map_y"] = ("map_point", apply_map(C, gx[:, None], model)[:, 0])
-    ds = xr.Dataset(data, coords=coords)
-    ds.attrs = {
+        sentence += ref_sentence
+    attrs = {
         "analysis": "parameter_flow",
         "model": model,
         "level_dim": level_dim,
-        "n_pairs": n_pairs,
-        "n_trajectories": n_traj,
-        "chi2_per_dof": chi2,
-        "error_inflation": inflation,
-        "error_source": error_source,
-        "attractor": attractor,
+        "n_pairs": fit.n_pairs,
+        "n_trajectories": inp.arr.shape[0],
+        "chi2_per_dof": fit.chi2,
+        "error_inflation": fit.inflation,
+        "error_source": fit.error_source,
+        "attractor": attractor_index,
         "flows_toward": sentence,
         "toward_reference": toward_ref,
         "n_resamples": n_resamples,
         "random_state": random_state if isinstance(random_state, int) else str(random_state),
     }
-    return ds
-
-
-def _residual_covariance(
-    C: np.ndarray, model: str, arr: np.ndarray, ok: np.ndarray, cov: np.ndarray
-) -> np.ndarray:
-    """Covariance of the residuals ``r = theta_{k+1} - R(theta_k)`` (pair-major, then output).
-
-    ``Cov(r) = D Sigma D^T`` with ``D = d r / d theta`` linearised at the
-    observed parameters: errors of the inputs ``theta_k`` count through the
-    Jacobian of the map, and correlations between levels are kept.
-    """
-    n_traj, n_level, p = arr.shape
-    pair_t, pair_l = np.divmod(np.arange(n_traj * (n_level - 1)), n_level - 1)
-    rows = np.flatnonzero(ok)
-    D = np.zeros((rows.size * p, arr.size))
-    for a, i in enumerate(rows):
-        t, lev = pair_t[i], pair_l[i]
-        J = jacobian(C, arr[t, lev], model)
-        for k in range(p):
-            D[a * p + k, (t * n_level + lev + 1) * p + k] += 1.0
-            D[a * p + k, (t * n_level + lev) * p : (t * n_level + lev + 1) * p] -= J[k]
-    return D @ cov @ D.T
-
-
-def _attractor(
-    C: np.ndarray,
-    model: str,
-    fps: np.ndarray,
-    arr: np.ndarray,
-    scale: np.ndarray,
-    stability: list[str],
-) -> tuple[int, str]:
-    """Iterate the fitted map from the last observed level; say where it goes."""
-    last = arr[:, -1]
-    last = last[np.all(np.isfinite(last), axis=1)]
-    if len(last) == 0:
-        return -1, "no finite parameters at the last level"
-    x = last.mean(axis=0)
-    start = x.copy()
-    with np.errstate(all="ignore"):
-        for _ in range(500):
-            x = apply_map(C, x, model)[0]
-            if not np.all(np.isfinite(x)) or np.any(np.abs(x) > 1e6 * (1 + np.abs(start))):
-                return -1, "the fitted map sends the last level off to infinity (no attractor)"
-    if len(fps):
-        d = np.sqrt(np.sum(((fps - x) / scale) ** 2, axis=1))
-        i = int(np.argmin(d))
-        if d[i] < 1e-3:
-            where = ", ".join(f"{v:.4g}" for v in fps[i])
-            return i, f"flows toward fixed point {i} at ({where}), {stability[i]}"
-    return -1, "the fitted map from the last level does not settle on a fixed point (cycle?)"
+    return build_flow_dataset(inp, fit, fp, rep, summary, ref_data, attrs, model, level_dim)
 
 
 def _coefficients(flow: xr.Dataset) -> tuple[np.ndarray, str]:

@@ -1,273 +1,33 @@
 """Price tables (wide CSV / parquet) to returns Activity, with missing-data and
 split/glitch policies shared by :func:`read_prices` and the shipped loaders.
+
+Reading and checking the table is ``_price_table.py``; the missing-data policies
+and event records are ``_price_cleaning.py``; the event detectors themselves
+are ``_price_events.py``. This module holds the public functions.
 """
 
 from __future__ import annotations
 
 import json
-import numbers
 import os
-import re
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .._validation import check_array, check_option, check_real, describe
+from .._validation import check_array, check_option, check_real
 from .._warnings import warn_user
 from ..activity import as_activity
 from . import _price_events as ev
-from ._files import read_table, safe_name, why
+from ._files import read_table, safe_name
+from ._price_cleaning import MISSING_POLICIES, _apply_missing, _find_events
+from ._price_table import _as_price_frame
 
 __all__ = ["read_prices", "detect_price_events", "MISSING_POLICIES", "CORRECTION_POLICIES"]
 
-#: Accepted ``missing=`` policies (see :func:`read_prices`).
-MISSING_POLICIES = ("drop_dates", "ffill", "drop_units", "raise")
 #: Accepted ``corrections=`` policies (see :func:`read_prices`).
 CORRECTION_POLICIES = ("auto", "flag", "none", "raise")
-
-
-_DAY_MONTH = re.compile(r"^\s*\d{1,2}([/.\-])\d{1,2}\1(\d{2}|\d{4})\s*$")
-
-
-def _parse_dates(index: pd.Index, name: str, date_format: str | None) -> tuple[pd.Index, str]:
-    """Parse a date index; refuse day-first/month-first ambiguity. Return (dates, format)."""
-    first = list(index[:3])
-    if date_format is not None:
-        try:
-            return pd.to_datetime(index, format=date_format), date_format
-        except (ValueError, TypeError) as err:
-            raise ValueError(
-                f"{name}: the dates do not all match date_format={date_format!r} "
-                f"(first values {first!r}; {why(err)})"
-            ) from err
-    text = [str(v) for v in index]
-    found = [_DAY_MONTH.match(v) for v in text]
-    if found and all(found):
-        seps = {f.group(1) for f in found}
-        years = {len(f.group(2)) for f in found}
-        if len(seps) == 1 and len(years) == 1:
-            sep, year = seps.pop(), "%Y" if years.pop() == 4 else "%y"
-            formats = [f"%d{sep}%m{sep}{year}", f"%m{sep}%d{sep}{year}"]
-            parsed = {fmt: pd.to_datetime(index, format=fmt, errors="coerce") for fmt in formats}
-            fitting = [fmt for fmt in formats if not parsed[fmt].hasnans]
-            if len(fitting) == 2 and not parsed[formats[0]].equals(parsed[formats[1]]):
-                raise ValueError(
-                    f"{name}: the dates (first values {first!r}) read as valid dates both "
-                    f"day-first ({formats[0]!r}) and month-first ({formats[1]!r}), giving "
-                    "different dates; pass date_format= one of "
-                    + ", ".join(repr(f) for f in formats)
-                    + " (or store ISO dates like 2003-01-02)"
-                )
-            if fitting:
-                return parsed[fitting[0]], fitting[0]
-    try:
-        return pd.to_datetime(index, format="mixed"), "inferred"
-    except (ValueError, TypeError) as err:
-        raise ValueError(
-            f"{name}: the date column/index could not be parsed as dates "
-            f"(first values {first!r}); accepted: ISO dates like 2003-01-02, or any "
-            "format given as date_format= (e.g. '%d/%m/%Y')"
-        ) from err
-
-
-def _numeric_column(values: pd.Series, col: Any, name: str) -> pd.Series:
-    """Prices of one column as float: numbers, Decimal, categorical or object of numbers.
-
-    Object columns may mix Python/numpy numbers, ``Decimal`` and number
-    strings (a CSV column where another cell is text); the first value that
-    is none of these is named in the error.
-    """
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype(object)
-    if pd.api.types.is_bool_dtype(values):
-        raise ValueError(
-            f"{name}: column {col!r} holds booleans (dtype {values.dtype}); accepted: numbers, "
-            "with empty cells for missing prices"
-        )
-    if pd.api.types.is_numeric_dtype(values):
-        try:
-            return values.astype(float)
-        except (TypeError, ValueError, ArithmeticError) as err:
-            raise TypeError(
-                f"{name}: column {col!r} of dtype {values.dtype} cannot be converted to float "
-                f"({why(err)}); accepted: integer, float or decimal numbers"
-            ) from err
-
-    def is_number(v: Any) -> bool:
-        if v is None or v is pd.NA:
-            return True
-        if isinstance(v, str):  # a CSV column where some cell is not a number
-            try:
-                float(v)
-            except ValueError:
-                return False
-            return True
-        return isinstance(v, numbers.Real | Decimal) and not isinstance(v, bool | np.bool_)
-
-    ok = values.map(is_number).astype(bool)
-    if not ok.all():
-        bad = values[~ok]
-        when = bad.index[0]
-        when = when.date() if hasattr(when, "date") else when
-        raise ValueError(
-            f"{name}: column {col!r} holds non-numeric values (e.g. {bad.iloc[0]!r} on "
-            f"{when}); accepted: numbers, with empty cells for missing prices"
-        )
-    return values.map(lambda v: np.nan if v is None or v is pd.NA else float(v)).astype(float)
-
-
-def _as_price_frame(frame: Any, name: str, date_format: str | None = None) -> pd.DataFrame:
-    """Check a wide price table: date index, numeric columns, sorted unique dates.
-
-    The parsed date format is in ``attrs["date_format"]`` of the returned table
-    (``"datetime"`` when the index already held dates).
-    """
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas.DataFrame or a file path, got {describe(frame)}")
-    if date_format is not None and not isinstance(date_format, str):
-        raise TypeError(
-            f"date_format must be a strftime format string like '%d/%m/%Y' or None, got "
-            f"{describe(date_format)}"
-        )
-    if frame.shape[1] == 0:
-        raise ValueError(f"{name} has no price columns (one column per ticker is needed)")
-    if frame.shape[0] < 3:
-        raise ValueError(f"{name} has {frame.shape[0]} row(s); at least 3 dates are needed")
-    if frame.columns.has_duplicates:
-        dups = list(frame.columns[frame.columns.duplicated()].unique())
-        raise ValueError(
-            f"{name}: column name(s) {dups} appear more than once; each price column needs "
-            "its own name"
-        )
-    labels: dict[str, list[Any]] = {}
-    for col in frame.columns:
-        labels.setdefault(str(col), []).append(col)
-    clashes = {k: v for k, v in labels.items() if len(v) > 1}
-    if clashes:
-        label, cols = next(iter(clashes.items()))
-        raise ValueError(
-            f"{name}: column labels {cols!r} all become the unit label {label!r} (labels are "
-            "stored as text); rename the columns so that their text differs"
-        )
-    date_used = "datetime"
-    if not isinstance(frame.index, pd.DatetimeIndex):
-        if pd.api.types.is_numeric_dtype(frame.index):
-            raise ValueError(
-                f"{name}: the index holds numbers ({list(frame.index[:3])!r}), not dates; "
-                "accepted: a date index or date column (ISO dates like 2003-01-02)"
-            )
-        index, date_used = _parse_dates(frame.index, name, date_format)
-        frame = frame.set_axis(index, axis=0)
-    if frame.index.hasnans:
-        raise ValueError(f"{name}: the date index has missing dates (NaT)")
-    if frame.index.has_duplicates:
-        dup = frame.index[frame.index.duplicated()][0]
-        raise ValueError(f"{name}: date {dup.date()} appears more than once")
-    if not frame.index.is_monotonic_increasing:
-        raise ValueError(f"{name}: dates must be in increasing order; sort the table first")
-    out = {str(col): _numeric_column(frame[col], col, name) for col in frame.columns}
-    prices = pd.DataFrame(out, index=frame.index)
-    prices.attrs["date_format"] = date_used
-    arr = prices.to_numpy()
-    if np.isinf(arr).any():
-        i, j = np.argwhere(np.isinf(arr))[0]
-        raise ValueError(
-            f"{name}: infinite price for {prices.columns[j]!r} on {prices.index[i].date()}"
-        )
-    if (arr <= 0).any():
-        i, j = np.argwhere(arr <= 0)[0]
-        raise ValueError(
-            f"{name}: non-positive price {float(arr[i, j])!r} for {prices.columns[j]!r} on "
-            f"{prices.index[i].date()}; log returns need prices > 0"
-        )
-    return prices
-
-
-def _apply_missing(
-    prices: pd.DataFrame, missing: str, origin: str
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Apply the missing-price policy; return the NaN-free table and attrs recording it."""
-    nan = prices.isna()
-    n_cells = int(nan.to_numpy().sum())
-    record: dict[str, Any] = {"missing": missing, "n_missing_prices": n_cells}
-    if n_cells == 0:
-        return prices, record
-    rows = nan.any(axis=1)
-    cols = nan.any(axis=0)
-    summary = (
-        f"{n_cells} missing price(s) on {int(rows.sum())} date(s) in {int(cols.sum())} unit(s)"
-    )
-    if missing == "raise":
-        cells = [(str(d.date()), c) for d, c in nan.stack()[lambda s: s].index[:5]]
-        raise ValueError(
-            f"{origin}: {summary} (first: {cells}) and missing='raise'; accepted policies: "
-            + ", ".join(repr(m) for m in MISSING_POLICIES)
-        )
-    if missing == "drop_dates":
-        dropped = prices.index[rows]
-        out = prices.loc[~rows]
-        record["missing_dates_dropped"] = json.dumps([str(d.date()) for d in dropped])
-        record["n_missing_dates_dropped"] = len(dropped)
-        action = f"dropped those {len(dropped)} date(s); returns across them span the gap"
-    elif missing == "drop_units":
-        dropped = [str(c) for c in prices.columns[cols]]
-        out = prices.loc[:, ~cols]
-        record["missing_units_dropped"] = json.dumps(dropped)
-        record["n_missing_units_dropped"] = len(dropped)
-        action = f"dropped those {len(dropped)} unit(s): {', '.join(dropped[:8])}" + (
-            ", ..." if len(dropped) > 8 else ""
-        )
-    else:  # ffill
-        out = prices.ffill()
-        lead = out.isna().any(axis=1)
-        n_filled = n_cells - int(out.isna().to_numpy().sum())
-        record["n_missing_filled"] = n_filled
-        record["missing_filled"] = json.dumps(
-            [{"date": str(d.date()), "ticker": str(c)} for d, c in nan.stack()[lambda s: s].index]
-        )
-        action = f"carried the last price forward into {n_filled} cell(s) (zero returns)"
-        if lead.any():
-            lead_dates = out.index[lead]
-            out = out.loc[~lead]
-            record["missing_dates_dropped"] = json.dumps([str(d.date()) for d in lead_dates])
-            record["n_missing_dates_dropped"] = len(lead_dates)
-            action += f" and dropped {len(lead_dates)} leading date(s) with nothing to carry"
-    if out.shape[0] < 3 or out.shape[1] < 2:
-        raise ValueError(
-            f"{origin}: after missing={missing!r} only {out.shape[0]} date(s) x "
-            f"{out.shape[1]} unit(s) remain; try another missing= policy"
-        )
-    warn_user(f"{origin}: {summary}; missing={missing!r} {action}")
-    return out, record
-
-
-def _event_records(events: list[dict], prices: pd.DataFrame, kind: str, action: str) -> list:
-    out = []
-    for e in events:
-        rec = {
-            "ticker": str(prices.columns[e["unit"]]),
-            "date": str(prices.index[e["index"]].date()),
-            "type": kind,
-            "action": action,
-        }
-        if kind == "split":
-            rec.update(
-                ratio=ev.ratio_label(e["ratio"]),
-                ratio_value=round(e["ratio"], 6),
-                log_return=round(e["log_return"], 6),
-                residual_sigma=round(e["z"], 3),
-            )
-        else:
-            rec.update(
-                log_return=round(e["size"], 6),
-                next_log_return=round(e["revert"], 6),
-                size_sigma=round(e["z"], 2),
-            )
-        out.append(rec)
-    return out
 
 
 def detect_price_events(
@@ -340,36 +100,6 @@ def detect_price_events(
         action="detected",
     )
     return pd.DataFrame.from_records(records)
-
-
-def _find_events(
-    log_p: np.ndarray,
-    frame: pd.DataFrame,
-    *,
-    splits: bool,
-    glitches: bool,
-    split_ratios: tuple[float, ...] = ev.DEFAULT_SPLIT_RATIOS,
-    split_tol_sigma: float = 4.0,
-    split_max_tol: float = 0.05,
-    glitch_min_move: float = 0.15,
-    glitch_sigma: float = 10.0,
-    action: str,
-) -> tuple[list[dict], np.ndarray]:
-    """Detect events; return their records and the corrected log prices."""
-    records = []
-    fixed = log_p
-    if glitches:
-        found = ev.find_glitches(fixed, min_move=glitch_min_move, n_sigma=glitch_sigma)
-        records += _event_records(found, frame, "glitch", action)
-        fixed = ev.repair_glitches(fixed, found)
-    if splits:
-        found = ev.find_splits(
-            fixed, ratios=tuple(split_ratios), tol_sigma=split_tol_sigma, max_tol=split_max_tol
-        )
-        records += _event_records(found, frame, "split", action)
-        fixed = ev.apply_splits(fixed, found)
-    records.sort(key=lambda r: (r["date"], r["ticker"]))
-    return records, fixed
 
 
 def prices_to_returns(

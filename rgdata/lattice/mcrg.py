@@ -28,6 +28,9 @@ correlation between samples. The truncation error is reported beside them:
 
 Exact 2D Ising values: ``y_t = 1``, ``y_h = 15/8``. 3D Ising: ``y_t ~ 1.5874``,
 ``y_h ~ 2.4819``.
+
+The operator geometry is in ``_mcrg_operators.py``; the block statistics and
+the truncated RG matrix in ``_mcrg_stats.py``.
 """
 
 from __future__ import annotations
@@ -43,13 +46,13 @@ from .._progress import progress_bar
 from .._validation import check_int, check_option, check_random_state, describe
 from .._warnings import once_per_call, warn_user
 from ..activity import check_configurations
-from ._autocorr import tau_int_estimate
 from ._mcrg_operators import (
     DEFAULT_OPERATORS,
     operator_offsets,
     operator_values,
     orientations,
 )
+from ._mcrg_stats import JACKKNIFE_BLOCK_TAUS, _block_stats, _eigen_table, _input_tau
 from .blocking import BLOCK_RULES, TIE_BREAKS, block_array
 
 __all__ = ["MCRG_EXACT", "default_operators", "coupling_operators", "mcrg", "mcrg_table"]
@@ -168,84 +171,6 @@ def coupling_operators(
         coords={"sample": config["sample"].values, "operator": list(ops)},
         attrs={"orientations": json.dumps({k: v for k, v in zip(ops, images, strict=True)})},
     )
-
-
-#: Jackknife blocks must be at least this many tau_int (in samples) long.
-JACKKNIFE_BLOCK_TAUS = 5
-
-
-def _input_tau(config: xr.DataArray) -> tuple[float, str]:
-    """tau_int of the configurations in units of samples, and where it came from.
-
-    ``attrs["tau_int_samples"]`` (measured by the sampler on the returned
-    series) if finite, else ``attrs["tau_int"] / attrs["spacing"]``, else
-    Sokal's windowed estimate on the nearest-neighbour energy series.
-    """
-    attrs = config.attrs
-    tau = float(attrs.get("tau_int_samples", math.nan))
-    if np.isfinite(tau) and tau > 0:
-        return max(tau, 0.5), "attrs tau_int_samples"
-    if "tau_int" in attrs and "spacing" in attrs and float(attrs["spacing"]) > 0:
-        tau = float(attrs["tau_int"]) / float(attrs["spacing"])
-        if np.isfinite(tau) and tau > 0:
-            return max(tau, 0.5), "attrs tau_int / spacing"
-    spins = config.values.astype(np.int32)
-    energy = sum(
-        (spins * np.roll(spins, -1, axis=a)).sum(axis=tuple(range(1, spins.ndim)))
-        for a in range(1, spins.ndim)
-    )
-    return max(tau_int_estimate(energy).tau, 0.5), "estimated from the energy series"
-
-
-def _block_stats(vals: list[np.ndarray], n_blocks: int):
-    """Per-block sums needed for the connected correlations.
-
-    Returns arrays over blocks: counts, sums of each level's values, and the
-    cross products S^(n) S^(n-1)^T and S^(n) S^(n)^T for n >= 1.
-    """
-    n = vals[0].shape[0]
-    edges = np.linspace(0, n, n_blocks + 1).astype(int)
-    cnt = np.diff(edges).astype(float)
-    sums = [np.add.reduceat(v, edges[:-1], axis=0) for v in vals]
-    cross, auto = [], []
-    for lev in range(1, len(vals)):
-        a, b = vals[lev], vals[lev - 1]
-        # einsum without BLAS: tiny matrices, and no thread oversubscription
-        bounds = list(zip(edges[:-1], edges[1:], strict=True))
-        cross.append(np.stack([np.einsum("ij,ik->jk", a[s:e], b[s:e]) for s, e in bounds]))
-        auto.append(np.stack([np.einsum("ij,ik->jk", a[s:e], a[s:e]) for s, e in bounds]))
-    return cnt, sums, cross, auto
-
-
-def _eigen_table(cnt, sums, cross, auto, centre: bool, n_ops: int, max_k: list[int]):
-    """Sorted eigenvalues (level, k, mode) from pooled sufficient statistics.
-
-    Only the first ``max_k[level]`` operators are used at a level (the others
-    wrap around the small blocked lattice); ill-conditioned systems give NaN.
-    """
-    n = cnt
-    n_levels = len(cross)
-    out = np.full((n_levels, n_ops, n_ops), np.nan)
-    cond = np.full((n_levels, n_ops), np.nan)
-    for lev in range(n_levels):
-        mean_a = sums[lev + 1] / n
-        mean_b = sums[lev] / n
-        A = cross[lev] / n
-        B = auto[lev] / n
-        if centre:
-            A = A - np.outer(mean_a, mean_b)
-            B = B - np.outer(mean_a, mean_a)
-        for k in range(1, max_k[lev] + 1):
-            Bk, Ak = B[:k, :k], A[:k, :k]
-            c = np.linalg.cond(Bk)
-            if not np.isfinite(c) or c > 1e12:
-                continue
-            T = np.linalg.solve(Bk, Ak)
-            ev = np.linalg.eigvals(T)
-            ev = ev[np.argsort(-ev.real)]
-            out[lev, k - 1, :k] = ev.real
-            cond[lev, k - 1] = c
-    return out, cond
 
 
 @once_per_call

@@ -9,15 +9,13 @@ configurations, whatever the number of threads.
 
 Public functions: :func:`sample_ising` (one chain, configurations as a
 DataArray) and :func:`sample_ising_replicas` (64 independent replicas with
-multi-spin coding, see ``_kernels_msc``).
+multi-spin coding, see ``_kernels_msc``). The chains live in ``_chains.py``,
+the burn-in/spacing schedule (tau_int pilot, output check) in ``_schedule.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
-from numbers import Integral
 from typing import Any
 
 import numba
@@ -29,60 +27,54 @@ from .._validation import (
     check_array,
     check_int,
     check_option,
-    check_random_state,
     check_real,
     describe,
 )
 from .._warnings import once_per_call, warn_user
-from ._autocorr import tau_int_estimate
-from ._kernels_cluster import (
-    energy_magnetisation,
-    swendsen_wang_sweeps,
-    wolff_clusters,
-    wolff_ferro,
+from ._chains import (
+    CLUSTER_ALGORITHMS,
+    WOLFF_CALIBRATION,
+    _Chain,
+    _check_couplings,
+    _check_dim,
+    _flip_table,
+    _initial_spins,
+    _ReplicaChain,
+    _seed_from,
+    _streams,
 )
-from ._kernels_local import (
-    sweeps_bonds,
-    sweeps_table_2d,
-    sweeps_table_2d_parallel,
-    sweeps_table_3d,
-    sweeps_table_3d_parallel,
-)
-from ._kernels_msc import (
-    class_probability_bits,
-    msc_energy_magnetisation,
-    msc_sweeps_ferro,
-    msc_sweeps_ferro_parallel,
-    msc_sweeps_general,
-    msc_sweeps_general_parallel,
-    msc_unpack,
+from ._kernels_cluster import energy_magnetisation
+from ._kernels_msc import msc_energy_magnetisation, msc_unpack
+from ._schedule import (
+    BURN_IN_TAUS,
+    OUTPUT_SE,
+    PILOT_TAUS,
+    SPACING_TAUS,
+    _output_check,
+    _pilot,
+    _quiet_tau_warning,
+    _schedule,
+    _warn_schedule,
 )
 
 __all__ = ["ALGORITHMS", "sample_ising", "sample_ising_replicas", "ising_energy_magnetization"]
 
+# re-exported for the ensemble runner, benchmarks and tests that reach the chain and schedule
+# (the pilot's private limits _PILOT_MAX/_PILOT_WORK are patched in ._schedule itself)
+_REEXPORTED = (
+    _Chain,
+    _ReplicaChain,
+    _flip_table,
+    _pilot,
+    _quiet_tau_warning,
+    WOLFF_CALIBRATION,
+    PILOT_TAUS,
+    OUTPUT_SE,
+)
+
 #: Update algorithms accepted by :func:`sample_ising`.
 ALGORITHMS = ("wolff", "swendsen_wang", "metropolis", "heat_bath")
-_CLUSTER = ("wolff", "swendsen_wang")
 _DIMS = {2: ("sample", "y", "x"), 3: ("sample", "z", "y", "x")}
-
-#: Automatic burn-in and spacing, in units of the integrated autocorrelation time.
-BURN_IN_TAUS = 20
-SPACING_TAUS = 2
-#: A pilot's tau_int is accepted when the measured series (its second half) is
-#: at least this many tau_int and ``_PILOT_MIN_SERIES`` points long (fewer, down
-#: to 512, on lattices above ``_PILOT_WORK / 4096`` sites), with the window
-#: ``M <= series / 10``. Shorter series miss rare slow events (domain walls below
-#: T_c) and underestimated tau(|m|) by 30-45% at T = 2.0 with 512 points.
-PILOT_TAUS = 200
-_PILOT_MIN_SERIES = 2048
-#: Output check: the returned samples fail it when their tau_int (in samples)
-#: exceeds ``1 + OUTPUT_SE * se``.
-OUTPUT_SE = 2.0
-#: Sweep-equivalents per Wolff calibration pass (see ``_Chain.calibrate_wolff``).
-WOLFF_CALIBRATION = 5
-_PILOT_MAX = 4096
-#: Small lattices may extend the pilot up to this many site updates in total.
-_PILOT_WORK = 2**28
 
 
 _METROPOLIS_2X2 = (
@@ -96,351 +88,6 @@ def _version() -> str:
     from .. import __version__
 
     return __version__
-
-
-def _check_dim(dim: Any) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, Integral) or int(dim) not in (2, 3):
-        raise ValueError(f"unknown dim {dim!r}; accepted: 2, 3")
-    return int(dim)
-
-
-def _seed_from(random_state: Any) -> int:
-    """The integer seed a run uses: *random_state* itself if an int, else drawn from it."""
-    rng = check_random_state(random_state)
-    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
-        return int(random_state)
-    return int(rng.integers(0, 2**62))
-
-
-def _streams(seed: int) -> tuple[np.uint64, np.random.Generator]:
-    """Kernel key and a generator for the initial state, both derived from *seed*."""
-    key = np.random.SeedSequence(seed, spawn_key=(0,)).generate_state(1, np.uint64)[0]
-    init_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
-    return np.uint64(key), init_rng
-
-
-def _flip_table(algorithm: str, dim: int, beta: float, J: float, h: float) -> np.ndarray:
-    """``P(flip) * 2**32`` for each (spin, neighbour sum) with uniform couplings."""
-    z = 2 * dim
-    table = np.empty(2 * (z + 1), dtype=np.uint64)
-    for si_index, si in enumerate((-1, 1)):
-        for k, nb in enumerate(range(-z, z + 1, 2)):
-            d_e = 2.0 * si * (J * nb + h)
-            if algorithm == "metropolis":
-                p = 1.0 if d_e <= 0 else math.exp(-beta * d_e)
-            else:  # heat bath: probability that the new spin is -si
-                x = beta * d_e
-                p = 1.0 / (1.0 + math.exp(x)) if x < 700 else 0.0
-            table[si_index * (z + 1) + k] = np.uint64(min(round(p * 2**32), 2**32))
-    return table
-
-
-def _with_threads(n_threads: int, kernel, *args):
-    """Call a numba kernel with *n_threads* threads, restoring the previous count."""
-    if n_threads <= 1:
-        return kernel(*args)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(n_threads)
-    try:
-        return kernel(*args)
-    finally:
-        numba.set_num_threads(previous)
-
-
-class _Chain:
-    """One Markov chain: spins, couplings, RNG key/counter and the update kernel."""
-
-    def __init__(self, spins, algorithm, beta, J, h, bonds, key, n_threads):
-        self.spins = spins  # (L,)*dim int8, C-contiguous, updated in place
-        self.dim = spins.ndim
-        self.algorithm = algorithm
-        self.beta = beta
-        self.h = h
-        self.key = key
-        self.counter = np.uint64(0)
-        self.n_threads = n_threads
-        shape = spins.shape
-        self.shape3 = (1, *shape) if self.dim == 2 else shape
-        n = spins.size
-        if bonds is None:
-            self.bonds_flat = np.array([[0.0 if self.dim == 2 else J], [J], [J]])
-            self.table = (
-                _flip_table(algorithm, self.dim, beta, J, h) if algorithm not in _CLUSTER else None
-            )
-        else:
-            full = np.zeros((3, *self.shape3))
-            full[3 - self.dim :] = bonds.reshape(self.dim, *self.shape3)
-            self.bonds_full = full
-            self.bonds_flat = full.reshape(3, n)
-            self.table = None
-        # uniform J > 0: fast Wolff kernel (flipped spins mark the cluster)
-        self.ferro = bonds is None and J > 0
-        if algorithm == "wolff" and self.ferro:
-            self.work = (np.empty(n, np.int32),)
-        elif algorithm == "wolff":
-            self.work = (np.empty(n, np.int32), np.empty(n, np.int32))
-        elif algorithm == "swendsen_wang":
-            self.work = (np.empty(n + 1, np.int32), np.empty(n + 1, np.int8))  # + ghost
-        self.n_sites = n
-        self.n_sweeps = 0
-        self.n_clusters = 0
-        self.n_flipped = 0
-        self.clusters_per_sweep = 1
-
-    def calibrate_wolff(self, n_sweeps: int = WOLFF_CALIBRATION) -> None:
-        """Fix the number of Wolff clusters per sweep-equivalent from a burn-in run.
-
-        Runs passes of *n_sweeps* sweep-equivalents, each flipping clusters
-        until their sizes add up to ``n_sweeps * N``, until the mean cluster
-        size of two consecutive passes agrees within 20% (at most 6 passes:
-        the first passes relax from the initial state, where clusters can be
-        much smaller or larger than in equilibrium). Then
-        ``clusters_per_sweep = max(1, round(N / mean cluster size))`` of the
-        last pass. The size-dependent stopping rule is only used here, during
-        burn-in; all passes count as burn-in sweeps.
-        """
-        n = self.spins.size
-        previous = None
-        for _ in range(6):
-            counter, nc, nf = self._wolff(1, n_sweeps * n)
-            self.counter = np.uint64(counter)
-            self.n_sweeps += n_sweeps
-            mean = nf / nc
-            if previous is not None and abs(mean - previous) <= 0.2 * previous:
-                break
-            previous = mean
-        self.clusters_per_sweep = max(1, round(n / mean))
-
-    def _wolff(self, n_clusters: int, min_flipped: int):
-        flat = self.spins.reshape(-1)
-        if self.ferro:
-            p_add = -math.expm1(-2.0 * self.beta * self.bonds_flat[1, 0])
-            return wolff_ferro(
-                flat, *self.shape3, p_add, self.h, self.beta, n_clusters, min_flipped, self.key,
-                self.counter, *self.work,
-            )  # fmt: skip
-        return wolff_clusters(
-            flat, *self.shape3, self.bonds_flat, self.h, self.beta, n_clusters, min_flipped,
-            self.key, self.counter, *self.work,
-        )  # fmt: skip
-
-    def run(self, n_sweeps: int) -> None:
-        if n_sweeps <= 0:
-            return
-        s = self.spins
-        if self.algorithm in _CLUSTER:
-            flat = s.reshape(-1)
-            lz, ly, lx = self.shape3
-            if self.algorithm == "wolff":
-                counter, nc, nf = self._wolff(n_sweeps * self.clusters_per_sweep, 0)
-                self.n_flipped += nf
-            else:
-                counter, nc = swendsen_wang_sweeps(
-                    flat, lz, ly, lx, self.bonds_flat, self.h, self.beta, n_sweeps, self.key,
-                    self.counter, *self.work,
-                )  # fmt: skip
-            self.n_clusters += nc
-        elif self.table is None:
-            s3 = s.reshape(self.shape3)
-            counter = sweeps_bonds(
-                s3, n_sweeps, self.bonds_full, self.h, self.beta,
-                self.algorithm == "heat_bath", self.key, self.counter,
-            )  # fmt: skip
-        else:
-            if self.dim == 2:
-                kernel = sweeps_table_2d_parallel if self.n_threads > 1 else sweeps_table_2d
-            else:
-                kernel = sweeps_table_3d_parallel if self.n_threads > 1 else sweeps_table_3d
-            counter = _with_threads(
-                self.n_threads, kernel, s, n_sweeps, self.table, self.key, self.counter
-            )
-        # numba hands uint64 back as a Python int, which it would type as int64
-        # (and mixed int64/uint64 arithmetic as float64) on the next call
-        self.counter = np.uint64(counter)
-        self.n_sweeps += n_sweeps
-
-    def measure(self) -> tuple[float, float]:
-        """Energy per site and |m| of the current state."""
-        e, m = self.observables(self.spins[None])
-        return float(e[0]), float(m[0])
-
-    def observables(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Energy per site and |m| of samples shaped ``(n, *lattice)``."""
-        flat = samples.reshape(samples.shape[0], -1)
-        energy, mag = energy_magnetisation(flat, *self.shape3, self.bonds_flat, self.h)
-        n = flat.shape[1]
-        return energy / n, np.abs(mag) / n
-
-
-def _tau_of(series: list[np.ndarray], min_length: int) -> tuple[float, float, bool]:
-    """Largest integrated autocorrelation time over several series, its error, reliability.
-
-    Returns ``(tau, se, reliable)``: ``tau`` and ``se`` of the slowest series
-    (largest tau), ``reliable`` only if every series passes
-    :func:`~rgdata.lattice._autocorr.tau_int_estimate`'s test.
-    """
-    estimates = [tau_int_estimate(x, min_taus=PILOT_TAUS, min_length=min_length) for x in series]
-    slowest = max(estimates, key=lambda est: est.tau)
-    return slowest.tau, slowest.se, all(est.reliable for est in estimates)
-
-
-def _slow_series(energy: np.ndarray, absm: np.ndarray) -> list[np.ndarray]:
-    """The series whose tau_int sets the schedule: energy, |m| and m^2.
-
-    |m| and m^2 (not the signed m, which decorrelates by global flips) are the
-    slow modes near T_c on finite lattices.
-    """
-    return [energy, absm, absm**2]
-
-
-def _pilot(chain) -> tuple[float, bool, int]:
-    """Run the chain, doubling the pilot until tau_int is reliably measured (or the cap).
-
-    *chain* has ``run(n_sweeps)`` and ``measure() -> (energy, |m|)``. The
-    observables are measured after every sweep; tau is estimated on the second
-    half of the series (the first half is burn-in), on energy, |m| and m^2,
-    and accepted when that half is at least ``PILOT_TAUS`` tau and
-    ``_PILOT_MIN_SERIES`` sweeps long (down to 512 on lattices above
-    ``_PILOT_WORK / 4096`` sites) with Sokal's window ``M <= half / 10``.
-    Returns ``(tau, reliable, sweeps_run)``.
-    """
-    energy, mag = [], []
-    min_series = int(np.clip(_PILOT_WORK // (2 * chain.n_sites), 512, _PILOT_MIN_SERIES))
-    target = 2 * min_series
-    cap = max(_PILOT_MAX, _PILOT_WORK // chain.n_sites)
-    while True:
-        while len(energy) < target:
-            chain.run(1)
-            e, m = chain.measure()
-            energy.append(e)
-            mag.append(m)
-        half = target // 2
-        series = _slow_series(np.asarray(energy[half:]), np.asarray(mag[half:]))
-        tau, _, reliable = _tau_of(series, min_series)
-        if reliable or target >= cap:
-            return tau, reliable, target
-        target *= 2
-
-
-def _output_check(energy: np.ndarray, absm: np.ndarray) -> tuple[float, float, int]:
-    """tau_int of the returned samples (in samples), its error, and whether spacing suffices.
-
-    Returns ``(tau, se, adequate)`` with ``adequate`` 1 when ``tau <= 1 +
-    OUTPUT_SE * se`` and every series with ``tau > 1`` has its window
-    ``M <= n / 10`` (from 32 samples on), 0 otherwise, -1 (and NaN) for fewer
-    than 4 samples.
-    """
-    if energy.size < 4:
-        return math.nan, math.nan, -1
-    estimates = [tau_int_estimate(x) for x in _slow_series(energy, absm)]
-    slowest = max(estimates, key=lambda est: est.tau)
-    n = energy.size
-    # a correlated series (tau > 1) whose window is not well inside it (M > n / 10, or
-    # no window at all) is correlated beyond what its error estimate can bound
-    inside = all(est.tau <= 1.0 or est.window <= n / 10 for est in estimates) or n < 32
-    adequate = inside and slowest.tau <= 1.0 + OUTPUT_SE * slowest.se
-    return slowest.tau, slowest.se, int(adequate)
-
-
-#: Thread-local switch: the ensemble runner silences the per-run tau warning (it
-#: collects the ``tau_int_reliable`` flags and warns once, in the calling thread).
-_QUIET = threading.local()
-
-
-@contextlib.contextmanager
-def _quiet_tau_warning():
-    previous = getattr(_QUIET, "on", False)
-    _QUIET.on = True
-    try:
-        yield
-    finally:
-        _QUIET.on = previous
-
-
-def _schedule(chain, burn_in: int | None, spacing: int | None):
-    """Burn the chain in and choose the spacing (the automatic rule when either is None).
-
-    Returns ``(tau_pilot, reliable, spacing, pilot_sweeps)``; ``tau_pilot`` is
-    NaN (and ``pilot_sweeps`` 0) without a pilot.
-    """
-    tau_pilot, reliable, pilot_sweeps = math.nan, True, 0
-    if burn_in is not None:
-        chain.run(burn_in)
-    if burn_in is None or spacing is None:
-        tau_pilot, reliable, pilot_sweeps = _pilot(chain)
-        if burn_in is None:
-            chain.run(max(0, math.ceil(BURN_IN_TAUS * tau_pilot) - pilot_sweeps))
-        if spacing is None:
-            spacing = max(1, math.ceil(SPACING_TAUS * tau_pilot))
-    return tau_pilot, reliable, spacing, pilot_sweeps
-
-
-def _warn_schedule(
-    where: str,
-    tau_pilot: float,
-    pilot_ok: bool,
-    pilot_sweeps: int,
-    tau_samples: float,
-    tau_samples_se: float,
-    adequate: int,
-    spacing: int,
-) -> None:
-    """One warning per call for an unreliable pilot and/or a failed output check.
-
-    ``warn_user`` names the user's line. Silent inside :func:`_quiet_tau_warning`
-    (the ensemble runner collects the flags and warns once).
-    """
-    if getattr(_QUIET, "on", False) or (pilot_ok and adequate != 0):
-        return
-    parts = []
-    if not pilot_ok:
-        parts.append(
-            f"the integrated autocorrelation time ({tau_pilot:.1f} sweeps) could not be "
-            f"measured reliably within a {pilot_sweeps}-sweep pilot (needs a series of "
-            f">= {PILOT_TAUS} tau); burn-in and spacing derived from it may be too short"
-        )
-    if adequate == 0:
-        parts.append(
-            f"the returned samples are correlated: tau_int of their energy/|m|/m^2 is "
-            f"{tau_samples:.2f} +- {tau_samples_se:.2f} samples (> 1 + {OUTPUT_SE:g} se) "
-            f"at spacing {spacing}"
-        )
-    warn_user(
-        f"{where}: {'; '.join(parts)} (attrs tau_int_reliable=0, spacing_adequate="
-        f"{adequate}). Use a cluster algorithm near T_c or a longer spacing"
-    )
-
-
-def _initial_spins(initial: Any, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    if initial is None or (isinstance(initial, str) and initial == "random"):
-        return np.where(rng.random(shape) < 0.5, -1, 1).astype(np.int8)
-    if isinstance(initial, str):
-        check_option(initial, "initial", ("random", "up", "down"))
-        return np.full(shape, 1 if initial == "up" else -1, dtype=np.int8)
-    if isinstance(initial, xr.DataArray):
-        initial = initial.values
-        if initial.ndim == len(shape) + 1:  # a Configurations array: continue from its last sample
-            initial = initial[-1]
-    arr = check_array(initial, "initial")
-    if arr.shape != shape:
-        raise ValueError(
-            f"initial has shape {arr.shape}; expected the lattice shape {shape}, "
-            "or one of 'random', 'up', 'down'"
-        )
-    if not np.all((arr == 1) | (arr == -1)):
-        raise ValueError("initial must hold only -1 and +1 spins")
-    return np.ascontiguousarray(arr, dtype=np.int8)
-
-
-def _check_couplings(couplings: Any, dim: int, L: int) -> np.ndarray:
-    arr = check_array(couplings, "couplings", dtype=float)
-    expected = (dim, *([L] * dim))
-    if arr.shape != expected:
-        raise ValueError(
-            f"couplings has shape {arr.shape}; expected (dim, *lattice_shape) = {expected}: "
-            "couplings[a, ...] is the bond from each site to its +1 neighbour along axis a"
-        )
-    return np.ascontiguousarray(arr)
 
 
 @once_per_call
@@ -573,7 +220,7 @@ def sample_ising(
             "independent spins); use algorithm='heat_bath'"
         )
     if n_threads > 1:
-        if algorithm in _CLUSTER or bonds is not None:
+        if algorithm in CLUSTER_ALGORITHMS or bonds is not None:
             raise ValueError(
                 f"n_threads={n_threads} is only supported for 'metropolis' and 'heat_bath' "
                 "with uniform couplings; use n_threads=1"
@@ -706,45 +353,6 @@ def ising_energy_magnetization(
     energy, mag = energy_magnetisation(flat, *shape3, bonds, h)
     n = flat.shape[1]
     return energy / n, mag / n
-
-
-class _ReplicaChain:
-    """64 replicas of a 2D lattice packed in uint64 words (multi-spin coding)."""
-
-    def __init__(self, words, beta, J, h, key, n_threads, n_replicas):
-        self.words = words
-        self.J, self.h = J, h
-        self.key = key
-        self.counter = np.uint64(0)
-        self.n_threads = n_threads
-        self.n_replicas = n_replicas
-        self.n_sites = words.size
-        self.n_sweeps = 0
-        kind, bits = class_probability_bits(beta, J, h)
-        self.ferro = J > 0 and h == 0.0
-        if self.ferro:
-            # classes 2k + up: k = 0 -> 0/1, k = 1 -> 2/3 (same probability for both spins)
-            self.args = (np.ascontiguousarray(bits[0]), np.ascontiguousarray(bits[2]))
-        else:
-            self.args = (kind, bits)
-
-    def run(self, n_sweeps: int) -> None:
-        if n_sweeps <= 0:
-            return
-        if self.ferro:
-            kernel = msc_sweeps_ferro_parallel if self.n_threads > 1 else msc_sweeps_ferro
-        else:
-            kernel = msc_sweeps_general_parallel if self.n_threads > 1 else msc_sweeps_general
-        counter = _with_threads(
-            self.n_threads, kernel, self.words, n_sweeps, *self.args, self.key, self.counter
-        )
-        self.counter = np.uint64(counter)
-        self.n_sweeps += n_sweeps
-
-    def measure(self) -> tuple[float, float]:
-        """Replica-averaged energy per site and |m|."""
-        e, m = msc_energy_magnetisation(self.words, self.n_replicas, self.J, self.h)
-        return float(e.mean()), float(np.abs(m).mean())
 
 
 @once_per_call

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from rgdata.lattice import ensemble, sampling
+from rgdata.lattice import _schedule, ensemble
 from rgdata.lattice.ensemble import (
     ensemble_path,
     ensemble_point_seed,
@@ -123,8 +123,8 @@ def test_dask_missing_names_the_extra(monkeypatch):
 
 
 def test_unreliable_points_warned_once(monkeypatch):
-    monkeypatch.setattr(sampling, "_PILOT_MAX", 64)
-    monkeypatch.setattr(sampling, "_PILOT_WORK", 0)
+    monkeypatch.setattr(_schedule, "_PILOT_MAX", 64)
+    monkeypatch.setattr(_schedule, "_PILOT_WORK", 0)
     with pytest.warns(UserWarning, match=r"run_ensemble: tau_int could not be measured") as rec:
         ds = run_ensemble(L=32, T=2.269, seeds=[0, 1], n_samples=2, algorithm="metropolis")
     assert sum("could not be measured" in str(w.message) for w in rec) == 1

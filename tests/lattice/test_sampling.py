@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 from scipy.signal import lfilter
 
-from rgdata.lattice import sampling
+from rgdata.lattice import _schedule
 from rgdata.lattice._autocorr import integrated_autocorrelation_time
 from rgdata.lattice.sampling import (
     ALGORITHMS,
@@ -223,8 +223,8 @@ def test_couplings_with_nan_rejected():
 def test_unreliable_tau_warns_and_is_recorded(monkeypatch):
     # Metropolis at T_c on a 64^2 lattice: tau_int(|m|) is hundreds of sweeps,
     # beyond what a 256-sweep pilot can resolve -> warning + attrs
-    monkeypatch.setattr(sampling, "_PILOT_MAX", 256)
-    monkeypatch.setattr(sampling, "_PILOT_WORK", 0)
+    monkeypatch.setattr(_schedule, "_PILOT_MAX", 256)
+    monkeypatch.setattr(_schedule, "_PILOT_WORK", 0)
     with pytest.warns(UserWarning, match="could not be measured reliably"):
         cfg = sample_ising(64, TC2D, 2, algorithm="metropolis", random_state=0)
     assert cfg.attrs["tau_int_reliable"] == 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from rgdata.lattice import sampling
+from rgdata.lattice import _schedule
 from rgdata.lattice._autocorr import tau_int_batch_means, tau_int_estimate
 from rgdata.lattice.sampling import sample_ising, sample_ising_replicas
 
@@ -52,8 +52,8 @@ def test_automatic_schedule_passes_the_output_check():
 
 
 def test_unreliable_pilot_and_failed_output_warn_once(monkeypatch):
-    monkeypatch.setattr(sampling, "_PILOT_MAX", 1024)
-    monkeypatch.setattr(sampling, "_PILOT_WORK", 0)
+    monkeypatch.setattr(_schedule, "_PILOT_MAX", 1024)
+    monkeypatch.setattr(_schedule, "_PILOT_WORK", 0)
     with pytest.warns(UserWarning) as record:
         cfg = sample_ising(32, TC2D, 300, algorithm="metropolis", spacing=1, random_state=0)
     assert len(record) == 1

@@ -1,0 +1,205 @@
+"""Step 2 of :func:`rgdata.coarse.prg`: the pass over levels.
+
+At each level :func:`run_levels` records the membership of the clusters and
+measures the whole-recording quantities (variance, free energy of silence,
+long autocorrelation, distribution of the normalized variables); then it pairs
+the clusters (:func:`choose_pairs`), sums the pairs and renormalizes. The
+pairs of every step are kept so the block-wise statistics can replay them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .._progress import progress_bar
+from .._warnings import warn_user
+from ._prg_pairing import greedy_pairs, random_pairs
+from ._prg_setup import LEFT_OUT_WARN_FRACTION, PrgData, PrgOptions
+from ._prg_stats import level_stats, normalize_rows, rows_per_chunk, standardize_rows
+
+__all__ = ["LevelPass", "run_levels", "choose_pairs", "warn_level_notes"]
+
+_THREADED_MIN = 1024  # correlation matrices smaller than this use one BLAS thread
+#: correlations are rounded to this many decimals before pairing, so that
+#: mathematically equal values (frequent for binary spikes) tie exactly
+_TIE_DECIMALS = {"float32": 6, "float64": 12}
+
+
+@dataclass
+class LevelPass:
+    """What the pass over levels measured, per level (arrays of length ``n_levels + 1``)."""
+
+    sizes: np.ndarray  # cluster size K = 2**level
+    edges: np.ndarray  # bin edges of the distribution
+    membership: np.ndarray  # (level, unit) cluster index, -1 where left out
+    clusters: list[np.ndarray] = field(default_factory=list)  # (cluster, K) unit indices
+    step_pairs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    variance: np.ndarray | None = None
+    free: np.ndarray | None = None  # silence free energy
+    zero: np.ndarray | None = None  # zero fraction of the distribution
+    oor: np.ndarray | None = None  # mass outside the distribution's grid
+    n_const: np.ndarray | None = None  # constant coarse variables in the pairing samples
+    n_left: np.ndarray | None = None  # units left out by odd cluster counts
+    acf_long: np.ndarray | None = None  # (level, lag) whole-recording autocorrelation
+    dist: np.ndarray | None = None  # (level, bin) density
+    left_out_notes: list[str] = field(default_factory=list)
+    free_notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_clusters(self) -> np.ndarray:
+        """Clusters per level."""
+        return np.array([c.shape[0] for c in self.clusters], dtype=np.int64)
+
+
+def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
+    """Measure every level on the whole recording, pairing and summing between levels."""
+    n_levels, n_units = opts.n_levels, data.n_units
+    edges = (
+        np.linspace(0.0, 5.0, opts.n_bins + 1)
+        if data.norm == "nonzero_mean"
+        else np.linspace(-5.0, 5.0, opts.n_bins + 1)
+    )
+    lp = LevelPass(
+        sizes=2 ** np.arange(n_levels + 1),
+        edges=edges,
+        membership=np.full((n_levels + 1, n_units), -1, dtype=np.int64),
+        clusters=[np.arange(n_units, dtype=np.int64)[:, None]],
+        acf_long=np.full((n_levels + 1, opts.long_lag + 1), np.nan),
+        dist=np.zeros((n_levels + 1, opts.n_bins)),
+    )
+    for name in ("variance", "free", "zero", "oor", "n_const", "n_left"):
+        setattr(lp, name, np.full(n_levels + 1, np.nan))
+    raw = data.x  # plain cluster sums of the measured samples
+    y = np.empty(data.x_pair.shape, dtype=data.float_dtype)  # normalized, pairing samples
+    const = normalize_rows(data.x_pair, data.norm, y)
+    for level in progress_bar(range(n_levels + 1), enable=progress, desc="PRG levels"):
+        _measure_level(lp, level, raw, y, const, data, opts)
+        if level == n_levels:
+            break
+        cl = lp.clusters[level]
+        pairs = choose_pairs(y, opts)
+        if cl.shape[0] % 2:
+            lp.left_out_notes.append(_left_out_note(pairs, cl, data.labels, level, lp.sizes))
+        a, b_ = pairs[:, 0], pairs[:, 1]
+        lp.step_pairs.append((a, b_))
+        lp.clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
+        raw = raw[a].astype(data.sum_dtype) + raw[b_].astype(data.sum_dtype)
+        y_sum = y[a] + y[b_]
+        del y
+        y = np.empty(y_sum.shape, dtype=data.float_dtype)
+        const = normalize_rows(y_sum, data.norm, y)
+        del y_sum
+    return lp
+
+
+def _measure_level(
+    lp: LevelPass,
+    level: int,
+    raw: np.ndarray,
+    y: np.ndarray,
+    const: np.ndarray,
+    data: PrgData,
+    opts: PrgOptions,
+) -> None:
+    """Fill level *level* of *lp* from the cluster sums *raw* and normalized variables *y*."""
+    cl = lp.clusters[level]
+    k = int(lp.sizes[level])
+    lp.membership[level, cl.ravel()] = np.repeat(np.arange(cl.shape[0]), k)
+    lp.n_left[level] = data.n_units - cl.size
+    lp.n_const[level] = int(const.sum())
+    silent = data.silent_of(k)
+    st = level_stats(raw, silent, None, opts.long_lag, with_acf=True)
+    lp.variance[level] = st["var"].mean()
+    if silent is not None:
+        with np.errstate(divide="ignore"):
+            f_full = -np.log(st["p0"])
+        if np.all(np.isfinite(f_full)):
+            lp.free[level] = f_full.mean()
+        else:
+            lp.free_notes.append(
+                f"level {level} (K={k}): {int((~np.isfinite(f_full)).sum())} of "
+                f"{f_full.size} clusters never silent"
+            )
+    lp.acf_long[level] = st["acf"]
+    lp.dist[level], lp.zero[level], lp.oor[level] = _histogram(y, lp.edges, data.norm)
+
+
+def choose_pairs(y: np.ndarray, opts: PrgOptions) -> np.ndarray:
+    """Pairs ``(m // 2, 2)`` of the rows of *y*: greedy by correlation, or random."""
+    m = y.shape[0]
+    if opts.pairing == "random":
+        return random_pairs(m, opts.rng)
+    z = standardize_rows(y, np.dtype(opts.corr_dtype))
+    # small matrices: one BLAS thread (thread start-up and spinning cost more)
+    with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
+        corr = z @ z.T
+    del z
+    corr *= 1.0 / y.shape[1]
+    np.round(corr, _TIE_DECIMALS[opts.corr_dtype], out=corr)
+    return greedy_pairs(corr)
+
+
+def _left_out_note(
+    pairs: np.ndarray, cl: np.ndarray, labels: np.ndarray, level: int, sizes: np.ndarray
+) -> str:
+    m = cl.shape[0]
+    used = np.zeros(m, bool)
+    used[pairs.ravel()] = True
+    odd = int(np.flatnonzero(~used)[0])
+    left = labels[cl[odd]]
+    shown = ", ".join(str(v) for v in left[:8]) + (", ..." if left.size > 8 else "")
+    return (
+        f"after level {level} (K={int(sizes[level])}): cluster of units [{shown}] left out "
+        f"({m} clusters, odd)"
+    )
+
+
+def warn_level_notes(lp: LevelPass, n_units: int) -> None:
+    """Warn about levels missing many units and clusters that were never silent."""
+    left_share = lp.n_left / n_units
+    if np.nanmax(left_share) > LEFT_OUT_WARN_FRACTION:
+        worst = int(np.nanargmax(left_share))
+        first_bad = int(np.flatnonzero(left_share > LEFT_OUT_WARN_FRACTION)[0])
+        fewer = f"n_levels={first_bad - 1}" if first_bad > 1 else "fewer levels"
+        warn_user(
+            f"prg: odd numbers of clusters leave {int(lp.n_left[worst])} of {n_units} units "
+            f"({left_share[worst]:.0%}) out of level {worst} (K={int(lp.sizes[worst])}), so the "
+            "top levels average over a subset of the units. n_left_out records the count "
+            f"per level; {fewer}, or a unit count at (or just above) a power of two, keeps "
+            f"more than {1 - LEFT_OUT_WARN_FRACTION:.0%} of the units at every level",
+            UserWarning,
+        )
+    if lp.free_notes:
+        warn_user(
+            "prg: silence_free_energy is NaN where clusters were never silent: "
+            + "; ".join(lp.free_notes),
+            UserWarning,
+        )
+
+
+def _histogram(y: np.ndarray, edges: np.ndarray, norm: str) -> tuple[np.ndarray, float, float]:
+    counts = np.zeros(edges.size - 1)
+    n_zero = 0
+    total = y.size
+    width = edges[1] - edges[0]
+    chunk = rows_per_chunk(y.shape[1])
+    for r0 in range(0, y.shape[0], chunk):
+        blk = y[r0 : r0 + chunk].astype(np.float64)
+        if norm == "nonzero_mean":
+            nz = blk != 0
+            n_zero += int(blk.size - nz.sum())
+            vals = blk[nz]
+        elif norm == "none":
+            blk -= blk.mean(axis=1, keepdims=True)
+            sd = blk.std(axis=1)
+            vals = (blk / np.where(sd > 0, sd, 1.0)[:, None]).ravel()
+        else:
+            vals = blk.ravel()
+        counts += np.histogram(vals, bins=edges)[0]
+    density = counts / (total * width)
+    zero_frac = n_zero / total if norm == "nonzero_mean" else float("nan")
+    in_range = counts.sum() + n_zero
+    return density, zero_frac, float(1.0 - in_range / total)
