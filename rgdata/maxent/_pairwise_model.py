@@ -372,6 +372,15 @@ class PairwiseModel(Estimator):
         if self.V_ is not None:
             ds["V"] = ("count", self.V_)
             ds = ds.assign_coords(count=np.arange(n + 1))
+        coding = "0/1" if self.coding == "01" else "+-1"
+        labels = {
+            "h": f"field of each unit, in the model's {coding} coding",
+            "J": f"pairwise coupling between units, in the model's {coding} coding",
+            "V": "potential on the number of active units K (K-pairwise)",
+        }
+        for name, text in labels.items():
+            if name in ds:
+                ds[name].attrs.update(units="dimensionless (log-probability)", description=text)
         fam = self.residual_families_
         for name in fam.data_vars:
             ds[f"residual_{name}"] = fam[name]

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import xarray as xr
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -154,3 +155,43 @@ def test_refit_keeps_constructor_parameters():
         warnings.simplefilter("ignore", MaxEntConvergenceWarning)
         m.fit(_spikes(5)).fit(_spikes(4))
     assert (m.method, m.l2, m.random_state) == ("exact", 0.01, 3)
+
+
+def _fitted_estimators():
+    """One fitted instance of every rgdata estimator (small, exact or closed-form fits)."""
+    rng = np.random.default_rng(5)
+    x = (rng.random((5, 2000)) < 0.3).astype(np.int8)
+    act = rgdata.as_activity(x, kind="spikes", unit=[f"n{i}" for i in range(5)])
+    f = np.array([0.0, 1.0, 1.0, 2.0])
+    return [
+        PairwiseMaxEnt(method="exact").fit(act),
+        KPairwiseMaxEnt(method="exact").fit(act),
+        IndependentMaxEnt().fit(act),
+        QuarticModel().fit(rng.normal(size=2000)),
+        HierarchicalMaxEnt([1.0, 0.5], beta=1.0, maps=[np.array([0, 0, 1, 1])]).fit(f),
+    ]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_every_estimator_follows_the_sklearn_contract_and_to_dataset(index, tmp_path):
+    """BaseEstimator (repr, get_params, clone), and to_dataset() whose fitted parameters
+    carry labels (unit coordinates or units/description attrs) and round-trip netCDF."""
+    from sklearn.base import BaseEstimator
+
+    model = _fitted_estimators()[index]
+    assert isinstance(model, BaseEstimator)
+    assert type(model).__name__ in repr(model)
+    copy = clone(model)
+    assert repr(copy) == repr(model) and set(copy.get_params()) == set(model.get_params())
+    assert not any(k.endswith("_") and not k.startswith("_") for k in vars(copy))
+    ds = model.to_dataset()
+    path = tmp_path / "model.nc"
+    ds.to_netcdf(path, engine="h5netcdf")
+    back = xr.load_dataset(path, engine="h5netcdf")
+    xr.testing.assert_allclose(back, ds)
+    labelled = [
+        name
+        for name, var in ds.data_vars.items()
+        if "units" in var.attrs or any(d in ("unit", "state", "level") for d in var.dims)
+    ]
+    assert labelled, f"{type(model).__name__}.to_dataset() labels none of its variables"
