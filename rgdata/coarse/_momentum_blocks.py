@@ -43,7 +43,9 @@ from ._momentum_kernels import Step, filtered_moments
 
 __all__ = ["BlockMoments", "block_filtered_moments", "slot_autocorrelations", "median_ci"]
 
-#: values per FFT batch (rows x padded length) when measuring autocorrelations
+#: at most this many values (rows x padded length) per FFT batch when measuring
+#: autocorrelations; momentum passes N x chunk_size so that this stage stays within
+#: the streaming stage's documented memory
 _FFT_BATCH_VALUES = 2**22
 
 
@@ -56,14 +58,17 @@ class BlockMoments(dict):
     """
 
 
-def _autocov_rows(x: np.ndarray, max_lag: int) -> np.ndarray:
-    """``sum_rows sum_t x_t x_{t+l} / T`` for ``l = 0..max_lag`` (no circular wrap)."""
+def _autocov_rows(x: np.ndarray, max_lag: int, budget: int = _FFT_BATCH_VALUES) -> np.ndarray:
+    """``sum_rows sum_t x_t x_{t+l} / T`` for ``l = 0..max_lag`` (no circular wrap).
+
+    Rows are transformed in batches of at most *budget* values.
+    """
     n_rows, n_time = x.shape
     out = np.zeros(max_lag + 1)
     if n_rows == 0:
         return out
     nfft = scipy.fft.next_fast_len(n_time + max_lag + 1, real=True)
-    step = max(1, _FFT_BATCH_VALUES // nfft)
+    step = max(1, min(budget, _FFT_BATCH_VALUES) // nfft)
     for start in range(0, n_rows, step):
         f = scipy.fft.rfft(np.asarray(x[start : start + step], dtype=np.float64), n=nfft, axis=1)
         power = (f.real**2 + f.imag**2).sum(axis=0)
@@ -72,7 +77,12 @@ def _autocov_rows(x: np.ndarray, max_lag: int) -> np.ndarray:
 
 
 def slot_autocorrelations(
-    z: np.ndarray, vectors: np.ndarray, steps: Sequence[Step], n_slots: int, max_lag: int
+    z: np.ndarray,
+    vectors: np.ndarray,
+    steps: Sequence[Step],
+    n_slots: int,
+    max_lag: int,
+    budget: int = _FFT_BATCH_VALUES,
 ) -> np.ndarray:
     """Variance-weighted autocorrelation of the filtered variables of every slot.
 
@@ -88,6 +98,8 @@ def slot_autocorrelations(
         Output rows.
     max_lag : int
         Largest lag.
+    budget : int
+        Most values held at once by a projection block or an FFT batch.
 
     Returns
     -------
@@ -95,17 +107,18 @@ def slot_autocorrelations(
         ``(S, max_lag + 1)`` ``sum_i <phi_i(t) phi_i(t+l)>`` normalized to 1 at
         lag 0 (NaN rows for slots with no variance).
     """
-    total = _autocov_rows(z, max_lag)
+    total = _autocov_rows(z, max_lag, budget)
+    rows = int(np.clip(budget // max(z.shape[1], 1), 1, 256))  # modes projected at once
     bounds = sorted({c for s in steps if s.op != "data" for c in (s.c0, s.c1)})
     # prefix sums of the mode autocovariances at every column boundary the steps use
     prefix = {}
     running = np.zeros(max_lag + 1)
     col = 0
     for b in bounds:
-        for start in range(col, b, 256):
-            stop = min(b, start + 256)
+        for start in range(col, b, rows):
+            stop = min(b, start + rows)
             y = np.asarray(vectors[:, start:stop], dtype=z.dtype).T @ z
-            running = running + _autocov_rows(y, max_lag)
+            running = running + _autocov_rows(y, max_lag, budget)
         col = b
         prefix[b] = running.copy()
     acf = np.full((n_slots, max_lag + 1), np.nan)
@@ -154,7 +167,8 @@ def block_filtered_moments(
     n_time = z.shape[1]
     n_slots = variances.shape[0]
     max_lag = max(1, n_time // 4)
-    acf = slot_autocorrelations(z, vectors, steps, n_slots, max_lag)
+    budget = z.shape[0] * chunk_size  # the streaming stage's own working size
+    acf = slot_autocorrelations(z, vectors, steps, n_slots, max_lag, budget)
     ti = [integrated_time(a) if np.isfinite(a[0]) else (np.nan, False) for a in acf]
     tau_int = np.array([t for t, _ in ti])
     tau_lb = np.array([lb for _, lb in ti], dtype=bool)
