@@ -79,14 +79,22 @@ def remove_stale_partials(directory: str | os.PathLike, name: str | None = None)
     process no longer runs are touched, so a save running at the same time
     (another process) keeps its files.
     """
-    removed = stale_partials(directory, name)
-    for entry in removed:
+    return remove_paths(stale_partials(directory, name))
+
+
+def remove_paths(paths: list[Path]) -> list[Path]:
+    """Delete each of *paths* (a folder with its contents; a link, not its target); return them.
+
+    Paths that are already gone are passed over, so two cleanups racing each
+    other do not fail.
+    """
+    for entry in paths:
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
         else:
             with contextlib.suppress(FileNotFoundError):
                 entry.unlink()
-    return removed
+    return paths
 
 
 def copy_mode(src: str | os.PathLike, dst: str | os.PathLike) -> bool:

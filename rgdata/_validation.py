@@ -92,18 +92,32 @@ def check_dtype_option(value: Any, name: str, options: Iterable[str]) -> str:
     return canonical
 
 
+def _within_bounds(
+    value: Any,
+    name: str,
+    min_value: Any = None,
+    max_value: Any = None,
+    *,
+    strict_min: bool = False,
+) -> Any:
+    """Return *value* if it lies within the bounds, else raise the ValueError naming *name*."""
+    if min_value is not None:
+        if strict_min and value <= min_value:
+            raise ValueError(f"{name} must be > {min_value}, got {value}")
+        if not strict_min and value < min_value:
+            raise ValueError(f"{name} must be >= {min_value}, got {value}")
+    if max_value is not None and value > max_value:
+        raise ValueError(f"{name} must be <= {max_value}, got {value}")
+    return value
+
+
 def check_int(
     value: Any, name: str, *, min_value: int | None = None, max_value: int | None = None
 ) -> int:
     """Check that *value* is an integer within ``[min_value, max_value]``."""
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an int, got {describe(value)}")
-    value = int(value)
-    if min_value is not None and value < min_value:
-        raise ValueError(f"{name} must be >= {min_value}, got {value}")
-    if max_value is not None and value > max_value:
-        raise ValueError(f"{name} must be <= {max_value}, got {value}")
-    return value
+    return _within_bounds(int(value), name, min_value, max_value)
 
 
 def check_real(
@@ -120,14 +134,7 @@ def check_real(
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
-    if min_value is not None:
-        if strict_min and value <= min_value:
-            raise ValueError(f"{name} must be > {min_value}, got {value}")
-        if not strict_min and value < min_value:
-            raise ValueError(f"{name} must be >= {min_value}, got {value}")
-    if max_value is not None and value > max_value:
-        raise ValueError(f"{name} must be <= {max_value}, got {value}")
-    return value
+    return _within_bounds(value, name, min_value, max_value, strict_min=strict_min)
 
 
 def check_array(

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from rgdata._atomic import atomic_path, remove_stale_partials, to_netcdf_atomic, write_text_atomic
+from rgdata._atomic import (
+    atomic_path,
+    remove_paths,
+    remove_stale_partials,
+    to_netcdf_atomic,
+    write_text_atomic,
+)
 
 
 @pytest.fixture
@@ -65,6 +71,24 @@ def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
     dead.write_bytes(b"half")
     write_text_atomic(tmp_path / "res.nc", "x")
     assert not dead.exists() and alive.exists()
+
+
+def test_remove_paths_deletes_folders_and_links_but_not_link_targets(tmp_path):
+    folder = tmp_path / "staging"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "a.png").write_bytes(b"x")
+    target = tmp_path / "kept"
+    target.mkdir()
+    (target / "b.txt").write_text("keep")
+    link = tmp_path / "link"
+    link.symlink_to(target, target_is_directory=True)
+    file = tmp_path / "f.partial"
+    file.write_bytes(b"half")
+    gone = tmp_path / "already-gone"
+    paths = [folder, link, file, gone]
+    assert remove_paths(paths) == paths
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+    assert (target / "b.txt").read_text() == "keep"
 
 
 def test_report_files_follow_the_umask_and_keep_their_mode(tmp_path, umask):

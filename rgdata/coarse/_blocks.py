@@ -24,11 +24,14 @@ The constants were chosen from the coverage simulation in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._prg_stats import level_stats, tau_from_acf
+
+if TYPE_CHECKING:
+    from ._prg_setup import PrgData
 
 __all__ = [
     "BLOCK_TAUS",
@@ -117,10 +120,8 @@ def auto_max_lag(acfs: np.ndarray, n_samples: int) -> int:
 
 
 def block_level_stats(
-    x: np.ndarray,
+    data: PrgData,
     pairs: list[tuple[np.ndarray, np.ndarray]],
-    sum_dtype: np.dtype,
-    silent_of: Callable[[int], float | None],
     block_edges: np.ndarray,
     max_lag: int,
 ) -> dict[str, np.ndarray]:
@@ -128,14 +129,13 @@ def block_level_stats(
 
     Parameters
     ----------
-    x : numpy.ndarray
-        ``(unit, time)`` samples the quantities are measured on.
+    data : PrgData
+        The prepared activity: ``data.x`` the ``(unit, time)`` samples the
+        quantities are measured on, ``data.sum_dtype`` the dtype of the
+        cluster sums, ``data.silent_of`` ``K -> silent value`` (None:
+        silence undefined).
     pairs : list of (numpy.ndarray, numpy.ndarray)
         For each coarse-graining step, the row indices summed (``a``, ``b``).
-    sum_dtype : numpy.dtype
-        Dtype of the cluster sums.
-    silent_of : callable
-        ``K -> silent value`` (None: silence undefined).
     block_edges : numpy.ndarray
         ``B + 1`` sample indices of the contiguous blocks.
     max_lag : int
@@ -154,11 +154,11 @@ def block_level_stats(
     var = np.full((n_levels, n_blocks), np.nan)
     acf = np.full((n_levels, max_lag + 1, n_blocks), np.nan)
     p0 = []
-    raw = x
+    raw = data.x
     for level in range(n_levels):
         k = 2**level
         st = level_stats(
-            raw, silent_of(k), block_edges, max(lag_b, 1), with_acf=lag_b >= 1, full=False
+            raw, data.silent_of(k), block_edges, max(lag_b, 1), with_acf=lag_b >= 1, full=False
         )
         var[level] = st["var_blocks"].mean(axis=0)
         p0.append(st["p0_blocks"])
@@ -166,15 +166,13 @@ def block_level_stats(
             acf[level, : lag_b + 1] = st["acf_blocks"]
         if level < n_levels - 1:
             a, b = pairs[level]
-            raw = raw[a].astype(sum_dtype) + raw[b].astype(sum_dtype)
+            raw = raw[a].astype(data.sum_dtype) + raw[b].astype(data.sum_dtype)
     return {"var": var, "p0": p0, "acf": acf}
 
 
 def blocks_and_taus(
-    x: np.ndarray,
+    data: PrgData,
     pairs: list[tuple[np.ndarray, np.ndarray]],
-    sum_dtype: np.dtype,
-    silent_of: Callable[[int], float | None],
     acf_long: np.ndarray,
     n_clusters: np.ndarray,
     n_samples: int,
@@ -185,7 +183,7 @@ def blocks_and_taus(
 
     Parameters
     ----------
-    x, pairs, sum_dtype, silent_of
+    data, pairs
         As in :func:`block_level_stats`.
     acf_long : numpy.ndarray
         ``(level, lag)`` cluster-averaged autocorrelation of the whole
@@ -245,10 +243,10 @@ def blocks_and_taus(
             f"fewer than the {MIN_BLOCKS} needed for a 95% confidence interval; "
             "fit_exponent will return NaN bounds"
         )
-    st = block_level_stats(x, pairs, sum_dtype, silent_of, edges, max_lag)
+    st = block_level_stats(data, pairs, edges, max_lag)
     free = np.full((n_lev, n_blocks), np.nan)
     for level, p0 in enumerate(st["p0"]):
-        if silent_of(2**level) is None:
+        if data.silent_of(2**level) is None:
             continue
         with np.errstate(divide="ignore"):
             f_blocks = -np.log(p0)

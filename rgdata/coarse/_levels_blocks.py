@@ -20,7 +20,7 @@ import xarray as xr
 from .._validation import describe
 from .._warnings import warn_user
 from ..activity import check_configurations, configurations_as_activity
-from .levels import check_level_index
+from .levels import check_level_index, level_attrs
 
 __all__ = ["block_level"]
 
@@ -122,8 +122,8 @@ def block_level(
             f"recorded {stored[:n_check].tolist()}"
         )
     act = configurations_as_activity(levels[-1])
-    attrs = {key: val for key, val in act.attrs.items() if key != "kind"}
-    attrs.update(
+    attrs = level_attrs(
+        act,
         level=level,
         scale=p["b"] ** level,
         scale_name="block_size",

@@ -18,7 +18,7 @@ import xarray as xr
 from .._validation import check_option
 from ..activity import check_activity
 from ._momentum_kernels import spectrum, standardize
-from .levels import check_level_index, check_same_time, unit_positions
+from .levels import check_level_index, check_same_time, level_attrs, unit_positions
 
 __all__ = ["momentum_level"]
 
@@ -98,8 +98,8 @@ def momentum_level(
             u = spec.vectors(0, n_modes)
         phi = u @ (u.T @ z)
     fraction = float(result["fraction"].values[pos_level])
-    attrs = {key: val for key, val in act.attrs.items() if key != "kind"}
-    attrs.update(
+    attrs = level_attrs(
+        act,
         level=pos_level,
         scale=fraction,
         scale_name="fraction",

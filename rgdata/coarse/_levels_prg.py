@@ -19,7 +19,7 @@ from .._validation import check_option
 from .._warnings import warn_user
 from ..activity import KINDS, check_activity
 from ._prg_stats import normalize_rows
-from .levels import check_level_index, check_same_time, unit_positions
+from .levels import check_level_index, check_same_time, level_attrs, unit_positions
 from .prg import LEFT_OUT_WARN_FRACTION
 
 __all__ = ["prg_level", "prg_children"]
@@ -115,8 +115,8 @@ def prg_level(
     coding = str(result.attrs.get("data_coding", "continuous"))
     in_kind = str(act.attrs.get("kind", "continuous"))
     kind = in_kind if level == 0 and variables == "sum" and in_kind in KINDS else "continuous"
-    attrs = {key: val for key, val in act.attrs.items() if key != "kind"}
-    attrs.update(
+    attrs = level_attrs(
+        act,
         level=level,
         scale=k,
         scale_name="cluster_size",

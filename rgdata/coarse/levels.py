@@ -203,6 +203,27 @@ def _validated(
     return as_activity(da, kind=kind, allow_constant=True)
 
 
+def level_attrs(
+    activity: xr.DataArray,
+    *,
+    level: int,
+    scale: Any,
+    scale_name: str,
+    source_analysis: str,
+    **own: Any,
+) -> dict[str, Any]:
+    """The attrs of a rebuilt level (shared by the rebuilders).
+
+    The input's attrs less ``kind`` (the rebuilt Activity gets its own), then
+    the schema's ``level``, ``scale`` and ``scale_name``, the rebuilder's
+    *own* entries, and ``source_analysis`` last.
+    """
+    attrs = {key: val for key, val in activity.attrs.items() if key != "kind"}
+    attrs.update(level=level, scale=scale, scale_name=scale_name, **own)
+    attrs.update(source_analysis=source_analysis)
+    return attrs
+
+
 def check_level_index(level: Any, n_levels: int, what: str) -> int:
     """Check an int level position in ``0..n_levels-1`` (shared by the rebuilders)."""
     if isinstance(level, bool) or not isinstance(level, int | np.integer):

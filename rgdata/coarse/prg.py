@@ -229,8 +229,7 @@ def prg(
     warn_level_notes(lp, data.n_units)
     # 3. time blocks (from tau_int) and every block-wise quantity, replaying the pairs
     blk = blocks_and_taus(
-        data.x, lp.step_pairs, data.sum_dtype, data.silent_of, lp.acf_long, lp.n_clusters,
-        opts.t_eval, opts.n_blocks, opts.max_lag,
+        data, lp.step_pairs, lp.acf_long, lp.n_clusters, opts.t_eval, opts.n_blocks, opts.max_lag,
     )  # fmt: skip
     warn_block_notes(lp, blk, auto_lag=opts.max_lag is None)
     # 4. covariance spectra of the clusters, whole recording and per block

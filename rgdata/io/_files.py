@@ -7,11 +7,13 @@ went wrong.  Arrays are never loaded with pickle.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import os
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,28 @@ def _pickle_refused(path: Path, key: str | None) -> ValueError:
     )
 
 
+@contextlib.contextmanager
+def _read_errors(name: str, path: Path, key: str | None, what: str) -> Iterator[None]:
+    """Turn what numpy raises on a pickled, truncated or corrupt file into one ValueError.
+
+    *what* names the thing being read in the message (``"'f.npy' as .npy"``,
+    ``"array 'x' of 'f.npz'"``); *key* is the ``.npz`` member, if any.
+    """
+    try:
+        yield
+    except ValueError as err:
+        if "allow_pickle" in str(err):
+            raise _pickle_refused(path, key) from err
+        raise ValueError(
+            f"{name}: could not read {what} ({str(err).strip()}); "
+            "the file looks truncated or corrupt"
+        ) from err
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(
+            f"{name}: could not read {what} ({why(err)}); the file looks truncated or corrupt"
+        ) from err
+
+
 def load_numpy(path: Any, *, key: str | None = None, name: str = "path") -> tuple[np.ndarray, str]:
     """Load one array from a ``.npy`` or ``.npz`` file without pickle.
 
@@ -105,20 +129,8 @@ def load_numpy(path: Any, *, key: str | None = None, name: str = "path") -> tupl
             f"{name}: {str(path)!r} does not start like a {suffix} file; "
             "the file looks truncated or corrupt (or is another format)"
         )
-    try:
+    with _read_errors(name, path, None, f"{str(path)!r} as {suffix}"):
         loaded = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        if "allow_pickle" in str(err):
-            raise _pickle_refused(path, None) from err
-        raise ValueError(
-            f"{name}: could not read {str(path)!r} as {suffix} ({str(err).strip()}); "
-            "the file looks truncated or corrupt"
-        ) from err
-    except (OSError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(
-            f"{name}: could not read {str(path)!r} as {suffix} ({why(err)}); "
-            "the file looks truncated or corrupt"
-        ) from err
     if isinstance(loaded, np.ndarray):
         return loaded, safe_name(path)
     with loaded as npz:
@@ -135,20 +147,8 @@ def load_numpy(path: Any, *, key: str | None = None, name: str = "path") -> tupl
                 f"key {key!r} not in {str(path)!r}; available keys: "
                 + ", ".join(repr(k) for k in keys)
             )
-        try:
+        with _read_errors(name, path, key, f"array {key!r} of {str(path)!r}"):
             arr = npz[key]
-        except ValueError as err:
-            if "allow_pickle" in str(err):
-                raise _pickle_refused(path, key) from err
-            raise ValueError(
-                f"{name}: could not read array {key!r} of {str(path)!r} ({str(err).strip()}); "
-                "the file looks truncated or corrupt"
-            ) from err
-        except (OSError, EOFError, zipfile.BadZipFile) as err:
-            raise ValueError(
-                f"{name}: could not read array {key!r} of {str(path)!r} "
-                f"({why(err)}); the file looks truncated or corrupt"
-            ) from err
     return arr, f"{safe_name(path)}[{key}]"
 
 

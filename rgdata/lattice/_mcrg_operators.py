@@ -10,8 +10,11 @@ is ``sum_i (s_i s_{i+x} + s_i s_{i+y})``, an extensive total.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
+
+from .._validation import check_int, describe
 
 # name -> 2D shape; 3D shapes add a leading zero offset
 _SHAPES_2D_EVEN = {
@@ -51,6 +54,61 @@ DEFAULT_OPERATORS = {
     (3, "even"): _SHAPES_3D_EVEN,
     (3, "odd"): _SHAPES_3D_ODD,
 }
+
+
+def operator_items(
+    operators: Any,
+    *,
+    arg: str,
+    pool: dict[str, tuple],
+    default: list[tuple[str, tuple]],
+    ranked: dict[str, tuple] | None = None,
+    what: str = "operator",
+) -> list[tuple[Any, Any]]:
+    """Parse an ``operators``-style argument into ``(name, shape)`` pairs.
+
+    Parameters
+    ----------
+    operators : None, int, list of str or dict
+        ``None``: *default*; an int ``n``: the first ``n`` operators of
+        *ranked*; a list of names of *pool*; a dict name -> shape (shapes are
+        checked later, by :func:`operator_offsets`).
+    arg : str
+        The argument's name, for error messages.
+    pool : dict
+        The named operators a list or an int may choose from.
+    default : list of (str, tuple)
+        What ``None`` stands for.
+    ranked : dict, optional
+        The operators an int counts off, in order (default *pool*).
+    what : str
+        How an unknown name is described (``"unknown {what} 'x'"``).
+
+    Returns
+    -------
+    list of (name, shape)
+    """
+    accepted = "None, an int, a list of operator names or a dict name -> shape"
+    if operators is None:
+        return list(default)
+    if isinstance(operators, int) and not isinstance(operators, bool):
+        ranked = pool if ranked is None else ranked
+        n = check_int(operators, arg, min_value=1, max_value=len(ranked))
+        return list(ranked.items())[:n]
+    if isinstance(operators, str):
+        raise TypeError(
+            f"{arg} must be {accepted}, got the string {operators!r} (wrap one name in a list)"
+        )
+    if isinstance(operators, dict):
+        return list(operators.items())
+    if not isinstance(operators, list | tuple):
+        raise TypeError(f"{arg} must be {accepted}, got {describe(operators)}")
+    for name in operators:
+        if not isinstance(name, str) or name not in pool:
+            raise ValueError(
+                f"unknown {what} {name!r}; accepted: {', '.join(pool)} (or a dict name -> shape)"
+            )
+    return [(name, pool[name]) for name in operators]
 
 
 def operator_offsets(name: str, shape, dim: int) -> tuple[tuple[int, ...], ...]:

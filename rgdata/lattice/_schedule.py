@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+from typing import Any
 
 import numpy as np
 
+from .._validation import check_int
 from .._warnings import warn_user
 from ._autocorr import tau_int_estimate
 
@@ -23,6 +25,7 @@ __all__ = [
     "SPACING_TAUS",
     "PILOT_TAUS",
     "OUTPUT_SE",
+    "check_schedule",
     "_schedule",
     "_pilot",
     "_output_check",
@@ -133,6 +136,15 @@ def _quiet_tau_warning():
         yield
     finally:
         _QUIET.on = previous
+
+
+def check_schedule(burn_in: Any, spacing: Any) -> tuple[int | None, int | None]:
+    """Check the requested ``burn_in`` (>= 0) and ``spacing`` (>= 1); None means automatic."""
+    if burn_in is not None:
+        burn_in = check_int(burn_in, "burn_in", min_value=0)
+    if spacing is not None:
+        spacing = check_int(spacing, "spacing", min_value=1)
+    return burn_in, spacing
 
 
 def _schedule(chain, burn_in: int | None, spacing: int | None):

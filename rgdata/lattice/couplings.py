@@ -38,7 +38,7 @@ import xarray as xr
 from .._validation import check_int, check_option, check_random_state, check_real, describe
 from .._warnings import once_per_call, warn_user
 from ..activity import check_configurations
-from ._mcrg_operators import DEFAULT_OPERATORS, operator_offsets
+from ._mcrg_operators import DEFAULT_OPERATORS, operator_items, operator_offsets
 from ._pseudolikelihood import METHOD, _edges, _estimate, _jackknife, _status_text, _warn_status
 from .blocking import BLOCK_RULES, TIE_BREAKS, block_array
 
@@ -58,33 +58,13 @@ DEFAULT_COUPLINGS = ("nn", "nnn", "third", "plaquette")
 def _resolve_couplings(operators: Any, dim: int, field: bool) -> dict[str, tuple]:
     even = DEFAULT_OPERATORS[(dim, "even")]
     odd = DEFAULT_OPERATORS[(dim, "odd")]
-    known = {**even, **odd}
-    if operators is None:
-        items = [(n, even[n]) for n in DEFAULT_COUPLINGS if n in even]
-    elif isinstance(operators, int) and not isinstance(operators, bool):
-        n = check_int(operators, "operators", min_value=1, max_value=len(even))
-        items = list(even.items())[:n]
-    elif isinstance(operators, str):
-        raise TypeError(
-            "operators must be None, an int, a list of operator names or a dict name -> shape, "
-            f"got the string {operators!r} (wrap one name in a list)"
-        )
-    elif isinstance(operators, dict):
-        items = list(operators.items())
-    elif isinstance(operators, list | tuple):
-        items = []
-        for name in operators:
-            if not isinstance(name, str) or name not in known:
-                raise ValueError(
-                    f"unknown operator {name!r}; accepted: {', '.join(known)} "
-                    "(or a dict name -> shape)"
-                )
-            items.append((name, known[name]))
-    else:
-        raise TypeError(
-            "operators must be None, an int, a list of operator names or a dict name -> shape, "
-            f"got {describe(operators)}"
-        )
+    items = operator_items(
+        operators,
+        arg="operators",
+        pool={**even, **odd},
+        default=[(n, even[n]) for n in DEFAULT_COUPLINGS if n in even],
+        ranked=even,
+    )
     out: dict[str, tuple] = {}
     for name, shape in items:
         offsets = operator_offsets(name, shape, dim)

@@ -28,6 +28,7 @@ from .._atomic import to_netcdf_atomic
 from .._progress import progress_bar
 from .._validation import check_int, check_option, check_real, describe
 from .._warnings import once_per_call, warn_user
+from ._schedule import check_schedule
 from .sampling import (
     _METROPOLIS_2X2,
     ALGORITHMS,
@@ -303,10 +304,7 @@ def run_ensemble(
     n_samples = check_int(n_samples, "n_samples", min_value=1)
     J = check_real(J, "J")
     h = check_real(h, "h")
-    if burn_in is not None:
-        burn_in = check_int(burn_in, "burn_in", min_value=0)
-    if spacing is not None:
-        spacing = check_int(spacing, "spacing", min_value=1)
+    burn_in, spacing = check_schedule(burn_in, spacing)
     if n_workers is not None:
         n_workers = check_int(n_workers, "n_workers", min_value=1)
     if store is not None:

@@ -28,6 +28,7 @@ Mechanics*, 2nd ed., ch. 15 (energy and specific heat in elliptic integrals).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,20 @@ def _onsager_parts(K: np.ndarray):
     return s2, c2, kappa
 
 
+def _per_site(T: Any, L: Any, finite: Callable, infinite: Callable) -> Any:
+    """One per-site quantity, exact on the ``m x n`` torus or the infinite lattice.
+
+    With *L*: ``finite(logz, d1, d2, temps, sites)`` from Kaufman's ``ln Z``
+    and its first two derivatives in ``K``; without: ``infinite(K, temps)``
+    (Onsager). A scalar *T* gives a float.
+    """
+    temps, scalar = _temperatures(T)
+    if L is not None:
+        m, n = _shape(L)
+        return _out(finite(*_kaufman_derivatives(1.0 / temps, m, n), temps, m * n), scalar)
+    return _out(infinite(1.0 / temps, temps), scalar)
+
+
 def free_energy_per_site(T: Any, L: Any = None) -> Any:
     """Free energy per site ``f = -T ln(Z) / N``.
 
@@ -102,12 +117,12 @@ def free_energy_per_site(T: Any, L: Any = None) -> Any:
     -------
     float or numpy.ndarray
     """
-    temps, scalar = _temperatures(T)
-    if L is not None:
-        m, n = _shape(L)
-        logz, _, _ = _kaufman_derivatives(1.0 / temps, m, n)
-        return _out(-temps * logz / (m * n), scalar)
-    K = 1.0 / temps
+    return _per_site(
+        T, L, lambda logz, d1, d2, temps, sites: -temps * logz / sites, _onsager_free_energy
+    )
+
+
+def _onsager_free_energy(K: np.ndarray, temps: np.ndarray) -> np.ndarray:
     _, c2, kappa = _onsager_parts(K)
     integral = np.empty_like(K)
     for i, k in enumerate(kappa):
@@ -118,7 +133,7 @@ def free_energy_per_site(T: Any, L: Any = None) -> Any:
             limit=200,
         )[0]
     minus_beta_f = np.log(2 * c2) + integral / (2 * np.pi)
-    return _out(-temps * minus_beta_f, scalar)
+    return -temps * minus_beta_f
 
 
 def energy_per_site(T: Any, L: Any = None) -> Any:
@@ -146,18 +161,16 @@ def energy_per_site(T: Any, L: Any = None) -> Any:
     >>> round(energy_per_site(TC_2D), 6)
     -1.414214
     """
-    temps, scalar = _temperatures(T)
-    if L is not None:
-        m, n = _shape(L)
-        _, d1, _ = _kaufman_derivatives(1.0 / temps, m, n)
-        return _out(-d1 / (m * n), scalar)
-    K = 1.0 / temps
+    return _per_site(T, L, lambda logz, d1, d2, temps, sites: -d1 / sites, _onsager_energy)
+
+
+def _onsager_energy(K: np.ndarray, temps: np.ndarray) -> np.ndarray:
     s2, c2, kappa = _onsager_parts(K)
     t2 = s2 / c2
     k1 = special.ellipk(np.minimum(kappa**2, 1.0))
     # (2 t2^2 - 1) vanishes at T_c where K1 diverges: the product -> 0
     prod = np.where(np.isfinite(k1), (2 * t2**2 - 1) * k1, 0.0)
-    return _out(-(c2 / s2) * (1 + 2 / np.pi * prod), scalar)
+    return -(c2 / s2) * (1 + 2 / np.pi * prod)
 
 
 def specific_heat_per_site(T: Any, L: Any = None) -> Any:
@@ -180,12 +193,12 @@ def specific_heat_per_site(T: Any, L: Any = None) -> Any:
     -------
     float or numpy.ndarray
     """
-    temps, scalar = _temperatures(T)
-    if L is not None:
-        m, n = _shape(L)
-        _, _, d2 = _kaufman_derivatives(1.0 / temps, m, n)
-        return _out(d2 / (m * n) / temps**2, scalar)
-    K = 1.0 / temps
+    return _per_site(
+        T, L, lambda logz, d1, d2, temps, sites: d2 / sites / temps**2, _onsager_specific_heat
+    )
+
+
+def _onsager_specific_heat(K: np.ndarray, temps: np.ndarray) -> np.ndarray:
     s2, c2, kappa = _onsager_parts(K)
     t2 = s2 / c2
     m_ = np.minimum(kappa**2, 1.0)
@@ -195,7 +208,7 @@ def specific_heat_per_site(T: Any, L: Any = None) -> Any:
     e1 = special.ellipe(m_)
     bracket = k1 - e1 - (1 - t2**2) * (np.pi / 2 + (2 * t2**2 - 1) * k1)
     c = np.maximum(4 / np.pi * (K * c2 / s2) ** 2 * bracket, 0.0)  # rounding at low T
-    return _out(np.where(crit, np.inf, c), scalar)
+    return np.where(crit, np.inf, c)
 
 
 def spontaneous_magnetization(T: Any) -> Any:

@@ -48,6 +48,7 @@ from .._warnings import once_per_call, warn_user
 from ..activity import check_configurations
 from ._mcrg_operators import (
     DEFAULT_OPERATORS,
+    operator_items,
     operator_offsets,
     operator_values,
     orientations,
@@ -87,27 +88,13 @@ def default_operators(dim: int = 2, sector: str = "even") -> dict[str, tuple]:
 
 def _resolve(operators: Any, dim: int, sector: str) -> dict[str, tuple]:
     defaults = DEFAULT_OPERATORS[(dim, sector)]
-    if operators is None:
-        return dict(defaults)
-    if isinstance(operators, int) and not isinstance(operators, bool):
-        n = check_int(operators, f"{sector}", min_value=1, max_value=len(defaults))
-        return dict(list(defaults.items())[:n])
-    if isinstance(operators, dict):
-        items = operators.items()
-    elif isinstance(operators, list | tuple):
-        items = []
-        for name in operators:
-            if name not in defaults:
-                raise ValueError(
-                    f"unknown {sector} operator {name!r}; accepted: {', '.join(defaults)} "
-                    "(or a dict name -> shape)"
-                )
-            items.append((name, defaults[name]))
-    else:
-        raise TypeError(
-            f"{sector} must be None, an int, a list of operator names or a dict name -> shape, "
-            f"got {describe(operators)}"
-        )
+    items = operator_items(
+        operators,
+        arg=sector,
+        pool=defaults,
+        default=list(defaults.items()),
+        what=f"{sector} operator",
+    )
     out = {}
     for name, shape in items:
         offsets = operator_offsets(name, shape, dim)

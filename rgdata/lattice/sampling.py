@@ -55,6 +55,7 @@ from ._schedule import (
     _quiet_tau_warning,
     _schedule,
     _warn_schedule,
+    check_schedule,
 )
 
 __all__ = ["ALGORITHMS", "sample_ising", "sample_ising_replicas", "ising_energy_magnetization"]
@@ -206,10 +207,7 @@ def sample_ising(
     h = check_real(h, "h")
     check_option(algorithm, "algorithm", ALGORITHMS)
     n_threads = check_int(n_threads, "n_threads", min_value=1)
-    if burn_in is not None:
-        burn_in = check_int(burn_in, "burn_in", min_value=0)
-    if spacing is not None:
-        spacing = check_int(spacing, "spacing", min_value=1)
+    burn_in, spacing = check_schedule(burn_in, spacing)
     bonds = None if couplings is None else _check_couplings(couplings, dim, L)
     if algorithm == "metropolis" and dim == 2 and L == 2:
         raise ValueError(_METROPOLIS_2X2)
@@ -421,10 +419,7 @@ def sample_ising_replicas(
     J = check_real(J, "J")
     h = check_real(h, "h")
     n_threads = check_int(n_threads, "n_threads", min_value=1)
-    if burn_in is not None:
-        burn_in = check_int(burn_in, "burn_in", min_value=0)
-    if spacing is not None:
-        spacing = check_int(spacing, "spacing", min_value=1)
+    burn_in, spacing = check_schedule(burn_in, spacing)
     if initial is not None:
         check_option(initial, "initial", ("random", "up", "down"))
     if L == 2:

@@ -25,7 +25,7 @@ from typing import Any
 
 import xarray as xr
 
-from .._atomic import atomic_path, copy_mode, partial_name, stale_partials
+from .._atomic import atomic_path, copy_mode, partial_name, remove_paths, stale_partials
 from .._validation import describe
 
 __all__ = ["Report", "recover_report_folder"]
@@ -312,13 +312,7 @@ def recover_report_folder(path: str | os.PathLike) -> list[Path]:
             newest = max(olds, key=lambda p: p.stat().st_mtime)
             os.rename(newest, root)
             stale.remove(newest)
-    for entry in stale:
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                entry.unlink()
-    return stale
+    return remove_paths(stale)
 
 
 def _params_html(params: dict[str, Any]) -> str:

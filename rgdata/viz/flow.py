@@ -35,6 +35,19 @@ def _parameter_index(flow: xr.Dataset, parameter: Any) -> int:
     return names.index(parameter)
 
 
+def _parameter_series(
+    flow: Any, parameter: Any
+) -> tuple[xr.Dataset, int, np.ndarray, np.ndarray | None]:
+    """Check *flow*; return it, the parameter's index, its values and errors (None if absent).
+
+    Values and errors are ``(trajectory, level)`` arrays of the one parameter.
+    """
+    flow = _check_flow(flow)
+    i = _parameter_index(flow, parameter)
+    errs = flow["errors"].values[:, :, i] if "errors" in flow else None
+    return flow, i, flow["params"].values[:, :, i], errs
+
+
 def plot_flow_levels(flow: xr.Dataset, parameter: str | None = None, ax: Any = None):
     """Parameter value against level (one line per trajectory), with error bars.
 
@@ -50,13 +63,10 @@ def plot_flow_levels(flow: xr.Dataset, parameter: str | None = None, ax: Any = N
     -------
     matplotlib.figure.Figure
     """
-    flow = _check_flow(flow)
-    i = _parameter_index(flow, parameter)
+    flow, i, vals, errs = _parameter_series(flow, parameter)
     fig, ax = get_axes(ax)
     level_dim = flow.attrs.get("level_dim", "level")
     levels = flow[level_dim].values
-    vals = flow["params"].values[:, :, i]
-    errs = flow["errors"].values[:, :, i] if "errors" in flow else None
     n_traj = vals.shape[0]
     show = range(n_traj) if n_traj <= 30 else np.linspace(0, n_traj - 1, 30).astype(int)
     for t in show:
@@ -108,16 +118,10 @@ def plot_flow_map(flow: xr.Dataset, parameter: str | None = None, ax: Any = None
     -------
     matplotlib.figure.Figure
     """
-    flow = _check_flow(flow)
-    i = _parameter_index(flow, parameter)
+    flow, i, vals, errs = _parameter_series(flow, parameter)
     fig, ax = get_axes(ax)
-    vals = flow["params"].values[:, :, i]
     x, y = vals[:, :-1].ravel(), vals[:, 1:].ravel()
-    if "errors" in flow:
-        e = flow["errors"].values[:, :, i]
-        ex, ey = e[:, :-1].ravel(), e[:, 1:].ravel()
-    else:
-        ex = ey = None
+    ex, ey = (None, None) if errs is None else (errs[:, :-1].ravel(), errs[:, 1:].ravel())
     ax.errorbar(x, y, xerr=ex, yerr=ey, fmt="o", ms=3, alpha=0.6, capsize=2, label="data")
     pts = np.concatenate([x[np.isfinite(x)], y[np.isfinite(y)]])
     if "map_x" in flow:

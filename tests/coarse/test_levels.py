@@ -251,3 +251,27 @@ def test_mcrg_result_needs_a_seed_for_ties():
     np.testing.assert_array_equal(got.values, direct.values.reshape(40, -1).T)
     assert got.attrs["ties_replayed"] == 0
     assert coarse_activity(res, cfg, 0).attrs["scale"] == 1  # level 0 never ties
+
+
+# ---------------------------------------------------------------- the shared attrs schema
+
+
+def test_every_rebuilder_writes_the_same_level_attrs():
+    """prg, momentum and block levels carry the input's attrs (less kind) then one schema."""
+    act = rgdata.as_activity(correlated_spikes(16, 400, seed=3), kind="spikes", lab="demo")
+    cfg = random_configs(40, 16, seed=10)
+    res_prg, res_mom = prg(act, random_state=0), momentum(act)
+    res_blk = quiet_flow(cfg, n_levels=1, random_state=1)
+    cases = [
+        (coarse_activity(res_prg, act, 2), "cluster_size", 4, res_prg.attrs["analysis"]),
+        (coarse_activity(res_mom, act, 1), "fraction", float(res_mom["fraction"][1]), "momentum"),
+        (coarse_activity(res_blk, cfg, 1), "block_size", 2, "block_coupling_flow"),
+    ]
+    for coarse, scale_name, scale, source in cases:
+        keys = list(coarse.attrs)
+        assert keys[0] == "coarse_result" and coarse.attrs["level"] in (1, 2)
+        assert keys.index("level") < keys.index("scale") < keys.index("scale_name")
+        assert keys.index("scale_name") < keys.index("source_analysis")
+        assert coarse.attrs["scale_name"] == scale_name and coarse.attrs["scale"] == scale
+        assert coarse.attrs["source_analysis"] == source
+    assert cases[0][0].attrs["lab"] == cases[1][0].attrs["lab"] == "demo"

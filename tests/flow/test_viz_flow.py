@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import xarray as xr
 from matplotlib.figure import Figure
 
 import rgdata
@@ -76,3 +77,27 @@ def test_bad_inputs(flow):
         plot_flow_levels(flow, parameter="J")
     with pytest.raises(TypeError, match="fit_quartic_flow"):
         plot_quartic_flow(flow)
+
+
+def test_flow_plots_draw_the_chosen_parameter_with_its_errors():
+    rng = np.random.default_rng(3)
+    g = np.stack([0.5 ** np.arange(5), 1.0 + 0.3 ** np.arange(5)], axis=-1)[None]
+    g = g + 0.01 * rng.standard_normal((3, 5, 2))
+    err = np.stack([np.full((3, 5), 1e-3), np.full((3, 5), 2e-2)], axis=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        two = estimate_flow(
+            xr.DataArray(
+                g, dims=("trajectory", "level", "parameter"), coords={"parameter": ["a", "b"]}
+            ),
+            err,
+            n_resamples=20,
+        )
+    data = plot_flow_map(two, parameter="b").axes[0].containers[0]
+    np.testing.assert_array_equal(data.lines[0].get_xdata(), g[:, :-1, 1].ravel())
+    np.testing.assert_array_equal(data.lines[0].get_ydata(), g[:, 1:, 1].ravel())
+    assert data.has_xerr and data.has_yerr
+    first = plot_flow_levels(two, parameter="b").axes[0].containers[0]
+    np.testing.assert_array_equal(first.lines[0].get_ydata(), g[0, :, 1])
+    no_err = plot_flow_map(two.drop_vars("errors"), parameter="b").axes[0].containers[0]
+    assert not no_err.has_xerr and not no_err.has_yerr

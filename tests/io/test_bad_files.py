@@ -22,6 +22,13 @@ def _npz(**arrays):
     return buf.getvalue()
 
 
+def _flip_byte(data, at):
+    """*data* with the byte at *at* inverted: a member whose CRC no longer matches."""
+    out = bytearray(data)
+    out[at] ^= 0xFF
+    return bytes(out)
+
+
 GOOD = np.arange(40.0).reshape(4, 10) ** 1.5
 CSV = b"date,A,B\n2020-01-01,1,2\n2020-01-02,1.5,2.5\n2020-01-03,1.2,2.2\n2020-01-06,1.3,2.1\n"
 
@@ -29,7 +36,23 @@ CASES = [
     # (file name, bytes or None for absent, reader, kwargs, exception, message regex)
     ("absent.npy", None, read_array, {}, FileNotFoundError, r"data: no file at .*absent\.npy"),
     ("empty.npy", b"", read_array, {}, ValueError, r"empty\.npy' is empty \(0 bytes\)"),
-    ("cut.npy", _npy(GOOD)[:100], read_array, {}, ValueError, "truncated or corrupt"),
+    (
+        "cut.npy",
+        _npy(GOOD)[:100],
+        read_array,
+        {},
+        ValueError,
+        r"data: could not read '.*cut\.npy' as \.npy \(.*\); the file looks truncated or corrupt",
+    ),
+    (
+        "crc.npz",
+        _flip_byte(_npz(a=GOOD), 200),
+        read_array,
+        {},
+        ValueError,
+        r"data: could not read array 'a' of '.*crc\.npz' \(BadZipFile: Bad CRC-32 .*\); "
+        "the file looks truncated or corrupt",
+    ),
     ("cut.npz", _npz(a=GOOD)[:150], read_array, {}, ValueError, "truncated or corrupt"),
     (
         "junk.npz",

@@ -198,6 +198,16 @@ def test_frozen_lattice_warns_and_gives_nan():
     assert np.isnan(res.couplings.values).all() and res.attrs["status"].startswith("diverging")
 
 
+def test_an_int_counts_off_the_even_couplings_and_a_list_may_name_odd_ones():
+    even = list(rgdata.lattice.default_operators(2, "even"))
+    assert list(_resolve_couplings(3, 2, False)) == even[:3]
+    assert list(_resolve_couplings(["nn", "magnetization"], 2, False)) == ["nn", "magnetization"]
+    with pytest.raises(ValueError, match=f"operators must be <= {len(even)}"):
+        _resolve_couplings(len(even) + 1, 2, False)
+    with pytest.raises(TypeError, match="operators must be None, an int, .* got float"):
+        _resolve_couplings(2.5, 2, False)
+
+
 def test_bad_input_messages():
     cfg = sample_ising(8, 2.5, 50, random_state=1)
     with pytest.raises(ValueError, match="too wide for a lattice of side 4"):

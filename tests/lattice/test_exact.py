@@ -140,3 +140,20 @@ def test_bad_input():
         exact.kaufman(2.0, 2.5)
     with pytest.raises(ValueError, match="T contains 1 NaN"):
         exact.energy_per_site([1.0, np.nan])
+
+
+@pytest.mark.parametrize(
+    "fn", [exact.free_energy_per_site, exact.energy_per_site, exact.specific_heat_per_site]
+)
+@pytest.mark.parametrize("L", [None, 6, (4, 6)])
+def test_per_site_functions_give_a_float_for_a_scalar_and_match_the_array_call(fn, L):
+    temps = np.array([1.5, 2.0, 3.0])
+    values = fn(temps, L)
+    assert isinstance(values, np.ndarray) and values.shape == (3,)
+    scalar = fn(2.0, L)
+    assert isinstance(scalar, float) and scalar == values[1]
+    if L is not None:  # the finite torus of an (m, n) pair is Kaufman's, via ln Z and T
+        logz = exact.log_partition_function(temps, L)
+        m, n = (L, L) if isinstance(L, int) else L
+        if fn is exact.free_energy_per_site:
+            np.testing.assert_allclose(values, -temps * logz / (m * n), rtol=1e-12)

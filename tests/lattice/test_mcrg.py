@@ -127,6 +127,17 @@ def test_errors():
         mcrg(cfg, even=2.5)
 
 
+def test_operator_arguments_share_one_parser_with_lattice_couplings():
+    """even=/odd= and lattice_couplings(operators=) are read by one parser: same messages."""
+    cfg = _random(100, 8)
+    with pytest.raises(TypeError, match=r"even must be .* got the string 'nn' \(wrap one name"):
+        mcrg(cfg, even="nn")
+    with pytest.raises(ValueError, match="unknown odd operator 3; accepted: magnetization"):
+        mcrg(cfg, odd=["magnetization", 3])
+    with pytest.raises(ValueError, match="odd must be <= 4, got 5"):
+        mcrg(cfg, odd=5)
+
+
 def test_infinite_temperature_b3_majority_and_decimation():
     """b = 3 (no ties): a = E[s_i S] = 2 P(Bin(8, 1/2) >= 4) - 1 = 35/128, so
     dh'/dh = 9 a and dK'_nn/dK_nn = 3 a^2 (three bonds join adjacent blocks).

@@ -29,6 +29,18 @@ def test_ising_section_tiny(tmp_path):
     assert np.isfinite(heads["y_h"]) and np.isfinite(heads["gamma_nu"])
     names = {it.name for it in rep.items if it.kind == "figure"}
     assert {"ising_energy", "ising_binder", "ising_mcrg", "ising_block_spins"} <= names
+    order = [it.name for it in rep.items if it.kind in ("figure", "table")]
+    i = order.index("ising_energy")  # the observables against the exact results, in this order
+    assert order[i : i + 4] == [
+        "ising_energy",
+        "ising_at_tc",
+        "ising_specific_heat",
+        "ising_magnetization",
+    ]
+    assert (
+        "Yang's spontaneous magnetization"
+        in rep.items[[it.name for it in rep.items].index("ising_magnetization")].caption
+    )
     captions = " ".join(it.caption for it in rep.items if it.kind == "figure")
     assert "exact 15/8 = 1.875" in captions and "Kaufman" in captions
     index = rep.save(tmp_path / "rep")

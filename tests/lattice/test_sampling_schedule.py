@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from rgdata.lattice import _schedule
+from rgdata.lattice import _schedule, run_ensemble
 from rgdata.lattice._autocorr import tau_int_batch_means, tau_int_estimate
 from rgdata.lattice.sampling import sample_ising, sample_ising_replicas
 
@@ -90,6 +90,8 @@ def test_bad_schedule_input(kwargs, err, match):
         sample_ising(4, 2.0, 2, **kwargs)
     with pytest.raises(err, match=match):
         sample_ising_replicas(4, 2.0, 2, **kwargs)
+    with pytest.raises(err, match=match):  # the ensemble checks before it runs anything
+        run_ensemble(4, 2.0, 0, 2, **kwargs)
 
 
 def test_tau_estimate_error_matches_spread_on_ar1():

@@ -215,24 +215,33 @@ def add_ising_section(
         "for the same torus, and the Binder cumulant (U* = 0.61069 for L -> infinity).",
         section=_SECTION,
     )
-    report.add_figure(
-        vl.plot_lattice_observable(
-            scan, "specific_heat", reference=kauf, reference_label="Kaufman"
+    against_exact = [
+        (
+            "specific_heat",
+            kauf,
+            "Kaufman",
+            "ising_specific_heat",
+            "Specific heat per site against T with Kaufman's exact curves (the peak grows as "
+            "(8/pi) K_c^2 ln L, the 2D Ising logarithm).",
         ),
-        "ising_specific_heat",
-        "Specific heat per site against T with Kaufman's exact curves (the peak grows as "
-        "(8/pi) K_c^2 ln L, the 2D Ising logarithm).",
-        section=_SECTION,
-    )
-    report.add_figure(
-        vl.plot_lattice_observable(
-            scan, "abs_magnetization", reference=ons, reference_label="Yang (L = inf)"
+        (
+            "abs_magnetization",
+            ons,
+            "Yang (L = inf)",
+            "ising_magnetization",
+            "<|m|> against T with Yang's spontaneous magnetization of the infinite lattice "
+            "(finite lattices keep <|m|> > 0 above T_c, shrinking as L^(-1/8) at T_c).",
         ),
-        "ising_magnetization",
-        "<|m|> against T with Yang's spontaneous magnetization of the infinite lattice "
-        "(finite lattices keep <|m|> > 0 above T_c, shrinking as L^(-1/8) at T_c).",
-        section=_SECTION,
-    )
+    ]
+    for observable, reference, label, fig_name, caption in against_exact:
+        report.add_figure(
+            vl.plot_lattice_observable(
+                scan, observable, reference=reference, reference_label=label
+            ),
+            fig_name,
+            caption,
+            section=_SECTION,
+        )
 
     # ----------------------------------------------------- Binder and FSS
     window = scan.sel(
