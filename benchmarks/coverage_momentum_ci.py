@@ -11,19 +11,23 @@ The estimator (median over units of the sample ``<phi^4>/<phi^2>^2``) is
 biased low at finite ``T``: the sample kurtosis of ``T_eff`` independent
 Gaussian samples has mean ``3 - 6 / (T_eff + 1)`` and a right-skewed
 distribution (median below mean), and autocorrelation makes ``T_eff`` smaller
-than ``T``. The interval is a batch-means interval around the estimate and
-does not correct that bias, so the script reports coverage of the truth (3)
-and of the estimator's expected value (the mean of the estimates over the
-replicates of the row, a Monte Carlo value) side by side, with the mean bias
-in units of the median half-width.
+than ``T``. The library's interval reaches from ``min(m, m - b) - h`` to
+``max(m, m - b) + h``, ``m`` the estimate, ``b`` the delete-one-block
+jackknife bias estimate, ``h = t_{B-1} se + |b|``. The script reports its
+coverage of the truth (3) and of the estimator's expected value (the mean of
+the estimates over the replicates of the row, a Monte Carlo value) side by
+side, with the mean bias in units of the median half-width.
 
 For each row: the share of replicates that got an interval (the rest are NaN
 by design: fewer than 5 blocks of 3 tau_int), the coverage pooled over the
 fractions with its binomial standard error, the lowest and highest
-per-fraction coverage, and the median half-width.
+per-fraction coverage, and the median half-width. ``--compare-rules`` adds a
+second table: coverage of 3 by other intervals rebuilt from the same stored
+jackknife error and bias (``m +- t se``, the shifted ``m - b +- t se``, the
+widened ``m +- (t se + |b|)``), on the same replicates.
 
 Run from the repository root: ``PYTHONPATH=. python benchmarks/coverage_momentum_ci.py
-[--reps 200] [--rows T:tau ...]``.
+[--reps 200] [--rows T:tau ...] [--seed 2025] [--compare-rules]``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import warnings
 
 import numpy as np
 import scipy.signal
+import scipy.stats
 
 import rgdata
 from rgdata.coarse import momentum
@@ -57,16 +62,37 @@ def planted(rng: np.random.Generator, t: int, tau: float, n: int = N_UNITS) -> n
 def one_row(t: int, tau: float, reps: int, seed: int) -> dict:
     """Estimates and bounds over ``reps`` replicates: arrays (rep, fraction)."""
     rng = np.random.default_rng(seed)
-    est, lo, hi = [], [], []
+    keys = {
+        "est": "fourth_moment_median",
+        "lo": "fourth_moment_median_ci_low",
+        "hi": "fourth_moment_median_ci_high",
+        "se": "fourth_moment_median_se",
+        "bias": "fourth_moment_median_jackknife_bias",
+    }
+    out = {k: [] for k in (*keys, "n_blocks")}
     for _ in range(reps):
         x = planted(rng, t, tau)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = momentum(rgdata.as_activity(x, kind="calcium"))
-        est.append(res["fourth_moment_median"].values)
-        lo.append(res["fourth_moment_median_ci_low"].values)
-        hi.append(res["fourth_moment_median_ci_high"].values)
-    return {"est": np.array(est), "lo": np.array(lo), "hi": np.array(hi)}
+        for k, v in keys.items():
+            out[k].append(res[v].values)
+        out["n_blocks"].append(res.attrs["n_blocks"])
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def other_rules(r: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Intervals rebuilt from the stored jackknife error and bias (NaN where no library CI)."""
+    t = scipy.stats.t.ppf(0.975, r["n_blocks"][:, None] - 1) * r["se"]
+    m, b = r["est"], r["bias"]
+    nan = np.where(np.isfinite(r["lo"]), 0.0, np.nan)
+    rules = {
+        "m +- t se": (m - t, m + t),
+        "m - b +- t se (shift)": (m - b - t, m - b + t),
+        "m +- (t se + |b|) (widen)": (m - t - np.abs(b), m + t + np.abs(b)),
+        "library": (r["lo"], r["hi"]),
+    }
+    return {k: (lo + nan, hi + nan) for k, (lo, hi) in rules.items()}
 
 
 def summarize(r: dict, truth: float | np.ndarray) -> tuple[float, float, float, float, int]:
@@ -88,6 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--compare-rules", action="store_true")
     parser.add_argument(
         "--rows",
         nargs="*",
@@ -109,8 +136,11 @@ def main() -> None:
         "coverage of E[estimate] | mean bias / median half-width | median half-width |"
     )
     print("|---|---|---|---|---|---|---|")
+    compared = []
     for i, (t, tau) in enumerate(rows):
         r = one_row(t, tau, args.reps, args.seed + i)
+        if args.compare_rules:
+            compared.append(((t, tau), other_rules(r)))
         frac_ci = np.isfinite(r["lo"]).any(axis=1).mean()
         mean_est = r["est"].mean(axis=0)
         half = np.nanmedian((r["hi"] - r["lo"]) / 2) if np.isfinite(r["lo"]).any() else np.nan
@@ -124,6 +154,17 @@ def main() -> None:
             f"{bias / half if np.isfinite(half) else np.nan:+.2f} ({bias:+.3f}) | {half:.3f} |",
             flush=True,
         )
+    if compared:
+        names = list(compared[0][1])
+        print("\ncoverage of 3, pooled over fractions (min-max over fractions), same replicates")
+        print("| T | tau | " + " | ".join(names) + " |")
+        print("|---|---|" + "---|" * len(names))
+        for (t, tau), rules in compared:
+            cells = []
+            for lo, hi in rules.values():
+                cov, se, cmin, cmax, n = summarize({"lo": lo, "hi": hi}, 3.0)
+                cells.append("-" if n == 0 else f"{cov:5.1%} ({cmin:.0%}-{cmax:.0%})")
+            print(f"| {t} | {tau} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Prints the markdown table quoted in docs/coarse_graining.md ("On the shipped data"):
 data exponent with its 95 % block CI, and for every null the mean over draws with the
-2.5-97.5 % band and z = (data - null mean) / sqrt(se_data^2 + sd_null^2).
+95 % prediction band (mean +- t_{n-1} sd sqrt(1 + 1/n)) and
+z = (data - null mean) / sqrt(se_data^2 + sd_null^2).
 
     python benchmarks/shipped_nulls.py [--datasets retina stocks ftse100]
 """

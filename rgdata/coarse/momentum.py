@@ -180,9 +180,11 @@ def momentum(
         - ``fourth_moment_median_ci_low``, ``_ci_high``, ``_se`` ``(fraction)``:
           95% interval of the median from a delete-one-block jackknife over
           ``block`` time blocks of >= 3 ``tau_int(fraction)`` of the filtered
-          variables (NaN, warned, reason in ``attrs["median_ci_note"]``, when
-          fewer than 5 fit); ``fourth_moment_median_jackknife(fraction,
-          block)``, ``tau_int``, ``tau_int_lower_bound`` (docs/momentum.md).
+          variables, widened by the jackknife bias estimate
+          ``fourth_moment_median_jackknife_bias(fraction)`` (NaN, warned,
+          reason in ``attrs["median_ci_note"]``, when fewer than 5 blocks
+          fit); ``fourth_moment_median_jackknife(fraction, block)``,
+          ``tau_int``, ``tau_int_lower_bound`` (docs/momentum.md).
 
         ``attrs`` record every parameter, ``n_units``, ``n_time``, ``rank``,
         the decomposition ``method``, ``gaussian_fourth_moment_se =

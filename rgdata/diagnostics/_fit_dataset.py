@@ -127,8 +127,8 @@ def exponent_fit(result: xr.Dataset, exponent_name: str) -> xr.Dataset:
     result : xarray.Dataset
         Output of :func:`rgdata.diagnostics.fit_exponents` (or one ``null``
         of :func:`rgdata.diagnostics.run_with_nulls`, where ``exponent``,
-        ``ci_low`` and ``ci_high`` of a null are its mean and 2.5-97.5 % band
-        over draws and the other fields are those of its first draw).
+        ``ci_low`` and ``ci_high`` of a null are its mean and 95 % prediction
+        band over draws and the other fields are those of its first draw).
     exponent_name : {"alpha", "beta", "mu", "z"}
         Which exponent.
 

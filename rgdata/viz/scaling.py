@@ -78,7 +78,7 @@ def _label(name: str, fit: xr.Dataset | None, n_draws: int | None = None) -> str
     ci = ""
     if np.isfinite(lo):
         if n_draws is not None:
-            pct = f"2.5-97.5% of {n_draws} draws"
+            pct = f"95% prediction band of {n_draws} draws"
         elif fit.attrs["ci_method"] == "t":
             pct = f"{100 * float(fit['ci_level']):.0f}% CI"
         else:
@@ -131,7 +131,7 @@ def plot_scaling(
         deviation across time blocks; lines are the stored fits over their
         K range (for a null, the fit of its first draw, whose points are
         drawn); the legend gives each exponent with its CI (for a null, the
-        mean and 2.5-97.5 % band over its draws).
+        mean and 95 % prediction band over its draws).
     """
     result = _check(result)
     check_option(quantity, "quantity", tuple(_SYMBOL))

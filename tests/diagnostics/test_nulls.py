@@ -150,9 +150,10 @@ def test_nulls_are_distributions_over_seeded_draws(rng):
     assert np.all(np.isfinite(draws)) and np.unique(draws).size == 4  # independent draws
     row = res.sel(null="circular_shift", exponent_name="alpha")
     assert float(row["exponent"]) == pytest.approx(draws.mean())
-    lo, hi = np.percentile(draws, [2.5, 97.5])
-    assert float(row["exponent_ci_low"]) == pytest.approx(lo)
-    assert float(row["exponent_ci_high"]) == pytest.approx(hi)
+    # the 95% prediction band for one more draw: mean +- t_{3, 0.975} sd sqrt(1 + 1/4)
+    half = 3.182446 * draws.std(ddof=1) * np.sqrt(1.25)
+    assert float(row["exponent_ci_low"]) == pytest.approx(draws.mean() - half)
+    assert float(row["exponent_ci_high"]) == pytest.approx(draws.mean() + half)
     assert float(row["exponent_null_sd"]) == pytest.approx(draws.std(ddof=1))
     data = res.sel(null="data", exponent_name="alpha")
     z = (data["exponent"] - draws.mean()) / np.sqrt(
@@ -162,7 +163,7 @@ def test_nulls_are_distributions_over_seeded_draws(rng):
     assert float(row["z_vs_data"]) > 3  # a shared drive: far from every null
     assert float(row["fraction_beyond_data"]) == 0.0
     assert np.all(np.isnan(res["null_exponent"].sel(null="data")))
-    assert str(res["interval_kind"].sel(null="shuffle").values) == "2.5-97.5% of 4 draws"
+    assert str(res["interval_kind"].sel(null="shuffle").values) == "95% prediction band of 4 draws"
     # same seed, same draws
     again = run_with_nulls(act, ("circular_shift",), n_surrogates=4, random_state=0, n_levels=4)
     assert again["null_exponent"].sizes["draw"] == 4

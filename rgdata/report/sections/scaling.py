@@ -45,7 +45,8 @@ def _fmt(table: xr.Dataset, cond: str, name: Any, sym: str) -> str:
     if is_null:
         n = table.attrs.get("n_surrogates", "?")
         return (
-            f"{name}: {_NAMES[sym]} = {e:.3f} (mean of {n} draws, 2.5-97.5% [{lo:.3f}, {hi:.3f}])"
+            f"{name}: {_NAMES[sym]} = {e:.3f} (mean of {n} draws, "
+            f"95% prediction band [{lo:.3f}, {hi:.3f}])"
         )
     ci = (
         f" [{lo:.3f}, {hi:.3f}]" if np.isfinite(lo) else " (no CI: too few independent time blocks)"
@@ -215,7 +216,7 @@ def add_scaling_section(
         "recording."
         + (f" Here: {res.attrs['block_note']}." if res.attrs.get("block_note") else "")
         + f" Each null is {res.attrs['n_surrogates']} seeded draws, shown as their mean and "
-        "2.5-97.5% band."
+        "95% prediction band (mean +- t sd sqrt(1 + 1/n): where one more draw would fall)."
     )
     report.add_text(
         f"Real-space phenomenological RG (Meshulam et al. 2019): the most correlated units "
@@ -296,7 +297,7 @@ def add_scaling_section(
     report.add_figure(
         fig,
         f"{name}_exponents",
-        "Exponents with confidence intervals (data) and 2.5-97.5% bands over draws (nulls), "
+        "Exponents with confidence intervals (data) and 95% prediction bands over draws (nulls), "
         "side by side: " + " | ".join(f"{_NAMES[s]}: {_side_by_side(res, s)}" for s in fitted),
         section=section,
         params=params,
