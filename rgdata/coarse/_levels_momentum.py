@@ -26,8 +26,13 @@ __all__ = ["momentum_level"]
 _EIG_TOL = {"float64": 1e-9, "float32": 1e-4}
 
 
+def _level_fractions(result: xr.Dataset) -> np.ndarray:
+    # the kept fractions: the schema's scale coordinate ("fraction" in results made before it)
+    return result["scale" if "scale" in result.coords else "fraction"].values
+
+
 def _level_position(result: xr.Dataset, level: Any) -> int:
-    fractions = result["fraction"].values
+    fractions = _level_fractions(result)
     if isinstance(level, float | np.floating):
         hit = np.flatnonzero(np.isclose(fractions, float(level), rtol=1e-12, atol=0.0))
         if hit.size != 1:
@@ -36,7 +41,7 @@ def _level_position(result: xr.Dataset, level: Any) -> int:
                 f"position 0..{fractions.size - 1} or one of {fractions.tolist()}"
             )
         return int(hit[0])
-    what = f"positions along 'fraction' {fractions.tolist()}, or one of them as a float"
+    what = f"levels 0..{fractions.size - 1} (kept fractions {fractions.tolist()}) or one of them"
     return check_level_index(level, fractions.size, what)
 
 
@@ -97,7 +102,7 @@ def momentum_level(
         else:  # the n_modes smallest non-zero modes
             u = spec.vectors(0, n_modes)
         phi = u @ (u.T @ z)
-    fraction = float(result["fraction"].values[pos_level])
+    fraction = float(_level_fractions(result)[pos_level])
     attrs = level_attrs(
         act,
         level=pos_level,

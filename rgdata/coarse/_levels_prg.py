@@ -103,7 +103,8 @@ def prg_level(
         time = act["time"].values[p0:p1]
         samples = [p0, p1]
 
-    k = 2**level
+    # the schema's scale coordinate; results made before it carry only cluster_size = 2**level
+    k = int(result["scale"].values[level]) if "scale" in result.coords else 2**level
     left = np.flatnonzero(membership[level] < 0)
     if left.size > LEFT_OUT_WARN_FRACTION * x.shape[0]:
         warn_user(

@@ -122,6 +122,8 @@ def build_result(
         coords={
             "level": np.arange(n_levels + 1),
             "cluster_size": ("level", lp.sizes.astype(np.int64)),
+            # the schema's scale coordinate (docs/results.md); cluster_size is kept as an alias
+            "scale": ("level", lp.sizes.astype(np.int64)),
             "unit": act["unit"].values,
             "rank": np.arange(1, k_max + 1),
             "lag": np.arange(max_lag + 1),
@@ -134,6 +136,8 @@ def build_result(
         },
         attrs=_attrs(act, opts, data, lp, blk, eig),
     )
+    ds["scale"].attrs["long_name"] = "cluster size K = 2**level (units per cluster)"
+    ds.attrs["scale_name"] = "cluster_size"
     return ds
 
 

@@ -57,7 +57,7 @@ def result_kind(result: Any, name: str = "result") -> str:
     analysis = str(result.attrs.get("analysis", ""))
     if analysis.startswith("real-space PRG") and "membership" in result:
         return "prg"
-    if analysis == "momentum" and "fraction" in result.dims:
+    if analysis == "momentum" and "fraction" in result.coords:
         return "momentum"
     if analysis == "block_coupling_flow":
         return "block_coupling_flow"

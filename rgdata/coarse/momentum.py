@@ -37,6 +37,7 @@ from ._momentum_kernels import (
     spectrum,
     standardize,
 )
+from ._momentum_schema import as_level_schema
 
 __all__ = ["momentum", "default_fractions"]
 
@@ -163,9 +164,13 @@ def momentum(
     Returns
     -------
     xarray.Dataset
-        Dims ``fraction`` (descending, coordinate ``n_modes(fraction)``),
-        ``unit``, ``mode`` (1..r), ``bin`` (coordinate ``bin_center``), and
-        ``direction`` for ``"both"``. Variables:
+        Dims ``level`` (0..L-1, 0 = all modes; coordinates ``scale`` and
+        ``fraction``, the kept fractions in descending order, and ``n_modes``,
+        the kept counts; ``fraction`` is indexed, so ``ds.sel(fraction=0.5)``
+        works, also on a result read back from netCDF, which stores no
+        index there: ``ds.set_xindex("fraction")`` restores it), ``unit``, ``mode`` (1..r), ``bin``
+        (coordinate ``bin_center``), and ``direction`` for ``"both"``. Below,
+        ``fraction`` stands for the ``level`` dim. Variables:
 
         - ``fourth_moment(fraction, unit)``: ``<phi^4>/<phi^2>^2`` (NaN for a
           variable with no weight on the kept modes);
@@ -429,7 +434,6 @@ def momentum(
         "analysis": "momentum",
         "direction": direction,
         "matrix": matrix,
-        "fractions": json.dumps(fractions.tolist()),
         "n_bins": n_bins,
         "bin_range": bin_range,
         "bin_edges": edges,
@@ -442,14 +446,13 @@ def momentum(
         "rank": rank,
         "method": method,
         "gaussian_fourth_moment_se": float(np.sqrt(24.0 / n_time)),
-        "level_dim": "fraction",
         "kind": str(activity.attrs.get("kind", "")),
         "source": str(activity.attrs.get("source", "")),
         "rgdata_version": __version__,
         "warnings": json.dumps(attrs_warnings),
     }
     attrs.update(ci_attrs)
-    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    ds = as_level_schema(xr.Dataset(data_vars, coords=coords, attrs=attrs))
     ds["fourth_moment"].attrs["long_name"] = "normalized fourth moment <phi^4>/<phi^2>^2"
     ds["distribution"].attrs["long_name"] = "density of phi / sd(phi), pooled over units"
     return ds

@@ -406,6 +406,7 @@ def block_coupling_flow(
         coords={
             "level": np.arange(n_lev),
             "side": ("level", [int(min(sides)) // b**lev for lev in range(n_lev)]),
+            "scale": ("level", np.asarray([b**lev for lev in range(n_lev)], dtype=np.int64)),
             "coupling": names,
             "jackknife": np.arange(n_jackknife),
             "n_spins": ("coupling", [len(s) for s in ops.values()]),
@@ -419,7 +420,9 @@ def block_coupling_flow(
         tie_break=tie_break,
         n_failed_replicates=int(n_failed.sum()),
         random_state=random_state if isinstance(random_state, int) else str(random_state),
+        scale_name="block_size",
     )
+    ds["scale"].attrs["long_name"] = "block size b**level (sites per block along each axis)"
     return ds
 
 

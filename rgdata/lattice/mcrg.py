@@ -412,10 +412,14 @@ def mcrg(
     for key in ("temperature", "algorithm", "seed", "model"):
         if key in config.attrs:
             attrs[key] = config.attrs[key]
-    return xr.Dataset(
+    attrs["scale_name"] = "block_size"
+    ds = xr.Dataset(
         data,
         coords={
             "level": np.arange(1, levels + 1),
+            # level n links the blocks of level n - 1 to those of level n (level 0, the input,
+            # is implicit: it has no matrix); scale is the block size at level n
+            "scale": ("level", np.asarray([b**lev for lev in range(1, levels + 1)], np.int64)),
             "n_even": np.arange(1, len(sectors["even"]) + 1),
             "n_odd": np.arange(1, len(sectors["odd"]) + 1),
             "mode": np.arange(n_modes),
@@ -424,6 +428,8 @@ def mcrg(
         },
         attrs=attrs,
     )
+    ds["scale"].attrs["long_name"] = "block size b**level (sites per block along each axis)"
+    return ds
 
 
 def mcrg_table(res: xr.Dataset):

@@ -83,7 +83,7 @@ def plot_fourth_moment_flow(
         for direction, sub in _split_directions(res):
             color, label = _DIRECTION_STYLE.get(direction, ("C2", direction))
             frac = sub["fraction"].values
-            fm = sub["fourth_moment"].transpose("fraction", "unit").values
+            fm = sub["fourth_moment"].transpose("level", "unit").values
             if show_units:
                 ax.plot(frac, fm, color=color, alpha=min(0.3, 8.0 / fm.shape[1]), lw=0.6)
             ax.fill_between(
@@ -185,10 +185,10 @@ def plot_momentum_distributions(
     cmap = mpl.colormaps["viridis"]
     for axis, (name, sub) in zip(axes, parts, strict=True):
         x = sub["bin_center"].values
-        n = sub.sizes["fraction"]
+        n = sub.sizes["level"]
         for i, f in enumerate(sub["fraction"].values):
             k = int(sub["n_modes"].values[i])
-            dens = sub["distribution"].isel(fraction=i).values
+            dens = sub["distribution"].isel(level=i).values
             dens = np.where(dens > 0, dens, np.nan) if logy else dens
             axis.plot(x, dens, color=cmap(i / max(n - 1, 1)), label=f"f={f:.3g} (K={k})")
         axis.plot(x, np.exp(-(x**2) / 2) / np.sqrt(2 * np.pi), "k--", lw=1, label="N(0,1)")
@@ -228,7 +228,10 @@ def plot_self_similarity(scores: xr.Dataset, ax: Any = None, *, ratio: bool = Fa
     if ratio and not int(scores.attrs.get("has_noise_reference", 0)):
         raise ValueError("ratio=True needs scores computed with halves= (a noise reference)")
     fig, ax = get_axes(ax)
-    x = scores[level_dim].values
+    # a momentum result's levels are plotted against their kept fraction (a coordinate on
+    # its level dim; the level dim itself in results made before the schema)
+    by_fraction = level_dim == "fraction" or "fraction" in scores.coords
+    x = scores["fraction" if by_fraction else level_dim].values
     color_index = 0
     for q in quantities:
         var = scores[f"{q}_ratio" if ratio else f"{q}_distance"]
@@ -256,12 +259,12 @@ def plot_self_similarity(scores: xr.Dataset, ax: Any = None, *, ratio: bool = Fa
                 ax.plot(x, nz.values, ls="--", color=color, lw=1, label=f"{label} noise")
     if ratio:
         ax.axhline(1.0, color="k", ls=":", lw=1)
-    if level_dim == "fraction":
+    if by_fraction:
         ax.set_xscale("log", base=2)
         if not ax.xaxis_inverted():
             ax.invert_xaxis()
     ax.set_yscale("log")
-    ax.set_xlabel(f"{level_dim} (upper level of each pair)")
+    ax.set_xlabel(f"{'fraction' if by_fraction else level_dim} (upper level of each pair)")
     ax.set_ylabel("distance / noise" if ratio else "distance between successive levels")
     ax.set_title("Self-similarity across coarse-graining levels")
     ax.legend(fontsize="x-small")

@@ -146,7 +146,7 @@ def test_momentum_levels_reproduce_fourth_moments(matrix, shape):
         res = momentum(act, direction="both", matrix=matrix, dtype="float64")
     for direction in ("remove_low", "remove_high"):
         expected = res["fourth_moment"].sel(direction=direction)
-        for i in range(res.sizes["fraction"]):
+        for i in range(res.sizes["level"]):
             phi = coarse_activity(res, act, i, direction=direction)
             assert phi.attrs["n_modes"] == int(res["n_modes"][i])
             assert phi.attrs["scale"] == float(res["fraction"][i])

@@ -1,7 +1,5 @@
 """Momentum-space PCA-RG checked against exact results and planted models."""
 
-import json
-
 import numpy as np
 import pytest
 import scipy.stats
@@ -176,11 +174,13 @@ def test_schema_attrs_and_netcdf_roundtrip(rng, tmp_path):
     x = (rng.random((8, 500)) < 0.2).astype(np.int8)
     act = rgdata.as_activity(x, kind="spikes", source="test")
     ds = momentum(act, [1, 0.5, 0.25], direction="remove_high", n_bins=11, bin_range=4.0)
-    assert ds.fourth_moment.dims == ("fraction", "unit")
-    assert ds.distribution.dims == ("fraction", "bin")
+    assert ds.fourth_moment.dims == ("level", "unit")
+    assert ds.distribution.dims == ("level", "bin")
+    assert ds.level.values.tolist() == [0, 1, 2] and ds.attrs["level_dim"] == "level"
+    assert ds.scale.values.tolist() == ds.fraction.values.tolist() == [1, 0.5, 0.25]
+    assert "fractions" not in ds.attrs  # one representation: the coordinate
     assert str(ds.direction.values) == "remove_high"
     assert ds.n_modes.values.tolist() == [8, 4, 2]
-    assert json.loads(ds.attrs["fractions"]) == [1, 0.5, 0.25]
     assert ds.attrs["kind"] == "spikes" and ds.attrs["rank"] == 8
     width = 8.0 / 11
     total = ds.distribution.sum("bin") * width + ds.outside_fraction
@@ -189,6 +189,12 @@ def test_schema_attrs_and_netcdf_roundtrip(rng, tmp_path):
     ds.to_netcdf(path, engine="h5netcdf")
     back = xr.open_dataset(path, engine="h5netcdf").load()
     xr.testing.assert_allclose(back, ds)
+    assert "fraction" in ds.xindexes and "fraction" not in back.xindexes  # netCDF: no index
+    # selecting by kept fraction works on both, and set_xindex restores the index
+    xr.testing.assert_allclose(back.sel(fraction=0.5), ds.sel(fraction=0.5))
+    xr.testing.assert_allclose(
+        back.set_xindex("fraction").sel(fraction=[0.5]), ds.sel(fraction=[0.5])
+    )
     assert back.attrs["direction"] == "remove_high"
     both = momentum(act, [1, 0.5], direction="both")
     both.to_netcdf(tmp_path / "b.nc", engine="h5netcdf")

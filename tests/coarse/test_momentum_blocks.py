@@ -42,7 +42,7 @@ def test_short_autocorrelated_recording_gives_nan_bounds_with_reason():
     # fewer than 5 blocks of 3 tau_int fit in 800 samples: tau_int > 800 / 15
     assert (res["tau_int"] > 800 / 15).all()
     # the jackknife replicates are still stored (for plots), on the block dim
-    assert res["fourth_moment_median_jackknife"].dims == ("fraction", "block")
+    assert res["fourth_moment_median_jackknife"].dims == ("level", "block")
 
 
 def test_long_white_recording_gives_finite_bounds_around_the_median():
@@ -91,8 +91,8 @@ def test_interval_holds_the_median_and_the_bias_corrected_median():
 def test_both_directions_have_intervals_on_the_direction_dim():
     rng = np.random.default_rng(5)
     res = momentum(rgdata.as_activity(rng.standard_normal((12, 3000))), direction="both")
-    assert res["fourth_moment_median_ci_low"].dims == ("direction", "fraction")
-    assert res["fourth_moment_median_jackknife"].dims == ("direction", "fraction", "block")
+    assert res["fourth_moment_median_ci_low"].dims == ("direction", "level")
+    assert res["fourth_moment_median_jackknife"].dims == ("direction", "level", "block")
     assert np.isfinite(res["fourth_moment_median_ci_low"]).all()
 
 

@@ -21,7 +21,7 @@ def test_section_on_shipped_data(loader):
     null = rep.results["momentum_null_shuffle"]
     # the shuffle keeps each unit's distribution: same fourth moments with all modes
     np.testing.assert_allclose(
-        null.fourth_moment.isel(fraction=0), res.fourth_moment.isel(direction=0, fraction=0)
+        null.fourth_moment.isel(level=0), res.fourth_moment.isel(direction=0, level=0)
     )
     # heavy tails (sparse spikes, fat-tailed returns) are far from Gaussian with all modes
     se = out["gaussian_fourth_moment_se"]

@@ -214,14 +214,15 @@ def test_self_similarity_on_momentum_result():
         for sl in (slice(0, 2000), slice(2000, None))
     )
     sim = self_similarity(full, metric="wasserstein", halves=halves)
-    assert sim.attrs["level_dim"] == "fraction"
+    assert sim.attrs["level_dim"] == "level"
     assert json.loads(sim.attrs["quantities"]) == ["distribution"]
-    assert sim["distribution_distance"].dims == ("direction", "fraction")
+    assert sim["distribution_distance"].dims == ("direction", "level")
+    assert sim["fraction"].values.tolist() == full["fraction"].values[1:].tolist()
     assert sim["n_modes"].values.tolist() == full["n_modes"].values[1:].tolist()
     # Gaussian data: every level is the same Gaussian, within noise
     assert np.all(sim["distribution_ratio"] < 4)
     split = split_distances(*halves, metric="wasserstein")
-    assert split["distribution_split"].dims == ("direction", "fraction")
+    assert split["distribution_split"].dims == ("direction", "level")
 
 
 def test_bad_inputs():

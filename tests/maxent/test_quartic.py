@@ -200,7 +200,7 @@ def test_quartic_flow_on_the_levels_of_a_momentum_result():
         np.testing.assert_allclose(theirs[var], ours[var], rtol=1e-9, atol=1e-12)
     # the per-unit kurtosis is momentum's fourth moment of the same filtered variables
     np.testing.assert_allclose(
-        theirs.kurtosis_unit, mom.fourth_moment.transpose("fraction", "unit"), rtol=1e-9
+        theirs.kurtosis_unit, mom.fourth_moment.transpose("level", "unit"), rtol=1e-9
     )
     # a "both" result is reduced to its remove_low levels
     both = fit_quartic_flow(act, momentum(act, direction="both"), n_blocks=8)
