@@ -21,7 +21,7 @@ from rgdata.diagnostics import (
     run_with_nulls,
     surrogate,
 )
-from rgdata.diagnostics.nulls import _null_summary
+from rgdata.diagnostics._null_bands import _null_summary
 
 
 def test_band_equals_the_t_prediction_interval_on_known_draws():
