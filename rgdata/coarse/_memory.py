@@ -6,7 +6,8 @@ set; ``os.sysconf`` elsewhere). :func:`prg_peak_bytes` estimates the peak
 allocation of :func:`rgdata.coarse.prg` from the array sizes and dtypes, and
 :func:`check_memory` refuses a call whose estimate exceeds the budget with a
 :class:`MemoryError` that says what to do instead, before anything large is
-allocated.
+allocated. :func:`check_magnitude` refuses values whose sums of squares would
+overflow float64 (the same bound for ``prg`` and ``momentum``).
 """
 
 from __future__ import annotations
@@ -28,10 +29,14 @@ __all__ = [
     "check_max_memory",
     "check_memory",
     "max_abs",
+    "check_magnitude",
+    "MAX_MAGNITUDE",
     "GIB",
 ]
 
 GIB = 2.0**30
+#: largest accepted max|activity| times the growth of the sums that are squared
+MAX_MAGNITUDE = 1e150
 #: float64 row-chunks alive at once in the per-level statistics (chunk, its FFT, temporaries)
 _CHUNK_COPIES = 5
 #: the estimate is raised by this factor and constant (small per-level arrays, the result)
@@ -188,3 +193,37 @@ def max_abs(x: np.ndarray) -> float:
     if x.size == 0:
         return 0.0
     return max(abs(float(x.max())), abs(float(x.min())))
+
+
+def check_magnitude(
+    top_value: float, growth: float, growth_text: str, what: str, hint: str = ""
+) -> None:
+    """Refuse values too large to square: ``max |activity| * growth > MAX_MAGNITUDE``.
+
+    Parameters
+    ----------
+    top_value : float
+        ``max |activity|``.
+    growth : float
+        How much larger than one value the squared sums can get (e.g.
+        ``n_units * sqrt(n_time)`` for PRG cluster sums, ``sqrt(n_time)`` for a
+        covariance).
+    growth_text : str
+        *growth* as a formula, for the message.
+    what : str
+        What would overflow, for the message.
+    hint : str
+        Appended to the message (e.g. why dividing the data is harmless).
+
+    Raises
+    ------
+    ValueError
+        Naming the largest value, what is accepted and what to do.
+    """
+    if top_value * growth > MAX_MAGNITUDE:
+        raise ValueError(
+            f"activity values are too large: max |activity| = {top_value:.3g}; {what} "
+            f"overflow float64. Accepted: max |activity| <= {MAX_MAGNITUDE / growth:.3g} "
+            f"(max |activity| * {growth_text} <= {MAX_MAGNITUDE:.0e}); divide the data by a "
+            f"constant first{hint}"
+        )

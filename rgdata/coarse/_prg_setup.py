@@ -24,7 +24,14 @@ from .._validation import (
     check_random_state,
     describe,
 )
-from ._memory import check_max_memory, check_memory, max_abs, prg_peak_bytes
+from ._memory import (
+    MAX_MAGNITUDE,
+    check_magnitude,
+    check_max_memory,
+    check_memory,
+    max_abs,
+    prg_peak_bytes,
+)
 from ._prg_stats import data_coding
 
 __all__ = [
@@ -48,7 +55,6 @@ _MIN_BLOCK_SAMPLES = 10
 LEFT_OUT_WARN_FRACTION = 0.25
 #: largest accepted ``max |activity| * n_units * sqrt(n_time)``: cluster sums (up to
 #: n_units values) squared and summed over time must stay far below float64's 1.8e308
-MAX_MAGNITUDE = 1e150
 
 
 @dataclass(frozen=True)
@@ -278,14 +284,12 @@ def _check_magnitude(
             f"float32 (3.4e38). Accepted: max |activity| <= {1e37 / n_units:.3g}; use "
             "corr_dtype='float64', another normalization, or divide the data by a constant"
         )
-    limit = MAX_MAGNITUDE / (n_units * np.sqrt(n_time))
-    if top_value > limit:
-        raise ValueError(
-            f"activity values are too large: max |activity| = {top_value:.3g}; the sums of up to "
-            f"{n_units} units and their squares over {n_time} time points would overflow "
-            f"float64. Accepted: max |activity| <= {limit:.3g} (max |activity| * n_units * "
-            f"sqrt(n_time) <= {MAX_MAGNITUDE:.0e}); divide the data by a constant first"
-        )
+    check_magnitude(
+        top_value,
+        n_units * np.sqrt(n_time),
+        "n_units * sqrt(n_time)",
+        f"the sums of up to {n_units} units and their squares over {n_time} time points would",
+    )
 
 
 def _resolve_normalization(normalization: str, coding: str) -> str:

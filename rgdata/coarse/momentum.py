@@ -28,7 +28,7 @@ from .._progress import progress_bar
 from .._validation import check_array, check_dtype_option, check_int, check_option, check_real
 from .._warnings import warn_user
 from ..activity import check_activity
-from ._memory import max_abs
+from ._memory import check_magnitude, max_abs
 from ._momentum_blocks import block_filtered_moments, median_ci_variables
 from ._momentum_kernels import (
     plan_filters,
@@ -54,8 +54,6 @@ _ZERO_VARIANCE = 1e-10
 # a variable built as "data minus the removed modes" carries an absolute round-off of
 # about eps times the data: below this many eps of retained variance it is not resolved
 _COMPLEMENT_RESOLUTION = 64
-# largest accepted max|activity| * sqrt(n_time): the covariance sums T squares in float64
-_MAX_MAGNITUDE = 1e150
 
 
 def default_fractions(n_modes: int, min_modes: int = 2) -> np.ndarray:
@@ -254,14 +252,13 @@ def momentum(
         fractions = _check_fractions(fractions)
 
     top_value = max_abs(activity.values)
-    if top_value * np.sqrt(n_time) > _MAX_MAGNITUDE:
-        raise ValueError(
-            f"activity values are too large: max |activity| = {top_value:.3g}; their squares "
-            f"summed over {n_time} time points overflow float64. Accepted: max |activity| <= "
-            f"{_MAX_MAGNITUDE / np.sqrt(n_time):.3g} (max |activity| * sqrt(n_time) <= "
-            f"{_MAX_MAGNITUDE:.0e}); divide the data by a constant first (the fourth moments "
-            "do not change)"
-        )
+    check_magnitude(
+        top_value,
+        np.sqrt(n_time),
+        "sqrt(n_time)",
+        f"their squares summed over {n_time} time points",
+        hint=" (the fourth moments do not change)",
+    )
     dtype_requested = dtype
     dtype_note = ""
     if dtype == "auto":
