@@ -21,6 +21,7 @@ from ._axes import get_axes
 __all__ = [
     "plot_scaling",
     "plot_eigenvalue_collapse",
+    "spectrum_levels",
     "plot_autocorrelation_collapse",
     "plot_distribution_flow",
     "plot_exponent_table",
@@ -186,6 +187,23 @@ def _level_colors(n: int):
     return [cmap(x) for x in np.linspace(0.0, 0.9, max(n, 1))]
 
 
+def spectrum_levels(result: xr.Dataset, k_min: int = 2) -> list[int]:
+    """Levels whose cluster spectra :func:`plot_eigenvalue_collapse` draws.
+
+    Those with clusters of at least *k_min* units and at least one finite
+    eigenvalue (the data's, when *result* has a ``null`` dim), so captions can
+    name exactly the spectra the figure shows.
+    """
+    if "null" in result.dims:
+        result = result.sel(null="data")
+    sizes = result["cluster_size"].values
+    return [
+        i
+        for i, k in enumerate(sizes)
+        if k >= k_min and np.any(np.isfinite(result["eigenvalues"][i].values))
+    ]
+
+
 def plot_eigenvalue_collapse(result: xr.Dataset, ax: Any = None, k_min: int = 2) -> Any:
     """Rank-ordered cluster covariance spectra against ``rank / K``, one line per K.
 
@@ -199,11 +217,7 @@ def plot_eigenvalue_collapse(result: xr.Dataset, ax: Any = None, k_min: int = 2)
         result = result.sel(null="data")
     fig, ax = get_axes(ax)
     sizes = result["cluster_size"].values
-    levels = [
-        i
-        for i, k in enumerate(sizes)
-        if k >= k_min and np.any(np.isfinite(result["eigenvalues"][i].values))
-    ]
+    levels = spectrum_levels(result, k_min)
     for color, i in zip(_level_colors(len(levels)), levels, strict=True):
         k = int(sizes[i])
         ev = result["eigenvalues"][i].values[:k]

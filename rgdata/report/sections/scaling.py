@@ -22,6 +22,7 @@ from ...viz.scaling import (
     plot_eigenvalue_collapse,
     plot_exponent_table,
     plot_scaling,
+    spectrum_levels,
 )
 
 __all__ = ["add_scaling_section"]
@@ -94,13 +95,8 @@ def _mu_range(res: xr.Dataset, fit: xr.Dataset) -> str:
     k_min, k_max = float(fit["k_min"]), float(fit["k_max"])
     if not np.isfinite(k_min):
         return ""
-    data = res.sel(null="data") if "null" in res.dims else res
-    sizes = data["cluster_size"].values
-    drawn = [
-        int(k)
-        for i, k in enumerate(sizes)
-        if k >= 2 and np.any(np.isfinite(data["eigenvalues"][i].values))
-    ]
+    sizes = res["cluster_size"].values
+    drawn = [int(sizes[i]) for i in spectrum_levels(res)]  # exactly the figure's spectra
     outside = [k for k in drawn if not k_min <= k <= k_max]
     text = f" Fit range K = {k_min:g}-{k_max:g} ({fit.attrs.get('k_range_rule', 'requested')})"
     if outside:
