@@ -61,20 +61,28 @@ def sample(h, J, t: int, seed: int) -> np.ndarray:
     if n <= 20:
         x01 = ExactModel(h01, J01).sample(t, rng)
     else:
-        chains = 16
-        states = (rng.random((chains, n)) < 0.5).astype(np.int8)
-        x01 = gibbs_samples(
-            h01,
-            J01,
-            np.zeros(n + 1),
-            False,
-            states,
-            seed_states(rng, chains),
-            t // chains + 1,
-            20,
-            2000,
-        ).reshape(-1, n)[:t]
+        states = (rng.random((_CHAINS, n)) < 0.5).astype(np.int8)
+        x01 = _gibbs01(h01, J01, t, rng, states, thin=20)
     return (2 * x01.astype(np.int8) - 1).astype(np.int8)
+
+
+_CHAINS = 16
+
+
+def _gibbs01(h01, J01, t: int, rng, states: np.ndarray, thin: int) -> np.ndarray:
+    """(t, N) 0/1 samples of the pairwise model from _CHAINS Gibbs chains (2000 burn-in sweeps)."""
+    n = len(h01)
+    return gibbs_samples(
+        h01,
+        J01,
+        np.zeros(n + 1),
+        False,
+        states,
+        seed_states(rng, _CHAINS),
+        t // _CHAINS + 1,
+        thin,
+        2000,
+    ).reshape(-1, n)[:t]
 
 
 def score(J_true, J_fit) -> tuple[float, float]:
@@ -194,19 +202,7 @@ def planted_strong(n: int, t: int, seed: int):
     h01 = rng.normal(-3.5, 0.5, n)
     J01 = np.triu(rng.normal(0.0, 0.9, (n, n)), 1)
     J01 = J01 + J01.T
-    chains = 16
-    states = np.zeros((chains, n), np.int8)
-    x01 = gibbs_samples(
-        h01,
-        J01,
-        np.zeros(n + 1),
-        False,
-        states,
-        seed_states(rng, chains),
-        t // chains + 1,
-        10,
-        2000,
-    ).reshape(-1, n)[:t]
+    x01 = _gibbs01(h01, J01, t, rng, np.zeros((_CHAINS, n), np.int8), thin=10)
     return rgdata.as_activity(np.ascontiguousarray(x01.T), kind="spikes")
 
 
