@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import accessor as _accessor  # noqa: F401  (registers the .rg xarray accessor)
 from .activity import (
     as_activity,
     as_configurations,

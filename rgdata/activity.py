@@ -55,7 +55,7 @@ def as_activity(
     unit: Any = None,
     time: Any = None,
     trial: Any = None,
-    layout: str = "unit_time",
+    layout: str | None = None,
     source: str = "array",
     allow_constant: bool = False,
     **attrs: Any,
@@ -64,17 +64,25 @@ def as_activity(
 
     Parameters
     ----------
-    data : array-like or xarray.DataArray
+    data : array-like, pandas.DataFrame or xarray.DataArray
         2D ``(unit, time)`` or 3D ``(trial, unit, time)`` numbers (see
         *layout*). A DataArray whose dims are already named is re-validated.
+        A DataFrame keeps its labels: with ``layout="time_unit"`` its index
+        becomes the ``time`` coordinate (dates stay dates) and its columns the
+        ``unit`` labels (tickers, neuron ids); with ``"unit_time"`` the other
+        way round.
     kind : {"spikes", "calcium", "returns", "spins", "continuous"}
         What the numbers are. ``"spikes"`` and ``"spins"`` must be binary
         (0/1 for spikes, -1/+1 for spins).
     unit, time, trial : array-like, optional
         Coordinate labels (neuron ids or tickers, timestamps or bin indices).
-    layout : {"unit_time", "time_unit"}
-        Axis order of a bare 2D array: ``"time_unit"`` (one column per unit,
-        as in most tables) is transposed.
+    layout : {"unit_time", "time_unit"}, optional
+        Axis order of a bare 2D array or DataFrame: ``"time_unit"`` (one
+        column per unit, as in most tables) is transposed. Default
+        ``"unit_time"``, except for a DataFrame whose index holds dates or
+        times (``DatetimeIndex``, ``TimedeltaIndex``, ``PeriodIndex``), which
+        is read as ``"time_unit"``. When the default reading fails validation
+        the error says which *layout* to try.
     source : str
         Where the data came from, stored in ``attrs["source"]``.
     allow_constant : bool
@@ -97,7 +105,14 @@ def as_activity(
         spikes/spins, constant units (unless *allow_constant*).
     """
     check_option(kind, "kind", KINDS)
-    check_option(layout, "layout", ("unit_time", "time_unit"))
+    layout_given = layout is not None
+    if layout_given:
+        check_option(layout, "layout", ("unit_time", "time_unit"))
+    frame_labels: dict[str, Any] = {}
+    if _is_dataframe(data):
+        data, frame_labels, layout = _from_frame(data, layout)
+        source = source if source != "array" else "pandas.DataFrame"
+    layout = layout or "unit_time"
     if isinstance(data, xr.DataArray):
         base_attrs = dict(data.attrs)
         dims = data.dims
@@ -118,6 +133,8 @@ def as_activity(
         order = ("unit", "time") if values.ndim == 2 else ("trial", "unit", "time")
         coords = {}
     n_unit, n_time = values.shape[-2], values.shape[-1]
+    unit = frame_labels.get("unit") if unit is None else unit
+    time = frame_labels.get("time") if time is None else time
     for name, labels, size in (("unit", unit, n_unit), ("time", time, n_time)):
         if labels is not None:
             labels = np.asarray(labels)
@@ -138,7 +155,73 @@ def as_activity(
     base_attrs["kind"] = kind
     base_attrs.setdefault("source", source)
     da = xr.DataArray(values, dims=order, coords=coords, attrs=_clean_attrs(base_attrs))
-    return check_activity(da, allow_constant=allow_constant, name="data")
+    try:
+        return check_activity(da, allow_constant=allow_constant, name="data")
+    except ValueError as err:
+        if layout_given or values.ndim != 2 or isinstance(data, xr.DataArray):
+            raise
+        other = "time_unit" if layout == "unit_time" else "unit_time"
+        raise ValueError(
+            f"{err} [data was read with layout={layout!r} as {n_unit} unit(s) x {n_time} "
+            f"time point(s); if its rows are {'time points' if other == 'time_unit' else 'units'}"
+            f", pass layout={other!r}]"
+        ) from None
+
+
+def _frame_activity(frame: Any, name: str) -> xr.DataArray:
+    """A DataFrame given to an analysis: read as continuous Activity when its layout is plain.
+
+    Only a frame whose index holds dates or times (rows are time points) has
+    an unambiguous layout; any other frame needs :func:`as_activity` with
+    ``kind`` and ``layout``.
+    """
+    import pandas as pd
+
+    if not isinstance(frame.index, (pd.DatetimeIndex, pd.TimedeltaIndex, pd.PeriodIndex)):
+        raise TypeError(
+            f"{name} is a pandas DataFrame whose index is not dates or times, so which axis is "
+            "time is ambiguous; build an Activity first: rgdata.as_activity(frame, kind=..., "
+            "layout='time_unit') when rows are time points, layout='unit_time' when rows are units"
+        )
+    return as_activity(frame, kind="continuous", layout="time_unit", allow_constant=True)
+
+
+def _is_dataframe(data: Any) -> bool:
+    """True for a pandas DataFrame, without importing pandas for other inputs."""
+    return type(data).__module__.startswith("pandas") and hasattr(data, "columns")
+
+
+def _from_frame(frame: Any, layout: str | None) -> tuple[np.ndarray, dict[str, Any], str]:
+    """Values, ``unit``/``time`` labels and layout of a DataFrame for :func:`as_activity`."""
+    import pandas as pd
+
+    if layout is None:
+        timelike = (pd.DatetimeIndex, pd.TimedeltaIndex, pd.PeriodIndex)
+        layout = "time_unit" if isinstance(frame.index, timelike) else "unit_time"
+    bad = [str(c) for c, t in frame.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
+    if bad:
+        shown = ", ".join(bad[:5]) + (", ..." if len(bad) > 5 else "")
+        raise TypeError(
+            f"data (a DataFrame) has {len(bad)} non-numeric column(s) ({shown}); accepted: "
+            "numeric columns only (drop or convert the others, e.g. frame.select_dtypes('number'))"
+        )
+    index = frame.index
+    if isinstance(index, pd.PeriodIndex):
+        index = index.to_timestamp()
+    rows, cols = _labels(index), _labels(frame.columns)
+    labels = {"time": rows, "unit": cols} if layout == "time_unit" else {"unit": rows, "time": cols}
+    values = frame.to_numpy()
+    if values.dtype == object:  # mixed numeric dtypes
+        values = values.astype(float)
+    return values, labels, layout
+
+
+def _labels(index: Any) -> np.ndarray:
+    """Index labels as a netCDF-friendly array (strings for mixed objects)."""
+    values = np.asarray(index)
+    if values.dtype == object:
+        values = values.astype(str)
+    return values
 
 
 def check_activity(
@@ -157,6 +240,10 @@ def check_activity(
     ----------
     activity : xarray.DataArray
         Expected dims ``("unit", "time")`` or ``("trial", "unit", "time")``.
+        A pandas DataFrame whose index holds dates or times is read as
+        continuous Activity (rows are time points, columns units; see
+        :func:`as_activity`); any other DataFrame raises TypeError asking
+        for :func:`as_activity` with ``kind`` and ``layout``.
     binary : bool
         Require 0/1 or -1/+1 values.
     min_units, min_time : int
@@ -172,6 +259,8 @@ def check_activity(
     xarray.DataArray
         The same object, transposed to the canonical dim order if needed.
     """
+    if _is_dataframe(activity):
+        activity = _frame_activity(activity, name)
     if not isinstance(activity, xr.DataArray):
         raise TypeError(
             f"{name} must be an xarray.DataArray with dims ('unit', 'time'); got "
