@@ -92,6 +92,10 @@ def read_nwb(
         when the file holds several (the error lists them).
     binary, t_start, t_stop :
         Passed to :func:`rgdata.io.bin_spike_times` (``what="units"``).
+        NWB times are seconds from the session start, so ``t_start``
+        defaults to 0 (the session start; the first spike when a spike time
+        is negative) and ``t_stop`` to the end of the Units table's
+        observation intervals when it has them (the last spike otherwise).
     allow_constant : bool
         Accept units that never change.
 
@@ -102,7 +106,8 @@ def read_nwb(
         units, ``"calcium"`` for fluorescence with ``time`` the series'
         timestamps in seconds and attrs ``units`` (the series' unit),
         ``sampling_rate`` (Hz, when the series has a rate) and
-        ``series_name``.
+        ``series_name``. The ``time`` coordinate has ``attrs["units"] = "s"``
+        (seconds from ``attrs["session_start_time"]``, ISO 8601).
     """
     check_option(what, "what", ("units", "fluorescence"))
     if what == "units":
@@ -132,6 +137,7 @@ def read_nwb(
         common = {
             "source": f"{safe_name(path)} (NWB)",
             "nwb_identifier": str(nwbfile.identifier),
+            "session_start_time": nwbfile.session_start_time.isoformat(),
         }
         if what == "units":
             units = nwbfile.units
@@ -144,6 +150,11 @@ def read_nwb(
             trains = [
                 np.asarray(units.get_unit_spike_times(i), dtype=float) for i in range(len(ids))
             ]
+            if t_start is None:
+                first = min((t.min() for t in trains if t.size), default=0.0)
+                t_start = 0.0 if first >= 0 else float(first)
+            if t_stop is None:
+                t_stop = _observed_end(units)
             return bin_spike_times(
                 trains,
                 bin_width,
@@ -172,7 +183,7 @@ def read_nwb(
         if series.rate is not None:
             extra["sampling_rate"] = float(series.rate)
             extra["bin_width"] = 1.0 / float(series.rate)
-        return as_activity(
+        act = as_activity(
             data,
             kind="calcium",
             layout="time_unit",
@@ -185,3 +196,14 @@ def read_nwb(
             **extra,
             **common,
         )
+        act["time"].attrs.update(units="s", long_name="time from the session start")
+        return act
+
+
+def _observed_end(units: Any) -> float | None:
+    """End of the Units table's observation intervals (None when it has none)."""
+    if "obs_intervals" not in units.colnames:
+        return None
+    ends = [np.asarray(units["obs_intervals"][i]).reshape(-1, 2)[:, 1] for i in range(len(units))]
+    ends = [e for e in ends if e.size]
+    return float(max(e.max() for e in ends)) if ends else None

@@ -90,7 +90,8 @@ def bin_spike_times(
     Returns
     -------
     xarray.DataArray
-        Activity ``("unit", "time")``; ``time`` is each bin's start.
+        Activity ``("unit", "time")``; ``time`` is each bin's start, with
+        ``attrs["units"]`` = *time_units*.
         attrs: ``bin_width``, ``t_start``, ``t_stop``, ``n_spikes_total``,
         ``n_spikes_outside``, ``n_spikes_clipped``, ``binary``.
     """
@@ -158,7 +159,7 @@ def bin_spike_times(
         record["quantity"] = "spike count per bin"
         values, kind = counts.astype(np.int32), "continuous"
     record.update(attrs)
-    return as_activity(
+    act = as_activity(
         values,
         kind=kind,
         unit=unit,
@@ -167,3 +168,5 @@ def bin_spike_times(
         allow_constant=allow_constant,
         **record,
     )
+    act["time"].attrs.update(units=time_units, long_name="bin start")
+    return act

@@ -175,3 +175,32 @@ def test_missing_pynwb_names_the_extra(monkeypatch, units_file):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match=r"pip install rgdata\[nwb\]"):
         read_nwb(units_file, bin_width=0.1)
+
+
+def test_units_time_starts_at_the_session_start(units_file):
+    # NWB spike times are seconds from session_start_time: the first bin starts at 0,
+    # not at the first spike (0.01 s), and the time axis says its unit
+    act = read_nwb(units_file, bin_width=0.1, binary=False)
+    assert float(act["time"][0]) == 0.0
+    assert act.attrs["t_start"] == 0.0
+    assert act["time"].attrs["units"] == "s"
+    assert act.attrs["session_start_time"].startswith("2024-01-01T00:00:00")
+    np.testing.assert_array_equal(act.sel(unit=11).values[:1], [2])
+
+
+def test_units_stop_at_the_observation_intervals(tmp_path):
+    nwbfile = _nwbfile()
+    for uid, times in SPIKES.items():
+        nwbfile.add_unit(id=uid, spike_times=times, obs_intervals=[[0.0, 1.5]])
+    path = _write(nwbfile, tmp_path / "obs.nwb")
+    act = read_nwb(path, bin_width=0.1, binary=False)
+    assert act.sizes["time"] == 15
+    assert act.attrs["t_stop"] == 1.5
+
+
+def test_fluorescence_time_has_units(tmp_path, rng):
+    nwbfile = _nwbfile()
+    _add_fluorescence(nwbfile, rng.normal(size=(20, 3)))
+    act = read_nwb(_write(nwbfile, tmp_path / "f.nwb"), "fluorescence")
+    assert act["time"].attrs["units"] == "s"
+    assert float(act["time"][0]) == 2.0
