@@ -165,3 +165,83 @@ def test_recipes_and_scripts_come_from_the_dataset_registry():
     # the scripts are one file copied: each takes its recipe from its own name
     bodies = {(ANALYSES / f"{n}.py").read_text().split('"""')[-1] for n in RECIPES}
     assert len(bodies) == 1 and "main(Path(__file__).stem)" in bodies.pop()
+
+
+def test_help_is_for_users(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "console script" not in out
+    assert "rgdata report cells.npy --kind spikes" in out
+
+
+def test_datasets_lines_are_readable(capsys):
+    assert main(["datasets"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert any(line.startswith("retina  (spikes") for line in lines)
+
+
+@pytest.fixture
+def own_file(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "cells.npy"
+    np.save(path, (np.random.default_rng(0).random((16, 600)) < 0.2).astype(np.int8))
+    return path
+
+
+def test_report_on_own_file_runs_every_section_that_applies(own_file, tmp_path, monkeypatch):
+    from rgdata.report import recipes
+
+    seen = {}
+
+    def fake_build_report(activity, out, **kwargs):
+        seen.update(kwargs, activity=activity, out=out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "index.html").write_text("<html><title>x</title></html>")
+        return {"index": out / "index.html", "headlines": {}, "failed": {}, "skipped": {}}
+
+    monkeypatch.setattr(recipes, "build_report", fake_build_report)
+    out = tmp_path / "reports"
+    code = main(
+        [
+            "report",
+            str(own_file),
+            "--kind",
+            "spikes",
+            "--bin-width",
+            "0.02",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--quick",
+        ]
+    )
+    assert code == 0
+    assert seen["activity"].attrs["kind"] == "spikes"
+    assert seen["activity"].attrs["bin_width"] == 0.02
+    assert seen["out"] == out / "cells"
+    assert seen["sections"] == recipes.available_sections()
+    assert seen["options"]["scaling"] == recipes.QUICK_OPTIONS["scaling"]
+    assert "cells/index.html" in (out / "index.html").read_text()
+
+
+def test_report_on_own_file_needs_kind(own_file, tmp_path, capsys):
+    assert main(["report", str(own_file), "--out", str(tmp_path / "r")]) == 2
+    assert "kind is required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "--kind", "spikes", "--dataset", "stocks"],
+        ["report", "FILE", "--kind", "spikes", "--dataset", "stocks"],
+        ["report", "FILE", "--kind", "spikes", "--bin-width", "0"],
+    ],
+)
+def test_report_own_file_option_errors(own_file, argv, capsys):
+    argv = [str(own_file) if a == "FILE" else a for a in argv]
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2

@@ -34,6 +34,7 @@ __all__ = [
     "recipe_plan",
     "run_recipe",
     "run_recipes",
+    "run_activity_report",
     "main",
 ]
 
@@ -195,6 +196,41 @@ def run_recipe(
         description=description,
         sections=plan["sections"],
         options=plan["options"],
+        random_state=random_state,
+        progress=progress,
+    )
+
+
+def run_activity_report(
+    activity: Any,
+    out: str | os.PathLike,
+    *,
+    title: str,
+    description: str = "",
+    quick: bool = False,
+    progress: bool = True,
+    random_state: Any = 0,
+) -> dict[str, Any]:
+    """Every section that applies to *activity* (a user's own recording) into *out*.
+
+    Sections are chosen by the data: each registered section runs unless its
+    ``skip_reason`` says it does not apply (maximum-entropy models on
+    continuous data, say), and the report states why. ``quick=True`` applies
+    :data:`QUICK_OPTIONS` and says so in the description. *out* is checked
+    before any computation. Returns :func:`build_report`'s dict.
+    """
+    out = check_output_folder(out)
+    sections = available_sections()
+    options = {k: dict(v) for k, v in QUICK_OPTIONS.items() if k in sections} if quick else {}
+    if quick:
+        description = f"{description} Quick run (--quick): section options {json.dumps(options)}."
+    return build_report(
+        activity,
+        out,
+        title=title,
+        description=description.strip(),
+        sections=sections,
+        options=options,
         random_state=random_state,
         progress=progress,
     )
