@@ -129,7 +129,8 @@ class ResultAccessor:
 
         PRG results (with or without nulls): :func:`rgdata.viz.plot_scaling`
         (``quantity`` first); momentum results:
-        :func:`rgdata.viz.plot_fourth_moment_flow`.
+        :func:`rgdata.viz.plot_fourth_moment_flow`. Returns the Figure drawn
+        on (the one holding *ax* when given).
         """
         kind = self.analysis
         if kind not in _PLOTS:

@@ -33,7 +33,7 @@ def test_plot_draws_the_stored_fit(spikes):
     res = spikes.rg.prg().rg.fit(("variance",))
     fig, ax = plt.subplots()
     out = res.rg.plot("variance", ax=ax)
-    assert out is ax
+    assert out is fig
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     alpha = float(rgdata.diagnostics.exponent_fit(res, "alpha")["exponent"])
     assert any(f"{alpha:.3f}" in label for label in labels)

@@ -48,7 +48,7 @@ def _parameter_series(
     return flow, i, flow["params"].values[:, :, i], errs
 
 
-def plot_flow_levels(flow: xr.Dataset, parameter: str | None = None, ax: Any = None):
+def plot_flow_levels(flow: xr.Dataset, parameter: str | None = None, *, ax: Any = None):
     """Parameter value against level (one line per trajectory), with error bars.
 
     Parameters
@@ -99,7 +99,7 @@ def plot_flow_levels(flow: xr.Dataset, parameter: str | None = None, ax: Any = N
     return fig
 
 
-def plot_flow_map(flow: xr.Dataset, parameter: str | None = None, ax: Any = None):
+def plot_flow_map(flow: xr.Dataset, parameter: str | None = None, *, ax: Any = None):
     """``theta_{k+1}`` against ``theta_k`` with the diagonal, the fitted map and fixed points.
 
     Fixed points are marked with their error bars and labelled with the
@@ -158,7 +158,7 @@ def plot_flow_map(flow: xr.Dataset, parameter: str | None = None, ax: Any = None
 
 
 def plot_quartic_flow(
-    result: xr.Dataset, ax: Any = None, *, cumulant: bool = True, multi: bool = True
+    result: xr.Dataset, *, ax: Any = None, cumulant: bool = True, multi: bool = True
 ):
     """Quartic coupling ``g`` against the kept fraction of modes, with the Gaussian fixed point.
 
@@ -225,7 +225,7 @@ def plot_quartic_flow(
     return fig
 
 
-def plot_hierarchy(result: xr.Dataset, ax: Any = None):
+def plot_hierarchy(result: xr.Dataset, *, ax: Any = None):
     """Entropy of each level of a hierarchical maximum-entropy solution, with its weight.
 
     Parameters

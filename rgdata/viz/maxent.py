@@ -132,16 +132,27 @@ def plot_count_distribution(gof: xr.Dataset, *, ax: Any = None):
     return fig
 
 
-def plot_maxent_summary(params: xr.Dataset, gof: xr.Dataset):
+def plot_maxent_summary(params: xr.Dataset, gof: xr.Dataset, *, fig: Any = None):
     """Four panels: coupling histogram, covariances, three-point correlations, P(K).
+
+    Parameters
+    ----------
+    params : xarray.Dataset
+        From ``model.to_dataset()``.
+    gof : xarray.Dataset
+        From ``model.goodness_of_fit(activity)``.
+    fig : matplotlib Figure, optional
+        An empty figure (or subfigure) to draw the 2 x 2 panels into; a new
+        one by default.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    from matplotlib.figure import Figure
+    if fig is None:
+        from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 8), layout="constrained")
+        fig = Figure(figsize=(10, 8), layout="constrained")
     axes = fig.subplots(2, 2)
     plot_couplings(params, kind="histogram", ax=axes[0, 0])
     plot_predicted_vs_observed(gof, "cov", ax=axes[0, 1])

@@ -43,8 +43,8 @@ def _split_directions(result: xr.Dataset) -> list[tuple[str, xr.Dataset]]:
 
 def plot_fourth_moment_flow(
     result: xr.Dataset | Sequence[xr.Dataset],
-    ax: Any = None,
     *,
+    ax: Any = None,
     null: xr.Dataset | None = None,
     show_units: bool = True,
     yscale: str | None = None,
@@ -145,7 +145,7 @@ def plot_fourth_moment_flow(
 
 
 def plot_momentum_distributions(
-    result: xr.Dataset, ax: Any = None, *, direction: str | None = None, logy: bool = True
+    result: xr.Dataset, *, ax: Any = None, direction: str | None = None, logy: bool = True
 ):
     """Pooled distribution of the normalized filtered variables at every fraction.
 
@@ -201,7 +201,7 @@ def plot_momentum_distributions(
     return fig
 
 
-def plot_self_similarity(scores: xr.Dataset, ax: Any = None, *, ratio: bool = False):
+def plot_self_similarity(scores: xr.Dataset, *, ax: Any = None, ratio: bool = False):
     """Distances between successive levels, with the sampling-noise reference if present.
 
     Parameters

@@ -17,7 +17,7 @@ __all__ = [
 ]
 
 
-def plot_activity(activity: xr.DataArray, ax: Any = None, *, max_time: int = 500):
+def plot_activity(activity: xr.DataArray, *, ax: Any = None, max_time: int = 500):
     """Raster (binary data) or heatmap (continuous data) of the first time points.
 
     Parameters
@@ -30,7 +30,7 @@ def plot_activity(activity: xr.DataArray, ax: Any = None, *, max_time: int = 500
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.figure.Figure
     """
     fig, ax = get_axes(ax, figsize=(8, 4))
     if "trial" in activity.dims:
@@ -54,14 +54,18 @@ def plot_activity(activity: xr.DataArray, ax: Any = None, *, max_time: int = 500
     ax.set_ylabel("unit")
     ax.set_xlabel("time (s)" if (step and kind in ("spikes", "spins")) else "time index")
     ax.set_title(f"{activity.attrs.get('source', '')} {kind}".strip())
-    return ax
+    return fig
 
 
-def plot_unit_statistics(summary: xr.Dataset, ax: Any = None, *, statistic: str = "auto"):
+def plot_unit_statistics(summary: xr.Dataset, *, ax: Any = None, statistic: str = "auto"):
     """Histogram of a per-unit statistic: spike probability per bin or volatility.
 
     ``statistic="auto"`` shows the mean for spikes (probability per bin) and the
     standard deviation (volatility) otherwise.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     fig, ax = get_axes(ax)
     kind = summary.attrs.get("kind_of_data", "")
@@ -81,11 +85,16 @@ def plot_unit_statistics(summary: xr.Dataset, ax: Any = None, *, statistic: str 
     }.get((statistic, kind), statistic)
     ax.set_xlabel(label)
     ax.set_ylabel("units")
-    return ax
+    return fig
 
 
-def plot_correlation_distribution(summary: xr.Dataset, ax: Any = None):
-    """Density of pairwise correlations, data against the shuffled null."""
+def plot_correlation_distribution(summary: xr.Dataset, *, ax: Any = None):
+    """Density of pairwise correlations, data against the shuffled null.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = get_axes(ax)
     x = summary["corr_bin"].values
     for kind, style in (("data", {"color": "C0"}), ("shuffled", {"color": "0.5", "ls": "--"})):
@@ -100,12 +109,17 @@ def plot_correlation_distribution(summary: xr.Dataset, ax: Any = None):
     ax.set_xlabel("pairwise correlation coefficient")
     ax.set_ylabel("density")
     ax.legend()
-    return ax
+    return fig
 
 
-def plot_spectrum(summary: xr.Dataset, ax: Any = None):
+def plot_spectrum(summary: xr.Dataset, *, ax: Any = None):
     """Rank-ordered eigenvalues of the correlation matrix with the shuffled null
-    and the Marchenko-Pastur upper edge for independent units."""
+    and the Marchenko-Pastur upper edge for independent units.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = get_axes(ax)
     rank = summary["rank"].values
     ax.loglog(rank, summary["eigenvalues"].sel(kind="data").values, "o", ms=3, label="data")
@@ -116,4 +130,4 @@ def plot_spectrum(summary: xr.Dataset, ax: Any = None):
     ax.set_xlabel("rank")
     ax.set_ylabel("eigenvalue of correlation matrix")
     ax.legend()
-    return ax
+    return fig

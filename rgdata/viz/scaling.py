@@ -109,6 +109,7 @@ def _run_fit(ds: xr.Dataset, name: str, sym: str) -> tuple[xr.Dataset | None, fl
 def plot_scaling(
     result: xr.Dataset,
     quantity: str = "variance",
+    *,
     ax: Any = None,
     nulls: Any = None,
 ) -> Any:
@@ -127,7 +128,7 @@ def plot_scaling(
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.figure.Figure
         Points are the full-recording values, error bars the standard
         deviation across time blocks; lines are the stored fits over their
         K range (for a null, the fit of its first draw, whose points are
@@ -177,7 +178,7 @@ def plot_scaling(
     ax.set_xlabel("cluster size K")
     ax.set_ylabel(_YLABEL[quantity])
     ax.legend(fontsize=7, loc="best")
-    return ax
+    return fig
 
 
 def _level_colors(n: int):
@@ -204,12 +205,16 @@ def spectrum_levels(result: xr.Dataset, k_min: int = 2) -> list[int]:
     ]
 
 
-def plot_eigenvalue_collapse(result: xr.Dataset, ax: Any = None, k_min: int = 2) -> Any:
+def plot_eigenvalue_collapse(result: xr.Dataset, *, ax: Any = None, k_min: int = 2) -> Any:
     """Rank-ordered cluster covariance spectra against ``rank / K``, one line per K.
 
     A power law ``eigenvalue ~ (rank / K) ** -mu`` shared by all levels is the
     collapse of Meshulam et al. 2019; the stored ``mu`` fit is drawn dashed.
     With a ``null`` dim only the data are drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     result = _check(result)
     fit = _fit(result, "mu")
@@ -233,15 +238,21 @@ def plot_eigenvalue_collapse(result: xr.Dataset, ax: Any = None, k_min: int = 2)
     ax.set_xlabel("rank / K")
     ax.set_ylabel("covariance eigenvalue")
     ax.legend(fontsize=7, ncol=2)
-    return ax
+    return fig
 
 
-def plot_autocorrelation_collapse(result: xr.Dataset, ax: Any = None, rescale: bool = True) -> Any:
+def plot_autocorrelation_collapse(
+    result: xr.Dataset, *, ax: Any = None, rescale: bool = True
+) -> Any:
     """Cluster-averaged autocorrelation per level against ``lag / tau_c(K)``.
 
     With ``rescale=False`` against the lag in samples. A common curve after
     rescaling is the dynamic scaling of Meshulam et al.; ``tau_c(K)`` and its
     exponent are in the legend.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     result = _check(result)
     fit = _fit(result, "z")
@@ -265,14 +276,18 @@ def plot_autocorrelation_collapse(result: xr.Dataset, ax: Any = None, rescale: b
     ax.set_xlabel("lag / τc(K)" if rescale else "lag (samples)")
     ax.set_ylabel("autocorrelation C(t)")
     ax.legend(fontsize=7)
-    return ax
+    return fig
 
 
-def plot_distribution_flow(result: xr.Dataset, ax: Any = None) -> Any:
+def plot_distribution_flow(result: xr.Dataset, *, ax: Any = None) -> Any:
     """Density of the normalized coarse-grained variables at every level.
 
     For ``nonzero_mean`` normalization the exact zeros (silence) are not part
     of the curve; their probability is in the legend.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     result = _check(result)
     if "null" in result.dims:
@@ -290,10 +305,10 @@ def plot_distribution_flow(result: xr.Dataset, ax: Any = None) -> Any:
     ax.set_xlabel("normalized activity (non-zero values)" if norm == "nonzero_mean" else "z-score")
     ax.set_ylabel("density")
     ax.legend(fontsize=7, ncol=2)
-    return ax
+    return fig
 
 
-def plot_exponent_table(result: xr.Dataset, ax: Any = None) -> Any:
+def plot_exponent_table(result: xr.Dataset, *, ax: Any = None) -> Any:
     """Exponents with their CIs across nulls (or bin widths), one panel per exponent.
 
     Parameters

@@ -40,7 +40,7 @@ def results():
 
 def test_plot_scaling_draws_fit_with_ci_in_legend(results):
     single, nulls = results
-    ax = plot_scaling(single, "variance")
+    ax = plot_scaling(single, "variance").axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     fit = exponent_fit(single, "alpha")
     assert any(f"{float(fit['exponent']):.3f}" in lab and "95% CI" in lab for lab in labels)
@@ -48,7 +48,7 @@ def test_plot_scaling_draws_fit_with_ci_in_legend(results):
     line = next(ln for ln in ax.get_lines() if ln.get_label().startswith("data"))
     x, y = line.get_data()
     np.testing.assert_allclose(y, np.exp(float(fit["intercept"])) * x ** float(fit["exponent"]))
-    ax2 = plot_scaling(nulls, "silence_free_energy")
+    ax2 = plot_scaling(nulls, "silence_free_energy").axes[0]
     labels = [t.get_text() for t in ax2.get_legend().get_texts()]
     assert [lab.split(":")[0] for lab in labels] == ["data", "shuffle", "random_pairing"]
     # a null: its first draw's points and fit line, its mean and band over draws in the legend
@@ -59,7 +59,7 @@ def test_plot_scaling_draws_fit_with_ci_in_legend(results):
     x, y = line.get_data()
     slope = float(row["null_exponent"].sel(draw=0))
     np.testing.assert_allclose(y, np.exp(float(row["exponent_intercept"])) * x**slope)
-    ax3 = plot_scaling(nulls, "tau_c", nulls=())
+    ax3 = plot_scaling(nulls, "tau_c", nulls=()).axes[0]
     assert len(ax3.get_legend().get_texts()) == 1
     with pytest.raises(ValueError, match="not in result"):
         plot_scaling(nulls, "variance", nulls=("phase",))
@@ -67,12 +67,13 @@ def test_plot_scaling_draws_fit_with_ci_in_legend(results):
         plot_scaling(single, "entropy")
 
 
-def test_other_plots_return_axes_or_figure(results):
+def test_other_plots_return_their_figure(results):
     single, nulls = results
     for fn in (plot_eigenvalue_collapse, plot_autocorrelation_collapse, plot_distribution_flow):
         for res in (single, nulls):
-            ax = fn(res)
-            assert ax.has_data()
+            fig = fn(res)
+            assert isinstance(fig, Figure)
+            assert fig.axes[0].has_data()
     fig = plot_exponent_table(nulls)
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 4
@@ -90,7 +91,7 @@ def test_plot_on_given_axes(results):
     single, _ = results
     fig = Figure()
     ax = fig.add_subplot()
-    assert plot_scaling(single, "variance", ax=ax) is ax
+    assert plot_scaling(single, "variance", ax=ax) is fig
 
 
 def test_report_section(tmp_path):

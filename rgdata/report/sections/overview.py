@@ -105,7 +105,7 @@ def add_overview_section(
     _add_loader_record(report, activity.attrs, name=name, section=section)
     params = {"random_state": random_state}
     report.add_figure(
-        vo.plot_activity(activity).figure,
+        vo.plot_activity(activity),
         f"{name}_activity",
         "Raster of the first 500 bins of the first trial."
         if kind in ("spikes", "spins")
@@ -116,7 +116,7 @@ def add_overview_section(
     stat = "spike probability per bin" if kind == "spikes" else "standard deviation"
     values = summary["mean" if kind == "spikes" else "std"].values
     report.add_figure(
-        vo.plot_unit_statistics(summary).figure,
+        vo.plot_unit_statistics(summary),
         f"{name}_unit_statistics",
         f"Distribution over units of the {stat}: median {np.median(values):.3g}, "
         f"range {values.min():.3g} to {values.max():.3g}.",
@@ -124,7 +124,7 @@ def add_overview_section(
     )
     a = summary.attrs
     report.add_figure(
-        vo.plot_correlation_distribution(summary).figure,
+        vo.plot_correlation_distribution(summary),
         f"{name}_correlations",
         f"Pairwise correlation coefficients: mean |c| = {a['mean_abs_correlation']:.3g} in the "
         f"data vs {a['mean_abs_correlation_shuffled']:.3g} after shuffling each unit's time "
@@ -133,7 +133,7 @@ def add_overview_section(
         params=params,
     )
     report.add_figure(
-        vo.plot_spectrum(summary).figure,
+        vo.plot_spectrum(summary),
         f"{name}_spectrum",
         f"Eigenvalues of the correlation matrix: {a['n_eigen_above_mp']} of {a['n_units']} lie "
         f"above the Marchenko-Pastur edge {a['mp_upper_edge']:.3g} expected for independent "

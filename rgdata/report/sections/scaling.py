@@ -236,11 +236,11 @@ def add_scaling_section(
     for quantity, sym in (("variance", "alpha"), ("silence_free_energy", "beta"), ("tau_c", "z")):
         if sym not in fitted:
             continue
-        ax = plot_scaling(res, quantity)
+        fig = plot_scaling(res, quantity)
         fit = fits[sym]
         significant = bool(fit["curvature_significant"])
         report.add_figure(
-            ax.figure,
+            fig,
             f"{name}_{quantity}",
             f"{_WHAT[sym]}. {_side_by_side(res, sym)}.{_closest_null(res, sym)}"
             f"{_no_ci_note(fit)} Fit range K = {float(fit['k_min']):g}-"
@@ -259,9 +259,9 @@ def add_scaling_section(
             params=params,
         )
     if "mu" in fitted:
-        ax = plot_eigenvalue_collapse(res)
+        fig = plot_eigenvalue_collapse(res)
         report.add_figure(
-            ax.figure,
+            fig,
             f"{name}_eigenvalue_collapse",
             f"Rank-ordered covariance spectra of the clusters vs rank/K. {_WHAT['mu']}. "
             f"{_side_by_side(res, 'mu')}.{_closest_null(res, 'mu')}"
@@ -269,9 +269,9 @@ def add_scaling_section(
             section=section,
             params=params,
         )
-    ax = plot_autocorrelation_collapse(res)
+    fig = plot_autocorrelation_collapse(res)
     report.add_figure(
-        ax.figure,
+        fig,
         f"{name}_autocorrelation_collapse",
         "Cluster-averaged autocorrelation vs lag / τc(K) (τc: first drop below 1/e, "
         f"in samples; levels where it never fell below 1/e within max_lag = "
@@ -280,9 +280,9 @@ def add_scaling_section(
         section=section,
         params=params,
     )
-    ax = plot_distribution_flow(res)
+    fig = plot_distribution_flow(res)
     report.add_figure(
-        ax.figure,
+        fig,
         f"{name}_distributions",
         "Distribution of the normalized coarse-grained variables at each level "
         f"({res.attrs['distribution_definition']}).",
