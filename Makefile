@@ -23,6 +23,10 @@ venv: $(STAMP)
 
 report: $(STAMP)
 	$(PY) -m rgdata.cli report --out reports --with-ising
+	$(PY) -m rgdata.report.snapshot reports
+	@if command -v chromium > /dev/null && command -v chromedriver > /dev/null; then \
+		$(PY) -m tests.report.browser reports; \
+	else echo "chromium/chromedriver not installed: report pages not checked in a browser"; fi
 
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow" -q

@@ -145,6 +145,7 @@ def _report_file(args: argparse.Namespace) -> int:
         quick=args.quick,
         progress=not args.no_progress,
         random_state=args.seed,
+        back_link="../index.html",
     )
     write_index(args.out, [{"name": name, "path": res["index"], "title": title}])
     print(f"{name}: {res['index']}")

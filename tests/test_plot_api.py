@@ -28,3 +28,30 @@ def test_axes_or_figure_keyword_only(name):
 def test_documented_to_return_the_figure(name):
     doc = inspect.getdoc(getattr(viz, name))
     assert "Returns\n-------\nmatplotlib.figure.Figure" in doc, name
+
+
+def test_activity_plot_has_real_axes():
+    import numpy as np
+    import pandas as pd
+
+    import rgdata
+
+    rng = np.random.default_rng(0)
+    days = pd.bdate_range("2020-01-01", periods=120)
+    frame = pd.DataFrame(rng.normal(size=(120, 5)), index=days, columns=list("ABCDE"))
+    ax = viz.plot_activity(rgdata.as_activity(frame, kind="returns")).axes[0]
+    assert ax.get_xlabel() == "date"
+    assert [t.get_text() for t in ax.get_yticklabels()] == list("ABCDE")
+    import matplotlib.dates as mdates
+
+    lo, hi = ax.get_xlim()
+    assert mdates.num2date(lo).year == 2019 or mdates.num2date(lo).year == 2020
+    assert mdates.num2date(hi).date() >= days[-1].date()
+    spikes = rgdata.as_activity(
+        (rng.random((40, 500)) < 0.1).astype(np.int8), kind="spikes", bin_width=0.02
+    )
+    ax = viz.plot_activity(spikes).axes[0]
+    assert ax.get_xlabel() == "time (s)"
+    assert ax.get_xlim()[1] == pytest.approx(10.0)
+    ticks = [t for t in ax.get_yticks() if 0 <= t <= 39]
+    assert all(float(t).is_integer() for t in ticks)

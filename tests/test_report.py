@@ -1,3 +1,4 @@
+import json
 import os
 
 import numpy as np
@@ -140,7 +141,7 @@ def _check_consistent(out, tag):
     text = (out / "index.html").read_text()
     assert f"<title>run {tag}</title>" in text
     run_id = re.search(r'name="rgdata-run-id" content="([0-9a-f]+)"', text).group(1)
-    links = re.findall(r"(?:src|href)='([^']+)'", text)
+    links = re.findall(r"(?:src|href)=[\"']([^\"'#][^\"']*)[\"']", text)
     assert sorted(links) == ["figures/line.png"] + [f"results/res{k}.nc" for k in range(3)]
     for link in links:
         assert (out / link).is_file()
@@ -148,7 +149,10 @@ def _check_consistent(out, tag):
         with xr.open_dataset(out / "results" / f"res{k}.nc", engine="h5netcdf") as ds:
             assert ds.attrs["report_run_id"] == run_id
             np.testing.assert_array_equal(ds.x.values, np.arange(4.0) + k)
-    assert _visible(out, "*") == sorted(["figures", "results", "index.html"] + links)
+    assert _visible(out, "*") == sorted(
+        ["figures", "results", "index.html", "summary.json"] + links
+    )
+    assert json.loads((out / "summary.json").read_text())["run_id"] == run_id
 
 
 @pytest.mark.parametrize(

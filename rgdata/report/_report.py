@@ -10,13 +10,13 @@ half-written or other runs' files.
 from __future__ import annotations
 
 import contextlib
-import html
 import io
 import json
 import os
 import re
 import secrets
 import shutil
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +27,7 @@ import xarray as xr
 
 from .._atomic import atomic_path, copy_mode, partial_name, remove_paths, stale_partials
 from .._validation import describe
+from ._html import FIGURE_DPI, Headline, ci_digits, format_value, render_report
 
 __all__ = ["Report", "recover_report_folder"]
 
@@ -59,6 +60,7 @@ class _Item:
     caption: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     payload: Any = None
+    size: tuple[int, int] = (0, 0)  # figures: CSS pixels to show the PNG at
 
 
 class Report:
@@ -83,6 +85,10 @@ class Report:
         self.title = title
         self.description = description
         self.items: list[_Item] = []
+        #: Headline numbers shown in the table at the top (:meth:`add_headline`).
+        self.headlines: list[Headline] = []
+        #: Link to the page listing this report with others (``None``: no link).
+        self.back_link: str | None = None
         #: Random id of the last :meth:`save` (in index.html and every result's attrs).
         self.run_id = ""
 
@@ -99,13 +105,19 @@ class Report:
         *,
         section: str = "",
         params: dict[str, Any] | None = None,
-        dpi: int = 110,
+        dpi: int = FIGURE_DPI,
     ) -> Report:
         """Render a matplotlib figure to PNG now (and close it) and add it.
 
+        The PNG is rendered at *dpi* (200 by default) and shown at half its
+        pixel size, so it stays sharp on high-density screens; figures much
+        wider than tall span the page's whole width, the others sit two
+        side by side.
+
         Parameters
         ----------
-        fig : matplotlib.figure.Figure
+        fig : matplotlib.figure.Figure or Axes
+            The figure (for an Axes, the figure holding it).
         name : str
             File stem (``figures/<name>.png``).
         caption : str
@@ -115,19 +127,80 @@ class Report:
         params : dict, optional
             The parameters that made it, shown under the caption.
         """
+        from matplotlib.axes import Axes
         from matplotlib.figure import Figure
 
+        if isinstance(fig, Axes):
+            fig = fig.figure
         if not isinstance(fig, Figure):
-            raise TypeError(f"fig must be a matplotlib Figure, got {describe(fig)}")
+            raise TypeError(f"fig must be a matplotlib Figure or Axes, got {describe(fig)}")
         self._check_new("figure", name)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+        png = buf.getvalue()
+        width, height = struct.unpack(">II", png[16:24])  # the PNG's IHDR chunk
+        scale = 100.0 / dpi  # CSS pixels of a figure drawn at 100 dpi
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
         self.items.append(
-            _Item("figure", name, section, caption, dict(params or {}), buf.getvalue())
+            _Item("figure", name, section, caption, dict(params or {}), png, size=size)
         )
+        return self
+
+    def add_headline(
+        self,
+        label: str,
+        value: float,
+        *,
+        ci_low: float = float("nan"),
+        ci_high: float = float("nan"),
+        nulls: list[dict[str, Any]] | None = None,
+        note: str = "",
+        section: str = "",
+    ) -> Report:
+        """Add a number to the headline table at the top of the page.
+
+        Parameters
+        ----------
+        label : str
+            What the number is (e.g. ``"α̃ (variance scaling)"``).
+        value, ci_low, ci_high : float
+            The estimate and its 95% confidence interval.
+        nulls : list of dict, optional
+            One ``{"name", "mean", "band_low", "band_high"}`` per null model
+            (the mean over its draws and the 95% band where one more draw
+            would fall). The verdict column says whether the data's interval
+            overlaps each band.
+        note : str
+            Shown as the verdict when there are no nulls.
+        section : str
+            The section the number comes from.
+        """
+        rows = []
+        for n in nulls or []:
+            missing = {"name", "mean", "band_low", "band_high"} - set(n)
+            if missing:
+                raise ValueError(f"nulls entries need {sorted(missing)}; got keys {sorted(n)}")
+            rows.append(
+                {
+                    "name": str(n["name"]),
+                    "mean": float(n["mean"]),
+                    "band_low": float(n["band_low"]),
+                    "band_high": float(n["band_high"]),
+                }
+            )
+        headline = Headline(
+            str(label), section, float(value), float(ci_low), float(ci_high), rows, note
+        )
+        digits = ci_digits(headline.ci_low, headline.ci_high)
+        for row in rows:
+            row["text"] = (
+                f"{format_value(row['mean'], digits)} [{format_value(row['band_low'], digits)}, "
+                f"{format_value(row['band_high'], digits)}]"
+            )
+        self.headlines.append(headline)
         return self
 
     def add_result(
@@ -212,6 +285,8 @@ class Report:
                     rel = Path("tables") / f"{it.name}.csv"
                     with _staged(staging, root, rel) as tmp:
                         it.payload.to_csv(tmp, index=False)
+            with _staged(staging, root, Path("summary.json")) as tmp:
+                tmp.write_text(json.dumps(self.summary(), indent=1), encoding="utf-8")
             with _staged(staging, root, Path("index.html")) as tmp:
                 tmp.write_text(self.to_html(), encoding="utf-8")
             _swap_in(staging, root)
@@ -220,55 +295,29 @@ class Report:
             raise
         return root / "index.html"
 
+    def summary(self) -> dict[str, Any]:
+        """Title, headline numbers and the first figure (``summary.json``; the index reads it)."""
+        first = next((it for it in self.items if it.kind == "figure"), None)
+        return {
+            "title": self.title,
+            "run_id": self.run_id,
+            "headlines": [h.to_dict() for h in self.headlines],
+            "thumbnail": None if first is None else f"figures/{first.name}.png",
+            "thumbnail_size": None if first is None else list(first.size),
+            "failed": [
+                it.section.removesuffix(" (failed)")
+                for it in self.items
+                if it.kind == "text" and it.section.endswith("(failed)")
+            ],
+        }
+
     def to_html(self) -> str:
         """The index page as a string (figures are referenced, not embedded)."""
-        esc = html.escape
-        out = [
-            "<!DOCTYPE html>",
-            '<html lang="en"><head><meta charset="utf-8">',
-            f"<title>{esc(self.title)}</title>",
-            f'<meta name="rgdata-run-id" content="{esc(str(self.run_id))}">',
-            "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
-            "figure{margin:1.5em 0;border-bottom:1px solid #ddd;padding-bottom:1em}"
-            "img{max-width:100%}figcaption{margin-top:.4em}"
-            "table{border-collapse:collapse;font-size:90%}"
-            "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
-            ".params{color:#555;font-size:85%}</style></head><body>",
-            f"<h1>{esc(self.title)}</h1>",
-        ]
-        if self.description:
-            out.append(f"<p>{esc(self.description)}</p>")
-        out.append(
-            f"<p class='params'>Generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}"
-            f" by rgdata {_version()}</p>"
+        return render_report(
+            self,
+            generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            version=_version(),
         )
-        section = None
-        for it in self.items:
-            if it.section != section:
-                section = it.section
-                if section:
-                    out.append(f"<h2>{esc(section)}</h2>")
-            if it.kind == "figure":
-                out.append(
-                    f"<figure id='{esc(it.name)}'><img src='figures/{esc(it.name)}.png' "
-                    f"alt='{esc(it.caption[:120])}'><figcaption>{esc(it.caption)}</figcaption>"
-                    f"{_params_html(it.params)}</figure>"
-                )
-            elif it.kind == "result":
-                out.append(
-                    f"<p>Result <a href='results/{esc(it.name)}.nc'>{esc(it.name)}.nc</a>"
-                    f" (netCDF; open with <code>xarray.open_dataset</code>). {esc(it.caption)}"
-                    f"</p>{_params_html(it.params)}"
-                )
-            elif it.kind == "table":
-                out.append(
-                    f"<p>{esc(it.caption)} (<a href='tables/{esc(it.name)}.csv'>csv</a>)</p>"
-                )
-                out.append(it.payload.to_html(index=False, float_format=lambda v: f"{v:.4g}"))
-            else:
-                out.append(f"<p>{esc(it.payload)}</p>")
-        out.append("</body></html>")
-        return "\n".join(out)
 
 
 @contextlib.contextmanager
@@ -313,16 +362,6 @@ def recover_report_folder(path: str | os.PathLike) -> list[Path]:
             os.rename(newest, root)
             stale.remove(newest)
     return remove_paths(stale)
-
-
-def _params_html(params: dict[str, Any]) -> str:
-    if not params:
-        return ""
-    text = ", ".join(
-        f"{html.escape(str(k))}={html.escape(json.dumps(_jsonable(v))[:200])}"
-        for k, v in params.items()
-    )
-    return f"<div class='params'>Parameters: {text}</div>"
 
 
 def _version() -> str:

@@ -21,6 +21,7 @@ from .._atomic import write_text_atomic
 from .._progress import progress_bar
 from .._validation import check_option, describe
 from .._warnings import once_per_call, warn_user
+from ._html import render_index
 from ._report import Report
 from .sections import DATA_SECTIONS, REGISTRY
 
@@ -58,6 +59,7 @@ def build_report(
     random_state: Any = 0,
     progress: bool = False,
     raise_errors: bool = False,
+    back_link: str | None = None,
 ) -> dict[str, Any]:
     """Run *sections* on *activity* and save the report under *out*.
 
@@ -79,6 +81,9 @@ def build_report(
         Progress bar over sections (and passed on to each section).
     raise_errors : bool
         Re-raise a section's exception instead of recording it in the report.
+    back_link : str, optional
+        Relative link to a page listing this report with others (the
+        ``rgdata report`` command passes ``"../index.html"``).
 
     Returns
     -------
@@ -102,6 +107,7 @@ def build_report(
             f"options given for section(s) not run: {sorted(unknown)}; running: {names}"
         )
     report = Report(title, description)
+    report.back_link = back_link
     headlines: dict[str, Any] = {}
     failed: dict[str, str] = {}
     skipped: dict[str, str] = {}
@@ -142,7 +148,11 @@ def build_report(
         ]
         if rows:
             report.add_table(
-                rows, "headlines", "Headline numbers of every section.", section="Summary"
+                rows,
+                "headlines",
+                "Every number the sections returned (the table at the top shows the exponents "
+                "with their intervals and nulls).",
+                section="All numbers",
             )
     index = report.save(out)
     return {"index": index, "headlines": headlines, "failed": failed, "skipped": skipped}
@@ -162,7 +172,8 @@ def write_index(
     """Write ``index.html`` under *out* linking several report folders.
 
     Each entry has ``name``, ``path`` (the report's index.html), ``title``
-    and optionally ``headlines`` and ``failed``. Reports already under *out*
+    and optionally ``failed``; each report is shown as a card with its first
+    figure and its headline numbers (read from its ``summary.json``). Reports already under *out*
     (``out/<name>/index.html``) that *entries* does not name are listed too,
     so running one dataset never hides the others from the index; hidden
     folders (the staging folders of saves in progress) are not. The index is
@@ -178,17 +189,29 @@ def write_index(
             found = re.search(r"<title>(.*?)</title>", index.read_text(encoding="utf-8"), re.S)
             title_text = html.unescape(found.group(1)) if found else index.parent.name
             entries.append({"name": index.parent.name, "path": index, "title": title_text})
-    lines = [
-        "<!DOCTYPE html>",
-        f'<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>',
-        "<style>body{font-family:sans-serif;max-width:1000px;margin:auto;padding:1em}</style>",
-        f"</head><body><h1>{html.escape(title)}</h1><ul>",
-    ]
+    cards = []
     for e in entries:
-        rel = os.path.relpath(e["path"], out)
-        status = ""
-        if e.get("failed"):
-            status = f" <b>failed sections: {html.escape(', '.join(e['failed']))}</b>"
-        lines.append(f"<li><a href='{html.escape(rel)}'>{html.escape(e['title'])}</a>{status}</li>")
-    lines.append("</ul></body></html>")
-    return write_text_atomic(out / "index.html", "\n".join(lines))
+        folder = Path(e["path"]).parent
+        summary = _read_summary(folder)
+        thumb = summary.get("thumbnail")
+        size = summary.get("thumbnail_size") or (0, 0)
+        cards.append(
+            {
+                "title": e.get("title") or summary.get("title") or e["name"],
+                "href": os.path.relpath(e["path"], out),
+                "thumbnail": os.path.relpath(folder / thumb, out) if thumb else None,
+                "thumb_width": size[0],
+                "thumb_height": size[1],
+                "headlines": summary.get("headlines", []),
+                "failed": list(e.get("failed") or summary.get("failed") or []),
+            }
+        )
+    return write_text_atomic(out / "index.html", render_index(title, cards))
+
+
+def _read_summary(folder: Path) -> dict[str, Any]:
+    """``summary.json`` of a report folder ({} for folders written before it existed)."""
+    try:
+        return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

@@ -63,11 +63,14 @@ class Recipe:
     custom_plan: Callable[[bool], dict[str, Any]] | None = None
 
 
-def _ising(out: Path, *, quick: bool, progress: bool, random_state: Any) -> dict[str, Any]:
+def _ising(
+    out: Path, *, quick: bool, progress: bool, random_state: Any, back_link: str | None = None
+) -> dict[str, Any]:
     report = Report(
         "2D Ising model: simulations against exact results",
         "Observables against Kaufman/Onsager, Binder crossings, block spins and Monte Carlo RG.",
     )
+    report.back_link = back_link
     if quick:
         report.description += " Quick run (--quick): " + json.dumps(_ising_plan(True)) + "."
     headlines = REGISTRY["ising"].run(
@@ -167,6 +170,7 @@ def run_recipe(
     quick: bool = False,
     progress: bool = True,
     random_state: Any = 0,
+    back_link: str | None = None,
 ) -> dict[str, Any]:
     """Run the canonical analysis *name* (a key of :data:`RECIPES`) into *out*.
 
@@ -174,13 +178,17 @@ def run_recipe(
     With ``quick=True`` the parameters of :func:`recipe_plan` are used and
     stated at the top of the report.
 
-    Returns :func:`build_report`'s dict (``index``, ``headlines``, ``failed``).
+    *back_link* is passed to :func:`build_report` (a link to the page
+    listing this report with others). Returns :func:`build_report`'s dict
+    (``index``, ``headlines``, ``failed``).
     """
     check_option(name, "dataset", tuple(RECIPES))
     out = check_output_folder(out)
     recipe = RECIPES[name]
     if recipe.custom is not None:
-        return recipe.custom(out, quick=quick, progress=progress, random_state=random_state)
+        return recipe.custom(
+            out, quick=quick, progress=progress, random_state=random_state, back_link=back_link
+        )
     plan = recipe_plan(name, quick=quick)
     activity, kept = _take_subset(recipe.load(), plan["subset"])
     description = recipe.description
@@ -198,6 +206,7 @@ def run_recipe(
         options=plan["options"],
         random_state=random_state,
         progress=progress,
+        back_link=back_link,
     )
 
 
@@ -210,6 +219,7 @@ def run_activity_report(
     quick: bool = False,
     progress: bool = True,
     random_state: Any = 0,
+    back_link: str | None = None,
 ) -> dict[str, Any]:
     """Every section that applies to *activity* (a user's own recording) into *out*.
 
@@ -233,6 +243,7 @@ def run_activity_report(
         options=options,
         random_state=random_state,
         progress=progress,
+        back_link=back_link,
     )
 
 
@@ -258,7 +269,12 @@ def run_recipes(
     results, entries = {}, []
     for name in progress_bar(names, enable=progress, desc="datasets"):
         res = run_recipe(
-            name, out / name, quick=quick, progress=progress, random_state=random_state
+            name,
+            out / name,
+            quick=quick,
+            progress=progress,
+            random_state=random_state,
+            back_link="../index.html",
         )
         results[name] = res
         entries.append(

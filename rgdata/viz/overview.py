@@ -32,29 +32,66 @@ def plot_activity(activity: xr.DataArray, *, ax: Any = None, max_time: int = 500
     -------
     matplotlib.figure.Figure
     """
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = get_axes(ax, figsize=(8, 4))
     if "trial" in activity.dims:
         activity = activity.isel(trial=0)
     act = activity.transpose("unit", "time").isel(time=slice(0, max_time))
     values = np.asarray(act.values, dtype=float)
     kind = activity.attrs.get("kind", "")
-    step = activity.attrs.get("bin_width")
+    x, xlabel, is_date = _time_axis(act)
     if kind in ("spikes", "spins"):
-        on = values > 0
-        uu, tt = np.nonzero(on)
-        tx = tt * step if step else tt
-        ax.scatter(tx, uu, s=2, marker="|", color="k", linewidths=0.6)
-        ax.set_xlim(0, (values.shape[1] * step) if step else values.shape[1])
+        uu, tt = np.nonzero(values > 0)
+        ax.scatter(x[tt], uu, s=2, marker="|", color="k", linewidths=0.6)
+        ax.set_xlim(x[0], x[-1] + (x[-1] - x[0]) / max(len(x) - 1, 1))
     else:
         lim = np.nanpercentile(np.abs(values), 99) or 1.0
+        half = (x[-1] - x[0]) / max(len(x) - 1, 1) / 2
         im = ax.imshow(
-            values, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest"
+            values,
+            aspect="auto",
+            cmap="RdBu_r",
+            vmin=-lim,
+            vmax=lim,
+            interpolation="nearest",
+            extent=(x[0] - half, x[-1] + half, values.shape[0] - 0.5, -0.5),
         )
         fig.colorbar(im, ax=ax, label=activity.attrs.get("units", "value"))
+    if is_date:
+        ax.xaxis_date()
+        fig.autofmt_xdate()
+    labels = act["unit"].values
+    if len(labels) <= 30 and labels.dtype.kind in "UO":  # tickers, named cells
+        ax.set_yticks(np.arange(len(labels)), [str(v) for v in labels], fontsize="x-small")
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("unit")
-    ax.set_xlabel("time (s)" if (step and kind in ("spikes", "spins")) else "time index")
+    ax.set_xlabel(xlabel)
     ax.set_title(f"{activity.attrs.get('source', '')} {kind}".strip())
     return fig
+
+
+def _time_axis(act: xr.DataArray) -> tuple[np.ndarray, str, bool]:
+    """x positions of the time points, the axis label, and whether they are dates.
+
+    Dates (a datetime64 ``time`` coordinate) are drawn as dates; a numeric
+    coordinate with ``attrs["units"]`` (or an Activity with ``bin_width``) in
+    its time unit; otherwise the time index.
+    """
+    time = act["time"].values
+    if np.issubdtype(time.dtype, np.datetime64):
+        import matplotlib.dates as mdates
+
+        return np.asarray(mdates.date2num(time)), "date", True
+    step = act.attrs.get("bin_width")
+    unit = act["time"].attrs.get("units") or act.attrs.get("time_units")
+    index = np.arange(len(time))
+    if np.issubdtype(time.dtype, np.number) and not np.array_equal(time, index):
+        return time.astype(float), f"time ({unit})" if unit else "time", False
+    if step:
+        return index * float(step), f"time ({unit or 's'})", False
+    return index.astype(float), "time index", False
 
 
 def plot_unit_statistics(summary: xr.Dataset, *, ax: Any = None, statistic: str = "auto"):

@@ -321,6 +321,23 @@ def add_scaling_section(
         for n in nulls:
             summary[f"{s}_{n}"] = float(res.sel(null=n, exponent_name=s)["exponent"])
             summary[f"{s}_{n}_z"] = float(res.sel(null=n, exponent_name=s)["z_vs_data"])
+        report.add_headline(
+            f"{_NAMES[s]}: {_WHAT[s]}",
+            float(d["exponent"]),
+            ci_low=float(d["exponent_ci_low"]),
+            ci_high=float(d["exponent_ci_high"]),
+            nulls=[
+                {
+                    "name": str(n),
+                    "mean": float(res.sel(null=n, exponent_name=s)["exponent"]),
+                    "band_low": float(res.sel(null=n, exponent_name=s)["exponent_ci_low"]),
+                    "band_high": float(res.sel(null=n, exponent_name=s)["exponent_ci_high"]),
+                }
+                for n in nulls
+            ],
+            note=str(d["exponent_status"].values) if "exponent_status" in d else "",
+            section=section,
+        )
 
     if holdout_check:
         stacked = stack_trials(act) if has_trials else act
