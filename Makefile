@@ -8,7 +8,7 @@ PINNED := PIP_CONSTRAINT="$(CURDIR)/constraints.txt"
 # no constraints at all: the newest versions setup.cfg allows
 UNPINNED := PIP_CONSTRAINT=/dev/null
 
-.PHONY: report test test-slow test-all test-latest lock bench bench-full lint clean venv
+.PHONY: report test test-slow test-all test-latest lock bench bench-full lint clean venv docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ report: $(STAMP)
 	@if command -v chromium > /dev/null && command -v chromedriver > /dev/null; then \
 		$(PY) -m tests.report.browser reports; \
 	else echo "chromium/chromedriver not installed: report pages not checked in a browser"; fi
+
+# the docs site: docs/ pages, the API reference from the docstrings, the notebooks
+# (executed); warnings are errors. Output: docs/_build/html/index.html
+docs: $(STAMP)
+	RGDATA_DOCS_EXECUTE=cache $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow" -q

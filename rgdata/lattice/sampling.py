@@ -163,7 +163,7 @@ def sample_ising(
         ``algorithm``, ``seed``, ``burn_in`` (sweeps run before the first
         sample, pilot included), ``spacing`` (sweeps, or Wolff
         sweep-equivalents, between samples), ``tau_int`` (integrated
-        autocorrelation time in sweeps, max over E and |m|),
+        autocorrelation time in sweeps, max over E and ``|m|``),
         ``tau_int_reliable`` (1 if the pilot was reliable and the output
         check passed), ``tau_int_pilot_reliable``, ``tau_int_samples`` (of the
         returned series, in samples; 0.5 = independent) with
@@ -182,14 +182,14 @@ def sample_ising(
     Notes
     -----
     Automatic burn-in and spacing (when either is None): a pilot run measures
-    the energy, |m| and m^2 after every sweep, doubling its length until
+    the energy, ``|m|`` and m^2 after every sweep, doubling its length until
     Sokal's windowed tau_int (``c = 6``) of each, on the second half of the
     series, is reliable: the half is >= 200 tau and >= 2048 sweeps long (512
     on lattices above 2**16 sites) and the window ``M <= half / 10``; at most
     ``max(4096, 2**28 / L**dim)`` sweeps. Then ``burn_in = max(pilot, 20
     tau)`` and ``spacing = max(1, ceil(2 tau))``. If the cap is reached the
     estimate is a lower bound (``tau_int_pilot_reliable = 0``). Output check:
-    tau_int of the returned samples' energy, |m| and m^2 (in samples) must
+    tau_int of the returned samples' energy, ``|m|`` and m^2 (in samples) must
     not exceed ``1 + 2 se`` (``spacing_adequate``). ``tau_int_reliable = 1``
     needs both; a failure of either gives one warning.
 
@@ -393,7 +393,7 @@ def sample_ising_replicas(
         fastest kernel).
     burn_in, spacing : int, optional
         Sweeps before the first sample and between samples; automatic rule
-        as in :func:`sample_ising`, from the replica-averaged E and |m|.
+        as in :func:`sample_ising`, from the replica-averaged E and ``|m|``.
     random_state : None, int or numpy.random.Generator
         Seed (recorded in ``attrs["seed"]``).
     progress : bool

@@ -97,7 +97,7 @@ class PairwiseMaxEnt(PairwiseModel):
     coding : {"01", "pm1"}
         Coding of the model's variables: ``"01"`` (x in {0, 1}, spikes) or
         ``"pm1"`` (x in {-1, +1}, Ising spins). Data in either coding are
-        accepted and recoded. h_ and J_ are in this coding.
+        accepted and recoded. ``h_`` and ``J_`` are in this coding.
     k_potential : bool
         Add the K-pairwise count potential V(K) (Tkacik et al. 2014).
         Counts K >= 3 never seen in the data get ``V(K) = -inf`` (stored as
@@ -107,7 +107,7 @@ class PairwiseMaxEnt(PairwiseModel):
         Iteration cap (default 2000 for exact/pseudolikelihood, 400 for the Monte Carlo
         learners).
     tol : float
-        Convergence target for the largest |model - data| of the means,
+        Convergence target for the largest ``|model - data|`` of the means,
         second moments (and P(K)), in comparison standard errors: the data's
         block standard error, or the error the data would have under the
         model if that is larger (statistics seen a handful of times). For
@@ -155,7 +155,7 @@ class PairwiseMaxEnt(PairwiseModel):
         and, K-pairwise, count_distribution): ``n``, ``max_z``, ``rms_z`` (Monte
         Carlo share removed), ``mean_z``, ``bias`` (mean z * sqrt(n)) and
         ``bias_allowance``; a family fails when rms_z >= tol_rms or
-        |bias| >= 3 + bias_allowance
+        ``|bias| >= 3 + bias_allowance``
     high_activity_fraction_ : float, share of sweeps above the data's largest count
         of Gibbs chains started with every unit active (NaN for exact fits; > 0.5
         warns with HighActivityModeWarning)
