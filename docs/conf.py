@@ -80,14 +80,33 @@ def _write_api_pages():
 
     folder = Path(__file__).parent / "_api"
     folder.mkdir(exist_ok=True)
-    index = ["API reference", "=============", "", "One page per public package.", "",
-             ".. toctree::", "   :maxdepth: 1", ""]
+    index = [
+        "API reference",
+        "=============",
+        "",
+        "One page per public package.",
+        "",
+        ".. toctree::",
+        "   :maxdepth: 1",
+        "",
+    ]
     for name in PACKAGES:
         module = importlib.import_module(name)
         title = f"``{name}``"
-        lines = [title, "=" * len(title), "", f".. automodule:: {name}", "   :no-members:", "",
-                 f".. currentmodule:: {name}", "", ".. autosummary::", "   :toctree: generated",
-                 "   :nosignatures:", ""]
+        lines = [
+            title,
+            "=" * len(title),
+            "",
+            f".. automodule:: {name}",
+            "   :no-members:",
+            "",
+            f".. currentmodule:: {name}",
+            "",
+            ".. autosummary::",
+            "   :toctree: generated",
+            "   :nosignatures:",
+            "",
+        ]
         lines += [f"   {n}" for n in _public(module)]
         text = "\n".join(lines) + "\n"
         page = folder / f"{name}.rst"

@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from .._validation import check_dataset, check_real, describe
-from ._axes import get_axes
+from ._axes import get_axes, new_figure
 
 __all__ = [
     "plot_lattice_observable",
@@ -233,9 +233,7 @@ def plot_block_snapshots(levels: list[xr.DataArray], *, sample: int = 0, fig: An
             f"levels must be a non-empty list of Configurations, got {describe(levels)}"
         )
     if fig is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(2.6 * len(levels), 2.8), layout="constrained")
+        fig = new_figure(figsize=(2.6 * len(levels), 2.8))
     axes = fig.subplots(1, len(levels), squeeze=False)[0]
     for i, (ax, cfg) in enumerate(zip(axes, levels, strict=True)):
         img = cfg.values[sample]
@@ -266,9 +264,7 @@ def plot_mcrg_exponents(res: xr.Dataset, *, fig: Any = None):
     """
     res = check_dataset(res, ("y_t", "y_t_err", "y_h", "y_h_err"), "res")
     if fig is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(9, 3.8), layout="constrained")
+        fig = new_figure(figsize=(9, 3.8))
     axes = fig.subplots(1, 2)
     for ax, (y, k, exact) in zip(
         axes, (("y_t", "n_even", "y_t_exact"), ("y_h", "n_odd", "y_h_exact")), strict=True
@@ -405,9 +401,7 @@ def plot_block_coupling_flow(
     if critical_coupling is not None:
         critical_coupling = check_real(critical_coupling, "critical_coupling")
     if fig is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(10, 4.2), layout="constrained")
+        fig = new_figure(figsize=(10, 4.2))
     ax_lev, ax_flow = fig.subplots(1, 2)
     first = couplings[0]
     names = [str(n) for n in fit["parameter"].values] if fit is not None else list(couplings)

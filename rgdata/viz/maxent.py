@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from .._validation import check_dataset, check_option
-from ._axes import get_axes
+from ._axes import get_axes, new_figure
 
 __all__ = [
     "plot_couplings",
@@ -150,9 +150,7 @@ def plot_maxent_summary(params: xr.Dataset, gof: xr.Dataset, *, fig: Any = None)
     matplotlib.figure.Figure
     """
     if fig is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(10, 8), layout="constrained")
+        fig = new_figure(figsize=(10, 8))
     axes = fig.subplots(2, 2)
     plot_couplings(params, kind="histogram", ax=axes[0, 0])
     plot_predicted_vs_observed(gof, "cov", ax=axes[0, 1])

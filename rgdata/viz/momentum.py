@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from .._validation import describe
-from ._axes import get_axes
+from ._axes import get_axes, new_figure
 
 __all__ = ["plot_fourth_moment_flow", "plot_momentum_distributions", "plot_self_similarity"]
 
@@ -175,9 +175,7 @@ def plot_momentum_distributions(
         if not parts:
             raise ValueError(f"direction {direction!r} is not in the result")
     if ax is None and len(parts) > 1:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(5.0 * len(parts), 4.0), layout="constrained")
+        fig = new_figure(figsize=(5.0 * len(parts), 4.0))
         axes = fig.subplots(1, len(parts), sharey=True)
     else:
         fig, ax = get_axes(ax)

@@ -16,7 +16,7 @@ import xarray as xr
 
 from .._validation import check_option, describe
 from ..diagnostics._fit_dataset import exponent_fit
-from ._axes import get_axes
+from ._axes import get_axes, new_figure
 
 __all__ = [
     "plot_scaling",
@@ -341,9 +341,7 @@ def plot_exponent_table(result: xr.Dataset, *, ax: Any = None) -> Any:
         if np.any(np.isfinite(result["exponent"].sel(exponent_name=s)))
     ]
     if ax is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(2.6 * max(len(names), 1), 3.0), layout="constrained")
+        fig = new_figure(figsize=(2.6 * max(len(names), 1), 3.0))
         axes = [fig.add_subplot(1, max(len(names), 1), i + 1) for i in range(len(names))]
     else:
         axes = list(np.atleast_1d(ax))
