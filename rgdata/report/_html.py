@@ -34,14 +34,21 @@ class Headline:
     ci_high: float = math.nan
     nulls: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
+    reference: float | None = None
+    reference_name: str = "exact"
 
     @property
     def verdict(self) -> str:
-        """Does the data's CI overlap each null's band? (empty without nulls)."""
-        if not self.nulls:
-            return self.note
+        """The data's CI against the exact value (if any) and each null's band."""
+        parts = []
         if not (math.isfinite(self.value) and math.isfinite(self.ci_low)):
             return "no interval: " + (self.note or "fit failed")
+        if self.reference is not None:
+            ref = f"{self.reference_name} {format_value(self.reference, 4)}"
+            inside = self.ci_low <= self.reference <= self.ci_high
+            parts.append(f"{'agrees with' if inside else 'differs from'} {ref}")
+        if not self.nulls:
+            return "; ".join(parts) or self.note
         overlap = [
             n["name"]
             for n in self.nulls
@@ -50,15 +57,19 @@ class Headline:
             and n["band_low"] <= self.ci_high
         ]
         if not overlap:
-            return "differs from every null"
-        return "consistent with " + ", ".join(overlap)
+            parts.append("differs from every null")
+        else:
+            parts.append("consistent with " + ", ".join(overlap))
+        return "; ".join(parts)
 
     @property
     def verdict_class(self) -> str:
         verdict = self.verdict
-        if verdict == "differs from every null":
+        if "consistent with" in verdict or verdict.startswith("differs from exact"):
+            return "verdict-consistent"  # shown in the warning colour
+        if "differs from every null" in verdict or verdict.startswith("agrees with"):
             return "verdict-differs"
-        return "verdict-consistent" if verdict.startswith("consistent") else ""
+        return ""
 
     @property
     def value_text(self) -> str:
@@ -79,6 +90,7 @@ class Headline:
             "ci_high": self.ci_high,
             "nulls": self.nulls,
             "note": self.note,
+            "reference": self.reference,
             "verdict": self.verdict,
             "value_text": self.value_text,
             "verdict_class": self.verdict_class,

@@ -158,6 +158,8 @@ class Report:
         ci_high: float = float("nan"),
         nulls: list[dict[str, Any]] | None = None,
         note: str = "",
+        reference: float | None = None,
+        reference_name: str = "exact",
         section: str = "",
     ) -> Report:
         """Add a number to the headline table at the top of the page.
@@ -174,7 +176,10 @@ class Report:
             would fall). The verdict column says whether the data's interval
             overlaps each band.
         note : str
-            Shown as the verdict when there are no nulls.
+            Shown as the verdict when there is neither a null nor a reference.
+        reference, reference_name : float and str, optional
+            A value the number is checked against (an exact or published
+            value): the verdict says whether the 95% CI holds it.
         section : str
             The section the number comes from.
         """
@@ -192,7 +197,15 @@ class Report:
                 }
             )
         headline = Headline(
-            str(label), section, float(value), float(ci_low), float(ci_high), rows, note
+            str(label),
+            section,
+            float(value),
+            float(ci_low),
+            float(ci_high),
+            rows,
+            note,
+            None if reference is None else float(reference),
+            reference_name,
         )
         digits = ci_digits(headline.ci_low, headline.ci_high)
         for row in rows:

@@ -42,3 +42,11 @@ def test_same_numbers_same_bytes_new_numbers_new_file(tmp_path):
     _report(tmp_path, 1.0)
     assert write_snapshot(tmp_path).read_bytes() != first
     assert "consistent with shuffle" in path.read_text()
+
+
+def test_reference_verdict(tmp_path):
+    rep = Report("Ising")
+    rep.add_headline("y_t", 0.98, ci_low=0.95, ci_high=1.01, reference=1.0)
+    rep.add_headline("y_h", 1.80, ci_low=1.78, ci_high=1.82, reference=1.875)
+    verdicts = [h.verdict for h in rep.headlines]
+    assert verdicts == ["agrees with exact 1.0000", "differs from exact 1.8750"]

@@ -267,9 +267,20 @@ def add_ising_section(
     t_at = float(scan["temperature"][i_tc])
     chi_fit = fss_exponent(scan, "susceptibility_m2", t_at)
     m_fit = fss_exponent(scan, "abs_magnetization", t_at)
-    for key, fit in (("gamma_nu", chi_fit), ("minus_beta_nu", m_fit)):
+    for key, fit, label, exact_value in (
+        ("gamma_nu", chi_fit, "γ/ν: susceptibility at T_c ~ L^(γ/ν)", 1.75),
+        ("minus_beta_nu", m_fit, "-β/ν: <|m|> at T_c ~ L^(-β/ν)", -0.125),
+    ):
         heads[key] = fit.attrs["exponent"]
         heads[f"{key}_ci"] = [fit.attrs["ci_low"], fit.attrs["ci_high"]]
+        report.add_headline(
+            label,
+            fit.attrs["exponent"],
+            ci_low=fit.attrs["ci_low"],
+            ci_high=fit.attrs["ci_high"],
+            reference=exact_value,
+            section=_SECTION,
+        )
     report.add_figure(
         vl.plot_fss_fit(chi_fit),
         "ising_gamma_nu",
@@ -335,6 +346,19 @@ def add_ising_section(
     table = mcrg_table(res)
     heads["y_t"], heads["y_t_err"] = res.attrs["y_t_estimate"], res.attrs["y_t_estimate_err"]
     heads["y_h"], heads["y_h_err"] = res.attrs["y_h_estimate"], res.attrs["y_h_estimate_err"]
+    for sym, label, exact_value in (
+        ("y_t", "y_t: MCRG thermal eigenvalue exponent", 1.0),
+        ("y_h", "y_h: MCRG magnetic eigenvalue exponent", 15 / 8),
+    ):
+        est, err = heads[sym], heads[f"{sym}_err"]  # err: jackknife standard error
+        report.add_headline(
+            label,
+            est,
+            ci_low=est - 1.96 * err,
+            ci_high=est + 1.96 * err,
+            reference=exact_value,
+            section=_SECTION,
+        )
     lv2 = res.sel(level=min(2, res.sizes["level"]))
     report.add_figure(
         vl.plot_mcrg_exponents(res),
