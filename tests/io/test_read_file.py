@@ -54,6 +54,7 @@ def test_dated_table_keeps_dates(tmp_path):
     np.testing.assert_allclose(act.values, frame.to_numpy().T)
 
 
+@pytest.mark.filterwarnings("ignore:read_prices:UserWarning")
 def test_prices_go_through_read_prices():
     csv = data_dir() / "stocks_sklearn" / "close_prices.csv"
     xr.testing.assert_equal(read_file(csv, kind="returns"), read_prices(csv))
