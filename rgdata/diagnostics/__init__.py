@@ -1,6 +1,8 @@
 """Exponent fits, null models and self-similarity diagnostics."""
 
 from .count_fit import *  # noqa: F403
+from .dynamics import *  # noqa: F403
+from .dynamics_levels import *  # noqa: F403
 from .exponents import *  # noqa: F403
 from .ms3d import *  # noqa: F403
 from .nulls import *  # noqa: F403

@@ -35,7 +35,7 @@ from ._ms3d_kernels import block_residuals, check_scales, expected_ms3d, gaussia
 from ._null_bands import NULL_BAND_LEVEL, prediction_band
 from .nulls import surrogate
 
-__all__ = ["ms3d", "ms3d_tree", "gaussian_field", "expected_ms3d", "CI_LEVEL"]
+__all__ = ["ms3d", "ms3d_tree", "gaussian_field", "expected_ms3d"]
 
 #: coverage of the jackknife confidence intervals
 CI_LEVEL = 0.95
