@@ -85,8 +85,16 @@ def _check_levels(levels: Any, scales: Any) -> tuple[list[np.ndarray], np.ndarra
 
 
 def _taus(arrays: list[np.ndarray], max_lag: int) -> tuple[np.ndarray, np.ndarray]:
-    """Whole-series pooled autocorrelations ``(level, lag)`` and e-folding times."""
-    rho = np.stack([pooled_rho(block_autocov(a, 1, max_lag), a.shape[1]) for a in arrays])
+    """Pooled autocorrelations ``(level, lag)`` and e-folding times.
+
+    Pairs are summed inside contiguous stretches of at least ``8 max_lag``
+    steps (FFTs of that length, not of the whole series); the pairs lost at
+    the seams are few and each lag is normalised by its own pair count.
+    """
+    n_time = arrays[0].shape[1]
+    n_blocks = max(1, n_time // (8 * max_lag))
+    length = n_time // n_blocks
+    rho = np.stack([pooled_rho(block_autocov(a, n_blocks, max_lag), length) for a in arrays])
     return rho, efold_time(rho)
 
 
@@ -134,8 +142,9 @@ def dynamic_scaling(
     n_boot : int
         Bootstrap replicates (at least 20).
     max_lag : int, optional
-        Longest lag of the autocorrelations (default: a third of the
-        series). A level whose autocorrelation stays above ``1/e`` up to it
+        Longest lag of the autocorrelations (default: 256, multiplied by 4
+        until every level's autocorrelation has fallen below ``1/e``, at
+        most a third of the series). A level whose autocorrelation stays above ``1/e`` up to it
         raises ``ValueError``.
     n_null : int
         Draws of each null (at least 2): the time-shuffled skill null (each
@@ -180,12 +189,17 @@ def dynamic_scaling(
     n_boot = check_int(n_boot, "n_boot", min_value=20)
     n_null = check_int(n_null, "n_null", min_value=2)
     n_time = arrays[0].shape[1]
-    if max_lag is None:
-        max_lag = n_time // 3
-    max_lag = check_int(max_lag, "max_lag", min_value=2, max_value=n_time // 2)
     rng = check_random_state(random_state)
     log_s, ratio = np.log(s), s[1:] / s[:-1]
-    rho, tau = _taus(arrays, max_lag)
+    if max_lag is None:  # grow the lag range until every level has crossed 1/e
+        max_lag = min(256, n_time // 3)
+        rho, tau = _taus(arrays, max_lag)
+        while not np.all(np.isfinite(tau)) and max_lag < n_time // 3:
+            max_lag = min(4 * max_lag, n_time // 3)
+            rho, tau = _taus(arrays, max_lag)
+    else:
+        max_lag = check_int(max_lag, "max_lag", min_value=2, max_value=n_time // 2)
+        rho, tau = _taus(arrays, max_lag)
     bad = np.flatnonzero(~np.isfinite(tau))
     if bad.size:
         raise ValueError(

@@ -26,11 +26,12 @@ DYNAMICS_NULLS = ("circular_shift", "phase")
 
 
 def _cluster_sums(values: np.ndarray, membership: np.ndarray) -> np.ndarray:
-    keep = membership >= 0
+    """Sums of the rows of *values* in each cluster (``membership`` -1: left out)."""
+    keep = np.flatnonzero(membership >= 0)
     n_c = int(membership[keep].max()) + 1
-    out = np.zeros((n_c, values.shape[1]))
-    np.add.at(out, membership[keep], values[keep])
-    return out
+    onehot = np.zeros((n_c, membership.size))
+    onehot[membership[keep], keep] = 1.0
+    return onehot @ values
 
 
 def prg_dynamics(

@@ -20,6 +20,7 @@ bins, for activity), several draws, summarised by a 95 % prediction band.
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ import xarray as xr
 
 from .._jackknife import jackknife_error
 from .._progress import progress_bar
-from .._validation import check_array, check_int, check_random_state, describe
+from .._validation import check_array, check_int, check_option, check_random_state, describe
 from .._warnings import warn_user
 from ..activity import check_activity, stack_trials
 from ._ms3d_kernels import block_residuals, check_scales, expected_ms3d, gaussian_field
@@ -275,11 +276,12 @@ def _tree_residuals(z: np.ndarray, member: np.ndarray) -> tuple[np.ndarray, np.n
     residual = np.empty((z.shape[1], member.shape[0]))
     for j, m in enumerate(member):
         n_c = int(m.max()) + 1
-        sums = np.zeros((n_c, z.shape[1]))
-        np.add.at(sums, m, zc)
-        counts = np.bincount(m, minlength=n_c).astype(float)
-        nz = counts > 0
-        kept = (np.square(sums[nz]) / counts[nz, None]).sum(axis=0)
+        onehot = np.zeros((n_c, m.size))
+        onehot[m, np.arange(m.size)] = 1.0
+        counts = onehot.sum(axis=1)
+        used = counts > 0  # clusters made only of left-out units are empty here
+        sums = onehot[used] @ zc  # cluster sums, one BLAS product
+        kept = (np.square(sums) / counts[used, None]).sum(axis=0)
         residual[:, j] = np.maximum(total - kept, 0.0)
     return residual, total
 
@@ -290,6 +292,7 @@ def ms3d_tree(
     *,
     levels: Any = None,
     n_null: int = 10,
+    null_tree: str = "refit",
     n_groups: int = 20,
     random_state: Any = None,
     progress: bool = False,
@@ -312,7 +315,13 @@ def ms3d_tree(
         least 2 clusters).
     n_null : int
         Draws of the null: each unit's time bins permuted independently
-        (:func:`rgdata.diagnostics.surrogate` ``"shuffle"``), same tree.
+        (:func:`rgdata.diagnostics.surrogate` ``"shuffle"``).
+    null_tree : {"refit", "same"}
+        ``"refit"`` (default): PRG is run again on every surrogate, so the
+        null includes the selection bias of greedy pairing (clusters chosen
+        for their sampled correlations score below ``null_expected`` even on
+        independent units); ``"same"``: the data's tree (cheaper, biased
+        towards finding structure).
     n_groups : int
         Contiguous time blocks for the jackknife.
     random_state : None, int or numpy.random.Generator
@@ -325,9 +334,9 @@ def ms3d_tree(
     xarray.Dataset
         As :func:`ms3d`, with ``scale`` = cluster size ``K`` and
         ``null_expected`` = ``M (1 - 1/K) / (M - 1)`` for ``M`` scored units
-        (independent units). Units left out of the top scored level (odd
-        cluster counts) are left out of every level (warned; attrs
-        ``n_left_out``).
+        (independent units in clusters not chosen from the data). Units left
+        out of the top scored level (odd cluster counts) are left out of
+        every level (warned; attrs ``n_left_out``).
 
     Raises
     ------
@@ -348,6 +357,7 @@ def ms3d_tree(
             f"{result.attrs['n_time']}; pass the activity the result came from"
         )
     n_null = check_int(n_null, "n_null", min_value=2)
+    check_option(null_tree, "null_tree", ("refit", "same"))
     n_groups = check_int(n_groups, "n_groups", min_value=1)
     levels = _tree_levels(result, levels)
     pos = unit_positions(result, act)
@@ -377,10 +387,21 @@ def ms3d_tree(
     pooled = _pooled(residual, total, groups, values.shape[0])
     rng = check_random_state(random_state)
     kept_act = act.isel(unit=pos[keep])
-    null_d = np.empty((n_null, len(levels)))
+    null_d = np.full((n_null, len(levels)), np.nan)
+    n_levels = int(result.sizes["level"]) - 1
     for i in progress_bar(range(n_null), enable=progress, desc="ms3d_tree null"):
-        shuffled = surrogate(kept_act, "shuffle", random_state=rng).values.astype(np.float64)
-        r, tot = _tree_residuals(_z(shuffled), member)
+        shuffled = surrogate(kept_act, "shuffle", random_state=rng)
+        tree = member
+        if null_tree == "refit":
+            from ..coarse.prg import prg
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the data's run already warned
+                refit = prg(shuffled, n_levels=n_levels, random_state=int(rng.integers(2**31)))
+            tree = refit["membership"].values[levels]
+            shuffled = shuffled.isel(unit=np.flatnonzero(tree[-1] >= 0))
+            tree = tree[:, tree[-1] >= 0]
+        r, tot = _tree_residuals(_z(shuffled.values.astype(np.float64)), tree)
         null_d[i] = r.sum(axis=0) / tot.sum()
     sizes = [int(v) for v in result["cluster_size"].values[levels]]
     m = values.shape[0]
@@ -391,7 +412,8 @@ def ms3d_tree(
         "n_units": int(m),
         "n_time": int(values.shape[1]),
         "n_left_out": n_left,
-        "null": "shuffle: each unit's time bins permuted independently (same tree)",
+        "null": "shuffle: each unit's time bins permuted independently; "
+        + ("PRG refitted on every draw" if null_tree == "refit" else "the data's tree"),
         "random_state": _seed_attr(random_state),
     }
     return _dataset("cluster_size", sizes, pooled, null_d, expected, attrs)

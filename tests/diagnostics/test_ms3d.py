@@ -125,7 +125,7 @@ def _tree_activity(n_levels=6, n_time=4000, seed=0):
 def test_tree_of_nested_components_scores_as_planted():
     act = _tree_activity()
     res = rgdata.coarse.prg(act, n_levels=5, random_state=0)
-    out = ms3d_tree(act, res, n_null=4, random_state=1)
+    out = ms3d_tree(act, res, n_null=4, null_tree="same", random_state=1)
     assert list(out["scale"].values) == [2, 4, 8, 16, 32]
     # level-m components (variance 1, shared by 2^m units) are removed at level l > m with
     # weight 1 - 2^(m-l); the total variance about the unit mean is sum_m (1 - 2^m / M)
@@ -134,11 +134,31 @@ def test_tree_of_nested_components_scores_as_planted():
     planted = np.array([np.sum(1 - 2.0 ** (comps[:lv] - lv)) / total for lv in range(1, 6)])
     d, se = out["dissimilarity"].values, out["dissimilarity_se"].values
     assert np.all(np.abs(d - planted) < 4 * se), (d, planted, se)
-    # the null (units independent) sits at its exact expectation M (1 - 1/K) / (M - 1)
+    # the same-tree null (units independent) sits at its exact expectation M (1 - 1/K) / (M - 1)
     null = out["null_dissimilarity"].values
     z = (null.mean(axis=0) - out["null_expected"].values) / (null.std(axis=0, ddof=1) / 2)
     assert np.all(np.abs(z) < 5)
     assert np.all(d < out["null_dissimilarity_band_low"].values)
+    refit = ms3d_tree(act, res, n_null=3, random_state=1)
+    assert np.all(d < refit["null_dissimilarity_band_low"].values)
+
+
+def test_tree_leaves_out_units_of_odd_clusters_consistently():
+    # 40 units: 40 -> 20 -> 10 -> 5 -> 2 clusters, so level 4 leaves a K = 8 cluster out
+    act = rgdata.as_activity(np.random.default_rng(4).normal(size=(40, 2000)), kind="continuous")
+    res = rgdata.coarse.prg(act, n_levels=4, random_state=0)
+    with pytest.warns(UserWarning, match="left out of PRG level 4"):
+        out = ms3d_tree(act, res, n_null=5, random_state=0)
+    assert out.attrs["n_left_out"] == 8 and out.attrs["n_units"] == 32
+    assert np.all(np.isfinite(out["dissimilarity"].values))
+    # independent units: the refitted null carries PRG's selection bias, so the data sit in it
+    assert np.all(np.abs(out["z_vs_null"].values) < 4), out["z_vs_null"].values
+    # ... while against the same tree, or the random-tree expectation, they look structured
+    with pytest.warns(UserWarning, match="left out"):
+        same = ms3d_tree(act, res, n_null=5, null_tree="same", random_state=0)
+    assert np.all(same["z_vs_null"].values < -3)
+    z = (out["dissimilarity"] - out["null_expected"]) / out["dissimilarity_se"]
+    assert np.all(z.values < -4)
 
 
 def test_tree_bad_input():
