@@ -38,17 +38,25 @@ def _ms3d_caption(ms: xr.Dataset) -> str:
             strict=True,
         )
     )
+    left = ms.attrs["n_left_out"]
+    left_txt = (
+        f" {left} unit(s) that odd cluster counts leave out of the top level are left out of "
+        f"every level ({ms.attrs['n_units']} scored)."
+        if left
+        else ""
+    )
     return (
         "Multi-scale structural self-dissimilarity along the PRG tree: at time t the field is "
         "the vector of z-scored units, the blocks are the PRG clusters of K units, and D(K) is "
         "the fraction of the across-unit variance removed by replacing each unit by its "
-        "cluster mean (0: units move together inside clusters; null of independent units "
-        f"M(1 - 1/K)/(M - 1)). MS3D = sum over K = {_ci(ms, 'ms3d')}; shuffled null "
-        f"(each unit's time bins permuted, same tree, {ms.attrs['n_null']} draws) "
+        "cluster mean (0: units move together inside clusters; M(1 - 1/K)/(M - 1) for "
+        f"independent units in random clusters). MS3D = sum over K = {_ci(ms, 'ms3d')}; null "
+        f"({ms.attrs['null']}; {ms.attrs['n_null']} draws, so the null carries the selection "
+        "bias of greedy pairing) "
         f"{float(ms['null_ms3d_mean']):.3g} (95% prediction band "
         f"{float(ms['null_ms3d_band_low']):.3g} to {float(ms['null_ms3d_band_high']):.3g}). "
         f"Per scale (+- jackknife SE over {ms.attrs['ci_method'].split(' over ')[1]}): "
-        f"{per_scale}."
+        f"{per_scale}.{left_txt}"
     )
 
 
@@ -72,13 +80,14 @@ def _dynamics_caption(dyn: xr.Dataset) -> str:
     return (
         "Dynamics across PRG levels: one OU model per level (shared by its z-scored cluster "
         "sums), tau = e-folding time of the pooled autocorrelation, in time bins. "
-        f"tau ~ K^z with z = {_ci(dyn, 'z')} (+- {float(dyn['z_se']):.2f}, "
+        f"tau ~ K^z with z = {_ci(dyn, 'z')} (bootstrap SE {float(dyn['z_se']):.2g}, "
         f"{dyn.attrs['ci_method']}). tau per level [95% CI]: {taus}.{null}"
     )
 
 
 def _skill_caption(dyn: xr.Dataset) -> str:
     rows = []
+    fast = int((dyn["tau"].values < 1).sum())
     for i in range(1, dyn.sizes["level"]):
         rows.append(
             f"K={int(dyn['scale'].values[i])}: own {dyn['skill_own'].values[i]:.3f}, "
@@ -93,6 +102,13 @@ def _skill_caption(dyn: xr.Dataset) -> str:
         "(K ratio)^z (one law for all levels), and against the own model on time-shuffled data "
         "(no dynamics: about -e^-2 = -0.135). An exact OU at its own tau scores e^-2 = 0.135; "
         "a rescaled model as good as the own one means the levels follow one rescaled law. "
+        + (
+            f"{fast} level(s) decorrelate within one time bin (tau < 1): there the horizon is "
+            "one bin and the OU map predicts little (negative skill = worse than predicting "
+            "the mean). "
+            if fast
+            else ""
+        )
         + "; ".join(rows)
         + "."
     )
@@ -107,6 +123,7 @@ def add_multiscale_section(
     n_levels: int | None = None,
     n_null: int = 10,
     n_boot: int = 200,
+    max_time: int | None = 20000,
     section: str = "Multi-scale self-similarity",
     name: str = "multiscale",
     **options: Any,
@@ -135,6 +152,10 @@ def add_multiscale_section(
         PRG levels (default as :func:`rgdata.coarse.prg`).
     n_null, n_boot : int
         Null draws and bootstrap replicates.
+    max_time : int or None
+        Analyse the first *max_time* time points only (after stacking
+        trials; stated in the text), which keeps the section under a minute
+        on the shipped data; None: all of them.
     section, name : str
         Heading and file-name stem.
     **options
@@ -150,6 +171,9 @@ def add_multiscale_section(
     act = check_activity(activity, allow_constant=True)
     if "trial" in act.dims:
         act = stack_trials(act)
+    n_total = act.sizes["time"]
+    if max_time is not None and n_total > max_time:
+        act = act.isel(time=slice(0, max_time))
     act = drop_constant_units(act)
     n_dropped = int(act.attrs.get("n_dropped_constant_units", 0))
     res = prg(act, n_levels=n_levels, random_state=int(rng.integers(2**31)))
@@ -158,9 +182,16 @@ def add_multiscale_section(
         float("nan"),
     )
     out["null_z_dynamic"] = float("nan")
+    used = act.sizes["time"]
     intro = (
-        f"{act.sizes['unit']} units, {act.sizes['time']} time points (trials stacked), PRG "
-        f"levels K = {', '.join(str(int(k)) for k in res['cluster_size'].values)}."
+        f"{act.sizes['unit']} units, "
+        + (
+            f"the first {used} of {n_total} time points"
+            if used < n_total
+            else f"all {used} time points"
+        )
+        + (" (trials stacked into time)" if "trial" in activity.dims else "")
+        + f"; PRG levels K = {', '.join(str(int(k)) for k in res['cluster_size'].values)}."
     )
     if n_dropped:
         intro += f" {n_dropped} constant unit(s) dropped first."
