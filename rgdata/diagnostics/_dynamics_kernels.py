@@ -37,7 +37,7 @@ def block_autocov(x: np.ndarray, n_blocks: int, max_lag: int, chunk: int = 128) 
     """
     x = np.asarray(x)
     length = x.shape[1] // n_blocks
-    size = 1 << int(np.ceil(np.log2(2 * length)))
+    size = 1 << int(np.ceil(np.log2(length + max_lag)))  # no wrap-around up to max_lag
     out = np.zeros((n_blocks, max_lag + 1))
     for start in range(0, x.shape[0], chunk):
         part = x[start : start + chunk].astype(np.float64)

@@ -85,16 +85,13 @@ def _check_levels(levels: Any, scales: Any) -> tuple[list[np.ndarray], np.ndarra
 
 
 def _taus(arrays: list[np.ndarray], max_lag: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pooled autocorrelations ``(level, lag)`` and e-folding times.
+    """Whole-series pooled autocorrelations ``(level, lag)`` and e-folding times.
 
-    Pairs are summed inside contiguous stretches of at least ``8 max_lag``
-    steps (FFTs of that length, not of the whole series); the pairs lost at
-    the seams are few and each lag is normalised by its own pair count.
+    (FFTs of short stretches were measured slower than one FFT of the whole
+    series, benchmarks/bench_multiscale.py.)
     """
     n_time = arrays[0].shape[1]
-    n_blocks = max(1, n_time // (8 * max_lag))
-    length = n_time // n_blocks
-    rho = np.stack([pooled_rho(block_autocov(a, n_blocks, max_lag), length) for a in arrays])
+    rho = np.stack([pooled_rho(block_autocov(a, 1, max_lag), n_time) for a in arrays])
     return rho, efold_time(rho)
 
 
