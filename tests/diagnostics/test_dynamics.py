@@ -157,3 +157,26 @@ def test_bad_input_is_named():
         res = rgdata.coarse.prg(act, n_levels=3, random_state=0)
     with pytest.raises(ValueError, match="null"):
         prg_dynamics(act, res, null="shuffle")
+
+
+def test_surrogates_keep_each_unit_and_break_alignment():
+    from rgdata.diagnostics.dynamics import surrogate_values
+
+    rng = np.random.default_rng(5)
+    x = np.repeat(ou_series([3.0], 1024, rng), 4, axis=0)  # four identical units
+    phase = surrogate_values(x, "phase", np.random.default_rng(0))
+    np.testing.assert_allclose(np.abs(np.fft.rfft(phase)), np.abs(np.fft.rfft(x)), atol=1e-8)
+    shift = surrogate_values(x, "circular_shift", np.random.default_rng(0))
+    np.testing.assert_allclose(np.sort(shift, axis=1), np.sort(x, axis=1))
+    for s in (phase, shift):
+        assert abs(np.corrcoef(s)[0, 1:]).max() < 0.5  # the units no longer move together
+    with pytest.raises(ValueError, match="null"):
+        surrogate_values(x, "shuffle", rng)
+
+
+def test_prg_dynamics_phase_null():
+    act = _hier_activity()
+    res = rgdata.coarse.prg(act, n_levels=4, random_state=0)
+    out = prg_dynamics(act, res, null="phase", n_boot=30, n_null=4, random_state=0)
+    assert out.attrs["z_null"].startswith("phase")
+    assert out["null_z_band_high"].item() < out["z"].item()

@@ -170,3 +170,13 @@ def test_tree_bad_input():
         ms3d_tree(act, res, levels=[1, 2, 4])
     with pytest.raises(ValueError, match="time points"):
         ms3d_tree(act.isel(time=slice(0, 400)), res, levels=[1, 2, 2])
+
+
+def test_three_dimensional_fields():
+    coarse = np.random.default_rng(2).normal(size=(3, 2, 2, 2))
+    x = np.kron(coarse, np.ones((1, 8, 8, 8)))  # constant on 8^3 blocks
+    res = ms3d(x, [2, 4, 8], n_null=2, random_state=0)
+    np.testing.assert_allclose(res["dissimilarity"].values, 0, atol=1e-12)
+    np.testing.assert_allclose(
+        res["null_expected"].values, 4096 * (1 - 0.5 ** (3 * np.arange(1, 4))) / 4095
+    )
