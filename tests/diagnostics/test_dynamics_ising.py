@@ -8,6 +8,7 @@ from rgdata.diagnostics import dynamic_scaling
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:sample_ising.*correlated:UserWarning")  # a time series
 def test_heat_bath_ising_at_tc_has_dynamic_exponent_2_17():
     """Heat-bath dynamics at T_c: e-folding time of the magnetization across L = 8, 12, 16.
 
