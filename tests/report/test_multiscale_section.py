@@ -43,3 +43,25 @@ def test_multiscale_section_states_what_it_cannot_compute():
     out = REGISTRY["multiscale"].run(rep, act, random_state=0, n_null=2, n_boot=20)
     texts = " ".join(it.payload for it in rep.items if it.kind == "text")
     assert "MS3D not computed" in texts and np.isnan(out["ms3d"])
+
+
+def test_multiscale_plots_draw_the_results_on_the_given_axes():
+    from matplotlib.figure import Figure
+
+    from rgdata.diagnostics import dynamic_scaling, ms3d
+    from rgdata.diagnostics._dynamics_kernels import planted_ou_tree
+    from rgdata.viz import plot_dynamic_scaling, plot_ms3d, plot_prediction_skill
+
+    fields = rgdata.diagnostics.gaussian_field((32, 32), 2.5, 6, random_state=0)
+    ms = ms3d(fields, n_null=2, random_state=0)
+    levels, sizes, _ = planted_ou_tree(3, 1.0, 1.0, 3000, random_state=0)
+    dyn = dynamic_scaling(levels, sizes, n_boot=20, n_null=2, random_state=0)
+    for plot, res, var in (
+        (plot_ms3d, ms, "dissimilarity"),
+        (plot_dynamic_scaling, dyn, "tau"),
+        (plot_prediction_skill, dyn, "skill_own"),
+    ):
+        ax = Figure().add_subplot()
+        assert plot(res, ax=ax) is ax
+        drawn = [line.get_ydata() for line in ax.lines]
+        assert any(np.allclose(y, res[var].values, equal_nan=True) for y in drawn), var
