@@ -43,6 +43,7 @@ QUICK_OPTIONS: dict[str, dict[str, Any]] = {
     "scaling": {"nulls": ("shuffle",), "bin_factors": None, "holdout_check": False},
     "maxent": {"n_units": 10, "k_pairwise": False},
     "flow": {"n_blocks": 10, "coupling_blocks": 5},
+    "multiscale": {"n_null": 3, "n_boot": 50},
 }
 
 
