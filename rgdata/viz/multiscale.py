@@ -26,9 +26,9 @@ def plot_ms3d(result: xr.Dataset, *, ax: Any = None, label: str = "data") -> Any
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.figure.Figure
     """
-    _, ax = get_axes(ax)
+    fig, ax = get_axes(ax)
     scale = result["scale"].values
     d = result["dissimilarity"].values
     err = np.vstack(
@@ -48,7 +48,7 @@ def plot_ms3d(result: xr.Dataset, *, ax: Any = None, label: str = "data") -> Any
     ax.set_ylabel("variance removed by block averaging, D")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize="small")
-    return ax
+    return fig
 
 
 def plot_dynamic_scaling(result: xr.Dataset, *, ax: Any = None) -> Any:
@@ -63,9 +63,9 @@ def plot_dynamic_scaling(result: xr.Dataset, *, ax: Any = None) -> Any:
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.figure.Figure
     """
-    _, ax = get_axes(ax)
+    fig, ax = get_axes(ax)
     scale = result["scale"].values
     tau = result["tau"].values
     err = np.vstack([tau - result["tau_ci_low"].values, result["tau_ci_high"].values - tau])
@@ -85,7 +85,7 @@ def plot_dynamic_scaling(result: xr.Dataset, *, ax: Any = None) -> Any:
     ax.set_xlabel("scale")
     ax.set_ylabel("relaxation time tau (time steps)")
     ax.legend(fontsize="small")
-    return ax
+    return fig
 
 
 def plot_prediction_skill(result: xr.Dataset, *, ax: Any = None) -> Any:
@@ -99,9 +99,9 @@ def plot_prediction_skill(result: xr.Dataset, *, ax: Any = None) -> Any:
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.figure.Figure
     """
-    _, ax = get_axes(ax)
+    fig, ax = get_axes(ax)
     scale = result["scale"].values
     for var, marker in (("skill_own", "o"), ("skill_transfer", "s")):
         v = result[var].values
@@ -126,4 +126,4 @@ def plot_prediction_skill(result: xr.Dataset, *, ax: Any = None) -> Any:
     ax.set_xlabel("scale")
     ax.set_ylabel("prediction skill at horizon tau")
     ax.legend(fontsize="small")
-    return ax
+    return fig

@@ -61,7 +61,8 @@ def test_multiscale_plots_draw_the_results_on_the_given_axes():
         (plot_dynamic_scaling, dyn, "tau"),
         (plot_prediction_skill, dyn, "skill_own"),
     ):
-        ax = Figure().add_subplot()
-        assert plot(res, ax=ax) is ax
+        fig = Figure()
+        ax = fig.add_subplot()
+        assert plot(res, ax=ax) is fig
         drawn = [line.get_ydata() for line in ax.lines]
         assert any(np.allclose(y, res[var].values, equal_nan=True) for y in drawn), var

@@ -202,13 +202,28 @@ def add_multiscale_section(
         report.add_text(f"MS3D not computed: {err}", section=section)
     else:
         report.add_figure(
-            plot_ms3d(ms).figure,
+            plot_ms3d(ms),
             f"{name}_ms3d",
             _ms3d_caption(ms),
             section=section,
             params={"n_null": n_null},
         )
         report.add_result(ms, f"{name}_ms3d", "MS3D along the PRG tree.", section=section)
+        report.add_headline(
+            "MS3D: variance removed by coarse-graining, summed over PRG levels",
+            float(ms["ms3d"]),
+            ci_low=float(ms["ms3d_ci_low"]),
+            ci_high=float(ms["ms3d_ci_high"]),
+            nulls=[
+                {
+                    "name": str(ms.attrs["null"]),
+                    "mean": float(ms["null_ms3d_mean"]),
+                    "band_low": float(ms["null_ms3d_band_low"]),
+                    "band_high": float(ms["null_ms3d_band_high"]),
+                }
+            ],
+            section=section,
+        )
         out.update(
             ms3d=float(ms["ms3d"]),
             ms3d_se=float(ms["ms3d_se"]),
@@ -229,20 +244,37 @@ def add_multiscale_section(
         return out
     params = {"n_null": n_null, "n_boot": n_boot, **options}
     report.add_figure(
-        plot_dynamic_scaling(dyn).figure,
+        plot_dynamic_scaling(dyn),
         f"{name}_dynamic_scaling",
         _dynamics_caption(dyn),
         section=section,
         params=params,
     )
     report.add_figure(
-        plot_prediction_skill(dyn).figure,
+        plot_prediction_skill(dyn),
         f"{name}_prediction_skill",
         _skill_caption(dyn),
         section=section,
         params=params,
     )
     report.add_result(dyn, f"{name}_dynamics", "Dynamics across PRG levels.", section=section)
+    report.add_headline(
+        "z (dynamics): relaxation time across PRG levels ~ K^z",
+        float(dyn["z"]),
+        ci_low=float(dyn["z_ci_low"]),
+        ci_high=float(dyn["z_ci_high"]),
+        nulls=[
+            {
+                "name": str(dyn.attrs["z_null"]),
+                "mean": float(dyn["null_z_mean"]),
+                "band_low": float(dyn["null_z_band_low"]),
+                "band_high": float(dyn["null_z_band_high"]),
+            }
+        ]
+        if "null_z_mean" in dyn
+        else None,
+        section=section,
+    )
     out.update(
         z_dynamic=float(dyn["z"]),
         z_dynamic_ci_low=float(dyn["z_ci_low"]),
