@@ -1,5 +1,6 @@
 """Exponent fits, null models and self-similarity diagnostics."""
 
+from .collapse import *  # noqa: F403
 from .count_fit import *  # noqa: F403
 from .exponents import *  # noqa: F403
 from .nulls import *  # noqa: F403
