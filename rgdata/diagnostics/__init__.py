@@ -1,6 +1,7 @@
 """Exponent fits, null models and self-similarity diagnostics."""
 
 from .collapse import *  # noqa: F403
+from .collapse_data import *  # noqa: F403
 from .count_fit import *  # noqa: F403
 from .exponents import *  # noqa: F403
 from .nulls import *  # noqa: F403

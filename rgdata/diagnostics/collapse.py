@@ -17,7 +17,8 @@ scale, params) -> (X, Y, dY)``.
 Confidence intervals come from a parametric bootstrap over the data points'
 errors: each replica redraws every ``y`` as ``y + dy * N(0, 1)``, the
 minimisation is repeated from the best fit, and the interval is the central
-percentile range of the replicas. Coverage on planted data is measured in
+percentile range of the replicas, widened by ``sqrt(S)`` when the collapse
+is worse than the errors allow (``S > 1``, the Birge ratio). Coverage on planted data is measured in
 ``tests/slow/test_collapse_coverage.py`` (see ``docs/similarity.md``).
 """
 
@@ -184,7 +185,10 @@ def scaling_collapse(
         ``boot_sd`` (sd of the replicas), ``fixed`` (bool); scalars
         ``quality`` (S at the optimum), ``quality_initial``, ``n_points``
         (points used), ``n_terms`` (points compared in S), ``n_scales``,
-        ``n_dropped``, ``n_boot``, ``n_boot_failed``, ``ci_level``;
+        ``n_dropped``, ``n_boot``, ``n_boot_failed``, ``ci_level``,
+        ``ci_scale`` (``max(1, sqrt(quality))``: the bootstrap offsets from
+        the best fit are multiplied by it, so a collapse worse than the
+        error bars allow gets a proportionally wider interval);
         ``boot_value (boot, parameter)``; the collapsed points
         ``x_scaled``, ``y_scaled``, ``dy_scaled``, ``point_scale`` on dim
         ``point``. attrs ``method``, ``ci_method``, ``transform``.
@@ -296,10 +300,14 @@ def scaling_collapse(
     hi = np.full(len(names), np.nan)
     sd = np.full(len(names), np.nan)
     good = boots[np.all(np.isfinite(boots), axis=1)]
+    inflate = max(1.0, float(np.sqrt(quality))) if np.isfinite(quality) else np.nan
     if good.shape[0] >= 10:
         tail = 50 * (1 - ci)
         lo, hi = np.percentile(good, [tail, 100 - tail], axis=0)
-        sd = good.std(axis=0, ddof=1)
+        # a collapse worse than the errors allow (S > 1): widen by sqrt(S), as a fit's
+        # errors are scaled by sqrt(chi2/dof) (the Birge ratio)
+        lo, hi = value - inflate * (value - lo), value + inflate * (hi - value)
+        sd = good.std(axis=0, ddof=1) * inflate
         lo[~free] = hi[~free] = value[~free]
         sd[~free] = 0.0
     elif n_boot:
@@ -325,6 +333,7 @@ def scaling_collapse(
             "n_boot": n_boot,
             "n_boot_failed": n_failed,
             "ci_level": ci,
+            "ci_scale": inflate,
             "x_scaled": ("point", X),
             "y_scaled": ("point", Y),
             "dy_scaled": ("point", np.abs(dY)),
@@ -338,7 +347,8 @@ def scaling_collapse(
             "against a weighted linear fit of its neighbours on the other scales) by "
             "Nelder-Mead",
             "ci_method": f"parametric bootstrap over the points' errors ({n_boot} replicas, "
-            "y + dy N(0,1), re-minimised from the best fit), percentile interval",
+            "y + dy N(0,1), re-minimised from the best fit), percentile interval, offsets "
+            "from the best fit times max(1, sqrt(quality))",
         },
     )
 
