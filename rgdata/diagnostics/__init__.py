@@ -6,4 +6,5 @@ from .count_fit import *  # noqa: F403
 from .exponents import *  # noqa: F403
 from .nulls import *  # noqa: F403
 from .similarity import *  # noqa: F403
+from .similarity_exponents import *  # noqa: F403
 from .summary import *  # noqa: F403
