@@ -17,8 +17,9 @@ scale, params) -> (X, Y, dY)``.
 Confidence intervals come from a parametric bootstrap over the data points'
 errors: each replica redraws every ``y`` as ``y + dy * N(0, 1)``, the
 minimisation is repeated from the best fit, and the interval is the central
-percentile range of the replicas, widened by ``sqrt(S)`` when the collapse
-is worse than the errors allow (``S > 1``, the Birge ratio). Coverage on planted data is measured in
+percentile range of the replicas. When the collapse is worse than the errors
+allow (``S > 1``) the redraws use the errors times ``sqrt(S)`` (the Birge
+ratio, as fits scale their errors by ``sqrt(chi2/dof)``). Coverage on planted data is measured in
 ``tests/slow/test_collapse_coverage.py`` (see ``docs/similarity.md``).
 """
 
@@ -186,9 +187,9 @@ def scaling_collapse(
         ``quality`` (S at the optimum), ``quality_initial``, ``n_points``
         (points used), ``n_terms`` (points compared in S), ``n_scales``,
         ``n_dropped``, ``n_boot``, ``n_boot_failed``, ``ci_level``,
-        ``ci_scale`` (``max(1, sqrt(quality))``: the bootstrap offsets from
-        the best fit are multiplied by it, so a collapse worse than the
-        error bars allow gets a proportionally wider interval);
+        ``ci_scale`` (``max(1, sqrt(quality))``: the bootstrap redraws the
+        points with their errors times this factor, so a collapse worse than
+        the error bars allow gets a proportionally wider interval);
         ``boot_value (boot, parameter)``; the collapsed points
         ``x_scaled``, ``y_scaled``, ``dy_scaled``, ``point_scale`` on dim
         ``point``. attrs ``method``, ``ci_method``, ``transform``.
@@ -288,9 +289,12 @@ def scaling_collapse(
             f"scaling_collapse: the optimum compares {n_terms} points, fewer than half of the "
             f"{n0} at the start; the curves may have been pushed apart rather than collapsed"
         )
+    # a collapse worse than the errors allow (S > 1): redraw with the errors scaled by
+    # sqrt(S), as a fit's errors are scaled by sqrt(chi2/dof) (the Birge ratio)
+    inflate = max(1.0, float(np.sqrt(quality))) if np.isfinite(quality) else 1.0
     boots = np.full((n_boot, len(names)), np.nan)
     for r in progress_bar(range(n_boot), enable=progress, desc="collapse bootstrap"):
-        y_r = ys + ds * rng.standard_normal(ys.size)
+        y_r = ys + inflate * ds * rng.standard_normal(ys.size)
         theta = _minimise(obj, best, steps, y_r)
         if np.isfinite(obj(theta, y_r)):
             boots[r] = obj.params(theta)
@@ -300,14 +304,10 @@ def scaling_collapse(
     hi = np.full(len(names), np.nan)
     sd = np.full(len(names), np.nan)
     good = boots[np.all(np.isfinite(boots), axis=1)]
-    inflate = max(1.0, float(np.sqrt(quality))) if np.isfinite(quality) else np.nan
     if good.shape[0] >= 10:
         tail = 50 * (1 - ci)
         lo, hi = np.percentile(good, [tail, 100 - tail], axis=0)
-        # a collapse worse than the errors allow (S > 1): widen by sqrt(S), as a fit's
-        # errors are scaled by sqrt(chi2/dof) (the Birge ratio)
-        lo, hi = value - inflate * (value - lo), value + inflate * (hi - value)
-        sd = good.std(axis=0, ddof=1) * inflate
+        sd = good.std(axis=0, ddof=1)
         lo[~free] = hi[~free] = value[~free]
         sd[~free] = 0.0
     elif n_boot:
@@ -347,8 +347,8 @@ def scaling_collapse(
             "against a weighted linear fit of its neighbours on the other scales) by "
             "Nelder-Mead",
             "ci_method": f"parametric bootstrap over the points' errors ({n_boot} replicas, "
-            "y + dy N(0,1), re-minimised from the best fit), percentile interval, offsets "
-            "from the best fit times max(1, sqrt(quality))",
+            "y + c dy N(0,1) with c = max(1, sqrt(quality)), re-minimised from the best fit), "
+            "percentile interval",
         },
     )
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._validation import check_real, describe
+from .._validation import check_int, check_real, describe
 from .._warnings import warn_user
 from .collapse import scaling_collapse
 
@@ -133,12 +133,12 @@ def _block_se(blocks: np.ndarray) -> np.ndarray:
         return np.where(n >= 2, sd / np.sqrt(np.maximum(n, 1)), np.nan)
 
 
-def _levels(result: xr.Dataset, k_range, k_min_default: float) -> np.ndarray:
+def _levels(result: xr.Dataset, k_range, k_min_default: float, min_clusters: int) -> np.ndarray:
     sizes = result["cluster_size"].values.astype(float)
     if k_range is None:
         keep = sizes >= k_min_default
         if "n_clusters" in result.variables:
-            keep &= result["n_clusters"].values >= _MIN_CLUSTERS
+            keep &= result["n_clusters"].values >= min_clusters
         return np.flatnonzero(keep)
     if len(k_range) != 2:
         raise ValueError(f"k_range must be (k_min, k_max), got {k_range!r}")
@@ -161,6 +161,7 @@ def prg_collapse(
     *,
     k_range: tuple[float, float] | None = None,
     min_correlation: float = 0.1,
+    min_clusters: int = _MIN_CLUSTERS,
     initial: float | None = None,
     n_boot: int = 200,
     random_state: Any = 0,
@@ -176,13 +177,17 @@ def prg_collapse(
         ``"eigenvalues"``: ``mu`` from ``log lambda_K(r) - mu log K`` vs
         ``log r``; ``"autocorrelation"``: ``z`` from ``C_K(t)`` vs ``t K^-z``.
     k_range : (float, float), optional
-        Cluster sizes used. Default: levels averaged over at least 8
-        clusters (as :func:`fit_exponent`), and ``K >= 4`` for spectra,
+        Cluster sizes used. Default: levels averaged over at least
+        *min_clusters* clusters, and ``K >= 4`` for spectra,
         ``K >= 2`` for autocorrelations; levels whose ``tau_c`` is only a
         lower bound are left out (warned).
     min_correlation : float
         Autocorrelations: lags from 1 up to (excluding) the first lag where
         ``C < min_correlation`` (noise-level tails carry no scale).
+    min_clusters : int
+        Default level rule: at least this many clusters (8, as
+        :func:`fit_exponent`; fewer clusters carry a cluster-to-cluster
+        scatter that the time-block errors do not contain).
     initial : float, optional
         Starting exponent (default: 0.5 for ``mu``, 0.5 for ``z``).
     n_boot, random_state, **kwargs
@@ -223,7 +228,8 @@ def prg_collapse(
     min_correlation = check_real(min_correlation, "min_correlation", min_value=0.0, max_value=1.0)
     sizes = result["cluster_size"].values.astype(float)
     name = PRG_COLLAPSE_QUANTITIES[quantity]
-    levels = _levels(result, k_range, 4.0 if quantity == "eigenvalues" else 2.0)
+    min_clusters = check_int(min_clusters, "min_clusters", min_value=1)
+    levels = _levels(result, k_range, 4.0 if quantity == "eigenvalues" else 2.0, min_clusters)
     if quantity == "autocorrelation" and "tau_c_lower_bound" in result.variables:
         lb = result["tau_c_lower_bound"].values.astype(bool)[levels]
         if lb.any():
@@ -264,11 +270,19 @@ def prg_collapse(
         fn, start = _lag_rescale, 0.5 if initial is None else initial
     counts = [a.size for a in xs]
     used = [int(sizes[i]) for i, n in zip(levels, counts, strict=True) if n >= 2]
+    if len(used) < 3 and quantity == "autocorrelation":
+        flat = [int(sizes[i]) for i, n in zip(levels, counts, strict=True) if n < 2]
+        raise ValueError(
+            f"prg_collapse('autocorrelation'): {len(used)} level(s) keep a decay to collapse; "
+            f"at K = {flat} the autocorrelation is below min_correlation = {min_correlation:g} "
+            "from lag 1 or 2 (no temporal correlation at the sampling step), and a collapse "
+            "needs at least 3 cluster sizes"
+        )
     if len(used) < 3:
         raise ValueError(
             f"prg_collapse({quantity!r}): {len(used)} level(s) with at least 2 usable points "
-            f"(K = {used}); a collapse needs at least 3 cluster sizes (more levels, or a "
-            "wider k_range)"
+            f"(K = {used}) among the levels averaged over >= {min_clusters} clusters; a collapse "
+            "needs at least 3 cluster sizes (more units, a wider k_range or fewer min_clusters)"
         )
     keep = [n >= 2 for n in counts]
     cat = [np.concatenate([a for a, k in zip(v, keep, strict=True) if k]) for v in (xs, ys, ds, ss)]

@@ -4,6 +4,7 @@ returns the figure or axes; nothing here computes a fit.
 matplotlib is imported inside the functions, so importing this package is cheap.
 """
 
+from .collapse import *  # noqa: F403
 from .flow import *  # noqa: F403
 from .lattice import *  # noqa: F403
 from .maxent import *  # noqa: F403
