@@ -154,3 +154,16 @@ def test_bad_input():
         scaling_collapse(x, y, dy, L, fixed=("x_c", "b", "a"), n_boot=0)
     with pytest.raises(ValueError, match="fewer than 2 points"):
         scaling_collapse([1.0, 2.0, 1.0, 1.5], [1.0, 2.0, 1.0, 1.5], [0.1] * 4, [1, 1, 2, 3])
+
+
+def test_underestimated_errors_widen_the_interval_by_sqrt_quality():
+    # errors reported 5x too small: S ~ 25, and the redraws with errors x sqrt(S) give
+    # about the interval of the true errors (a plain bootstrap would be 5x too narrow)
+    x, y, dy = _planted(8)
+    kw = dict(initial=TRUE, fixed=("x_c",), n_boot=60)
+    honest = scaling_collapse(x, y, dy, L, **kw)
+    small = scaling_collapse(x, y, dy / 5, L, **kw)
+    assert 16 < float(small["quality"]) < 36 and 4 < float(small["ci_scale"]) < 6
+    for p in ("b", "a"):
+        ratio = float(small["boot_sd"].sel(parameter=p) / honest["boot_sd"].sel(parameter=p))
+        assert 0.6 < ratio < 1.6, (p, ratio)
