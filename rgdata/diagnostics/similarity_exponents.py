@@ -40,7 +40,7 @@ import numpy as np
 import xarray as xr
 from scipy import interpolate, optimize, stats
 
-from .._validation import check_array, check_int, check_real, describe
+from .._validation import check_array, check_int, check_option, check_real, describe
 from .._warnings import warn_user
 
 __all__ = ["similarity_exponents"]
@@ -105,6 +105,9 @@ def similarity_exponents(
     n_knots: int | None = None,
     degree: int = 3,
     ci: float = 0.95,
+    method: str = "varpro",
+    steps: int = 3000,
+    random_state: int = 0,
 ) -> xr.Dataset:
     """Exponents of ``y = prod Pi^alpha Phi(Pi_lead prod Pi^beta)`` by variable projection.
 
@@ -135,6 +138,16 @@ def similarity_exponents(
         the data to their errors; well above 1 (warned above 2), add knots.
     ci : float
         Confidence level of the intervals.
+    method : {"varpro", "network"}
+        ``"varpro"``: spline ``Phi`` and variable projection (scipy).
+        ``"network"``: the Sanfins et al. form, a bias-free exponent layer and
+        a small tanh network for ``log Phi`` trained jointly by Adam (the ML
+        extra: JAX and optax, imported only here); started from the same
+        ``beta`` grid point; no intervals (NaN: use ``"varpro"`` for them).
+    steps : int
+        Adam steps of ``method="network"``.
+    random_state : int
+        Seeds the network's initial weights.
 
     Returns
     -------
@@ -196,6 +209,9 @@ def similarity_exponents(
     if n_knots is None:
         n_knots = int(min(24, max(4, y.size // 10)))
     n_knots = check_int(n_knots, "n_knots", min_value=2)
+    check_option(method, "method", ("varpro", "network"))
+    steps = check_int(steps, "steps", min_value=1)
+    random_state = check_int(random_state, "random_state", min_value=0)
     degree = check_int(degree, "degree", min_value=1, max_value=5)
     ci = check_real(ci, "ci", min_value=0.0, max_value=1.0, strict_min=True)
     n_basis = n_knots + degree - 1
@@ -229,6 +245,10 @@ def similarity_exponents(
         grid = np.array(list(itertools.product(_GRID, repeat=beta0.size)))
         cost = [float(np.sum(model.residual(b) ** 2)) for b in grid]
         beta0 = grid[int(np.argmin(cost))]
+    if method == "network":
+        return _network_result(
+            model, beta0, labels, prefactor, others, lead, y, logs_a, steps, random_state, ci
+        )
     if beta0.size:
         fit = optimize.least_squares(model.residual, beta0, method="lm")
         beta, converged = fit.x, int(fit.success)
@@ -306,5 +326,55 @@ def similarity_exponents(
             + (" (scaled by the residual sd when > 1)" if err_given else ""),
             "residuals": "(y - model) / target_err" if err_given else "(y - model) / |y|",
             "converged": converged,
+        },
+    )
+
+
+def _network_result(model, beta0, labels, prefactor, others, lead, y, logs_a, steps, seed, ci):
+    from ._similarity_network import fit_network
+
+    alpha, beta, rms = fit_network(
+        model.logs_a,
+        model.logs_b,
+        model.lead,
+        model.logy,
+        model.sig,
+        beta0,
+        hidden=32,
+        steps=steps,
+        learning_rate=0.01,
+        seed=seed,
+    )
+    theta = np.concatenate([alpha, beta])
+    nan = np.full(theta.size, np.nan)
+    return xr.Dataset(
+        {
+            "value": ("exponent", theta),
+            "se": ("exponent", nan),
+            "ci_low": ("exponent", nan),
+            "ci_high": ("exponent", nan),
+            "residual_sd": rms,
+            "r2": np.nan,
+            "n_points": int(y.size),
+            "n_basis": 0,
+            "dof": 0,
+            "ci_level": ci,
+            "xi": ("point", model.xi(beta)),
+            "scaled_target": ("point", y / np.exp(logs_a @ alpha)),
+        },
+        coords={
+            "exponent": labels,
+            "role": ("exponent", [k.split(":")[0] for k in labels]),
+            "group": ("exponent", [k.split(":", 1)[1] for k in labels]),
+        },
+        attrs={
+            "analysis": "similarity_exponents",
+            "lead": lead,
+            "model": "log|y| = log Pi @ alpha + net(asinh(xi / median|xi|)), a 2-layer tanh "
+            "network of 32 units",
+            "method": f"network (Sanfins et al.): Adam, {steps} steps, JAX",
+            "ci_method": "none (NaN): use method='varpro' for intervals",
+            "residuals": "(log|y| - model) / (target_err / |y|)",
+            "converged": -1,
         },
     )

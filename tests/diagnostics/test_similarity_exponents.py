@@ -96,3 +96,26 @@ def test_bad_input():
         similarity_exponents([r, j], z, lead="r")
     with pytest.raises(ValueError, match="initial names unknown"):
         similarity_exponents({"r": r, "j": j}, z, lead="r", initial={"beta:r": 1.0}, n_knots=4)
+
+
+@pytest.mark.slow
+def test_network_option_learns_the_mean_field_exponents():
+    # the Sanfins et al. form (exponent layer + tanh network, JAX), started at beta = 0,
+    # independent of the spline projection (about 10-20 s with JAX compilation)
+    pytest.importorskip("jax")
+    pytest.importorskip("optax")
+    r, j, _ = _mean_field()
+    z = mean_field_magnetisation(r, j, np.ones_like(r))
+    fit = similarity_exponents(
+        {"r": r, "j": j}, z, lead="r", method="network", initial={"beta:j": 0.0}
+    )
+    assert float(fit["value"].sel(exponent="alpha:j")) == pytest.approx(1 / 3, abs=0.01)
+    assert float(fit["value"].sel(exponent="beta:j")) == pytest.approx(-2 / 3, abs=0.01)
+    assert np.all(np.isnan(fit["ci_low"].values))  # no intervals from the network
+
+
+def test_unknown_method():
+    r, j, _ = _mean_field(40)
+    z = mean_field_magnetisation(r, j, np.ones_like(r))
+    with pytest.raises(ValueError, match="unknown method 'net'"):
+        similarity_exponents({"r": r, "j": j}, z, lead="r", method="net")
