@@ -279,10 +279,16 @@ def prg_collapse(
             "needs at least 3 cluster sizes"
         )
     if len(used) < 3:
+        where = (
+            f"among the levels averaged over >= {min_clusters} clusters"
+            if k_range is None
+            else f"in k_range {tuple(k_range)}"
+        )
         raise ValueError(
             f"prg_collapse({quantity!r}): {len(used)} level(s) with at least 2 usable points "
-            f"(K = {used}) among the levels averaged over >= {min_clusters} clusters; a collapse "
-            "needs at least 3 cluster sizes (more units, a wider k_range or fewer min_clusters)"
+            f"(K = {used}) {where} (a point is usable when its value and its time-block error "
+            "are finite and positive); a collapse needs at least 3 cluster sizes (more units "
+            "or samples, a wider k_range or fewer min_clusters)"
         )
     keep = [n >= 2 for n in counts]
     cat = [np.concatenate([a for a, k in zip(v, keep, strict=True) if k]) for v in (xs, ys, ds, ss)]

@@ -134,7 +134,7 @@ def test_prg_collapse_refuses_a_momentum_result_and_too_few_levels():
     res = _fake_prg()
     with pytest.raises(ValueError, match="a momentum result has no per-cluster-size curves"):
         prg_collapse(xr.Dataset({"fourth_moment": ("level", [1.0, 2.0])}), "eigenvalues")
-    with pytest.raises(ValueError, match="at least 3 cluster sizes"):
+    with pytest.raises(ValueError, match=r"in k_range \(4, 8\).*at least 3 cluster sizes"):
         prg_collapse(res, "eigenvalues", k_range=(4, 8))
     with pytest.raises(ValueError, match="unknown quantity 'tau_c'"):
         prg_collapse(res, "tau_c")
