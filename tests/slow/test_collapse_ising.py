@@ -8,8 +8,8 @@ the 95% bootstrap interval; T_c within that interval widened by 0.005 (the
 Binder collapse of L = 8-24 puts T_c at 2.2656 [2.2634, 2.2680] in
 development, below 2.2692 by the corrections to scaling of small sizes,
 which the interval over the points' errors does not contain). Seen in
-development: Binder nu = 0.994 [0.895, 1.130]; susceptibility gamma/nu =
-1.755 [1.722, 1.764], nu = 1.065 [0.993, 1.123]; qualities 1.4 and 1.0.
+development: Binder nu = 0.994 [0.905, 1.126]; susceptibility gamma/nu =
+1.755 [1.722, 1.764], nu = 1.065 [0.995, 1.123]; qualities 1.4 and 1.0.
 """
 
 import numpy as np
