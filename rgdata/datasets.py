@@ -354,7 +354,14 @@ class Analysis:
     title: str
     description: str
     load_options: dict[str, Any] = field(default_factory=dict)
-    sections: tuple[str, ...] = ("overview", "scaling", "momentum", "flow", "multiscale")
+    sections: tuple[str, ...] = (
+        "overview",
+        "scaling",
+        "collapse",
+        "momentum",
+        "flow",
+        "multiscale",
+    )
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     quick_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     quick_subset: dict[str, int] = field(default_factory=dict)
@@ -412,7 +419,15 @@ DATASETS: dict[str, Dataset] = {
                         "trial shuffle keeps only stimulus-locked correlations and is shown "
                         "beside every exponent."
                     ),
-                    sections=("overview", "scaling", "momentum", "maxent", "flow", "multiscale"),
+                    sections=(
+                        "overview",
+                        "scaling",
+                        "collapse",
+                        "momentum",
+                        "maxent",
+                        "flow",
+                        "multiscale",
+                    ),
                     quick_subset={"trial": 30},
                 ),
             ),

@@ -41,6 +41,7 @@ __all__ = [
 #: Lighter section options of every ``quick`` run (sections a recipe lacks are skipped).
 QUICK_OPTIONS: dict[str, dict[str, Any]] = {
     "scaling": {"nulls": ("shuffle",), "bin_factors": None, "holdout_check": False},
+    "collapse": {"n_boot": 30},
     "maxent": {"n_units": 10, "k_pairwise": False},
     "flow": {"n_blocks": 10, "coupling_blocks": 5},
     "multiscale": {"n_null": 3, "n_boot": 50},

@@ -11,6 +11,7 @@ with ``fig.savefig``. Fits drawn are the ones stored on the result.
 matplotlib is imported inside the functions, so importing this package is cheap.
 """
 
+from .collapse import *  # noqa: F403
 from .flow import *  # noqa: F403
 from .lattice import *  # noqa: F403
 from .maxent import *  # noqa: F403

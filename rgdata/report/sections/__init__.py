@@ -93,6 +93,7 @@ REGISTRY: dict[str, Section] = {
     for s in (
         Section("overview", "overview", "add_overview_section"),
         Section("scaling", "scaling", "add_scaling_section"),
+        Section("collapse", "collapse", "add_collapse_section"),
         Section("momentum", "momentum", "add_momentum_section"),
         Section("maxent", "maxent", "add_maxent_section", skip="skip_reason"),
         Section("flow", "flow", "add_flow_section"),
