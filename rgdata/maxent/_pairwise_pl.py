@@ -11,13 +11,23 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True, parallel=True)
 def pl_objective_01(h, J, ptr, idx, w, n_chunks):
     """Negative pseudo-log-likelihood per sample and its gradient pieces.
 
     Returns ``(f, g_h (N,), G (N, N))`` with ``G = X^T R`` (R = x - sigmoid(field));
     the gradient with respect to a symmetric J_ij (i<j) is ``-(G_ij + G_ji)``.
+    The kernel returns one partial sum per chunk of patterns, added here in a
+    fixed order, so the result does not depend on the number of threads (a
+    sum inside a parallel numba function becomes a parallel reduction whose
+    order does).
     """
+    f_part, gh, gm = _pl_parts_01(h, J, ptr, idx, w, n_chunks)
+    return float(np.sum(f_part)), gh.sum(0), gm.sum(0)
+
+
+@njit(cache=True, parallel=True)
+def _pl_parts_01(h, J, ptr, idx, w, n_chunks):
+    """Per-chunk partial sums of :func:`pl_objective_01` (f, g_h, G)."""
     n_pat = w.shape[0]
     n = h.shape[0]
     f_part = np.zeros(n_chunks)
@@ -55,7 +65,7 @@ def pl_objective_01(h, J, ptr, idx, w, n_chunks):
                 for i in range(n):
                     gm[c, a, i] += r[i]
                 on[a] = 0
-    return f_part.sum(), gh.sum(0), gm.sum(0)
+    return f_part, gh, gm
 
 
 def to_csr(x01: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
