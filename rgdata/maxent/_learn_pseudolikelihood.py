@@ -9,7 +9,7 @@ from ._chains import ChainSet
 from ._codings import stats_vector, unpack
 from ._learn import FitProblem, Outcome, Schedule
 from ._moments import unique_patterns
-from ._pairwise_pl import pl_objective_01, to_csr
+from ._pairwise_pl import pl_dense_terms, pl_objective_01, to_csr
 from ._start import PARAM_BOUND
 
 
@@ -41,15 +41,10 @@ def learn(problem: FitProblem, chains: ChainSet | None, schedule: Schedule) -> O
             g = np.concatenate([-g_h, -(gm + gm.T)[iu]])
             return f + 0.5 * l2 * theta @ theta, g + l2 * theta
         field = xu @ J + h
-        if coding == "01":
-            ll = xu * field - np.logaddexp(0.0, field)
-            r = xu - 0.5 * (1.0 + np.tanh(0.5 * field))
-        else:
-            ll = xu * field - np.logaddexp(field, -field)
-            r = xu - np.tanh(field)
-        f = -float(w @ ll.sum(1)) + 0.5 * l2 * theta @ theta
-        g_h = -(w @ r)
-        gm = xu.T @ (w[:, None] * r)
+        # one fused pass: the negative log-likelihood, and field := w_t (x - E[x | rest])
+        f = pl_dense_terms(field, xu, w, coding == "pm1") + 0.5 * l2 * theta @ theta
+        g_h = -field.sum(0)
+        gm = xu.T @ field
         g_j = -(gm + gm.T)[iu]
         return f, np.concatenate([g_h, g_j]) + l2 * theta
 

@@ -189,3 +189,26 @@ def test_idle_threads_follow_the_load(monkeypatch):
     with _threads.fit_threads() as used:
         assert used == numba.get_num_threads() == previous
     assert numba.get_num_threads() == previous
+
+
+@pytest.mark.parametrize("coding", ["01", "pm1"])
+def test_dense_pseudolikelihood_terms_equal_numpy(coding):
+    from rgdata.maxent._pairwise_pl import pl_dense_terms
+
+    rng = np.random.default_rng(5)
+    x = (rng.random((500, 12)) < 0.5).astype(np.float64)
+    if coding == "pm1":
+        x = 2.0 * x - 1.0
+    field = rng.normal(0.0, 3.0, x.shape)
+    field[0, 0], field[1, 1] = 40.0, -40.0  # far tails: no overflow
+    w = rng.random(len(x))
+    if coding == "01":
+        ll = x * field - np.logaddexp(0.0, field)
+        r = x - 0.5 * (1.0 + np.tanh(0.5 * field))
+    else:
+        ll = x * field - np.logaddexp(field, -field)
+        r = x - np.tanh(field)
+    out = field.copy()
+    f = pl_dense_terms(out, x, w, coding == "pm1")
+    assert f == pytest.approx(-float(w @ ll.sum(1)), rel=1e-12)
+    np.testing.assert_allclose(out, w[:, None] * r, rtol=1e-12, atol=1e-15)
