@@ -131,9 +131,12 @@ class PairwiseMaxEnt(PairwiseModel):
         and the sample of the final convergence check (its noise sets
         ``mc_allowance_``); default ``max(20 T, 200000)`` for T data samples.
     init : {"auto", "pseudolikelihood", "independent"}
-        Starting point of Boltzmann learning. ``"auto"`` uses the
-        pseudo-likelihood fit when ``N^2 T <= 2e9`` (where it costs seconds)
-        and the independent model (J = 0) otherwise.
+        Starting point of Boltzmann and reweighting learning. ``"auto"`` uses
+        the pseudo-likelihood fit when ``N^2 T <= 2e9`` (where it costs
+        seconds) and the independent model (J = 0) otherwise. For
+        reweighting the pseudo-likelihood start stops once its gradient is
+        within ``PL_START_TOL`` (0.5) data standard errors: the reweighted
+        steps refine it with the full likelihood.
     random_state : None, int or numpy.random.Generator
         Seeds the chains, the initial states and predictions.
     progress : bool
