@@ -9,6 +9,12 @@ benchmarks/reference_maxent.py; its time is the solve() call only.
     .venv/bin/python benchmarks/bench_maxent.py [--quick] [--no-retina] [--no-coniii]
         [--retina-models kpairwise-reweighting,...] [--sizes 9,20,50,100]
     .venv/bin/python benchmarks/bench_maxent.py --auto-choice   # what method="auto" picks
+    .venv/bin/python benchmarks/bench_maxent.py --default-fit   # only the 50 x 40,000 default fit
+
+Every run starts with the default ``PairwiseMaxEnt().fit`` of 50 planted units x 40,000
+samples (issue 16: under 30 s), timed against the same fit as it was configured before
+(pseudo-likelihood start run to the optimiser's own tolerance, all numba threads) in the
+same process.
 
 ConIII's Enumerate needs a generated equation file per N and ships them only
 up to N = 9, so exact enumeration is compared at N = 9; at N = 20 rgdata's
@@ -37,11 +43,14 @@ from rgdata.maxent import (  # noqa: E402
     MaxEntConvergenceWarning,
     PairwiseMaxEnt,
 )
+from rgdata.maxent import pairwise as _pairwise  # noqa: E402
 from rgdata.maxent._codings import params_to01  # noqa: E402
 from rgdata.maxent._enumerate import ExactModel  # noqa: E402
 from rgdata.maxent._sampler import gibbs_samples, seed_states  # noqa: E402
 
-CONIII_PY = ROOT / "benchmarks" / ".venv-coniii" / "bin" / "python"
+CONIII_PY = Path(
+    os.environ.get("RGDATA_CONIII_PYTHON", ROOT / "benchmarks" / ".venv-coniii" / "bin" / "python")
+)
 HELPER = ROOT / "benchmarks" / "reference_maxent.py"
 
 
@@ -159,6 +168,67 @@ def bench_size(n: int, t: int, ours: list[str], theirs: list[tuple[str, dict]], 
     return rows
 
 
+DEFAULT_FIT_TARGET = 30.0  # seconds, issue 16
+
+
+def bench_default_fit(t: int = 40_000, repeat: int = 1) -> None:
+    """Default ``PairwiseMaxEnt().fit`` of 50 planted units x *t* samples, against the old setup.
+
+    Two planted data sets: the +-1 model of :func:`planted` (dense) and the
+    sparse, strongly coupled 0/1 model of :func:`planted_strong`. The baseline
+    is the same fit with the pseudo-likelihood start run to the optimiser's
+    own tolerance and every numba thread (the configuration before issue 16),
+    interleaved with the new one in this process; one warm-up fit compiles
+    the kernels first.
+    """
+    from contextlib import nullcontext
+
+    h, J = planted(50, seed=50)
+    data = {
+        "planted +-1": rgdata.as_activity(sample(h, J, t, seed=1050).T.copy(), kind="spins"),
+        "planted sparse strong": planted_strong(50, t, seed=7),
+    }
+    new = (_pairwise.PL_START_TOL, _pairwise.fit_threads)
+    old = (None, nullcontext)
+
+    def fit(act, setup):
+        _pairwise.PL_START_TOL, _pairwise.fit_threads = setup
+        try:
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                m = PairwiseMaxEnt(random_state=0).fit(act)
+            return time.perf_counter() - t0, m
+        finally:
+            _pairwise.PL_START_TOL, _pairwise.fit_threads = new
+
+    fit(data["planted +-1"].isel(time=slice(0, 4000)), new)  # compile the kernels
+    print(f"\n== default PairwiseMaxEnt().fit, 50 units x {t} samples (target < 30 s)")
+    for label, act in data.items():
+        times = {"new": [], "old": []}
+        for _ in range(repeat):
+            for key, setup in (("old", old), ("new", new)):
+                sec, m = fit(act, setup)
+                times[key].append(sec)
+                fam = m.residual_families_
+                per = "; ".join(
+                    f"{f} rms {float(fam.rms_z.sel(family=f)):.2f} bias "
+                    f"{float(fam.bias.sel(family=f)):+.2f}"
+                    for f in fam.family.values
+                )
+                print(
+                    f"{label} {key}: {sec:.1f} s, converged={m.converged_} in {m.n_iter_} "
+                    f"iterations, largest {m.residual_:.2f} SE (allowance {m.mc_allowance_:.2f}); "
+                    f"{per}"
+                )
+        new_s, old_s = min(times["new"]), min(times["old"])
+        print(
+            f"ratio {label}: default fit {new_s:.1f} s / before {old_s:.1f} s = "
+            f"{new_s / old_s:.2f}; / {DEFAULT_FIT_TARGET:.0f} s target = "
+            f"{new_s / DEFAULT_FIT_TARGET:.2f}"
+        )
+
+
 RETINA_MODELS = ("pairwise-boltzmann", "pairwise-reweighting", "kpairwise-reweighting")
 
 
@@ -266,7 +336,13 @@ def main() -> None:
         help="only Boltzmann vs reweighting on the two data sets method='auto' must handle",
     )
     parser.add_argument("--auto-choice-data", default="planted,retina")
+    parser.add_argument(
+        "--default-fit", action="store_true", help="only the 50 x 40,000 default-fit timing"
+    )
     args = parser.parse_args()
+    bench_default_fit(10_000 if args.quick else 40_000)
+    if args.default_fit:
+        return
     if args.auto_choice:
         bench_auto_choice(which=args.auto_choice_data)
         return

@@ -1,9 +1,11 @@
 """Run one ConIII 3.0.1 solver on planted data (executed inside benchmarks/.venv-coniii).
 
-Usage: python reference_maxent.py IN.npz OUT.npz SOLVER
-IN.npz holds ``x`` (T, N) spins +-1 and MCH settings; OUT.npz receives ``h``, ``J``
-(+-1 coding, log P = h.s + sum_{i<j} J_ij s_i s_j) and ``seconds`` (solve time only).
-Called by bench_maxent.py; not part of rgdata.
+Usage: python reference_maxent.py IN.npz|IN.npy OUT.npz SOLVER [key=value ...]
+IN.npz holds ``x`` (T, N) spins +-1 and MCH settings; IN.npy holds ``x`` only, the MCH
+settings (mch_sample_size, mch_maxiter) then come as key=value arguments. OUT.npz
+receives ``h``, ``J`` (+-1 coding, log P = h.s + sum_{i<j} J_ij s_i s_j) and ``seconds``
+(solve time only). Called by bench_maxent.py and bench_peers_maxent.py; not part of
+rgdata.
 """
 
 import os
@@ -19,7 +21,11 @@ import numpy as np  # noqa: E402
 
 def main() -> None:
     src, dst, solver = sys.argv[1:4]
-    data = np.load(src)
+    if src.endswith(".npy"):
+        data = {"x": np.load(src)}
+        data.update((k, int(v)) for k, v in (a.split("=") for a in sys.argv[4:]))
+    else:
+        data = np.load(src)
     x = data["x"].astype(np.int64)
     n = x.shape[1]
     from coniii import MCH, Enumerate, Pseudo  # noqa: I001

@@ -91,6 +91,12 @@ class Schedule:
         Monte Carlo sample of the first iteration.
     progress : bool
         Show a progress bar.
+    gradient_tol : float or None
+        Pseudo-likelihood only: stop once every component of the gradient
+        (per sample, a difference of moments) is within *gradient_tol* of the
+        data's standard error of the matching statistic (a starting point for
+        Monte Carlo learning needs no more). None: the optimiser's own
+        tolerance.
     """
 
     max_iter: int
@@ -99,6 +105,7 @@ class Schedule:
     max_samples: int = 200_000
     start_samples: int = 20_000
     progress: bool = False
+    gradient_tol: float | None = None
 
 
 @dataclass(frozen=True)

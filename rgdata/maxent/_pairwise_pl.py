@@ -1,4 +1,4 @@
-"""numba kernel of the pseudo-log-likelihood for sparse 0/1 data.
+"""numba kernels of the pseudo-log-likelihood: sparse 0/1 data, and dense patterns.
 
 Patterns are stored as lists of active units (CSR: ``ptr``, ``idx``) with a
 weight each (pattern frequency), so one evaluation costs O(T N Kbar) for
@@ -11,13 +11,23 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True, parallel=True)
 def pl_objective_01(h, J, ptr, idx, w, n_chunks):
     """Negative pseudo-log-likelihood per sample and its gradient pieces.
 
     Returns ``(f, g_h (N,), G (N, N))`` with ``G = X^T R`` (R = x - sigmoid(field));
     the gradient with respect to a symmetric J_ij (i<j) is ``-(G_ij + G_ji)``.
+    The kernel returns one partial sum per chunk of patterns, added here in a
+    fixed order, so the result does not depend on the number of threads (a
+    sum inside a parallel numba function becomes a parallel reduction whose
+    order does).
     """
+    f_part, gh, gm = _pl_parts_01(h, J, ptr, idx, w, n_chunks)
+    return float(np.sum(f_part)), gh.sum(0), gm.sum(0)
+
+
+@njit(cache=True, parallel=True)
+def _pl_parts_01(h, J, ptr, idx, w, n_chunks):
+    """Per-chunk partial sums of :func:`pl_objective_01` (f, g_h, G)."""
     n_pat = w.shape[0]
     n = h.shape[0]
     f_part = np.zeros(n_chunks)
@@ -55,7 +65,42 @@ def pl_objective_01(h, J, ptr, idx, w, n_chunks):
                 for i in range(n):
                     gm[c, a, i] += r[i]
                 on[a] = 0
-    return f_part.sum(), gh.sum(0), gm.sum(0)
+    return f_part, gh, gm
+
+
+@njit(cache=True)
+def pl_dense_terms(field, x, w, pm1):
+    """Negative pseudo-log-likelihood of dense patterns; *field* becomes the residuals.
+
+    *field* ``(T, N)`` holds each unit's local field in each pattern, *x* the
+    patterns (0/1, or -1/+1 when *pm1*), *w* the pattern weights. Returns
+    ``-Σ_t w_t Σ_i (x_ti a_ti - log Z_ti)`` with ``log Z = softplus(a)`` (0/1) or
+    ``log 2cosh(a)`` (±1) and overwrites ``field[t, i]`` by
+    ``w_t (x_ti - E[x_ti | rest])`` (sigmoid or tanh). One pass, one exp and
+    one log1p per entry, serial (so the sum's order is fixed).
+    """
+    n_pat, n = field.shape
+    f = 0.0
+    for t in range(n_pat):
+        ft = 0.0
+        wt = w[t]
+        for i in range(n):
+            a = field[t, i]
+            xi = x[t, i]
+            if pm1:
+                e = np.exp(-2.0 * abs(a))
+                log_z = abs(a) + np.log1p(e)
+                mean = (1.0 - e) / (1.0 + e)
+                if a < 0:
+                    mean = -mean
+            else:
+                e = np.exp(-abs(a))
+                log_z = max(a, 0.0) + np.log1p(e)
+                mean = 1.0 / (1.0 + e) if a >= 0 else e / (1.0 + e)
+            ft += xi * a - log_z
+            field[t, i] = wt * (xi - mean)
+        f -= wt * ft
+    return f
 
 
 def to_csr(x01: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -26,9 +26,19 @@ def csr_energies(indptr, idx, dh, dJ, out):
         out[s] = e
 
 
-@njit(cache=True, parallel=True)
 def csr_moments(indptr, idx, w, n, n_parts):
-    """Weighted sums ``Σ_s w_s x_i`` (N,) and ``Σ_s w_s x_i x_j`` (N, N), upper triangle."""
+    """Weighted sums ``Σ_s w_s x_i`` (N,) and ``Σ_s w_s x_i x_j`` (N, N), upper triangle.
+
+    The kernel returns one partial sum per part of the samples, added here in
+    a fixed order: the result does not depend on the number of threads.
+    """
+    m, pairs = _csr_moment_parts(indptr, idx, w, n, n_parts)
+    return m.sum(0), pairs.sum(0)
+
+
+@njit(cache=True, parallel=True)
+def _csr_moment_parts(indptr, idx, w, n, n_parts):
+    """Per-part weighted sums of :func:`csr_moments` ``(n_parts, N)``, ``(n_parts, N, N)``."""
     ns = indptr.shape[0] - 1
     m = np.zeros((n_parts, n))
     pairs = np.zeros((n_parts, n, n))
@@ -44,7 +54,7 @@ def csr_moments(indptr, idx, w, n, n_parts):
                 m[c, i] += ws
                 for q in range(p + 1, b):
                     pairs[c, i, idx[q]] += ws
-    return m.sum(0), pairs.sum(0)
+    return m, pairs
 
 
 @njit(cache=True, parallel=True)

@@ -40,6 +40,7 @@ from ._moments import data_statistics, exact_stats, poisson_binomial
 from ._pairwise_model import AUTO_EXACT_UNITS, PairwiseModel, prepare_data
 from ._sampler import seed_states
 from ._start import FORBIDDEN, PARAM_BOUND, count_matched_theta, independent_theta, param_bound
+from ._threads import fit_threads
 
 __all__ = [
     "PairwiseMaxEnt",
@@ -53,6 +54,7 @@ __all__ = [
 METHODS = ("auto", "exact", "pseudolikelihood", "boltzmann", "reweighting")
 INITS = ("auto", "pseudolikelihood", "independent")
 PL_INIT_MAX_COST = 2e9  # N^2 T above which init="auto" starts Boltzmann learning from J = 0
+PL_START_TOL = 0.5  # reweighting's pseudo-likelihood start: gradient within this many data SE
 LEARNERS = {
     "exact": _learn_exact.learn,
     "pseudolikelihood": _learn_pseudolikelihood.learn,
@@ -129,9 +131,12 @@ class PairwiseMaxEnt(PairwiseModel):
         and the sample of the final convergence check (its noise sets
         ``mc_allowance_``); default ``max(20 T, 200000)`` for T data samples.
     init : {"auto", "pseudolikelihood", "independent"}
-        Starting point of Boltzmann learning. ``"auto"`` uses the
-        pseudo-likelihood fit when ``N^2 T <= 2e9`` (where it costs seconds)
-        and the independent model (J = 0) otherwise.
+        Starting point of Boltzmann and reweighting learning. ``"auto"`` uses
+        the pseudo-likelihood fit when ``N^2 T <= 2e9`` (where it costs
+        seconds) and the independent model (J = 0) otherwise. For
+        reweighting the pseudo-likelihood start stops once its gradient is
+        within ``PL_START_TOL`` (0.5) data standard errors: the reweighted
+        steps refine it with the full likelihood.
     random_state : None, int or numpy.random.Generator
         Seeds the chains, the initial states and predictions.
     progress : bool
@@ -270,13 +275,16 @@ class PairwiseMaxEnt(PairwiseModel):
         -----
         Everything a previous ``fit`` learned (parameters, Monte Carlo chains,
         caches) is discarded first: a refit on other data or with another
-        method gives the same result as a fresh estimator.
+        method gives the same result as a fresh estimator. The numba kernels
+        run on at most as many threads as there are idle cores (the 1-minute
+        load average; capped by ``numba.get_num_threads()``): on busy cores a
+        second thread slows a fit down. The result does not depend on it.
         """
         self._reset_fit_state()
         self._check_params()
         # the matrix products here are small or skinny: one BLAS thread is faster and
-        # avoids oversubscription next to the numba threads
-        with threadpool_limits(limits=1, user_api="blas"):
+        # avoids oversubscription next to the numba threads; numba uses the idle cores only
+        with threadpool_limits(limits=1, user_api="blas"), fit_threads():
             return self._fit(activity)
 
     def _fit(self, activity: xr.DataArray) -> PairwiseMaxEnt:
@@ -348,8 +356,14 @@ class PairwiseMaxEnt(PairwiseModel):
         mc = method in ("boltzmann", "reweighting")
         self.init_ = init if mc else "independent"
         if method == "pseudolikelihood" or init == "pseudolikelihood":
-            pl_iter = max_iter if method == "pseudolikelihood" else 500
-            start = LEARNERS["pseudolikelihood"](problem, None, Schedule(pl_iter))
+            # reweighting refines the start with the full likelihood of each sample, so
+            # the pseudo-likelihood start stops within PL_START_TOL data SE; Boltzmann
+            # learning's small gradient steps need the optimum
+            pl_schedule = {
+                "pseudolikelihood": Schedule(max_iter),
+                "reweighting": Schedule(500, gradient_tol=PL_START_TOL),
+            }.get(method, Schedule(500))
+            start = LEARNERS["pseudolikelihood"](problem, None, pl_schedule)
             if not mc:
                 return start
             problem = problem.starting_at(start.theta)
