@@ -5,7 +5,8 @@ See ``docs/models.md``. :class:`GenerativeModel` is the protocol,
 model's tests run, :func:`require_ml` the lazy import of the ML extra (JAX)
 for deep-learning parts. :class:`InverseRGUpsampler` is the reference model
 (numpy/scipy only). :class:`MultilevelSampler` is the heat-bath multilevel
-sampler with an exact likelihood, reweighted by :func:`importance_estimates`.
+sampler with an exact likelihood, reweighted by :func:`importance_estimates`;
+:class:`LearnedMultilevelSampler` adds a trained CNN conditional (ML extra).
 """
 
 from ._checks import check_model
@@ -18,6 +19,7 @@ from .multilevel_importance import (
     independence_metropolis,
     log_weights,
 )
+from .multilevel_learned import LearnedMultilevelSampler
 
 __all__ = [
     "GenerativeModel",
@@ -27,6 +29,7 @@ __all__ = [
     "require_ml",
     "InverseRGUpsampler",
     "MultilevelSampler",
+    "LearnedMultilevelSampler",
     "importance_estimates",
     "independence_metropolis",
     "log_weights",

@@ -112,6 +112,29 @@ def _spins(X: Any, L: int, name: str = "X") -> np.ndarray:
     return arr.astype(np.int8, copy=False)
 
 
+def configurations(
+    spins: np.ndarray, log_q: np.ndarray, seed: int, beta: float, base_size: int, name: str
+) -> xr.DataArray:
+    """Samples as Configurations with their ``log_q`` coordinate (shared by the samplers)."""
+    return xr.DataArray(
+        spins,
+        dims=("sample", "y", "x"),
+        coords={"sample": np.arange(len(spins)), "log_q": ("sample", log_q)},
+        attrs={
+            "kind": "spins",
+            "model": "ising2d",
+            "algorithm": f"multilevel ({name})",
+            "beta": float(beta),
+            "temperature": 1.0 / float(beta),
+            "J": 1.0,
+            "h": 0.0,
+            "seed": int(seed),
+            "base_size": int(base_size),
+            "version": __version__,
+        },
+    )
+
+
 class MultilevelSampler(RGModel):
     """Heat-bath multilevel sampler of the 2D Ising torus with exact ``log q``.
 
@@ -299,23 +322,8 @@ class MultilevelSampler(RGModel):
         return self._configurations(out, log_q, seed)
 
     def _configurations(self, spins: np.ndarray, log_q: np.ndarray, seed: int) -> xr.DataArray:
-        beta = float(check_beta(self.beta))
-        return xr.DataArray(
-            spins,
-            dims=("sample", "y", "x"),
-            coords={"sample": np.arange(len(spins)), "log_q": ("sample", log_q)},
-            attrs={
-                "kind": "spins",
-                "model": "ising2d",
-                "algorithm": f"multilevel ({type(self).__name__})",
-                "beta": beta,
-                "temperature": 1.0 / beta,
-                "J": 1.0,
-                "h": 0.0,
-                "seed": int(seed),
-                "base_size": int(self.sizes_[0]),
-                "version": __version__,
-            },
+        return configurations(
+            spins, log_q, seed, check_beta(self.beta), int(self.sizes_[0]), type(self).__name__
         )
 
     # ---------------------------------------------------------------- log_prob
