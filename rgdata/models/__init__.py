@@ -14,6 +14,7 @@ from ._ml import require_ml
 from ._protocol import GenerativeModel, NotFittedError, RGModel
 from .inverse_rg import InverseRGUpsampler
 from .multilevel import MultilevelSampler
+from .multilevel_check import validate_multilevel
 from .multilevel_importance import (
     importance_estimates,
     independence_metropolis,
@@ -33,4 +34,5 @@ __all__ = [
     "importance_estimates",
     "independence_metropolis",
     "log_weights",
+    "validate_multilevel",
 ]

@@ -197,3 +197,31 @@ def test_other_bad_input():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sampler.sample(3, random_state=0)
+
+
+def test_validate_multilevel_table_and_bad_input():
+    from rgdata.models import validate_multilevel
+    from rgdata.viz import plot_multilevel_deviation, plot_multilevel_ess
+
+    res = validate_multilevel({2: 50, 4: 3000}, random_state=0)
+    assert res.ess_fraction.sel(sampler="heat_bath", size=2) == pytest.approx(1.0)
+    np.testing.assert_allclose(
+        res.log_z_exact, [exact.log_partition_function(1 / BETA, L) for L in (2, 4)]
+    )
+    assert np.isnan(res.ess.sel(sampler="learned")).all()
+    assert float(res.rigcs_ess_fraction.sel(size=4)) == 0.986
+    fig = plot_multilevel_ess(res)
+    assert len(fig.axes[0].lines) == 2  # heat bath and the RiGCS reference
+    plot_multilevel_deviation(res, "energy")
+    with pytest.raises(
+        ValueError, match=r"result lacks variable\(s\) \['nope_err', 'nope_exact'\]"
+    ):
+        plot_multilevel_deviation(res.rename(energy="nope"), "nope")
+    with pytest.raises(TypeError, match=r"sizes must be a non-empty dict \{L: n_samples\}"):
+        validate_multilevel([4, 8])
+    with pytest.raises(ValueError, match="sizes key L must be a power of two"):
+        validate_multilevel({6: 10})
+    with pytest.raises(
+        ValueError, match="learned_sizes must be keys of sizes that are >= 4, got 8"
+    ):
+        validate_multilevel({4: 10}, learned_sizes=(8,))
