@@ -72,7 +72,8 @@ def validate_multilevel(
         ``n_samples``, ``ess``, ``ess_fraction``, ``log_z``,
         ``beta_free_energy`` (per site), ``energy`` (per site),
         ``abs_magnetization``, each estimate with ``*_err`` (one standard
-        error, delta method), ``seconds`` (sampling wall time),
+        error, delta method), ``reliable`` (1 when ``ess >= MIN_ESS``, see
+        :func:`importance_estimates`), ``seconds`` (sampling wall time),
         ``train_seconds``; on ``size``: ``log_z_exact``,
         ``beta_free_energy_exact``, ``energy_exact`` (Kaufman) and
         ``abs_magnetization_exact`` (enumeration, NaN above ``L = 4``),
@@ -100,7 +101,7 @@ def validate_multilevel(
     samplers = ["heat_bath", "learned"]
     shape = (2, len(Ls))
     names = [*_ESTIMATES, *(f"{n}_err" for n in _ESTIMATES[2:]), "n_samples", "seconds"]
-    data = {name: np.full(shape, np.nan) for name in [*names, "train_seconds"]}
+    data = {name: np.full(shape, np.nan) for name in [*names, "train_seconds", "reliable"]}
     for j, L in enumerate(Ls):
         models = {"heat_bath": lambda L=L: MultilevelSampler(beta=beta, L=L).fit()}
         if L in learned_sizes:
@@ -124,6 +125,7 @@ def validate_multilevel(
                 est = importance_estimates(cfg)
             for key in names[:-1]:
                 data[key][i, j] = float(est[key])
+            data["reliable"][i, j] = est.attrs["reliable"]
     exact_ds = [exact.kaufman(1 / beta, L) for L in Ls]
     m_exact = [
         float(exact.enumerate_ising(L, 1 / beta).abs_magnetization[0]) if L <= 4 else np.nan
@@ -164,6 +166,8 @@ def validate_multilevel(
 
 
 def _attrs(key: str, exact_source: str = "") -> dict[str, str]:
+    if key == "reliable":
+        return {"units": "1", "description": "1 when ESS >= MIN_ESS (error bars trusted)"}
     base = key.removesuffix("_err")
     units = "s" if "seconds" in key else _UNITS.get(base, "1")
     if exact_source:

@@ -34,7 +34,10 @@ from ._protocol import RGModel
 __all__ = ["log_weights", "importance_estimates", "independence_metropolis", "MIN_ESS"]
 
 #: Below this many effective samples the error bars are not trusted (a warning says so).
-MIN_ESS = 30.0
+#: Set from the L = 32 heat-bath check at beta = 0.44: with ESS = 59 of 40000 samples the
+#: log Z estimate was 5.3 delta-method errors from Kaufman's value (heavy-tailed weights
+#: make the error bar itself too small), while every run with ESS above ~300 agreed.
+MIN_ESS = 100.0
 
 
 def _samples(samples: Any, log_q: Any, beta: Any) -> tuple[np.ndarray, np.ndarray, float]:

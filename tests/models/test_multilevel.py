@@ -210,6 +210,8 @@ def test_validate_multilevel_table_and_bad_input():
     )
     assert np.isnan(res.ess.sel(sampler="learned")).all()
     assert float(res.rigcs_ess_fraction.sel(size=4)) == 0.986
+    # 50 samples are below MIN_ESS = 100 even with exact weights; 3000 at L = 4 are not
+    np.testing.assert_array_equal(res.reliable.sel(sampler="heat_bath"), [0, 1])
     fig = plot_multilevel_ess(res)
     assert len(fig.axes[0].lines) == 2  # heat bath and the RiGCS reference
     plot_multilevel_deviation(res, "energy")

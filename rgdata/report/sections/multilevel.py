@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...models import validate_multilevel
+from ...models.multilevel_importance import MIN_ESS
 from ...viz import multilevel as vm
 from .._report import Report
 
@@ -67,7 +68,7 @@ def add_multilevel_section(
     dict
         Headline numbers: ``ess_fraction_L<L>`` (heat bath and, where run,
         ``learned_ess_fraction_L<L>``) and the largest ``|z|`` of ``log Z``
-        against Kaufman among reliable estimates (ESS >= 30).
+        against Kaufman among reliable estimates (ESS >= MIN_ESS = 100).
     """
     if not isinstance(report, Report):
         raise TypeError(f"report must be an rgdata.report.Report, got {type(report).__name__}")
@@ -96,8 +97,10 @@ def add_multilevel_section(
         "the exact heat-bath conditional, accumulating log q exactly. Importance weights "
         "w = exp(-beta E) / q make every estimate below unbiased (log Z) or consistent "
         "(self-normalised averages) whatever the ESS; the ESS only sets the error bars. "
-        "Error bars: one standard error (delta method). Estimates with ESS < 30 are marked "
-        "unreliable: their error bars are themselves noisy. " + " ".join(notes),
+        "Error bars: one standard error (delta method). Estimates with ESS < "
+        f"{MIN_ESS:g} are marked unreliable: with heavy-tailed weights the error bars "
+        "themselves are too small (at L = 32, ESS = 59 of 40000 samples gave log Z 5.3 "
+        "errors from Kaufman's value). " + " ".join(notes),
         section=SECTION,
     )
     rows, heads, zs = [], {}, []
@@ -107,7 +110,7 @@ def add_multilevel_section(
             if not np.isfinite(float(row.ess)):
                 continue
             z = float((row.log_z - row.log_z_exact) / row.log_z_err)
-            reliable = float(row.ess) >= 30
+            reliable = bool(row.reliable)
             if reliable:
                 zs.append(abs(z))
             prefix = "" if sampler == "heat_bath" else "learned_"
@@ -127,7 +130,7 @@ def add_multilevel_section(
                     "exact energy/N": f"{float(row.energy_exact):.4f}",
                     "<|m|>": _pm(float(row.abs_magnetization), float(row.abs_magnetization_err)),
                     "exact <|m|>": f"{float(row.abs_magnetization_exact):.4f}",
-                    "reliable": "yes" if reliable else "no (ESS < 30)",
+                    "reliable": "yes" if reliable else f"no (ESS < {MIN_ESS:g})",
                     "sampling s": f"{float(row.seconds):.2f}",
                     "training s": f"{float(row.train_seconds):.1f}",
                 }
