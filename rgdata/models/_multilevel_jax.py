@@ -154,11 +154,15 @@ def init_level(key: Any, beta: float, k: float, hidden: int) -> dict:
     }
 
 
+#: jitted :func:`cnn` (the stage-1 field correction of one level), shared by all models
+cnn_jit = jax.jit(cnn)
+
+
 @lru_cache(maxsize=32)
-def compiled(beta: float, n_levels: int) -> tuple[Model, Any, Any]:
-    """The model and its jitted ``sample`` (``m`` static) and ``log_q``, shared across fits."""
+def compiled(beta: float, n_levels: int) -> tuple[Model, Any]:
+    """The model and its jitted ``log_q``, shared across fits."""
     model = Model(beta, n_levels)
-    return model, jax.jit(model.sample, static_argnums=2), jax.jit(model.log_q)
+    return model, jax.jit(model.log_q)
 
 
 @lru_cache(maxsize=32)

@@ -67,10 +67,13 @@ def fill_level(
     beta: float,
     fine: np.ndarray,
     log_q: np.ndarray,
+    extra: np.ndarray,
 ) -> None:
     """One doubling step in place: ``fine`` (m, 2n, 2n) from ``coarse`` (m, n, n), ``log_q += ...``.
 
     Stages and couplings as in the module docstring; ``uniforms`` is (m, 2n, 2n).
+    ``extra`` (m, n, n) is added to the stage-1 field of odd-odd site
+    ``(2i+1, 2j+1)`` (the learned correction; zeros, or shape (0, 0, 0) for none).
     """
     m, n, _ = coarse.shape
     N = 2 * n
@@ -91,6 +94,8 @@ def fill_level(
                     xl, xr = (x - 1) % N, (x + 1) % N
                     corners = fine[k, yu, xl] + fine[k, yu, xr] + fine[k, yd, xl] + fine[k, yd, xr]
                     h = k_diag * corners
+                    if extra.shape[0]:
+                        h += extra[k, i, j]
                     if stage == 1:
                         # the 4 adjacent mixed sites, each with its 3 other (placed) neighbours
                         a = fine[k, yu, xl]

@@ -48,6 +48,7 @@ BASE_SIZES = (2, 4)
 #: Largest lattice side.
 MAX_L = 1024
 _CHUNK = 256
+_NO_EXTRA = np.zeros((0, 0, 0))
 
 
 def fill_couplings(beta: float) -> float:
@@ -284,7 +285,7 @@ class MultilevelSampler(RGModel):
         log_q = self._base_log_p[codes].copy()
         for (k_diag, beta), side in zip(self.couplings_, self.sizes_[1:], strict=True):
             fine = np.empty((n, side, side), dtype=np.int8)
-            fill_level(spins, rng.random((n, side, side)), k_diag, beta, fine, log_q)
+            fill_level(spins, rng.random((n, side, side)), k_diag, beta, fine, log_q, _NO_EXTRA)
             spins = fine
         return spins, log_q
 

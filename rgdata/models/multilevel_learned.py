@@ -28,6 +28,7 @@ from .. import __version__
 from .._progress import progress_bar
 from .._validation import check_int, check_real
 from ._ml import require_ml
+from ._multilevel_kernels import enumerate_base, fill_level
 from ._protocol import RGModel
 from .multilevel import _spins, check_beta, check_power_of_two, configurations, fill_couplings
 
@@ -177,7 +178,7 @@ class LearnedMultilevelSampler(RGModel):
 
     # ------------------------------------------------------------------ helpers
     def _compiled(self, jax: Any) -> tuple[dict, Any, Any]:
-        """Parameters as JAX arrays and the jitted ``sample`` and ``log_q`` (built once per fit)."""
+        """Parameters as JAX arrays, the jitted CNN and ``log_q`` (built once per fit)."""
         if getattr(self, "_jitted", None) is None:
             from . import _multilevel_jax as mj
 
@@ -192,8 +193,8 @@ class LearnedMultilevelSampler(RGModel):
                 for k, b, w1, w2 in zip(self.k_, self.beta_levels_, self.w1_, self.w2_, strict=True)
             ]
             params = {"base_beta": jnp.asarray(self.base_beta_), "levels": levels}
-            _, draw, score = mj.compiled(float(self.beta_levels_[-1]), len(levels))
-            self._jitted = (params, draw, score)
+            _, score = mj.compiled(float(self.beta_levels_[-1]), len(levels))
+            self._jitted = (params, mj.cnn_jit, score)
         return self._jitted
 
     # ------------------------------------------------------------------ sample
@@ -206,7 +207,8 @@ class LearnedMultilevelSampler(RGModel):
             Number of configurations.
         random_state : None, int or numpy.random.Generator
             Seed (recorded in ``attrs["seed"]``); chunks of 1024 samples use
-            ``fold_in(PRNGKey(seed), chunk)``.
+            numpy generators seeded by ``(seed, chunk)``. The CNN fields come
+            from JAX, the draws and ``log q`` from the heat-bath numba kernel.
         progress : bool
             Progress bar over chunks.
 
@@ -222,15 +224,25 @@ class LearnedMultilevelSampler(RGModel):
         L = int(self.sizes_[-1])
         out = np.empty((n, L, L), dtype=np.int8)
         log_q = np.empty(n)
+        states, base_log_p = enumerate_base(2, self.base_beta_)
         with jax.enable_x64(True):
-            params, draw, score = self._compiled(jax)
-            key = jax.random.PRNGKey(seed)
+            params, cnn, _ = self._compiled(jax)
             starts = range(0, n, _CHUNK)
             for chunk, start in enumerate(progress_bar(starts, enable=progress, desc="sample")):
                 stop = min(start + _CHUNK, n)
-                x = draw(params, jax.random.fold_in(key, chunk), _CHUNK)[: stop - start]
-                out[start:stop] = np.asarray(x, dtype=np.int8)
-                log_q[start:stop] = np.asarray(score(params, _pad(jax, x)))[: stop - start]
+                m = stop - start
+                rng = np.random.default_rng([seed, chunk])
+                codes = rng.choice(len(base_log_p), size=m, p=np.exp(base_log_p))
+                spins, chunk_log_q = states[codes], base_log_p[codes].copy()
+                for level, side in enumerate(self.sizes_):
+                    coarse = _pad(jax, jax.numpy.asarray(spins, dtype=jax.numpy.float64))
+                    extra = np.ascontiguousarray(cnn(params["levels"][level], coarse))[:m]
+                    fine = np.empty((m, side, side), dtype=np.int8)
+                    uniforms = rng.random((m, side, side))
+                    k, beta = self.k_[level], self.beta_levels_[level]
+                    fill_level(spins, uniforms, k, beta, fine, chunk_log_q, extra)
+                    spins = fine
+                out[start:stop], log_q[start:stop] = spins, chunk_log_q
         return configurations(out, log_q, seed, self.beta_levels_[-1], 2, type(self).__name__)
 
     def log_prob(self, X: Any) -> np.ndarray:
