@@ -16,6 +16,7 @@ from .flow import *  # noqa: F403
 from .lattice import *  # noqa: F403
 from .maxent import *  # noqa: F403
 from .momentum import *  # noqa: F403
+from .multilevel import *  # noqa: F403
 from .multiscale import *  # noqa: F403
 from .overview import *  # noqa: F403
 from .scaling import *  # noqa: F403
