@@ -4,13 +4,16 @@ See ``docs/models.md``. :class:`GenerativeModel` is the protocol,
 :class:`RGModel` the base class, :func:`check_model` the conformance check any
 model's tests run, :func:`require_ml` the lazy import of the ML extra (JAX)
 for deep-learning parts. :class:`InverseRGUpsampler` is the reference model
-(numpy/scipy only).
+(numpy/scipy only; symmetric 3x3, 5x5 or 7x7 kernels);
+:func:`ising_training_pairs` makes its (fine, coarse) training pairs.
 """
 
 from ._checks import check_model
 from ._ml import require_ml
 from ._protocol import GenerativeModel, NotFittedError, RGModel
+from ._symmetric import symmetric_kernel
 from .inverse_rg import InverseRGUpsampler
+from .pairs import ising_training_pairs
 
 __all__ = [
     "GenerativeModel",
@@ -19,4 +22,6 @@ __all__ = [
     "check_model",
     "require_ml",
     "InverseRGUpsampler",
+    "symmetric_kernel",
+    "ising_training_pairs",
 ]
