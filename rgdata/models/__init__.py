@@ -5,10 +5,12 @@ See ``docs/models.md``. :class:`GenerativeModel` is the protocol,
 model's tests run, :func:`require_ml` the lazy import of the ML extra (JAX)
 for deep-learning parts. :class:`InverseRGUpsampler` is the reference model
 (numpy/scipy only; symmetric 3x3, 5x5 or 7x7 kernels);
-:func:`ising_training_pairs` makes its (fine, coarse) training pairs.
+:func:`ising_training_pairs` makes its (fine, coarse) training pairs and
+:func:`judge_generated` judges generated critical Ising lattices by exact physics.
 """
 
 from ._checks import check_model
+from ._judge import judge_generated
 from ._ml import require_ml
 from ._protocol import GenerativeModel, NotFittedError, RGModel
 from ._symmetric import symmetric_kernel
@@ -24,4 +26,5 @@ __all__ = [
     "InverseRGUpsampler",
     "symmetric_kernel",
     "ising_training_pairs",
+    "judge_generated",
 ]
