@@ -7,6 +7,9 @@ for deep-learning parts. :class:`InverseRGUpsampler` is the reference model
 (numpy/scipy only; symmetric 3x3, 5x5 or 7x7 kernels);
 :func:`ising_training_pairs` makes its (fine, coarse) training pairs and
 :func:`judge_generated` judges generated critical Ising lattices by exact physics.
+:class:`ConvUpsampler` and :class:`TransposedConvUpsampler` are learned
+upsamplers that need the ML extra (JAX, imported only when they are fitted
+or sampled).
 """
 
 from ._checks import check_model
@@ -14,8 +17,10 @@ from ._judge import judge_generated
 from ._ml import require_ml
 from ._protocol import GenerativeModel, NotFittedError, RGModel
 from ._symmetric import symmetric_kernel
+from .conv_upsampler import ConvUpsampler
 from .inverse_rg import InverseRGUpsampler
 from .pairs import ising_training_pairs
+from .transposed_conv import TransposedConvUpsampler
 
 __all__ = [
     "GenerativeModel",
@@ -24,6 +29,8 @@ __all__ = [
     "check_model",
     "require_ml",
     "InverseRGUpsampler",
+    "ConvUpsampler",
+    "TransposedConvUpsampler",
     "symmetric_kernel",
     "ising_training_pairs",
     "judge_generated",
