@@ -134,6 +134,7 @@ def judge_generated(
     generated: Any,
     reference: Any = None,
     *,
+    label: str = "generated",
     temperature: float | None = None,
     mcrg_size: int | None = None,
     mcrg_levels: int | None = None,
@@ -151,6 +152,9 @@ def judge_generated(
     reference : list or dict of xarray.DataArray, optional
         MCMC ensembles at the same sizes, judged by the same checks and
         compared with the generated ones size by size.
+    label : str
+        Name of the generated source in the result (e.g. the model), not
+        ``"mcmc"``.
     temperature : float, optional
         Temperature of the ensembles (default ``T_c = 2 / ln(1 + sqrt 2)``);
         the exponent and Binder targets are those of ``T_c``. An ensemble
@@ -171,7 +175,7 @@ def judge_generated(
     Returns
     -------
     xarray.Dataset
-        dims ``source`` (``"generated"`` and, with *reference*, ``"mcmc"``),
+        dims ``source`` (*label* and, with *reference*, ``"mcmc"``),
         ``size`` and ``check``. Per (source, size): ``energy``,
         ``abs_magnetization``, ``specific_heat``, ``chi``, ``binder_v4``
         with ``_err``, ``n_samples``, and the z-scores ``energy_z``,
@@ -185,8 +189,9 @@ def judge_generated(
         ``z_threshold`` per check. 0-d targets ``gamma_nu_exact``,
         ``binder_v4_exact``, ``y_t_exact``, ``y_h_exact``,
         ``specific_heat_slope_exact`` (of Kaufman's values at these sizes).
-        attrs: ``verdict_<source>`` (``"reproduces critical Ising"`` or
-        ``"fails: <checks>"``), ``failed_<source>`` (comma-separated),
+        attrs: ``verdict_generated`` / ``verdict_mcmc`` (``"reproduces
+        critical Ising"`` or ``"fails: <checks>"``), ``failed_generated`` /
+        ``failed_mcmc`` (comma-separated), ``label``,
         ``matches_mcmc`` (1/0, every ``|z_vs_mcmc|`` below its threshold),
         ``temperature``, ``alpha``, ``mcrg_size``, ``temperature_mismatch``.
 
@@ -206,6 +211,8 @@ def judge_generated(
     if temperature is not None:
         T = check_real(temperature, "temperature", min_value=0, strict_min=True)
     alpha = check_real(alpha, "alpha", min_value=0, max_value=0.5, strict_min=True)
+    if not isinstance(label, str) or not label or label == "mcmc":
+        raise ValueError(f"label must be a non-empty string other than 'mcmc', got {label!r}")
     sources = {"generated": _ensembles(generated, "generated")}
     if reference is not None:
         sources["mcmc"] = _ensembles(reference, "reference")
@@ -314,6 +321,7 @@ def judge_generated(
     data["specific_heat_slope_exact"] = ((), slope_exact)
     attrs: dict[str, Any] = {
         "temperature": T,
+        "label": label,
         "alpha": alpha,
         "confidence": confidence,
         "mcrg_size": m_size,
@@ -343,7 +351,11 @@ def judge_generated(
         )
     ds = xr.Dataset(
         data,
-        coords={"source": list(sources), "size": sizes, "check": list(_CHECKS)},
+        coords={
+            "source": [label if s == "generated" else s for s in sources],
+            "size": sizes,
+            "check": list(_CHECKS),
+        },
         attrs=attrs,
     )
     for name in ds.data_vars:

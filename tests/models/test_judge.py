@@ -86,3 +86,19 @@ def test_bad_input(mcmc):
     with pytest.warns(UserWarning, match="another temperature"):
         res = judge_generated(mcmc, temperature=2.3)
     assert "L=8" in res.attrs["temperature_mismatch"]
+
+
+def test_label_names_the_generated_source_and_plots_draw_each_source_once(mcmc, mcmc_other):
+    from rgdata.viz import plot_judged_observable
+
+    a = judge_generated(mcmc_other, mcmc, label="model A", random_state=0)
+    b = judge_generated(mcmc, mcmc, label="model B", random_state=0)
+    assert list(a.source.values) == ["model A", "mcmc"] and a.attrs["label"] == "model A"
+    fig = plot_judged_observable([a, b], "binder_v4")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sorted(labels) == ["critical value 1.1679", "mcmc", "model A", "model B"]
+    with pytest.raises(ValueError, match="name must be one of"):
+        plot_judged_observable(a, "entropy")
+    with pytest.raises(ValueError, match="label must be a non-empty string other than 'mcmc'"):
+        judge_generated(mcmc, label="mcmc")
