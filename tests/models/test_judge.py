@@ -98,7 +98,7 @@ def test_label_names_the_generated_source_and_plots_draw_each_source_once(mcmc, 
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert sorted(labels) == ["critical value 1.1679", "mcmc", "model A", "model B"]
-    with pytest.raises(ValueError, match="name must be one of"):
+    with pytest.raises(ValueError, match="unknown name 'entropy'; accepted: 'energy'"):
         plot_judged_observable(a, "entropy")
     with pytest.raises(ValueError, match="label must be a non-empty string other than 'mcmc'"):
         judge_generated(mcmc, label="mcmc")
