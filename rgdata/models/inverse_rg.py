@@ -239,16 +239,17 @@ class InverseRGUpsampler(Upsampler):
         seed = self._seeded_rng(self.random_state)[1]
         fine, coarse_arr, attrs = self._pairs(X, coarse, seed)
         n_par = _sym.n_params(k)
-        phi = _sym.features(coarse_arr, k).reshape(fine.shape[0], -1, n_par)
-        s = fine.reshape(fine.shape[0], -1).astype(np.float64)
+        n_cfg = fine.shape[0]
+        # flat (sites, params) design matrix: matrix-vector products go through BLAS
+        phi = _sym.features(coarse_arr, k).reshape(-1, n_par)
+        s = fine.reshape(-1).astype(np.float64)
         n_sites = s.size
 
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
             margin = s * (phi @ theta)
             nll = np.logaddexp(0.0, -margin).sum() / n_sites
             weight = -s * expit(-margin)
-            grad = np.einsum("ks,ksp->p", weight, phi) / n_sites
-            return float(nll), grad
+            return float(nll), (weight @ phi) / n_sites
 
         result = minimize(
             objective,
@@ -267,9 +268,10 @@ class InverseRGUpsampler(Upsampler):
             )
         margin = s * (phi @ theta)
         p_up = expit(phi @ theta)
-        hessian = np.einsum("ks,ksp,ksq->pq", p_up * (1 - p_up), phi, phi)
+        hessian = (phi * (p_up * (1 - p_up))[:, None]).T @ phi
         covariance = np.linalg.inv(hessian)
-        scores = np.einsum("ks,ksp->kp", -s * expit(-margin), phi)
+        weight = (-s * expit(-margin)).reshape(n_cfg, 1, -1)
+        scores = np.matmul(weight, phi.reshape(n_cfg, -1, n_par))[:, 0]  # per configuration
         meat = scores.T @ scores
         covariance_robust = covariance @ meat @ covariance
 
