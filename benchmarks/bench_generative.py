@@ -18,6 +18,10 @@ are the figures to compare.
    a draw, not of a correct one.
 3. With the ML extra: one training epoch of the JAX upsamplers on the same
    pairs (compile time excluded), and their generation rate.
+4. ``--judge`` (or ``--only-judge``): the exact-physics verdict
+   (:func:`rgdata.models.judge_generated`) on ``n`` generated lattices per L
+   = 8 ... 128 from the 3-parameter model beside Wolff ensembles (``n`` for
+   L <= 32, fewer at 64 and 128, where Wolff is slow), MCRG at L = 64.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ def wall(func):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short run (10^3 pairs)")
+    parser.add_argument("--judge", action="store_true", help="also judge 10^4 lattices per L")
+    parser.add_argument("--only-judge", action="store_true", help="train, then judge only")
     args = parser.parse_args()
     n_pairs, n_gen, n_wolff = (1000, 500, 300) if args.quick else (10_000, 10_000, 2000)
 
@@ -58,6 +64,9 @@ def main() -> None:
         f"{t_fit / t_pairs:.3g}; target < 60 s: {'met' if t_fit < 60 else 'NOT met'}"
     )
 
+    if args.only_judge:
+        judge(model, n_gen)
+        return
     gen, t_gen = wall(lambda: model.sample(n_gen, random_state=1, size=128, seed_size=1))
     wolff, t_wolff = wall(lambda: rgdata.lattice.sample_ising(128, TC, n_wolff, random_state=2))
     n_eff = float(wolff.attrs["n_effective"])
@@ -75,7 +84,14 @@ def main() -> None:
         import jax  # noqa: F401
     except ImportError:
         print("3. skipped: the ML extra (rgdata[ml]) is not installed")
-        return
+    else:
+        learned(fine, coarse, n_pairs, n_gen, t_fit, t_wolff / n_eff)
+    if args.judge:
+        judge(model, n_gen)
+
+
+def learned(fine, coarse, n_pairs: int, n_gen: int, t_fit: float, t_wolff_one: float) -> None:
+    """Section 3: one epoch and the generation rate of the JAX upsamplers."""
     from rgdata.models import ConvUpsampler, TransposedConvUpsampler
 
     for cls in (ConvUpsampler, TransposedConvUpsampler):
@@ -87,8 +103,49 @@ def main() -> None:
             f"3. {cls.__name__}: one epoch on {n_pairs} pairs {t_one:6.2f} s "
             f"(ratio to the 3-parameter fit {t_one / t_fit:.3g}); generate {n_small} L=128 "
             f"lattices {t_s:.2f} s ({n_small / t_s:.0f} per s, ratio to Wolff's "
-            f"independent samples {(t_s / n_small) / (t_wolff / n_eff):.3g})"
+            f"independent samples {(t_s / n_small) / t_wolff_one:.3g})"
         )
+
+
+def judge(model, n: int) -> None:
+    """Section 4: judge_generated on n generated lattices per L beside Wolff ensembles."""
+    import rgdata
+    from rgdata.models import judge_generated
+
+    sizes = (8, 16, 32, 64, 128)
+    n_mcmc = {8: n, 16: n, 32: n, 64: max(n // 4, 300), 128: max(n // 8, 200)}
+    generated = [model.sample(n, random_state=10 + L, size=L, seed_size=1) for L in sizes]
+    mcmc = [rgdata.lattice.sample_ising(L, TC, n_mcmc[L], random_state=20 + L) for L in sizes]
+    res, t = wall(
+        lambda: judge_generated(generated, mcmc, label="3x3", mcrg_size=64, random_state=0)
+    )
+    print(f"4. judge_generated ({t:.1f} s), generated {n} per L, Wolff {n_mcmc}:")
+    for src in res["source"].values:
+        g = res.sel(source=src)
+        print(
+            f"   {src:5s} gamma/nu {float(g.gamma_nu):.3f} +- {float(g.gamma_nu_err):.3f} | "
+            f"c slope {float(g.specific_heat_slope):.3f} +- "
+            f"{float(g.specific_heat_slope_err):.3f} (Kaufman "
+            f"{float(res.specific_heat_slope_exact):.3f}) | y_t {float(g.y_t):.3f} +- "
+            f"{float(g.y_t_err):.3f} | y_h {float(g.y_h):.4f} +- {float(g.y_h_err):.4f}"
+        )
+        print(
+            "         V4 "
+            + ", ".join(
+                f"L={int(L)}: {float(g.binder_v4.sel(size=L)):.3f} +- "
+                f"{float(g.binder_v4_err.sel(size=L)):.3f}"
+                for L in res["size"].values
+            )
+        )
+        print(
+            "         u - Kaufman "
+            + ", ".join(
+                f"{float(g.energy.sel(size=L) - res.energy_exact.sel(size=L)):+.4f} +- "
+                f"{float(g.energy_err.sel(size=L)):.4f}"
+                for L in res["size"].values
+            )
+        )
+    print(f"   verdict 3x3: {res.attrs['verdict_generated']}; Wolff: {res.attrs['verdict_mcmc']}")
 
 
 if __name__ == "__main__":
