@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy.special import expit
 
 from .. import __version__
 from .._validation import check_array, check_int, describe
@@ -122,7 +123,7 @@ class Upsampler(RGModel):
 
     # --------------------------------------------------------------- generate
     def _draw(self, coarse: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        p_up = 1.0 / (1.0 + np.exp(-self._logits(coarse)))
+        p_up = expit(self._logits(coarse))
         return np.where(rng.random(p_up.shape) < p_up, 1, -1).astype(np.int8)
 
     def _configurations(self, spins: np.ndarray, **attrs: Any) -> xr.DataArray:

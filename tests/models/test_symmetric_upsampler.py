@@ -1,5 +1,7 @@
 """Symmetric 5x5 / 7x7 kernels and the Ising training pairs of the inverse-RG upsamplers."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -134,3 +136,15 @@ def test_three_parameter_fit_on_critical_pairs_lands_near_the_reference_kernel()
     est = np.array(est)
     se = np.maximum(est.std(axis=0, ddof=1), np.mean(robust, axis=0)) / np.sqrt(len(est))
     assert np.all(np.abs(est.mean(axis=0) - reference) < 3 * se + 0.005), (est.mean(0), se)
+
+
+def test_generation_with_extreme_logits_is_silent_and_deterministic():
+    rng = np.random.default_rng(4)
+    coarse = rng.choice(np.array([-1, 1], np.int8), size=(10, 4, 4))
+    fine = InverseRGUpsampler.draw(coarse, (0.55, 0.63, 1.4), random_state=rng)
+    model = InverseRGUpsampler(random_state=0).fit(fine, coarse=coarse)
+    model.coef_ = np.array([0.0, 0.0, 2000.0])  # P(fine = centre spin) = 1 - exp(-1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow in exp
+        gen = model.upsample(coarse, random_state=0)
+    np.testing.assert_array_equal(gen.values, np.repeat(np.repeat(coarse, 2, 1), 2, 2))
