@@ -156,8 +156,14 @@ def run_child(python: str, code: str, args: list[str]) -> float:
     return wall
 
 
+#: substrings of the workload names to run (--only); empty: all
+ONLY: list[str] = []
+
+
 def compare(name: str, ours: tuple, peer: tuple, pairs: int, target: float | None) -> float:
     """Interleaved A/B pairs of whole processes; print medians and the ratio ours/peer."""
+    if ONLY and not any(word in name for word in ONLY):
+        return float("nan")
     ta, tb = [], []
     for i in range(pairs):
         if i % 2 == 0:
@@ -210,7 +216,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one pair each")
     parser.add_argument("--pairs", type=int, default=None, help="A/B pairs per workload")
+    parser.add_argument(
+        "--only", action="append", default=[], help="run the workloads whose name contains this"
+    )
     args = parser.parse_args()
+    ONLY.extend(args.only)
     pairs = args.pairs or (1 if args.quick else 3)
     me = sys.executable
     peer = peers_python()

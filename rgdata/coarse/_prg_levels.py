@@ -161,7 +161,8 @@ def _measure_level(
                 f"level {level} (K={k}): {int((~np.isfinite(f_full)).sum())} of "
                 f"{f_full.size} clusters never silent"
             )
-    acf, lags = level_acf(raw, opts)
+    # autocorrelation times grow with K: start where the previous levels ended
+    acf, lags = level_acf(raw, opts, start=int(lp.acf_lags[:level].max(initial=0)))
     lp.acf_long[level, : lags + 1] = acf
     lp.acf_lags[level] = lags
     if "distribution" in obs:
@@ -178,16 +179,16 @@ def cluster_mean_acf(raw: np.ndarray, max_lag: int) -> np.ndarray:
     return acf[ok].mean(axis=0)
 
 
-def level_acf(raw: np.ndarray, opts: PrgOptions) -> tuple[np.ndarray, int]:
+def level_acf(raw: np.ndarray, opts: PrgOptions, start: int = 0) -> tuple[np.ndarray, int]:
     """Cluster-averaged autocorrelation over as many lags as this level needs.
 
-    Starts at ``opts.first_lag`` lags and grows fourfold until
+    Starts at ``max(opts.first_lag, start)`` lags and grows fourfold until
     :func:`rgdata.coarse._blocks.enough_lags` holds (``tau_int``'s window has
     closed and, when the autocorrelation is reported, ``tau_c`` and the
     automatic ``max_lag`` lie within), at most ``opts.long_lag``: every number
     is then what the full ``long_lag`` autocorrelation would give.
     """
-    lags = min(opts.first_lag, opts.long_lag)
+    lags = min(max(opts.first_lag, start), opts.long_lag)
     need_tau = "autocorrelation" in opts.observables
     while True:
         acf = cluster_mean_acf(raw, lags)

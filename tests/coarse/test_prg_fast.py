@@ -99,7 +99,7 @@ def test_adaptive_lags_equal_full_lags(rng, monkeypatch, tau):
     """Levels compute only the lags they need; the numbers are those of T / 4 lags.
 
     With tau = 60 the automatic max_lag (3 tau_c) and tau_int's window exceed
-    the first 128 (16) lags, so the lags must grow (and the top levels'
+    the first 128 lags, so the lags must grow (and the top levels'
     max_lag is pushed down to every level).
     """
     x = ar1_spikes(rng, 32, 8000, tau=tau)
