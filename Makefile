@@ -8,7 +8,7 @@ PINNED := PIP_CONSTRAINT="$(CURDIR)/constraints.txt"
 # no constraints at all: the newest versions setup.cfg allows
 UNPINNED := PIP_CONSTRAINT=/dev/null
 
-.PHONY: report test test-slow test-all test-latest lock bench bench-full lint clean venv docs
+.PHONY: report test test-slow test-all test-latest lock bench bench-full bench-peers lint clean venv docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -62,9 +62,29 @@ lock:
 	mv constraints.txt.new constraints.txt
 	rm -rf .venv-lock
 
-# short runs of every benchmark; `make bench-full` runs the sizes quoted in docs/
+# short runs of every benchmark; `make bench-full` runs the sizes quoted in docs/.
+# bench_peers_prg.py prints the ratios against the peers when .venv-peers (make bench-peers)
+# or $$RGDATA_PEERS_PYTHON has them, and says which it skips otherwise
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b --quick"; $(PY) $$b --quick || exit 1; done
+
+# the peers of docs/coarse_graining.md in a venv of their own (never imported by rgdata):
+# prg_toolbox vendored in ../shared/peers (unchanged, --no-deps; its deps pinned here) and
+# random-renormalization-group 0.1.1 from the registry; then the full-size comparison
+PEERS_VENV := .venv-peers
+PEERS_PINS := numpy==2.4.6 scipy==1.17.1 matplotlib==3.11.2 pandas==3.1.1 scikit-learn==1.9.1 \
+	random-renormalization-group==0.1.1 faiss-cpu==1.15.1 networkx==3.6.1 statsmodels==0.15.0 \
+	datasketch==2.0.0
+$(PEERS_VENV)/.installed:
+	rm -rf $(PEERS_VENV)
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install $(PEERS_PINS)
+	$(PEERS_VENV)/bin/python -m pip install --no-deps -e ../shared/peers/prg_toolbox
+	touch $@
+
+bench-peers: $(STAMP) $(PEERS_VENV)/.installed
+	RGDATA_PEERS_PYTHON=$(PEERS_VENV)/bin/python $(PY) benchmarks/bench_peers_prg.py
 
 bench-full: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
@@ -74,4 +94,4 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check rgdata tests analyses benchmarks
 
 clean:
-	rm -rf $(VENV) .venv-latest .venv-lock build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-latest .venv-lock $(PEERS_VENV) build dist *.egg-info .pytest_cache .ruff_cache

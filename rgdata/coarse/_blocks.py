@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._prg_kernels import pair_sums
 from ._prg_stats import level_stats, tau_from_acf
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ __all__ = [
     "integrated_time",
     "choose_n_blocks",
     "auto_max_lag",
+    "enough_lags",
     "block_level_stats",
     "blocks_and_taus",
 ]
@@ -93,6 +95,28 @@ def integrated_time(acf: np.ndarray) -> tuple[float, bool]:
     return float(max(tau.max(), 1.0)), True
 
 
+def enough_lags(acf: np.ndarray, need_tau: bool, max_lag: int | None) -> bool:
+    """Whether the lags of *acf* give every number the full ``long_lag`` range would.
+
+    True when ``tau_int``'s window closed within them (:func:`integrated_time`)
+    and, with *need_tau*, the autocorrelation fell below ``1/e`` and the lags
+    reach the reported ``max_lag`` (the requested one, or the automatic
+    ``max(100, ceil(3 tau_c))`` of :func:`auto_max_lag`). A level whose
+    autocorrelation is undefined (constant clusters) needs no more lags.
+    """
+    if acf.size == 0 or not np.isfinite(acf[0]):
+        return True
+    if integrated_time(acf)[1]:
+        return False
+    if not need_tau:
+        return True
+    lags = acf.size - 1
+    if max_lag is not None:
+        return lags >= max_lag
+    tau = tau_from_acf(acf)
+    return bool(np.isfinite(tau)) and lags >= max(_MIN_AUTO_LAG, int(np.ceil(3 * tau)))
+
+
 def choose_n_blocks(n_samples: int, tau_int: float) -> int:
     """Number of contiguous blocks of at least ``BLOCK_TAUS * tau_int`` samples.
 
@@ -124,6 +148,7 @@ def block_level_stats(
     pairs: list[tuple[np.ndarray, np.ndarray]],
     block_edges: np.ndarray,
     max_lag: int,
+    with_acf: bool = True,
 ) -> dict[str, np.ndarray]:
     """Block-wise variance, silence probability and autocorrelation of every level.
 
@@ -141,6 +166,8 @@ def block_level_stats(
     max_lag : int
         Lags of the block autocorrelations (cut to the block length - 1, the
         rest NaN).
+    with_acf : bool
+        Compute the block autocorrelations (False: NaN).
 
     Returns
     -------
@@ -154,19 +181,20 @@ def block_level_stats(
     var = np.full((n_levels, n_blocks), np.nan)
     acf = np.full((n_levels, max_lag + 1, n_blocks), np.nan)
     p0 = []
-    raw = data.x
+    raw = np.ascontiguousarray(data.x)
+    with_acf = with_acf and lag_b >= 1
     for level in range(n_levels):
         k = 2**level
         st = level_stats(
-            raw, data.silent_of(k), block_edges, max(lag_b, 1), with_acf=lag_b >= 1, full=False
+            raw, data.silent_of(k), block_edges, max(lag_b, 1), with_acf=with_acf, full=False
         )
         var[level] = st["var_blocks"].mean(axis=0)
         p0.append(st["p0_blocks"])
-        if lag_b >= 1:
+        if with_acf:
             acf[level, : lag_b + 1] = st["acf_blocks"]
         if level < n_levels - 1:
             a, b = pairs[level]
-            raw = raw[a].astype(data.sum_dtype) + raw[b].astype(data.sum_dtype)
+            raw = pair_sums(raw, a, b, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
     return {"var": var, "p0": p0, "acf": acf}
 
 
@@ -178,6 +206,7 @@ def blocks_and_taus(
     n_samples: int,
     n_blocks: int | None,
     max_lag: int | None,
+    with_acf: bool = True,
 ) -> dict:
     """Choose ``max_lag`` and the blocks, then compute every block-wise quantity.
 
@@ -195,6 +224,10 @@ def blocks_and_taus(
         Samples the quantities are measured on.
     n_blocks, max_lag : int or None
         Requested values; None: chosen from the data.
+    with_acf : bool
+        The autocorrelation is reported. False: ``tau_c``, its blocks and the
+        block autocorrelations are NaN (``tau_int``, which sizes the blocks, is
+        still computed) and an automatic ``max_lag`` is 0.
 
     Returns
     -------
@@ -208,10 +241,13 @@ def blocks_and_taus(
     """
     n_lev = acf_long.shape[0]
     if max_lag is None:
-        max_lag = auto_max_lag(acf_long, n_samples)
-    tau = np.array([tau_from_acf(a[: max_lag + 1]) for a in acf_long])
-    tau_lb = ~np.isfinite(tau) & np.isfinite(acf_long[:, 0])
-    tau[tau_lb] = float(max_lag)
+        max_lag = auto_max_lag(acf_long, n_samples) if with_acf else 0
+    if with_acf:
+        tau = np.array([tau_from_acf(a[: max_lag + 1]) for a in acf_long])
+        tau_lb = ~np.isfinite(tau) & np.isfinite(acf_long[:, 0])
+        tau[tau_lb] = float(max_lag)
+    else:
+        tau, tau_lb = np.full(n_lev, np.nan), np.zeros(n_lev, dtype=bool)
     ti = [integrated_time(a) for a in acf_long]
     tau_int = np.array([t for t, _ in ti])
     tau_int_lb = np.array([lb for _, lb in ti], dtype=bool)
@@ -243,7 +279,7 @@ def blocks_and_taus(
             f"fewer than the {MIN_BLOCKS} needed for a 95% confidence interval; "
             "fit_exponent will return NaN bounds"
         )
-    st = block_level_stats(data, pairs, edges, max_lag)
+    st = block_level_stats(data, pairs, edges, max_lag, with_acf=with_acf)
     free = np.full((n_lev, n_blocks), np.nan)
     for level, p0 in enumerate(st["p0"]):
         if data.silent_of(2**level) is None:

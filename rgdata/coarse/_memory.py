@@ -37,8 +37,10 @@ __all__ = [
 GIB = 2.0**30
 #: largest accepted max|activity| times the growth of the sums that are squared
 MAX_MAGNITUDE = 1e150
-#: float64 row-chunks alive at once in the per-level statistics (chunk, its FFT, temporaries)
-_CHUNK_COPIES = 5
+#: float64 row-chunks' worth of memory alive at once in the per-level statistics: the numba
+#: kernels read the rows in place; the FFT path holds a float32 zero-padded chunk, its
+#: complex64 transform and the power spectrum (about 1.75 chunks)
+_CHUNK_COPIES = 2
 #: the estimate is raised by this factor and constant (small per-level arrays, the result)
 _MARGIN = 1.1
 _OVERHEAD = 8 * 2**20
@@ -133,8 +135,9 @@ def prg_peak_bytes(
         The sum of the arrays alive together at the largest of the stages:
         the normalized variables ``y`` (N x T_pair) throughout, plus either
         the standardized copy and the N x N correlation matrix (pairing), the
-        first level's sums (summing), or the float64 row-chunks of the
-        per-level statistics. The pairing itself needs
+        first level's sums (summing), or the row-chunks of the FFT of the
+        autocorrelation (the other per-level statistics read the rows in
+        place). The pairing itself needs
         :func:`~rgdata.coarse._prg_pairing.pairing_extra_bytes` (linear in N,
         also on tied data).
     """
@@ -142,7 +145,8 @@ def prg_peak_bytes(
     chunk = min(n, rows_per_chunk(t)) * t * 8
     y = n * tp * corr_itemsize
     corr = n * n * corr_itemsize
-    pairing = max(y + 2 * chunk, y + corr, corr + pairing_extra_bytes(n))
+    # the standardized copy (corr_dtype, written row by row) then the correlation matrix
+    pairing = max(2 * y, y + corr, corr + pairing_extra_bytes(n))
     summing = max(1.5 * n * t * sum_itemsize, 0.5 * n * t * sum_itemsize + 1.5 * y)
     stats = _CHUNK_COPIES * chunk
     spectra = 3 * min(n, max_eigen_size) * t * 8

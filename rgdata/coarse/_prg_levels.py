@@ -16,9 +16,17 @@ from threadpoolctl import threadpool_limits
 
 from .._progress import progress_bar
 from .._warnings import warn_user
+from ._blocks import auto_max_lag, enough_lags
+from ._prg_kernels import pair_sums
 from ._prg_pairing import greedy_pairs, random_pairs
 from ._prg_setup import LEFT_OUT_WARN_FRACTION, PrgData, PrgOptions
-from ._prg_stats import level_stats, normalize_rows, rows_per_chunk, standardize_rows
+from ._prg_stats import (
+    autocorrelation_rows,
+    level_stats,
+    normalize_rows,
+    rows_per_chunk,
+    standardize_rows,
+)
 
 __all__ = ["LevelPass", "run_levels", "choose_pairs", "warn_level_notes"]
 
@@ -44,6 +52,7 @@ class LevelPass:
     n_const: np.ndarray | None = None  # constant coarse variables in the pairing samples
     n_left: np.ndarray | None = None  # units left out by odd cluster counts
     acf_long: np.ndarray | None = None  # (level, lag) whole-recording autocorrelation
+    acf_lags: np.ndarray | None = None  # lags computed per level (NaN beyond)
     dist: np.ndarray | None = None  # (level, bin) density
     left_out_notes: list[str] = field(default_factory=list)
     free_notes: list[str] = field(default_factory=list)
@@ -72,7 +81,8 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
     )
     for name in ("variance", "free", "zero", "oor", "n_const", "n_left"):
         setattr(lp, name, np.full(n_levels + 1, np.nan))
-    raw = data.x  # plain cluster sums of the measured samples
+    lp.acf_lags = np.zeros(n_levels + 1, dtype=np.int64)
+    raw = np.ascontiguousarray(data.x)  # plain cluster sums of the measured samples
     y = np.empty(data.x_pair.shape, dtype=data.float_dtype)  # normalized, pairing samples
     const = normalize_rows(data.x_pair, data.norm, y)
     for level in progress_bar(range(n_levels + 1), enable=progress, desc="PRG levels"):
@@ -86,13 +96,39 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
         a, b_ = pairs[:, 0], pairs[:, 1]
         lp.step_pairs.append((a, b_))
         lp.clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
-        raw = raw[a].astype(data.sum_dtype) + raw[b_].astype(data.sum_dtype)
+        raw = pair_sums(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
         y_sum = y[a] + y[b_]
         del y
         y = np.empty(y_sum.shape, dtype=data.float_dtype)
         const = normalize_rows(y_sum, data.norm, y)
         del y_sum
+    if "autocorrelation" in opts.observables and opts.max_lag is None:
+        _extend_lags(lp, data, auto_max_lag(lp.acf_long, opts.t_eval))
     return lp
+
+
+def _extend_lags(lp: LevelPass, data: PrgData, max_lag: int) -> None:
+    """Recompute, up to *max_lag*, the levels whose autocorrelation stopped short of it.
+
+    Each level computes the lags it needs itself; the automatic ``max_lag`` is
+    the largest over levels, so a level may need more. Its cluster sums are
+    rebuilt from the stored pairs (sums are cheap).
+    """
+    short = [
+        lv
+        for lv in range(lp.acf_long.shape[0])
+        if lp.acf_lags[lv] < max_lag and np.isfinite(lp.acf_long[lv, 0])
+    ]
+    if not short:
+        return
+    raw = np.ascontiguousarray(data.x)
+    for level in range(max(short) + 1):
+        if level in short:
+            lp.acf_long[level, : max_lag + 1] = cluster_mean_acf(raw, max_lag)
+            lp.acf_lags[level] = max_lag
+        if level < max(short):
+            a, b_ = lp.step_pairs[level]
+            raw = pair_sums(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
 
 
 def _measure_level(
@@ -111,9 +147,11 @@ def _measure_level(
     lp.n_left[level] = data.n_units - cl.size
     lp.n_const[level] = int(const.sum())
     silent = data.silent_of(k)
-    st = level_stats(raw, silent, None, opts.long_lag, with_acf=True)
-    lp.variance[level] = st["var"].mean()
-    if silent is not None:
+    obs = opts.observables
+    st = level_stats(raw, silent, None, 1, with_acf=False)
+    if "variance" in obs:
+        lp.variance[level] = st["var"].mean()
+    if silent is not None and "silence" in obs:
         with np.errstate(divide="ignore"):
             f_full = -np.log(st["p0"])
         if np.all(np.isfinite(f_full)):
@@ -123,8 +161,40 @@ def _measure_level(
                 f"level {level} (K={k}): {int((~np.isfinite(f_full)).sum())} of "
                 f"{f_full.size} clusters never silent"
             )
-    lp.acf_long[level] = st["acf"]
-    lp.dist[level], lp.zero[level], lp.oor[level] = _histogram(y, lp.edges, data.norm)
+    # autocorrelation times grow with K: start where the previous levels ended
+    acf, lags = level_acf(raw, opts, start=int(lp.acf_lags[:level].max(initial=0)))
+    lp.acf_long[level, : lags + 1] = acf
+    lp.acf_lags[level] = lags
+    if "distribution" in obs:
+        lp.dist[level], lp.zero[level], lp.oor[level] = _histogram(y, lp.edges, data.norm)
+    else:
+        lp.dist[level] = np.nan
+
+
+def cluster_mean_acf(raw: np.ndarray, max_lag: int) -> np.ndarray:
+    """Autocorrelation ``(max_lag + 1,)`` averaged over the non-constant rows of *raw*."""
+    acf, ok = autocorrelation_rows(raw, max_lag)
+    if not ok.any():
+        return np.full(max_lag + 1, np.nan)
+    return acf[ok].mean(axis=0)
+
+
+def level_acf(raw: np.ndarray, opts: PrgOptions, start: int = 0) -> tuple[np.ndarray, int]:
+    """Cluster-averaged autocorrelation over as many lags as this level needs.
+
+    Starts at ``max(opts.first_lag, start)`` lags and grows fourfold until
+    :func:`rgdata.coarse._blocks.enough_lags` holds (``tau_int``'s window has
+    closed and, when the autocorrelation is reported, ``tau_c`` and the
+    automatic ``max_lag`` lie within), at most ``opts.long_lag``: every number
+    is then what the full ``long_lag`` autocorrelation would give.
+    """
+    lags = min(max(opts.first_lag, start), opts.long_lag)
+    need_tau = "autocorrelation" in opts.observables
+    while True:
+        acf = cluster_mean_acf(raw, lags)
+        if lags >= opts.long_lag or enough_lags(acf, need_tau, opts.max_lag):
+            return acf, lags
+        lags = min(opts.long_lag, 4 * lags)
 
 
 def choose_pairs(y: np.ndarray, opts: PrgOptions) -> np.ndarray:
@@ -181,24 +251,22 @@ def warn_level_notes(lp: LevelPass, n_units: int) -> None:
 
 
 def _histogram(y: np.ndarray, edges: np.ndarray, norm: str) -> tuple[np.ndarray, float, float]:
-    counts = np.zeros(edges.size - 1)
-    n_zero = 0
     total = y.size
     width = edges[1] - edges[0]
-    chunk = rows_per_chunk(y.shape[1])
-    for r0 in range(0, y.shape[0], chunk):
-        blk = y[r0 : r0 + chunk].astype(np.float64)
-        if norm == "nonzero_mean":
-            nz = blk != 0
-            n_zero += int(blk.size - nz.sum())
-            vals = blk[nz]
-        elif norm == "none":
-            blk -= blk.mean(axis=1, keepdims=True)
-            sd = blk.std(axis=1)
-            vals = (blk / np.where(sd > 0, sd, 1.0)[:, None]).ravel()
-        else:
-            vals = blk.ravel()
-        counts += np.histogram(vals, bins=edges)[0]
+    n_zero = 0
+    if norm == "nonzero_mean":
+        nz = y != 0
+        n_zero = int(total - np.count_nonzero(nz))
+        # float32 -> float64 is exact, so the bins are those of the float64 values
+        counts = np.histogram(y[nz], bins=edges)[0].astype(np.float64)
+    elif norm == "none":  # the plain sums, z-scored for this histogram only
+        counts = np.zeros(edges.size - 1)
+        chunk = rows_per_chunk(y.shape[1])
+        for r0 in range(0, y.shape[0], chunk):
+            z = standardize_rows(y[r0 : r0 + chunk], np.dtype(np.float64))
+            counts += np.histogram(z.ravel(), bins=edges)[0]
+    else:
+        counts = np.histogram(y.ravel(), bins=edges)[0].astype(np.float64)
     density = counts / (total * width)
     zero_frac = n_zero / total if norm == "nonzero_mean" else float("nan")
     in_range = counts.sum() + n_zero

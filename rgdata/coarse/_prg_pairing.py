@@ -48,13 +48,14 @@ _BYTES_PER_EDGE = 40
 def pairing_extra_bytes(n: int) -> int:
     """Upper bound of the memory :func:`greedy_pairs` allocates besides *corr*, in bytes.
 
-    The full-sort case holds at most ``_FULL_SORT_MAX_EDGES`` edges (and a
-    sub-matrix of that many entries); a threshold band holds about
+    The full-sort case holds at most ``min(_FULL_SORT_MAX_EDGES, n (n - 1) / 2)``
+    edges (and a sub-matrix of that many entries); a threshold band holds about
     ``_EDGES_PER_VARIABLE * n`` edges (counted twice for sampling noise);
     the threshold's sample holds at most ``_MAX_SAMPLE`` entries and their
     indices (about 80 bytes each, with temporaries).
     """
-    small = _FULL_SORT_MAX_EDGES * (_BYTES_PER_EDGE + 16)
+    # the full sort holds every upper-triangle edge, at most _FULL_SORT_MAX_EDGES of them
+    small = min(_FULL_SORT_MAX_EDGES, n * (n - 1) // 2) * (_BYTES_PER_EDGE + 16)
     band = 2 * _EDGES_PER_VARIABLE * n * _BYTES_PER_EDGE + 80 * _MAX_SAMPLE
     return int(max(small, band) + 64 * n)
 

@@ -18,7 +18,7 @@ from .._warnings import warn_user
 from ._blocks import BLOCK_TAUS, MIN_BLOCKS, MIN_FIT_CLUSTERS
 from ._memory import GIB
 from ._prg_levels import LevelPass
-from ._prg_setup import PrgData, PrgOptions, seed_attr
+from ._prg_setup import OBSERVABLES, PrgData, PrgOptions, seed_attr
 from ._prg_stats import cluster_spectra
 
 __all__ = ["warn_block_notes", "spectra_table", "build_result"]
@@ -53,6 +53,14 @@ def spectra_table(
 ) -> dict[str, np.ndarray]:
     """Rank-ordered cluster spectra ``(level, rank)`` and their block copies, NaN where skipped."""
     sizes, n_levels, t_eval = lp.sizes, opts.n_levels, opts.t_eval
+    if "spectra" not in opts.observables:  # not asked for: NaN, nothing skipped or warned
+        k_max = int(sizes[-1])
+        return {
+            "eig": np.full((n_levels + 1, k_max), np.nan),
+            "eig_b": np.full((n_levels + 1, k_max, n_blocks), np.nan),
+            "skipped": [],
+            "skipped_b": [],
+        }
     eig_levels = [lv for lv in range(n_levels + 1) if sizes[lv] <= opts.max_eigen_size]
     eig_levels = [lv for lv in eig_levels if t_eval / sizes[lv] > 10]
     eig_block_levels = [lv for lv in eig_levels if np.diff(block_edges).min() / sizes[lv] > 10]
@@ -96,6 +104,9 @@ def build_result(
     max_lag, n_blocks, block_edges = blk["max_lag"], blk["n_blocks"], blk["block_edges"]
     n_levels, edges, t_split = opts.n_levels, lp.edges, opts.t_split
     k_max = int(lp.sizes[-1])
+    acf = lp.acf_long[:, : max_lag + 1]
+    if "autocorrelation" not in opts.observables:
+        acf = np.full(acf.shape, np.nan)
     ds = xr.Dataset(
         {
             "variance": ("level", lp.variance),
@@ -104,7 +115,7 @@ def build_result(
             "silence_free_energy_blocks": (("level", "block"), blk["free_blocks"]),
             "eigenvalues": (("level", "rank"), eig["eig"]),
             "eigenvalues_blocks": (("level", "rank", "block"), eig["eig_b"]),
-            "autocorrelation": (("level", "lag"), lp.acf_long[:, : max_lag + 1]),
+            "autocorrelation": (("level", "lag"), acf),
             "autocorrelation_blocks": (("level", "lag", "block"), blk["acf_blocks"]),
             "tau_c": ("level", blk["tau"]),
             "tau_c_blocks": (("level", "block"), blk["tau_blocks"]),
@@ -192,6 +203,8 @@ def _attrs(
         "tau_int_definition": "1 + 2 sum_{t<=M} C(t) of the cluster-averaged autocorrelation, "
         "Sokal window M >= 5 tau_int (in samples; tau_int_lower_bound where it never closed)",
         "variance_ddof": 0,
+        # what was computed (the other quantities are NaN), in the order of OBSERVABLES
+        "observables": ", ".join(o for o in OBSERVABLES if o in opts.observables),
         "eigenvalues_skipped_levels": np.asarray(eig["skipped"], dtype=np.int64),
         "eigenvalues_blocks_skipped_levels": np.asarray(eig["skipped_b"], dtype=np.int64),
         "left_out": json.dumps(lp.left_out_notes),

@@ -35,6 +35,7 @@ from ._memory import (
 from ._prg_stats import data_coding
 
 __all__ = [
+    "OBSERVABLES",
     "NORMALIZATIONS",
     "PAIRINGS",
     "LEFT_OUT_WARN_FRACTION",
@@ -47,6 +48,13 @@ __all__ = [
 ]
 
 NORMALIZATIONS = ("auto", "nonzero_mean", "variance", "none")
+#: what ``prg(observables=...)`` can compute; "all" (the default) is every one of them
+OBSERVABLES = ("variance", "silence", "spectra", "autocorrelation", "distribution")
+#: lags of the first autocorrelation of a level: enough for tau_int's window (and, when the
+#: autocorrelation is reported, the automatic max_lag >= 100) on most data; more when not.
+#: The same without the reported autocorrelation: starting lower (16) made the retina's
+#: levels retry 16, 64 and 256 lags, slower than one 128-lag FFT
+_FIRST_LAG = {True: 128, False: 128}
 PAIRINGS = ("correlation", "random")
 _CORR_DTYPES = ("float32", "float64")
 _MIN_BLOCK_SAMPLES = 10
@@ -77,7 +85,9 @@ class PrgOptions:
     t_split: int  # first measured sample (0 without hold-out)
     t_eval: int  # number of measured samples
     max_lag: int | None  # None: chosen from the data
-    long_lag: int  # lags of the first-pass autocorrelation
+    long_lag: int  # most lags of the first-pass autocorrelation (the levels stop earlier)
+    first_lag: int  # lags tried first at each level
+    observables: frozenset  # what is computed (the rest is NaN)
 
 
 @dataclass(frozen=True)
@@ -136,8 +146,10 @@ def check_options(
     random_state: Any,
     progress: Any,
     max_memory: Any,
+    observables: Any = "all",
 ) -> PrgOptions:
     """Validate the arguments of :func:`prg` (checked activity *act*); raise on bad ones."""
+    chosen = check_observables(observables)
     check_option(normalization, "normalization", NORMALIZATIONS)
     check_option(pairing, "pairing", PAIRINGS)
     corr_dtype = check_dtype_option(corr_dtype, "corr_dtype", _CORR_DTYPES)
@@ -192,7 +204,34 @@ def check_options(
         max_lag=max_lag,
         # enough lags for tau_int and the automatic max_lag
         long_lag=max(1, t_eval // 4) if auto_lag else max(max_lag, t_eval // 4),
+        first_lag=_FIRST_LAG[True]
+        if auto_lag
+        else max(_FIRST_LAG[True], max_lag)
+        if "autocorrelation" in chosen
+        else _FIRST_LAG[False],
+        observables=chosen,
     )
+
+
+def check_observables(observables: Any) -> frozenset:
+    """The set of observables asked for: ``"all"``, one name, or a collection of names."""
+    accepted = f"'all' or a collection of {list(OBSERVABLES)}"
+    if isinstance(observables, str):
+        if observables == "all":
+            return frozenset(OBSERVABLES)
+        observables = [observables]
+    try:
+        names = list(observables)
+    except TypeError:
+        raise TypeError(f"observables must be {accepted}, got {describe(observables)}") from None
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"observables must be {accepted}; got an entry {describe(name)}")
+        if name not in OBSERVABLES:
+            raise ValueError(f"observables: unknown {name!r}; accepted: {accepted}")
+    if not names:
+        raise ValueError(f"observables is empty; accepted: {accepted}")
+    return frozenset(names)
 
 
 def _check_n_levels(n_levels: Any, n_units: int) -> int:

@@ -13,6 +13,7 @@ confidence intervals of :func:`rgdata.diagnostics.fit_exponent`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import xarray as xr
@@ -25,12 +26,20 @@ from ._prg_setup import (
     LEFT_OUT_WARN_FRACTION,
     MAX_MAGNITUDE,
     NORMALIZATIONS,
+    OBSERVABLES,
     PAIRINGS,
     check_options,
     prepare_data,
 )
 
-__all__ = ["prg", "NORMALIZATIONS", "PAIRINGS", "LEFT_OUT_WARN_FRACTION", "MAX_MAGNITUDE"]
+__all__ = [
+    "prg",
+    "OBSERVABLES",
+    "NORMALIZATIONS",
+    "PAIRINGS",
+    "LEFT_OUT_WARN_FRACTION",
+    "MAX_MAGNITUDE",
+]
 
 
 def prg(
@@ -49,6 +58,7 @@ def prg(
     random_state: Any = None,
     progress: bool = False,
     max_memory: float | None = None,
+    observables: str | Iterable[str] = "all",
 ) -> xr.Dataset:
     """Real-space phenomenological renormalization group.
 
@@ -131,6 +141,18 @@ def prg(
         raises :class:`MemoryError` if it exceeds the budget. Default: the
         memory available now (``MemAvailable``, capped by a container limit;
         no check where that is unknown). ``float("inf")`` turns the check off.
+    observables : "all", str or collection of str
+        What to compute, among ``"variance"`` (``variance``), ``"silence"``
+        (``silence_free_energy``), ``"spectra"`` (``eigenvalues``),
+        ``"autocorrelation"`` (``autocorrelation``, ``tau_c``) and
+        ``"distribution"`` (``distribution``, ``zero_fraction``,
+        ``out_of_range``), with their block copies; ``"all"`` (default) is
+        every one. The others are NaN and cost nothing: for alpha~ and beta~
+        alone, ``observables=("variance", "silence")`` skips the spectra, the
+        histograms and all but the few lags of the autocorrelation that size
+        the blocks (``tau_int`` is always computed: the confidence intervals
+        need it). Clusters and the computed numbers do not depend on this
+        choice. ``attrs["observables"]`` lists what was computed.
 
     Returns
     -------
@@ -150,7 +172,8 @@ def prg(
         *activity* is not a DataArray.
     ValueError
         Wrong dims, NaN, constant units, fewer than 2 units, more levels than
-        the units allow, too few samples per block, unknown options; values so
+        the units allow, too few samples per block, unknown options (or
+        observables); values so
         large that sums and squares would overflow float64 (``max |activity| *
         n_units * sqrt(n_time) > 1e150``, see ``MAX_MAGNITUDE``).
     MemoryError
@@ -222,6 +245,7 @@ def prg(
         random_state=random_state,
         progress=progress,
         max_memory=max_memory,
+        observables=observables,
     )
     data = prepare_data(act, opts)
     # 2. the pass over levels: measure, pair, sum, renormalize
@@ -230,6 +254,7 @@ def prg(
     # 3. time blocks (from tau_int) and every block-wise quantity, replaying the pairs
     blk = blocks_and_taus(
         data, lp.step_pairs, lp.acf_long, lp.n_clusters, opts.t_eval, opts.n_blocks, opts.max_lag,
+        with_acf="autocorrelation" in opts.observables,
     )  # fmt: skip
     warn_block_notes(lp, blk, auto_lag=opts.max_lag is None)
     # 4. covariance spectra of the clusters, whole recording and per block

@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.optimize
-import scipy.signal
 
 __all__ = [
     "block_autocov",
@@ -113,6 +111,8 @@ def ou_series(tau: np.ndarray, n_time: int, rng: np.random.Generator) -> np.ndar
         a = np.exp(-1.0 / t)
         eps = rng.standard_normal(n_time)
         eps[0] /= np.sqrt(1 - a**2)  # start from the stationary law
+        import scipy.signal  # imported here: scipy.signal loads scipy.stats
+
         out[i] = scipy.signal.lfilter([np.sqrt(1 - a**2)], [1.0, -a], eps)
     return out
 
@@ -162,10 +162,17 @@ def planted_ou_tree(
         tau_m = np.array([taus[m] for m in heights])
         w = weights / weights.sum()
         expected.append(
-            scipy.optimize.brentq(
+            _brentq()(
                 lambda t, w=w, tau_m=tau_m: float(w @ np.exp(-t / tau_m)) - np.exp(-1),
                 0.0,
                 10 * tau_m.max(),
             )
         )
     return levels, np.asarray(sizes), np.asarray(expected)
+
+
+def _brentq():
+    """scipy.optimize.brentq, imported on first use (scipy.optimize loads scipy.stats)."""
+    from scipy.optimize import brentq
+
+    return brentq

@@ -12,7 +12,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-import scipy.stats
 
 from .._validation import describe
 
@@ -71,7 +70,9 @@ def prediction_band(
         warnings.simplefilter("ignore", RuntimeWarning)  # fewer than 2 finite draws: NaN
         mean = np.nanmean(x, axis=axis)
         sd = np.nanstd(x, axis=axis, ddof=1)
-        t = scipy.stats.t.ppf(0.5 + level / 2, np.where(n >= 2, n - 1, np.nan))
+        from scipy.special import stdtrit  # = scipy.stats.t.ppf, without importing scipy.stats
+
+        t = stdtrit(np.where(n >= 2, n - 1, np.nan), 0.5 + level / 2)
         half = t * sd * np.sqrt(1 + 1 / np.maximum(n, 1))
     half = np.where(n >= 2, half, np.nan)
     return mean - half, mean + half

@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import optimize
 
 from .._progress import progress_bar
 from .._validation import check_array, check_int, check_random_state, check_real, describe
@@ -108,6 +107,8 @@ def _minimise(obj: _Objective, start: np.ndarray, step: np.ndarray, y=None) -> n
     simplex = np.vstack(
         [start] + [start + np.eye(start.size)[i] * step[i] for i in range(start.size)]
     )
+    from scipy import optimize  # here: scipy.optimize loads scipy.stats
+
     res = optimize.minimize(
         obj,
         start,

@@ -24,8 +24,8 @@ import warnings
 from typing import Any
 
 import numpy as np
-import scipy.stats
 import xarray as xr
+from scipy.special import stdtrit
 
 from .._jackknife import jackknife_error
 from .._progress import progress_bar
@@ -75,7 +75,8 @@ def _dataset(
     attrs: dict[str, Any],
 ) -> xr.Dataset:
     d, se_d, power, se_p, total, se_sum, n_g = pooled
-    t = scipy.stats.t.ppf(0.5 + CI_LEVEL / 2, n_g - 1) if n_g >= 2 else np.nan
+    # scipy.special.stdtrit is scipy.stats.t.ppf without importing scipy.stats (~0.5 s)
+    t = float(stdtrit(n_g - 1, 0.5 + CI_LEVEL / 2)) if n_g >= 2 else np.nan
     lo, hi = prediction_band(null_d, NULL_BAND_LEVEL, axis=0)
     null_sum = null_d.sum(axis=1)
     s_lo, s_hi = prediction_band(null_sum, NULL_BAND_LEVEL)

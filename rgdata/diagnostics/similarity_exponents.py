@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import interpolate, optimize, stats
+from scipy.special import stdtrit
 
 from .._validation import check_array, check_int, check_option, check_real, describe
 from .._warnings import warn_user
@@ -61,6 +61,8 @@ def _knots(xi: np.ndarray, n_knots: int, degree: int) -> tuple[float, np.ndarray
 
 def _design(xi: np.ndarray, s: float, knots: np.ndarray, degree: int) -> np.ndarray:
     u = np.clip(np.arcsinh(xi / s), knots[0], knots[-1])
+    from scipy import interpolate
+
     return interpolate.BSpline.design_matrix(u, knots, degree).toarray()
 
 
@@ -250,6 +252,8 @@ def similarity_exponents(
             model, beta0, labels, prefactor, others, lead, y, logs_a, steps, random_state, ci
         )
     if beta0.size:
+        from scipy import optimize  # here: scipy.optimize loads scipy.stats
+
         fit = optimize.least_squares(model.residual, beta0, method="lm")
         beta, converged = fit.x, int(fit.success)
     else:
@@ -289,7 +293,7 @@ def similarity_exponents(
             "misses the data by more than their errors (a scaling function too stiff for "
             "n_knots, or no such similarity); intervals scaled by it"
         )
-    q = float(stats.t.ppf(0.5 + ci / 2, dof))
+    q = float(stdtrit(dof, 0.5 + ci / 2))  # scipy.stats.t.ppf without scipy.stats
     xi = model.xi(beta)
     pref = np.exp(logs_a @ coef[: len(prefactor)])
     pred = np.sign(y) * np.exp(A @ coef)

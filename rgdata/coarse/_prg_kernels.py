@@ -1,0 +1,254 @@
+"""numba kernels of real-space PRG's per-level statistics: one pass per row, no dtype copies.
+
+The level loop of :func:`rgdata.coarse.prg` used to convert every
+``(clusters, time)`` chunk to float64 several times per level (moments,
+silence, histogram, autocorrelation, each in its own numpy pass). These
+kernels read the rows in their own dtype (int8 ... int64 cluster sums, float32
+normalized variables, float64 continuous data) and accumulate in float64:
+
+* :func:`row_moments` -- per row, the sum, the sum of squared deviations from
+  the row mean, the number of silent samples, and the same per time block
+  (block deviations around the *whole-recording* mean, as ``prg`` defines
+  them): every variance and silence statistic of a level in one call;
+* :func:`lagged_products` -- ``sum_s d_s d_{s+t}`` for ``t = 0..L`` with ``d``
+  the row minus its mean, within each block: the direct autocorrelation, which
+  beats an FFT of the whole series when ``L`` is small;
+* :func:`centered_f32` -- ``(x - mean) * 2**-e`` as float32 for the FFT path
+  (the power-of-two scale keeps float32 squares from overflowing and leaves
+  the normalized autocorrelation unchanged);
+* :func:`pair_sums` -- ``raw[a] + raw[b]`` in the sums' dtype;
+* :func:`normalize_into` / :func:`standardize_into` -- the normalizations of
+  the pairing variables, written straight into their float32/float64 output.
+
+Accumulating in float64 (sequentially, where numpy sums pairwise) changes
+results by float64 round-off only; integer data give exact sums.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+#: reassociation lets the float64 reductions vectorize (round-off changes only); no
+#: assumptions about NaN/inf and no reciprocal divisions
+_FM = {"reassoc", "nsz", "contract"}
+#: kernels that take maxima: the inputs hold no NaN (prg refuses them), so min/max vectorize
+_FM_NO_NAN = _FM | {"nnan"}
+
+__all__ = [
+    "row_moments",
+    "lagged_products",
+    "centered_f32",
+    "pair_sums",
+    "normalize_into",
+    "standardize_into",
+]
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def row_moments(raw, silent, has_silent, edges):  # pragma: no cover - compiled
+    """Per-row moments and silence counts, whole recording and per block.
+
+    Returns ``(mean, m2, n_silent, bmean, bm2, bsilent)``: ``m2`` the sum of
+    squared deviations from the row mean (whole recording), ``bm2[:, b]``
+    the same within block ``b`` around the whole-recording mean, ``bmean``
+    the block means; counts as float64. ``edges`` has ``B + 1`` entries
+    (``B`` may be 0); the blocks must tile ``[0, T)`` (``edges[0] = 0``,
+    ``edges[-1] = T``).
+    """
+    n, t_len = raw.shape
+    n_b = edges.size - 1
+    mean = np.empty(n)
+    m2 = np.empty(n)
+    n_sil = np.zeros(n)
+    bmean = np.empty((n, max(n_b, 0)))
+    bm2 = np.empty((n, max(n_b, 0)))
+    bsil = np.zeros((n, max(n_b, 0)))
+    for i in range(n):
+        row = raw[i]
+        tot = 0.0
+        for s in range(t_len):
+            tot += row[s]
+        m = tot / t_len
+        mean[i] = m
+        if n_b == 0:
+            acc = 0.0
+            cnt = 0.0
+            for s in range(t_len):
+                d = row[s] - m
+                acc += d * d
+                cnt += 1.0 if row[s] == silent else 0.0
+            m2[i] = acc
+            n_sil[i] = cnt if has_silent else 0.0
+            continue
+        # blocks tile the recording: the whole-recording sums are the sums over blocks
+        acc_all = 0.0
+        cnt_all = 0.0
+        for b in range(n_b):
+            t0, t1 = edges[b], edges[b + 1]
+            acc = 0.0
+            tot = 0.0
+            cnt = 0.0
+            for s in range(t0, t1):
+                v = row[s]
+                tot += v
+                d = v - m
+                acc += d * d
+                cnt += 1.0 if v == silent else 0.0
+            bmean[i, b] = tot / (t1 - t0)
+            bm2[i, b] = acc
+            bsil[i, b] = cnt if has_silent else 0.0
+            acc_all += acc
+            cnt_all += cnt
+        m2[i] = acc_all
+        n_sil[i] = cnt_all if has_silent else 0.0
+    return mean, m2, n_sil, bmean, bm2, bsil
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def lagged_products(raw, means, t0, t1, max_lag):  # pragma: no cover - compiled
+    """``out[i, t] = sum_{s=t0}^{t1-1-t} d_s d_{s+t}``, ``d = raw[i] - means[i]``."""
+    n = raw.shape[0]
+    out = np.zeros((n, max_lag + 1))
+    length = t1 - t0
+    d = np.empty(length)
+    acc = np.empty(max_lag + 1)
+    for i in range(n):
+        m = means[i]
+        for s in range(length):
+            d[s] = raw[i, t0 + s] - m
+        acc[:] = 0.0
+        top = length - max_lag
+        # bulk: every lag in range, the inner loop over lags vectorizes
+        for s in range(max(top, 0)):
+            ds = d[s]
+            for t in range(max_lag + 1):
+                acc[t] += ds * d[s + t]
+        for s in range(max(top, 0), length):
+            ds = d[s]
+            for t in range(min(max_lag, length - 1 - s) + 1):
+                acc[t] += ds * d[s + t]
+        out[i] = acc
+    return out
+
+
+@njit(cache=True, nogil=True, fastmath=_FM_NO_NAN)
+def centered_f32(raw, means, t0, t1, out):  # pragma: no cover - compiled
+    """``out[i] = (raw[i, t0:t1] - means[i]) * 2**-e_i`` (float32).
+
+    Returns the scales ``2**-e_i`` and the float64 sums of squared
+    deviations ``sum_s (raw[i, s] - means[i])**2``.
+
+    ``2**e_i`` is the smallest power of two above ``max |raw[i] - means[i]|``
+    (``frexp``), so the float32 squares cannot overflow and ratios of lagged
+    products are unchanged.
+    """
+    n = raw.shape[0]
+    scales = np.empty(n)
+    p0 = np.empty(n)
+    for i in range(n):
+        m = means[i]
+        top = 0.0
+        acc = 0.0
+        for s in range(t0, t1):
+            d = raw[i, s] - m
+            acc += d * d
+            top = max(top, abs(d))
+        e = math.frexp(top)[1]
+        sc = math.ldexp(1.0, -e)
+        scales[i] = sc
+        p0[i] = acc
+        for s in range(t0, t1):
+            out[i, s - t0] = (raw[i, s] - m) * sc
+    return scales, p0
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def pair_sums(raw, a, b, out):  # pragma: no cover - compiled
+    """``out[k] = raw[a[k]] + raw[b[k]]`` in ``out``'s dtype."""
+    t_len = raw.shape[1]
+    for k in range(a.size):
+        ra = raw[a[k]]
+        rb = raw[b[k]]
+        o = out[k]
+        for s in range(t_len):
+            o[s] = ra[s] + rb[s]
+    return out
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def normalize_into(s, how, out):  # pragma: no cover - compiled
+    """Normalize each row of *s* into *out*; return the constant rows.
+
+    ``how`` 0: divide by the mean of the non-zero values; 1: z-score;
+    2: copy. Statistics in float64; constant rows (zero variance; all values
+    equal for ``how`` 0 and 2) are left centred (``how`` 1) or as they are.
+    """
+    n, t_len = s.shape
+    const = np.zeros(n, np.bool_)
+    for i in range(n):
+        row = s[i]
+        if how == 1:  # z-score: mean and standard deviation
+            tot = 0.0
+            for t in range(t_len):
+                tot += row[t]
+            m = tot / t_len
+            acc = 0.0
+            for t in range(t_len):
+                d = np.float64(row[t]) - m
+                acc += d * d
+            sd = np.sqrt(acc / t_len)
+            const[i] = sd == 0.0
+        else:  # constant rows (all values equal) and the mean of the non-zero values
+            first = np.float64(row[0]) if t_len else 0.0
+            spread = 0.0  # a sum of non-negative terms: zero only when every term is
+            nz_tot = 0.0
+            nz_cnt = 0
+            for t in range(t_len):
+                v = np.float64(row[t])
+                spread += abs(v - first)
+                nz_tot += v
+                nz_cnt += 1 if v != 0.0 else 0
+            const[i] = spread == 0.0
+        o = out[i]
+        if how == 0:
+            scale = nz_tot / nz_cnt if nz_cnt > 0 else 1.0
+            if scale == 0.0:
+                scale = 1.0
+            for t in range(t_len):
+                o[t] = np.float64(row[t]) / scale
+        elif how == 1:
+            div = sd if sd > 0 else 1.0
+            for t in range(t_len):
+                o[t] = (np.float64(row[t]) - m) / div
+        else:
+            for t in range(t_len):
+                o[t] = row[t]
+    return const
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def standardize_into(y, out):  # pragma: no cover - compiled
+    """Rows of *y* centred and scaled to unit variance into *out* (constant rows: zeros)."""
+    n, t_len = y.shape
+    for i in range(n):
+        row = y[i]
+        tot = 0.0
+        for t in range(t_len):
+            tot += row[t]
+        m = tot / t_len
+        acc = 0.0
+        for t in range(t_len):
+            d = np.float64(row[t]) - m
+            acc += d * d
+        sd = np.sqrt(acc / t_len)
+        o = out[i]
+        if sd > 0:
+            for t in range(t_len):
+                o[t] = (np.float64(row[t]) - m) / sd
+        else:
+            for t in range(t_len):
+                o[t] = 0.0
+    return out
