@@ -22,9 +22,11 @@ import xarray as xr
 from .._validation import check_array, check_option, check_random_state
 from ._kernels_cluster import (
     energy_magnetisation,
+    packing_bits,
     swendsen_wang_sweeps,
     wolff_clusters,
     wolff_ferro,
+    wolff_ferro_field,
 )
 from ._kernels_local import (
     sweeps_bonds,
@@ -119,7 +121,12 @@ class _Chain:
             self.table = None
         # uniform J > 0: fast Wolff kernel (flipped spins mark the cluster)
         self.ferro = bonds is None and J > 0
-        if algorithm == "wolff" and self.ferro:
+        if algorithm == "wolff" and self.ferro and h == 0.0:
+            # the stack holds packed coordinates (see packing_bits)
+            bits = packing_bits(*self.shape3)
+            self.work = (np.empty(n, np.int32 if sum(bits) <= 31 else np.int64),)
+            self.packing = bits[:2]
+        elif algorithm == "wolff" and self.ferro:
             self.work = (np.empty(n, np.int32),)
         elif algorithm == "wolff":
             self.work = (np.empty(n, np.int32), np.empty(n, np.int32))
@@ -159,7 +166,12 @@ class _Chain:
         flat = self.spins.reshape(-1)
         if self.ferro:
             p_add = -math.expm1(-2.0 * self.beta * self.bonds_flat[1, 0])
-            return wolff_ferro(
+            if self.h == 0.0:
+                return wolff_ferro(
+                    flat, *self.shape3, p_add, n_clusters, min_flipped, self.key, self.counter,
+                    *self.work, *self.packing,
+                )  # fmt: skip
+            return wolff_ferro_field(
                 flat, *self.shape3, p_add, self.h, self.beta, n_clusters, min_flipped, self.key,
                 self.counter, *self.work,
             )  # fmt: skip
