@@ -15,7 +15,6 @@ import math
 from numbers import Integral
 from typing import Any
 
-import numba
 import numpy as np
 import xarray as xr
 
@@ -43,6 +42,7 @@ from ._kernels_msc import (
     msc_sweeps_general,
     msc_sweeps_general_parallel,
 )
+from ._threads import ThreadChooser
 
 __all__ = [
     "CLUSTER_ALGORITHMS",
@@ -79,18 +79,6 @@ def _flip_table(algorithm: str, dim: int, beta: float, J: float, h: float) -> np
     return table
 
 
-def _with_threads(n_threads: int, kernel, *args):
-    """Call a numba kernel with *n_threads* threads, restoring the previous count."""
-    if n_threads <= 1:
-        return kernel(*args)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(n_threads)
-    try:
-        return kernel(*args)
-    finally:
-        numba.set_num_threads(previous)
-
-
 class _Chain:
     """One Markov chain: spins, couplings, RNG key/counter and the update kernel."""
 
@@ -102,7 +90,7 @@ class _Chain:
         self.h = h
         self.key = key
         self.counter = np.uint64(0)
-        self.n_threads = n_threads
+        self.threads = ThreadChooser(n_threads)
         shape = spins.shape
         self.shape3 = (1, *shape) if self.dim == 2 else shape
         n = spins.size
@@ -204,11 +192,11 @@ class _Chain:
             )  # fmt: skip
         else:
             if self.dim == 2:
-                kernel = sweeps_table_2d_parallel if self.n_threads > 1 else sweeps_table_2d
+                kernels = (sweeps_table_2d, sweeps_table_2d_parallel)
             else:
-                kernel = sweeps_table_3d_parallel if self.n_threads > 1 else sweeps_table_3d
-            counter = _with_threads(
-                self.n_threads, kernel, s, n_sweeps, self.table, self.key, self.counter
+                kernels = (sweeps_table_3d, sweeps_table_3d_parallel)
+            counter = self.threads.run(
+                n_sweeps * self.n_sites, *kernels, s, n_sweeps, self.table, self.key, self.counter
             )
         # numba hands uint64 back as a Python int, which it would type as int64
         # (and mixed int64/uint64 arithmetic as float64) on the next call
@@ -236,7 +224,7 @@ class _ReplicaChain:
         self.J, self.h = J, h
         self.key = key
         self.counter = np.uint64(0)
-        self.n_threads = n_threads
+        self.threads = ThreadChooser(n_threads)
         self.n_replicas = n_replicas
         self.n_sites = words.size
         self.n_sweeps = 0
@@ -252,12 +240,13 @@ class _ReplicaChain:
         if n_sweeps <= 0:
             return
         if self.ferro:
-            kernel = msc_sweeps_ferro_parallel if self.n_threads > 1 else msc_sweeps_ferro
+            kernels = (msc_sweeps_ferro, msc_sweeps_ferro_parallel)
         else:
-            kernel = msc_sweeps_general_parallel if self.n_threads > 1 else msc_sweeps_general
-        counter = _with_threads(
-            self.n_threads, kernel, self.words, n_sweeps, *self.args, self.key, self.counter
-        )
+            kernels = (msc_sweeps_general, msc_sweeps_general_parallel)
+        counter = self.threads.run(
+            n_sweeps * self.n_sites, *kernels, self.words, n_sweeps, *self.args, self.key,
+            self.counter,
+        )  # fmt: skip
         self.counter = np.uint64(counter)
         self.n_sweeps += n_sweeps
 
