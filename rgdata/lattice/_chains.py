@@ -20,13 +20,13 @@ import xarray as xr
 
 from .._validation import check_array, check_option, check_random_state
 from ._kernels_cluster import (
-    energy_magnetisation,
     packing_bits,
     swendsen_wang_sweeps,
     wolff_clusters,
     wolff_ferro,
     wolff_ferro_field,
 )
+from ._kernels_energy import energy_magnetisation
 from ._kernels_local import (
     sweeps_bonds,
     sweeps_table_2d,

@@ -1,4 +1,4 @@
-"""Cluster kernels (Wolff, Swendsen-Wang) and energy/magnetisation sums.
+"""Cluster kernels (Wolff, Swendsen-Wang).
 
 Lattices are flat int8 arrays of ``lz * ly * lx`` spins (2D: ``lz = 1``, the
 z axis is skipped). ``bonds`` has shape ``(3, m)`` with ``m = lz * ly * lx``
@@ -400,38 +400,3 @@ def swendsen_wang_sweeps(s, lz, ly, lx, bonds, h, beta, n_sweeps, key, counter, 
                     flip[i] = -1 if (mix64(key + counter * GOLDEN) >> np.uint64(63)) else 1
             s[i] = s[i] * flip[r]
     return counter, n_clusters
-
-
-@njit(cache=True, nogil=True)
-def energy_magnetisation(samples, lz, ly, lx, bonds, h):
-    """Total energy ``-sum J s_i s_j - h sum s_i`` and magnetisation of each flat sample.
-
-    *samples* has shape ``(n_samples, lz * ly * lx)``. Returns two float64 arrays.
-    """
-    n_samples = samples.shape[0]
-    three_d = lz > 1
-    energy = np.empty(n_samples)
-    mag = np.empty(n_samples)
-    for k in range(n_samples):
-        s = samples[k]
-        e = 0.0
-        m = 0
-        for z in range(lz):
-            zp = z + 1 if z < lz - 1 else 0
-            for y in range(ly):
-                yp = y + 1 if y < ly - 1 else 0
-                row = (z * ly + y) * lx
-                row_y = (z * ly + yp) * lx
-                row_z = (zp * ly + y) * lx
-                for x in range(lx):
-                    i = row + x
-                    si = s[i]
-                    m += si
-                    xp = x + 1 if x < lx - 1 else 0
-                    e -= _bond(bonds, 2, i) * si * s[row + xp]
-                    e -= _bond(bonds, 1, i) * si * s[row_y + x]
-                    if three_d:
-                        e -= _bond(bonds, 0, i) * si * s[row_z + x]
-        energy[k] = e - h * m
-        mag[k] = m
-    return energy, mag

@@ -43,7 +43,7 @@ from ._chains import (
     _seed_from,
     _streams,
 )
-from ._kernels_cluster import energy_magnetisation
+from ._kernels_energy import energy_magnetisation
 from ._kernels_msc import msc_energy_magnetisation, msc_unpack
 from ._schedule import (
     BURN_IN_TAUS,
