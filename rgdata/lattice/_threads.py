@@ -11,7 +11,8 @@ threads on two busy cores). :class:`ThreadChooser` therefore
 * caps the request at the cores this process may run on
   (``os.sched_getaffinity``);
 * times the serial and the parallel kernel on the first calls (burn-in
-  sweeps), and then runs the faster one;
+  sweeps; one call each when one is clearly slower, else three), and then
+  runs the faster one;
 * re-times the other one now and then, within a time budget of
   ``EXPLORE_FRACTION`` of the run, so that a machine that becomes idle (or
   busy) later is noticed while a slow choice costs at most a few per cent.
@@ -36,6 +37,8 @@ EXPLORE_FRACTION = 0.02
 #: Calls timed per mode before the faster one is chosen (the first call of each
 #: may carry a one-off cost: loading the threading layer, waking the threads).
 _CALIBRATION_CALLS = 3
+#: ... unless one mode is this many times slower after one call each.
+_CLEAR_RATIO = 1.5
 
 
 def available_cores() -> int:
@@ -83,19 +86,29 @@ class ThreadChooser:
         self.work: dict[int, float] = {1: 0.0, self.n_threads: 0.0}
         self._since_explore = 0.0  # seconds spent in the chosen mode since the last re-timing
 
+    def _calibrated(self) -> bool:
+        """Both modes timed ``_CALIBRATION_CALLS`` times, or once each and far apart."""
+        c1, cn = self.calls[1], self.calls[self.n_threads]
+        if c1 >= _CALIBRATION_CALLS and cn >= _CALIBRATION_CALLS:
+            return True
+        if c1 and cn:  # a clear difference needs no more calls (a slow mode costs each time)
+            ratio = self.cost[self.n_threads] / self.cost[1]
+            return not (1 / _CLEAR_RATIO < ratio < _CLEAR_RATIO)
+        return False
+
+    def _best(self) -> int:
+        return 1 if self.cost[1] <= self.cost[self.n_threads] else self.n_threads
+
     def _pick(self, work: float) -> int:
         n = self.n_threads
         if n == 1:
             return 1
-        for mode in (1, n):  # calibration: alternate until both have been timed
-            calls = self.calls[mode]
-            if calls < _CALIBRATION_CALLS and calls <= self.calls[_other(mode, n)]:
-                return mode
-        best = 1 if self.cost[1] <= self.cost[n] else n
-        other = _other(best, n)
+        if not self._calibrated():  # alternate, serial first
+            return 1 if self.calls[1] <= self.calls[n] else n
+        other = _other(self._best(), n)
         if self._since_explore * EXPLORE_FRACTION >= self.cost[other] * work:
             return other
-        return best
+        return self._best()
 
     def run(self, work: float, serial: Callable[..., Any], parallel: Callable[..., Any], *args):
         """Call ``serial(*args)`` or ``parallel(*args)`` (with threads); *work* sizes the call."""
@@ -103,10 +116,9 @@ class ThreadChooser:
         start = self._clock()
         out = serial(*args) if mode == 1 else run_with_threads(mode, parallel, *args)
         elapsed = self._clock() - start
-        n = self.n_threads
-        if n > 1 and self.calls[1] >= _CALIBRATION_CALLS and self.calls[n] >= _CALIBRATION_CALLS:
-            best = 1 if self.cost[1] <= self.cost[n] else n
-            self._since_explore = self._since_explore + elapsed if mode == best else 0.0
+        if self.n_threads > 1 and self._calibrated():
+            # time in the best mode accrues the re-timing budget; a re-timing spends it
+            self._since_explore = self._since_explore + elapsed if mode == self._best() else 0.0
         self.cost[mode] = elapsed / max(work, 1e-300)
         self.calls[mode] += 1
         self.work[mode] += work

@@ -56,6 +56,14 @@ def test_slow_threads_fall_back_to_one(two_cores):
     assert machine.calls["parallel"] > 3
 
 
+def test_clearly_slow_threads_are_timed_once(two_cores):
+    # 16x slower threads (measured with a busy-loop process on a loaded 2-core machine)
+    machine = FakeMachine(serial=1.0, parallel=16.0)
+    chooser = ThreadChooser(2, clock=machine.clock)
+    run_calls(chooser, machine, 10)
+    assert machine.calls == {"serial": 9, "parallel": 1}
+
+
 def test_fast_threads_are_used(two_cores):
     machine = FakeMachine(serial=1.0, parallel=0.55)
     chooser = ThreadChooser(2, clock=machine.clock)
