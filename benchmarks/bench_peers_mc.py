@@ -46,51 +46,53 @@ PEERS = ("mcising", "peapods")
 # ---------------------------------------------------------------- workers (fresh processes)
 
 
-def _rgdata_metropolis(L: int, sweeps: int) -> dict:
+def _rgdata_metropolis(L: int, sweeps: int, seed: int) -> dict:
     import numpy as np
 
     from rgdata.lattice._chains import _Chain
 
-    chain = _Chain(np.ones((L, L), np.int8), "metropolis", 1 / TC, 1.0, 0.0, None, np.uint64(1), 1)
+    chain = _Chain(
+        np.ones((L, L), np.int8), "metropolis", 1 / TC, 1.0, 0.0, None, np.uint64(seed), 1
+    )
     chain.run(100)
     start = time.perf_counter()
     chain.run(sweeps)
     return {"seconds": time.perf_counter() - start, "updates": sweeps * L * L}
 
 
-def _mcising_metropolis(L: int, sweeps: int) -> dict:
+def _mcising_metropolis(L: int, sweeps: int, seed: int) -> dict:
     from mcising._core import IsingSimulation
 
-    sim = IsingSimulation(L, 1.0, 0.0, 0.0, 0.0, 1, "metropolis", "square")
+    sim = IsingSimulation(L, 1.0, 0.0, 0.0, 0.0, seed, "metropolis", "square")
     sim.sweep(100, temperature=TC)
     start = time.perf_counter()
     _, attempted, _ = sim.sweep(sweeps, temperature=TC)
     return {"seconds": time.perf_counter() - start, "updates": attempted}
 
 
-def _peapods_model(L: int):
+def _peapods_model(L: int, seed: int):
     import numpy as np
     from peapods import Ising
 
     model = Ising((L, L), temperatures=np.array([TC]), couplings="ferro")
-    model._sim.reset(seed=1)
+    model._sim.reset(seed=seed)
     return model
 
 
-def _peapods_metropolis(L: int, sweeps: int) -> dict:
-    model = _peapods_model(L)
+def _peapods_metropolis(L: int, sweeps: int, seed: int) -> dict:
+    model = _peapods_model(L, seed)
     model.sample(n_sweeps=100, sweep_mode="metropolis", warmup_ratio=0.0)
     start = time.perf_counter()
     model.sample(n_sweeps=sweeps, sweep_mode="metropolis", warmup_ratio=0.0)
     return {"seconds": time.perf_counter() - start, "updates": sweeps * L * L}
 
 
-def _rgdata_wolff(L: int, n: int, k: int) -> dict:
+def _rgdata_wolff(L: int, n: int, k: int, seed: int) -> dict:
     import numpy as np
 
     from rgdata.lattice._chains import _Chain
 
-    chain = _Chain(np.ones((L, L), np.int8), "wolff", 1 / TC, 1.0, 0.0, None, np.uint64(1), 1)
+    chain = _Chain(np.ones((L, L), np.int8), "wolff", 1 / TC, 1.0, 0.0, None, np.uint64(seed), 1)
     chain.clusters_per_sweep = k
     chain.run(200)
     energy, mag = np.empty(n), np.empty(n)
@@ -104,11 +106,11 @@ def _rgdata_wolff(L: int, n: int, k: int) -> dict:
             "flips": chain.n_flipped - flipped}  # fmt: skip
 
 
-def _mcising_wolff(L: int, n: int, k: int) -> dict:
+def _mcising_wolff(L: int, n: int, k: int, seed: int) -> dict:
     import numpy as np
     from mcising._core import IsingSimulation
 
-    sim = IsingSimulation(L, 1.0, 0.0, 0.0, 0.0, 1, "wolff", "square")
+    sim = IsingSimulation(L, 1.0, 0.0, 0.0, 0.0, seed, "wolff", "square")
     sim.set_spins(np.ones((L, L), np.int8))
     sim.sweep(200 * k, temperature=TC)
     start = time.perf_counter()
@@ -118,8 +120,8 @@ def _mcising_wolff(L: int, n: int, k: int) -> dict:
             "absm": [abs(float(m)) for m in out["magnetizations"]]}  # fmt: skip
 
 
-def _peapods_wolff(L: int, n: int, k: int) -> dict:
-    model = _peapods_model(L)
+def _peapods_wolff(L: int, n: int, k: int, seed: int) -> dict:
+    model = _peapods_model(L, seed)
     kw = dict(sweep_mode="metropolis", warmup_ratio=0.0, cluster_update_interval=1,
               cluster_mode="wolff")  # fmt: skip
     model.sample(n_sweeps=200, **kw)
@@ -203,7 +205,8 @@ def run_pairs(names, python, worker, args, pairs):
     for p in range(pairs):
         order = names if p % 2 == 0 else names[::-1]
         for name in order:
-            results[name].append(call(python[name], f"{name}:{worker}", *args))
+            # a new seed per pair: each pair's tau_int comes from its own chains
+            results[name].append(call(python[name], f"{name}:{worker}", *args, p + 1))
     return results
 
 
