@@ -11,9 +11,8 @@ figures to compare.
 Sections
 --------
 1. 2D checkerboard Metropolis at L = 512: vectorised NumPy baseline and the
-   numba kernel (1 and 2 threads). (The Rust package ``mcising`` is not
-   compared here: it is not a dependency; the brief quotes 0.09-0.14 upd/ns
-   for it on this kind of machine.)
+   numba kernel (1 and 2 threads). The peers mcising and peapods are
+   compared in ``bench_peers_mc.py`` (their own venv, whole processes).
 2. Multi-spin coding (64 replicas per uint64 word), 1 and 2 threads.
 3. At T_c (2D): independent samples per second of Wolff and Swendsen-Wang
    against Metropolis, from tau_int of |m| and E (Sokal windowing).

@@ -15,17 +15,18 @@ import math
 from numbers import Integral
 from typing import Any
 
-import numba
 import numpy as np
 import xarray as xr
 
 from .._validation import check_array, check_option, check_random_state
 from ._kernels_cluster import (
-    energy_magnetisation,
+    packing_bits,
     swendsen_wang_sweeps,
     wolff_clusters,
     wolff_ferro,
+    wolff_ferro_field,
 )
+from ._kernels_energy import energy_magnetisation
 from ._kernels_local import (
     sweeps_bonds,
     sweeps_table_2d,
@@ -41,6 +42,7 @@ from ._kernels_msc import (
     msc_sweeps_general,
     msc_sweeps_general_parallel,
 )
+from ._threads import ThreadChooser
 
 __all__ = [
     "CLUSTER_ALGORITHMS",
@@ -77,18 +79,6 @@ def _flip_table(algorithm: str, dim: int, beta: float, J: float, h: float) -> np
     return table
 
 
-def _with_threads(n_threads: int, kernel, *args):
-    """Call a numba kernel with *n_threads* threads, restoring the previous count."""
-    if n_threads <= 1:
-        return kernel(*args)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(n_threads)
-    try:
-        return kernel(*args)
-    finally:
-        numba.set_num_threads(previous)
-
-
 class _Chain:
     """One Markov chain: spins, couplings, RNG key/counter and the update kernel."""
 
@@ -100,7 +90,7 @@ class _Chain:
         self.h = h
         self.key = key
         self.counter = np.uint64(0)
-        self.n_threads = n_threads
+        self.threads = ThreadChooser(n_threads)
         shape = spins.shape
         self.shape3 = (1, *shape) if self.dim == 2 else shape
         n = spins.size
@@ -119,7 +109,12 @@ class _Chain:
             self.table = None
         # uniform J > 0: fast Wolff kernel (flipped spins mark the cluster)
         self.ferro = bonds is None and J > 0
-        if algorithm == "wolff" and self.ferro:
+        if algorithm == "wolff" and self.ferro and h == 0.0:
+            # the stack holds packed coordinates (see packing_bits)
+            bits = packing_bits(*self.shape3)
+            self.work = (np.empty(n, np.int32 if sum(bits) <= 31 else np.int64),)
+            self.packing = bits[:2]
+        elif algorithm == "wolff" and self.ferro:
             self.work = (np.empty(n, np.int32),)
         elif algorithm == "wolff":
             self.work = (np.empty(n, np.int32), np.empty(n, np.int32))
@@ -159,7 +154,12 @@ class _Chain:
         flat = self.spins.reshape(-1)
         if self.ferro:
             p_add = -math.expm1(-2.0 * self.beta * self.bonds_flat[1, 0])
-            return wolff_ferro(
+            if self.h == 0.0:
+                return wolff_ferro(
+                    flat, *self.shape3, p_add, n_clusters, min_flipped, self.key, self.counter,
+                    *self.work, *self.packing,
+                )  # fmt: skip
+            return wolff_ferro_field(
                 flat, *self.shape3, p_add, self.h, self.beta, n_clusters, min_flipped, self.key,
                 self.counter, *self.work,
             )  # fmt: skip
@@ -192,11 +192,11 @@ class _Chain:
             )  # fmt: skip
         else:
             if self.dim == 2:
-                kernel = sweeps_table_2d_parallel if self.n_threads > 1 else sweeps_table_2d
+                kernels = (sweeps_table_2d, sweeps_table_2d_parallel)
             else:
-                kernel = sweeps_table_3d_parallel if self.n_threads > 1 else sweeps_table_3d
-            counter = _with_threads(
-                self.n_threads, kernel, s, n_sweeps, self.table, self.key, self.counter
+                kernels = (sweeps_table_3d, sweeps_table_3d_parallel)
+            counter = self.threads.run(
+                n_sweeps * self.n_sites, *kernels, s, n_sweeps, self.table, self.key, self.counter
             )
         # numba hands uint64 back as a Python int, which it would type as int64
         # (and mixed int64/uint64 arithmetic as float64) on the next call
@@ -224,7 +224,7 @@ class _ReplicaChain:
         self.J, self.h = J, h
         self.key = key
         self.counter = np.uint64(0)
-        self.n_threads = n_threads
+        self.threads = ThreadChooser(n_threads)
         self.n_replicas = n_replicas
         self.n_sites = words.size
         self.n_sweeps = 0
@@ -240,12 +240,13 @@ class _ReplicaChain:
         if n_sweeps <= 0:
             return
         if self.ferro:
-            kernel = msc_sweeps_ferro_parallel if self.n_threads > 1 else msc_sweeps_ferro
+            kernels = (msc_sweeps_ferro, msc_sweeps_ferro_parallel)
         else:
-            kernel = msc_sweeps_general_parallel if self.n_threads > 1 else msc_sweeps_general
-        counter = _with_threads(
-            self.n_threads, kernel, self.words, n_sweeps, *self.args, self.key, self.counter
-        )
+            kernels = (msc_sweeps_general, msc_sweeps_general_parallel)
+        counter = self.threads.run(
+            n_sweeps * self.n_sites, *kernels, self.words, n_sweeps, *self.args, self.key,
+            self.counter,
+        )  # fmt: skip
         self.counter = np.uint64(counter)
         self.n_sweeps += n_sweeps
 

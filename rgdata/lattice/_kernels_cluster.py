@@ -1,4 +1,4 @@
-"""Cluster kernels (Wolff, Swendsen-Wang) and energy/magnetisation sums.
+"""Cluster kernels (Wolff, Swendsen-Wang).
 
 Lattices are flat int8 arrays of ``lz * ly * lx`` spins (2D: ``lz = 1``, the
 z axis is skipped). ``bonds`` has shape ``(3, m)`` with ``m = lz * ly * lx``
@@ -86,16 +86,130 @@ def _field_accept_general(s, stack, top, h, beta, key, counter):
     return counter
 
 
-@njit(cache=True, nogil=True)
-def wolff_ferro(s, lz, ly, lx, p_add, h, beta, n_clusters, min_flipped, key, counter, stack):
-    """Wolff updates for a uniform ferromagnetic coupling (fast path).
+_M32 = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+#: Inverse of GOLDEN modulo 2**64: the counter of the stream position ``key + counter * GOLDEN``.
+GOLDEN_INV = np.uint64(pow(int(GOLDEN), -1, 2**64))
 
-    Same contract as :func:`wolff_clusters`; *p_add* = ``1 - exp(-2 beta J)``.
-    A site belongs to the cluster once flipped, so no visit marks are needed.
+
+def packing_bits(lz: int, ly: int, lx: int) -> tuple[int, int, int]:
+    """Bits of the x, y and z fields of a packed site ``(z << (bx + by)) | (y << bx) | x``."""
+    return tuple(max(1, int(n - 1).bit_length()) if n > 1 else 0 for n in (lx, ly, lz))
+
+
+@njit(inline="always")
+def _grow(s, j, pj, s0, ns0, bond, stack, top):
+    """Add neighbour *j* (packed *pj*) to the cluster if it has spin *s0* and its bond is open.
+
+    Branch-free: the neighbour is always written to ``stack[top]`` and *top*
+    advances only if it joined (the flip doubles as its visit mark).
+    """
+    v = s[j]
+    join = (v == s0) & bond
+    s[j] = ns0 if join else v
+    stack[top] = pj
+    return top + np.int64(join)
+
+
+@njit(cache=True, nogil=True)
+def wolff_ferro(s, lz, ly, lx, p_add, n_clusters, min_flipped, key, counter, stack, bx, by):
+    """Wolff updates for a uniform ferromagnetic coupling in zero field (fast path).
+
+    Same contract as :func:`wolff_clusters` with ``h = 0``; *p_add* =
+    ``1 - exp(-2 beta J)``, *bx*, *by* from :func:`packing_bits`. Each site
+    taken from the stack draws its bond decisions up front, whatever its
+    neighbours' spins: two random words in 2D, three in 3D (one bond per
+    32-bit half, open when the half is below ``round(p_add * 2**32)``). The
+    stream therefore never waits for a spin to be read, the neighbour tests
+    are branch-free, and the stack holds packed coordinates (shifts and masks
+    instead of integer divisions; the flat index itself when both sides are
+    powers of two). A site belongs to the cluster once flipped.
     """
     n = s.size
     three_d = lz > 1
-    keep = h != 0.0
+    thr = np.uint64(min(round(p_add * 4294967296.0), 4294967296))
+    mx = (1 << bx) - 1
+    my = (1 << by) - 1
+    sz = bx + by
+    oy = 1 << bx
+    oz = 1 << sz
+    plane = ly * lx
+    pow2 = lx == oy and ly == (1 << by)  # packed coordinates == flat index
+    g2 = GOLDEN + GOLDEN
+    step = g2 + GOLDEN if three_d else g2
+    z = key + counter * GOLDEN  # stream position of the last word drawn
+    done = 0
+    flipped = 0
+    while done < n_clusters or flipped < min_flipped:
+        z += GOLDEN
+        seed_site = below(mix64(z), n)
+        s0 = s[seed_site]
+        ns0 = -s0
+        s[seed_site] = ns0
+        row = seed_site // lx
+        plane_z = row // ly
+        stack[0] = (plane_z << sz) | ((row - plane_z * ly) << bx) | (seed_site - row * lx)
+        top = 1
+        size = 0
+        while top > 0:
+            top -= 1
+            v = np.int64(stack[top])
+            size += 1
+            w0 = mix64(z + GOLDEN)
+            w1 = mix64(z + g2)
+            z += step
+            x = v & mx
+            y = (v >> bx) & my
+            zz = v >> sz
+            i = v if pow2 else (zz * ly + y) * lx + x
+            if x < lx - 1:
+                xp, pxp = i + 1, v + 1
+            else:
+                xp, pxp = i - (lx - 1), v - (lx - 1)
+            if x > 0:
+                xm, pxm = i - 1, v - 1
+            else:
+                xm, pxm = i + (lx - 1), v + (lx - 1)
+            if y < ly - 1:
+                yp, pyp = i + lx, v + oy
+            else:
+                yp, pyp = i - (ly - 1) * lx, v - (ly - 1) * oy
+            if y > 0:
+                ym, pym = i - lx, v - oy
+            else:
+                ym, pym = i + (ly - 1) * lx, v + (ly - 1) * oy
+            top = _grow(s, xp, pxp, s0, ns0, (w0 & _M32) < thr, stack, top)
+            top = _grow(s, xm, pxm, s0, ns0, (w0 >> _S32) < thr, stack, top)
+            top = _grow(s, yp, pyp, s0, ns0, (w1 & _M32) < thr, stack, top)
+            top = _grow(s, ym, pym, s0, ns0, (w1 >> _S32) < thr, stack, top)
+            if three_d:
+                w2 = mix64(z)  # the site's third word
+                if zz < lz - 1:
+                    zp, pzp = i + plane, v + oz
+                else:
+                    zp, pzp = i - (lz - 1) * plane, v - (lz - 1) * oz
+                if zz > 0:
+                    zm, pzm = i - plane, v - oz
+                else:
+                    zm, pzm = i + (lz - 1) * plane, v + (lz - 1) * oz
+                top = _grow(s, zp, pzp, s0, ns0, (w2 & _M32) < thr, stack, top)
+                top = _grow(s, zm, pzm, s0, ns0, (w2 >> _S32) < thr, stack, top)
+        flipped += size
+        done += 1
+    return (z - key) * GOLDEN_INV, done, flipped
+
+
+@njit(cache=True, nogil=True)
+def wolff_ferro_field(s, lz, ly, lx, p_add, h, beta, n_clusters, min_flipped, key, counter, stack):
+    """Wolff updates for a uniform ferromagnetic coupling in a field ``h != 0``.
+
+    Same contract as :func:`wolff_clusters`; *p_add* = ``1 - exp(-2 beta J)``.
+    Breadth-first, so that ``stack[:top]`` still lists the cluster when the
+    field rejects its flip (:func:`_field_accept`). A site belongs to the
+    cluster once flipped, so no visit marks are needed.
+    """
+    n = s.size
+    three_d = lz > 1
     one = np.uint64(1)
     done = 0
     flipped = 0
@@ -107,60 +221,20 @@ def wolff_ferro(s, lz, ly, lx, p_add, h, beta, n_clusters, min_flipped, key, cou
         stack[0] = seed_site
         top = 1
         head = 0
-        size = 0
-        # h = 0: depth-first (pop from the top, better locality); h != 0: breadth-first
-        # so that stack[:top] still lists the cluster when its flip is rejected
-        while (head < top) if keep else (top > 0):
-            if keep:
-                i = stack[head]
-                head += 1
-            else:
-                top -= 1
-                i = stack[top]
-            size += 1
-            zp, zm, yp, ym, xp, xm = _neighbours(i, lz, ly, lx)
-            # written out per neighbour on purpose: an inlined helper returning
-            # (counter, top) gave the same stream but ran 2.6x slower (L=128 at T_c)
-            if s[xp] == s0:
-                counter += one
-                if uniform(mix64(key + counter * GOLDEN)) < p_add:
-                    s[xp] = -s0
-                    stack[top] = xp
-                    top += 1
-            if s[xm] == s0:
-                counter += one
-                if uniform(mix64(key + counter * GOLDEN)) < p_add:
-                    s[xm] = -s0
-                    stack[top] = xm
-                    top += 1
-            if s[yp] == s0:
-                counter += one
-                if uniform(mix64(key + counter * GOLDEN)) < p_add:
-                    s[yp] = -s0
-                    stack[top] = yp
-                    top += 1
-            if s[ym] == s0:
-                counter += one
-                if uniform(mix64(key + counter * GOLDEN)) < p_add:
-                    s[ym] = -s0
-                    stack[top] = ym
-                    top += 1
-            if three_d:
-                if s[zp] == s0:
+        while head < top:
+            i = stack[head]
+            head += 1
+            nbs = _neighbours(i, lz, ly, lx)
+            for k in range(6 if three_d else 4):
+                j = nbs[4 - 2 * (k >> 1) + (k & 1)]  # order x+, x-, y+, y-, z+, z-
+                if s[j] == s0:
                     counter += one
                     if uniform(mix64(key + counter * GOLDEN)) < p_add:
-                        s[zp] = -s0
-                        stack[top] = zp
+                        s[j] = -s0
+                        stack[top] = j
                         top += 1
-                if s[zm] == s0:
-                    counter += one
-                    if uniform(mix64(key + counter * GOLDEN)) < p_add:
-                        s[zm] = -s0
-                        stack[top] = zm
-                        top += 1
-        if keep:
-            counter = _field_accept(s, stack, top, s0, h, beta, key, counter)
-        flipped += size
+        counter = _field_accept(s, stack, top, s0, h, beta, key, counter)
+        flipped += top
         done += 1
     return counter, done, flipped
 
@@ -326,38 +400,3 @@ def swendsen_wang_sweeps(s, lz, ly, lx, bonds, h, beta, n_sweeps, key, counter, 
                     flip[i] = -1 if (mix64(key + counter * GOLDEN) >> np.uint64(63)) else 1
             s[i] = s[i] * flip[r]
     return counter, n_clusters
-
-
-@njit(cache=True, nogil=True)
-def energy_magnetisation(samples, lz, ly, lx, bonds, h):
-    """Total energy ``-sum J s_i s_j - h sum s_i`` and magnetisation of each flat sample.
-
-    *samples* has shape ``(n_samples, lz * ly * lx)``. Returns two float64 arrays.
-    """
-    n_samples = samples.shape[0]
-    three_d = lz > 1
-    energy = np.empty(n_samples)
-    mag = np.empty(n_samples)
-    for k in range(n_samples):
-        s = samples[k]
-        e = 0.0
-        m = 0
-        for z in range(lz):
-            zp = z + 1 if z < lz - 1 else 0
-            for y in range(ly):
-                yp = y + 1 if y < ly - 1 else 0
-                row = (z * ly + y) * lx
-                row_y = (z * ly + yp) * lx
-                row_z = (zp * ly + y) * lx
-                for x in range(lx):
-                    i = row + x
-                    si = s[i]
-                    m += si
-                    xp = x + 1 if x < lx - 1 else 0
-                    e -= _bond(bonds, 2, i) * si * s[row + xp]
-                    e -= _bond(bonds, 1, i) * si * s[row_y + x]
-                    if three_d:
-                        e -= _bond(bonds, 0, i) * si * s[row_z + x]
-        energy[k] = e - h * m
-        mag[k] = m
-    return energy, mag

@@ -43,7 +43,7 @@ from ._chains import (
     _seed_from,
     _streams,
 )
-from ._kernels_cluster import energy_magnetisation
+from ._kernels_energy import energy_magnetisation
 from ._kernels_msc import msc_energy_magnetisation, msc_unpack
 from ._schedule import (
     BURN_IN_TAUS,
@@ -152,7 +152,10 @@ def sample_ising(
     n_threads : int
         Threads for Metropolis / heat bath with uniform couplings (checkerboard
         rows or planes in parallel; needs even ``L``). The result does not
-        depend on it.
+        depend on it. An upper bound: capped at the cores this process may use,
+        and each batch of sweeps runs serially whenever the threads were
+        measured slower than one thread (busy machine, small lattice); see
+        ``attrs`` ``n_threads_used`` and ``thread_speedup``.
 
     Returns
     -------
@@ -169,7 +172,13 @@ def sample_ising(
         returned series, in samples; 0.5 = independent) with
         ``tau_int_samples_se``, ``spacing_adequate`` (1 passed, 0 failed, -1
         fewer than 4 samples),
-        ``n_effective``, ``version`` and, for random bonds, the flattened
+        ``n_effective``, ``version``; for Metropolis / heat bath with uniform
+        couplings ``n_threads`` (requested), ``n_threads_available`` (cores
+        this process may use), ``n_threads_used`` (for most sweeps),
+        ``thread_speedup`` (time per sweep with one thread over that with
+        ``min(n_threads, n_threads_available)`` threads, last measured; NaN
+        when not measured) and ``threaded_work_fraction``; for random bonds
+        the flattened
         ``couplings`` with ``couplings_shape``.
 
     Raises
@@ -289,6 +298,8 @@ def sample_ising(
             attrs["mean_cluster_size"] = chain.n_flipped / chain.n_clusters
     if algorithm == "swendsen_wang" and chain.n_sweeps:
         attrs["clusters_per_sweep"] = chain.n_clusters / chain.n_sweeps
+    if algorithm not in CLUSTER_ALGORITHMS and bonds is None:
+        attrs.update(chain.threads.summary())
     if bonds is not None:
         attrs["couplings"] = bonds.ravel()
         attrs["couplings_shape"] = np.asarray(bonds.shape, dtype=np.int64)
@@ -402,7 +413,8 @@ def sample_ising_replicas(
         Initial state of every replica (default: independent random states).
     n_threads : int
         Threads (rows of one colour in parallel; even ``L`` only). The result
-        does not depend on it.
+        does not depend on it. An upper bound, used only where measured faster
+        than one thread, as in :func:`sample_ising`.
 
     Returns
     -------
@@ -486,6 +498,7 @@ def sample_ising_replicas(
         f"spacing=max(1,ceil({SPACING_TAUS}*tau_int))",
         "rng": "splitmix64-counter, per-replica bits",
         "version": _version(),
+        **chain.threads.summary(),
     }
     return xr.DataArray(
         out,

@@ -186,7 +186,7 @@ def test_roundtrip_netcdf(tmp_path):
 
 
 def test_3d_nearest_neighbour():
-    cfg = sample_ising(8, 5.0, 400, dim=3, random_state=2)
+    cfg = sample_ising(8, 5.0, 1600, dim=3, random_state=2)
     res = lattice_couplings(cfg, ["nn", "nnn"])
     assert abs(_z(res, "nn", 0.2)) < 4 and abs(_z(res, "nnn", 0.0)) < 4
 

@@ -1,0 +1,143 @@
+"""Thread count of the parallel lattice kernels: threads only where they pay.
+
+The checkerboard kernels give bit-identical results with one thread or
+several (counter-based random numbers, see ``_kernels_rng``), so the number
+of threads is free to change from one call to the next. On a machine whose
+other cores are busy, a parallel kernel with a barrier per half-sweep can run
+several times *slower* than the serial one (a descheduled thread stalls the
+others at every barrier: 0.067 against 0.27 updates/ns was measured with two
+threads on two busy cores). :class:`ThreadChooser` therefore
+
+* caps the request at the cores this process may run on
+  (``os.sched_getaffinity``);
+* times the serial and the parallel kernel on the first calls (burn-in
+  sweeps; one call each when one is clearly slower, else three), and then
+  runs the faster one;
+* re-times the other one now and then, within a time budget of
+  ``EXPLORE_FRACTION`` of the run, so that a machine that becomes idle (or
+  busy) later is noticed while a slow choice costs at most a few per cent.
+
+Its :meth:`ThreadChooser.summary` goes into the sampler's ``attrs``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numba
+
+__all__ = ["EXPLORE_FRACTION", "ThreadChooser", "available_cores", "run_with_threads"]
+
+#: Share of the run's time that re-timing the slower mode may take.
+EXPLORE_FRACTION = 0.02
+#: Calls timed per mode before the faster one is chosen (the first call of each
+#: may carry a one-off cost: loading the threading layer, waking the threads).
+_CALIBRATION_CALLS = 3
+#: ... unless one mode is this many times slower after one call each.
+_CLEAR_RATIO = 1.5
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_with_threads(n_threads: int, kernel: Callable[..., Any], *args: Any) -> Any:
+    """Call a numba kernel with *n_threads* threads, restoring the previous count."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        return kernel(*args)
+    finally:
+        numba.set_num_threads(previous)
+
+
+class ThreadChooser:
+    """Run a serial or a parallel kernel, whichever is faster here and now.
+
+    Parameters
+    ----------
+    n_threads : int
+        Threads requested (>= 1). Capped at :func:`available_cores`.
+    clock : callable, optional
+        Time source in seconds (``time.perf_counter``; tests pass a fake one).
+
+    Notes
+    -----
+    Both kernels must give the same result for the same arguments; the
+    chooser only changes how long a call takes. Costs are kept per unit of
+    work (e.g. site updates) as the latest measurement of each mode.
+    """
+
+    def __init__(self, n_threads: int, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.requested = int(n_threads)
+        self.n_threads = min(self.requested, available_cores(), numba.config.NUMBA_NUM_THREADS)
+        self._clock = clock
+        # seconds per unit of work, latest measurement, for modes 1 and n_threads
+        self.cost: dict[int, float] = {1: math.nan, self.n_threads: math.nan}
+        self.calls: dict[int, int] = {1: 0, self.n_threads: 0}
+        self.work: dict[int, float] = {1: 0.0, self.n_threads: 0.0}
+        self._since_explore = 0.0  # seconds spent in the chosen mode since the last re-timing
+
+    def _calibrated(self) -> bool:
+        """Both modes timed ``_CALIBRATION_CALLS`` times, or once each and far apart."""
+        c1, cn = self.calls[1], self.calls[self.n_threads]
+        if c1 >= _CALIBRATION_CALLS and cn >= _CALIBRATION_CALLS:
+            return True
+        if c1 and cn:  # a clear difference needs no more calls (a slow mode costs each time)
+            ratio = self.cost[self.n_threads] / self.cost[1]
+            return not (1 / _CLEAR_RATIO < ratio < _CLEAR_RATIO)
+        return False
+
+    def _best(self) -> int:
+        return 1 if self.cost[1] <= self.cost[self.n_threads] else self.n_threads
+
+    def _pick(self, work: float) -> int:
+        n = self.n_threads
+        if n == 1:
+            return 1
+        if not self._calibrated():  # alternate, serial first
+            return 1 if self.calls[1] <= self.calls[n] else n
+        other = _other(self._best(), n)
+        if self._since_explore * EXPLORE_FRACTION >= self.cost[other] * work:
+            return other
+        return self._best()
+
+    def run(self, work: float, serial: Callable[..., Any], parallel: Callable[..., Any], *args):
+        """Call ``serial(*args)`` or ``parallel(*args)`` (with threads); *work* sizes the call."""
+        mode = self._pick(work)
+        start = self._clock()
+        out = serial(*args) if mode == 1 else run_with_threads(mode, parallel, *args)
+        elapsed = self._clock() - start
+        if self.n_threads > 1 and self._calibrated():
+            # time in the best mode accrues the re-timing budget; a re-timing spends it
+            self._since_explore = self._since_explore + elapsed if mode == self._best() else 0.0
+        self.cost[mode] = elapsed / max(work, 1e-300)
+        self.calls[mode] += 1
+        self.work[mode] += work
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """attrs of a run: threads requested, used (for most of the work), measured speed-up."""
+        n = self.n_threads
+        used = n if self.work[n] > self.work[1] else 1
+        speedup = self.cost[1] / self.cost[n] if n > 1 else 1.0
+        total = self.work[1] + (self.work[n] if n > 1 else 0.0)
+        return {
+            "n_threads": self.requested,
+            "n_threads_available": available_cores(),
+            "n_threads_used": used,
+            "thread_speedup": float(speedup) if math.isfinite(speedup) else math.nan,
+            "threaded_work_fraction": float(self.work[n] / total) if n > 1 and total else 0.0,
+        }
+
+
+def _other(mode: int, n: int) -> int:
+    return n if mode == 1 else 1
