@@ -101,25 +101,36 @@ def recursion(loss: np.ndarray, maps: list[np.ndarray], cum: np.ndarray):
     return float(cum[-1] * log_norm), [np.exp(x) for x in marg], g
 
 
-def solve_dual(problem: BinaryProblem, c: np.ndarray, cum: np.ndarray, beta0: np.ndarray):
-    """Minimise ``D(beta)``; returns ``beta``, the model statistics and the scipy result."""
+def solve_dual(
+    problem: BinaryProblem,
+    c: np.ndarray,
+    cum: np.ndarray,
+    beta0: np.ndarray,
+    scale: np.ndarray,
+    gtol: float = 1e-7,
+):
+    """Minimise ``D(beta)`` in ``u = beta * scale`` (gradient: residuals in units of *scale*).
+
+    Returns ``beta``, the level marginals and the scipy result.
+    """
     F = problem.F
 
-    def dual(beta):
+    def dual(u):
+        beta = u / scale
         obj, marg, _ = recursion(F @ beta, problem.maps, cum)
-        model = marg[0] @ F
-        return obj + beta @ c, c - model
+        return obj + beta @ c, (c - marg[0] @ F) / scale
 
     res = minimize(
         dual,
-        beta0,
+        beta0 * scale,
         jac=True,
         method="L-BFGS-B",
-        bounds=[(-BETA_BOUND, BETA_BOUND)] * F.shape[1],
-        options={"maxiter": 20_000, "maxcor": 30, "gtol": 1e-11, "ftol": 1e-15},
+        bounds=[(-BETA_BOUND * s, BETA_BOUND * s) for s in scale],
+        options={"maxiter": 20_000, "maxcor": 30, "gtol": gtol, "ftol": 1e-15},
     )
-    _, marg, _ = recursion(F @ res.x, problem.maps, cum)
-    return res.x, marg, res
+    beta = res.x / scale
+    _, marg, _ = recursion(F @ beta, problem.maps, cum)
+    return beta, marg, res
 
 
 def entropies(marginals: list[np.ndarray]) -> np.ndarray:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from threadpoolctl import threadpool_limits
 
 from .._estimator import Estimator
 from .._jackknife import jackknife_covariance, jackknife_error
@@ -33,6 +34,7 @@ from .._validation import check_array, check_binary, check_int, check_option, ch
 from .._warnings import warn_user
 from ..activity import check_activity
 from . import _hierarchy_binary as hb
+from . import _hierarchy_counts as hc
 from ._hierarchical_core import _check_weights
 from .hierarchy_gaussian import gaussian_couplings, gaussian_entropies, gaussian_hierarchy
 from .hierarchy_tree import CoarseTree, check_tree
@@ -40,7 +42,11 @@ from .hierarchy_tree import CoarseTree, check_tree
 __all__ = ["HierarchicalMaxEntFit", "hierarchical_flow"]
 
 MODELS = ("auto", "binary", "gaussian")
-STATISTICS = ("pairwise", "means")
+STATISTICS = ("pairwise", "means", "tree")
+#: L-BFGS tolerance on the largest constraint residual, in data standard errors
+GTOL = 1e-7
+#: the same for the jackknife refits (started from the full fit)
+GTOL_JACKKNIFE = 1e-4
 
 
 def _block_edges(t: int, n_blocks: int) -> np.ndarray:
@@ -57,12 +63,17 @@ class HierarchicalMaxEntFit(Estimator):
         ``>= 0``); ``(1, 0, ..., 0)`` is ordinary maximum entropy.
     model : {"auto", "binary", "gaussian"}
         ``"auto"``: binary for 0/1 or +-1 data, Gaussian otherwise.
-    statistics : {"pairwise", "means"}
-        Level-1 statistics of a binary fit (means always; pairwise adds
-        ``x_a x_b``). Gaussian fits always use the full covariance.
+    statistics : {"pairwise", "means", "tree"}
+        Statistics of a binary fit. ``"pairwise"``: the means and every
+        product ``x_a x_b``; ``"means"``: the means only (both enumerate the
+        ``2^n`` states, ``n <= 16``). ``"tree"``: the means and, for every
+        cluster of the tree, the products ``y_a y_b`` of its children's counts
+        (siblings), solved exactly per cluster at any ``n`` (cluster-sum trees
+        only). Gaussian fits always use the full covariance.
     coarse_statistics : bool
-        Binary fits: also constrain the second moments of every coarser
-        level's variables (must not be implied by the level-1 statistics).
+        Enumerated binary fits: also constrain the second moments of every
+        coarser level's variables (must not be implied by the level-1
+        statistics, so use it with ``statistics="means"``).
     n_blocks : int
         Contiguous time blocks for the standard errors and the jackknife.
     tol : float
@@ -92,6 +103,11 @@ class HierarchicalMaxEntFit(Estimator):
     level_variance_ : list of ndarray
         Data variance of every level's variables.
     tree_ : CoarseTree
+    engine_ : str
+        ``"enumeration"``, ``"cluster counts"`` (binary) or absent (Gaussian).
+    probability_ : ndarray
+        Enumerated binary fits: the fitted distribution of the ``2^n`` states
+        (bit ``i`` of the state index is unit ``i``).
     n_at_bound_ : int
         Multipliers at the bound ``+-20`` (binary; statistics on the edge of their range).
 
@@ -180,7 +196,9 @@ class HierarchicalMaxEntFit(Estimator):
             ys.append(m @ ys[-1])
         self.level_variance_ = [y.var(axis=1) for y in ys]
         if model == "binary":
-            self._fit_binary(x, ys, n_blocks, constraints)
+            # small vectors: threaded BLAS only adds synchronisation (5x slower on 2 busy cores)
+            with threadpool_limits(limits=1, user_api="blas"):
+                self._fit_binary(x, ys, n_blocks, constraints)
         else:
             if constraints is not None:
                 raise ValueError(
@@ -225,16 +243,64 @@ class HierarchicalMaxEntFit(Estimator):
             for m in self.tree_.maps:
                 ys.append(m @ ys[-1])
         self.data_coding_ = coding
+        if self.statistics == "tree":
+            engine = self._count_engine()
+        else:
+            engine = self._enumeration_engine(n, ys)
+        labels = engine["labels"]
+        edges = _block_edges(t, n_blocks)
+        block_sums = np.array(
+            [
+                hb.evaluate_statistics([y[:, lo:hi] for y in ys], labels).sum(axis=0)
+                for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+            ]
+        )
+        sizes_b = np.diff(edges)
+        c_data = block_sums.sum(axis=0) / t
+        block_means = block_sums / sizes_b[:, None]
+        se = np.maximum(block_means.std(axis=0, ddof=1) / np.sqrt(n_blocks), 1.0 / t)
+        c = c_data
+        if constraints is not None:
+            c = check_array(constraints, "constraints", ndim=1).astype(float)
+            if c.size != len(labels):
+                raise ValueError(
+                    f"constraints has {c.size} entries; there are {len(labels)} statistics"
+                )
+            if "F" in engine:
+                _check_feasible(engine["F"], c)
+        solve = engine["solve"]
+        beta, model_stats, ok = solve(c, np.zeros(len(labels)), se, GTOL)
+        loo = (c_data * t - block_sums) / (t - sizes_b)[:, None] - c_data + c
+        reps = np.array([solve(loo[b], beta, se, GTOL_JACKKNIFE)[0] for b in range(n_blocks)])
+        self.beta_ = beta
+        self.beta_err_ = jackknife_error(reps)
+        self.beta_cov_ = jackknife_covariance(reps)
+        self._beta_replicates = reps
+        self.n_at_bound_ = int(np.sum(np.abs(beta) >= hb.BETA_BOUND - 1e-6))
+        self.statistic_labels_ = labels
+        self.data_statistics_ = c
+        self.data_se_ = se
+        self.model_statistics_ = model_stats
+        self.engine_ = "enumeration" if "F" in engine else "cluster counts"
+        if "F" in engine:
+            self.probability_ = hb.recursion(
+                engine["F"] @ beta, self._problem.maps, self.cumulative_weights_
+            )[1][0]
+        levels = engine["levels"]
+        self.fields_, self.couplings_, self.entropies_ = levels(beta)
+        self._level_replicates = [list(zip(*levels(b)[:2], strict=True)) for b in reps]
+        self._finish_residual(ok)
+
+    def _enumeration_engine(self, n: int, ys: list[np.ndarray]) -> dict[str, Any]:
         if n > hb.MAX_ENUM_UNITS:
             raise ValueError(
-                f"a binary hierarchy enumerates 2^n states: n = {n} units exceeds "
-                f"{hb.MAX_ENUM_UNITS}; use a smaller tree (prg_tree(result, max_level=...) on a "
-                "subset) or model='gaussian'"
+                f"a binary hierarchy with statistics={self.statistics!r} enumerates 2^n states: "
+                f"n = {n} units exceeds {hb.MAX_ENUM_UNITS}; use statistics='tree' (exact per "
+                "cluster at any n), a smaller tree, or model='gaussian'"
             )
         sizes = self.tree_.sizes
         binary = [bool(np.all((y == 0) | (y == 1))) for y in ys]
         coarse = list(range(2, len(sizes) + 1)) if self.coarse_statistics else []
-        coarse = [lev for lev in coarse if sizes[lev - 1] >= 1]
         labels = hb.statistic_labels(sizes, binary, self.statistics == "pairwise", coarse)
         problem = hb.build_problem(n, self.tree_.maps, labels)
         F = problem.F
@@ -246,59 +312,48 @@ class HierarchicalMaxEntFit(Estimator):
                 "cluster sums are sums of level-1 pair moments; use coarse_statistics with "
                 "statistics='means'"
             )
-        stats_t = hb.evaluate_statistics(ys, labels)  # (T, P)
-        edges = _block_edges(t, n_blocks)
-        block_sums = np.add.reduceat(stats_t, edges[:-1], axis=0)
-        sizes_b = np.diff(edges)
-        c_data = block_sums.sum(axis=0) / t
-        block_means = block_sums / sizes_b[:, None]
-        se = np.maximum(block_means.std(axis=0, ddof=1) / np.sqrt(n_blocks), 1.0 / t)
-        c = c_data
-        if constraints is not None:
-            c = check_array(constraints, "constraints", ndim=1).astype(float)
-            if c.size != len(labels):
-                raise ValueError(f"constraints has {c.size} entries; {len(labels)} statistics")
-            _check_feasible(F, c)
         cum = self.cumulative_weights_
-        beta, marg, res = hb.solve_dual(problem, c, cum, np.zeros(len(labels)))
-        model_stats = marg[0] @ F
-        reps = []
-        loo = (c_data * t - block_sums) / (t - sizes_b)[:, None] - c_data + c
-        for b in range(n_blocks):
-            reps.append(hb.solve_dual(problem, loo[b], cum, beta)[0])
-        reps = np.array(reps)
-        self.beta_ = beta
-        self.beta_err_ = jackknife_error(reps)
-        self.beta_cov_ = jackknife_covariance(reps)
-        self._beta_replicates = reps
-        self.n_at_bound_ = int(np.sum(np.abs(beta) >= hb.BETA_BOUND - 1e-6))
-        self.statistic_labels_ = labels
-        self.data_statistics_ = c
-        self.data_se_ = se
-        self.model_statistics_ = model_stats
-        self.probability_ = marg[0]
-        self.entropies_ = hb.entropies(marg)
         self._problem = problem
-        _, _, g = hb.recursion(F @ beta, problem.maps, cum)
-        self.fields_, self.couplings_ = [], []
-        for j, (gj, pj) in enumerate(zip(g, marg, strict=False)):
-            h, J = hb.level_couplings(gj, pj, problem.values[j], cum[j])
-            self.fields_.append(h)
-            self.couplings_.append(J)
-        self._level_replicates = self._binary_level_replicates(problem, reps, cum)
-        self._finish_residual(res.success)
 
-    def _binary_level_replicates(self, problem, reps, cum):
-        out = []
-        for beta in reps:
-            _, marg, g = hb.recursion(problem.F @ beta, problem.maps, cum)
-            out.append(
-                [
-                    hb.level_couplings(gj, pj, problem.values[j], cum[j])
-                    for j, (gj, pj) in enumerate(zip(g, marg, strict=False))
-                ]
+        def solve(c, beta0, scale, gtol):
+            beta, marg, res = hb.solve_dual(problem, c, cum, beta0, scale, gtol)
+            return beta, marg[0] @ F, bool(res.success)
+
+        def levels(beta):
+            _, marg, g = hb.recursion(F @ beta, problem.maps, cum)
+            fc = [
+                hb.level_couplings(gj, pj, problem.values[j], cum[j])
+                for j, (gj, pj) in enumerate(zip(g, marg, strict=False))
+            ]
+            return [f[0] for f in fc], [f[1] for f in fc], hb.entropies(marg)
+
+        return {"labels": labels, "F": F, "solve": solve, "levels": levels}
+
+    def _count_engine(self) -> dict[str, Any]:
+        if self.tree_.kind != "partition":
+            raise ValueError(
+                "statistics='tree' needs a tree of cluster sums (a partition at every level: "
+                f"prg_tree, block_tree, label or cluster lists); got a {self.tree_.kind} tree"
             )
-        return out
+        if self.coarse_statistics:
+            raise ValueError(
+                "coarse_statistics=True is implied by statistics='tree' (sibling products of "
+                "every level); leave it False"
+            )
+        ct = hc.build_count_tree(self.tree_.maps)
+        cum = self.cumulative_weights_
+        maps = self.tree_.maps
+
+        def solve(c, beta0, scale, gtol):
+            beta, model, *_, res = hc.solve_count_dual(ct, c, cum, beta0, scale, gtol)
+            return beta, model, bool(res.success)
+
+        def levels(beta):
+            _, _, G, q, ent = hc._passes(beta, ct, cum)
+            fields, couplings = hc.count_couplings(ct, maps, G, q, beta, cum)
+            return fields, couplings, ent
+
+        return {"labels": ct.labels, "solve": solve, "levels": levels}
 
     # ------------------------------------------------------------------ gaussian
 

@@ -101,8 +101,11 @@ def check_tree(tree: Any, n_units: int) -> CoarseTree:
     ([4, 2, 1], 'partition')
     """
     if isinstance(tree, CoarseTree):
-        if tree.units.size != n_units:
-            raise ValueError(f"tree has {tree.units.size} level-1 variables, data {n_units}")
+        if tree.units.size and (tree.units.max() >= n_units or tree.units.min() < 0):
+            raise ValueError(
+                f"tree uses unit positions up to {tree.units.max()}, but the data have "
+                f"{n_units} units"
+            )
         return tree
     if isinstance(tree, xr.Dataset):
         return prg_tree(tree)

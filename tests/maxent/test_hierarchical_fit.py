@@ -289,3 +289,40 @@ def test_boundary_statistic_warns_and_records():
     with pytest.warns(UserWarning, match="reached the bound"):
         fit = HierarchicalMaxEntFit([1, 1, 1]).fit(spikes(x), tree=TREE4)
     assert fit.n_at_bound_ >= 1
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        [np.arange(8) // 2, np.arange(4) // 2, np.zeros(2, int)],  # binary merge tree
+        [np.array([0, 0, 0, 1, 1, 2, 2, 2]), np.array([0, 0, 1])],  # uneven clusters
+    ],
+)
+def test_cluster_count_engine_equals_enumeration(tree):
+    """statistics='tree' (exact per cluster, any n) against the 2^n-state dual on the same f."""
+    rng = np.random.default_rng(0)
+    x = (rng.random((8, 5000)) < 0.3).astype(np.int8)
+    x[1] = np.where(rng.random(5000) < 0.3, x[0], x[1])
+    x[5] = np.where(rng.random(5000) < 0.3, x[2], x[5])
+    ct = check_tree(tree, 8)
+    w = np.array([1.0, 0.5, 0.3, 0.7])[: len(ct.maps) + 1]
+    fit = HierarchicalMaxEntFit(w, statistics="tree").fit(spikes(x), tree=tree)
+    assert fit.engine_ == "cluster counts"
+    prob = build_problem(8, ct.maps, fit.statistic_labels_)
+    p = HierarchicalMaxEnt(w, 1.0, prob.maps).fit(prob.F @ fit.beta_)
+    assert np.allclose(p.probability_ @ prob.F, fit.model_statistics_, atol=1e-12)
+    assert np.allclose(p.entropies_, fit.entropies_, atol=1e-10)
+    assert fit.residual_ < 1e-5
+    # level 1 couplings are exact: -beta / W_1 for sibling pairs, 0 for the others
+    J1 = fit.couplings_[0]
+    for k, (lev, a, b) in enumerate(fit.statistic_labels_):
+        if lev == 1 and b >= 0:
+            assert J1[a, b] == pytest.approx(-fit.beta_[k] / w[0])
+
+
+def test_cluster_count_engine_needs_a_partition():
+    x = (np.random.default_rng(0).random((5, 500)) < 0.4).astype(np.int8)
+    with pytest.raises(ValueError, match="statistics='tree' needs a tree of cluster sums"):
+        HierarchicalMaxEntFit([1, 1, 1], statistics="tree").fit(
+            spikes(x), tree=decimation_tree(5, 3)
+        )
