@@ -354,7 +354,7 @@ class Analysis:
     title: str
     description: str
     load_options: dict[str, Any] = field(default_factory=dict)
-    sections: tuple[str, ...] = ("overview", "scaling", "momentum", "flow")
+    sections: tuple[str, ...] = ("overview", "scaling", "momentum", "flow", "hierarchical")
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     quick_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     quick_subset: dict[str, int] = field(default_factory=dict)
@@ -412,7 +412,7 @@ DATASETS: dict[str, Dataset] = {
                         "trial shuffle keeps only stimulus-locked correlations and is shown "
                         "beside every exponent."
                     ),
-                    sections=("overview", "scaling", "momentum", "maxent", "flow"),
+                    sections=("overview", "scaling", "momentum", "maxent", "flow", "hierarchical"),
                     quick_subset={"trial": 30},
                 ),
             ),

@@ -21,7 +21,9 @@ from ._hierarchical_core import _entropy, _fibre_logsumexp
 
 #: largest number of binary units enumerated (2^16 states)
 MAX_ENUM_UNITS = 16
-#: multipliers are bounded here (a statistic on the boundary of its range needs infinity)
+#: multipliers are bounded at this times W_L, the total entropy weight (a statistic on the
+#: boundary of its range needs infinity; the couplings of level j are beta / W_j, and a
+#: rare unit under weights (1, ..., 1) needs |beta| of about W_L times its log-odds)
 BETA_BOUND = 20.0
 
 
@@ -125,7 +127,7 @@ def solve_dual(
         beta0 * scale,
         jac=True,
         method="L-BFGS-B",
-        bounds=[(-BETA_BOUND * s, BETA_BOUND * s) for s in scale],
+        bounds=[(-BETA_BOUND * cum[-1] * s, BETA_BOUND * cum[-1] * s) for s in scale],
         options={"maxiter": 20_000, "maxcor": 30, "gtol": gtol, "ftol": 1e-15},
     )
     beta = res.x / scale

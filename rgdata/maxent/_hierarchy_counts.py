@@ -180,7 +180,7 @@ def solve_count_dual(
         obj, model, *_ = _passes(beta, tree, cum)
         return obj + beta @ c, (c - model) / scale
 
-    bound = [(-BETA_BOUND * s, BETA_BOUND * s) for s in scale]
+    bound = [(-BETA_BOUND * cum[-1] * s, BETA_BOUND * cum[-1] * s) for s in scale]
     res = minimize(
         dual,
         beta0 * scale,

@@ -109,7 +109,8 @@ class HierarchicalMaxEntFit(Estimator):
         Enumerated binary fits: the fitted distribution of the ``2^n`` states
         (bit ``i`` of the state index is unit ``i``).
     n_at_bound_ : int
-        Multipliers at the bound ``+-20`` (binary; statistics on the edge of their range).
+        Multipliers at the bound ``+-20 W_L`` (binary; statistics on the edge of their
+        range; ``W_L`` the sum of the weights).
 
     Examples
     --------
@@ -276,7 +277,8 @@ class HierarchicalMaxEntFit(Estimator):
         self.beta_err_ = jackknife_error(reps)
         self.beta_cov_ = jackknife_covariance(reps)
         self._beta_replicates = reps
-        self.n_at_bound_ = int(np.sum(np.abs(beta) >= hb.BETA_BOUND - 1e-6))
+        bound = hb.BETA_BOUND * self.cumulative_weights_[-1]
+        self.n_at_bound_ = int(np.sum(np.abs(beta) >= bound * (1 - 1e-9)))
         self.statistic_labels_ = labels
         self.data_statistics_ = c
         self.data_se_ = se
@@ -419,8 +421,9 @@ class HierarchicalMaxEntFit(Estimator):
         self.converged_ = bool(self.residual_ < self.tol)
         if self.n_at_bound_:
             warn_user(
-                f"{self.n_at_bound_} multiplier(s) reached the bound +-{hb.BETA_BOUND:g}: their "
-                "statistics lie on the edge of their range (e.g. a pair that never co-fires), "
+                f"{self.n_at_bound_} multiplier(s) reached the bound +-{hb.BETA_BOUND:g} W_L: "
+                "their statistics lie on the edge of their range (e.g. a pair that never "
+                "co-fires), "
                 "where the maximum-entropy multiplier is infinite",
                 UserWarning,
             )
@@ -450,7 +453,8 @@ class HierarchicalMaxEntFit(Estimator):
         for j, (h, J) in enumerate(zip(fields, couplings, strict=True)):
             sd = np.sqrt(self.level_variance_[j])
             a, b = self._sibling_pairs(j)
-            sib = float(np.mean(J[a, b] * sd[a] * sd[b])) if a.size else np.nan
+            top_free = j == len(fields) - 1 and getattr(self, "engine_", "") == "cluster counts"
+            sib = float(np.mean(J[a, b] * sd[a] * sd[b])) if a.size and not top_free else np.nan
             first = np.mean(h * sd) if self.model_ == "binary" else np.mean(np.diag(J) * sd**2)
             rows.append([float(first), sib])
         return np.array(rows)
@@ -461,7 +465,8 @@ class HierarchicalMaxEntFit(Estimator):
         Parameters (dim ``parameter``): binary ``field`` (mean ``h_a sd_a``)
         and ``sibling`` (mean ``J_ab sd_a sd_b`` over pairs of variables that
         merge at the next level; adjacent pairs for decimation and linear
-        maps; all pairs at the top level); Gaussian ``self`` (mean
+        maps; all pairs at the top level, NaN there for ``statistics="tree"``,
+        whose top-level variables are independent by construction); Gaussian ``self`` (mean
         ``J_aa sd_a^2``) and ``sibling``. ``sd`` is the data's standard
         deviation of each level variable.
 
@@ -575,13 +580,18 @@ def _check_feasible(F: np.ndarray, c: np.ndarray) -> None:
         )
 
 
-def hierarchical_flow(fit: HierarchicalMaxEntFit, **kwargs: Any) -> xr.Dataset:
+def hierarchical_flow(
+    fit: HierarchicalMaxEntFit, parameters: Any = None, **kwargs: Any
+) -> xr.Dataset:
     """Parameter flow of a hierarchical fit: :func:`rgdata.flow.estimate_flow` on its levels.
 
     Parameters
     ----------
     fit : HierarchicalMaxEntFit
         A fitted estimator.
+    parameters : list of str, optional
+        Which of :meth:`HierarchicalMaxEntFit.flow_parameters` to follow
+        (default all).
     **kwargs
         Passed to :func:`rgdata.flow.estimate_flow` (``model``, ``reference``,
         ``n_resamples``, ``random_state``).
@@ -598,14 +608,20 @@ def hierarchical_flow(fit: HierarchicalMaxEntFit, **kwargs: Any) -> xr.Dataset:
     if not isinstance(fit, HierarchicalMaxEntFit):
         raise TypeError(f"fit must be a fitted HierarchicalMaxEntFit, got {type(fit).__name__}")
     par = fit.flow_parameters()
-    ok = np.all(np.isfinite(par["params"].values), axis=1)
+    names = [str(p) for p in par["parameter"].values]
+    chosen = names if parameters is None else list(parameters)
+    unknown = [p for p in chosen if p not in names]
+    if unknown or not chosen:
+        raise ValueError(f"parameters must be a non-empty list of {names}, got {parameters!r}")
+    cols = np.array([names.index(p) for p in chosen])
+    ok = np.all(np.isfinite(par["params"].values[:, cols]), axis=1)
     levels = np.flatnonzero(ok)
     if levels.size < 3:
         raise ValueError(
             f"the tree gives {levels.size} level(s) with couplings; a flow needs at least 3"
         )
     n_par = par.sizes["parameter"]
-    idx = (levels[:, None] * n_par + np.arange(n_par)).ravel()
+    idx = (levels[:, None] * n_par + cols[None, :]).ravel()
     cov = par["covariance"].values[np.ix_(idx, idx)]
-    params = par["params"].isel(level=levels)
+    params = par["params"].isel(level=levels, parameter=cols)
     return estimate_flow(params, covariance=cov, **kwargs)

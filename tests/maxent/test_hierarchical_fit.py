@@ -326,3 +326,26 @@ def test_cluster_count_engine_needs_a_partition():
         HierarchicalMaxEntFit([1, 1, 1], statistics="tree").fit(
             spikes(x), tree=decimation_tree(5, 3)
         )
+
+
+def test_errors_shrink_as_one_over_sqrt_t():
+    """Jackknife errors at T and 4T: median ratio 2 (binary and Gaussian planted models)."""
+    beta = np.array([1.2, 1.0, 0.8, 1.4, -0.8, 0.3, 0.0, 0.0, 0.4, -0.5])
+    w = [1.0, 0.5, 0.8]
+    x, _ = planted_binary(beta, w, TREE4, 4, 80_000, seed=7)
+    err = [
+        HierarchicalMaxEntFit(w).fit(spikes(x[:, :t]), tree=TREE4).beta_err_
+        for t in (20_000, 80_000)
+    ]
+    assert 1.6 < np.median(err[0] / err[1]) < 2.5
+    rng = np.random.default_rng(8)
+    tree = block_tree((8,), 2)
+    cov = gaussian_hierarchy(np.eye(8) + 0.3, tree.maps, [1.0, 0.5, 0.5, 1.0])["covariance"]
+    xg = np.linalg.cholesky(cov) @ rng.normal(size=(8, 80_000))
+    err = [
+        HierarchicalMaxEntFit([1.0, 0.5, 0.5, 1.0])
+        .fit(rgdata.as_activity(xg[:, :t], kind="continuous"), tree=tree)
+        .beta_err_
+        for t in (20_000, 80_000)
+    ]
+    assert 1.6 < np.median(err[0] / err[1]) < 2.5
