@@ -80,7 +80,7 @@ def add_hierarchical_section(
     name: str = "hierarchical",
     random_state: Any = 0,
     progress: bool = False,
-    n_blocks: int = 20,
+    n_blocks: int = 10,
     **options: Any,
 ) -> dict[str, Any]:
     """Hierarchical maxent on the PRG tree: fit per level, Pareto front, coupling flow, null.
@@ -109,7 +109,8 @@ def add_hierarchical_section(
     progress : bool
         Unused (the fits are short); accepted for the common signature.
     n_blocks : int
-        Time blocks of the jackknife errors.
+        Time blocks of the jackknife errors (10, the most the PRG exponent CIs use:
+        rgdata.coarse MAX_BLOCKS).
     **options
         Passed to :func:`rgdata.coarse.prg`.
 
