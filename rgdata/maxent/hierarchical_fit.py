@@ -98,6 +98,8 @@ class HierarchicalMaxEntFit(Estimator):
         Boltzmann exponent ``-g_j / W_j = sum h_a y_a + sum_{a<b} J_ab y_a y_b
         + sum_a J_aa y_a^2 / 2`` (+ const; weighted least squares on the
         level's states for binary levels above 1, exact otherwise).
+    fields_err_, couplings_err_ : list of ndarray
+        Their jackknife standard errors.
     entropies_ : ndarray
         ``H(Y_j)`` of the fitted distribution (nats; differential for Gaussian).
     level_variance_ : list of ndarray
@@ -290,7 +292,17 @@ class HierarchicalMaxEntFit(Estimator):
             )[1][0]
         levels = engine["levels"]
         self.fields_, self.couplings_, self.entropies_ = levels(beta)
-        self._level_replicates = [list(zip(*levels(b)[:2], strict=True)) for b in reps]
+        rep_levels = [levels(b)[:2] for b in reps]
+        self._summary_replicates = np.array([self._summaries(*r) for r in rep_levels])
+        self.couplings_err_ = [
+            jackknife_error(np.array([r[1][j] for r in rep_levels]))
+            for j in range(len(self.couplings_))
+        ]
+        self.fields_err_ = [
+            jackknife_error(np.array([r[0][j] for r in rep_levels]))
+            for j in range(len(self.fields_))
+        ]
+
         self._finish_residual(ok)
 
     def _enumeration_engine(self, n: int, ys: list[np.ndarray]) -> dict[str, Any]:
@@ -375,8 +387,8 @@ class HierarchicalMaxEntFit(Estimator):
         edges = _block_edges(t, n_blocks)
         iu = np.triu_indices(n)
         block_c = []
-        k_sum = np.zeros((n, n))
-        k_sq = np.zeros((n, n))
+        k_sum = [np.zeros((s, s)) for s in self.tree_.sizes]
+        k_sq = [np.zeros((s, s)) for s in self.tree_.sizes]
         level_reps = []
         for lo, hi in zip(edges[:-1], edges[1:], strict=True):
             xb = xc[:, lo:hi]
@@ -384,14 +396,23 @@ class HierarchicalMaxEntFit(Estimator):
             block_c.append(cb[iu])
             c_loo = (C * t - cb * (hi - lo)) / (t - (hi - lo))
             Kb = gaussian_couplings(c_loo, maps, w)
-            k_sum += Kb[0]
-            k_sq += Kb[0] ** 2
-            level_reps.append([self._gauss_level(k, j) for j, k in enumerate(Kb)])
+            for j, kb in enumerate(Kb):
+                k_sum[j] += kb
+                k_sq[j] += kb**2
+            fc = [self._gauss_level(kb, j) for j, kb in enumerate(Kb)]
+            level_reps.append(self._summaries([f[0] for f in fc], [f[1] for f in fc]))
         nb = n_blocks
-        var = (nb - 1) / nb * np.maximum(k_sq - k_sum**2 / nb, 0.0)
+        k_err = [
+            np.sqrt((nb - 1) / nb * np.maximum(sq - sm**2 / nb, 0.0))
+            for sm, sq in zip(k_sum, k_sq, strict=True)
+        ]
         scale = np.where(iu[0] == iu[1], 0.5, 1.0)
         self.beta_ = K[0][iu] * scale
-        self.beta_err_ = np.sqrt(var[iu]) * scale
+        self.beta_err_ = k_err[0][iu] * scale
+        self.couplings_err_ = [
+            e / cw for e, cw in zip(k_err, self.cumulative_weights_, strict=True)
+        ]
+        self.fields_err_ = [np.zeros(e.shape[0]) for e in k_err]
         self.statistic_labels_ = [(1, int(a), int(b)) for a, b in zip(*iu, strict=True)]
         self.data_statistics_ = C[iu]
         block_c = np.array(block_c)
@@ -405,7 +426,7 @@ class HierarchicalMaxEntFit(Estimator):
             h, J = self._gauss_level(k, j)
             self.fields_.append(h)
             self.couplings_.append(J)
-        self._level_replicates = level_reps
+        self._summary_replicates = np.array(level_reps)
         self._finish_residual(True)
 
     def _gauss_level(self, k: np.ndarray, j: int):
@@ -481,12 +502,7 @@ class HierarchicalMaxEntFit(Estimator):
         """
         self._check_fitted()
         nominal = self._summaries(self.fields_, self.couplings_)
-        reps = np.array(
-            [
-                self._summaries([r[0] for r in rep], [r[1] for r in rep])
-                for rep in self._level_replicates
-            ]
-        )
+        reps = self._summary_replicates
         flat = reps.reshape(reps.shape[0], -1)
         ok = np.all(np.isfinite(flat), axis=0)
         cov = np.full((flat.shape[1], flat.shape[1]), np.nan)
