@@ -39,20 +39,25 @@ class BinaryProblem:
 
 
 def statistic_labels(
-    sizes: list[int], binary: list[bool], pairwise: bool, coarse_levels: list[int]
+    sizes: list[int], binary: list, pairwise: bool, coarse_levels: list[int]
 ) -> list[tuple[int, int, int]]:
     """``(level, a, b)`` of every statistic: level-1 means (``b = -1``), products ``y_a y_b``.
 
     Level 1: the means, and with *pairwise* the products ``x_a x_b``
     (``a < b``). Each level in *coarse_levels*: the second moments
-    ``y_a y_b`` (``a < b`` for binary levels, ``a <= b`` otherwise).
+    ``y_a y_b`` (``a < b``, and ``a = b`` for the variables of the level that
+    are not binary: the square of a 0/1 variable is its mean).
+    *binary* holds, per level, one flag per variable (or one for the level).
     """
     labels = [(1, a, -1) for a in range(sizes[0])]
     if pairwise:
         labels += [(1, int(a), int(b)) for a, b in zip(*np.triu_indices(sizes[0], 1), strict=True)]
     for lev in coarse_levels:
-        iu = np.triu_indices(sizes[lev - 1], 1 if binary[lev - 1] else 0)
-        labels += [(lev, int(a), int(b)) for a, b in zip(*iu, strict=True)]
+        flags = np.broadcast_to(np.asarray(binary[lev - 1], bool), (sizes[lev - 1],))
+        iu = np.triu_indices(sizes[lev - 1])
+        labels += [
+            (lev, int(a), int(b)) for a, b in zip(*iu, strict=True) if a != b or not flags[a]
+        ]
     return labels
 
 

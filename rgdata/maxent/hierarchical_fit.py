@@ -70,10 +70,12 @@ class HierarchicalMaxEntFit(Estimator):
         cluster of the tree, the products ``y_a y_b`` of its children's counts
         (siblings), solved exactly per cluster at any ``n`` (cluster-sum trees
         only). Gaussian fits always use the full covariance.
-    coarse_statistics : bool
-        Enumerated binary fits: also constrain the second moments of every
-        coarser level's variables (must not be implied by the level-1
-        statistics, so use it with ``statistics="means"``).
+    coarse_statistics : bool or list of int
+        Enumerated binary fits: also constrain the second moments of the
+        variables of every coarser level (True) or of the listed levels (2 =
+        the first coarse level). They must not be implied by the other
+        statistics (use ``statistics="means"``; a level's second moments
+        also fix those of every coarser level of cluster sums).
     n_blocks : int
         Contiguous time blocks for the standard errors and the jackknife.
     tol : float
@@ -135,7 +137,7 @@ class HierarchicalMaxEntFit(Estimator):
         *,
         model: str = "auto",
         statistics: str = "pairwise",
-        coarse_statistics: bool = False,
+        coarse_statistics: bool | list[int] = False,
         n_blocks: int = 20,
         tol: float = 1.5,
     ) -> None:
@@ -313,8 +315,8 @@ class HierarchicalMaxEntFit(Estimator):
                 "cluster at any n), a smaller tree, or model='gaussian'"
             )
         sizes = self.tree_.sizes
-        binary = [bool(np.all((y == 0) | (y == 1))) for y in ys]
-        coarse = list(range(2, len(sizes) + 1)) if self.coarse_statistics else []
+        binary = [np.all((y == 0) | (y == 1), axis=1) for y in ys]
+        coarse = self._coarse_levels(len(sizes))
         labels = hb.statistic_labels(sizes, binary, self.statistics == "pairwise", coarse)
         problem = hb.build_problem(n, self.tree_.maps, labels)
         F = problem.F
@@ -322,9 +324,11 @@ class HierarchicalMaxEntFit(Estimator):
         if np.linalg.matrix_rank(design) < design.shape[1]:
             raise ValueError(
                 "the statistics are linearly dependent on this tree (coarse_statistics="
-                f"{self.coarse_statistics}, statistics={self.statistics!r}): second moments of "
-                "cluster sums are sums of level-1 pair moments; use coarse_statistics with "
-                "statistics='means'"
+                f"{self.coarse_statistics}, statistics={self.statistics!r}), so their "
+                "multipliers are not identifiable: second moments of cluster sums are sums of "
+                "level-1 pair moments and of the second moments of the level below; use "
+                "coarse_statistics with statistics='means' and name fewer levels "
+                "(coarse_statistics=[2])"
             )
         cum = self.cumulative_weights_
         self._problem = problem
@@ -343,13 +347,26 @@ class HierarchicalMaxEntFit(Estimator):
 
         return {"labels": labels, "F": F, "solve": solve, "levels": levels}
 
+    def _coarse_levels(self, n_levels: int) -> list[int]:
+        spec = self.coarse_statistics
+        if isinstance(spec, bool | np.bool_):
+            return list(range(2, n_levels + 1)) if spec else []
+        if not isinstance(spec, list | tuple) or not all(
+            isinstance(v, int | np.integer) and 2 <= v <= n_levels for v in spec
+        ):
+            raise ValueError(
+                f"coarse_statistics must be a bool or a list of levels in 2..{n_levels}, "
+                f"got {spec!r}"
+            )
+        return sorted({int(v) for v in spec})
+
     def _count_engine(self) -> dict[str, Any]:
         if self.tree_.kind != "partition":
             raise ValueError(
                 "statistics='tree' needs a tree of cluster sums (a partition at every level: "
                 f"prg_tree, block_tree, label or cluster lists); got a {self.tree_.kind} tree"
             )
-        if self.coarse_statistics:
+        if self.coarse_statistics is not False:
             raise ValueError(
                 "coarse_statistics=True is implied by statistics='tree' (sibling products of "
                 "every level); leave it False"

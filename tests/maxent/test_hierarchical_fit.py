@@ -348,3 +348,41 @@ def test_errors_shrink_as_one_over_sqrt_t():
         for t in (20_000, 80_000)
     ]
     assert 1.6 < np.median(err[0] / err[1]) < 2.5
+
+
+def test_coarse_statistics_constrained_optimum_matches_brute_force():
+    """Means plus level-2 second moments (a count and a bit): SLSQP over the simplex agrees."""
+    rng = np.random.default_rng(2)
+    x = (rng.random((3, 4000)) < [[0.3], [0.5], [0.4]]).astype(np.int8)
+    x[2] = np.where(rng.random(4000) < 0.5, x[0], x[2])
+    tree = [[[0, 1], [2]], [[0, 1]]]
+    w = np.array([1.0, 0.8, 0.5])
+    fit = HierarchicalMaxEntFit(w, statistics="means", coarse_statistics=[2]).fit(
+        spikes(x), tree=tree
+    )
+    # means, then count^2 and count * x2 at level 2 (x2^2 = x2 is not repeated)
+    assert fit.statistic_labels_[3:] == [(2, 0, 0), (2, 0, 1)]
+    F, maps, c = fit._problem.F, fit._problem.maps, fit.data_statistics_
+
+    def neg_objective(z):
+        p = softmax(z)
+        out = [p]
+        for m in maps:
+            out.append(np.bincount(m, weights=out[-1], minlength=m.max() + 1))
+        return -sum(wj * -np.sum(q[q > 0] * np.log(q[q > 0])) for wj, q in zip(w, out, strict=True))
+
+    cons = {"type": "eq", "fun": lambda z: F.T @ softmax(z) - c}
+    res = minimize(
+        neg_objective, np.zeros(8), constraints=[cons], method="SLSQP",
+        options={"ftol": 1e-14, "maxiter": 2000},
+    )  # fmt: skip
+    assert np.allclose(softmax(res.x), fit.probability_, atol=2e-6)
+    # level 3's count^2 is count_2^2 + 2 count_2 x2 + x2: implied by level 2 and the means
+    with pytest.raises(ValueError, match="linearly dependent"):
+        HierarchicalMaxEntFit(w, statistics="means", coarse_statistics=True).fit(
+            spikes(x), tree=tree
+        )
+    with pytest.raises(ValueError, match="coarse_statistics must be"):
+        HierarchicalMaxEntFit(w, statistics="means", coarse_statistics=[4]).fit(
+            spikes(x), tree=tree
+        )
