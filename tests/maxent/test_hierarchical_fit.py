@@ -386,3 +386,20 @@ def test_coarse_statistics_constrained_optimum_matches_brute_force():
         HierarchicalMaxEntFit(w, statistics="means", coarse_statistics=[4]).fit(
             spikes(x), tree=tree
         )
+
+
+def test_estimator_contract():
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    est = HierarchicalMaxEntFit([1.0, 0.5, 0.5], n_blocks=5)
+    with pytest.raises(NotFittedError, match=r"call fit\(activity, tree=...\) first"):
+        est.to_dataset()
+    assert clone(est).get_params() == est.get_params()
+    rng = np.random.default_rng(0)
+    x1 = (rng.random((4, 2000)) < 0.3).astype(np.int8)
+    x2 = (rng.random((4, 2000)) < 0.2).astype(np.int8)
+    est.fit(spikes(x1), tree=TREE4).fit(spikes(x2), tree=TREE4)
+    fresh = HierarchicalMaxEntFit([1.0, 0.5, 0.5], n_blocks=5).fit(spikes(x2), tree=TREE4)
+    assert np.array_equal(est.beta_, fresh.beta_)
+    assert np.array_equal(est.beta_err_, fresh.beta_err_)
