@@ -234,3 +234,34 @@ def count_couplings(
         fields.append(h)
         couplings.append(J)
     return fields, couplings
+
+
+def sample_units(
+    beta: np.ndarray, tree: CountTree, cum: np.ndarray, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Exact samples of the fitted model's units, top-down: ``(n_units, n)`` 0/1.
+
+    The top counts are drawn from their marginals and every cluster's
+    children counts from ``P(children | count)``; level-1 variables are the
+    units.
+    """
+    _, _, G, _, _ = _passes(beta, tree, cum)
+    top = -G[-1] / cum[-1]
+    p_top = np.exp(top - logsumexp(top, axis=1, keepdims=True))
+    counts = np.array([rng.choice(p.size, size=n, p=p) for p in p_top])
+    for j in range(len(tree.groups) - 1, -1, -1):
+        lower = np.zeros((tree.sizes[j].size, n), np.int64)
+        for grp in tree.groups[j]:
+            loss = sum(G[j][grp.children[:, k]][:, grp.axes[k]] for k in range(grp.axes.shape[0]))
+            if grp.products.size:
+                loss = loss + beta[grp.pair_stat] @ grp.products
+            e = -loss / cum[j]
+            for r, node in enumerate(grp.nodes):
+                for value in np.unique(counts[node]):
+                    idx = np.flatnonzero(counts[node] == value)
+                    pts = np.flatnonzero(grp.total == value)
+                    w = np.exp(e[r, pts] - e[r, pts].max())
+                    pick = pts[rng.choice(pts.size, size=idx.size, p=w / w.sum())]
+                    lower[grp.children[r][:, None], idx[None, :]] = grp.axes[:, pick]
+        counts = lower
+    return counts.astype(np.int8)

@@ -403,3 +403,24 @@ def test_estimator_contract():
     fresh = HierarchicalMaxEntFit([1.0, 0.5, 0.5], n_blocks=5).fit(spikes(x2), tree=TREE4)
     assert np.array_equal(est.beta_, fresh.beta_)
     assert np.array_equal(est.beta_err_, fresh.beta_err_)
+
+
+def test_planted_count_tree_recovered_within_errors():
+    """32 units, PRG-like binary tree to 4 clusters of 8: exact samples of a planted beta."""
+    from rgdata.maxent import _hierarchy_counts as hc
+
+    tree = block_tree((32,), 2, 4)
+    ct = hc.build_count_tree(tree.maps)
+    w = np.array([1.0, 0.5, 0.5, 1.0])
+    cum = np.cumsum(w)
+    rng = np.random.default_rng(11)
+    beta = np.concatenate([rng.uniform(2.0, 4.0, 32), rng.normal(0.0, 0.5, len(ct.labels) - 32)])
+    x = hc.sample_units(beta, ct, cum, 40_000, rng)
+    # the sampler against the model's exact moments (independent draws: binomial errors)
+    _, model, *_ = hc._passes(beta, ct, cum)
+    stats = np.array([x[a] if b < 0 else 0.0 for _, a, b in ct.labels[:32]])
+    assert np.all(np.abs(stats.mean(axis=1) - model[:32]) < 5 * np.sqrt(model[:32] / 40_000))
+    fit = HierarchicalMaxEntFit(w, statistics="tree").fit(spikes(x), tree=tree)
+    z = (fit.beta_ - beta) / fit.beta_err_
+    assert np.mean(z**2) < 2.0
+    assert np.max(np.abs(z)) < 5
