@@ -164,7 +164,11 @@ def check_tree(tree: Any, n_units: int) -> CoarseTree:
     return CoarseTree(maps, np.arange(n_units), kind, "user")
 
 
-def prg_tree(result: xr.Dataset, max_level: int | None = None) -> CoarseTree:
+#: with max_level="auto", the largest fraction of units a level may leave out
+AUTO_MAX_LEFT_OUT = 0.25
+
+
+def prg_tree(result: xr.Dataset, max_level: int | str | None = None) -> CoarseTree:
     """The cluster-sum tree of a :func:`rgdata.coarse.prg` result.
 
     Level ``j+1`` of the hierarchy is PRG level ``j`` (level 1: the units;
@@ -175,8 +179,11 @@ def prg_tree(result: xr.Dataset, max_level: int | None = None) -> CoarseTree:
     ----------
     result : xarray.Dataset
         From :func:`rgdata.coarse.prg` (needs ``membership``).
-    max_level : int, optional
-        Deepest PRG level to use (default: all).
+    max_level : int or "auto", optional
+        Deepest PRG level to use (default: all). ``"auto"``: the deepest level
+        that keeps every unit, or, when that gives fewer than 4 levels of
+        the hierarchy, the deepest one that leaves out at most
+        ``AUTO_MAX_LEFT_OUT`` (a quarter) of the units.
 
     Returns
     -------
@@ -187,7 +194,16 @@ def prg_tree(result: xr.Dataset, max_level: int | None = None) -> CoarseTree:
         raise TypeError(f"result must be an rgdata.coarse.prg result, got {describe(result)}")
     memb = np.asarray(result["membership"].values, dtype=np.int64)
     n_prg = memb.shape[0] - 1
-    max_level = n_prg if max_level is None else check_int(max_level, "max_level", min_value=1)
+    if max_level == "auto":
+        left = (memb < 0).mean(axis=1)
+        max_level = int(np.flatnonzero(left == 0).max())
+        if max_level < 3:
+            max_level = int(np.flatnonzero(left <= AUTO_MAX_LEFT_OUT).max())
+        max_level = max(max_level, 1)
+    elif max_level is None:
+        max_level = n_prg
+    else:
+        max_level = check_int(max_level, "max_level", min_value=1)
     if max_level > n_prg:
         raise ValueError(f"max_level must be <= {n_prg} (the result's deepest level)")
     units = np.flatnonzero(memb[max_level] >= 0)

@@ -18,6 +18,7 @@ from rgdata.maxent import (
     gaussian_couplings,
     gaussian_hierarchy,
     hierarchical_flow,
+    prg_tree,
 )
 from rgdata.maxent._hierarchy_binary import build_problem, statistic_labels
 
@@ -424,3 +425,12 @@ def test_planted_count_tree_recovered_within_errors():
     z = (fit.beta_ - beta) / fit.beta_err_
     assert np.mean(z**2) < 2.0
     assert np.max(np.abs(z)) < 5
+
+
+def test_prg_tree_auto_level_keeps_every_unit():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3000))  # 40 = 5 x 8: clusters of 2, 4, 8 keep all; 16 leaves 8 out
+    res = rgdata.coarse.prg(rgdata.as_activity(x), random_state=0)
+    assert prg_tree(res).sizes == [32, 16, 8, 4, 2]
+    auto = prg_tree(res, max_level="auto")
+    assert auto.sizes == [40, 20, 10, 5] and auto.dropped.size == 0

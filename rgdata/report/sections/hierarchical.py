@@ -20,24 +20,10 @@ from .._report import Report
 __all__ = ["add_hierarchical_section"]
 
 SECTION = "Hierarchical maximum entropy"
-#: largest fraction of units PRG may leave out of the deepest level used
-MAX_DROPPED = 0.25
 
 
 def _pm(value: float, err: float) -> str:
     return f"{value:.3g} ± {err:.2g}"
-
-
-def _deepest_level(result: xr.Dataset) -> int:
-    """Deepest PRG level that keeps all units, or else at most MAX_DROPPED of them out."""
-    memb = result["membership"].values
-    left = (memb < 0).mean(axis=1)
-    full = np.flatnonzero(left == 0)
-    deepest = int(full.max())
-    if deepest < 3:
-        ok = np.flatnonzero(left <= MAX_DROPPED)
-        deepest = int(ok.max())
-    return deepest
 
 
 def _fit(activity, tree, weights, n_blocks, binary):
@@ -86,7 +72,8 @@ def add_hierarchical_section(
     """Hierarchical maxent on the PRG tree: fit per level, Pareto front, coupling flow, null.
 
     The PRG tree (:func:`rgdata.coarse.prg`, down to the deepest level that
-    keeps every unit) gives the coarse-graining; :class:`rgdata.maxent.HierarchicalMaxEntFit`
+    keeps every unit: ``prg_tree(result, max_level="auto")``) gives the
+    coarse-graining; :class:`rgdata.maxent.HierarchicalMaxEntFit`
     fits binary data with the tree statistics (means and sibling products of
     counts, exact per cluster) and continuous data with the full covariance
     (Gaussian closed form). Three weight vectors trace the Pareto front: flat
@@ -134,9 +121,9 @@ def add_hierarchical_section(
     v = np.asarray(activity.values)
     binary = bool(np.all((v == 0) | (v == 1)) or np.all((v == -1) | (v == 1)))
     result = prg(activity, random_state=seed, **options)
-    level = _deepest_level(result)
-    tree = prg_tree(result, max_level=level)
-    n_lev = level + 1
+    tree = prg_tree(result, max_level="auto")
+    n_lev = len(tree.maps) + 1
+    level = n_lev - 1
     weights = {
         "flat (1, 0, ...)": np.r_[1.0, np.zeros(level)],
         "uniform (1, 1, ...)": np.ones(n_lev),
