@@ -253,6 +253,12 @@ class HierarchicalMaxEntFit(Estimator):
         else:
             engine = self._enumeration_engine(n, ys)
         labels = engine["labels"]
+        if t < len(labels):
+            raise ValueError(
+                f"activity has {t} time points for {len(labels)} statistics; at least one time "
+                "point per statistic is needed (fewer statistics: statistics='means' or a "
+                "smaller tree)"
+            )
         edges = _block_edges(t, n_blocks)
         block_sums = np.array(
             [

@@ -276,6 +276,10 @@ def test_too_few_samples():
         HierarchicalMaxEntFit([1, 1, 1]).fit(
             spikes((rng.random((4, 30)) < 0.5).astype(np.int8)), tree=TREE4
         )
+    with pytest.raises(ValueError, match="8 time points for 10 statistics"):
+        HierarchicalMaxEntFit([1, 1, 1], n_blocks=2).fit(
+            spikes(np.tile([[0, 1, 1, 0, 1, 0, 0, 1]], (4, 1))), tree=TREE4
+        )
     with pytest.raises(ValueError, match="a Gaussian fit needs"):
         HierarchicalMaxEntFit([1, 1, 1], n_blocks=2).fit(
             rgdata.as_activity(rng.normal(size=(4, 8))), tree=TREE4
