@@ -43,6 +43,8 @@ __all__ = ["HierarchicalMaxEntFit", "hierarchical_flow"]
 
 MODELS = ("auto", "binary", "gaussian")
 STATISTICS = ("pairwise", "means", "tree")
+#: matrices smaller than this use one BLAS thread (as rgdata.coarse.prg does)
+THREADED_MIN = 1024
 #: L-BFGS tolerance on the largest constraint residual, in data standard errors
 GTOL = 1e-7
 #: the same for the jackknife refits (started from the full fit)
@@ -200,17 +202,19 @@ class HierarchicalMaxEntFit(Estimator):
         for m in tree.maps:
             ys.append(m @ ys[-1])
         self.level_variance_ = [y.var(axis=1) for y in ys]
-        if model == "binary":
-            # small vectors: threaded BLAS only adds synchronisation (5x slower on 2 busy cores)
-            with threadpool_limits(limits=1, user_api="blas"):
+        if model == "gaussian" and constraints is not None:
+            raise ValueError(
+                "constraints are accepted for binary fits only (a Gaussian fit is "
+                "constrained by the data's covariance)"
+            )
+        # short vectors and matrices below THREADED_MIN: threaded BLAS only synchronises
+        # (10-20x slower for 200 x 200 inverses on 2 busy cores); the same rule as prg
+        single = model == "binary" or n < THREADED_MIN
+        with threadpool_limits(limits=1 if single else None, user_api="blas"):
+            if model == "binary":
                 self._fit_binary(x, ys, n_blocks, constraints)
-        else:
-            if constraints is not None:
-                raise ValueError(
-                    "constraints are accepted for binary fits only (a Gaussian fit is "
-                    "constrained by the data's covariance)"
-                )
-            self._fit_gaussian(x, ys, n_blocks)
+            else:
+                self._fit_gaussian(x, ys, n_blocks)
         return self
 
     def _tree(self, tree: Any, activity: xr.DataArray) -> CoarseTree:
