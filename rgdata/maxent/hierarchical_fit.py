@@ -34,12 +34,12 @@ from .._validation import check_array, check_binary, check_int, check_option, ch
 from .._warnings import warn_user
 from ..activity import check_activity
 from . import _hierarchy_binary as hb
-from . import _hierarchy_counts as hc
 from ._hierarchical_core import _check_weights
+from ._hierarchy_engines import check_feasible, count_engine, enumeration_engine
 from .hierarchy_gaussian import gaussian_couplings, gaussian_entropies, gaussian_hierarchy
 from .hierarchy_tree import CoarseTree, check_tree
 
-__all__ = ["HierarchicalMaxEntFit", "hierarchical_flow"]
+__all__ = ["HierarchicalMaxEntFit"]
 
 MODELS = ("auto", "binary", "gaussian")
 STATISTICS = ("pairwise", "means", "tree")
@@ -252,10 +252,14 @@ class HierarchicalMaxEntFit(Estimator):
             for m in self.tree_.maps:
                 ys.append(m @ ys[-1])
         self.data_coding_ = coding
+        cum = self.cumulative_weights_
         if self.statistics == "tree":
-            engine = self._count_engine()
+            engine = count_engine(self.tree_, cum, self.coarse_statistics)
         else:
-            engine = self._enumeration_engine(n, ys)
+            engine = enumeration_engine(
+                self.tree_, cum, ys, self.statistics, self.coarse_statistics
+            )
+            self._problem = engine["problem"]
         labels = engine["labels"]
         if t < len(labels):
             raise ValueError(
@@ -282,7 +286,7 @@ class HierarchicalMaxEntFit(Estimator):
                     f"constraints has {c.size} entries; there are {len(labels)} statistics"
                 )
             if "F" in engine:
-                _check_feasible(engine["F"], c)
+                check_feasible(engine["F"], c)
         solve = engine["solve"]
         beta, model_stats, ok = solve(c, np.zeros(len(labels)), se, GTOL)
         loo = (c_data * t - block_sums) / (t - sizes_b)[:, None] - c_data + c
@@ -316,85 +320,6 @@ class HierarchicalMaxEntFit(Estimator):
         ]
 
         self._finish_residual(ok)
-
-    def _enumeration_engine(self, n: int, ys: list[np.ndarray]) -> dict[str, Any]:
-        if n > hb.MAX_ENUM_UNITS:
-            raise ValueError(
-                f"a binary hierarchy with statistics={self.statistics!r} enumerates 2^n states: "
-                f"n = {n} units exceeds {hb.MAX_ENUM_UNITS}; use statistics='tree' (exact per "
-                "cluster at any n), a smaller tree, or model='gaussian'"
-            )
-        sizes = self.tree_.sizes
-        binary = [np.all((y == 0) | (y == 1), axis=1) for y in ys]
-        coarse = self._coarse_levels(len(sizes))
-        labels = hb.statistic_labels(sizes, binary, self.statistics == "pairwise", coarse)
-        problem = hb.build_problem(n, self.tree_.maps, labels)
-        F = problem.F
-        design = np.column_stack([np.ones(F.shape[0]), F])
-        if np.linalg.matrix_rank(design) < design.shape[1]:
-            raise ValueError(
-                "the statistics are linearly dependent on this tree (coarse_statistics="
-                f"{self.coarse_statistics}, statistics={self.statistics!r}), so their "
-                "multipliers are not identifiable: second moments of cluster sums are sums of "
-                "level-1 pair moments and of the second moments of the level below; use "
-                "coarse_statistics with statistics='means' and name fewer levels "
-                "(coarse_statistics=[2])"
-            )
-        cum = self.cumulative_weights_
-        self._problem = problem
-
-        def solve(c, beta0, scale, gtol):
-            beta, marg, res = hb.solve_dual(problem, c, cum, beta0, scale, gtol)
-            return beta, marg[0] @ F, bool(res.success)
-
-        def levels(beta):
-            _, marg, g = hb.recursion(F @ beta, problem.maps, cum)
-            fc = [
-                hb.level_couplings(gj, pj, problem.values[j], cum[j])
-                for j, (gj, pj) in enumerate(zip(g, marg, strict=False))
-            ]
-            return [f[0] for f in fc], [f[1] for f in fc], hb.entropies(marg)
-
-        return {"labels": labels, "F": F, "solve": solve, "levels": levels}
-
-    def _coarse_levels(self, n_levels: int) -> list[int]:
-        spec = self.coarse_statistics
-        if isinstance(spec, bool | np.bool_):
-            return list(range(2, n_levels + 1)) if spec else []
-        if not isinstance(spec, list | tuple) or not all(
-            isinstance(v, int | np.integer) and 2 <= v <= n_levels for v in spec
-        ):
-            raise ValueError(
-                f"coarse_statistics must be a bool or a list of levels in 2..{n_levels}, "
-                f"got {spec!r}"
-            )
-        return sorted({int(v) for v in spec})
-
-    def _count_engine(self) -> dict[str, Any]:
-        if self.tree_.kind != "partition":
-            raise ValueError(
-                "statistics='tree' needs a tree of cluster sums (a partition at every level: "
-                f"prg_tree, block_tree, label or cluster lists); got a {self.tree_.kind} tree"
-            )
-        if self.coarse_statistics is not False:
-            raise ValueError(
-                "coarse_statistics=True is implied by statistics='tree' (sibling products of "
-                "every level); leave it False"
-            )
-        ct = hc.build_count_tree(self.tree_.maps)
-        cum = self.cumulative_weights_
-        maps = self.tree_.maps
-
-        def solve(c, beta0, scale, gtol):
-            beta, model, *_, res = hc.solve_count_dual(ct, c, cum, beta0, scale, gtol)
-            return beta, model, bool(res.success)
-
-        def levels(beta):
-            _, _, G, q, ent = hc._passes(beta, ct, cum)
-            fields, couplings = hc.count_couplings(ct, maps, G, q, beta, cum)
-            return fields, couplings, ent
-
-        return {"labels": ct.labels, "solve": solve, "levels": levels}
 
     # ------------------------------------------------------------------ gaussian
 
@@ -606,65 +531,3 @@ class HierarchicalMaxEntFit(Estimator):
                 "n_dropped_units": int(np.size(self.dropped_units_)),
             },
         )
-
-
-def _check_feasible(F: np.ndarray, c: np.ndarray) -> None:
-    """Raise unless some distribution on the states has ``E f = c`` (a linear programme)."""
-    from scipy.optimize import linprog
-
-    A = np.vstack([np.ones(F.shape[0]), F.T])
-    b = np.concatenate([[1.0], c])
-    res = linprog(np.zeros(F.shape[0]), A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-    if res.status == 2:
-        raise ValueError(
-            "constraints are infeasible: no distribution of the binary states has these "
-            "statistics (accepted: values inside the convex hull of the statistics of the "
-            f"states, e.g. 0 <= mean <= 1 and pair <= each mean); got {np.round(c, 4).tolist()[:8]}"
-        )
-
-
-def hierarchical_flow(
-    fit: HierarchicalMaxEntFit, parameters: Any = None, **kwargs: Any
-) -> xr.Dataset:
-    """Parameter flow of a hierarchical fit: :func:`rgdata.flow.estimate_flow` on its levels.
-
-    Parameters
-    ----------
-    fit : HierarchicalMaxEntFit
-        A fitted estimator.
-    parameters : list of str, optional
-        Which of :meth:`HierarchicalMaxEntFit.flow_parameters` to follow
-        (default all).
-    **kwargs
-        Passed to :func:`rgdata.flow.estimate_flow` (``model``, ``reference``,
-        ``n_resamples``, ``random_state``).
-
-    Returns
-    -------
-    xarray.Dataset
-        The flow (fixed points, eigenvalues with errors) of the levels with a
-        finite ``sibling`` coupling; the jackknife covariance across levels
-        is passed as ``covariance``.
-    """
-    from ..flow import estimate_flow
-
-    if not isinstance(fit, HierarchicalMaxEntFit):
-        raise TypeError(f"fit must be a fitted HierarchicalMaxEntFit, got {type(fit).__name__}")
-    par = fit.flow_parameters()
-    names = [str(p) for p in par["parameter"].values]
-    chosen = names if parameters is None else list(parameters)
-    unknown = [p for p in chosen if p not in names]
-    if unknown or not chosen:
-        raise ValueError(f"parameters must be a non-empty list of {names}, got {parameters!r}")
-    cols = np.array([names.index(p) for p in chosen])
-    ok = np.all(np.isfinite(par["params"].values[:, cols]), axis=1)
-    levels = np.flatnonzero(ok)
-    if levels.size < 3:
-        raise ValueError(
-            f"the tree gives {levels.size} level(s) with couplings; a flow needs at least 3"
-        )
-    n_par = par.sizes["parameter"]
-    idx = (levels[:, None] * n_par + cols[None, :]).ravel()
-    cov = par["covariance"].values[np.ix_(idx, idx)]
-    params = par["params"].isel(level=levels, parameter=cols)
-    return estimate_flow(params, covariance=cov, **kwargs)
