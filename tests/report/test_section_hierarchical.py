@@ -44,3 +44,12 @@ def test_plots_refuse_other_results():
         plot_pareto_entropies(np.zeros((2, 3)))
     with pytest.raises(TypeError):
         plot_hierarchical_statistics([1, 2])
+
+
+def test_section_says_when_the_tree_is_too_shallow_for_a_flow():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(6, 2000))  # 6 units: pairs, then 3 clusters; two levels of siblings
+    rep = Report("t")
+    REGISTRY["hierarchical"].run(rep, rgdata.as_activity(x, kind="returns"), random_state=0)
+    texts = " ".join(str(it.payload) for it in rep.items if it.kind == "text")
+    assert "too few levels with couplings to fit a flow map" in texts

@@ -48,7 +48,9 @@ def _flow(fit, seed):
 
 
 def _fixed_sentence(flow: xr.Dataset | None) -> str:
-    if flow is None or flow.sizes["fixed_point"] == 0:
+    if flow is None:
+        return "too few levels with couplings to fit a flow map (at least 3 are needed)"
+    if flow.sizes["fixed_point"] == 0:
         return "no fixed point of the fitted linear map"
     fp, fe = flow["fixed_points"].values[0, 0], flow["fixed_points_err"].values[0, 0]
     lam, le = flow["eigenvalues_real"].values[0, 0], flow["eigenvalues_real_err"].values[0, 0]
