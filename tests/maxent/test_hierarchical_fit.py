@@ -438,3 +438,21 @@ def test_prg_tree_auto_level_keeps_every_unit():
     assert prg_tree(res).sizes == [32, 16, 8, 4, 2]
     auto = prg_tree(res, max_level="auto")
     assert auto.sizes == [40, 20, 10, 5] and auto.dropped.size == 0
+
+
+def test_gaussian_flat_weights_equal_separate_fits_per_level():
+    """w = (1, 0, ...): each level's couplings are a separate Gaussian maxent of that level."""
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(8, 8)) * 0.4 + np.eye(8)
+    x = a @ rng.normal(size=(8, 5000))
+    tree = block_tree((8,), 2)
+    fit = HierarchicalMaxEntFit([1.0, 0.0, 0.0, 0.0]).fit(
+        rgdata.as_activity(x, kind="continuous"), tree=tree
+    )
+    xc = x - x.mean(axis=1, keepdims=True)
+    y = xc
+    for j in range(4):
+        if j:
+            y = tree.maps[j - 1] @ y
+        separate = np.linalg.inv(y @ y.T / y.shape[1])  # ordinary maxent of level j alone
+        assert np.allclose(-fit.couplings_[j], separate, rtol=1e-9, atol=1e-12)
