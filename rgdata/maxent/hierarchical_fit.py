@@ -36,7 +36,12 @@ from ..activity import check_activity
 from . import _hierarchy_binary as hb
 from ._hierarchical_core import _check_weights
 from ._hierarchy_engines import check_feasible, count_engine, enumeration_engine
-from .hierarchy_gaussian import gaussian_couplings, gaussian_entropies, gaussian_hierarchy
+from .hierarchy_gaussian import (
+    as_operator,
+    gaussian_couplings,
+    gaussian_entropies,
+    gaussian_hierarchy,
+)
 from .hierarchy_tree import CoarseTree, check_tree
 
 __all__ = ["HierarchicalMaxEntFit"]
@@ -200,7 +205,7 @@ class HierarchicalMaxEntFit(Estimator):
         self.units_ = np.asarray(activity["unit"].values)[tree.units]
         ys = [x.astype(float)]
         for m in tree.maps:
-            ys.append(m @ ys[-1])
+            ys.append(as_operator(m) @ ys[-1])
         self.level_variance_ = [y.var(axis=1) for y in ys]
         if model == "gaussian" and constraints is not None:
             raise ValueError(
