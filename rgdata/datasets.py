@@ -360,6 +360,7 @@ class Analysis:
         "collapse",
         "momentum",
         "flow",
+        "hierarchical",
         "multiscale",
     )
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -426,6 +427,7 @@ DATASETS: dict[str, Dataset] = {
                         "momentum",
                         "maxent",
                         "flow",
+                        "hierarchical",
                         "multiscale",
                     ),
                     quick_subset={"trial": 30},

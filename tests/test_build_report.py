@@ -134,6 +134,7 @@ def test_registry_lists_every_section_once_with_one_signature():
         "momentum",
         "maxent",
         "flow",
+        "hierarchical",
         "multiscale",
     )
     assert available_sections() == list(SECTIONS)

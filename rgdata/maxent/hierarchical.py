@@ -51,7 +51,13 @@ import xarray as xr
 
 from .._estimator import Estimator
 from .._validation import check_array, check_real
-from . import _hierarchical_closed
+from . import (
+    _hierarchical_closed,
+    hierarchical_fit,
+    hierarchy_flow,
+    hierarchy_gaussian,
+    hierarchy_tree,
+)
 from ._hierarchical_closed import *  # noqa: F403  (the closed forms, re-exported)
 from ._hierarchical_core import (
     _check_maps,
@@ -60,12 +66,20 @@ from ._hierarchical_core import (
     _fibre_logsumexp,
     _pushforward,
 )
+from .hierarchical_fit import *  # noqa: F403  (fitting to data)
+from .hierarchy_flow import *  # noqa: F403  (the flow of a fit)
+from .hierarchy_gaussian import *  # noqa: F403  (Gaussian closed form, any linear map)
+from .hierarchy_tree import *  # noqa: F403  (coarse-graining trees)
 
 __all__ = [
     "HierarchicalMaxEnt",
     "hierarchical_maxent",
     "multilevel_objective",
     *_hierarchical_closed.__all__,
+    *hierarchical_fit.__all__,
+    *hierarchy_flow.__all__,
+    *hierarchy_gaussian.__all__,
+    *hierarchy_tree.__all__,
 ]
 
 

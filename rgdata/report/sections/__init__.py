@@ -97,6 +97,7 @@ REGISTRY: dict[str, Section] = {
         Section("momentum", "momentum", "add_momentum_section"),
         Section("maxent", "maxent", "add_maxent_section", skip="skip_reason"),
         Section("flow", "flow", "add_flow_section"),
+        Section("hierarchical", "hierarchical", "add_hierarchical_section"),
         Section("multiscale", "multiscale", "add_multiscale_section"),
         Section("ising", "ising", "add_ising_section", uses_activity=False),
         Section("generative", "generative", "add_generative_section", uses_activity=False),
