@@ -11,6 +11,8 @@ from ._checks import check_model
 from ._ml import require_ml
 from ._protocol import GenerativeModel, NotFittedError, RGModel
 from .inverse_rg import InverseRGUpsampler
+from .rbm import RBM
+from .rbm_stack import DeepRBM
 
 __all__ = [
     "GenerativeModel",
@@ -19,4 +21,6 @@ __all__ = [
     "check_model",
     "require_ml",
     "InverseRGUpsampler",
+    "RBM",
+    "DeepRBM",
 ]
