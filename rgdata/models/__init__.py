@@ -7,6 +7,7 @@ for deep-learning parts. :class:`InverseRGUpsampler` is the reference model
 (numpy/scipy only).
 """
 
+from . import rbm_measures
 from ._checks import check_model
 from ._ml import require_ml
 from ._protocol import GenerativeModel, NotFittedError, RGModel
@@ -23,4 +24,5 @@ __all__ = [
     "InverseRGUpsampler",
     "RBM",
     "DeepRBM",
+    "rbm_measures",
 ]

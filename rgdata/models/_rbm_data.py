@@ -16,11 +16,12 @@ LATTICE_DIMS = (("sample", "y", "x"), ("sample", "z", "y", "x"))
 def as_rows(X: Any, coding: str, name: str = "X") -> tuple[np.ndarray, dict]:
     """``(n_samples, n_visible)`` float64 units in *coding* and a description of *X*.
 
-    Accepts Configurations (``(sample, y, x)`` DataArray: one row per
-    configuration), Activity (``(unit, time)`` DataArray: one row per time
-    bin) or a 2D array ``(n_samples, n_visible)``. Binary data coded 0/1 or
-    -1/+1 are relabelled to *coding* (``u = (s + 1) / 2``); anything else
-    raises ``ValueError``.
+    Accepts Configurations (``(sample, y, x)`` DataArray or a bare
+    ``(n, L, L)`` array: one row per configuration), Activity (``(unit,
+    time)`` DataArray: one row per time bin) or a 2D array
+    ``(n_samples, n_visible)``. Binary data coded 0/1 or -1/+1 are
+    relabelled to *coding* (``u = (s + 1) / 2``); anything else raises
+    ``ValueError``.
     """
     info: dict[str, Any] = {"layout": "array", "attrs": {}}
     if isinstance(X, xr.DataArray):
@@ -42,7 +43,11 @@ def as_rows(X: Any, coding: str, name: str = "X") -> tuple[np.ndarray, dict]:
     elif isinstance(X, xr.Dataset):
         raise TypeError(f"{name} must be a DataArray or an array, got {describe(X)}")
     else:
-        values = X
+        values = check_array(X, name, ndim=(2, 3, 4))
+        if values.ndim > 2:  # bare (n, L, L) or (n, L, L, L) spins: a lattice
+            info["layout"] = "lattice"
+            info["shape"] = tuple(int(s) for s in values.shape[1:])
+            values = values.reshape(values.shape[0], -1)
     arr = check_array(values, name, ndim=2)
     if arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ValueError(f"{name} must hold at least one sample of one unit, got shape {arr.shape}")

@@ -1,0 +1,77 @@
+"""RBM measurements: block-copy construction, receptive fields, couplings, flow thermometer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rgdata
+from rgdata.models import RBM
+from rgdata.models import rbm_measures as M
+
+
+@pytest.fixture(scope="module")
+def lattice9():
+    return rgdata.lattice.sample_ising(9, 2.5, 200, algorithm="wolff", random_state=0)
+
+
+@pytest.fixture(scope="module")
+def copier(lattice9):
+    """Hidden unit j copies 3x3 block j (shuffled and sign-flipped, as training could give)."""
+    rbm = RBM(n_hidden=9, n_epochs=1, random_state=0).fit(lattice9)
+    copy = M.block_copy_rbm(rbm, 3)
+    order = np.random.default_rng(1).permutation(9)
+    signs = np.array([1, -1, 1, 1, -1, -1, 1, -1, 1])
+    copy.weights_ = copy.weights_[:, order] * signs
+    return copy, order, signs
+
+
+def test_block_copying_hidden_units_have_overlap_one(copier, lattice9):
+    rbm, order, signs = copier
+    layout = M.arrange_hidden(rbm, 3)
+    # unit k now holds original block order[k]
+    np.testing.assert_array_equal(
+        layout.block_y.values * 3 + layout.block_x.values, order[layout.hidden.values]
+    )
+    np.testing.assert_array_equal(layout.sign.values, signs[layout.hidden.values])
+    ov = M.block_overlap(rbm, lattice9, 3, random_state=0)
+    assert float(ov.overlap_mean) == 1.0
+    assert float(ov.overlap_null) < 0.9  # distant blocks agree less than a copy does
+    # the hidden layer is the block-spin lattice: identical couplings
+    cp = M.hidden_couplings(rbm, lattice9, 3, operators=["nn"], random_state=0)
+    np.testing.assert_allclose(cp.couplings.sel(layer="hidden"), cp.couplings.sel(layer="block"))
+
+
+def test_receptive_field_of_a_block_copy(copier):
+    rbm, _, _ = copier
+    rf = M.receptive_fields(rbm, b=3)
+    np.testing.assert_allclose(rf.locality, 1.0)
+    # RMS distance from the centre of a 3x3 block: sqrt(2 * (0 + 1 + 1) / 3)
+    np.testing.assert_allclose(rf.spread, np.sqrt(4 / 3), rtol=1e-12)
+    assert float(rf.locality_null) == pytest.approx(9 / 81)
+    # uniform weights on the 9x9 torus: offsets -4..4 on each axis, RMS sqrt(2 * 60 / 9)
+    assert float(rf.spread_null) == pytest.approx(np.sqrt(2 * 60 / 9), rel=1e-12)
+    flat = M.block_copy_rbm(rbm, 3)
+    flat.weights_ = np.ones_like(flat.weights_)
+    np.testing.assert_allclose(M.receptive_fields(flat, b=3).locality, 9 / 81)
+
+
+def test_flow_thermometer_reads_the_sampling_temperature():
+    T = 3.0
+    cfg = rgdata.lattice.sample_ising(8, T, 400, algorithm="wolff", random_state=3)
+    rbm = RBM(n_hidden=16, n_epochs=2, random_state=0).fit(cfg)
+    flow = M.rbm_flow(rbm, cfg, n_steps=2, random_state=0)
+    t0, err = float(flow.temperature[0]), float(flow.temperature_err[0])
+    assert abs(t0 - T) < 4 * err, (t0, err)
+    assert flow.sizes["step"] == 3
+
+
+def test_measures_reject_bad_input(lattice9):
+    act = rgdata.as_activity(np.random.default_rng(0).integers(0, 2, (6, 50)), "spikes")
+    with pytest.raises(ValueError, match="rbm was fitted on activity data; accepted: an RBM"):
+        M.receptive_fields(RBM(n_hidden=2, n_epochs=1).fit(act), b=2)
+    with pytest.raises(TypeError, match="rbm must be a fitted rgdata.models.RBM"):
+        M.receptive_fields("rbm", b=2)
+    rbm = RBM(n_hidden=4, n_epochs=1, random_state=0).fit(lattice9)
+    with pytest.raises(ValueError, match=r"n_hidden=4 \(accepted n_hidden: 9 for b=3\)"):
+        M.arrange_hidden(rbm, 3)
