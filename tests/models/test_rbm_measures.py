@@ -75,3 +75,40 @@ def test_measures_reject_bad_input(lattice9):
     rbm = RBM(n_hidden=4, n_epochs=1, random_state=0).fit(lattice9)
     with pytest.raises(ValueError, match=r"n_hidden=4 \(accepted n_hidden: 9 for b=3\)"):
         M.arrange_hidden(rbm, 3)
+
+
+def test_prg_overlap_finds_planted_clusters_and_a_null_below():
+    import xarray as xr
+
+    from rgdata.models.rbm_neural import prg_overlap
+
+    rng = np.random.default_rng(0)
+    rbm = RBM(n_hidden=4, n_epochs=1, random_state=0).fit(rng.integers(0, 2, (40, 16)))
+    # hidden unit j weighs units of PRG cluster j at level 2 (K = 4), units shuffled
+    perm = rng.permutation(16)
+    labels = np.empty(16, int)
+    labels[perm] = np.repeat(np.arange(4), 4)
+    W = 0.1 * rng.random((16, 4))
+    W[perm, np.repeat(np.arange(4), 4)] = 2.0
+    rbm.weights_ = W
+    levels = [np.arange(16), labels * 2 + (np.arange(16) % 2), labels]  # level 1 unused here
+    res = xr.Dataset({"membership": (("level", "unit"), np.array(levels))})
+    out = prg_overlap(rbm, res, level=2, random_state=0)
+    np.testing.assert_array_equal(out.best_overlap, 1.0)
+    np.testing.assert_array_equal(out.best_cluster, np.arange(4))
+    assert float(out.null_high) < 1.0
+    with pytest.raises(ValueError, match="prg_result has 16 units, the RBM 8 visible units"):
+        prg_overlap(RBM(n_hidden=2, n_epochs=1).fit(rng.integers(0, 2, (40, 8))), res, 2)
+
+
+def test_temperature_scan_shape_and_nulls():
+    from rgdata.models.rbm_scan import temperature_scan
+
+    ds = temperature_scan(
+        [1.5, 4.0], L=4, n_samples=50, b=2, rbm_params={"n_epochs": 2}, random_state=0
+    )
+    assert ds.sizes["temperature"] == 2
+    assert float(ds.locality_null) == 4 / 16
+    assert np.all(ds.locality_mean >= ds.locality_null - 1e-12)  # a max over blocks
+    with pytest.raises(ValueError, match="L must be divisible by b, got L=5, b=2"):
+        temperature_scan([2.0], L=5, b=2)
