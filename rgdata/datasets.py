@@ -412,7 +412,7 @@ DATASETS: dict[str, Dataset] = {
                         "trial shuffle keeps only stimulus-locked correlations and is shown "
                         "beside every exponent."
                     ),
-                    sections=("overview", "scaling", "momentum", "maxent", "flow"),
+                    sections=("overview", "scaling", "momentum", "maxent", "flow", "learned"),
                     quick_subset={"trial": 30},
                 ),
             ),

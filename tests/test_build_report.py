@@ -127,7 +127,7 @@ def test_registry_lists_every_section_once_with_one_signature():
     here = Path(sections.__file__).parent
     modules = {p.stem for p in here.glob("*.py") if not p.stem.startswith("_")}
     assert {s.module for s in sections.REGISTRY.values()} == modules
-    assert SECTIONS == ("overview", "scaling", "momentum", "maxent", "flow")
+    assert SECTIONS == ("overview", "scaling", "momentum", "maxent", "flow", "learned")
     assert available_sections() == list(SECTIONS)
     for section in sections.REGISTRY.values():
         params = inspect.signature(section.load()).parameters

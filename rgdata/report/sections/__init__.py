@@ -96,6 +96,7 @@ REGISTRY: dict[str, Section] = {
         Section("momentum", "momentum", "add_momentum_section"),
         Section("maxent", "maxent", "add_maxent_section", skip="skip_reason"),
         Section("flow", "flow", "add_flow_section"),
+        Section("learned", "learned", "add_learned_section", skip="skip_reason"),
         Section("ising", "ising", "add_ising_section", uses_activity=False),
     )
 }
