@@ -112,3 +112,16 @@ def test_temperature_scan_shape_and_nulls():
     assert np.all(ds.locality_mean >= ds.locality_null - 1e-12)  # a max over blocks
     with pytest.raises(ValueError, match="L must be divisible by b, got L=5, b=2"):
         temperature_scan([2.0], L=5, b=2)
+
+
+def test_trained_rbm_is_local_and_tracks_blocks_above_tc():
+    # above T_c the correlation length is short: a trained RBM's receptive fields must be
+    # more local than uniform weights and its hidden samples must follow the block spins
+    # far more than the blocks half a lattice away (errors: SE over units / configurations)
+    cfg = rgdata.lattice.sample_ising(8, 3.5, 1000, algorithm="wolff", random_state=0)
+    rbm = RBM(n_hidden=16, l1=1e-3, n_epochs=20, random_state=0).fit(cfg)
+    rf = M.receptive_fields(rbm, 2)
+    assert float(rf.locality_mean - 4 * rf.locality_err) > float(rf.locality_null)
+    ov = M.block_overlap(rbm, cfg, 2, random_state=0)
+    gap = float(ov.overlap_mean - ov.overlap_null)
+    assert gap > 4 * float(np.hypot(ov.overlap_err, ov.overlap_null_err))
