@@ -124,6 +124,7 @@ def test_check_model_passes(coding):
 
 def test_deep_rbm_check_model_and_layers_coarse_grain():
     cfg = rgdata.lattice.sample_ising(8, 2.269, 100, algorithm="wolff", random_state=0)
+    check_model(RBM(n_hidden=16, n_epochs=2, random_state=0), cfg)  # lattice in, lattice out
     check_model(DeepRBM(layers=(16, 4), n_epochs=2, random_state=0), cfg)
     deep = DeepRBM(layers=(16, 4), n_epochs=2, random_state=0).fit(cfg)
     layers = deep.transform(cfg, mode="sample", random_state=0)
