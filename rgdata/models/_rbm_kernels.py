@@ -93,9 +93,10 @@ def statistics(v: np.ndarray, W: np.ndarray, b: np.ndarray, coding: str, weights
     """
     h = hidden_mean(v @ W + b, coding)
     if weights is None:
-        weights = np.full(v.shape[0], 1.0 / v.shape[0])
+        n = v.shape[0]
+        return (v.T @ h) / n, v.mean(axis=0), h.mean(axis=0)
     vw = v * weights[:, None]
-    return vw.T @ h, vw.sum(axis=0), (h * weights[:, None]).sum(axis=0)
+    return vw.T @ h, vw.sum(axis=0), weights @ h
 
 
 def gradient(v_data, v_model, W, a, b, coding, weights_model=None):
@@ -110,9 +111,8 @@ def gradient(v_data, v_model, W, a, b, coding, weights_model=None):
 
 
 def gibbs(v: np.ndarray, W, a, b, coding: str, n_steps: int, rng: np.random.Generator):
-    """*n_steps* block-Gibbs sweeps ``v -> h -> v``; returns ``(v, h)`` of the last sweep."""
-    h = draw_units(v @ W + b, coding, rng)
+    """*n_steps* block-Gibbs sweeps ``v -> h -> v``; returns the last ``v``."""
     for _ in range(n_steps):
-        v = draw_units(h @ W.T + a, coding, rng)
         h = draw_units(v @ W + b, coding, rng)
-    return v, h
+        v = draw_units(h @ W.T + a, coding, rng)
+    return v

@@ -180,9 +180,12 @@ class RBM(RGModel):
             order = rng.permutation(n)
             for k in range(n_batches):
                 rows = data[order[k * batch : (k + 1) * batch]]
-                chains, _ = gibbs(chains, W, a, b, coding, opts["n_gibbs"], rng)
+                chains = gibbs(chains, W, a, b, coding, opts["n_gibbs"], rng)
                 gW, ga, gb = gradient(rows, chains, W, a, b, coding)
-                gW = gW - opts["l2"] * W - opts["l1"] * np.sign(W)
+                if opts["l2"]:
+                    gW -= opts["l2"] * W
+                if opts["l1"]:
+                    gW -= opts["l1"] * np.sign(W)
                 lr = lr0 * min(1.0, 2.0 * (1.0 - step / total))
                 W += lr * gW
                 a += lr * ga
@@ -354,7 +357,7 @@ class RBM(RGModel):
     def _gibbs_visible(self, n: int, rng: np.random.Generator, n_steps: int) -> np.ndarray:
         start = draw_units(np.zeros((n, self.n_visible_)), self.coding_, rng)
         W, a, b = self.weights_, self.visible_bias_, self.hidden_bias_
-        return gibbs(start, W, a, b, self.coding_, n_steps, rng)[0]
+        return gibbs(start, W, a, b, self.coding_, n_steps, rng)
 
     def _visible_output(self, v: np.ndarray, seed: int, **extra: Any) -> xr.DataArray:
         attrs = {"model": "RBM", "seed": seed, "coding": self.coding_, **extra}
