@@ -429,6 +429,7 @@ DATASETS: dict[str, Dataset] = {
                         "flow",
                         "hierarchical",
                         "multiscale",
+                        "learned",
                     ),
                     quick_subset={"trial": 30},
                 ),

@@ -136,6 +136,7 @@ def test_registry_lists_every_section_once_with_one_signature():
         "flow",
         "hierarchical",
         "multiscale",
+        "learned",
     )
     assert available_sections() == list(SECTIONS)
     for section in sections.REGISTRY.values():

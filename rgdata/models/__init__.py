@@ -14,6 +14,7 @@ with an exact likelihood, reweighted by :func:`importance_estimates`;
 :class:`LearnedMultilevelSampler` adds a trained CNN conditional (ML extra).
 """
 
+from . import rbm_measures
 from ._checks import check_model
 from ._judge import judge_generated
 from ._ml import require_ml
@@ -30,6 +31,8 @@ from .multilevel_importance import (
 )
 from .multilevel_learned import LearnedMultilevelSampler
 from .pairs import ising_training_pairs
+from .rbm import RBM
+from .rbm_stack import DeepRBM
 from .transposed_conv import TransposedConvUpsampler
 
 __all__ = [
@@ -50,4 +53,7 @@ __all__ = [
     "symmetric_kernel",
     "ising_training_pairs",
     "judge_generated",
+    "RBM",
+    "DeepRBM",
+    "rbm_measures",
 ]

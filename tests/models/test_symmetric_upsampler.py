@@ -97,12 +97,12 @@ def test_sample_reaches_L_128_from_a_single_spin():
 
 
 def test_training_pairs_are_majority_blocks_with_seeded_coins():
-    fine, coarse = ising_training_pairs(8, 60, random_state=0)
-    again = ising_training_pairs(8, 60, random_state=0)[1]
+    fine, coarse = ising_training_pairs(8, 120, random_state=0)
+    again = ising_training_pairs(8, 120, random_state=0)[1]
     np.testing.assert_array_equal(coarse.values, again.values)
     assert fine.attrs["algorithm"] == "wolff"
     assert fine.attrs["temperature"] == pytest.approx(rgdata.lattice.exact.TC_2D)
-    sums = fine.values.reshape(60, 4, 2, 4, 2).sum(axis=(2, 4))
+    sums = fine.values.reshape(120, 4, 2, 4, 2).sum(axis=(2, 4))
     decided = sums != 0
     np.testing.assert_array_equal(coarse.values[decided], np.sign(sums[decided]))
     ties = coarse.values[~decided]

@@ -99,6 +99,7 @@ REGISTRY: dict[str, Section] = {
         Section("flow", "flow", "add_flow_section"),
         Section("hierarchical", "hierarchical", "add_hierarchical_section"),
         Section("multiscale", "multiscale", "add_multiscale_section"),
+        Section("learned", "learned", "add_learned_section", skip="skip_reason"),
         Section("ising", "ising", "add_ising_section", uses_activity=False),
         Section("generative", "generative", "add_generative_section", uses_activity=False),
         Section("multilevel", "multilevel", "add_multilevel_section", uses_activity=False),
