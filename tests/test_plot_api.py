@@ -9,6 +9,19 @@ import rgdata.viz as viz
 PLOTS = sorted(n for n in dir(viz) if n.startswith("plot_"))
 
 
+def test_every_viz_module_is_exported():
+    # a plot module left out of rgdata/viz/__init__.py would escape the checks below
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(viz.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"rgdata.viz.{info.name}")
+        plots = [n for n in getattr(module, "__all__", dir(module)) if n.startswith("plot_")]
+        assert set(plots) <= set(PLOTS), f"rgdata.viz.{info.name} plots not exported: {plots}"
+
+
 def test_there_are_plots():
     assert len(PLOTS) >= 25
 

@@ -14,6 +14,7 @@ matplotlib is imported inside the functions, so importing this package is cheap.
 from .collapse import *  # noqa: F403
 from .flow import *  # noqa: F403
 from .generative import *  # noqa: F403
+from .hierarchical import *  # noqa: F403
 from .lattice import *  # noqa: F403
 from .maxent import *  # noqa: F403
 from .momentum import *  # noqa: F403

@@ -13,7 +13,7 @@ from ._axes import get_axes
 __all__ = ["plot_hierarchical_statistics", "plot_pareto_entropies"]
 
 
-def plot_hierarchical_statistics(result: xr.Dataset, ax: Any = None):
+def plot_hierarchical_statistics(result: xr.Dataset, *, ax: Any = None):
     """Fitted model statistics against the data's, one colour per level of the statistic.
 
     Parameters
@@ -25,10 +25,10 @@ def plot_hierarchical_statistics(result: xr.Dataset, ax: Any = None):
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.figure.Figure
     """
     check_dataset(result, ("data", "model_value", "data_se", "stat_level", "stat_b"), "result")
-    _, ax = get_axes(ax)
+    fig, ax = get_axes(ax)
     data, model = result["data"].values, result["model_value"].values
     lev, b = result["stat_level"].values, result["stat_b"].values
     for level in np.unique(lev):
@@ -46,10 +46,10 @@ def plot_hierarchical_statistics(result: xr.Dataset, ax: Any = None):
     ax.set_ylabel("fitted model")
     ax.set_title(f"Hierarchical maxent fit: largest |z| {result.attrs.get('residual', np.nan):.2g}")
     ax.legend(fontsize=7)
-    return ax
+    return fig
 
 
-def plot_pareto_entropies(entropy: xr.DataArray, ax: Any = None):
+def plot_pareto_entropies(entropy: xr.DataArray, *, ax: Any = None):
     """Entropy of every level for several weight vectors, relative to the first (flat) one.
 
     Parameters
@@ -61,11 +61,11 @@ def plot_pareto_entropies(entropy: xr.DataArray, ax: Any = None):
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.figure.Figure
     """
     if not isinstance(entropy, xr.DataArray) or set(entropy.dims) != {"weights", "level"}:
         raise TypeError("entropy must be a DataArray with dims ('weights', 'level')")
-    _, ax = get_axes(ax)
+    fig, ax = get_axes(ax)
     scale = entropy["scale"].values if "scale" in entropy.coords else entropy["level"].values
     ref = entropy.isel(weights=0).values
     for k, label in enumerate(entropy["weights"].values):
@@ -75,4 +75,4 @@ def plot_pareto_entropies(entropy: xr.DataArray, ax: Any = None):
     ax.set_ylabel(f"H(Y_j) - H(Y_j | {entropy['weights'].values[0]}) (nats)")
     ax.set_title("Per-level entropies along the Pareto front")
     ax.legend(fontsize=7)
-    return ax
+    return fig

@@ -156,7 +156,7 @@ def add_hierarchical_section(
         report.add_text(f"{n_const} constant unit(s) dropped.", section=SECTION)
     dropped = int(np.size(main.dropped_units_))
     report.add_figure(
-        vh.plot_hierarchical_statistics(ds).figure,
+        vh.plot_hierarchical_statistics(ds),
         f"{name}_statistics",
         f"Hierarchical maximum-entropy model ({model}) on the PRG tree down to clusters of "
         f"{2**level} units ({main.tree_.sizes[0]} units"
@@ -180,7 +180,7 @@ def add_hierarchical_section(
     d_last = ent.values[:, -1] - ent.values[0, -1]
     if binary:
         report.add_figure(
-            vh.plot_pareto_entropies(ent).figure,
+            vh.plot_pareto_entropies(ent),
             f"{name}_pareto",
             "Entropy of every level for three entropy weightings, relative to the flat one "
             "(ordinary maximum entropy of the same statistics). Level 1 (units) changes by "
