@@ -1,0 +1,51 @@
+"""TreeTensorNetwork: isometries, retained fractions against the projected norms."""
+
+import numpy as np
+import pytest
+
+from rgdata.models._mps_kernels import feature_map
+from rgdata.models.ttn import TreeTensorNetwork
+
+
+def _data(n=300, N=16, seed=0):
+    rng = np.random.default_rng(seed)
+    # correlated neighbours: pairs share a common value plus noise
+    base = rng.uniform(size=(n, N // 2))
+    X = np.repeat(base, 2, axis=1) + rng.normal(0, 0.05, (n, N))
+    return np.clip(X, 0, 1)
+
+
+def test_isometries_and_full_bond_dimension_keeps_everything():
+    X = _data()
+    ttn = TreeTensorNetwork(bond_dim=4, n_levels=1).fit(X)
+    U = ttn.isometries_[0]
+    eye = np.einsum("iak,ial->ikl", U, U)
+    np.testing.assert_allclose(eye, np.broadcast_to(np.eye(4), eye.shape), atol=1e-12)
+    np.testing.assert_allclose(ttn.retained_[0], 1.0, rtol=1e-12)
+
+
+def test_retained_fraction_equals_kept_norm_and_discarded_eigenvalues():
+    X = _data()
+    ttn = TreeTensorNetwork(bond_dim=2).fit(X)
+    # level 1: the inputs are unit vectors, so the retained fraction is the mean squared
+    # norm of the projected pair vectors, computed here without the density matrix
+    coarse = ttn.transform(X, 1)
+    np.testing.assert_allclose(np.mean(np.sum(coarse**2, axis=2), axis=0), ttn.retained_[0])
+    w = ttn.eigenvalues_[0]
+    np.testing.assert_allclose(1 - ttn.retained_[0], w[:, 2:].sum(1) / w.sum(1), rtol=1e-10)
+    assert np.all(ttn.retained_[0] < 1) and np.all(ttn.retained_[0] > 0.5)
+    # correlated pairs keep more than independent ones
+    rng = np.random.default_rng(1)
+    indep = TreeTensorNetwork(bond_dim=2, n_levels=1).fit(rng.uniform(size=(300, 16)))
+    assert ttn.retained_[0].mean() > indep.retained_[0].mean()
+    phi = feature_map(X)
+    assert coarse.shape == (len(X), 8, 2) and phi.shape == (len(X), 16, 2)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="power of 2 of features per sample, got 12"):
+        TreeTensorNetwork().fit(np.full((5, 12), 0.5))
+    with pytest.raises(ValueError, match="bond_dim must be >= 1, got 0"):
+        TreeTensorNetwork(bond_dim=0).fit(np.full((5, 8), 0.5))
+    with pytest.raises(ValueError, match=r"X must lie in \[0, 1\]"):
+        TreeTensorNetwork().fit(np.full((5, 8), -1.0))
