@@ -25,7 +25,31 @@ from ._mps_kernels import feature_map
 from ._protocol import RGModel
 from .mps import _check_inputs
 
-__all__ = ["TreeTensorNetwork"]
+__all__ = ["TreeTensorNetwork", "aligned_pair_retained"]
+
+
+def aligned_pair_retained(X: Any) -> np.ndarray:
+    """Retained fraction of the fixed block-spin isometry onto ``span{|00>, |11>}`` per pair.
+
+    The 2-dimensional subspace a two-site block spin keeps (both down, both
+    up), evaluated on the level-1 density matrix of consecutive pairs
+    ``(2i, 2i+1)``: the baseline the learned top-2 eigenvectors
+    (:class:`TreeTensorNetwork` with ``bond_dim=2``) can only match or beat
+    (Ky Fan: the top eigenvectors maximise the kept trace).
+
+    Examples
+    --------
+    >>> aligned_pair_retained(np.array([[0.0, 0.0, 1.0, 0.0]])).round(12).tolist()
+    [1.0, 0.0]
+    """
+    Xf, _ = _check_inputs(X)
+    if Xf.shape[1] % 2:
+        raise ValueError(f"X must have an even number of features, got {Xf.shape[1]}")
+    v = feature_map(Xf)
+    pairs = np.einsum("nia,nib->niab", v[:, 0::2], v[:, 1::2])
+    kept = pairs[:, :, 0, 0] ** 2 + pairs[:, :, 1, 1] ** 2
+    total = (pairs**2).sum(axis=(2, 3))
+    return kept.mean(0) / total.mean(0)
 
 
 class TreeTensorNetwork(RGModel):
@@ -121,6 +145,26 @@ class TreeTensorNetwork(RGModel):
             )
             v = np.einsum("nia,iak->nik", pairs, U)
         return v
+
+    def to_activity(self, X: Any, level: int) -> xr.DataArray:
+        """Level *level*'s features as an Activity: units ``node.component``, time = sample.
+
+        So rgdata's analyses (``rgdata.prg``, the scaling fits) run on a
+        level of the tree like on any recording.
+        """
+        from ..activity import as_activity
+
+        v = self.transform(X, level)
+        n, nodes, k = v.shape
+        units = [f"{i}.{c}" for i in range(nodes) for c in range(k)]
+        return as_activity(
+            v.reshape(n, nodes * k).T,
+            kind="continuous",
+            unit=units,
+            source="TreeTensorNetwork",
+            allow_constant=True,
+            ttn_level=int(level),
+        )
 
     def sample(self, n: int, random_state: Any = None) -> xr.DataArray:
         """Not a generative model: the tree keeps no probabilities of its own.

@@ -49,3 +49,29 @@ def test_bad_input():
         TreeTensorNetwork(bond_dim=0).fit(np.full((5, 8), 0.5))
     with pytest.raises(ValueError, match=r"X must lie in \[0, 1\]"):
         TreeTensorNetwork().fit(np.full((5, 8), -1.0))
+
+
+def test_learned_isometry_keeps_at_least_the_block_spin_subspace():
+    from rgdata.models.ttn import aligned_pair_retained
+
+    rng = np.random.default_rng(2)
+    # binary data: aligned pairs keep everything, independent fair pairs keep half
+    aligned = np.repeat(rng.integers(0, 2, (200, 4)), 2, axis=1).astype(float)
+    np.testing.assert_allclose(aligned_pair_retained(aligned), 1.0)
+    fair = rng.integers(0, 2, (4000, 8)).astype(float)
+    base = aligned_pair_retained(fair)
+    np.testing.assert_allclose(base, 0.5, atol=4 * np.sqrt(0.25 / 4000))
+    X = _data()
+    learned = TreeTensorNetwork(bond_dim=2, n_levels=1).fit(X).retained_[0]
+    assert np.all(learned >= aligned_pair_retained(X) - 1e-12)
+
+
+def test_levels_as_activity():
+    from rgdata.activity import check_activity
+
+    X = _data(n=50)
+    ttn = TreeTensorNetwork(bond_dim=2).fit(X)
+    act = ttn.to_activity(X, 2)
+    check_activity(act)
+    assert act.sizes["unit"] == 4 * 2 and act.sizes["time"] == 50
+    np.testing.assert_allclose(act.values.T.reshape(50, 4, 2), ttn.transform(X, 2))
