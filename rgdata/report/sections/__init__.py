@@ -99,6 +99,9 @@ REGISTRY: dict[str, Section] = {
         Section("flow", "flow", "add_flow_section"),
         Section("multiscale", "multiscale", "add_multiscale_section"),
         Section("ising", "ising", "add_ising_section", uses_activity=False),
+        Section(
+            "tensor_networks", "tensor_networks", "add_tensor_networks_section", uses_activity=False
+        ),
     )
 }
 
