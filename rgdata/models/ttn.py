@@ -9,8 +9,9 @@ The retained fraction ``sum kept eigenvalues / trace rho`` is what the
 coarse node keeps of the pair's fidelity (Stoudenmire 2018, "Learning relevant
 features of data with multi-scale tensor networks", in its local, greedy form:
 each pair's density matrix is that of the data, not of the whole trained tree).
-The tree shape is a fixed pairing of consecutive features ``(2i, 2i+1)``
-(PRG pairs by correlation instead; 2x2 lattice blocks are not implemented yet).
+The tree shape is a fixed pairing of consecutive features ``(2i, 2i+1)``, or
+with ``lattice=True`` the 2x2 blocks of an ``L x L`` lattice (Z order; PRG
+pairs by correlation instead).
 """
 
 from __future__ import annotations
@@ -25,7 +26,23 @@ from ._mps_kernels import feature_map
 from ._protocol import RGModel
 from .mps import _check_inputs
 
-__all__ = ["TreeTensorNetwork", "aligned_pair_retained"]
+__all__ = ["TreeTensorNetwork", "aligned_pair_retained", "z_order"]
+
+
+def z_order(L: int) -> np.ndarray:
+    """Raster indices ``y * L + x`` of an ``L x L`` lattice listed in Z (Morton) order.
+
+    Examples
+    --------
+    >>> z_order(4).tolist()
+    [0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15]
+    """
+    y, x = np.divmod(np.arange(L * L), L)
+    code = np.zeros(L * L, dtype=np.int64)
+    for bit in range(max(1, int(L).bit_length())):
+        code |= ((x >> bit) & 1) << (2 * bit)
+        code |= ((y >> bit) & 1) << (2 * bit + 1)
+    return np.argsort(code, kind="stable")
 
 
 def aligned_pair_retained(X: Any) -> np.ndarray:
@@ -61,6 +78,11 @@ class TreeTensorNetwork(RGModel):
         Dimension kept per coarse node (>= 1; 4 keeps everything at the first level).
     n_levels : int or None
         Number of pairings (default: as many as halve the number of nodes to 1).
+    lattice : bool
+        Features are a raster-ordered ``L x L`` lattice (``L`` a power of 2):
+        they are put in Z (Morton) order first, so that the pairs alternate
+        horizontal and vertical and every two levels form 2x2 blocks, the
+        tree of block spins.
 
     Attributes
     ----------
@@ -86,9 +108,23 @@ class TreeTensorNetwork(RGModel):
     _fit_call = "fit(X)"
     has_log_prob = False
 
-    def __init__(self, bond_dim: int = 2, *, n_levels: int | None = None) -> None:
+    def __init__(
+        self, bond_dim: int = 2, *, n_levels: int | None = None, lattice: bool = False
+    ) -> None:
         self.bond_dim = bond_dim
         self.n_levels = n_levels
+        self.lattice = lattice
+
+    def _order(self, N: int) -> np.ndarray:
+        """Feature order: identity, or Z order of a raster ``L x L`` lattice."""
+        if not self.lattice:
+            return np.arange(N)
+        L = int(round(np.sqrt(N)))
+        if L * L != N or L & (L - 1):
+            raise ValueError(
+                f"lattice=True needs L x L features with L a power of 2, got {N} features"
+            )
+        return z_order(L)
 
     def fit(self, X: Any, y: Any = None) -> TreeTensorNetwork:
         """Learn the isometries level by level from *X* ``(n, N)`` in [0, 1], ``N = 2^k``."""
@@ -104,7 +140,8 @@ class TreeTensorNetwork(RGModel):
             if self.n_levels is None
             else check_int(self.n_levels, "n_levels", min_value=1, max_value=depth)
         )
-        v = feature_map(Xf)  # (n, nodes, d)
+        self._order_ = self._order(N)
+        v = feature_map(Xf[:, self._order_])  # (n, nodes, d)
         isos, kept, eigs = [], [], []
         for _ in range(levels):
             pairs = np.einsum("nia,nib->niab", v[:, 0::2], v[:, 1::2]).reshape(
@@ -137,7 +174,7 @@ class TreeTensorNetwork(RGModel):
                 f"X has {Xf.shape[1]} features per sample, "
                 f"the tree was fitted on {self.n_features_in_}"
             )
-        v = feature_map(Xf)
+        v = feature_map(Xf[:, self._order_])
         n = len(Xf)
         for U in self.isometries_[:level]:
             pairs = np.einsum("nia,nib->niab", v[:, 0::2], v[:, 1::2]).reshape(

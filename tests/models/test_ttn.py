@@ -75,3 +75,31 @@ def test_levels_as_activity():
     check_activity(act)
     assert act.sizes["unit"] == 4 * 2 and act.sizes["time"] == 50
     np.testing.assert_allclose(act.values.T.reshape(50, 4, 2), ttn.transform(X, 2))
+
+
+def test_lattice_tree_is_made_of_2x2_blocks():
+    from rgdata.models.ttn import z_order
+
+    order = z_order(8)
+    assert sorted(order.tolist()) == list(range(64))
+    y, x = np.divmod(order, 8)
+    # two levels merge 4 consecutive Z-ordered sites: each group is a 2x2 block
+    for g in range(16):
+        ys, xs = y[4 * g : 4 * g + 4], x[4 * g : 4 * g + 4]
+        assert ys.max() - ys.min() == 1 and xs.max() - xs.min() == 1
+    # a lattice whose rows come in identical pairs (vertical pairs aligned, horizontal ones
+    # independent): level 2 of the 2x2 tree merges vertical pairs, 4 distinct states of 16,
+    # so bond dimension 4 keeps everything; the raster-order tree merges 4 sites of one row
+    # there (16 equally likely states): it keeps 4/16
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, 2, (500, 4, 8)).astype(float)
+    X = np.repeat(rows, 2, axis=1).reshape(500, 64)
+    ttn = TreeTensorNetwork(bond_dim=4, lattice=True, n_levels=2).fit(X)
+    assert ttn.retained_[0].mean() == pytest.approx(1.0)  # 4 states kept of 4
+    assert ttn.retained_[1].mean() == pytest.approx(1.0)
+    raster = TreeTensorNetwork(bond_dim=4, n_levels=2).fit(X)
+    assert raster.retained_[1].mean() == pytest.approx(0.25, abs=0.05)
+    flat = TreeTensorNetwork(bond_dim=2, lattice=True, n_levels=1).fit(X)
+    assert flat.retained_[0].mean() < 0.6  # horizontal pairs are independent
+    with pytest.raises(ValueError, match="lattice=True needs L x L features"):
+        TreeTensorNetwork(lattice=True).fit(np.full((3, 32), 0.5))
