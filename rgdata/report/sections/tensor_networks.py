@@ -101,7 +101,8 @@ def add_tensor_networks_section(
         f"logistic regression {logreg:.3f} +- {logreg_se:.3f} (chance 0.9)."
     )
     ttn_caption = (
-        f"Tree tensor network (2x2-block tree, bond dimension 2) on {n_configs} Wolff configurations at "
+        f"Tree tensor network (2x2-block tree, bond dimension 2) on {n_configs} Wolff "
+        "configurations at "
         f"T_c, L={L}: retained fraction per level {per_level}; the block-spin subspace "
         f"span(|00>, |11>) keeps {block_mean:.4f} +- {block_se:.4f} at level 1 (mean +- SE "
         f"over pairs); exact (1 + <ss'>)/2 = {aligned_exact:.4f} from Kaufman's energy at "
