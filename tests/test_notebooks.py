@@ -11,7 +11,13 @@ import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "docs" / "notebooks"
 #: notebooks that take under ~30 s here: in the fast suite
-FAST = {"your_own_data.py", "ising_ground_truth.py", "generative.py", "rbm_variational_rg.py"}
+FAST = {
+    "your_own_data.py",
+    "ising_ground_truth.py",
+    "generative.py",
+    "rbm_variational_rg.py",
+    "tensor_networks.py",
+}
 
 jupytext = pytest.importorskip("jupytext")
 nbclient = pytest.importorskip("nbclient")

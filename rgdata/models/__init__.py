@@ -12,6 +12,8 @@ upsamplers that need the ML extra (JAX, imported only when they are fitted
 or sampled). :class:`MultilevelSampler` is the heat-bath multilevel sampler
 with an exact likelihood, reweighted by :func:`importance_estimates`;
 :class:`LearnedMultilevelSampler` adds a trained CNN conditional (ML extra).
+:class:`RBM` / :class:`DeepRBM` are variational-RG RBMs; :class:`MPSClassifier`
+and :class:`TreeTensorNetwork` are tensor networks (numpy; quimb for checks).
 """
 
 from . import rbm_measures
@@ -22,6 +24,7 @@ from ._protocol import GenerativeModel, NotFittedError, RGModel
 from ._symmetric import symmetric_kernel
 from .conv_upsampler import ConvUpsampler
 from .inverse_rg import InverseRGUpsampler
+from .mps import MPSClassifier
 from .multilevel import MultilevelSampler
 from .multilevel_check import validate_multilevel
 from .multilevel_importance import (
@@ -34,6 +37,7 @@ from .pairs import ising_training_pairs
 from .rbm import RBM
 from .rbm_stack import DeepRBM
 from .transposed_conv import TransposedConvUpsampler
+from .ttn import TreeTensorNetwork
 
 __all__ = [
     "GenerativeModel",
@@ -55,5 +59,7 @@ __all__ = [
     "judge_generated",
     "RBM",
     "DeepRBM",
+    "MPSClassifier",
+    "TreeTensorNetwork",
     "rbm_measures",
 ]

@@ -66,7 +66,7 @@ class Recipe:
 
 
 #: The simulation sections of the Ising report, in order (each makes its own data).
-ISING_SECTIONS = ("ising", "generative", "multilevel")
+ISING_SECTIONS = ("ising", "generative", "multilevel", "tensor_networks")
 
 
 def _ising(

@@ -22,6 +22,7 @@ from .multilevel import *  # noqa: F403
 from .multiscale import *  # noqa: F403
 from .overview import *  # noqa: F403
 from .scaling import *  # noqa: F403
+from .tensor_networks import *  # noqa: F403
 
 #: Plots whose point is several panels: they take ``fig=`` rather than ``ax=``.
 MULTI_PANEL = (

@@ -103,6 +103,9 @@ REGISTRY: dict[str, Section] = {
         Section("ising", "ising", "add_ising_section", uses_activity=False),
         Section("generative", "generative", "add_generative_section", uses_activity=False),
         Section("multilevel", "multilevel", "add_multilevel_section", uses_activity=False),
+        Section(
+            "tensor_networks", "tensor_networks", "add_tensor_networks_section", uses_activity=False
+        ),
     )
 }
 
