@@ -21,3 +21,14 @@ def test_tensor_networks_section_small():
     # correlated configurations is loose but not empty (|diff| would be ~0.14 for T = inf)
     assert abs(out["ttn_retained_level1"] - out["aligned_exact"]) < 0.03
     assert 0 <= out["mps_error"] <= 1 and np.isfinite(out["logreg_error"])
+
+
+def test_every_ising_report_section_takes_quick():
+    # the Ising recipe passes quick= to each of its sections (recipes.ISING_SECTIONS)
+    import inspect
+
+    from rgdata.report.recipes import ISING_SECTIONS
+    from rgdata.report.sections import REGISTRY
+
+    for name in ISING_SECTIONS:
+        assert "quick" in inspect.signature(REGISTRY[name].load()).parameters, name

@@ -40,6 +40,7 @@ def add_tensor_networks_section(
     n_sweeps: int = 2,
     L: int = 16,
     n_configs: int = 300,
+    quick: bool = False,
 ) -> dict[str, float]:
     """Add MPS test error against chi (digits) and TTN retained fractions (Ising at T_c).
 
@@ -57,6 +58,8 @@ def add_tensor_networks_section(
         Sweeps per MPS fit (2 keeps the section under a minute).
     L, n_configs : int
         Ising lattice side (a power of 2 squared sites) and number of Wolff configurations.
+    quick : bool
+        The ``--quick`` report: bond dimensions 2 and 10 only, and 100 configurations.
 
     Returns
     -------
@@ -66,6 +69,8 @@ def add_tensor_networks_section(
     """
     from sklearn.linear_model import LogisticRegression
 
+    if quick:
+        chis, n_configs = tuple(c for c in chis if c in (2, 10)) or chis[:1], min(n_configs, 100)
     rng = check_random_state(random_state)
     seed = int(rng.integers(2**31))
     Xtr, Xte, ytr, yte = _digits(seed)
