@@ -2,7 +2,7 @@
 
 Run from the repository root (through the shared timing lock)::
 
-    flock /tmp/rgdata-bench.lock .venv/bin/python benchmarks/bench_mps.py [--quick]
+    .venv/bin/python benchmarks/bench_mps.py [--quick]
 
 Fits ``MPSClassifier`` (3 sweeps) on a stratified 75/25 split of the 1,797
 8x8 digits rescaled to [0, 1], at each chi, and scikit-learn's

@@ -14,7 +14,7 @@
    (training time printed separately), its ESS per second the same way.
 
 Usage: python benchmarks/bench_multilevel.py [--quick] [--learned]
-(run under ``flock /tmp/rgdata-bench.lock``).
+(run it on an otherwise idle machine).
 """
 
 from __future__ import annotations

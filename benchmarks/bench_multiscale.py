@@ -15,7 +15,7 @@ Rows (ratio = ours / baseline, same inputs, same run):
   refitted-PRG null draws, prg_dynamics with 10 null draws and 200
   bootstrap replicates) against one PRG run on the same data.
 
-Usage: flock /tmp/rgdata-bench.lock python benchmarks/bench_multiscale.py [--quick]
+Usage: python benchmarks/bench_multiscale.py [--quick]
 """
 
 from __future__ import annotations

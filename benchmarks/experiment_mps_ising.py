@@ -1,7 +1,7 @@
 """MPS classifier on L = 16 Ising configurations: ordered (T = 1.6-2.0) vs disordered (2.6-3.0),
 then the fraction classified ordered on a T grid and its 0.5 crossing (docs/tensor_networks.md).
 
-Run: flock /tmp/rgdata-bench.lock .venv/bin/python benchmarks/experiment_mps_ising.py
+Run: .venv/bin/python benchmarks/experiment_mps_ising.py
 """
 
 import time
