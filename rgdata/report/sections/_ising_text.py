@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+from ._text import plus_minus as _fmt
+
 __all__ = ["_SECTION", "_fmt"]
 
 _SECTION = "2D Ising model"
-
-
-def _fmt(value: float, err: float, digits: int = 3) -> str:
-    return f"{value:.{digits}f} ± {err:.{digits}f}"

@@ -17,14 +17,11 @@ from ...flow.prg_flow import MAX_CLUSTERS, coupling_levels, prg_coupling_flow, p
 from ...maxent.quartic import fit_quartic_flow
 from ...viz import flow as vf
 from .._report import Report
+from ._text import plus_minus_sig as _pm
 
 __all__ = ["add_flow_section"]
 
 SECTION = "Parameter flows and fixed points"
-
-
-def _pm(value: float, err: float) -> str:
-    return f"{value:.3g} ± {err:.2g}"
 
 
 def _flow_sentence(flow: xr.Dataset) -> str:

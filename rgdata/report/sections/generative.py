@@ -21,6 +21,7 @@ from ...lattice import exact, sample_ising
 from ...models import InverseRGUpsampler, ising_training_pairs, judge_generated
 from ...viz import plot_judged_observable
 from .._report import Report
+from ._text import plus_minus as _fmt
 
 __all__ = ["add_generative_section", "GENERATIVE_DEFAULTS"]
 
@@ -44,10 +45,6 @@ GENERATIVE_DEFAULTS = {
     },
 }
 REFERENCE_3X3 = (0.55, 0.63, 1.4)
-
-
-def _fmt(value: float, err: float, digits: int = 3) -> str:
-    return f"{value:.{digits}f} ± {err:.{digits}f}"
 
 
 def add_generative_section(

@@ -16,14 +16,11 @@ from ...maxent import HierarchicalMaxEntFit, hierarchical_flow, prg_tree
 from ...viz import flow as vf
 from ...viz import hierarchical as vh
 from .._report import Report
+from ._text import plus_minus_sig as _pm
 
 __all__ = ["add_hierarchical_section"]
 
 SECTION = "Hierarchical maximum entropy"
-
-
-def _pm(value: float, err: float) -> str:
-    return f"{value:.3g} ± {err:.2g}"
 
 
 def _fit(activity, tree, weights, n_blocks, binary):

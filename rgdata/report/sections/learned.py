@@ -16,6 +16,7 @@ from ...models import RBM
 from ...models.rbm_measures import block_overlap, hidden_couplings, rbm_flow, receptive_fields
 from ...models.rbm_neural import prg_overlap
 from ...models.rbm_scan import temperature_scan
+from ._text import plus_minus as _pm
 
 __all__ = ["add_learned_section", "skip_reason"]
 
@@ -31,10 +32,6 @@ def skip_reason(activity: xr.DataArray) -> str | None:
         "the RBMs here have binary units and model binary activity (0/1 or +-1); "
         f"this recording (kind {activity.attrs.get('kind', 'unstated')!r}) has other values"
     )
-
-
-def _pm(value: float, err: float) -> str:
-    return f"{value:.3f} ± {err:.3f}"
 
 
 def _recording(report: Any, activity: xr.DataArray, seeds: np.ndarray, opts: dict) -> dict:

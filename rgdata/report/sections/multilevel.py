@@ -19,6 +19,7 @@ from ...models import validate_multilevel
 from ...models.multilevel_importance import MIN_ESS
 from ...viz import multilevel as vm
 from .._report import Report
+from ._text import plus_minus
 
 __all__ = ["add_multilevel_section", "MULTILEVEL_DEFAULTS"]
 
@@ -37,7 +38,7 @@ MULTILEVEL_DEFAULTS = {
 
 
 def _pm(value: float, err: float, digits: int = 4) -> str:
-    return f"{value:.{digits}f} ± {err:.{digits}f}"
+    return plus_minus(value, err, digits)
 
 
 def add_multilevel_section(
