@@ -9,9 +9,10 @@ The retained fraction ``sum kept eigenvalues / trace rho`` is what the
 coarse node keeps of the pair's fidelity (Stoudenmire 2018, "Learning relevant
 features of data with multi-scale tensor networks", in its local, greedy form:
 each pair's density matrix is that of the data, not of the whole trained tree).
-The tree shape is a fixed pairing of consecutive features ``(2i, 2i+1)``, or
-with ``lattice=True`` the 2x2 blocks of an ``L x L`` lattice (Z order; PRG
-pairs by correlation instead).
+The tree shape is a fixed pairing of consecutive features ``(2i, 2i+1)``,
+with ``lattice=True`` the 2x2 blocks of an ``L x L`` lattice (Z order), or
+with ``tree=`` a PRG result the pairs PRG chose by correlation (node ``c`` at
+level ``l`` merges the same units as PRG's cluster ``c``).
 """
 
 from __future__ import annotations
@@ -24,9 +25,16 @@ import xarray as xr
 from .._validation import check_int
 from ._mps_kernels import feature_map
 from ._protocol import RGModel
+from ._ttn_tree import consecutive_tree, members_of, prg_tree
 from .mps import _check_inputs
 
 __all__ = ["TreeTensorNetwork", "aligned_pair_retained", "z_order"]
+
+
+def _pairs(v: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Product vectors ``v_left ⊗ v_right`` of the merged nodes: ``(n, pairs, d_l * d_r)``."""
+    n = v.shape[0]
+    return np.einsum("nia,nib->niab", v[:, left], v[:, right]).reshape(n, len(left), -1)
 
 
 def z_order(L: int) -> np.ndarray:
@@ -77,12 +85,19 @@ class TreeTensorNetwork(RGModel):
     bond_dim : int
         Dimension kept per coarse node (>= 1; 4 keeps everything at the first level).
     n_levels : int or None
-        Number of pairings (default: as many as halve the number of nodes to 1).
+        Number of pairings (default: as many as halve the number of nodes to
+        1, or all the levels of a PRG *tree*).
     lattice : bool
         Features are a raster-ordered ``L x L`` lattice (``L`` a power of 2):
         they are put in Z (Morton) order first, so that the pairs alternate
         horizontal and vertical and every two levels form 2x2 blocks, the
         tree of block spins.
+    tree : xarray.Dataset or None
+        A result of :func:`rgdata.coarse.prg` on the same units: the tree
+        merges the clusters PRG merged (its ``membership``), so the level-``l``
+        node ``c`` holds exactly PRG's level-``l`` cluster ``c``. ``X``'s
+        columns must follow the result's ``unit`` coord; any number of
+        features (units PRG left out of a level are left out here too).
 
     Attributes
     ----------
@@ -92,6 +107,9 @@ class TreeTensorNetwork(RGModel):
         Per level, the retained fraction of each pair.
     eigenvalues_ : list of ndarray
         Per level, all eigenvalues of each pair's density matrix (descending).
+    members_ : list of ndarray
+        Per level, ``(n_nodes, 2**level)``: the input features (columns of
+        ``X``) each node holds.
 
     Examples
     --------
@@ -109,11 +127,17 @@ class TreeTensorNetwork(RGModel):
     has_log_prob = False
 
     def __init__(
-        self, bond_dim: int = 2, *, n_levels: int | None = None, lattice: bool = False
+        self,
+        bond_dim: int = 2,
+        *,
+        n_levels: int | None = None,
+        lattice: bool = False,
+        tree: xr.Dataset | None = None,
     ) -> None:
         self.bond_dim = bond_dim
         self.n_levels = n_levels
         self.lattice = lattice
+        self.tree = tree
 
     def _order(self, N: int) -> np.ndarray:
         """Feature order: identity, or Z order of a raster ``L x L`` lattice."""
@@ -127,27 +151,21 @@ class TreeTensorNetwork(RGModel):
         return z_order(L)
 
     def fit(self, X: Any, y: Any = None) -> TreeTensorNetwork:
-        """Learn the isometries level by level from *X* ``(n, N)`` in [0, 1], ``N = 2^k``."""
+        """Learn the isometries level by level from *X* ``(n, N)`` in [0, 1].
+
+        ``N = 2^k`` unless *tree* is a PRG result on ``N`` units.
+        """
         self._reset_fit_state()
         k = check_int(self.bond_dim, "bond_dim", min_value=1)
         Xf, _ = _check_inputs(X)
         n, N = Xf.shape
-        depth = int(np.log2(N))
-        if 2**depth != N:
-            raise ValueError(f"X must have a power of 2 of features per sample, got {N}")
-        levels = (
-            depth
-            if self.n_levels is None
-            else check_int(self.n_levels, "n_levels", min_value=1, max_value=depth)
-        )
-        self._order_ = self._order(N)
+        self._order_, self._tree_ = self._shape(N)
         v = feature_map(Xf[:, self._order_])  # (n, nodes, d)
         isos, kept, eigs = [], [], []
-        for _ in range(levels):
-            pairs = np.einsum("nia,nib->niab", v[:, 0::2], v[:, 1::2]).reshape(
-                n, v.shape[1] // 2, -1
-            )
-            rho = np.einsum("nia,nib->iab", pairs, pairs) / n
+        for left, right in self._tree_:
+            pairs = _pairs(v, left, right)
+            per_node = pairs.transpose(1, 0, 2)  # (nodes, n, d): batched BLAS products
+            rho = np.matmul(per_node.transpose(0, 2, 1), per_node) / n
             w, U = np.linalg.eigh(rho)
             w, U = w[:, ::-1], U[:, :, ::-1]
             keep = min(k, w.shape[1])
@@ -156,13 +174,33 @@ class TreeTensorNetwork(RGModel):
             kept.append(w[:, :keep].sum(1) / total)
             eigs.append(w)
             isos.append(U)
-            v = np.einsum("nia,iak->nik", pairs, U)
+            v = np.matmul(per_node, U).transpose(1, 0, 2)
         self.isometries_ = isos
         self.retained_ = kept
         self.eigenvalues_ = eigs
+        self.members_ = members_of(self._tree_, N, self._order_)
         self.n_features_in_ = N
         self.seed_ = 0
         return self
+
+    def _shape(self, N: int) -> tuple[np.ndarray, list]:
+        """Feature order and merge tree for ``N`` features."""
+        if self.tree is not None:
+            if self.lattice:
+                raise ValueError("pass either lattice=True or tree= (a PRG result), not both")
+            levels = (
+                None if self.n_levels is None else check_int(self.n_levels, "n_levels", min_value=1)
+            )
+            return np.arange(N), prg_tree(self.tree, N, levels)
+        depth = int(np.log2(N))
+        if 2**depth != N:
+            raise ValueError(f"X must have a power of 2 of features per sample, got {N}")
+        levels = (
+            depth
+            if self.n_levels is None
+            else check_int(self.n_levels, "n_levels", min_value=1, max_value=depth)
+        )
+        return self._order(N), consecutive_tree(N, levels)
 
     def transform(self, X: Any, level: int) -> np.ndarray:
         """Features of *X* at *level* (1 = after the first pairing): ``(n, nodes, k)``."""
@@ -175,12 +213,8 @@ class TreeTensorNetwork(RGModel):
                 f"the tree was fitted on {self.n_features_in_}"
             )
         v = feature_map(Xf[:, self._order_])
-        n = len(Xf)
-        for U in self.isometries_[:level]:
-            pairs = np.einsum("nia,nib->niab", v[:, 0::2], v[:, 1::2]).reshape(
-                n, v.shape[1] // 2, -1
-            )
-            v = np.einsum("nia,iak->nik", pairs, U)
+        for U, (left, right) in zip(self.isometries_[:level], self._tree_, strict=False):
+            v = np.matmul(_pairs(v, left, right).transpose(1, 0, 2), U).transpose(1, 0, 2)
         return v
 
     def to_activity(self, X: Any, level: int) -> xr.DataArray:
@@ -241,5 +275,9 @@ class TreeTensorNetwork(RGModel):
                 ),
             },
             coords={"level": np.arange(1, n_lev + 1)},
-            attrs={"model": "TreeTensorNetwork", "bond_dim": int(self.bond_dim)},
+            attrs={
+                "model": "TreeTensorNetwork",
+                "bond_dim": int(self.bond_dim),
+                "tree": "prg" if self.tree is not None else "lattice" if self.lattice else "pairs",
+            },
         )
