@@ -281,7 +281,8 @@ class RBM(RGModel):
             raise ValueError(
                 f"log_prob needs the exact log Z, which needs n_visible <= {MAX_ENUMERATE} or "
                 f"n_hidden <= {MAX_ENUMERATE} (got {self.weights_.shape}); "
-                "use log_prob(X, normalized=False) for the unnormalised -F(v)"
+                "use log_prob(X, normalized=False) for the unnormalised -F(v), or "
+                "rgdata.models.rbm_ais.rbm_log_likelihood (log Z by annealed importance sampling)"
             )
         return neg_f - self.log_partition()
 
