@@ -10,7 +10,7 @@ import xarray as xr
 
 from ._axes import get_axes
 
-__all__ = ["plot_mps_error", "plot_ttn_retained"]
+__all__ = ["plot_mps_error", "plot_ttn_retained", "plot_retained_comparison"]
 
 
 def plot_mps_error(
@@ -55,5 +55,30 @@ def plot_ttn_retained(
     if block is not None:
         axes.errorbar([1], [block[0]], yerr=[block[1]], fmt="s", color="C3", label="block spin")
     axes.set(xlabel="tree level", ylabel="retained fraction")
+    axes.legend()
+    return figure
+
+
+def plot_retained_comparison(comparison: xr.Dataset, *, ax: Any = None) -> Any:
+    """Retained variance per level for each scheme of ``compare_retained``.
+
+    Mean ± standard error over nodes against the cluster size ``K = 2**level``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    figure, axes = get_axes(ax)
+    for scheme in comparison["scheme"].values:
+        r = comparison.sel(scheme=scheme)
+        ok = np.isfinite(r["retained_variance"].values)
+        axes.errorbar(
+            comparison["scale"].values[ok],
+            r["retained_variance"].values[ok],
+            yerr=r["retained_variance_se"].values[ok],
+            marker="o",
+            label=str(scheme),
+        )
+    axes.set(xlabel="cluster size K", ylabel="retained variance", xscale="log")
     axes.legend()
     return figure

@@ -21,6 +21,27 @@ def test_tensor_networks_section_small():
     # correlated configurations is loose but not empty (|diff| would be ~0.14 for T = inf)
     assert abs(out["ttn_retained_level1"] - out["aligned_exact"]) < 0.03
     assert 0 <= out["mps_error"] <= 1 and np.isfinite(out["logreg_error"])
+    # the tree against PRG and majority blocks on the same configurations
+    cmp = out["comparison"]
+    assert list(cmp["scheme"].values) == [
+        "ttn_prg_tree",
+        "prg_sum",
+        "ttn_block_tree",
+        "majority_block",
+    ]
+    rv = cmp["retained_variance"]
+    # level 1 of binary spins: the two kept states (both down, both up) span the pair sum,
+    # so the tree keeps at least what PRG's sum keeps
+    assert (
+        float(rv.sel(scheme="ttn_prg_tree", level=1))
+        >= float(rv.sel(scheme="prg_sum", level=1)) - 1e-12
+    )
+    # independent spins would keep 1/K; critical clusters keep more
+    K = cmp["scale"].values
+    assert np.all(rv.sel(scheme="prg_sum").values > 1 / K)
+    assert np.isfinite(rv.sel(scheme="majority_block", level=2))
+    assert np.isnan(rv.sel(scheme="majority_block", level=1))
+    assert "ttn_prg_retained" in {it.name for it in rep.items if it.kind == "figure"}
 
 
 def test_every_ising_report_section_takes_quick():
