@@ -28,8 +28,17 @@ def test_learned_section_small():
         n_samples=60,
         n_epochs_ising=2,
         flow_steps=2,
+        max_time_bins=2500,
     )
-    assert set(out) == {"prg_overlap", "hidden_alpha", "ising_overlap", "flow_hot"}
+    assert set(out) == {
+        "prg_overlap",
+        "hidden_alpha",
+        "held_out_log_likelihood",
+        "held_out_log_likelihood_se",
+        "independent_log_likelihood",
+        "ising_overlap",
+        "flow_hot",
+    }
     labels = [h["label"] for h in report.summary()["headlines"]]
     assert len(labels) == 3 and any("PRG cluster" in label for label in labels)
     names = {item.name for item in report.items}
@@ -37,6 +46,10 @@ def test_learned_section_small():
     # planted groups: receptive fields recover the PRG clusters far above the null
     ov = next(i.payload for i in report.items if i.name == "learned_prg_overlap")
     assert float(ov.overlap_mean - 3 * ov.overlap_err) > float(ov.null_high)
+    # held-out likelihood (the 500 bins after the first 2500): the planted groups make the
+    # RBM beat independent units with the training rates by many standard errors
+    ll, se = out["held_out_log_likelihood"], out["held_out_log_likelihood_se"]
+    assert ll - 3 * se > out["independent_log_likelihood"]
 
 
 def test_learned_section_skips_non_binary_activity():

@@ -13,6 +13,7 @@ from ...coarse import prg
 from ...diagnostics import fit_exponent
 from ...lattice import exact, sample_ising
 from ...models import RBM
+from ...models.rbm_ais import rbm_log_likelihood
 from ...models.rbm_measures import block_overlap, hidden_couplings, rbm_flow, receptive_fields
 from ...models.rbm_neural import prg_overlap
 from ...models.rbm_scan import temperature_scan
@@ -34,9 +35,42 @@ def skip_reason(activity: xr.DataArray) -> str | None:
     )
 
 
+def _held_out(
+    rbm: RBM, train: xr.DataArray, held: xr.DataArray, seed: int
+) -> tuple[str, dict[str, float]]:
+    """Held-out log-likelihood per bin (AIS log Z) next to the independent-unit model's."""
+    if held.sizes["time"] < 2:
+        return (
+            " No time bins are left after the training window, so no held-out likelihood.",
+            {
+                "held_out_log_likelihood": float("nan"),
+                "held_out_log_likelihood_se": float("nan"),
+                "independent_log_likelihood": float("nan"),
+            },
+        )
+    ll = rbm_log_likelihood(rbm, held, 100, 1000, random_state=seed, data=train)
+    rate = np.clip(train.values.mean(axis=1), 1e-6, 1 - 1e-6)[:, None]
+    x = held.values
+    indep = (x * np.log(rate) + (1 - x) * np.log1p(-rate)).sum(axis=0)
+    indep_se = float(indep.std(ddof=1) / np.sqrt(len(indep)))
+    text = (
+        f" Held-out log-likelihood of that RBM on the next {held.sizes['time']} bins: "
+        f"{_pm(float(ll.log_likelihood), float(ll.log_likelihood_se))} nats per bin (log Z by "
+        f"annealed importance sampling, ± {float(ll.log_z_se):.3f}); independent units with "
+        f"the training rates: {_pm(float(indep.mean()), indep_se)}."
+    )
+    return text, {
+        "held_out_log_likelihood": float(ll.log_likelihood),
+        "held_out_log_likelihood_se": float(ll.log_likelihood_se),
+        "independent_log_likelihood": float(indep.mean()),
+    }
+
+
 def _recording(report: Any, activity: xr.DataArray, seeds: np.ndarray, opts: dict) -> dict:
     act = drop_constant_units(activity)
-    if act.sizes["time"] > opts["max_time_bins"]:
+    n_all = act.sizes["time"]
+    held = act.isel(time=slice(opts["max_time_bins"], opts["max_time_bins"] * 6 // 5))
+    if n_all > opts["max_time_bins"]:
         act = act.isel(time=slice(0, opts["max_time_bins"]))
     n_units, n_time = act.sizes["unit"], act.sizes["time"]
     level = opts["level"]
@@ -67,6 +101,7 @@ def _recording(report: Any, activity: xr.DataArray, seeds: np.ndarray, opts: dic
     hres = prg(drop_constant_units(hidden), random_state=int(seeds[5]))
     alpha = fit_exponent(hres, "variance")
     alpha_data = fit_exponent(res, "variance")
+    held_text, held_out = _held_out(wide, act, held, int(seeds[6]))
     report.add_result(hres, "learned_hidden_prg", section=SECTION)
     report.add_text(
         f"Recording: {n_units} units, first {n_time} time bins (of {activity.sizes['time']}). "
@@ -80,10 +115,14 @@ def _recording(report: Any, activity: xr.DataArray, seeds: np.ndarray, opts: dic
         f"(95% CI {float(alpha.ci_low):.3f} to {float(alpha.ci_high):.3f}; independent units "
         f"give 1, perfectly correlated ones 2), against {float(alpha_data.exponent):.3f} "
         f"(95% CI {float(alpha_data.ci_low):.3f} to {float(alpha_data.ci_high):.3f}) on the "
-        "recording itself.",
+        "recording itself." + held_text,
         section=SECTION,
     )
-    return {"prg_overlap": float(ov.overlap_mean), "hidden_alpha": float(alpha.exponent)}
+    return {
+        "prg_overlap": float(ov.overlap_mean),
+        "hidden_alpha": float(alpha.exponent),
+        **held_out,
+    }
 
 
 def _ising(report: Any, seeds: np.ndarray, opts: dict) -> dict:
@@ -209,7 +248,9 @@ def add_learned_section(
     n_hidden_prg : int
         Hidden units of the RBM whose sampled layer PRG analyses.
     max_time_bins : int
-        The recording's first time bins used (keeps the section cheap).
+        The recording's first time bins used (keeps the section cheap); the
+        next ``max_time_bins / 5`` bins, where there are any, are held out
+        for the RBM's log-likelihood.
     ising : bool
         Add the Ising part (temperature scan, block overlap, couplings, flow).
     L, n_samples, n_epochs_ising, l1_ising, t_low, t_high, flow_steps
