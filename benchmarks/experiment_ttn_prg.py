@@ -22,6 +22,7 @@ from rgdata.diagnostics import fit_exponent
 from rgdata.lattice import exact, sample_ising
 from rgdata.models.ttn import TreeTensorNetwork
 from rgdata.models.ttn_compare import compare_retained, ttn_variance_scaling
+from rgdata.models.ttn_entropy import merge_entropy_retained
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--quick", action="store_true", help="500 configurations, 10 trials")
@@ -55,6 +56,19 @@ def run(name, X, act, L=None):
                 if np.isnan(m)
                 else f"{m:.3f} ± {e:.3f}" + ("" if np.isnan(f) else f" ({f:.3f})")
             )
+        print(f"| {lev} ({2**lev}) | " + " | ".join(cells) + " |")
+    ent = merge_entropy_retained(X, res, bond_dim=2, lattice_side=L, random_state=0)
+    print("\nmerge entropy fraction H(coarse)/H(children), mean ± SE (nodes used):\n")
+    print("| level (K) | " + " | ".join(str(s) for s in ent["scheme"].values) + " |")
+    print("| --- " * (ent.sizes["scheme"] + 1) + "|")
+    for lev in ent["level"].values:
+        cells = []
+        for s in ent["scheme"].values:
+            r = ent.sel(scheme=s, level=lev)
+            m, e, u = (
+                float(r[v]) for v in ("entropy_retained", "entropy_retained_se", "nodes_used")
+            )
+            cells.append("-" if np.isnan(m) else f"{m:.3f} ± {e:.3f} ({u:.2f})")
         print(f"| {lev} ({2**lev}) | " + " | ".join(cells) + " |")
     print(f"\nalpha, PRG's own result: {alpha(res)}")
     for k in (2, 4):

@@ -165,6 +165,11 @@ def compare_retained(
             raise ValueError(
                 f"lattice_side must satisfy L * L = {Xf.shape[1]} (X's features), got {L}"
             )
+        if not np.all((Xf == 0) | (Xf == 1)):
+            raise ValueError(
+                "lattice_side needs binary X (spins as (s + 1) / 2) for the majority blocks, "
+                "got other values"
+            )
         block_ttn = TreeTensorNetwork(bond_dim=bond_dim, lattice=True, n_levels=n_lev).fit(Xf)
         schemes += ["ttn_block_tree", "majority_block"]
     ret = np.full((len(schemes), n_lev), np.nan)

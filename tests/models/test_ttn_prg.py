@@ -119,6 +119,11 @@ def test_variance_exponent_of_the_tree_on_independent_units():
     assert float(ratio.isel(level=0)) == pytest.approx(1.0)  # phi(x) spans {1, x}
 
 
+def res16():
+    X = np.random.default_rng(5).integers(0, 2, (200, 16))
+    return prg(rgdata.as_activity(X.T.astype(np.int8), kind="spikes"), random_state=0)
+
+
 def test_prg_tree_bad_input():
     X, res = _independent(n=200, N=8)
     with pytest.raises(ValueError, match="has 8 units but X has 16 features"):
@@ -133,5 +138,7 @@ def test_prg_tree_bad_input():
     broken["membership"].values[2] = [0, 1, 0, 1, 0, 1, 0, 1]
     with pytest.raises(ValueError, match="not two whole clusters"):
         TreeTensorNetwork(tree=broken).fit(X)
+    with pytest.raises(ValueError, match="lattice_side needs binary X"):
+        compare_retained(np.full((200, 16), 0.5), res16(), lattice_side=4)
     with pytest.raises(TypeError, match="fitted with tree="):
         ttn_variance_scaling(TreeTensorNetwork().fit(X), X, res)
