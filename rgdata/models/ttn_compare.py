@@ -229,7 +229,9 @@ def ttn_variance_scaling(ttn: TreeTensorNetwork, X: Any, result: xr.Dataset) -> 
     ttn : TreeTensorNetwork
         Fitted with ``tree=result``.
     X : array-like, shape (n, N)
-        The data it was fitted on; rows are *result*'s time points.
+        The data it was fitted on; rows are *result*'s time points. The
+        variances use the result's measured samples (its blocks; with
+        ``holdout=True`` the second half), like PRG's.
     result : xarray.Dataset
         The PRG result (its time blocks and ``tau_int`` are reused).
 
@@ -263,6 +265,7 @@ def ttn_variance_scaling(ttn: TreeTensorNetwork, X: Any, result: xr.Dataset) -> 
     var = np.full((2, n_lev + 1), np.nan)
     var_b = np.full((2, n_lev + 1, len(starts)), np.nan)
     n_cl = np.zeros(n_lev + 1, int)
+    lo, hi = int(starts.min()), int(stops.max())  # the measured samples (holdout: 2nd half)
     for lev in range(n_lev + 1):
         if lev == 0:
             mem = np.arange(N)[:, None]
@@ -270,7 +273,8 @@ def ttn_variance_scaling(ttn: TreeTensorNetwork, X: Any, result: xr.Dataset) -> 
         else:
             mem = ttn.members_[lev - 1]
             F = ttn.transform(Xf, lev)
-        S = Xf[:, mem].sum(2)
+        F = F[lo:hi]
+        S = Xf[lo:hi][:, mem].sum(2)
         S = S - S.mean(0)
         kept = np.empty_like(S)
         for j in range(S.shape[1]):
@@ -279,7 +283,10 @@ def ttn_variance_scaling(ttn: TreeTensorNetwork, X: Any, result: xr.Dataset) -> 
         n_cl[lev] = S.shape[1]
         for i, Z in enumerate((kept, S)):
             var[i, lev] = Z.var(0).mean()
-            var_b[i, lev] = [Z[a:b].var(0).mean() for a, b in zip(starts, stops, strict=True)]
+            # PRG's block variance: mean squared deviation from the whole-range mean
+            var_b[i, lev] = [
+                (Z[a - lo : b - lo] ** 2).mean() for a, b in zip(starts, stops, strict=True)
+            ]
     levels = np.arange(n_lev + 1)
     sizes = 2**levels
     data = {

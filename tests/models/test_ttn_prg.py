@@ -119,6 +119,17 @@ def test_variance_exponent_of_the_tree_on_independent_units():
     assert float(ratio.isel(level=0)) == pytest.approx(1.0)  # phi(x) spans {1, x}
 
 
+def test_variance_scaling_uses_prgs_measured_samples_with_holdout():
+    X = np.random.default_rng(6).integers(0, 2, (2000, 16)).astype(float)
+    act = rgdata.as_activity(X.T.astype(np.int8), kind="spikes")
+    res = prg(act, holdout=True, random_state=0)
+    ds = ttn_variance_scaling(TreeTensorNetwork(bond_dim=2, tree=res).fit(X), X, res)
+    np.testing.assert_allclose(ds["variance"].sel(scheme="prg_sum"), res["variance"], rtol=1e-9)
+    np.testing.assert_allclose(
+        ds["variance_blocks"].sel(scheme="prg_sum"), res["variance_blocks"], rtol=1e-9
+    )
+
+
 def res16():
     X = np.random.default_rng(5).integers(0, 2, (200, 16))
     return prg(rgdata.as_activity(X.T.astype(np.int8), kind="spikes"), random_state=0)
