@@ -80,6 +80,11 @@ def readout_retained(X: Any, members: Any, features: Any) -> np.ndarray:
     features = np.asarray(features, dtype=float)
     if members.ndim != 2 or not np.issubdtype(members.dtype, np.integer):
         raise ValueError(f"members must be a 2-d integer array, got {describe(members)}")
+    if members.size and (members.min() < 0 or members.max() >= X.shape[1]):
+        raise ValueError(
+            f"members must index the {X.shape[1]} columns of X (0 to {X.shape[1] - 1}), "
+            f"got values from {members.min()} to {members.max()}"
+        )
     if features.ndim != 3 or features.shape[:2] != (len(X), len(members)):
         raise ValueError(
             f"features must have shape (n, n_nodes, m) = ({len(X)}, {len(members)}, m), "

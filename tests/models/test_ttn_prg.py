@@ -73,6 +73,8 @@ def test_readout_retained_known_values():
     np.testing.assert_allclose(readout_retained(copies, mem, copies[:, mem].sum(2)[:, :, None]), 1)
     with pytest.raises(ValueError, match=r"features must have shape \(n, n_nodes, m\)"):
         readout_retained(X, mem, sums[:, 0])
+    with pytest.raises(ValueError, match="members must index the 8 columns of X"):
+        readout_retained(X, mem + 1, sums)
 
 
 def test_compare_retained_on_a_lattice_of_aligned_blocks():
