@@ -155,3 +155,12 @@ def test_prg_tree_bad_input():
         compare_retained(np.full((200, 16), 0.5), res16(), lattice_side=4)
     with pytest.raises(TypeError, match="fitted with tree="):
         ttn_variance_scaling(TreeTensorNetwork().fit(X), X, res)
+
+
+def test_prg_sums_of_independent_units_keep_one_over_k():
+    X, res = _independent(n=4000, N=32, pairing="random")
+    ds = compare_retained(X, res, bond_dim=2)
+    K = ds["scale"].values
+    got = ds["retained_variance"].sel(scheme="prg_sum").values
+    se = ds["retained_variance_se"].sel(scheme="prg_sum").values
+    assert np.all(np.abs(got - 1 / K) < 4 * np.nan_to_num(se) + 0.01)
