@@ -29,11 +29,21 @@ class DeepRBM(RGModel):
         Hidden units per layer, each strictly fewer than the layer below.
     coding, l1, l2, learning_rate, n_epochs, batch_size, n_gibbs, random_state, progress
         As in :class:`RBM`, shared by every layer.
+    block : int or None
+        For 2D lattice input: place each layer's hidden units on the block
+        lattice of side ``L / block`` by their receptive fields
+        (:func:`~rgdata.models.rbm_measures.hidden_configurations`: Hungarian
+        assignment, sign-aligned with the block) before they become the next
+        layer's data, so that every layer is a lattice the lattice measures
+        can read (each layer needs ``(side / block)**2`` hidden units).
+        ``None``: hidden units are passed up in their own (raster) order.
 
     Attributes
     ----------
     rbms_ : list of RBM
         The fitted layers.
+    layouts_ : list of xarray.Dataset or None
+        With *block*: each layer's :func:`~rgdata.models.rbm_measures.arrange_hidden`.
     seed_ : int
 
     Examples
@@ -61,6 +71,7 @@ class DeepRBM(RGModel):
         n_gibbs: int = 1,
         random_state: Any = None,
         progress: bool = False,
+        block: int | None = None,
     ) -> None:
         self.layers = layers
         self.coding = coding
@@ -72,6 +83,7 @@ class DeepRBM(RGModel):
         self.n_gibbs = n_gibbs
         self.random_state = random_state
         self.progress = progress
+        self.block = block
 
     def _layers(self, n_visible: int) -> list[int]:
         if isinstance(self.layers, (str, bytes)) or not hasattr(self.layers, "__iter__"):
@@ -115,7 +127,8 @@ class DeepRBM(RGModel):
         sizes = self._layers(n_visible)
         rng, seed = self._seeded_rng(self.random_state)
         seeds = rng.integers(0, 2**62, size=2 * len(sizes))
-        rbms = []
+        block = None if self.block is None else check_int(self.block, "block", min_value=2)
+        rbms, layouts = [], []
         data = X
         for i, n_h in enumerate(sizes):
             rbm = RBM(
@@ -131,8 +144,13 @@ class DeepRBM(RGModel):
                 progress=self.progress,
             ).fit(data)
             rbms.append(rbm)
-            data = rbm.transform(data, mode="sample", random_state=int(seeds[2 * i + 1]))
+            data = self._up(rbm, data, block, "sample", int(seeds[2 * i + 1]))
+            if block is not None:
+                from .rbm_measures import arrange_hidden
+
+                layouts.append(arrange_hidden(rbm, block))
         self.rbms_ = rbms
+        self.layouts_ = layouts if block is not None else None
         self.seed_ = seed
         return self
 
@@ -157,13 +175,33 @@ class DeepRBM(RGModel):
         self._check_fitted()
         check_option(mode, "mode", ("mean", "sample"))
         rng, _ = self._seeded_rng(random_state)
+        block = self.block
         out = []
         data = X
         for rbm in self.rbms_:
-            sample = rbm.transform(data, mode="sample", random_state=int(rng.integers(2**62)))
-            out.append(sample if mode == "sample" else rbm.transform(data, mode="mean"))
+            sample = self._up(rbm, data, block, "sample", int(rng.integers(2**62)))
+            out.append(sample if mode == "sample" else self._up(rbm, data, block, "mean", 0))
             data = sample
         return out
+
+    @staticmethod
+    def _up(rbm: RBM, data: Any, block: int | None, mode: str, seed: int) -> xr.DataArray:
+        """One layer's hidden activity: raster order, or placed on the block lattice."""
+        if block is None:
+            return rbm.transform(data, mode=mode, random_state=seed)
+        from .rbm_measures import hidden_configurations
+
+        return hidden_configurations(rbm, data, block, random_state=seed, mode=mode)
+
+    def _down(self, units: np.ndarray, k: int) -> np.ndarray:
+        """Layer *k*'s hidden units in its RBM's order, from their places on the block lattice."""
+        layout = self.layouts_[k]
+        side = int(round(np.sqrt(units.shape[1])))
+        pos = layout.block_y.values * side + layout.block_x.values
+        spins = units if self.rbms_[k].coding_ == "pm1" else 2 * units - 1
+        h = np.empty_like(spins)
+        h[:, layout.hidden.values] = spins[:, pos] * layout.sign.values
+        return h if self.rbms_[k].coding_ == "pm1" else (h + 1) / 2
 
     def sample(self, n: int, random_state: Any = None, *, n_steps: int = 200) -> xr.DataArray:
         """Visible draws: Gibbs at the top layer, then down through each layer's ``p(v | h)``.
@@ -189,7 +227,10 @@ class DeepRBM(RGModel):
         n_steps = check_int(n_steps, "n_steps", min_value=1)
         rng, seed = self._seeded_rng(random_state)
         units = self.rbms_[-1]._gibbs_visible(n, rng, n_steps)
-        for rbm in self.rbms_[-2::-1]:
+        for k in range(len(self.rbms_) - 2, -1, -1):
+            rbm = self.rbms_[k]
+            if self.layouts_ is not None:  # the layer above saw the block-lattice arrangement
+                units = self._down(units, k)
             units = draw_units(units @ rbm.weights_.T + rbm.visible_bias_, rbm.coding_, rng)
         return self.rbms_[0]._visible_output(units, seed, n_steps=n_steps, model="DeepRBM")
 
