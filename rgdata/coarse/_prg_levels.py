@@ -20,6 +20,7 @@ from ._blocks import auto_max_lag, enough_lags
 from ._prg_kernels import pair_sums
 from ._prg_pairing import greedy_pairs, random_pairs
 from ._prg_setup import LEFT_OUT_WARN_FRACTION, PrgData, PrgOptions
+from ._prg_sparse import sparse_choose_pairs, use_sparse
 from ._prg_stats import (
     autocorrelation_rows,
     level_stats,
@@ -202,6 +203,8 @@ def choose_pairs(y: np.ndarray, opts: PrgOptions) -> np.ndarray:
     m = y.shape[0]
     if opts.pairing == "random":
         return random_pairs(m, opts.rng)
+    if use_sparse(m, opts.corr_dtype):  # the dense matrix would not fit: exact sparse path
+        return sparse_choose_pairs(y, opts.corr_dtype, _TIE_DECIMALS[opts.corr_dtype])
     z = standardize_rows(y, np.dtype(opts.corr_dtype))
     # small matrices: one BLAS thread (thread start-up and spinning cost more)
     with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
