@@ -145,6 +145,10 @@ def prg_peak_bytes(
     chunk = min(n, rows_per_chunk(t)) * t * 8
     y = n * tp * corr_itemsize
     corr = n * n * corr_itemsize
+    from ._prg_sparse import sparse_pairing_bytes, use_sparse  # noqa: PLC0415 (import cycle)
+
+    if use_sparse(n, corr_itemsize):  # the exact sparse path: candidates and blocks only
+        corr = n * tp * corr_itemsize + sparse_pairing_bytes(n)  # standardized copy + lists
     # the standardized copy (corr_dtype, written row by row) then the correlation matrix
     pairing = max(2 * y, y + corr, corr + pairing_extra_bytes(n))
     summing = max(1.5 * n * t * sum_itemsize, 0.5 * n * t * sum_itemsize + 1.5 * y)

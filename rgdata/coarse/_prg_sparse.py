@@ -22,7 +22,7 @@ from ._greedy_sparse import sparse_greedy_pairs
 from ._memory import available_memory
 from ._prg_stats import standardize_rows
 
-__all__ = ["use_sparse", "sparse_choose_pairs", "SPARSE_OPTIONS"]
+__all__ = ["use_sparse", "sparse_choose_pairs", "sparse_pairing_bytes", "SPARSE_OPTIONS"]
 
 #: share of the available memory the dense matrix may take before the sparse path is used
 DENSE_FRACTION = 0.25
@@ -42,9 +42,24 @@ def _padded(rows: np.ndarray, cols: np.ndarray, t_len: int) -> tuple[np.ndarray,
     return r, c
 
 
-def use_sparse(m: int, corr_dtype: str) -> bool:
-    """Whether *m* units are paired by the sparse path (the dense matrix would not fit)."""
-    need = m * m * np.dtype(corr_dtype).itemsize
+def sparse_pairing_bytes(m: int) -> int:
+    """Memory of the sparse path for *m* units besides the standardized variables (bytes).
+
+    Candidate lists (int64 index and float64 value, ``k`` per unit) and one
+    merge's concatenation, three blocks of similarities, the queue.
+    """
+    k, bs = SPARSE_OPTIONS["k"], SPARSE_OPTIONS["block_size"]
+    candidates = 2 * m * k * 16 + 2 * bs * (k + bs) * 16  # lists, one merge's concatenation
+    return int(candidates + 3 * bs * bs * 8 + 64 * m)
+
+
+def use_sparse(m: int, corr_dtype: str | int) -> bool:
+    """Whether *m* units are paired by the sparse path (the dense matrix would not fit).
+
+    *corr_dtype* is the dtype name or its item size in bytes.
+    """
+    itemsize = corr_dtype if isinstance(corr_dtype, int) else np.dtype(corr_dtype).itemsize
+    need = m * m * itemsize
     limit = SPARSE_OPTIONS["dense_max_bytes"]
     if limit is None:
         limit = DENSE_FRACTION * available_memory()

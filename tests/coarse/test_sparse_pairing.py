@@ -93,3 +93,23 @@ def test_prg_levels_identical_to_dense_at_4096(kind, monkeypatch):
     assert calls == [4096, 2048, 1024, 512]  # every step took the sparse path
     xr.testing.assert_identical(sparse, dense)
     assert np.unique(dense.membership.sel(level=1)).size == 2048
+
+
+def test_memory_estimate_drops_the_dense_matrix_on_the_sparse_path(monkeypatch):
+    from rgdata.coarse._memory import prg_peak_bytes
+
+    kw = dict(
+        input_itemsize=4,
+        copies_input=False,
+        corr_itemsize=4,
+        sum_itemsize=4,
+        max_eigen_size=64,
+    )
+    n, t = 200_000, 1000
+    dense_matrix = n * n * 4
+    monkeypatch.setitem(_prg_sparse.SPARSE_OPTIONS, "dense_max_bytes", float("inf"))
+    assert prg_peak_bytes(n, t, t, **kw) > dense_matrix
+    monkeypatch.setitem(_prg_sparse.SPARSE_OPTIONS, "dense_max_bytes", 0)
+    sparse = prg_peak_bytes(n, t, t, **kw)
+    assert sparse < dense_matrix / 20
+    assert sparse > 2 * n * t * 4  # still counts the variables and their standardized copy
