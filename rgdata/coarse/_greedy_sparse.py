@@ -37,6 +37,7 @@ def sparse_greedy_pairs(
     k: int = 32,
     block_size: int = 1024,
     *,
+    candidates: tuple[np.ndarray, np.ndarray] | None = None,
     stats: dict | None = None,
 ) -> np.ndarray:
     """Exact greedy maximum-similarity pairing without the dense matrix.
@@ -54,6 +55,9 @@ def sparse_greedy_pairs(
         refills.
     block_size : int, default 1024
         Units per block of the candidate search.
+    candidates : (idx, val), optional
+        Precomputed :func:`~rgdata.coarse._topk.topk_candidates` (computed
+        elsewhere, e.g. on a dask cluster); *block* is then used for refills only.
     stats : dict, optional
         If given, filled with ``n_refills`` (rows recomputed) and ``k``.
 
@@ -73,7 +77,7 @@ def sparse_greedy_pairs(
     if n < 2:
         return np.empty((0, 2), np.int64)
     k = check_k(min(k, n - 1) if n <= 2 else k, n)
-    idx, val = topk_candidates(block, n, k, block_size)
+    idx, val = topk_candidates(block, n, k, block_size) if candidates is None else candidates
     lists_j: list[np.ndarray] = list(idx)
     lists_v: list[np.ndarray] = list(val)
     # a list built over every unit covers the whole row only if k == n - 1

@@ -22,7 +22,13 @@ from ._greedy_sparse import sparse_greedy_pairs
 from ._memory import available_memory
 from ._prg_stats import standardize_rows
 
-__all__ = ["use_sparse", "sparse_choose_pairs", "sparse_pairing_bytes", "SPARSE_OPTIONS"]
+__all__ = [
+    "similarity_block",
+    "use_sparse",
+    "sparse_choose_pairs",
+    "sparse_pairing_bytes",
+    "SPARSE_OPTIONS",
+]
 
 #: share of the available memory the dense matrix may take before the sparse path is used
 DENSE_FRACTION = 0.25
@@ -51,6 +57,19 @@ def sparse_pairing_bytes(m: int) -> int:
     k, bs = SPARSE_OPTIONS["k"], SPARSE_OPTIONS["block_size"]
     candidates = 2 * m * k * 16 + 2 * bs * (k + bs) * 16  # lists, one merge's concatenation
     return int(candidates + 3 * bs * bs * 8 + 64 * m)
+
+
+def similarity_block(zr: np.ndarray, zc: np.ndarray, decimals: int) -> np.ndarray:
+    """Rounded correlations ``zr @ zc.T / T`` of standardized rows, as the dense path computes them.
+
+    Small products (a lazy refill, the last free units) are padded with
+    repeated rows/columns: OpenBLAS sums small and matrix-vector products in
+    another order than its large GEMM, which would change values at the last bit.
+    """
+    r, c = _padded(np.arange(zr.shape[0]), np.arange(zc.shape[0]), zr.shape[1])
+    b = (zr[r] @ zc[c].T)[: zr.shape[0], : zc.shape[0]]
+    b *= 1.0 / zr.shape[1]
+    return np.round(b, decimals, out=b)
 
 
 def use_sparse(m: int, corr_dtype: str | int) -> bool:
@@ -83,16 +102,9 @@ def sparse_choose_pairs(y: np.ndarray, corr_dtype: str, decimals: int) -> np.nda
     ndarray of int64, shape (m // 2, 2)
     """
     z = standardize_rows(y, np.dtype(corr_dtype))
-    inv_t = 1.0 / y.shape[1]
 
     def block(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        # small products (a lazy refill, the last free units) are padded with repeated
-        # rows/columns: OpenBLAS sums small and matrix-vector products in another order
-        # than its large GEMM, which would change the values at the last bit
-        r, c = _padded(rows, cols, y.shape[1])
-        b = (z[r] @ z[c].T)[: rows.size, : cols.size]
-        b *= inv_t
-        return np.round(b, decimals, out=b)
+        return similarity_block(z[rows], z[cols], decimals)
 
     m = y.shape[0]
     k = min(SPARSE_OPTIONS["k"], max(m - 1, 1))

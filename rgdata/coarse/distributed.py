@@ -1,0 +1,191 @@
+"""Exact greedy correlation pairing of a large, possibly dask-backed, activity on a dask client.
+
+:func:`pair_units` is the first step of :func:`rgdata.coarse.prg` (normalize
+each unit, standardize, pair greedily by correlation) for activities whose
+``N x N`` correlation matrix does not fit in memory. The activity may be a
+numpy array, a :class:`dask.array.Array` (from zarr, HDF5 via h5py, ...) or an
+:class:`xarray.DataArray` holding either; a dask-backed one is never loaded
+whole: the rows are normalized chunk by chunk, the blocks of correlations on
+and above the block diagonal are computed as independent dask tasks (each
+returns only the top-k partners of its rows and columns), and the exact
+greedy pairing with lazy refill (:mod:`rgdata.coarse._greedy_sparse`) runs on
+the caller's machine, fetching only the rows a refill needs.
+
+Work runs on the ``distributed`` client passed as *client* (a
+``LocalCluster``, or a ``dask-jobqueue`` / Kubernetes cluster); without one,
+dask's synchronous scheduler. Both give the same pairs, which are the pairs
+of the dense path on the same data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._validation import describe
+from ._greedy_sparse import sparse_greedy_pairs
+from ._prg_levels import _TIE_DECIMALS
+from ._prg_sparse import similarity_block
+from ._prg_stats import normalize_rows, standardize_rows
+from ._topk import check_k, select_topk
+
+__all__ = ["pair_units"]
+
+_NORMALIZATIONS = ("variance", "nonzero_mean", "none")
+
+
+def _standardized(x: np.ndarray, normalization: str, corr_dtype: str) -> np.ndarray:
+    y = np.empty(x.shape, dtype=corr_dtype)
+    normalize_rows(np.asarray(x), normalization, y)
+    return standardize_rows(y, np.dtype(corr_dtype))
+
+
+def _pair_topk(zr, zc, rows, cols, k, decimals, diagonal):
+    """Top-k of a block's rows (and, off the diagonal, of its columns)."""
+    b = similarity_block(zr, zc, decimals).astype(np.float64)
+    if diagonal:
+        up = np.triu(b, 1)
+        b = up + up.T
+        np.fill_diagonal(b, -np.inf)
+        return select_topk(b, np.broadcast_to(cols, b.shape), k), None
+    return (
+        select_topk(b, np.broadcast_to(cols, b.shape), k),
+        select_topk(b.T, np.broadcast_to(rows, b.T.shape), k),
+    )
+
+
+def _rows_vs_block(zr, zb, local, decimals):
+    return similarity_block(zr, zb[local], decimals)
+
+
+def _run(client, what):
+    """Compute *what* (a collection or a list of delayed) on *client*, or synchronously."""
+    import dask  # noqa: PLC0415
+
+    if client is not None:
+        return client.compute(what, sync=True)
+    out = dask.compute(what, scheduler="synchronous")[0]
+    return out
+
+
+def _merge_lists(parts, k):
+    j = np.concatenate([p[0] for p in parts], axis=1)
+    v = np.concatenate([p[1] for p in parts], axis=1)
+    return select_topk(v, j, k)
+
+
+def _check_activity(activity: Any):
+    import dask.array as da  # noqa: PLC0415 (optional at import time)
+
+    data = getattr(activity, "data", activity) if hasattr(activity, "dims") else activity
+    if isinstance(data, da.Array):
+        arr = data
+    elif isinstance(data, np.ndarray):
+        arr = da.from_array(data, chunks=(min(1024, max(data.shape[0], 1)), -1))
+    else:
+        raise TypeError(
+            "activity must be a numpy array, a dask array or an xarray.DataArray of either "
+            f"with shape (unit, time); got {describe(activity)}"
+        )
+    if arr.ndim != 2:
+        raise ValueError(f"activity must be 2-D (unit, time); got shape {arr.shape}")
+    return arr
+
+
+def pair_units(
+    activity: Any,
+    *,
+    normalization: str = "variance",
+    k: int = 32,
+    block_size: int = 1024,
+    corr_dtype: str = "float32",
+    client: Any = None,
+    stats: dict | None = None,
+) -> np.ndarray:
+    """Exact greedy correlation pairs of the units of a large activity, on a dask client.
+
+    Parameters
+    ----------
+    activity : ndarray, dask.array.Array or xarray.DataArray, shape (unit, time)
+        A dask-backed activity stays lazy: only row chunks and the rows a
+        refill needs are loaded.
+    normalization : {"variance", "nonzero_mean", "none"}, default "variance"
+        Row normalization before the correlations, as in :func:`rgdata.coarse.prg`.
+    k : int, default 32
+        Candidate partners kept per unit (any *k* gives the same pairs).
+    block_size : int, default 1024
+        Units per block of correlations (one task computes one block).
+    corr_dtype : {"float32", "float64"}, default "float32"
+        Dtype of the products, as ``prg``'s ``corr_dtype``.
+    client : distributed.Client, optional
+        Where the tasks run; default dask's synchronous scheduler.
+    stats : dict, optional
+        Filled with ``n_refills`` and ``k``.
+
+    Returns
+    -------
+    ndarray of int64, shape (n // 2, 2)
+        Pairs ``(i, j)``, ``i < j``, in greedy order: the pairs
+        :func:`rgdata.coarse.prg` forms at its first step on the same data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).standard_normal((6, 50))
+    >>> x[3] += x[0]
+    >>> pair_units(x, k=2, block_size=4)[0].tolist()
+    [0, 3]
+    """
+    import dask  # noqa: PLC0415
+
+    arr = _check_activity(activity)
+    if normalization not in _NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {_NORMALIZATIONS}; got {normalization!r}")
+    if corr_dtype not in _TIE_DECIMALS:
+        raise ValueError(f"corr_dtype must be 'float32' or 'float64'; got {corr_dtype!r}")
+    n = arr.shape[0]
+    if n < 2:
+        return np.empty((0, 2), np.int64)
+    k = check_k(k, n)
+    decimals = _TIE_DECIMALS[corr_dtype]
+    n_blocks = -(-n // block_size)
+    sizes = tuple(len(p) for p in np.array_split(np.arange(n), n_blocks))
+    z = arr.rechunk((sizes, -1)).map_blocks(
+        _standardized, normalization, corr_dtype, dtype=np.dtype(corr_dtype)
+    )
+    # the standardized rows are computed once and kept: on the workers with a client,
+    # in this process without one (N x T values of corr_dtype, never the N x N matrix)
+    z = client.persist(z) if client is not None else z.persist(scheduler="synchronous")
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    idx_of = [np.arange(starts[a], starts[a + 1], dtype=np.int64) for a in range(n_blocks)]
+    blocks = z.to_delayed().ravel()
+    task = dask.delayed(_pair_topk, pure=True)
+    parts: list[list] = [[] for _ in range(n_blocks)]
+    for a in range(n_blocks):
+        for b in range(a, n_blocks):
+            out = task(blocks[a], blocks[b], idx_of[a], idx_of[b], k, decimals, a == b)
+            parts[a].append(out[0])
+            if a != b:
+                parts[b].append(out[1])
+    merged = [dask.delayed(_merge_lists)(p, k) for p in parts]
+    done = (
+        client.compute(merged, sync=True)
+        if client is not None
+        else dask.compute(*merged, scheduler="synchronous")
+    )
+    idx = np.concatenate([d[0] for d in done])
+    val = np.concatenate([d[1] for d in done])
+
+    def block(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        # a refill: the unit's row travels to the blocks holding the free units, each
+        # block returns its values (the free rows never leave the workers)
+        zr = _run(client, z[rows])
+        which = np.searchsorted(starts, cols, side="right") - 1
+        pieces = [
+            dask.delayed(_rows_vs_block)(zr, blocks[a], cols[which == a] - starts[a], decimals)
+            for a in np.unique(which)
+        ]
+        return np.concatenate(_run(client, pieces), axis=1)
+
+    return sparse_greedy_pairs(block, n, k=k, candidates=(idx, val), stats=stats)

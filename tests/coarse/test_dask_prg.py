@@ -1,0 +1,87 @@
+"""Exact pairing of a dask-backed activity, serial and on a LocalCluster, equals the dense path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+from rgdata.coarse._prg_levels import choose_pairs  # noqa: E402
+from rgdata.coarse._prg_stats import normalize_rows  # noqa: E402
+from rgdata.coarse.distributed import pair_units  # noqa: E402
+
+
+class _Opts:
+    pairing = "correlation"
+    corr_dtype = "float32"
+
+
+def _spikes(n, t, seed):
+    rng = np.random.default_rng(seed)
+    drive = rng.random((n // 8, t)) < 0.05
+    x = (rng.random((n, t)) < 0.02) | drive[np.arange(n) % (n // 8)] & (rng.random((n, t)) < 0.5)
+    return x.astype(np.float32)
+
+
+def _dense_pairs(x):
+    y = np.empty(x.shape, np.float32)
+    normalize_rows(x, "variance", y)
+    return choose_pairs(y, _Opts)
+
+
+@pytest.fixture(scope="module")
+def spikes():
+    x = _spikes(4096, 300, 5)
+    return x, _dense_pairs(x)
+
+
+def test_dask_array_serial_equals_dense_and_stays_lazy(spikes, monkeypatch):
+    x, dense = spikes
+    lazy = da.from_array(x, chunks=(500, -1))
+
+    def refuse(*a, **k):
+        raise AssertionError("the whole dask array was loaded")
+
+    monkeypatch.setattr(da.Array, "__array__", refuse)
+    stats = {}
+    got = pair_units(lazy, k=4, block_size=1000, stats=stats)
+    np.testing.assert_array_equal(got, dense)
+    assert stats["n_refills"] > 0
+
+
+def test_local_cluster_two_workers_equals_serial(spikes):
+    x, dense = spikes
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        got = pair_units(da.from_array(x, chunks=(700, -1)), k=8, block_size=800, client=client)
+    np.testing.assert_array_equal(got, dense)
+
+
+def test_continuous_numpy_input():
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal((1200, 60)) + rng.standard_normal((1, 60))).astype(np.float32)
+    np.testing.assert_array_equal(pair_units(x, k=3, block_size=256), _dense_pairs(x))
+
+
+@pytest.mark.parametrize(
+    ("kw", "err", "match"),
+    [
+        (dict(k=5000), ValueError, "k=5000 is larger"),
+        (dict(normalization="zscore"), ValueError, "normalization"),
+        (dict(corr_dtype="float16"), ValueError, "corr_dtype"),
+    ],
+)
+def test_bad_input(kw, err, match):
+    with pytest.raises(err, match=match):
+        pair_units(np.zeros((100, 10)) + np.arange(10), **kw)
+
+
+def test_bad_activity_type():
+    with pytest.raises(TypeError, match="activity must be"):
+        pair_units([[1, 2], [3, 4]])
