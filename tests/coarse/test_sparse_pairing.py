@@ -91,6 +91,10 @@ def test_prg_levels_identical_to_dense_at_4096(kind, monkeypatch):
     )
     sparse = prg(act, **kw)
     assert calls == [4096, 2048, 1024, 512]  # every step took the sparse path
+    # the memory estimate differs by design (candidate lists instead of the matrix)
+    assert sparse.attrs.pop("peak_memory_estimate_gib") < dense.attrs.pop(
+        "peak_memory_estimate_gib"
+    )
     xr.testing.assert_identical(sparse, dense)
     assert np.unique(dense.membership.sel(level=1)).size == 2048
 
@@ -113,3 +117,18 @@ def test_memory_estimate_drops_the_dense_matrix_on_the_sparse_path(monkeypatch):
     sparse = prg_peak_bytes(n, t, t, **kw)
     assert sparse < dense_matrix / 20
     assert sparse > 2 * n * t * 4  # still counts the variables and their standardized copy
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:prg. n_blocks")
+def test_prg_identical_to_dense_at_10000(monkeypatch):
+    act = _spikes(10_000, 500, 11)
+    kw = dict(n_levels=3, n_blocks=2, random_state=0)
+    dense = prg(act, **kw)
+    monkeypatch.setitem(_prg_sparse.SPARSE_OPTIONS, "dense_max_bytes", 0)
+    sparse = prg(act, **kw)
+    # the memory estimate differs by design (candidate lists instead of the matrix)
+    assert sparse.attrs.pop("peak_memory_estimate_gib") < dense.attrs.pop(
+        "peak_memory_estimate_gib"
+    )
+    xr.testing.assert_identical(sparse, dense)
