@@ -64,9 +64,26 @@ def _run(client, what):
     import dask  # noqa: PLC0415
 
     if client is not None:
-        return client.compute(what, sync=True)
+        return _on_client(lambda: client.compute(what, sync=True))
     out = dask.compute(what, scheduler="synchronous")[0]
     return out
+
+
+def _on_client(call):
+    """Run *call*; a closed, cancelled or unreachable client becomes one clear error."""
+    import asyncio  # noqa: PLC0415
+
+    from distributed.client import ClosedClientError  # noqa: PLC0415
+    from distributed.comm.core import CommClosedError  # noqa: PLC0415
+
+    try:
+        return call()
+    except (ClosedClientError, CommClosedError, asyncio.CancelledError, OSError) as exc:
+        raise RuntimeError(
+            "pair_units: the dask client was closed or its cluster disappeared during the run "
+            f"({type(exc).__name__}: {exc}); nothing was written, no pairs were returned. "
+            "Restart the cluster (or pass client=None to run here) and call again."
+        ) from exc
 
 
 def _merge_lists(parts, k):
@@ -156,7 +173,11 @@ def pair_units(
     )
     # the standardized rows are computed once and kept: on the workers with a client,
     # in this process without one (N x T values of corr_dtype, never the N x N matrix)
-    z = client.persist(z) if client is not None else z.persist(scheduler="synchronous")
+    z = (
+        _on_client(lambda: client.persist(z))
+        if client is not None
+        else z.persist(scheduler="synchronous")
+    )
     starts = np.concatenate([[0], np.cumsum(sizes)])
     idx_of = [np.arange(starts[a], starts[a + 1], dtype=np.int64) for a in range(n_blocks)]
     blocks = z.to_delayed().ravel()

@@ -85,3 +85,15 @@ def test_bad_input(kw, err, match):
 def test_bad_activity_type():
     with pytest.raises(TypeError, match="activity must be"):
         pair_units([[1, 2], [3, 4]])
+
+
+def test_closed_client_raises_clear_error():
+    x = np.random.default_rng(0).standard_normal((600, 50)).astype(np.float32)
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    client.close()
+    cluster.close()
+    with pytest.raises(RuntimeError, match="client was closed or its cluster disappeared"):
+        pair_units(da.from_array(x, chunks=(200, -1)), k=4, block_size=200, client=client)
