@@ -46,27 +46,31 @@ def test_dask_array_serial_equals_dense_and_stays_lazy(spikes, monkeypatch):
 
     monkeypatch.setattr(da.Array, "__array__", refuse)
     stats = {}
-    got = pair_units(lazy, k=4, block_size=1000, stats=stats)
+    got = pair_units(lazy, k=16, block_size=1000, stats=stats)
     np.testing.assert_array_equal(got, dense)
     assert stats["n_refills"] > 0
 
 
-def test_local_cluster_two_workers_equals_serial(spikes):
-    x, dense = spikes
+@pytest.mark.parametrize("n", [1024, pytest.param(4096, marks=pytest.mark.slow)])
+def test_local_cluster_two_workers_equals_serial(n):
+    x = _spikes(n, 300, 5)
+    dense = _dense_pairs(x)
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        got = pair_units(da.from_array(x, chunks=(700, -1)), k=8, block_size=800, client=client)
+        got = pair_units(
+            da.from_array(x, chunks=(n // 6, -1)), k=8, block_size=n // 5, client=client
+        )
     np.testing.assert_array_equal(got, dense)
 
 
 def test_continuous_numpy_input():
     rng = np.random.default_rng(1)
     x = (rng.standard_normal((1200, 60)) + rng.standard_normal((1, 60))).astype(np.float32)
-    np.testing.assert_array_equal(pair_units(x, k=3, block_size=256), _dense_pairs(x))
+    np.testing.assert_array_equal(pair_units(x, k=16, block_size=256), _dense_pairs(x))
 
 
 @pytest.mark.parametrize(
