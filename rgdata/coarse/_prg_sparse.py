@@ -81,7 +81,10 @@ def use_sparse(m: int, corr_dtype: str | int) -> bool:
     need = m * m * itemsize
     limit = SPARSE_OPTIONS["dense_max_bytes"]
     if limit is None:
-        limit = DENSE_FRACTION * available_memory()
+        have = available_memory()
+        if have is None:  # unknown: stay on the dense path (prg's memory check decides)
+            return False
+        limit = DENSE_FRACTION * have
     return need > limit
 
 

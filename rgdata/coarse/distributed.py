@@ -25,6 +25,7 @@ import numpy as np
 
 from .._validation import describe
 from ._greedy_sparse import sparse_greedy_pairs
+from ._memory import available_memory
 from ._prg_levels import _TIE_DECIMALS
 from ._prg_sparse import similarity_block
 from ._prg_stats import normalize_rows, standardize_rows
@@ -67,6 +68,23 @@ def _run(client, what):
         return _on_client(lambda: client.compute(what, sync=True))
     out = dask.compute(what, scheduler="synchronous")[0]
     return out
+
+
+def _check_block_size(block_size: Any, t_len: int, itemsize: int) -> None:
+    """A task holds two row blocks of standardized values and three blocks of similarities."""
+    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)):
+        raise TypeError(f"block_size must be a positive integer; got {describe(block_size)}")
+    if block_size < 1:
+        raise ValueError(f"block_size must be a positive integer; got {block_size}")
+    need = 2 * block_size * t_len * (itemsize + 8) + 3 * block_size**2 * 8
+    have = available_memory()
+    if have is not None and need > have:
+        fit = int(block_size * (have / need) ** 0.5)
+        raise ValueError(
+            f"block_size={block_size} needs about {need / 2**30:.1f} GiB per task "
+            f"(T = {t_len}), more than the {have / 2**30:.1f} GiB available here; "
+            f"use block_size <= {max(fit, 1)}"
+        )
 
 
 def _on_client(call):
@@ -165,6 +183,7 @@ def pair_units(
     if n < 2:
         return np.empty((0, 2), np.int64)
     k = check_k(k, n)
+    _check_block_size(block_size, arr.shape[1], np.dtype(corr_dtype).itemsize)
     decimals = _TIE_DECIMALS[corr_dtype]
     n_blocks = -(-n // block_size)
     sizes = tuple(len(p) for p in np.array_split(np.arange(n), n_blocks))

@@ -101,3 +101,13 @@ def test_closed_client_raises_clear_error():
     cluster.close()
     with pytest.raises(RuntimeError, match="client was closed or its cluster disappeared"):
         pair_units(da.from_array(x, chunks=(200, -1)), k=4, block_size=200, client=client)
+
+
+def test_block_that_does_not_fit_memory_is_refused(monkeypatch):
+    from rgdata.coarse import distributed as dist
+
+    monkeypatch.setattr(dist, "available_memory", lambda: 2**20)  # 1 MiB
+    with pytest.raises(ValueError, match=r"block_size=1024 needs about .* use block_size <="):
+        pair_units(np.random.default_rng(0).standard_normal((2000, 30)), block_size=1024)
+    with pytest.raises(TypeError, match="block_size"):
+        pair_units(np.zeros((10, 5)) + np.arange(5), k=2, block_size=2.0)

@@ -132,3 +132,13 @@ def test_prg_identical_to_dense_at_10000(monkeypatch):
         "peak_memory_estimate_gib"
     )
     xr.testing.assert_identical(sparse, dense)
+
+
+def test_switch_follows_available_memory(monkeypatch):
+    monkeypatch.setattr(
+        _prg_sparse, "available_memory", lambda: 4 * 2000**2 * 4
+    )  # the dense matrix may take a quarter
+    assert _prg_sparse.use_sparse(2001, "float32")
+    assert not _prg_sparse.use_sparse(1999, "float32")
+    monkeypatch.setattr(_prg_sparse, "available_memory", lambda: None)
+    assert not _prg_sparse.use_sparse(10**6, "float32")
