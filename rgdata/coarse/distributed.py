@@ -1,11 +1,14 @@
 """Exact greedy correlation pairing of a large, possibly dask-backed, activity on a dask client.
 
-:func:`pair_units` is the first step of :func:`rgdata.coarse.prg` (normalize
-each unit, standardize, pair greedily by correlation) for activities whose
+:func:`pair_units` is the first step of :func:`rgdata.coarse.prg` (pair the
+units greedily by correlation) for activities whose
 ``N x N`` correlation matrix does not fit in memory. The activity may be a
 numpy array, a :class:`dask.array.Array` (from zarr, HDF5 via h5py, ...) or an
 :class:`xarray.DataArray` holding either; a dask-backed one is never loaded
-whole: the rows are normalized chunk by chunk, the blocks of correlations on
+whole: the rows are prepared chunk by chunk (exact integer moments for
+spikes and counts, float64 z-scores otherwise; see
+:mod:`rgdata.coarse._prg_similarity`; a per-row normalization does not
+change a correlation, so none is asked for), the blocks of correlations on
 and above the block diagonal are computed as independent dask tasks (each
 returns only the top-k partners of its rows and columns), and the exact
 greedy pairing with lazy refill (:mod:`rgdata.coarse._greedy_sparse`) runs on
@@ -26,25 +29,19 @@ import numpy as np
 from .._validation import describe
 from ._greedy_sparse import sparse_greedy_pairs
 from ._memory import available_memory
-from ._prg_levels import _TIE_DECIMALS
-from ._prg_sparse import similarity_block
-from ._prg_stats import normalize_rows, standardize_rows
+from ._prg_similarity import PairingRows, exact_product_dtype, pairing_rows, similarity
 from ._topk import check_k, select_topk
 
 __all__ = ["pair_units"]
 
-_NORMALIZATIONS = ("variance", "nonzero_mean", "none")
+
+def _prepared(x: np.ndarray, exact: str | None) -> PairingRows:
+    return pairing_rows(np.asarray(x), exact)
 
 
-def _standardized(x: np.ndarray, normalization: str, corr_dtype: str) -> np.ndarray:
-    y = np.empty(x.shape, dtype=corr_dtype)
-    normalize_rows(np.asarray(x), normalization, y)
-    return standardize_rows(y, np.dtype(corr_dtype))
-
-
-def _pair_topk(zr, zc, rows, cols, k, decimals, diagonal):
+def _pair_topk(zr, zc, rows, cols, k, diagonal):
     """Top-k of a block's rows (and, off the diagonal, of its columns)."""
-    b = similarity_block(zr, zc, decimals).astype(np.float64)
+    b = similarity(zr, zc)
     if diagonal:
         up = np.triu(b, 1)
         b = up + up.T
@@ -56,8 +53,20 @@ def _pair_topk(zr, zc, rows, cols, k, decimals, diagonal):
     )
 
 
-def _rows_vs_block(zr, zb, local, decimals):
-    return similarity_block(zr, zb[local], decimals)
+def _rows_vs_block(zr, zb, local):
+    return similarity(zr, zb.take(local))
+
+
+def _take(blocks, parts):
+    """The rows ``parts = [(block index, local rows), ...]`` of prepared *blocks*, in order."""
+    pieces = [blocks[a].take(local) for a, local in parts]
+    first = pieces[0]
+    values = np.concatenate([p.values for p in pieces])
+    if not first.exact:
+        return PairingRows(values, None, None, first.n_time)
+    sums = np.concatenate([p.sums for p in pieces])
+    spread = np.concatenate([p.spread for p in pieces])
+    return PairingRows(values, sums, spread, first.n_time)
 
 
 def _run(client, what):
@@ -104,6 +113,13 @@ def _on_client(call):
         ) from exc
 
 
+def _is_integer(arr):
+    """Lazy: whether every value of the dask array *arr* is an integer."""
+    import dask.array as da  # noqa: PLC0415
+
+    return (arr == da.rint(arr)).all()
+
+
 def _merge_lists(parts, k):
     j = np.concatenate([p[0] for p in parts], axis=1)
     v = np.concatenate([p[1] for p in parts], axis=1)
@@ -131,10 +147,8 @@ def _check_activity(activity: Any):
 def pair_units(
     activity: Any,
     *,
-    normalization: str = "variance",
     k: int = 32,
     block_size: int = 1024,
-    corr_dtype: str = "float32",
     client: Any = None,
     stats: dict | None = None,
 ) -> np.ndarray:
@@ -145,14 +159,10 @@ def pair_units(
     activity : ndarray, dask.array.Array or xarray.DataArray, shape (unit, time)
         A dask-backed activity stays lazy: only row chunks and the rows a
         refill needs are loaded.
-    normalization : {"variance", "nonzero_mean", "none"}, default "variance"
-        Row normalization before the correlations, as in :func:`rgdata.coarse.prg`.
     k : int, default 32
         Candidate partners kept per unit (any *k* gives the same pairs).
     block_size : int, default 1024
         Units per block of correlations (one task computes one block).
-    corr_dtype : {"float32", "float64"}, default "float32"
-        Dtype of the products, as ``prg``'s ``corr_dtype``.
     client : distributed.Client, optional
         Where the tasks run; default dask's synchronous scheduler.
     stats : dict, optional
@@ -175,36 +185,31 @@ def pair_units(
     import dask  # noqa: PLC0415
 
     arr = _check_activity(activity)
-    if normalization not in _NORMALIZATIONS:
-        raise ValueError(f"normalization must be one of {_NORMALIZATIONS}; got {normalization!r}")
-    if corr_dtype not in _TIE_DECIMALS:
-        raise ValueError(f"corr_dtype must be 'float32' or 'float64'; got {corr_dtype!r}")
     n = arr.shape[0]
     if n < 2:
         return np.empty((0, 2), np.int64)
     k = check_k(k, n)
-    _check_block_size(block_size, arr.shape[1], np.dtype(corr_dtype).itemsize)
-    decimals = _TIE_DECIMALS[corr_dtype]
+    _check_block_size(block_size, arr.shape[1], 8)
     n_blocks = -(-n // block_size)
     sizes = tuple(len(p) for p in np.array_split(np.arange(n), n_blocks))
-    z = arr.rechunk((sizes, -1)).map_blocks(
-        _standardized, normalization, corr_dtype, dtype=np.dtype(corr_dtype)
-    )
-    # the standardized rows are computed once and kept: on the workers with a client,
-    # in this process without one (N x T values of corr_dtype, never the N x N matrix)
-    z = (
-        _on_client(lambda: client.persist(z))
-        if client is not None
-        else z.persist(scheduler="synchronous")
-    )
+    arr = arr.rechunk((sizes, -1))
+    # one path for every block: exact integer products when the whole activity is integer
+    integer, top = _run(client, [_is_integer(arr), abs(arr).max()])
+    exact = exact_product_dtype(bool(integer), float(top), arr.shape[1])
+    prepared = [dask.delayed(_prepared, pure=True)(b, exact) for b in arr.to_delayed().ravel()]
+    # the prepared rows are computed once and kept: on the workers with a client,
+    # in this process without one (N x T values, never the N x N matrix)
+    if client is not None:
+        blocks = _on_client(lambda: client.persist(prepared))
+    else:
+        blocks = [dask.delayed(b) for b in dask.compute(*prepared, scheduler="synchronous")]
     starts = np.concatenate([[0], np.cumsum(sizes)])
     idx_of = [np.arange(starts[a], starts[a + 1], dtype=np.int64) for a in range(n_blocks)]
-    blocks = z.to_delayed().ravel()
     task = dask.delayed(_pair_topk, pure=True)
     parts: list[list] = [[] for _ in range(n_blocks)]
     for a in range(n_blocks):
         for b in range(a, n_blocks):
-            out = task(blocks[a], blocks[b], idx_of[a], idx_of[b], k, decimals, a == b)
+            out = task(blocks[a], blocks[b], idx_of[a], idx_of[b], k, a == b)
             parts[a].append(out[0])
             if a != b:
                 parts[b].append(out[1])
@@ -220,10 +225,12 @@ def pair_units(
     def block(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         # a refill: the unit's row travels to the blocks holding the free units, each
         # block returns its values (the free rows never leave the workers)
-        zr = _run(client, z[rows])
+        rows_at = np.searchsorted(starts, rows, side="right") - 1
+        parts = [(a, rows[rows_at == a] - starts[a]) for a in np.unique(rows_at)]
+        zr = _run(client, dask.delayed(_take)(blocks, parts))
         which = np.searchsorted(starts, cols, side="right") - 1
         pieces = [
-            dask.delayed(_rows_vs_block)(zr, blocks[a], cols[which == a] - starts[a], decimals)
+            dask.delayed(_rows_vs_block)(zr, blocks[a], cols[which == a] - starts[a])
             for a in np.unique(which)
         ]
         return np.concatenate(_run(client, pieces), axis=1)

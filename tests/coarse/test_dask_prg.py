@@ -9,7 +9,6 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 from rgdata.coarse._prg_levels import choose_pairs  # noqa: E402
-from rgdata.coarse._prg_stats import normalize_rows  # noqa: E402
 from rgdata.coarse.distributed import pair_units  # noqa: E402
 
 
@@ -26,9 +25,7 @@ def _spikes(n, t, seed):
 
 
 def _dense_pairs(x):
-    y = np.empty(x.shape, np.float32)
-    normalize_rows(x, "variance", y)
-    return choose_pairs(y, _Opts)
+    return choose_pairs(x, _Opts)  # prg's first step pairs the raw samples
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +74,8 @@ def test_continuous_numpy_input():
     ("kw", "err", "match"),
     [
         (dict(k=5000), ValueError, "k=5000 is larger"),
-        (dict(normalization="zscore"), ValueError, "normalization"),
-        (dict(corr_dtype="float16"), ValueError, "corr_dtype"),
+        (dict(block_size=0), ValueError, "block_size"),
+        (dict(block_size=2.5), TypeError, "block_size"),
     ],
 )
 def test_bad_input(kw, err, match):
