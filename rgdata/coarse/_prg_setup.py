@@ -286,6 +286,7 @@ def prepare_data(act: xr.DataArray, opts: PrgOptions) -> PrgData:
         sum_itemsize=sum_dtype.itemsize,
         max_eigen_size=opts.max_eigen_size,
         prepared_itemsize=prepared_itemsize,
+        product_itemsize=np.dtype(pair_exact).itemsize if pair_exact else 8,
     )
     check_memory(
         needed,

@@ -49,7 +49,7 @@ TIE_DECIMALS = 6
 #: below this many rows, one BLAS thread (thread start-up and spinning cost more)
 _THREADED_MIN = 1024
 #: rows of the dense matrix computed per float64 product
-_ROW_CHUNK = 1024  # rgdata.coarse._memory counts it as _SIMILARITY_ROWS
+_ROW_CHUNK = 1024  # rows finished at a time (float64 temporaries)
 
 
 @dataclass
@@ -66,8 +66,8 @@ class PairingRows:
         """Whether the rows take the exact integer path."""
         return self.sums is not None
 
-    def take(self, idx: np.ndarray) -> PairingRows:
-        """The rows *idx*."""
+    def take(self, idx: np.ndarray | slice) -> PairingRows:
+        """The rows *idx* (a slice gives views, no copy)."""
         if self.exact:
             return PairingRows(self.values[idx], self.sums[idx], self.spread[idx], self.n_time)
         return PairingRows(self.values[idx], None, None, self.n_time)
@@ -95,6 +95,17 @@ def _all_integer(x: np.ndarray) -> bool:
     return True
 
 
+def _row_moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact float64 sums and sums of squares of integer rows (a float64 chunk at a time)."""
+    sums = np.empty(values.shape[0])
+    squares = np.empty(values.shape[0])
+    for start in range(0, values.shape[0], 256):
+        wide = values[start : start + 256].astype(np.float64)
+        sums[start : start + 256] = wide.sum(axis=1)  # integers below 2^53: exact in any order
+        squares[start : start + 256] = np.einsum("ij,ij->i", wide, wide)
+    return sums, squares
+
+
 def pairing_rows(x: np.ndarray, exact: str | None = "auto") -> PairingRows:
     """Prepare the rows of *x* (``(m, T)``) for :func:`similarity`.
 
@@ -119,23 +130,13 @@ def pairing_rows(x: np.ndarray, exact: str | None = "auto") -> PairingRows:
         z = standardize_rows(x, np.dtype(np.float64))
         return PairingRows(z, None, None, t_len)
     values = np.ascontiguousarray(x, dtype=exact)
-    wide = values.astype(np.float64)
-    sums = wide.sum(axis=1)  # integers below 2^53: exact in any order
-    squares = np.einsum("ij,ij->i", wide, wide)
+    sums, squares = _row_moments(values)
     spread = np.sqrt(np.maximum(t_len * squares - sums * sums, 0.0))
     return PairingRows(values, sums, spread, t_len)
 
 
-def similarity(a: PairingRows, b: PairingRows, out: np.ndarray | None = None) -> np.ndarray:
-    """Rounded correlations of the rows of *a* with the rows of *b* (float64 unless *out*).
-
-    The same numbers for any split of the rows into blocks, any BLAS kernel
-    and any thread count (see the module docstring). Constant rows have
-    correlation 0 with everything.
-    """
-    m = a.values.shape[0]
-    with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
-        prod = a.values @ b.values.T
+def _finish(prod: np.ndarray, a: PairingRows, b: PairingRows) -> np.ndarray:
+    """Products of the rows of *a* and *b* to rounded correlations (float64, in place if so)."""
     prod = prod.astype(np.float64, copy=False)
     if a.exact:
         prod *= a.n_time
@@ -145,23 +146,38 @@ def similarity(a: PairingRows, b: PairingRows, out: np.ndarray | None = None) ->
         prod[denom == 0] = 0.0
     else:
         prod *= 1.0 / a.n_time
-    np.round(prod, TIE_DECIMALS, out=prod)
-    if out is None:
-        return prod
-    out[...] = prod
-    return out
+    return np.round(prod, TIE_DECIMALS, out=prod)
+
+
+def similarity(a: PairingRows, b: PairingRows) -> np.ndarray:
+    """Rounded correlations (float64) of the rows of *a* with the rows of *b*.
+
+    The same numbers for any split of the rows into blocks, any BLAS kernel
+    and any thread count (see the module docstring). Constant rows have
+    correlation 0 with everything.
+    """
+    m = a.values.shape[0]
+    with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
+        prod = a.values @ b.values.T
+    return _finish(prod, a, b)
 
 
 def dense_similarity(rows: PairingRows, dtype: str) -> np.ndarray:
-    """The whole ``m x m`` matrix of :func:`similarity`, stored in *dtype*.
+    """The ``m x m`` matrix of :func:`similarity`, stored in *dtype*.
 
-    Computed ``_ROW_CHUNK`` rows at a time so the float64 products never take
-    more than a chunk beyond the stored matrix. Values rounded to 6 decimals
-    keep their order and ties when stored in float32.
+    One symmetric product ``v @ v.T`` (BLAS ``syrk``: half the work of a
+    general product) in the rows' dtype, finished ``_ROW_CHUNK`` rows at a
+    time in place. On the float64 path with *dtype* float32 the float64
+    product is converted at the end (``12 m^2`` bytes at the peak). Values
+    rounded to 6 decimals keep their order and ties when stored in float32.
     """
-    m = rows.values.shape[0]
-    corr = np.empty((m, m), dtype=dtype)
+    v = rows.values
+    m = v.shape[0]
+    with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
+        prod = v @ v.T
+    if np.dtype(dtype).itemsize > prod.dtype.itemsize:  # float32 integer products, float64 kept
+        prod = prod.astype(dtype)
     for start in range(0, m, _ROW_CHUNK):
-        idx = np.arange(start, min(start + _ROW_CHUNK, m))
-        similarity(rows.take(idx), rows, out=corr[start : start + idx.size])
-    return corr
+        part = slice(start, min(start + _ROW_CHUNK, m))
+        prod[part] = _finish(prod[part], rows.take(part), rows)
+    return prod.astype(dtype, copy=False)

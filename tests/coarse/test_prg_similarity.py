@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
+from rgdata.coarse import _prg_similarity
 from rgdata.coarse._prg_similarity import (
     dense_similarity,
     exact_product_dtype,
@@ -57,13 +58,15 @@ def test_equal_counts_give_exactly_equal_correlations():
 
 
 @pytest.mark.parametrize("kind", ["binary", "counts"])
-def test_integer_path_identical_for_any_block_split(kind, rng):
+def test_integer_path_identical_for_any_block_split(kind, rng, monkeypatch):
     x = _spikes(300, 500, 3)
     if kind == "counts":
         x = x * rng.integers(1, 6, size=x.shape)
     rows = pairing_rows(x)
     assert rows.exact
-    full = dense_similarity(rows, "float64")
+    full = similarity(rows, rows)
+    monkeypatch.setattr(_prg_similarity, "_ROW_CHUNK", 64)
+    np.testing.assert_array_equal(dense_similarity(rows, "float64"), full)  # chunks of 64 rows
     for cut in (1, 7, 64, 299):
         r, c = np.arange(cut), np.arange(cut, 300)
         np.testing.assert_array_equal(similarity(rows.take(r), rows.take(c)), full[:cut, cut:])
