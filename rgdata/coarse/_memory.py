@@ -44,6 +44,8 @@ _CHUNK_COPIES = 2
 #: the estimate is raised by this factor and constant (small per-level arrays, the result)
 _MARGIN = 1.1
 _OVERHEAD = 8 * 2**20
+#: rows of the product finished at a time in float64 (``_prg_similarity._ROW_CHUNK``)
+_SIMILARITY_ROWS = 1024
 
 
 def _read_int(path: Path) -> int | None:
@@ -99,6 +101,24 @@ def available_memory() -> int | None:
     return avail
 
 
+def _pairing_bytes(m: int, y: int, prepared: int, product_itemsize: int, corr_itemsize: int) -> int:
+    """Bytes alive while one step pairs *m* rows: variables, prepared rows, matrix or lists.
+
+    The dense path holds the symmetric product in the prepared rows' dtype
+    (*product_itemsize*), float64 temporaries of one chunk of rows while
+    finishing it, and a converted copy when the product's dtype is not
+    ``corr_dtype``.
+    """
+    from ._prg_sparse import sparse_pairing_bytes, use_sparse  # noqa: PLC0415 (import cycle)
+
+    if use_sparse(m, corr_itemsize):  # the exact sparse path: candidates and blocks only
+        return y + prepared + sparse_pairing_bytes(m)
+    matrix = m * m * product_itemsize
+    converted = m * m * corr_itemsize if product_itemsize != corr_itemsize else 0
+    work = 3 * min(m, _SIMILARITY_ROWS) * m * 8
+    return y + prepared + matrix + max(work, converted, pairing_extra_bytes(m))
+
+
 def prg_peak_bytes(
     n_units: int,
     n_time: int,
@@ -109,6 +129,8 @@ def prg_peak_bytes(
     corr_itemsize: int,
     sum_itemsize: int,
     max_eigen_size: int,
+    prepared_itemsize: int = 8,
+    product_itemsize: int = 8,
 ) -> int:
     """Estimated peak of the memory :func:`rgdata.coarse.prg` allocates (bytes).
 
@@ -123,11 +145,20 @@ def prg_peak_bytes(
     copies_input : bool
         Whether the units are reordered into sorted-label order (one copy of the input).
     corr_itemsize : int
-        Bytes per value of ``corr_dtype`` (the normalized variables and the correlation matrix).
+        Bytes per value of ``corr_dtype`` (the normalized variables and the stored correlation
+        matrix; the products are float64, see :mod:`rgdata.coarse._prg_similarity`).
     sum_itemsize : int
         Bytes per value of the cluster sums.
     max_eigen_size : int
         Largest cluster whose covariance spectrum is computed.
+    prepared_itemsize : int, default 8
+        Bytes per value of the first step's rows prepared for the correlations
+        (:mod:`rgdata.coarse._prg_similarity`: 8 for float64 z-scores, the
+        exact product dtype's size for an integer copy, 0 when the input is
+        used in place); later steps prepare float64 z-scores of half as many rows.
+    product_itemsize : int, default 8
+        Bytes per value of the first step's symmetric product (4 for float32
+        exact integer products, else 8).
 
     Returns
     -------
@@ -144,9 +175,13 @@ def prg_peak_bytes(
     n, t, tp = int(n_units), int(n_time), int(n_pair_time)
     chunk = min(n, rows_per_chunk(t)) * t * 8
     y = n * tp * corr_itemsize
-    corr = n * n * corr_itemsize
-    # the standardized copy (corr_dtype, written row by row) then the correlation matrix
-    pairing = max(2 * y, y + corr, corr + pairing_extra_bytes(n))
+    # the rows prepared for the correlations (an integer copy or float64 z-scores), then the
+    # correlation matrix in corr_dtype and one chunk of float64 products; the first step
+    # (n rows) or the second (n/2 rows, float64 z-scores of normalized sums)
+    pairing = max(
+        _pairing_bytes(n, y, n * tp * prepared_itemsize, product_itemsize, corr_itemsize),
+        _pairing_bytes(n // 2, y // 2, (n // 2) * tp * 8, 8, corr_itemsize),
+    )
     summing = max(1.5 * n * t * sum_itemsize, 0.5 * n * t * sum_itemsize + 1.5 * y)
     stats = _CHUNK_COPIES * chunk
     spectra = 3 * min(n, max_eigen_size) * t * 8

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .._progress import progress_bar
 from .._warnings import warn_user
@@ -20,6 +19,8 @@ from ._blocks import auto_max_lag, enough_lags
 from ._prg_kernels import pair_sums
 from ._prg_pairing import greedy_pairs, random_pairs
 from ._prg_setup import LEFT_OUT_WARN_FRACTION, PrgData, PrgOptions
+from ._prg_similarity import dense_similarity, pairing_rows
+from ._prg_sparse import sparse_choose_pairs, use_sparse
 from ._prg_stats import (
     autocorrelation_rows,
     level_stats,
@@ -30,10 +31,8 @@ from ._prg_stats import (
 
 __all__ = ["LevelPass", "run_levels", "choose_pairs", "warn_level_notes"]
 
-_THREADED_MIN = 1024  # correlation matrices smaller than this use one BLAS thread
 #: correlations are rounded to this many decimals before pairing, so that
 #: mathematically equal values (frequent for binary spikes) tie exactly
-_TIE_DECIMALS = {"float32": 6, "float64": 12}
 
 
 @dataclass
@@ -90,7 +89,10 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
         if level == n_levels:
             break
         cl = lp.clusters[level]
-        pairs = choose_pairs(y, opts)
+        # level 0: the raw samples (a correlation does not see the per-row normalization,
+        # and raw spikes or counts are integers, paired exactly)
+        exact = data.pair_exact if level == 0 else "auto"
+        pairs = choose_pairs(data.x_pair if level == 0 else y, opts, exact)
         if cl.shape[0] % 2:
             lp.left_out_notes.append(_left_out_note(pairs, cl, data.labels, level, lp.sizes))
         a, b_ = pairs[:, 0], pairs[:, 1]
@@ -197,19 +199,21 @@ def level_acf(raw: np.ndarray, opts: PrgOptions, start: int = 0) -> tuple[np.nda
         lags = min(opts.long_lag, 4 * lags)
 
 
-def choose_pairs(y: np.ndarray, opts: PrgOptions) -> np.ndarray:
-    """Pairs ``(m // 2, 2)`` of the rows of *y*: greedy by correlation, or random."""
+def choose_pairs(y: np.ndarray, opts: PrgOptions, exact: str | None = "auto") -> np.ndarray:
+    """Pairs ``(m // 2, 2)`` of the rows of *y*: greedy by correlation, or random.
+
+    The correlations are :func:`rgdata.coarse._prg_similarity.similarity`'s:
+    exact for integer-valued rows, float64 otherwise, rounded to
+    ``TIE_DECIMALS`` so the pairs do not depend on the BLAS kernel. *exact*
+    is passed to :func:`~rgdata.coarse._prg_similarity.pairing_rows`.
+    """
     m = y.shape[0]
     if opts.pairing == "random":
         return random_pairs(m, opts.rng)
-    z = standardize_rows(y, np.dtype(opts.corr_dtype))
-    # small matrices: one BLAS thread (thread start-up and spinning cost more)
-    with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
-        corr = z @ z.T
-    del z
-    corr *= 1.0 / y.shape[1]
-    np.round(corr, _TIE_DECIMALS[opts.corr_dtype], out=corr)
-    return greedy_pairs(corr)
+    rows = pairing_rows(y, exact)
+    if use_sparse(m, opts.corr_dtype):  # the dense matrix would not fit: exact sparse path
+        return sparse_choose_pairs(rows)
+    return greedy_pairs(dense_similarity(rows, opts.corr_dtype))
 
 
 def _left_out_note(

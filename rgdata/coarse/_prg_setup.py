@@ -32,6 +32,7 @@ from ._memory import (
     max_abs,
     prg_peak_bytes,
 )
+from ._prg_similarity import exact_product_dtype
 from ._prg_stats import data_coding
 
 __all__ = [
@@ -103,6 +104,7 @@ class PrgData:
     float_dtype: np.dtype
     sum_dtype: np.dtype
     needed: int  # estimated peak bytes
+    pair_exact: str | None  # product dtype of the first step's exact integer correlations
     n_units: int
     n_time: int
 
@@ -265,15 +267,26 @@ def prepare_data(act: xr.DataArray, opts: PrgOptions) -> PrgData:
     except TypeError:  # unsortable labels: keep the given order
         canon = np.arange(n_units)
     reorder = not np.array_equal(canon, np.arange(n_units))
+    t_pair = opts.t_split if opts.holdout else t_len
+    # spikes and counts are correlated exactly at the first step (_prg_similarity)
+    pair_exact = exact_product_dtype(coding != "continuous", top_value, t_pair)
+    if pair_exact is None:
+        prepared_itemsize = 8
+    elif opts.holdout or x.dtype != np.dtype(pair_exact):
+        prepared_itemsize = np.dtype(pair_exact).itemsize
+    else:
+        prepared_itemsize = 0  # used in place
     needed = prg_peak_bytes(
         n_units,
         t_len,
-        opts.t_split if opts.holdout else t_len,
+        t_pair,
         input_itemsize=x.dtype.itemsize,
         copies_input=reorder,
         corr_itemsize=float_dtype.itemsize,
         sum_itemsize=sum_dtype.itemsize,
         max_eigen_size=opts.max_eigen_size,
+        prepared_itemsize=prepared_itemsize,
+        product_itemsize=np.dtype(pair_exact).itemsize if pair_exact else 8,
     )
     check_memory(
         needed,
@@ -294,6 +307,7 @@ def prepare_data(act: xr.DataArray, opts: PrgOptions) -> PrgData:
         float_dtype=float_dtype,
         sum_dtype=sum_dtype,
         needed=needed,
+        pair_exact=pair_exact,
         n_units=n_units,
         n_time=t_len,
     )

@@ -1,0 +1,183 @@
+"""The correlations PRG pairs by, computed so the same data give the same numbers on any machine.
+
+Greedy pairing breaks ties by index, so pairs change whenever two
+correlations that are equal in exact arithmetic come out unequal in floating
+point, and floating-point products depend on the BLAS kernel (AVX2 and
+AVX-512 kernels, ``syrk`` and ``gemm``, block shapes sum in different orders).
+Binary spike trains are full of such ties. Two paths keep the numbers
+machine-independent:
+
+* **Integer-valued data** (spikes, counts; at level 0 whatever the
+  normalization, since a correlation does not see a per-row affine
+  normalization; at every level with ``normalization="none"``): the sums
+  ``S_i``, ``Q_i = sum x_i^2`` and co-occurrences ``G_ij = sum x_i x_j`` are
+  integers, and a BLAS product of integers is exact in any summation order as
+  long as every partial sum is below ``2^24`` (float32) or ``2^53`` (float64).
+  The correlation ``(T G_ij - S_i S_j) / sqrt((T Q_i - S_i^2)(T Q_j - S_j^2))``
+  then takes correctly rounded elementwise operations only: identical bits
+  everywhere, and equal counts give equal correlations (exact ties).
+* **Other data**: rows standardized in float64 and multiplied in float64
+  (round-off ~1e-13), then rounded to :data:`TIE_DECIMALS` decimals, so
+  values equal in exact arithmetic compare equal unless one of them lies
+  within ~1e-13 of a rounding boundary (probability ~1e-7 per pair).
+
+Correlations are rounded to :data:`TIE_DECIMALS` decimals on both paths:
+two correlations closer than ``1e-6`` (far below any correlation's sampling
+error) count as tied, and ties go to the smaller index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ._prg_stats import standardize_rows
+
+__all__ = [
+    "TIE_DECIMALS",
+    "PairingRows",
+    "exact_product_dtype",
+    "pairing_rows",
+    "similarity",
+    "dense_similarity",
+]
+
+#: correlations are rounded to this many decimals before pairing (closer values are ties)
+TIE_DECIMALS = 6
+#: below this many rows, one BLAS thread (thread start-up and spinning cost more)
+_THREADED_MIN = 1024
+#: rows of the dense matrix computed per float64 product
+_ROW_CHUNK = 1024  # rows finished at a time (float64 temporaries)
+
+
+@dataclass
+class PairingRows:
+    """Rows prepared for similarities: raw integers with exact moments, or float64 z-scores."""
+
+    values: np.ndarray  # (m, T): integers in an exact product dtype, or z-scores in float64
+    sums: np.ndarray | None  # S_i (float64, exact integers) on the integer path
+    spread: np.ndarray | None  # sqrt(T Q_i - S_i^2) on the integer path
+    n_time: int
+
+    @property
+    def exact(self) -> bool:
+        """Whether the rows take the exact integer path."""
+        return self.sums is not None
+
+    def take(self, idx: np.ndarray | slice) -> PairingRows:
+        """The rows *idx* (a slice gives views, no copy)."""
+        if self.exact:
+            return PairingRows(self.values[idx], self.sums[idx], self.spread[idx], self.n_time)
+        return PairingRows(self.values[idx], None, None, self.n_time)
+
+
+def exact_product_dtype(integer: bool, top: float, t_len: int) -> str | None:
+    """The dtype whose products are exact for integer rows bounded by *top*, or None.
+
+    None when the rows are not all integers or too large for exact sums
+    (``T * G_ij - S_i S_j`` must also be an exact float64 integer).
+    """
+    bound = top * top * t_len
+    if not integer or bound * t_len >= 2.0**53:
+        return None
+    return "float32" if bound < 2.0**24 else "float64"
+
+
+def _all_integer(x: np.ndarray) -> bool:
+    if not np.issubdtype(x.dtype, np.floating):
+        return np.issubdtype(x.dtype, np.integer) or x.dtype == bool
+    for start in range(0, x.shape[0], 256):  # early exit on the first non-integer chunk
+        part = x[start : start + 256]
+        if not np.array_equal(part, np.rint(part)):
+            return False
+    return True
+
+
+def _row_moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact float64 sums and sums of squares of integer rows (a float64 chunk at a time)."""
+    sums = np.empty(values.shape[0])
+    squares = np.empty(values.shape[0])
+    for start in range(0, values.shape[0], 256):
+        wide = values[start : start + 256].astype(np.float64)
+        sums[start : start + 256] = wide.sum(axis=1)  # integers below 2^53: exact in any order
+        squares[start : start + 256] = np.einsum("ij,ij->i", wide, wide)
+    return sums, squares
+
+
+def pairing_rows(x: np.ndarray, exact: str | None = "auto") -> PairingRows:
+    """Prepare the rows of *x* (``(m, T)``) for :func:`similarity`.
+
+    *exact* is ``"auto"`` (decide from *x*), the product dtype of the exact
+    integer path (decided elsewhere, e.g. over all chunks of a dask array), or
+    None (the float64 path).
+
+    Examples
+    --------
+    >>> rows = pairing_rows(np.array([[0, 1, 1, 0], [0, 1, 0, 0], [1, 0, 0, 1.0]]))
+    >>> rows.exact
+    True
+    >>> similarity(rows, rows).round(4).tolist()
+    [[1.0, 0.5774, -1.0], [0.5774, 1.0, -0.5774], [-1.0, -0.5774, 1.0]]
+    """
+    x = np.asarray(x)
+    t_len = x.shape[1]
+    if exact == "auto":
+        top = float(np.abs(x).max()) if x.size else 0.0
+        exact = exact_product_dtype(x.size > 0 and _all_integer(x), top, t_len)
+    if exact is None:
+        z = standardize_rows(x, np.dtype(np.float64))
+        return PairingRows(z, None, None, t_len)
+    values = np.ascontiguousarray(x, dtype=exact)
+    sums, squares = _row_moments(values)
+    spread = np.sqrt(np.maximum(t_len * squares - sums * sums, 0.0))
+    return PairingRows(values, sums, spread, t_len)
+
+
+def _finish(prod: np.ndarray, a: PairingRows, b: PairingRows) -> np.ndarray:
+    """Products of the rows of *a* and *b* to rounded correlations (float64, in place if so)."""
+    prod = prod.astype(np.float64, copy=False)
+    if a.exact:
+        prod *= a.n_time
+        prod -= np.multiply.outer(a.sums, b.sums)
+        denom = np.multiply.outer(a.spread, b.spread)
+        np.divide(prod, denom, out=prod, where=denom > 0)
+        prod[denom == 0] = 0.0
+    else:
+        prod *= 1.0 / a.n_time
+    return np.round(prod, TIE_DECIMALS, out=prod)
+
+
+def similarity(a: PairingRows, b: PairingRows) -> np.ndarray:
+    """Rounded correlations (float64) of the rows of *a* with the rows of *b*.
+
+    The same numbers for any split of the rows into blocks, any BLAS kernel
+    and any thread count (see the module docstring). Constant rows have
+    correlation 0 with everything.
+    """
+    m = a.values.shape[0]
+    with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
+        prod = a.values @ b.values.T
+    return _finish(prod, a, b)
+
+
+def dense_similarity(rows: PairingRows, dtype: str) -> np.ndarray:
+    """The ``m x m`` matrix of :func:`similarity`, stored in *dtype*.
+
+    One symmetric product ``v @ v.T`` (BLAS ``syrk``: half the work of a
+    general product) in the rows' dtype, finished ``_ROW_CHUNK`` rows at a
+    time in place. On the float64 path with *dtype* float32 the float64
+    product is converted at the end (``12 m^2`` bytes at the peak). Values
+    rounded to 6 decimals keep their order and ties when stored in float32.
+    """
+    v = rows.values
+    m = v.shape[0]
+    with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
+        prod = v @ v.T
+    if np.dtype(dtype).itemsize > prod.dtype.itemsize:  # float32 integer products, float64 kept
+        prod = prod.astype(dtype)
+    for start in range(0, m, _ROW_CHUNK):
+        part = slice(start, min(start + _ROW_CHUNK, m))
+        prod[part] = _finish(prod[part], rows.take(part), rows)
+    return prod.astype(dtype, copy=False)

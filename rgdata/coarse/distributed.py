@@ -1,0 +1,238 @@
+"""Exact greedy correlation pairing of a large, possibly dask-backed, activity on a dask client.
+
+:func:`pair_units` is the first step of :func:`rgdata.coarse.prg` (pair the
+units greedily by correlation) for activities whose
+``N x N`` correlation matrix does not fit in memory. The activity may be a
+numpy array, a :class:`dask.array.Array` (from zarr, HDF5 via h5py, ...) or an
+:class:`xarray.DataArray` holding either; a dask-backed one is never loaded
+whole: the rows are prepared chunk by chunk (exact integer moments for
+spikes and counts, float64 z-scores otherwise; see
+:mod:`rgdata.coarse._prg_similarity`; a per-row normalization does not
+change a correlation, so none is asked for), the blocks of correlations on
+and above the block diagonal are computed as independent dask tasks (each
+returns only the top-k partners of its rows and columns), and the exact
+greedy pairing with lazy refill (:mod:`rgdata.coarse._greedy_sparse`) runs on
+the caller's machine, fetching only the rows a refill needs.
+
+Work runs on the ``distributed`` client passed as *client* (a
+``LocalCluster``, or a ``dask-jobqueue`` / Kubernetes cluster); without one,
+dask's synchronous scheduler. Both give the same pairs, which are the pairs
+of the dense path on the same data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._validation import describe
+from ._greedy_sparse import sparse_greedy_pairs
+from ._memory import available_memory
+from ._prg_similarity import PairingRows, exact_product_dtype, pairing_rows, similarity
+from ._topk import check_k, select_topk
+
+__all__ = ["pair_units"]
+
+
+def _prepared(x: np.ndarray, exact: str | None) -> PairingRows:
+    return pairing_rows(np.asarray(x), exact)
+
+
+def _pair_topk(zr, zc, rows, cols, k, diagonal):
+    """Top-k of a block's rows (and, off the diagonal, of its columns)."""
+    b = similarity(zr, zc)
+    if diagonal:
+        up = np.triu(b, 1)
+        b = up + up.T
+        np.fill_diagonal(b, -np.inf)
+        return select_topk(b, np.broadcast_to(cols, b.shape), k), None
+    return (
+        select_topk(b, np.broadcast_to(cols, b.shape), k),
+        select_topk(b.T, np.broadcast_to(rows, b.T.shape), k),
+    )
+
+
+def _rows_vs_block(zr, zb, local):
+    return similarity(zr, zb.take(local))
+
+
+def _take(blocks, parts):
+    """The rows ``parts = [(block index, local rows), ...]`` of prepared *blocks*, in order."""
+    pieces = [blocks[a].take(local) for a, local in parts]
+    first = pieces[0]
+    values = np.concatenate([p.values for p in pieces])
+    if not first.exact:
+        return PairingRows(values, None, None, first.n_time)
+    sums = np.concatenate([p.sums for p in pieces])
+    spread = np.concatenate([p.spread for p in pieces])
+    return PairingRows(values, sums, spread, first.n_time)
+
+
+def _run(client, what):
+    """Compute *what* (a collection or a list of delayed) on *client*, or synchronously."""
+    import dask  # noqa: PLC0415
+
+    if client is not None:
+        return _on_client(lambda: client.compute(what, sync=True))
+    out = dask.compute(what, scheduler="synchronous")[0]
+    return out
+
+
+def _check_block_size(block_size: Any, t_len: int, itemsize: int) -> None:
+    """A task holds two row blocks of standardized values and three blocks of similarities."""
+    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)):
+        raise TypeError(f"block_size must be a positive integer; got {describe(block_size)}")
+    if block_size < 1:
+        raise ValueError(f"block_size must be a positive integer; got {block_size}")
+    need = 2 * block_size * t_len * (itemsize + 8) + 3 * block_size**2 * 8
+    have = available_memory()
+    if have is not None and need > have:
+        fit = int(block_size * (have / need) ** 0.5)
+        raise ValueError(
+            f"block_size={block_size} needs about {need / 2**30:.1f} GiB per task "
+            f"(T = {t_len}), more than the {have / 2**30:.1f} GiB available here; "
+            f"use block_size <= {max(fit, 1)}"
+        )
+
+
+def _on_client(call):
+    """Run *call*; a closed, cancelled or unreachable client becomes one clear error."""
+    import asyncio  # noqa: PLC0415
+
+    from distributed.client import ClosedClientError  # noqa: PLC0415
+    from distributed.comm.core import CommClosedError  # noqa: PLC0415
+
+    try:
+        return call()
+    except (ClosedClientError, CommClosedError, asyncio.CancelledError, OSError) as exc:
+        raise RuntimeError(
+            "pair_units: the dask client was closed or its cluster disappeared during the run "
+            f"({type(exc).__name__}: {exc}); nothing was written, no pairs were returned. "
+            "Restart the cluster (or pass client=None to run here) and call again."
+        ) from exc
+
+
+def _is_integer(arr):
+    """Lazy: whether every value of the dask array *arr* is an integer."""
+    import dask.array as da  # noqa: PLC0415
+
+    return (arr == da.rint(arr)).all()
+
+
+def _merge_lists(parts, k):
+    j = np.concatenate([p[0] for p in parts], axis=1)
+    v = np.concatenate([p[1] for p in parts], axis=1)
+    return select_topk(v, j, k)
+
+
+def _check_activity(activity: Any):
+    import dask.array as da  # noqa: PLC0415 (optional at import time)
+
+    data = getattr(activity, "data", activity) if hasattr(activity, "dims") else activity
+    if isinstance(data, da.Array):
+        arr = data
+    elif isinstance(data, np.ndarray):
+        arr = da.from_array(data, chunks=(min(1024, max(data.shape[0], 1)), -1))
+    else:
+        raise TypeError(
+            "activity must be a numpy array, a dask array or an xarray.DataArray of either "
+            f"with shape (unit, time); got {describe(activity)}"
+        )
+    if arr.ndim != 2:
+        raise ValueError(f"activity must be 2-D (unit, time); got shape {arr.shape}")
+    return arr
+
+
+def pair_units(
+    activity: Any,
+    *,
+    k: int = 32,
+    block_size: int = 1024,
+    client: Any = None,
+    stats: dict | None = None,
+) -> np.ndarray:
+    """Exact greedy correlation pairs of the units of a large activity, on a dask client.
+
+    Parameters
+    ----------
+    activity : ndarray, dask.array.Array or xarray.DataArray, shape (unit, time)
+        A dask-backed activity stays lazy: only row chunks and the rows a
+        refill needs are loaded.
+    k : int, default 32
+        Candidate partners kept per unit (any *k* gives the same pairs).
+    block_size : int, default 1024
+        Units per block of correlations (one task computes one block).
+    client : distributed.Client, optional
+        Where the tasks run; default dask's synchronous scheduler.
+    stats : dict, optional
+        Filled with ``n_refills`` and ``k``.
+
+    Returns
+    -------
+    ndarray of int64, shape (n // 2, 2)
+        Pairs ``(i, j)``, ``i < j``, in greedy order: the pairs
+        :func:`rgdata.coarse.prg` forms at its first step on the same data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).standard_normal((6, 50))
+    >>> x[3] += x[0]
+    >>> pair_units(x, k=2, block_size=4)[0].tolist()
+    [0, 3]
+    """
+    import dask  # noqa: PLC0415
+
+    arr = _check_activity(activity)
+    n = arr.shape[0]
+    if n < 2:
+        return np.empty((0, 2), np.int64)
+    k = check_k(k, n)
+    _check_block_size(block_size, arr.shape[1], 8)
+    n_blocks = -(-n // block_size)
+    sizes = tuple(len(p) for p in np.array_split(np.arange(n), n_blocks))
+    arr = arr.rechunk((sizes, -1))
+    # one path for every block: exact integer products when the whole activity is integer
+    integer, top = _run(client, [_is_integer(arr), abs(arr).max()])
+    exact = exact_product_dtype(bool(integer), float(top), arr.shape[1])
+    prepared = [dask.delayed(_prepared, pure=True)(b, exact) for b in arr.to_delayed().ravel()]
+    # the prepared rows are computed once and kept: on the workers with a client,
+    # in this process without one (N x T values, never the N x N matrix)
+    if client is not None:
+        blocks = _on_client(lambda: client.persist(prepared))
+    else:
+        blocks = [dask.delayed(b) for b in dask.compute(*prepared, scheduler="synchronous")]
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    idx_of = [np.arange(starts[a], starts[a + 1], dtype=np.int64) for a in range(n_blocks)]
+    task = dask.delayed(_pair_topk, pure=True)
+    parts: list[list] = [[] for _ in range(n_blocks)]
+    for a in range(n_blocks):
+        for b in range(a, n_blocks):
+            out = task(blocks[a], blocks[b], idx_of[a], idx_of[b], k, a == b)
+            parts[a].append(out[0])
+            if a != b:
+                parts[b].append(out[1])
+    merged = [dask.delayed(_merge_lists)(p, k) for p in parts]
+    done = (
+        client.compute(merged, sync=True)
+        if client is not None
+        else dask.compute(*merged, scheduler="synchronous")
+    )
+    idx = np.concatenate([d[0] for d in done])
+    val = np.concatenate([d[1] for d in done])
+
+    def block(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        # a refill: the unit's row travels to the blocks holding the free units, each
+        # block returns its values (the free rows never leave the workers)
+        rows_at = np.searchsorted(starts, rows, side="right") - 1
+        parts = [(a, rows[rows_at == a] - starts[a]) for a in np.unique(rows_at)]
+        zr = _run(client, dask.delayed(_take)(blocks, parts))
+        which = np.searchsorted(starts, cols, side="right") - 1
+        pieces = [
+            dask.delayed(_rows_vs_block)(zr, blocks[a], cols[which == a] - starts[a])
+            for a in np.unique(which)
+        ]
+        return np.concatenate(_run(client, pieces), axis=1)
+
+    return sparse_greedy_pairs(block, n, k=k, candidates=(idx, val), stats=stats)

@@ -1,0 +1,48 @@
+"""Seeded independent runs on a LocalCluster give the serial numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+distributed = pytest.importorskip("distributed")
+
+from rgdata.coarse import prg  # noqa: E402
+from rgdata.diagnostics import surrogate  # noqa: E402
+from rgdata.diagnostics.parallel import map_seeded  # noqa: E402
+
+
+def _activity():
+    rng = np.random.default_rng(0)
+    x = (rng.random((64, 400)) < 0.1) | (rng.random((1, 400)) < 0.05)
+    return xr.DataArray(x.astype(np.float32), dims=("unit", "time"))
+
+
+def _null_run(method, seed):
+    act = _activity()
+    res = prg(surrogate(act, method, seed), n_levels=3, n_blocks=2, random_state=seed)
+    return res["variance"].values
+
+
+@pytest.mark.filterwarnings("ignore:prg. n_blocks")
+def test_surrogate_runs_on_local_cluster_equal_serial():
+    items = ["shuffle", "circular_shift", "shuffle"]
+    serial = map_seeded(_null_run, items, random_state=7)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        parallel = map_seeded(_null_run, items, random_state=7, client=client)
+    for a, b in zip(serial, parallel, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(serial[0], serial[2])  # the two shuffle draws got different seeds
+
+
+def test_bad_client_and_func():
+    with pytest.raises(TypeError, match="client must be"):
+        map_seeded(lambda i, s: i, [1], client=object())
+    with pytest.raises(TypeError, match="func must be callable"):
+        map_seeded(3, [1])
