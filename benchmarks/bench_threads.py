@@ -8,7 +8,7 @@ wall time, in the same process and moment:
 * ``forced``: the parallel kernel with 2 threads every call (the previous
   behaviour of ``n_threads=2``);
 * ``chooser``: ``_Chain(..., n_threads=2)``, which times both kernels and runs
-  the faster (``rgdata.lattice._threads.ThreadChooser``).
+  the faster (``rgdata._threads.ThreadChooser``).
 
 each first as the machine is, then with a busy-loop process (started and
 stopped here) occupying one core. The figure to read is the ratio chooser /
@@ -30,9 +30,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's rgdata
 
+from rgdata._threads import available_cores, run_with_threads  # noqa: E402
 from rgdata.lattice._chains import _Chain, _flip_table  # noqa: E402
 from rgdata.lattice._kernels_local import sweeps_table_2d, sweeps_table_2d_parallel  # noqa: E402
-from rgdata.lattice._threads import available_cores, run_with_threads  # noqa: E402
 
 TC = 2.0 / math.log(1.0 + math.sqrt(2.0))
 KEY = np.uint64(0x7EAD)

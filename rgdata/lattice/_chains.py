@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._threads import ThreadChooser
 from .._validation import check_array, check_option, check_random_state
 from ._kernels_cluster import (
     packing_bits,
@@ -42,7 +43,6 @@ from ._kernels_msc import (
     msc_sweeps_general,
     msc_sweeps_general_parallel,
 )
-from ._threads import ThreadChooser
 
 __all__ = [
     "CLUSTER_ALGORITHMS",

@@ -28,6 +28,7 @@ import numpy as np
 import xarray as xr
 from threadpoolctl import threadpool_limits
 
+from .._threads import fit_threads
 from .._validation import check_int, check_option, check_random_state, check_real
 from .._warnings import once_per_call, warn_user
 from . import _learn_boltzmann, _learn_exact, _learn_pseudolikelihood, _learn_reweighting
@@ -40,7 +41,6 @@ from ._moments import data_statistics, exact_stats, poisson_binomial
 from ._pairwise_model import AUTO_EXACT_UNITS, PairwiseModel, prepare_data
 from ._sampler import seed_states
 from ._start import FORBIDDEN, PARAM_BOUND, count_matched_theta, independent_theta, param_bound
-from ._threads import fit_threads
 
 __all__ = [
     "PairwiseMaxEnt",

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rgdata.lattice import _threads
-from rgdata.lattice._threads import EXPLORE_FRACTION, ThreadChooser
+from rgdata import _threads
+from rgdata._threads import EXPLORE_FRACTION, ThreadChooser
 from rgdata.lattice.sampling import sample_ising, sample_ising_replicas
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import rgdata
-from rgdata.maxent import PairwiseMaxEnt, _threads
+from rgdata import _threads
+from rgdata.maxent import PairwiseMaxEnt
 from rgdata.maxent._codings import params_to01
 from rgdata.maxent._learn import FitProblem, Schedule
 from rgdata.maxent._learn_pseudolikelihood import learn as learn_pl
