@@ -1,14 +1,16 @@
 """n_threads > 1 on a busy machine: never slower than one thread.
 
 Run ``python benchmarks/bench_threads.py`` (2D checkerboard Metropolis at
-L = 512, T_c) or ``--quick`` (L = 256). Three ways to run the same sweeps,
-wall time, in the same process and moment:
+L = 512, T_c) or ``--quick`` (L = 256). Four ways to run the same sweeps,
+wall time, in the same process, one block of calls per way:
 
 * ``serial``: the one-thread kernel;
 * ``forced``: the parallel kernel with 2 threads every call (the previous
   behaviour of ``n_threads=2``);
 * ``chooser``: ``_Chain(..., n_threads=2)``, which times both kernels and runs
-  the faster (``rgdata._threads.ThreadChooser``).
+  the faster (``rgdata._threads.ThreadChooser``);
+* ``chain1``: the same sampler with ``n_threads=1`` (the user's alternative:
+  the same state, bookkeeping and random stream as ``chooser``).
 
 each first as the machine is, then with a busy-loop process (started and
 stopped here) occupying one core. The figure to read is the ratio chooser /
@@ -44,15 +46,19 @@ def rates(L: int, sweeps: int, calls: int) -> dict[str, float]:
     table = _flip_table("metropolis", 2, beta, 1.0, 0.0)
     s = np.ones((L, L), np.int8)
     chain = _Chain(s.copy(), "metropolis", beta, 1.0, 0.0, None, KEY, 2)
+    chain1 = _Chain(s.copy(), "metropolis", beta, 1.0, 0.0, None, KEY, 1)
     ways = {
         "serial": lambda: sweeps_table_2d(s, sweeps, table, KEY, np.uint64(0)),
         "forced": lambda: run_with_threads(
             2, sweeps_table_2d_parallel, s, sweeps, table, KEY, np.uint64(0)
         ),
         "chooser": lambda: chain.run(sweeps),
+        "chain1": lambda: chain1.run(sweeps),
     }
     for way in ways.values():  # compile / load the cache, start the threads
         way()
+    # blocks of calls per way, not interleaved rounds: the forced parallel kernel leaves
+    # OpenMP threads spinning after each call, which would slow whichever way runs next
     out = {}
     for name, way in ways.items():
         start = time.perf_counter()
@@ -66,8 +72,10 @@ def rates(L: int, sweeps: int, calls: int) -> dict[str, float]:
 def report(label: str, r: dict[str, float]) -> None:
     print(
         f"{label:28s} serial {r['serial']:.3f}  forced 2 threads {r['forced']:.3f}  "
-        f"chooser {r['chooser']:.3f} upd/ns (uses {r['used']} thread(s)) | forced/serial "
-        f"{r['forced'] / r['serial']:.2f}, chooser/serial {r['chooser'] / r['serial']:.2f}"
+        f"chooser {r['chooser']:.3f} upd/ns (uses {r['used']} thread(s)), sampler with "
+        f"n_threads=1 {r['chain1']:.3f} | forced/serial {r['forced'] / r['serial']:.2f}, "
+        f"chooser/serial {r['chooser'] / r['serial']:.2f}, chooser/(n_threads=1) "
+        f"{r['chooser'] / r['chain1']:.2f}"
     )
 
 
