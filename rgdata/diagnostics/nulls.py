@@ -34,6 +34,7 @@ from ..activity import as_activity, check_activity, stack_trials
 from ._fit_dataset import fill_values, fit_variables, reindex_symbols
 from ._null_bands import _SYMBOLS, NULL_BAND_LEVEL, _null_summary, prediction_band
 from .exponents import fit_exponents
+from .parallel import _child_seeds, map_seeded
 
 __all__ = [
     "surrogate",
@@ -110,11 +111,6 @@ def surrogate(activity: xr.DataArray, method: str, random_state: Any = None) -> 
     return act.copy(data=np.ascontiguousarray(out)).assign_attrs(attrs)
 
 
-def _child_seeds(random_state: Any, n: int) -> list[int]:
-    rng = check_random_state(random_state)
-    return [int(s) for s in rng.integers(0, 2**62, size=n)]
-
-
 _TABLE = ("exponent", "exponent_ci_low", "exponent_ci_high", "exponent_block_sd", "exponent_se")
 
 
@@ -146,6 +142,83 @@ def _default_quantities(act: xr.DataArray) -> tuple[str, ...]:
 
 
 @once_per_call
+def _null_run(
+    run: tuple[str, int],
+    seed: int,
+    *,
+    act: xr.DataArray,
+    data: xr.DataArray,
+    quantities: tuple[str, ...],
+    fit_kwargs: dict[str, Any],
+    prg_kwargs: dict[str, Any],
+) -> tuple[xr.Dataset, xr.Dataset, list[tuple[type, str]]]:
+    """One run of :func:`run_with_nulls` (the data or one null draw); warnings returned."""
+    from ..coarse.prg import prg
+
+    name = run[0]
+    pairing = "random" if name == "random_pairing" else "correlation"
+    if name in ("data", "random_pairing"):
+        src = data
+    elif name == "trial_shuffle":
+        src = stack_trials(surrogate(act, name, seed))
+    else:
+        src = surrogate(data, name, seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = prg(src, pairing=pairing, random_state=seed, **prg_kwargs)
+        fitted = fit_exponents(res, quantities, **fit_kwargs)
+    return res, fitted, [(w.category, str(w.message)) for w in caught]
+
+
+def _run_all(func, items, random_state, client, shared, progress, desc):
+    """``func(item, seed, **shared)`` for every item: here with a progress bar, or on *client*."""
+    if client is not None:
+        return map_seeded(func, items, random_state=random_state, client=client, shared=shared)
+    seeds = _child_seeds(random_state, len(items))
+    pairs = list(zip(items, seeds, strict=True))
+    bar = progress_bar(pairs, enable=progress, desc=desc)
+    return [func(item, seed, **shared) for item, seed in bar]
+
+
+def _reemit(caught: list[tuple[type, str]]) -> None:
+    """Warnings of the data's own run, raised here as they would have been."""
+    for category, message in caught:
+        warnings.warn(message, category, stacklevel=3)
+
+
+def _sweep_run(
+    factor: int,
+    seed: int,
+    *,
+    act: xr.DataArray,
+    counts: str,
+    quantities: tuple[str, ...] | None,
+    fit_kwargs: dict[str, Any],
+    prg_kwargs: dict[str, Any],
+) -> tuple[xr.Dataset, xr.Dataset, list[tuple[type, str]], list[str]]:
+    """One bin width of :func:`bin_width_sweep`: rebin, PRG, fits; warnings and notes returned."""
+    from ..coarse.prg import prg
+
+    notes = []
+    rebinned, dropped = _rebin(act, factor, counts)
+    if dropped:
+        notes.append(f"factor {factor}: last {dropped} bin(s) of each trial/recording dropped")
+    if "trial" in rebinned.dims:
+        rebinned = stack_trials(rebinned)
+    vals = rebinned.values
+    const = np.flatnonzero(np.all(vals == vals[:, :1], axis=1))
+    if const.size:
+        notes.append(f"factor {factor}: {const.size} constant unit(s) dropped")
+        rebinned = rebinned.isel(unit=np.setdiff1d(np.arange(vals.shape[0]), const))
+    rebinned = as_activity(rebinned, kind=rebinned.attrs.get("kind", "continuous"))
+    q = quantities if quantities is not None else _default_quantities(rebinned)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = prg(rebinned, random_state=seed, **prg_kwargs)
+        fitted = fit_exponents(res, q, **fit_kwargs)
+    return res, fitted, [(w.category, str(w.message)) for w in caught], notes
+
+
 def run_with_nulls(
     activity: xr.DataArray,
     nulls: tuple[str, ...] = DEFAULT_NULLS,
@@ -155,6 +228,7 @@ def run_with_nulls(
     quantities: tuple[str, ...] | None = None,
     fit_kwargs: dict[str, Any] | None = None,
     progress: bool = False,
+    client: Any = None,
     **prg_kwargs: Any,
 ) -> xr.Dataset:
     """Run PRG and the exponent fits on the data and on null models.
@@ -178,7 +252,12 @@ def run_with_nulls(
     fit_kwargs : dict, optional
         Passed to :func:`rgdata.diagnostics.fit_exponent`.
     progress : bool
-        Progress bar over the runs.
+        Progress bar over the runs (serial runs only).
+    client : distributed.Client, optional
+        Run the data and every null draw as independent tasks on this dask
+        client (:func:`rgdata.diagnostics.parallel.map_seeded`; the activity
+        is scattered to the workers once). The seeds depend only on
+        *random_state*, so the result equals the serial one.
     **prg_kwargs
         Passed to :func:`rgdata.coarse.prg` (``n_levels``, ``normalization``...).
 
@@ -222,8 +301,6 @@ def run_with_nulls(
         Unknown or duplicate nulls, ``n_surrogates < 2``, ``trial_shuffle``
         without trials.
     """
-    from ..coarse.prg import prg
-
     if isinstance(nulls, str):
         nulls = (nulls,)
     nulls = tuple(nulls)
@@ -248,26 +325,25 @@ def run_with_nulls(
     names = ("data", *nulls)
     runs = [("data", 0)] + [(n, d) for n in nulls for d in range(n_surrogates)]
     seeds = _child_seeds(random_state, len(runs))
+    shared = dict(
+        act=act,
+        data=data,
+        quantities=tuple(quantities),
+        fit_kwargs=fit_kwargs,
+        prg_kwargs=prg_kwargs,
+    )
+    done = _run_all(_null_run, runs, random_state, client, shared, progress, "PRG + nulls")
     results, fits, run_attrs, null_warnings = [], {}, {}, []
     tables = {n: [] for n in names}
-    for (name, draw), seed in progress_bar(
-        list(zip(runs, seeds, strict=True)), enable=progress, desc="PRG + nulls"
-    ):
-        pairing = "random" if name == "random_pairing" else "correlation"
-        if name in ("data", "random_pairing"):
-            src = data
-        elif name == "trial_shuffle":
-            src = stack_trials(surrogate(act, name, seed))
+    for (name, draw), (res, fitted, caught) in zip(runs, done, strict=True):
+        if name == "data":
+            _reemit(caught)
         else:
-            src = surrogate(data, name, seed)
-        with warnings.catch_warnings(record=name != "data") as caught:
-            if name != "data":
-                warnings.simplefilter("always")
-            res = prg(src, pairing=pairing, random_state=seed, **prg_kwargs)
-            fitted = fit_exponents(res, quantities, **fit_kwargs)
-        for w in caught or ():
-            if not str(w.message).startswith("prg: odd numbers of clusters"):
-                null_warnings.append(f"{name} draw {draw}: {w.message}")
+            null_warnings += [
+                f"{name} draw {draw}: {message}"
+                for _, message in caught
+                if not message.startswith("prg: odd numbers of clusters")
+            ]
         table, fit = _exponent_table(fitted)
         tables[name].append(table)
         if draw == 0:
@@ -360,6 +436,7 @@ def bin_width_sweep(
     quantities: tuple[str, ...] | None = None,
     fit_kwargs: dict[str, Any] | None = None,
     progress: bool = False,
+    client: Any = None,
     **prg_kwargs: Any,
 ) -> xr.Dataset:
     """Exponents as a function of the time-bin width.
@@ -379,8 +456,8 @@ def bin_width_sweep(
         fell in it); ``"count"`` keeps spike counts (non-negative integers,
         analysed with ``nonzero_mean`` normalization and silence = no spike).
         Ignored for continuous data (always summed).
-    random_state, quantities, fit_kwargs, progress, **prg_kwargs
-        As in :func:`run_with_nulls`.
+    random_state, quantities, fit_kwargs, progress, client, **prg_kwargs
+        As in :func:`run_with_nulls` (with *client*, one task per bin width).
 
     Returns
     -------
@@ -392,8 +469,6 @@ def bin_width_sweep(
         same dims; ``variance``, ``silence_free_energy``, ``tau_c`` with dims
         ``(bin_factor, level)``; attrs with the parameters and dropped bins.
     """
-    from ..coarse.prg import prg
-
     act = check_activity(activity)
     check_option(counts, "counts", ("clip", "count"))
     if isinstance(factors, int | np.integer) or len(factors) == 0:
@@ -402,25 +477,14 @@ def bin_width_sweep(
     if "pairing" in prg_kwargs or "random_state" in prg_kwargs:
         raise TypeError("bin_width_sweep sets random_state itself; pass pairing via a null run")
     fit_kwargs = dict(fit_kwargs or {})
+    shared = dict(act=act, counts=counts, quantities=quantities, fit_kwargs=fit_kwargs)
+    shared["prg_kwargs"] = prg_kwargs
+    done = _run_all(_sweep_run, factors, random_state, client, shared, progress, "bin widths")
     seeds = _child_seeds(random_state, len(factors))
     tables, fits, per_level, notes = [], [], [], []
-    for f, seed in progress_bar(
-        list(zip(factors, seeds, strict=True)), enable=progress, desc="bin widths"
-    ):
-        rebinned, dropped = _rebin(act, f, counts)
-        if dropped:
-            notes.append(f"factor {f}: last {dropped} bin(s) of each trial/recording dropped")
-        if "trial" in rebinned.dims:
-            rebinned = stack_trials(rebinned)
-        vals = rebinned.values
-        const = np.flatnonzero(np.all(vals == vals[:, :1], axis=1))
-        if const.size:
-            notes.append(f"factor {f}: {const.size} constant unit(s) dropped")
-            rebinned = rebinned.isel(unit=np.setdiff1d(np.arange(vals.shape[0]), const))
-        rebinned = as_activity(rebinned, kind=rebinned.attrs.get("kind", "continuous"))
-        q = quantities if quantities is not None else _default_quantities(rebinned)
-        res = prg(rebinned, random_state=seed, **prg_kwargs)
-        fitted = fit_exponents(res, q, **fit_kwargs)
+    for res, fitted, caught, run_notes in done:
+        _reemit(caught)
+        notes += run_notes
         table, fit = _exponent_table(fitted)
         tables.append(table)
         fits.append(fit)

@@ -14,9 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .nulls import _child_seeds
+from .._validation import check_random_state
 
 __all__ = ["map_seeded"]
+
+
+def _child_seeds(random_state: Any, n: int) -> list[int]:
+    """One ``int`` seed per run, drawn from *random_state* (the order of the runs)."""
+    rng = check_random_state(random_state)
+    return [int(s) for s in rng.integers(0, 2**62, size=n)]
 
 
 def map_seeded(
@@ -25,8 +31,9 @@ def map_seeded(
     *,
     random_state: Any = None,
     client: Any = None,
+    shared: dict[str, Any] | None = None,
 ) -> list[Any]:
-    """``[func(item, seed) for item, seed in zip(items, child seeds)]``, on *client* if given.
+    """``[func(item, seed, **shared) for item, seed in zip(items, child seeds)]``, on *client*.
 
     Parameters
     ----------
@@ -39,6 +46,10 @@ def map_seeded(
         Source of the child seeds (one ``int`` per item, in item order).
     client : distributed.Client, optional
         Runs become ``client.map`` tasks (results gathered in item order).
+    shared : dict, optional
+        Keyword arguments common to every run (e.g. the recording). With a
+        client they are scattered to the workers once (``broadcast=True``)
+        instead of being sent with every task.
 
     Returns
     -------
@@ -67,7 +78,10 @@ def map_seeded(
         )
     items = list(items)
     seeds = _child_seeds(random_state, len(items))
+    shared = dict(shared or {})
     if client is None:
-        return [func(item, seed) for item, seed in zip(items, seeds, strict=True)]
-    futures = client.map(func, items, seeds, pure=False)
+        return [func(item, seed, **shared) for item, seed in zip(items, seeds, strict=True)]
+    # one future per value (a list around it, so a dict or list is not scattered piecewise)
+    scattered = {k: client.scatter([v], broadcast=True)[0] for k, v in shared.items()}
+    futures = client.map(func, items, seeds, pure=False, **scattered)
     return client.gather(futures)

@@ -46,3 +46,52 @@ def test_bad_client_and_func():
         map_seeded(lambda i, s: i, [1], client=object())
     with pytest.raises(TypeError, match="func must be callable"):
         map_seeded(3, [1])
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        yield c
+
+
+def _spiky(trials=False):
+    import rgdata
+
+    rng = np.random.default_rng(4)
+    x = ((rng.random((64, 1200)) < 0.1) | (rng.random((1, 1200)) < 0.05)).astype(np.float32)
+    act = rgdata.as_activity(x, kind="spikes")
+    return act
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_run_with_nulls_on_a_client_equals_serial(client):
+    from rgdata.diagnostics import run_with_nulls
+
+    kw = dict(n_surrogates=2, random_state=5, n_levels=3)
+    serial = run_with_nulls(_spiky(), ("shuffle", "random_pairing"), **kw)
+    parallel = run_with_nulls(_spiky(), ("shuffle", "random_pairing"), client=client, **kw)
+    xr.testing.assert_identical(parallel, serial)
+    assert np.isfinite(serial.null_exponent.sel(null="shuffle")).any()
+
+
+def test_data_warnings_reach_the_caller_from_a_client(client):
+    from rgdata.diagnostics import run_with_nulls
+
+    short = _spiky().isel(time=slice(0, 300))  # the data's own fits warn (in a worker)
+    with pytest.warns(UserWarning, match=r"^fit_exponent\('eigenvalues'\): failed"):
+        run_with_nulls(short, ("shuffle",), n_surrogates=2, random_state=1, n_levels=3,
+                       client=client)  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_bin_width_sweep_on_a_client_equals_serial(client):
+    from rgdata.diagnostics import bin_width_sweep
+
+    serial = bin_width_sweep(_spiky(), (1, 2), random_state=2, n_levels=3)
+    parallel = bin_width_sweep(_spiky(), (1, 2), random_state=2, n_levels=3, client=client)
+    xr.testing.assert_identical(parallel, serial)
