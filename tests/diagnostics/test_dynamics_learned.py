@@ -165,3 +165,21 @@ def test_a_missing_ml_extra_names_it(monkeypatch):
     levels = [np.random.default_rng(0).normal(size=(2, 600))] * 3
     with pytest.raises(ImportError, match=r"learned_dynamic_scaling.*rgdata\[ml\]"):
         learned_dynamic_scaling(levels, SCALES)
+
+
+def test_prg_dynamics_runs_the_learned_model_with_the_unit_null():
+    import rgdata
+    from rgdata.diagnostics import block_dynamics, prg_dynamics
+
+    rng = np.random.default_rng(0)
+    act = rgdata.as_activity(rng.normal(size=(16, 600)).cumsum(axis=1) % 3.0, kind="calcium")
+    res = rgdata.coarse.prg(act, n_levels=3, random_state=0)
+    out = prg_dynamics(act, res, model="learned", random_state=0, **CHEAP)
+    assert out.attrs["analysis"] == "learned_dynamic_scaling"
+    assert out.attrs["z_null"] == "circular_shift of every unit, same clusters"
+    assert list(out["prg_level"].values) == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="unknown model 'var'"):
+        prg_dynamics(act, res, model="var")
+    cfg = xr.DataArray(np.ones((600, 8, 8), dtype=np.int8), dims=("sample", "y", "x"))
+    with pytest.raises(ValueError, match="unknown model 'var'"):
+        block_dynamics(cfg, [1, 2, 4], model="var")
