@@ -27,7 +27,8 @@ import xarray as xr
 from .._progress import progress_bar
 from .._validation import check_int, check_option, check_random_state, check_real, describe
 from .._warnings import warn_user
-from ._dynamics_mlp import drift, fit_drift, flow_many, flow_map
+from . import _dynamics_skill as ks
+from ._dynamics_mlp import drift, fit_drift, flow_map
 from ._null_bands import NULL_BAND_LEVEL, prediction_band
 from .dynamics import CI_LEVEL, _check_levels, surrogate_values
 
@@ -37,125 +38,21 @@ __all__ = ["learned_dynamic_scaling", "MIN_TIME_LEARNED", "LEARNED_NULLS"]
 MIN_TIME_LEARNED = 500
 #: built-in surrogates of the finest level for the z null
 LEARNED_NULLS = ("circular_shift", "phase")
-_Z_STEP = 0.05
 #: contiguous parts of the training time resampled by a refit
 _TRAIN_PARTS = 10
 #: two-sided 95 % standard normal quantile
 _Z95 = 1.959963984540054
-#: points of the grid on which the shared flow is tabulated for the z search
-_N_GRID = 401
 _DRIFT_X = np.linspace(-3.0, 3.0, 61)
-
-
-def _standardize(arrays: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
-    """Every row z-scored over the whole series (as dynamic_scaling); constant rows left out.
-
-    (Training-part statistics were tried first: with few relaxation times per
-    part they offset the slow levels and biased ``z`` upwards.)
-    """
-    out, dropped = [], []
-    for i, a in enumerate(arrays):
-        a = np.asarray(a, dtype=np.float64)
-        mean = a.mean(axis=1, keepdims=True)
-        sd = a.std(axis=1, keepdims=True)
-        keep = sd[:, 0] > 0
-        if not np.any(keep):
-            raise ValueError(
-                f"levels[{i}] has no variable that varies in time; the dynamics model needs one"
-            )
-        dropped.append(int((~keep).sum()))
-        out.append(((a - mean) / np.where(sd > 0, sd, 1.0))[keep])
-    return out, dropped
-
-
-def _pairs(
-    x: np.ndarray, n_pairs: int, rng: np.random.Generator, resample: int = 0
-) -> tuple[np.ndarray, ...]:
-    """*n_pairs* one-step pairs drawn from *x*.
-
-    ``resample = n > 0``: the pairs come from *n* contiguous time parts drawn
-    with replacement (one block-bootstrap replicate of the training time).
-    """
-    t = np.arange(x.shape[1] - 1)
-    if resample:
-        parts = np.array_split(t, resample)
-        t = np.concatenate([parts[k] for k in rng.integers(0, resample, size=resample)])
-    x0, x1 = x[:, t].ravel(), x[:, t + 1].ravel()
-    pick = np.sort(rng.choice(x0.size, size=n_pairs, replace=n_pairs > x0.size))
-    return x0[pick], x1[pick]
-
-
-def _blocks(x: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np.ndarray]:
-    """Held-out one-step pairs cut into contiguous time blocks: ``(unit, block, step)`` each."""
-    length = x.shape[1] // n_blocks
-    blk = x[:, : n_blocks * length].reshape(x.shape[0], n_blocks, length)
-    return blk[..., :-1], blk[..., 1:]
-
-
-def _block_sse(x0: np.ndarray, x1: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    return ((x1 - pred) ** 2).sum(axis=(0, 2))
-
-
-def _grid_sse(params: dict, x0: np.ndarray, x1: np.ndarray, horizons: np.ndarray) -> np.ndarray:
-    """``(horizon, block)`` squared errors of ``Phi_T``.
-
-    ``Phi_T`` is computed on :data:`_N_GRID` points spanning *x0* and
-    linearly interpolated (the interpolation weights computed once; tested
-    against :func:`flow_map` on the data).
-    """
-    grid = np.linspace(x0.min() - 1e-9, x0.max() + 1e-9, _N_GRID)
-    pos = (x0 - grid[0]) / (grid[1] - grid[0])
-    idx = np.clip(pos.astype(np.int64), 0, _N_GRID - 2)
-    w = pos - idx
-    out = np.empty((horizons.size, x0.shape[1]))
-    phi = flow_many(params, grid, horizons)
-    for i in range(horizons.size):
-        out[i] = _block_sse(x0, x1, phi[i, idx] * (1 - w) + phi[i, idx + 1] * w)
-    return out
-
-
-def _argmin_z(objective: np.ndarray, z_grid: np.ndarray) -> np.ndarray:
-    """Grid minimum along the last axis, refined by a parabola; NaN at the grid's ends."""
-    obj = np.asarray(objective)
-    i = np.argmin(obj, axis=-1)
-    inner = (i > 0) & (i < z_grid.size - 1)
-    j = np.clip(i, 1, z_grid.size - 2)
-    lo, mid, hi = (np.take_along_axis(obj, (j + d)[..., None], -1)[..., 0] for d in (-1, 0, 1))
-    curv = lo - 2 * mid + hi
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shift = np.where(curv > 0, 0.5 * (lo - hi) / curv, 0.0)
-    return np.where(inner, z_grid[j] + np.clip(shift, -1, 1) * _Z_STEP, np.nan)
-
-
-def _shared_sse(params: dict, held: list, s: np.ndarray, z_grid: np.ndarray) -> np.ndarray:
-    """``(level, block, z)`` squared errors of the finest level's drift at ``T = (s_1/s_l)^z``."""
-    out = np.empty((len(held), held[0][0].shape[1], z_grid.size))
-    for lv, (x0, x1) in enumerate(held):
-        horizons = (s[0] / s[lv]) ** z_grid
-        out[lv] = _grid_sse(params, x0, x1, horizons).T
-    return out
-
-
-def _z_objective(sse: np.ndarray, ss: np.ndarray) -> np.ndarray:
-    """Summed ``1 - skill`` of levels 2.. along the z grid; *sse* ``(..., level, z)``."""
-    return (sse[..., 1:, :] / ss[..., 1:, None]).sum(axis=-2)
-
-
-def _z_of(params: dict, held: list, s: np.ndarray, z_grid: np.ndarray) -> float:
-    """``z`` of the shared law with the finest-level drift *params* on the held-out pairs."""
-    ss = np.array([(x1**2).sum() for _, x1 in held])
-    sse = _shared_sse(params, held, s, z_grid).sum(axis=1)
-    return float(_argmin_z(_z_objective(sse, ss), z_grid))
 
 
 def _fit_z(arrays, s, opts, rng) -> float:
     """The whole shared-law procedure on one set of levels: ``z`` only (for the null)."""
-    std, _ = _standardize(arrays)
+    std, _ = ks.standardize(arrays)
     n_pairs = min(opts["n_pairs"], std[0].shape[0] * (opts["n_train"] - 1))
-    x0, x1 = _pairs(std[0][:, : opts["n_train"]], n_pairs, rng)
+    x0, x1 = ks.pairs(std[0][:, : opts["n_train"]], n_pairs, rng)
     params, _ = _fit(x0, x1, opts, int(rng.integers(2**31)))
-    held = [_blocks(a[:, opts["n_train"] :], opts["n_blocks"]) for a in std]
-    return _z_of(params, held, s, opts["z_grid"])
+    held = [ks.blocks(a[:, opts["n_train"] :], opts["n_blocks"]) for a in std]
+    return ks.z_of(params, held, s, opts["z_grid"])
 
 
 def _fit(x0: np.ndarray, x1: np.ndarray, opts: dict, seed: int) -> tuple[dict, float]:
@@ -201,8 +98,8 @@ def _check_options(n_time: int, kw: dict) -> dict:
         raise TypeError(f"z_range must be a pair (low, high) of numbers, got {describe(zr)}")
     lo = check_real(zr[0], "z_range[0]")
     hi = check_real(zr[1], "z_range[1]")
-    if hi - lo < 10 * _Z_STEP:
-        raise ValueError(f"z_range must have high - low >= {10 * _Z_STEP}, got {tuple(zr)}")
+    if hi - lo < 10 * ks.Z_STEP:
+        raise ValueError(f"z_range must have high - low >= {10 * ks.Z_STEP}, got {tuple(zr)}")
     n_test = int(round(frac * n_time))
     if n_test // opts["n_blocks"] < 3:
         raise ValueError(
@@ -213,7 +110,7 @@ def _check_options(n_time: int, kw: dict) -> dict:
     opts.update(
         n_train=n_time - n_test,
         test_fraction=frac,
-        z_grid=np.arange(lo, hi + _Z_STEP / 2, _Z_STEP),
+        z_grid=np.arange(lo, hi + ks.Z_STEP / 2, ks.Z_STEP),
     )
     return opts
 
@@ -361,41 +258,43 @@ def learned_dynamic_scaling(
     require_ml("learned_dynamic_scaling")
     rng = check_random_state(random_state)
     n_train, z_grid, n_lv = opts["n_train"], opts["z_grid"], len(arrays)
-    std, dropped = _standardize(arrays)
+    std, dropped = ks.standardize(arrays)
     notes = [f"levels[{i}]: {d} constant variable(s) left out" for i, d in enumerate(dropped) if d]
     n_refit = opts["n_refit"]
     n_pairs = opts["n_pairs"] = min(opts["max_pairs"], min(a.shape[0] * (n_train - 1) for a in std))
-    held = [_blocks(a[:, n_train:], opts["n_blocks"]) for a in std]
+    held = [ks.blocks(a[:, n_train:], opts["n_blocks"]) for a in std]
     ss = np.stack([(x1**2).sum(axis=(0, 2)) for _, x1 in held])  # level, block
     own, train_mse, sse_own, sse_ou = [], [], np.empty_like(ss), np.empty_like(ss)
     for lv in progress_bar(range(n_lv), enable=progress, desc="learned dynamics fits"):
-        x0, x1 = _pairs(std[lv][:, :n_train], n_pairs, rng)
+        x0, x1 = ks.pairs(std[lv][:, :n_train], n_pairs, rng)
         params, mse = _fit(x0, x1, opts, int(rng.integers(2**31)))
         own.append(params)
         train_mse.append(mse)
         tr = std[lv][:, :n_train]
         slope = float((tr[:, :-1] * tr[:, 1:]).sum() / (tr[:, :-1] ** 2).sum())
         h0, h1 = held[lv]
-        sse_own[lv] = _block_sse(h0, h1, flow_map(params, h0, 1.0))
-        sse_ou[lv] = _block_sse(h0, h1, slope * h0)
-    sse_grid = _shared_sse(own[0], held, s, z_grid)  # level, block, z
-    z = float(_argmin_z(_z_objective(sse_grid.sum(axis=1), ss.sum(axis=1)), z_grid))
+        sse_own[lv] = ks.block_sse(h0, h1, flow_map(params, h0, 1.0))
+        sse_ou[lv] = ks.block_sse(h0, h1, slope * h0)
+    sse_grid = ks.shared_sse(own[0], held, s, z_grid)  # level, block, z
+    z = float(ks.argmin_z(ks.z_objective(sse_grid.sum(axis=1), ss.sum(axis=1)), z_grid))
     if not np.isfinite(z):
         notes.append(f"the best z lies at an end of z_range={tuple(z_range)}: z is NaN")
     z_refit = np.empty(n_refit)
     for j in progress_bar(range(n_refit), enable=progress, desc="learned dynamics refits"):
-        x0, x1 = _pairs(std[0][:, :n_train], n_pairs, rng, resample=_TRAIN_PARTS)
-        z_refit[j] = _z_of(_fit(x0, x1, opts, int(rng.integers(2**31)))[0], held, s, z_grid)
+        x0, x1 = ks.pairs(std[0][:, :n_train], n_pairs, rng, resample=_TRAIN_PARTS)
+        z_refit[j] = ks.z_of(_fit(x0, x1, opts, int(rng.integers(2**31)))[0], held, s, z_grid)
     picks = rng.integers(0, opts["n_blocks"], size=(n_boot, opts["n_blocks"]))
     ss_b = ss[:, picks].sum(axis=-1).T  # boot, level
     grid_b = sse_grid[:, picks].sum(axis=2).transpose(1, 0, 2)  # boot, level, z
-    z_b = _argmin_z(_z_objective(grid_b, ss_b), z_grid)
-    iz_b = np.clip(np.round((np.nan_to_num(z_b, nan=z) - z_grid[0]) / _Z_STEP), 0, z_grid.size - 1)
+    z_b = ks.argmin_z(ks.z_objective(grid_b, ss_b), z_grid)
+    iz_b = np.clip(
+        np.round((np.nan_to_num(z_b, nan=z) - z_grid[0]) / ks.Z_STEP), 0, z_grid.size - 1
+    )
     horizon = (s[0] / s) ** z
     sse_shared = np.full_like(ss, np.nan)
     if np.isfinite(z):
         for lv, (h0, h1) in enumerate(held):
-            sse_shared[lv] = _block_sse(h0, h1, flow_map(own[0], h0, float(horizon[lv])))
+            sse_shared[lv] = ks.block_sse(h0, h1, flow_map(own[0], h0, float(horizon[lv])))
     sh_b = np.take_along_axis(grid_b, np.nan_to_num(iz_b).astype(int)[:, None, None], -1)[..., 0]
 
     def skill(sse: np.ndarray) -> np.ndarray:
@@ -416,8 +315,8 @@ def learned_dynamic_scaling(
     for d in progress_bar(range(n_null), enable=progress, desc="learned dynamics nulls"):
         for lv in range(n_lv):
             h = rng.permuted(std[lv][:, n_train:], axis=1)
-            h0, h1 = _blocks(h, opts["n_blocks"])
-            err = _block_sse(h0, h1, flow_map(own[lv], h0, 1.0)).sum()
+            h0, h1 = ks.blocks(h, opts["n_blocks"])
+            err = ks.block_sse(h0, h1, flow_map(own[lv], h0, 1.0)).sum()
             null_skill[d, lv] = 1 - err / (h1**2).sum()
         surrogate, _ = _check_levels(list(build(rng)), s)
         null_z[d] = _fit_z(surrogate, s, opts, rng)

@@ -10,7 +10,8 @@ pytest.importorskip("optax")
 from rgdata.diagnostics import learned_dynamic_scaling  # noqa: E402
 from rgdata.diagnostics._dynamics_kernels import planted_langevin_levels  # noqa: E402
 from rgdata.diagnostics._dynamics_mlp import fit_drift, flow_many, flow_map  # noqa: E402
-from rgdata.diagnostics.dynamics_learned import _blocks, _grid_sse  # noqa: E402
+from rgdata.diagnostics._dynamics_skill import blocks as _blocks  # noqa: E402
+from rgdata.diagnostics._dynamics_skill import grid_sse as _grid_sse  # noqa: E402
 
 #: a small, fast configuration (seconds): 3 levels, 4 variables each, 2000 steps
 SCALES = [1, 2, 4]
