@@ -1,9 +1,10 @@
 """Learned (nonlinear) dynamics across levels: one drift, rescaled by ``s^z``, for every level?
 
-At every level each coarse variable is standardized (mean and SD of the
-training part) and described by a one-step map ``x(t + 1) = Phi_1(x(t)) +
-noise``, where ``Phi_T`` is the flow of ``dx/dt = f(x)`` and ``f`` is a tiny
-network shared by the level's variables (a linear term plus one tanh layer,
+At every level each coarse variable is standardized (mean and SD over the
+whole series, as in :func:`~rgdata.diagnostics.dynamic_scaling`) and
+described by a one-step map ``x(t + 1) = Phi_1(x(t)) + noise``, where
+``Phi_T`` is the flow of ``dx/dt = f(x)`` and ``f`` is a tiny network
+shared by the level's variables (a linear term plus one tanh layer,
 :mod:`rgdata.diagnostics._dynamics_mlp`; ML extra). The *shared law* is the
 drift fitted on the finest level, integrated at level ``l`` over ``T_l = (s_1
 / s_l)^z`` steps: if level ``l`` is level 1 with its time stretched by ``(s_l
@@ -336,7 +337,7 @@ def learned_dynamic_scaling(
             "z_definition": "maximises the summed held-out one-step skill of the shared law on "
             "levels 1.. (grid step 0.05 over z_range, parabolic refinement)",
             "skill_definition": "1 - sum (x(t+1) - prediction)^2 / sum x(t+1)^2 over held-out "
-            "one-step pairs (standardized with the training part's mean and SD)",
+            "one-step pairs (each variable standardized over the whole series)",
             "ou_definition": "x(t+1) = a x(t), a the least-squares slope on the training part",
             "ci_level": CI_LEVEL,
             "ci_method": f"skills: percentile block bootstrap, {n_boot} replicates of "
