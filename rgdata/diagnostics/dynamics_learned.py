@@ -175,7 +175,10 @@ def learned_dynamic_scaling(
         training part; every level uses the same number).
     z_range : (float, float)
         Interval searched for ``z`` (grid step 0.05, parabolic refinement);
-        a minimum at its ends gives NaN and a warning.
+        a minimum at its ends gives NaN and a warning. A negative lower end
+        costs RK4 substeps growing as ``(s_L / s_1)^(-z_low)``; a level much
+        faster than one step of the finest level cannot pin ``z`` (its
+        predictions saturate at the stationary mean).
     n_blocks : int
         Contiguous held-out blocks of the bootstrap.
     n_boot : int
@@ -383,7 +386,7 @@ def _dataset(s, z, z_b, z_refit, horizon, sk, sk_b, null_skill, null_z, own, tra
     sk_lo, sk_hi = prediction_band(null_skill, NULL_BAND_LEVEL, axis=0)
     nz_lo, nz_hi = prediction_band(null_z, NULL_BAND_LEVEL)
     se_held = float(np.nanstd(z_b, ddof=1)) if np.isfinite(z_b).sum() >= 2 else np.nan
-    se_train = float(np.nanstd(z_refit, ddof=1))
+    se_train = float(np.nanstd(z_refit, ddof=1)) if np.isfinite(z_refit).sum() >= 2 else np.nan
     z_se = float(np.hypot(se_held, se_train))
     null_sd = float(np.nanstd(null_z, ddof=1)) if np.isfinite(null_z).sum() >= 2 else np.nan
     data.update(

@@ -184,3 +184,12 @@ def test_prg_dynamics_runs_the_learned_model_with_the_unit_null():
     cfg = xr.DataArray(np.ones((600, 8, 8), dtype=np.int8), dims=("sample", "y", "x"))
     with pytest.raises(ValueError, match="unknown model 'var'"):
         block_dynamics(cfg, [1, 2, 4], model="var")
+
+
+def test_a_z_beyond_z_range_is_nan_and_warned():
+    # planted z = -2 (coarser levels faster), searched over the default (-1, 3): no interior optimum
+    levels = planted_langevin_levels(SCALES, -2.0, 8.0, 4, 800, random_state=3)
+    with pytest.warns(UserWarning, match=r"end of z_range=\(-1.0, 3.0\): z is NaN"):
+        res = learned_dynamic_scaling(levels, SCALES, random_state=0, **CHEAP)
+    assert np.isnan(res["z"]) and np.all(np.isnan(res["skill_shared"]))
+    assert "end of z_range" in res.attrs["notes"]
