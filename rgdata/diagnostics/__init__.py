@@ -4,6 +4,7 @@ from .collapse import *  # noqa: F403
 from .collapse_data import *  # noqa: F403
 from .count_fit import *  # noqa: F403
 from .dynamics import *  # noqa: F403
+from .dynamics_learned import *  # noqa: F403
 from .dynamics_levels import *  # noqa: F403
 from .exponents import *  # noqa: F403
 from .ms3d import *  # noqa: F403

@@ -22,6 +22,7 @@ __all__ = [
     "phase_randomize",
     "ou_series",
     "planted_ou_tree",
+    "planted_langevin_levels",
 ]
 
 
@@ -169,6 +170,52 @@ def planted_ou_tree(
             )
         )
     return levels, np.asarray(sizes), np.asarray(expected)
+
+
+def planted_langevin_levels(
+    scales: Any,
+    z: float,
+    tau1: float,
+    n_units: int,
+    n_time: int,
+    *,
+    temperature: float = 0.25,
+    n_sub: int = 20,
+    random_state: Any = None,
+) -> list[np.ndarray]:
+    """Double-well Langevin processes whose relaxation time grows as ``scale^z``.
+
+    Level ``l`` holds *n_units* independent copies of ``dx = -(1 / tau_l)
+    (x^3 - x) dt + sqrt(2 T / tau_l) dW`` (``T`` = *temperature*) with
+    ``tau_l = tau1 * (s_l / s_1)^z``, sampled at unit steps (Euler-Maruyama
+    with *n_sub* substeps per step, started in the stationary regime after a
+    burn-in of ``10 tau_l``). Every level is the level-1 process with its
+    time stretched by ``(s_l / s_1)^z`` (the same stationary law
+    ``exp(-(x^4/4 - x^2/2) / T)``), so a drift learned at level 1 and
+    integrated over ``(s_1 / s_l)^z`` steps predicts level ``l``; the drift is
+    nonlinear, so an OU (linear) model mis-fits it.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``(n_units, n_time)`` per level.
+    """
+    s = np.asarray(scales, dtype=float)
+    tau = tau1 * (s / s[0]) ** z
+    rng = np.random.default_rng(random_state)
+    rate = np.repeat(1.0 / tau, n_units)
+    h = 1.0 / n_sub
+    kick = np.sqrt(2 * temperature * rate * h)
+    x = rng.choice([-1.0, 1.0], size=rate.size)
+    n_burn = int(np.ceil(10 * tau.max()))
+    out = np.empty((rate.size, n_time))
+    for t in range(-n_burn, n_time):
+        noise = rng.standard_normal((n_sub, rate.size))
+        for k in range(n_sub):
+            x = x - rate * h * (x**3 - x) + kick * noise[k]
+        if t >= 0:
+            out[:, t] = x
+    return [out[i * n_units : (i + 1) * n_units] for i in range(s.size)]
 
 
 def _brentq():

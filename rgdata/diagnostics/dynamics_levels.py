@@ -10,6 +10,7 @@ same clusters (blocks): same single-unit dynamics, no collective dynamics.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,10 +20,21 @@ from .._validation import check_int, check_option, describe
 from ..activity import check_activity, check_configurations, stack_trials
 from .dynamics import MIN_TIME, dynamic_scaling, surrogate_values
 
-__all__ = ["prg_dynamics", "block_dynamics", "DYNAMICS_NULLS"]
+__all__ = ["prg_dynamics", "block_dynamics", "DYNAMICS_NULLS", "DYNAMICS_MODELS"]
 
 #: surrogates for the null of z
 DYNAMICS_NULLS = ("circular_shift", "phase")
+#: dynamics models: "ou" -> dynamic_scaling, "learned" -> learned_dynamic_scaling (ML extra)
+DYNAMICS_MODELS = ("ou", "learned")
+
+
+def _scaling_function(model: str) -> Callable[..., xr.Dataset]:
+    check_option(model, "model", DYNAMICS_MODELS)
+    if model == "learned":
+        from .dynamics_learned import learned_dynamic_scaling
+
+        return learned_dynamic_scaling
+    return dynamic_scaling
 
 
 def _cluster_sums(values: np.ndarray, membership: np.ndarray) -> np.ndarray:
@@ -40,6 +52,7 @@ def prg_dynamics(
     *,
     levels: Any = None,
     null: str = "circular_shift",
+    model: str = "ou",
     **kwargs: Any,
 ) -> xr.Dataset:
     """:func:`dynamic_scaling` along the levels of a PRG result (scale = cluster size ``K``).
@@ -54,14 +67,20 @@ def prg_dynamics(
         PRG levels (at least 3); default every level.
     null : {"circular_shift", "phase"}
         Surrogate of each unit for the ``z`` null (clusters kept).
+    model : {"ou", "learned"}
+        ``"ou"``: :func:`dynamic_scaling`; ``"learned"``:
+        :func:`~rgdata.diagnostics.learned_dynamic_scaling` (ML extra), with
+        the same ``z`` null.
     **kwargs
         Passed to :func:`dynamic_scaling` (``n_boot``, ``n_null``,
-        ``block_length``, ``random_state``, ``progress``).
+        ``block_length``, ``random_state``, ``progress``) or
+        :func:`~rgdata.diagnostics.learned_dynamic_scaling`.
 
     Returns
     -------
     xarray.Dataset
-        As :func:`dynamic_scaling`, plus the coordinate ``prg_level``.
+        As :func:`dynamic_scaling` (or ``learned_dynamic_scaling``), plus the
+        coordinate ``prg_level``.
     """
     from ..coarse.levels import result_kind, unit_positions
 
@@ -76,6 +95,7 @@ def prg_dynamics(
             f"{result.attrs['n_time']}; pass the activity the result came from"
         )
     check_option(null, "null", DYNAMICS_NULLS)
+    scaling = _scaling_function(model)
     n_levels = int(result.sizes["level"])
     if levels is None:
         levels = list(range(n_levels))
@@ -95,7 +115,7 @@ def prg_dynamics(
         return build(surrogate_values(values, null, rng))
 
     sizes = result["cluster_size"].values[levels].astype(float)
-    out = dynamic_scaling(
+    out = scaling(
         build(values),
         sizes,
         null_levels=null_levels,
@@ -112,8 +132,9 @@ def block_dynamics(
     scales: Any = None,
     *,
     null: str = "circular_shift",
+    model: str = "ou",
     **kwargs: Any,
-) -> xr.DataArray:
+) -> xr.Dataset:
     """:func:`dynamic_scaling` across block sizes of a time series of lattice configurations.
 
     The ``sample`` dim is read as time (consecutive sweeps of a local
@@ -129,8 +150,11 @@ def block_dynamics(
         ...`` up to a quarter of the side.
     null : {"circular_shift", "phase"}
         Surrogate of each site's series for the ``z`` null.
+    model : {"ou", "learned"}
+        As in :func:`prg_dynamics`.
     **kwargs
-        Passed to :func:`dynamic_scaling`.
+        Passed to :func:`dynamic_scaling` or
+        :func:`~rgdata.diagnostics.learned_dynamic_scaling`.
 
     Returns
     -------
@@ -139,6 +163,7 @@ def block_dynamics(
     """
     cfg = check_configurations(configurations)
     check_option(null, "null", DYNAMICS_NULLS)
+    scaling = _scaling_function(model)
     spins = cfg.values
     n_time, shape = spins.shape[0], spins.shape[1:]
     if n_time < MIN_TIME:
@@ -182,7 +207,7 @@ def block_dynamics(
             surrogate = surrogate_values(flat, null, rng)
         return build(np.ascontiguousarray(surrogate.T).reshape(spins.shape))
 
-    out = dynamic_scaling(
+    out = scaling(
         build(spins),
         np.asarray(scales, float),
         null_levels=null_levels,
