@@ -140,6 +140,20 @@ def test_dask_backed_activity_gives_numpy_result():
         np.testing.assert_array_equal(got[name], ref[name])
 
 
+def test_result_fields_round_trip_netcdf(tmp_path):
+    import xarray as xr
+
+    x, _ = _planted(n=64, t=1000)
+    ds = momentum(rgdata.as_activity(x), [1, 0.25], solver="randomized", n_iter=10)
+    assert ds.eigen_residual.dims == ("mode",) and ds.sizes["mode"] == 16
+    assert ds.attrs["method"] == "randomized_svd" and ds.attrs["n_oversamples"] == 16
+    assert 0 < float(ds.captured_variance) < 1
+    ds.to_netcdf(tmp_path / "r.nc", engine="h5netcdf")
+    back = xr.open_dataset(tmp_path / "r.nc", engine="h5netcdf").load()
+    xr.testing.assert_allclose(back.set_xindex("fraction"), ds)
+    assert back.attrs["solver"] == "randomized"
+
+
 def test_slow_convergence_is_warned_not_silent():
     # a flat spectrum has no gap at the cut: one pass without power iterations is inaccurate
     x = np.random.default_rng(0).standard_normal((150, 1000))
