@@ -29,9 +29,13 @@ import numpy as np
 from sklearn.utils.extmath import randomized_svd
 
 from .._validation import check_random_state
-from ._momentum_kernels import DirectionPlan, Step
+from ._momentum_kernels import DirectionPlan, Step, row_mean_square
 
-__all__ = ["TopModes", "top_modes", "direct_plan"]
+__all__ = ["TopModes", "top_modes", "direct_plan", "plan_randomized", "randomized_modes"]
+
+# a computed mode whose residual ||C u - lambda u|| exceeds this share of its eigenvalue
+# is warned about
+RESIDUAL_WARN = 1e-3
 
 
 class TopModes(NamedTuple):
@@ -155,3 +159,59 @@ def plan_randomized(
             f"{needed}, drop those fractions, or use solver='exact'"
         )
     return fractions, kept, int(n_modes), note
+
+
+def randomized_modes(
+    z: np.ndarray,
+    fractions: np.ndarray | None,
+    n_modes: int | None,
+    rank: int,
+    n_oversamples: int | None,
+    n_iter: int,
+    random_state: object,
+    matrix: str,
+) -> tuple[np.ndarray, TopModes, dict, dict, str]:
+    """The ``solver="randomized"`` decomposition of :func:`rgdata.coarse.momentum`.
+
+    Returns ``(fractions, modes, variables, attrs, warning)``: the fractions (the default
+    ladder cut to *n_modes* when none were given), the top modes, the result's
+    ``eigen_residual`` and ``captured_variance`` variables, the solver's attrs and a
+    warning message (empty when every residual is below ``RESIDUAL_WARN`` of its
+    eigenvalue). Raises ValueError when a computed mode is below 20 eps of the largest:
+    the assumed rank ``min(N, T - 1)`` is then wrong.
+    """
+    fractions, _, n_compute, note = plan_randomized(fractions, n_modes, rank)
+    if n_oversamples is None:
+        n_oversamples = max(10, n_compute)
+    found = top_modes(
+        z, n_compute, n_oversamples=n_oversamples, n_iter=n_iter, random_state=random_state
+    )
+    lam = found.eigenvalues
+    if lam[-1] <= lam[0] * np.finfo(z.dtype).eps * 20:
+        raise ValueError(
+            f"solver='randomized': mode {n_compute} of the {matrix} matrix is below 20 eps of "
+            f"the largest (collinear units or modes below {z.dtype}'s resolution), so the rank "
+            "min(N, T - 1) it assumes is wrong; use solver='exact'"
+        )
+    total = float(row_mean_square(z).sum())  # the trace of C, without a float64 copy
+    variables = {
+        "eigen_residual": (("mode",), found.residuals),
+        "captured_variance": ((), float(lam.sum() / total)),
+    }
+    attrs = {
+        "solver": "randomized",
+        "n_modes_computed": n_compute,
+        "n_oversamples": n_oversamples,
+        "n_iter": n_iter,
+        "random_state": repr(random_state),
+        "solver_note": note,
+    }
+    worst = float(np.max(found.residuals / lam))
+    warning = ""
+    if worst > RESIDUAL_WARN:
+        warning = (
+            f"solver='randomized': a computed mode's residual ||C u - lambda u|| is {worst:.1e} "
+            f"of its eigenvalue (> {RESIDUAL_WARN:g}; eigen_residual): raise n_iter or "
+            "n_oversamples, or use solver='exact'"
+        )
+    return fractions, found, variables, attrs, warning

@@ -37,7 +37,7 @@ from ._momentum_kernels import (
     spectrum,
     standardize,
 )
-from ._momentum_randomized import direct_plan, plan_randomized, top_modes
+from ._momentum_randomized import direct_plan, randomized_modes
 from ._momentum_schema import as_level_schema
 
 __all__ = ["momentum", "default_fractions"]
@@ -46,9 +46,6 @@ DIRECTIONS = ("remove_low", "remove_high", "both")
 MATRICES = ("correlation", "covariance")
 DTYPES = ("auto", "float64", "float32")
 SOLVERS = ("exact", "randomized")
-# solver="randomized" warns when a computed mode's residual ||C u - lambda u|| exceeds this
-# share of its eigenvalue
-RESIDUAL_WARN = 1e-3
 # dtype="auto" works in float32 from this many units (correlation matrix only): there the
 # O(N^3) eigensolver and the O(N^2 T) products dominate and float32 halves both
 AUTO_FLOAT32_UNITS = 2048
@@ -174,7 +171,8 @@ def momentum(
         :func:`sklearn.utils.extmath.randomized_svd` of the working data
         (``direction="remove_low"`` only: the other directions keep the
         smallest modes); the rank is taken as ``min(N, T - 1)`` and data whose
-        computed modes fall below 20 eps of the largest raise ValueError. The
+        computed modes fall below 20 eps of the largest raise ValueError
+        (``dtype="auto"`` stays float32 from 2048 units: no rank to resolve). The
         result then holds ``eigenvalues(mode)`` for the computed modes only,
         ``eigen_residual(mode)`` (``||C u - lambda u||``, computed exactly:
         each eigenvalue is within it of an exact one) and
@@ -190,7 +188,7 @@ def momentum(
         Extra random directions (default ``max(10, n_modes)``: a spectrum that
         decays slowly, as a power law, needs as many again as it keeps) and
         power iterations of the randomized solver. When a computed mode's
-        residual exceeds ``RESIDUAL_WARN`` (1e-3) of its eigenvalue a warning
+        residual exceeds 1e-3 of its eigenvalue a warning
         says so (recorded in ``attrs["warnings"]``).
     random_state : None, int, numpy.random.Generator or SeedSequence
         Seeds the randomized solver (default 0; the exact solver uses no randomness).
@@ -320,32 +318,13 @@ def momentum(
         full_rank = min(n_units, n_time - 1)
         solver_vars: dict[str, Any] = {}
         solver_attrs: dict[str, Any] = {"solver": solver}
+        solver_warning = ""
         if solver == "randomized":
-            fractions, kept, n_compute, solver_note = plan_randomized(fractions, n_modes, full_rank)
             bar.set_description_str("momentum RG: randomized top modes")
-            if n_oversamples is None:
-                n_oversamples = max(10, n_compute)
-            found = top_modes(
-                z, n_compute, n_oversamples=n_oversamples, n_iter=n_iter, random_state=random_state
+            fractions, found, solver_vars, solver_attrs, solver_warning = randomized_modes(
+                z, fractions, n_modes, full_rank, n_oversamples, n_iter, random_state, matrix
             )
             lam, rank, method = found.eigenvalues, full_rank, "randomized_svd"
-            if lam[-1] <= lam[0] * np.finfo(z.dtype).eps * 20:
-                raise ValueError(
-                    f"solver='randomized': mode {n_compute} of the {matrix} matrix is below 20 "
-                    f"eps of the largest (collinear units or modes below {dtype}'s resolution), "
-                    "so the rank min(N, T - 1) it assumes is wrong; use solver='exact'"
-                )
-            solver_vars = {
-                "eigen_residual": (("mode",), found.residuals),
-                "captured_variance": ((), float(lam.sum() / row_mean_square(z).sum())),
-            }
-            solver_attrs.update(
-                n_modes_computed=n_compute,
-                n_oversamples=n_oversamples,
-                n_iter=n_iter,
-                random_state=repr(random_state),
-                solver_note=solver_note,
-            )
         else:
             spec = spectrum(z, chunk=chunk_size)
         if (
@@ -368,16 +347,9 @@ def momentum(
         if solver == "exact":
             lam, rank, method = spec.eigenvalues, spec.rank, spec.method
         attrs_warnings = []
-        if solver == "randomized":
-            worst = float(np.max(found.residuals / lam))
-            if worst > RESIDUAL_WARN:
-                msg = (
-                    f"solver='randomized': a computed mode's residual ||C u - lambda u|| is "
-                    f"{worst:.1e} of its eigenvalue (> {RESIDUAL_WARN:g}; eigen_residual): "
-                    "raise n_iter or n_oversamples, or use solver='exact'"
-                )
-                warn_user(msg, UserWarning)
-                attrs_warnings.append(msg)
+        if solver == "randomized" and solver_warning:
+            warn_user(solver_warning, UserWarning)
+            attrs_warnings.append(solver_warning)
         if rank < n_units:
             if rank == full_rank:
                 why = f"{n_time} time points give at most {full_rank} non-zero modes"
