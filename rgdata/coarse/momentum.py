@@ -37,6 +37,7 @@ from ._momentum_kernels import (
     spectrum,
     standardize,
 )
+from ._momentum_randomized import direct_plan, randomized_modes
 from ._momentum_schema import as_level_schema
 
 __all__ = ["momentum", "default_fractions"]
@@ -44,6 +45,7 @@ __all__ = ["momentum", "default_fractions"]
 DIRECTIONS = ("remove_low", "remove_high", "both")
 MATRICES = ("correlation", "covariance")
 DTYPES = ("auto", "float64", "float32")
+SOLVERS = ("exact", "randomized")
 # dtype="auto" works in float32 from this many units (correlation matrix only): there the
 # O(N^3) eigensolver and the O(N^2 T) products dominate and float32 halves both
 AUTO_FLOAT32_UNITS = 2048
@@ -108,6 +110,11 @@ def momentum(
     dtype: str = "auto",
     chunk_size: int | None = None,
     progress: bool = False,
+    solver: str = "exact",
+    n_modes: int | None = None,
+    n_oversamples: int | None = None,
+    n_iter: int = 7,
+    random_state: Any = 0,
 ) -> xr.Dataset:
     """Momentum-space PCA-RG: follow the fourth moments as eigenmodes are removed.
 
@@ -158,6 +165,33 @@ def momentum(
         arrays to a few ``N x chunk_size`` (see Memory in the Notes).
     progress : bool
         Show a progress bar: the stage of the decomposition, then time chunks x levels.
+    solver : {"exact", "randomized"}
+        ``"exact"`` (the default): every eigenvalue from one tridiagonal
+        reduction. ``"randomized"``: only the top ``n_modes`` eigenpairs, by
+        :func:`sklearn.utils.extmath.randomized_svd` of the working data
+        (``direction="remove_low"`` only: the other directions keep the
+        smallest modes); the rank is taken as ``min(N, T - 1)`` and data whose
+        computed modes fall below 20 eps of the largest raise ValueError
+        (``dtype="auto"`` stays float32 from 2048 units: no rank to resolve). The
+        result then holds ``eigenvalues(mode)`` for the computed modes only,
+        ``eigen_residual(mode)`` (``||C u - lambda u||``, computed exactly:
+        each eigenvalue is within it of an exact one) and
+        ``captured_variance`` (their sum over the trace of ``C``); see
+        docs/scale.md for the accuracy against the exact path.
+    n_modes : int, optional
+        Top modes computed by ``solver="randomized"`` (1 to ``min(N, T - 1)``;
+        default: the largest kept count below the rank that *fractions* need).
+        A fraction keeping more modes raises ValueError; without *fractions*
+        the default ladder is cut to the levels *n_modes* covers
+        (``attrs["solver_note"]``).
+    n_oversamples, n_iter : int
+        Extra random directions (default ``max(10, n_modes)``: a spectrum that
+        decays slowly, as a power law, needs as many again as it keeps) and
+        power iterations of the randomized solver. When a computed mode's
+        residual exceeds 1e-3 of its eigenvalue a warning
+        says so (recorded in ``attrs["warnings"]``).
+    random_state : None, int, numpy.random.Generator or SeedSequence
+        Seeds the randomized solver (default 0; the exact solver uses no randomness).
 
     Returns
     -------
@@ -250,6 +284,18 @@ def momentum(
     chunk_size = check_int(chunk_size, "chunk_size", min_value=1)
     if fractions is not None:
         fractions = _check_fractions(fractions)
+    check_option(solver, "solver", SOLVERS)
+    if solver == "randomized":
+        if direction != "remove_low":
+            raise ValueError(
+                f"solver='randomized' computes only the top modes, so it supports "
+                f"direction='remove_low' only; got direction={direction!r}"
+            )
+        if n_modes is not None:
+            n_modes = check_int(n_modes, "n_modes", min_value=1, max_value=min(n_units, n_time - 1))
+        if n_oversamples is not None:
+            n_oversamples = check_int(n_oversamples, "n_oversamples", min_value=0)
+        n_iter = check_int(n_iter, "n_iter", min_value=0)
 
     top_value = max_abs(activity.values)
     check_magnitude(
@@ -269,9 +315,24 @@ def momentum(
     bar = progress_bar(enable=progress, desc="momentum RG: covariance and eigenvalues")
     with bar:
         z, scale = standardize(activity.values, matrix, np.dtype(dtype).type)
-        spec = spectrum(z, chunk=chunk_size)
         full_rank = min(n_units, n_time - 1)
-        if dtype_requested == "auto" and dtype == "float32" and spec.rank < full_rank:
+        solver_vars: dict[str, Any] = {}
+        solver_attrs: dict[str, Any] = {"solver": solver}
+        solver_warning = ""
+        if solver == "randomized":
+            bar.set_description_str("momentum RG: randomized top modes")
+            fractions, found, solver_vars, solver_attrs, solver_warning = randomized_modes(
+                z, fractions, n_modes, full_rank, n_oversamples, n_iter, random_state, matrix
+            )
+            lam, rank, method = found.eigenvalues, full_rank, "randomized_svd"
+        else:
+            spec = spectrum(z, chunk=chunk_size)
+        if (
+            solver == "exact"
+            and dtype_requested == "auto"
+            and dtype == "float32"
+            and spec.rank < full_rank
+        ):
             # float32 cannot resolve the smallest genuine modes (e.g. T close to N, where the
             # Marchenko-Pastur lower edge approaches 0): redo the decomposition in float64 so
             # that "auto" never changes the rank, the ladder or the results
@@ -283,8 +344,12 @@ def momentum(
             dtype = "float64"
             z, scale = standardize(activity.values, matrix, np.float64)
             spec = spectrum(z, chunk=chunk_size)
-        lam, rank, method = spec.eigenvalues, spec.rank, spec.method
+        if solver == "exact":
+            lam, rank, method = spec.eigenvalues, spec.rank, spec.method
         attrs_warnings = []
+        if solver == "randomized" and solver_warning:
+            warn_user(solver_warning, UserWarning)
+            attrs_warnings.append(solver_warning)
         if rank < n_units:
             if rank == full_rank:
                 why = f"{n_time} time points give at most {full_rank} non-zero modes"
@@ -303,19 +368,25 @@ def momentum(
             attrs_warnings.append(msg)
         if fractions is None:
             fractions = default_fractions(rank)
-        n_modes = np.maximum(1, np.rint(fractions * rank)).astype(np.int64)
+        kept = np.maximum(1, np.rint(fractions * rank)).astype(np.int64)
 
         unit_var = np.ones(n_units) if matrix == "correlation" else scale**2
         edges = np.linspace(-bin_range, bin_range, n_bins + 1)
         centers = 0.5 * (edges[1:] + edges[:-1])
         width = edges[1] - edges[0]
         directions = ("remove_low", "remove_high") if direction == "both" else (direction,)
-        uniq, inverse = np.unique(n_modes, return_inverse=True)  # ascending kept counts
-        top, bottom, plans = plan_filters(uniq, rank, directions, n_units, n_time)
-        bar.set_description_str("momentum RG: eigenvectors")
-        vec = spec.vectors(top, bottom)
-        del spec  # the N x N reduction is no longer needed
-        lam_cols = np.concatenate([lam[:top], lam[rank - bottom :]]) if top < rank else lam
+        uniq, inverse = np.unique(kept, return_inverse=True)  # ascending kept counts
+        if solver == "randomized":
+            # every level below the rank is built from the top modes (no complement)
+            plans = [direct_plan(uniq, rank)]
+            vec, lam_cols = found.vectors, lam
+            del found
+        else:
+            top, bottom, plans = plan_filters(uniq, rank, directions, n_units, n_time)
+            bar.set_description_str("momentum RG: eigenvectors")
+            vec = spec.vectors(top, bottom)
+            del spec  # the N x N reduction is no longer needed
+            lam_cols = np.concatenate([lam[:top], lam[rank - bottom :]]) if top < rank else lam
         steps = [step for plan in plans for step in plan.steps]
         variances, retained, unresolved = _expected_variances(
             steps, vec, lam_cols, row_mean_square(z), unit_var, np.finfo(z.dtype).eps
@@ -416,11 +487,12 @@ def momentum(
         "eigenvalues": (("mode",), lam),
     }
     data_vars.update(ci_vars)
+    data_vars.update(solver_vars)
     coords = {
         "fraction": fractions,
-        "n_modes": ("fraction", n_modes),
+        "n_modes": ("fraction", kept),
         "unit": activity["unit"].values,
-        "mode": np.arange(1, rank + 1),
+        "mode": np.arange(1, lam.size + 1),
         "bin_center": ("bin", centers),
     }
     coords["direction"] = list(directions) if lead else directions[0]
@@ -449,6 +521,7 @@ def momentum(
         "warnings": json.dumps(attrs_warnings),
     }
     attrs.update(ci_attrs)
+    attrs.update(solver_attrs)
     ds = as_level_schema(xr.Dataset(data_vars, coords=coords, attrs=attrs))
     ds["fourth_moment"].attrs["long_name"] = "normalized fourth moment <phi^4>/<phi^2>^2"
     ds["distribution"].attrs["long_name"] = "density of phi / sd(phi), pooled over units"
