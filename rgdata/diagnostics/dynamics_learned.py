@@ -219,7 +219,10 @@ def learned_dynamic_scaling(
         replicate) and the SD of ``z`` over *n_refit* refits of the
         finest-level network on block-bootstrap replicates of the training
         time (new initialisation each); the CI is ``z +- 1.96 z_se`` (the held-out bootstrap
-        alone covered the planted ``z`` in 3 of 8 seeds).
+        alone covered the planted ``z`` in 3 of 8 seeds). Not yet calibrated:
+        at the defaults it covered the planted ``z = 1`` of a double well in
+        14 of 20 seeds (mean ``z`` 0.93; docs/multiscale.md), so treat it as
+        too narrow.
 
     Raises
     ------
