@@ -62,7 +62,7 @@ from . import _hierarchy_counts as hc
 from ._codings import moments01_to, pack, stats_vector
 from ._sampler import _uniform
 
-__all__ = ["PairTree", "TreeChains", "tree_gibbs_stats", "exact_tree_stats"]
+__all__ = ["PairTree", "TreeChains", "tree_gibbs_stats", "tree_gibbs_samples", "exact_tree_stats"]
 
 #: largest number of units whose approximate model is also enumerated (exact check)
 MAX_CHECK_UNITS = 16
@@ -79,7 +79,9 @@ class PairTree:
 
     def __init__(self, maps: list[np.ndarray]) -> None:
         n = maps[0].shape[1]
-        top = maps[-1].sum(axis=1)
+        top = np.ones(n)
+        for t in maps:
+            top = t @ top  # units per top-level variable
         # a root of weight 0 over the top variables makes their pair products tree-local
         # (it adds no entropy term) where its joint grid of counts is small enough
         self.root = bool(np.prod(top + 1.0) <= hc.MAX_GRID and top.size > 1)
@@ -167,7 +169,6 @@ def tree_gibbs_stats(h, J, anc, U, states, rng, n_sweeps, n_burn):
     and *rng* are updated in place (persistent chains).
     """
     n_chains, n = states.shape
-    n_lev = anc.shape[0]
     sums = np.zeros((n_chains, n))
     pairs = np.zeros((n_chains, n, n))
     for c in prange(n_chains):
@@ -175,22 +176,7 @@ def tree_gibbs_stats(h, J, anc, U, states, rng, n_sweeps, n_burn):
         field, counts = _init(s, h, J, anc, U.shape[1])
         active = np.empty(n, np.int64)
         for sweep in range(n_burn + n_sweeps):
-            for i in range(n):
-                si = s[i]
-                lo = field[i]
-                for lev in range(n_lev):
-                    v = anc[lev, i]
-                    k = counts[lev, v] - si
-                    lo += U[lev, v, k + 1] - U[lev, v, k]
-                p1 = 1.0 / (1.0 + np.exp(-lo))
-                new = 1 if _uniform(rng, c) < p1 else 0
-                if new != si:
-                    s[i] = new
-                    d = 1.0 if new == 1 else -1.0
-                    for j in range(n):
-                        field[j] += d * J[j, i]
-                    for lev in range(n_lev):
-                        counts[lev, anc[lev, i]] += new - si
+            _tree_sweep(s, field, counts, J, anc, U, rng, c)
             if sweep >= n_burn:
                 na = 0
                 for i in range(n):
@@ -203,6 +189,44 @@ def tree_gibbs_stats(h, J, anc, U, states, rng, n_sweeps, n_burn):
                     for q in range(p + 1, na):
                         pairs[c, ip, active[q]] += 1.0
     return sums, pairs
+
+
+@njit(cache=True, inline="always")
+def _tree_sweep(s, field, counts, J, anc, U, rng, c):
+    n = s.shape[0]
+    for i in range(n):
+        si = s[i]
+        lo = field[i]
+        for lev in range(anc.shape[0]):
+            v = anc[lev, i]
+            k = counts[lev, v] - si
+            lo += U[lev, v, k + 1] - U[lev, v, k]
+        p1 = 1.0 / (1.0 + np.exp(-lo))
+        new = 1 if _uniform(rng, c) < p1 else 0
+        if new != si:
+            s[i] = new
+            d = 1.0 if new == 1 else -1.0
+            for j in range(n):
+                field[j] += d * J[j, i]
+            for lev in range(anc.shape[0]):
+                counts[lev, anc[lev, i]] += new - si
+
+
+@njit(cache=True, parallel=True)
+def tree_gibbs_samples(h, J, anc, U, states, rng, n_per_chain, n_burn):
+    """Record *n_per_chain* configurations per chain, one per sweep: ``(C, n_per_chain, N)``."""
+    n_chains, n = states.shape
+    out = np.empty((n_chains, n_per_chain, n), np.int8)
+    for c in prange(n_chains):
+        s = states[c]
+        field, counts = _init(s, h, J, anc, U.shape[1])
+        for _ in range(n_burn):
+            _tree_sweep(s, field, counts, J, anc, U, rng, c)
+        for r in range(n_per_chain):
+            _tree_sweep(s, field, counts, J, anc, U, rng, c)
+            for i in range(n):
+                out[c, r, i] = s[i]
+    return out
 
 
 class TreeChains:
@@ -222,6 +246,8 @@ class TreeChains:
         self.states = np.ascontiguousarray(states01, dtype=np.int8)
         self.rng = rng_states
         self.n_recorded = 0
+        #: (beta, m, per_chain, n) of the last stats_vectors call
+        self.last: tuple | None = None
 
     def beta_of(self, h: np.ndarray, J: np.ndarray) -> np.ndarray:
         """Multipliers ``beta = -W_1 (h, J_upper)`` of a level-1 exponent."""
@@ -231,7 +257,8 @@ class TreeChains:
         """Statistics vector ``m``, per-chain vectors ``(C, P)`` and the sample size."""
         if V is not None or k_potential or coding != "01":
             raise ValueError("the hierarchical chains take 0/1 pairwise exponents only")
-        hm, Jm, U = self.pair_tree.model(self.beta_of(h, J), self.cum)
+        beta = self.beta_of(h, J)
+        hm, Jm, U = self.pair_tree.model(beta, self.cum)
         n_chains = self.states.shape[0]
         sweeps = max(1, int(np.ceil(n_samples / n_chains)))
         sums, pairs = tree_gibbs_stats(
@@ -253,8 +280,28 @@ class TreeChains:
         )
         total = float(sweeps * n_chains)
         m = stats_vector(*moments01_to(sums.sum(0), pairs.sum(0), total, "01"), None, False)
-        self.last = (m, per_chain, int(total))
+        self.last = (beta, m, per_chain, int(total))
         return m, per_chain, int(total)
+
+    def samples(self, h, J, V, coding, n_samples, n_burn=0):
+        """About *n_samples* 0/1 configurations ``(S, N)``, chain by chain, one per sweep."""
+        if V is not None or coding != "01":
+            raise ValueError("the hierarchical chains take 0/1 pairwise exponents only")
+        hm, Jm, U = self.pair_tree.model(self.beta_of(h, J), self.cum)
+        n_chains, n = self.states.shape
+        sweeps = max(1, int(np.ceil(n_samples / n_chains)))
+        out = tree_gibbs_samples(
+            np.ascontiguousarray(hm),
+            np.ascontiguousarray(Jm),
+            self.pair_tree.ancestors,
+            U,
+            self.states,
+            self.rng,
+            sweeps,
+            n_burn,
+        )
+        self.n_recorded += sweeps * n_chains
+        return out.reshape(-1, n)
 
 
 def exact_tree_stats(pair_tree: PairTree, beta: np.ndarray, cum: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from . import _hierarchy_counts as hc
 from ._hierarchy_mc import MAX_CHECK_UNITS, PairTree, TreeChains, exact_tree_stats
 from ._learn import FitProblem, Schedule
 from ._learn_boltzmann import learn
+from ._learn_reweighting import learn as learn_reweighting
 from ._mismatch import data_mismatch, measure
 from ._moments import data_statistics
 from ._sampler import seed_states
@@ -103,14 +104,19 @@ def monte_carlo_engine(
             max_iter, tol, tol_rms, cap, min(max(20_000, 2 * t // 10), cap), progress
         )
         with fit_threads():
-            out = learn(problem, chains, schedule)
+            out = (learn_reweighting if n > MAX_CHECK_UNITS else learn)(problem, chains, schedule)
             beta = -cum[0] * out.theta
             if n <= MAX_CHECK_UNITS:
                 model = exact_tree_stats(pair_tree, beta, cum)
                 mis = data_mismatch(model, stats, "01", False)
-            elif out.converged and out.mismatch is not None:
+            elif (
+                out.converged
+                and out.mismatch is not None
+                and chains.last is not None
+                and np.array_equal(chains.last[0], -cum[0] * out.theta)
+            ):
                 # the learner's last measurement: at the final theta, with max_samples
-                model, mis = chains.last[0], out.mismatch
+                model, mis = chains.last[1], out.mismatch
             else:
                 h, J = out.theta[:n], _unpack_pairs(out.theta, n)
                 model, per_chain, used = chains.stats_vectors(h, J, None, "01", False, cap)
