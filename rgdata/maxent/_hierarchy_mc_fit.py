@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize
 
 from . import _hierarchy_counts as hc
 from ._hierarchy_mc import MAX_CHECK_UNITS, PairTree, TreeChains, exact_tree_stats
@@ -88,7 +89,11 @@ def monte_carlo_engine(
             stats["second"] = second
         c = np.concatenate([stats["mean"], stats["second"][iu]])
         se = np.concatenate([stats["se_mean"], stats["se_second"][iu]])
-        beta0 = _tree_start(pair_tree, c, se, cum)
+        # enumerated sizes start from the tree fit (Boltzmann learning takes it well); above,
+        # histogram reweighting jumps from it into high-activity states (on 32 retina units),
+        # so it starts from the couplings-free model whose means match (count potentials on)
+        start = _tree_start if n <= MAX_CHECK_UNITS else _means_start
+        beta0 = start(pair_tree, c, se, cum)
         problem = FitProblem(stats, "01", False, -beta0 / cum[0])
         if n <= MAX_CHECK_UNITS:
 
@@ -97,8 +102,8 @@ def monte_carlo_engine(
                 return data_mismatch(m, stats, "01", False)
 
             problem = replace(problem, check=check)
-        start = (x.T[rng.integers(0, t, size=n_chains)] > 0).astype(np.int8)
-        chains = TreeChains(pair_tree, cum, start, seed_states(rng, n_chains))
+        states = (x.T[rng.integers(0, t, size=n_chains)] > 0).astype(np.int8)
+        chains = TreeChains(pair_tree, cum, states, seed_states(rng, n_chains))
         cap = int(max_samples or max(20 * t, 200_000))
         schedule = Schedule(
             max_iter, tol, tol_rms, cap, min(max(20_000, 2 * t // 10), cap), progress
@@ -175,4 +180,25 @@ def _tree_start(pair_tree: PairTree, c: np.ndarray, se: np.ndarray, cum: np.ndar
     beta = np.zeros(n + n * (n - 1) // 2)
     beta[:n] = bt[:n]
     beta[n:][ok] = bt[pair_tree.pair_label[ok]]
+    return beta
+
+
+def _means_start(pair_tree: PairTree, c: np.ndarray, se: np.ndarray, cum: np.ndarray) -> np.ndarray:
+    """``beta`` with no pair terms whose sampled model (exact per cluster) has the data's means."""
+    n = pair_tree.n
+    n_tree = len(pair_tree.count_tree.labels)
+    cum_t = np.append(cum, cum[-1]) if pair_tree.root else cum
+    scale = np.maximum(se[:n], 1e-12)
+
+    def dual(u):
+        bt = np.zeros(n_tree)
+        bt[:n] = u / scale
+        obj, model, *_ = hc._passes(bt, pair_tree.count_tree, cum_t)
+        return obj + bt[:n] @ c[:n], (c[:n] - model[:n]) / scale
+
+    m = np.clip(c[:n], 1e-6, 1 - 1e-6)
+    u0 = -cum[0] * np.log(m / (1 - m)) * scale
+    res = minimize(dual, u0, jac=True, method="L-BFGS-B", options={"gtol": 1e-4, "maxiter": 2000})
+    beta = np.zeros(n + n * (n - 1) // 2)
+    beta[:n] = res.x / scale
     return beta
