@@ -9,7 +9,15 @@ statistics. The Lagrange multipliers ``beta`` minimise the convex dual
 * ``model="binary"``: 0/1 units, ``n <= 16`` enumerated; statistics are the
   means, the pairwise products (``statistics="pairwise"``) and optionally
   the second moments of the coarse variables (``coarse_statistics=True``);
-  L-BFGS-B on the dual with the exact recursion.
+  L-BFGS-B on the dual with the exact recursion. ``statistics="tree"``
+  (means and sibling products of counts) is exact per cluster at any ``n``.
+  Means and all pairs beyond 16 units (``engine="monte_carlo"``): the exact
+  optimum needs non-integer powers of fibre partition functions and is not
+  sampled; :mod:`._hierarchy_mc` samples the per-cluster optimum of the
+  tree-local part of ``beta`` tilted at level 1 by the rest (exact for
+  weights ``(1, 0, ..., 0)`` and for tree-local ``beta``; ``exact_model_``),
+  fitted by ``PairwiseMaxEnt``'s Monte Carlo learners and convergence
+  verdict (Monte Carlo error included).
 * ``model="gaussian"``: centred continuous data constrained by their full
   covariance; the optimum is the Gaussian of that covariance and the
   multipliers are in closed form (:func:`rgdata.maxent.gaussian_couplings`)
