@@ -661,7 +661,9 @@ class HierarchicalMaxEntFit(Estimator):
             ``beta_err``, ``data``, ``data_se``, ``model_value``, ``z``,
             ``stat_level``, ``stat_a``, ``stat_b`` (``-1`` for means);
             attrs ``model``, ``residual``, ``residual_rms``, ``converged``,
-            ``tree_source``, ``tree_kind``.
+            ``tree_source``, ``tree_kind``, ``engine``, ``exact_model`` (0
+            where the fitted distribution is the Monte Carlo engine's
+            approximation), ``mc_allowance`` (0 for exact moments).
         """
         self._check_fitted()
         flow = self.flow_parameters()
@@ -698,5 +700,8 @@ class HierarchicalMaxEntFit(Estimator):
                 "tree_source": self.tree_.source,
                 "tree_kind": self.tree_.kind,
                 "n_dropped_units": int(np.size(self.dropped_units_)),
+                "engine": getattr(self, "engine_", "closed form"),
+                "exact_model": int(getattr(self, "exact_model_", True)),
+                "mc_allowance": float(getattr(self, "mc_allowance_", 0.0)),
             },
         )

@@ -146,9 +146,9 @@ def test_planted_tree_model_recovered():
     weights = [1.0, 1.0, 1.0]
     tree, pt, x, planted, bt_planted = planted_tree_sample(32, 40_000, 5, weights)
     assert pt.root
-    fit = HierarchicalMaxEntFit(
-        weights, engine="monte_carlo", random_state=1
-    ).fit(spikes(x), tree=tree)
+    fit = HierarchicalMaxEntFit(weights, engine="monte_carlo", random_state=1).fit(
+        spikes(x), tree=tree
+    )
     assert fit.converged_
     n = 32
     ok = pt.pair_label >= 0
@@ -184,6 +184,9 @@ def test_seeded_reproducible_and_monte_carlo_verdict():
     assert a.mc_allowance_ > 0
     assert set(a.residual_families_["family"].values) == {"means", "second_moments"}
     assert np.all(np.isnan(a.beta_err_)) and np.isnan(a.entropies_[1])
+    ds = a.to_dataset()
+    assert ds.attrs["engine"] == "monte carlo" and ds.attrs["mc_allowance"] > 0
+    assert ds.attrs["exact_model"] == int(a.exact_model_) == 0
     c = HierarchicalMaxEntFit([1.0, 1.0, 1.0], **{**kw, "random_state": 5})
     c.fit(spikes(x), tree=tree)
     assert np.array_equal(a.model_statistics_, b.model_statistics_)
