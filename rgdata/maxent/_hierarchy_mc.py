@@ -304,11 +304,13 @@ class TreeChains:
         return out.reshape(-1, n)
 
 
-def exact_tree_stats(pair_tree: PairTree, beta: np.ndarray, cum: np.ndarray) -> np.ndarray:
-    """Exact statistics (means, pair moments) of the sampled model by enumeration (n <= 16)."""
+def exact_tree_stats(
+    pair_tree: PairTree, beta: np.ndarray, cum: np.ndarray, max_units: int = MAX_CHECK_UNITS
+) -> np.ndarray:
+    """Exact statistics (means, pair moments) of the sampled model by enumeration."""
     n = pair_tree.n
-    if n > MAX_CHECK_UNITS:
-        raise ValueError(f"exact_tree_stats enumerates 2^n states: n = {n} > {MAX_CHECK_UNITS}")
+    if n > max_units:
+        raise ValueError(f"exact_tree_stats enumerates 2^n states: n = {n} > {max_units}")
     h, J, U = pair_tree.model(beta, cum)
     x = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(float)
     logp = x @ h + 0.5 * np.einsum("si,ij,sj->s", x, J, x)

@@ -121,6 +121,24 @@ def test_agrees_with_enumeration_within_errors(weights):
     assert np.sqrt(np.mean(d**2)) < 0.6
 
 
+def test_monte_carlo_verdict_matches_the_enumerated_model():
+    """18 units (reweighting learner, Monte Carlo verdict): the converged beta's exact statistics.
+
+    The sampled model of the fitted beta, enumerated (2^18 states), has the data's
+    statistics within the verdict's tolerance: tol plus the Monte Carlo allowance.
+    """
+    tree = block_tree((18,), 3, 3)
+    x = grouped_data(18, 20_000, 11, group=3)
+    fit = HierarchicalMaxEntFit([1.0, 1.0, 1.0], engine="monte_carlo", random_state=2)
+    fit.fit(spikes(x), tree=tree)
+    assert fit.converged_ and not fit.exact_model_
+    pt = PairTree(tree.maps)
+    exact = exact_tree_stats(pt, fit.beta_, fit.cumulative_weights_, max_units=18)
+    z = (exact - fit.data_statistics_) / fit.data_se_
+    assert np.max(np.abs(z)) < fit.tol + fit.mc_allowance_
+    assert np.sqrt(np.mean(z**2)) < 1.0
+
+
 def planted_tree_sample(n_units, t, seed, weights):
     tree = block_tree((n_units,), 4, 3)
     pt = PairTree(tree.maps)
