@@ -227,6 +227,11 @@ def test_bad_input():
         )
     with pytest.raises(ValueError, match="cluster sums"):
         HierarchicalMaxEntFit([1.0, 1.0], engine="monte_carlo").fit(x, tree=[np.eye(8)[::2]])
+    x20 = spikes(grouped_data(20, 2_000, 0))
+    with pytest.raises(ValueError, match="engine='monte_carlo'"):
+        HierarchicalMaxEntFit([1.0, 1.0, 1.0], engine="exact").fit(
+            x20, tree=block_tree((20,), 2, 3)
+        )
     with pytest.raises(ValueError, match="constraints has 3 entries"):
         HierarchicalMaxEntFit([1.0, 1.0, 1.0], engine="monte_carlo").fit(
             x, tree=TREE8, constraints=[0.1, 0.2, 0.3]
