@@ -105,8 +105,11 @@ def monte_carlo_engine(
         states = (x.T[rng.integers(0, t, size=n_chains)] > 0).astype(np.int8)
         chains = TreeChains(pair_tree, cum, states, seed_states(rng, n_chains))
         cap = int(max_samples or max(20 * t, 200_000))
+        # PairwiseMaxEnt's first samples: 20,000 for Boltzmann, 200,000 for reweighting
+        # (smaller reweighted samples step into states they never visited)
+        floor = 20_000 if n <= MAX_CHECK_UNITS else 200_000
         schedule = Schedule(
-            max_iter, tol, tol_rms, cap, min(max(20_000, 2 * t // 10), cap), progress
+            max_iter, tol, tol_rms, cap, min(max(floor, 2 * t // 10), cap), progress
         )
         with fit_threads():
             out = (learn_reweighting if n > MAX_CHECK_UNITS else learn)(problem, chains, schedule)
@@ -126,7 +129,9 @@ def monte_carlo_engine(
                 h, J = out.theta[:n], _unpack_pairs(out.theta, n)
                 model, per_chain, used = chains.stats_vectors(h, J, None, "01", False, cap)
                 mis = measure(model, per_chain, stats, "01", False, used)
-        converged = bool(out.converged and mis.converged(tol, tol_rms))
+        # the learner's verdict, as PairwiseMaxEnt reports it; when its last measurement was
+        # not at the final beta, ``mis`` is a new one, which on a borderline fit may differ
+        converged = bool(out.converged)
         return {
             "beta": beta,
             "model": model,

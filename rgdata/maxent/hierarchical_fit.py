@@ -166,7 +166,11 @@ class HierarchicalMaxEntFit(Estimator):
         comparison standard errors), learning iterations, Monte Carlo samples
         drawn in all, largest residual per iteration, per-family residuals
         (as ``PairwiseMaxEnt``). Its ``beta_err_``, the couplings and
-        entropies of levels above 1 are NaN (not computed).
+        entropies of levels above 1 are NaN (not computed). ``converged_`` is
+        the learner's verdict; ``residual_``, ``residual_rms_`` and
+        ``model_statistics_`` come from the last measurement at ``beta_``
+        (a new one when the learner's was not), so on a borderline fit they
+        can lie just beyond ``tol`` plus the allowance.
     probability_ : ndarray
         Enumerated binary fits: the fitted distribution of the ``2^n`` states
         (bit ``i`` of the state index is unit ``i``).
