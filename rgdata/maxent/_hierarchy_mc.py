@@ -46,11 +46,15 @@ level: heat-bath (Gibbs) sweeps update one unit at a time, its conditional
 log-odds being its local field plus one difference ``U_v(n + 1) - U_v(n)``
 per level (:func:`tree_gibbs_stats`).
 
-The multipliers are fitted by the Boltzmann learning of
-:mod:`._learn_boltzmann` on ``theta = -beta / W_1`` with the persistent
-chains of :class:`TreeChains`, whose convergence verdict is that of
-``PairwiseMaxEnt``: residuals in comparison standard errors with the Monte
-Carlo error of the chains included (:class:`._mismatch.Mismatch`).
+The multipliers are fitted (:mod:`._hierarchy_mc_fit`) by the Boltzmann
+learning of :mod:`._learn_boltzmann` (up to 16 units) or the histogram
+reweighting of :mod:`._learn_reweighting` (above) on ``theta = -beta / W_1``
+with the persistent chains of :class:`TreeChains`, whose convergence verdict
+is that of ``PairwiseMaxEnt``: residuals in comparison standard errors with
+the Monte Carlo error of the chains included (:class:`._mismatch.Mismatch`).
+Reweighting predicts a step as an exponential tilt and ignores that ``U``
+moves with ``beta``; with non-flat weights on all 160 retina units that
+makes it diverge (docs/hierarchical.md).
 """
 
 from __future__ import annotations
