@@ -166,7 +166,8 @@ class HierarchicalMaxEntFit(Estimator):
         comparison standard errors), learning iterations, Monte Carlo samples
         drawn in all, largest residual per iteration, per-family residuals
         (as ``PairwiseMaxEnt``). Its ``beta_err_``, the couplings and
-        entropies of levels above 1 are NaN (not computed). ``converged_`` is
+        entropies of levels above 1 are NaN and ``beta_cov_`` is None (not
+        computed). ``converged_`` is
         the learner's verdict; ``residual_``, ``residual_rms_`` and
         ``model_statistics_`` come from the last measurement at ``beta_``
         (a new one when the learner's was not), so on a borderline fit they
@@ -453,7 +454,7 @@ class HierarchicalMaxEntFit(Estimator):
         self.beta_ = out["beta"]
         nan = np.full(len(labels), np.nan)
         self.beta_err_ = nan
-        self.beta_cov_ = np.full((len(labels), len(labels)), np.nan) if n <= 64 else None
+        self.beta_cov_ = None  # not computed (a NaN matrix of 12,880^2 would take 1.3 GB)
         self.statistic_labels_ = labels
         self.data_statistics_ = out["data"]
         self.data_se_ = out["se"]
