@@ -128,6 +128,66 @@ class PairTree:
         out[n:] = np.where(blk > 0, sums[n:] / np.where(blk > 0, blk, 1.0), 0.0)
         return out
 
+    def _linear_beta(self, h: np.ndarray, jv: np.ndarray, cum: np.ndarray) -> np.ndarray:
+        """Inverse of the pairwise part of :meth:`model`: ``beta`` from ``h`` and ``J`` (upper)."""
+        n, ok = self.n, self._ok
+        beta = np.concatenate([-cum[0] * h, -cum[0] * jv])
+        w_k = cum[self.pair_level[ok] - 1]
+        blk = self._block
+        sums = np.bincount(self.pair_label[ok], weights=jv[ok] * w_k, minlength=blk.size)
+        bt = -np.where(blk > 0, sums / np.where(blk > 0, blk, 1.0), 0.0)  # -W_k mean(J)
+        beta[n:][ok] += bt[self.pair_label[ok]] * (1.0 - cum[0] / w_k)
+        return beta
+
+    def _count_projection(self, beta: np.ndarray, cum: np.ndarray):
+        """Pairwise part of the count potentials: fields (n,) and couplings (upper) they add.
+
+        Each ``U_v(n)`` is projected on ``1, n, n^2`` (weights: the marginal of
+        ``n`` under the tree-local model); ``c n^2 = c sum_a x_a + 2 c sum_{a<b}
+        x_a x_b``.
+        """
+        h, J, U = self.model(beta, cum)
+        cum_t = np.append(cum, cum[-1]) if self.root else np.asarray(cum, dtype=float)
+        _, _, _, q, _ = hc._passes(self.tree_beta(beta), self.count_tree, cum_t)
+        n = self.n
+        dh = np.zeros(n)
+        dJ = np.zeros((n, n))
+        for lev in range(self.ancestors.shape[0]):
+            anc = self.ancestors[lev]
+            for v in range(int(anc.max()) + 1):
+                size = int(np.sum(anc == v))
+                k = np.arange(size + 1, dtype=float)
+                w = np.sqrt(np.maximum(q[lev + 1][v, : size + 1], 1e-12))
+                X = np.column_stack([np.ones_like(k), k, k**2]) if size > 1 else None
+                if X is None:
+                    continue
+                coef, *_ = np.linalg.lstsq(X * w[:, None], U[lev, v, : size + 1] * w, rcond=None)
+                members = np.flatnonzero(anc == v)
+                dh[members] += coef[1] + coef[2]
+                dJ[np.ix_(members, members)] += 2.0 * coef[2]
+        return dh, dJ[np.triu_indices(n, 1)]
+
+    def effective_theta(self, beta: np.ndarray, cum: np.ndarray) -> np.ndarray:
+        """The sampled model's pairwise exponent including the count potentials' projection."""
+        h, J, _ = self.model(beta, cum)
+        dh, dj = self._count_projection(beta, cum)
+        return np.concatenate([h + dh, J[np.triu_indices(self.n, 1)] + dj])
+
+    def beta_of_effective(
+        self, theta: np.ndarray, cum: np.ndarray, tol: float = 1e-10, max_iter: int = 500
+    ) -> np.ndarray:
+        """Inverse of :meth:`effective_theta` by damped fixed-point iteration."""
+        n = self.n
+        beta = self._linear_beta(theta[:n], theta[n:], cum)
+        for _ in range(max_iter):
+            dh, dj = self._count_projection(beta, cum)
+            new = self._linear_beta(theta[:n] - dh, theta[n:] - dj, cum)
+            step = new - beta
+            beta = beta + 0.7 * step
+            if np.max(np.abs(step)) < tol * max(1.0, float(np.max(np.abs(beta)))):
+                break
+        return beta
+
     def model(self, beta: np.ndarray, cum: np.ndarray):
         """Log-probability parameters ``(h, J, U)`` of the sampled model for *beta*."""
         n, ok = self.n, self._ok
@@ -236,10 +296,10 @@ def tree_gibbs_samples(h, J, anc, U, states, rng, n_per_chain, n_burn):
 class TreeChains:
     """Persistent chains of the sampled model, with :class:`._chains.ChainSet`'s interface.
 
-    :mod:`._learn_boltzmann` passes the level-1 exponent ``(h, J) = -beta /
-    W_1`` (``V`` must be None); :meth:`stats_vectors` turns it into the
-    model of :meth:`PairTree.model` and returns the Monte Carlo means and
-    pair moments (0/1), per chain, and the number of recorded sweeps.
+    The learners pass the effective pairwise exponent ``(h, J)`` (``V`` must
+    be None; :meth:`beta_of`); :meth:`stats_vectors` turns it into the model
+    of :meth:`PairTree.model` and returns the Monte Carlo means and pair
+    moments (0/1), per chain, and the number of recorded sweeps.
     """
 
     def __init__(
@@ -254,8 +314,14 @@ class TreeChains:
         self.last: tuple | None = None
 
     def beta_of(self, h: np.ndarray, J: np.ndarray) -> np.ndarray:
-        """Multipliers ``beta = -W_1 (h, J_upper)`` of a level-1 exponent."""
-        return -self.cum[0] * pack(h, J, None)
+        """Multipliers of the learner's parameters: the sampled model's effective exponent.
+
+        The learner's ``(h, J)`` are the pairwise exponent of the sampled model
+        including the pairwise projection of its count potentials
+        (:meth:`PairTree.effective_theta`): a step in them then moves the model
+        as an exponential tilt would, up to the potentials' non-quadratic rest.
+        """
+        return self.pair_tree.beta_of_effective(pack(h, J, None), self.cum)
 
     def stats_vectors(self, h, J, V, coding, k_potential, n_samples, n_burn=0):
         """Statistics vector ``m``, per-chain vectors ``(C, P)`` and the sample size."""

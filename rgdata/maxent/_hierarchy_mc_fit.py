@@ -94,11 +94,11 @@ def monte_carlo_engine(
         # so it starts from the couplings-free model whose means match (count potentials on)
         start = _tree_start if n <= MAX_CHECK_UNITS else _means_start
         beta0 = start(pair_tree, c, se, cum)
-        problem = FitProblem(stats, "01", False, -beta0 / cum[0])
+        problem = FitProblem(stats, "01", False, pair_tree.effective_theta(beta0, cum))
         if n <= MAX_CHECK_UNITS:
 
             def check(theta):
-                m = exact_tree_stats(pair_tree, -cum[0] * theta, cum)
+                m = exact_tree_stats(pair_tree, pair_tree.beta_of_effective(theta, cum), cum)
                 return data_mismatch(m, stats, "01", False)
 
             problem = replace(problem, check=check)
@@ -113,7 +113,7 @@ def monte_carlo_engine(
         )
         with fit_threads():
             out = (learn_reweighting if n > MAX_CHECK_UNITS else learn)(problem, chains, schedule)
-            beta = -cum[0] * out.theta
+            beta = pair_tree.beta_of_effective(out.theta, cum)
             if n <= MAX_CHECK_UNITS:
                 model = exact_tree_stats(pair_tree, beta, cum)
                 mis = data_mismatch(model, stats, "01", False)
@@ -121,7 +121,7 @@ def monte_carlo_engine(
                 out.converged
                 and out.mismatch is not None
                 and chains.last is not None
-                and np.array_equal(chains.last[0], -cum[0] * out.theta)
+                and np.array_equal(chains.last[0], beta)
             ):
                 # the learner's last measurement: at the final theta, with max_samples
                 model, mis = chains.last[1], out.mismatch
