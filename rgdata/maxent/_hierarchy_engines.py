@@ -43,7 +43,8 @@ def enumeration_engine(
         raise ValueError(
             f"a binary hierarchy with statistics={statistics!r} enumerates 2^n states: "
             f"n = {n} units exceeds {hb.MAX_ENUM_UNITS}; use statistics='tree' (exact per "
-            "cluster at any n), a smaller tree, or model='gaussian'"
+            "cluster at any n), engine='monte_carlo' (all pairs, cluster-sum trees), a "
+            "smaller tree, or model='gaussian'"
         )
     sizes = tree.sizes
     binary = [np.all((y == 0) | (y == 1), axis=1) for y in ys]

@@ -9,7 +9,15 @@ statistics. The Lagrange multipliers ``beta`` minimise the convex dual
 * ``model="binary"``: 0/1 units, ``n <= 16`` enumerated; statistics are the
   means, the pairwise products (``statistics="pairwise"``) and optionally
   the second moments of the coarse variables (``coarse_statistics=True``);
-  L-BFGS-B on the dual with the exact recursion.
+  L-BFGS-B on the dual with the exact recursion. ``statistics="tree"``
+  (means and sibling products of counts) is exact per cluster at any ``n``.
+  Means and all pairs beyond 16 units (``engine="monte_carlo"``): the exact
+  optimum needs non-integer powers of fibre partition functions and is not
+  sampled; :mod:`._hierarchy_mc` samples the per-cluster optimum of the
+  tree-local part of ``beta`` tilted at level 1 by the rest (exact for
+  weights ``(1, 0, ..., 0)`` and for tree-local ``beta``; ``exact_model_``),
+  fitted by ``PairwiseMaxEnt``'s Monte Carlo learners and convergence
+  verdict (Monte Carlo error included).
 * ``model="gaussian"``: centred continuous data constrained by their full
   covariance; the optimum is the Gaussian of that covariance and the
   multipliers are in closed form (:func:`rgdata.maxent.gaussian_couplings`)
@@ -30,12 +38,21 @@ from threadpoolctl import threadpool_limits
 
 from .._estimator import Estimator
 from .._jackknife import jackknife_covariance, jackknife_error
-from .._validation import check_array, check_binary, check_int, check_option, check_real
+from .._validation import (
+    check_array,
+    check_binary,
+    check_int,
+    check_option,
+    check_random_state,
+    check_real,
+)
 from .._warnings import warn_user
 from ..activity import check_activity
 from . import _hierarchy_binary as hb
 from ._hierarchical_core import _check_weights
 from ._hierarchy_engines import check_feasible, count_engine, enumeration_engine
+from ._hierarchy_mc_fit import MIN_SAMPLES, monte_carlo_engine
+from ._mismatch import families_dataset
 from .hierarchy_gaussian import (
     as_operator,
     gaussian_couplings,
@@ -48,6 +65,7 @@ __all__ = ["HierarchicalMaxEntFit"]
 
 MODELS = ("auto", "binary", "gaussian")
 STATISTICS = ("pairwise", "means", "tree")
+ENGINES = ("auto", "exact", "monte_carlo")
 #: matrices smaller than this use one BLAS thread (as rgdata.coarse.prg does)
 THREADED_MIN = 1024
 #: L-BFGS tolerance on the largest constraint residual, in data standard errors
@@ -86,7 +104,29 @@ class HierarchicalMaxEntFit(Estimator):
     n_blocks : int
         Contiguous time blocks for the standard errors and the jackknife.
     tol : float
-        Largest accepted constraint residual, in data standard errors.
+        Largest accepted constraint residual, in data standard errors (Monte
+        Carlo engine: plus the Monte Carlo allowance ``mc_allowance_``).
+    engine : {"auto", "exact", "monte_carlo"}
+        Binary fits. ``"exact"``: enumeration (``n <= 16``) or the
+        per-cluster recursion (``statistics="tree"``). ``"monte_carlo"``:
+        means and all pairs (``statistics="pairwise"``) on a cluster-sum tree
+        at any ``n`` by Boltzmann learning with persistent Gibbs chains of
+        the model of :mod:`rgdata.maxent._hierarchy_mc`, exact for weights
+        ``(1, 0, ..., 0)`` and for tree-local multipliers, an approximation
+        otherwise (``exact_model_``; docs/hierarchical.md). ``"auto"``:
+        exact where possible, Monte Carlo for ``statistics="pairwise"``
+        with more than 16 units.
+    tol_rms : float
+        Monte Carlo engine: largest rms residual (Monte Carlo share removed),
+        as in :class:`rgdata.maxent.PairwiseMaxEnt`.
+    n_chains, max_samples, max_iter : int
+        Monte Carlo engine: persistent chains, largest sample (recorded
+        sweeps x chains; default ``max(20 T, 200000)``, at least 1000) and
+        learning iterations.
+    random_state : None, int or numpy.random.Generator
+        Seeds the Monte Carlo engine (chains and their starting patterns).
+    progress : bool
+        Progress bar of Monte Carlo learning.
 
     Attributes
     ----------
@@ -115,7 +155,23 @@ class HierarchicalMaxEntFit(Estimator):
         Data variance of every level's variables.
     tree_ : CoarseTree
     engine_ : str
-        ``"enumeration"``, ``"cluster counts"`` (binary) or absent (Gaussian).
+        ``"enumeration"``, ``"cluster counts"``, ``"monte carlo"`` (binary)
+        or absent (Gaussian).
+    exact_model_ : bool
+        Binary: whether the fitted distribution is the exact multilevel
+        optimum (False only for the Monte Carlo engine with non-flat weights
+        and non-tree-local multipliers).
+    mc_allowance_, n_iter_, n_mc_samples_, history_, residual_families_
+        Monte Carlo engine: the typical largest Monte Carlo error (in
+        comparison standard errors), learning iterations, Monte Carlo samples
+        drawn in all, largest residual per iteration, per-family residuals
+        (as ``PairwiseMaxEnt``). Its ``beta_err_``, the couplings and
+        entropies of levels above 1 are NaN and ``beta_cov_`` is None (not
+        computed). ``converged_`` is
+        the learner's verdict; ``residual_``, ``residual_rms_`` and
+        ``model_statistics_`` come from the last measurement at ``beta_``
+        (a new one when the learner's was not), so on a borderline fit they
+        can lie just beyond ``tol`` plus the allowance.
     probability_ : ndarray
         Enumerated binary fits: the fitted distribution of the ``2^n`` states
         (bit ``i`` of the state index is unit ``i``).
@@ -147,6 +203,13 @@ class HierarchicalMaxEntFit(Estimator):
         coarse_statistics: bool | list[int] = False,
         n_blocks: int = 20,
         tol: float = 1.5,
+        engine: str = "auto",
+        tol_rms: float = 1.0,
+        n_chains: int = 8,
+        max_samples: int | None = None,
+        max_iter: int = 400,
+        random_state: Any = None,
+        progress: bool = False,
     ) -> None:
         self.weights = weights
         self.model = model
@@ -154,6 +217,13 @@ class HierarchicalMaxEntFit(Estimator):
         self.coarse_statistics = coarse_statistics
         self.n_blocks = n_blocks
         self.tol = tol
+        self.engine = engine
+        self.tol_rms = tol_rms
+        self.n_chains = n_chains
+        self.max_samples = max_samples
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.progress = progress
 
     # ------------------------------------------------------------------ fit
 
@@ -181,6 +251,7 @@ class HierarchicalMaxEntFit(Estimator):
         check_option(self.statistics, "statistics", STATISTICS)
         n_blocks = check_int(self.n_blocks, "n_blocks", min_value=2)
         check_real(self.tol, "tol", min_value=0.0, strict_min=True)
+        check_option(self.engine, "engine", ENGINES)
         activity = check_activity(activity, allow_trials=False, allow_constant=False)
         x_all = np.asarray(activity.values)
         tree = self._tree(tree, activity)
@@ -258,6 +329,9 @@ class HierarchicalMaxEntFit(Estimator):
                 ys.append(m @ ys[-1])
         self.data_coding_ = coding
         cum = self.cumulative_weights_
+        if self._use_monte_carlo(n):
+            self._fit_monte_carlo(x, n_blocks, constraints)
+            return
         if self.statistics == "tree":
             engine = count_engine(self.tree_, cum, self.coarse_statistics)
         else:
@@ -307,6 +381,7 @@ class HierarchicalMaxEntFit(Estimator):
         self.data_se_ = se
         self.model_statistics_ = model_stats
         self.engine_ = "enumeration" if "F" in engine else "cluster counts"
+        self.exact_model_ = True
         if "F" in engine:
             self.probability_ = hb.recursion(
                 engine["F"] @ beta, self._problem.maps, self.cumulative_weights_
@@ -325,6 +400,98 @@ class HierarchicalMaxEntFit(Estimator):
         ]
 
         self._finish_residual(ok)
+
+    def _use_monte_carlo(self, n: int) -> bool:
+        if self.engine == "exact":
+            return False
+        if self.statistics != "pairwise" or self.coarse_statistics is not False:
+            if self.engine == "monte_carlo":
+                raise ValueError(
+                    "engine='monte_carlo' fits statistics='pairwise' (means and all pairs) "
+                    f"without coarse_statistics; got statistics={self.statistics!r}, "
+                    f"coarse_statistics={self.coarse_statistics!r} (use engine='exact')"
+                )
+            return False
+        return self.engine == "monte_carlo" or n > hb.MAX_ENUM_UNITS
+
+    def _fit_monte_carlo(self, x, n_blocks, constraints) -> None:
+        n, t = x.shape
+        max_samples = self.max_samples
+        if max_samples is not None:
+            max_samples = check_int(max_samples, "max_samples", min_value=MIN_SAMPLES)
+        n_chains = check_int(self.n_chains, "n_chains", min_value=2)
+        max_iter = check_int(self.max_iter, "max_iter", min_value=1)
+        tol_rms = check_real(self.tol_rms, "tol_rms", min_value=0.0, strict_min=True)
+        rng = check_random_state(self.random_state)
+        engine = monte_carlo_engine(
+            self.tree_,
+            self.cumulative_weights_,
+            n_chains=n_chains,
+            max_samples=max_samples,
+            max_iter=max_iter,
+            tol=float(self.tol),
+            tol_rms=tol_rms,
+            rng=rng,
+            progress=bool(self.progress),
+        )
+        labels = engine["labels"]
+        if t < len(labels):
+            raise ValueError(
+                f"activity has {t} time points for {len(labels)} statistics; at least one time "
+                "point per statistic is needed (fewer units or statistics='tree')"
+            )
+        if constraints is not None:
+            constraints = check_array(constraints, "constraints", ndim=1).astype(float)
+            if constraints.size != len(labels):
+                raise ValueError(
+                    f"constraints has {constraints.size} entries; there are {len(labels)} "
+                    "statistics"
+                )
+        out = engine["fit"](x, n_blocks, constraints)
+        mis = out["mismatch"]
+        self.engine_ = "monte carlo"
+        self.exact_model_ = out["exact"]
+        self.beta_ = out["beta"]
+        nan = np.full(len(labels), np.nan)
+        self.beta_err_ = nan
+        self.beta_cov_ = None  # not computed (a NaN matrix of 12,880^2 would take 1.3 GB)
+        self.statistic_labels_ = labels
+        self.data_statistics_ = out["data"]
+        self.data_se_ = out["se"]
+        self.model_statistics_ = out["model"]
+        self.n_iter_ = out["n_iter"]
+        self.n_mc_samples_ = out["n_samples"]
+        self.history_ = out["history"]
+        self.mc_allowance_ = mis.allowance
+        self.residual_families_ = families_dataset(mis)
+        bound = hb.BETA_BOUND * self.cumulative_weights_[-1]
+        self.n_at_bound_ = int(np.sum(np.abs(self.beta_) >= 0.999 * bound))
+        cum = self.cumulative_weights_
+        J = np.zeros((n, n))
+        J[np.triu_indices(n, 1)] = -self.beta_[n:] / cum[0]
+        self.fields_ = [-self.beta_[:n] / cum[0]] + [
+            np.full(s, np.nan) for s in self.tree_.sizes[1:]
+        ]
+        self.couplings_ = [J + J.T] + [np.full((s, s), np.nan) for s in self.tree_.sizes[1:]]
+        self.fields_err_ = [np.full(f.shape, np.nan) for f in self.fields_]
+        self.couplings_err_ = [np.full(c.shape, np.nan) for c in self.couplings_]
+        self.entropies_ = np.full(len(self.tree_.sizes), np.nan)
+        self._summary_replicates = np.full((2, len(self.tree_.sizes), 2), np.nan)
+        z = (self.model_statistics_ - self.data_statistics_) / self.data_se_
+        self.residual_z_ = z
+        self.residual_ = mis.max_z
+        self.residual_rms_ = mis.rms
+        self.converged_ = out["converged"]
+        if self.n_at_bound_:
+            self._warn_bound()
+        elif not self.converged_:
+            warn_user(
+                f"the Monte Carlo fit did not reach the constraints: largest residual "
+                f"{mis.max_z:.3g} comparison standard errors (tol {self.tol:g} + Monte Carlo "
+                f"allowance {mis.allowance:.2g}), rms {mis.rms:.3g} (tol_rms {tol_rms:g}); "
+                f"{out['message'] or 'learning stopped'}",
+                UserWarning,
+            )
 
     # ------------------------------------------------------------------ gaussian
 
@@ -398,19 +565,21 @@ class HierarchicalMaxEntFit(Estimator):
         self.residual_rms_ = float(np.sqrt(np.mean(z**2)))
         self.converged_ = bool(self.residual_ < self.tol)
         if self.n_at_bound_:
-            warn_user(
-                f"{self.n_at_bound_} multiplier(s) reached the bound +-{hb.BETA_BOUND:g} W_L: "
-                "their statistics lie on the edge of their range (e.g. a pair that never "
-                "co-fires), "
-                "where the maximum-entropy multiplier is infinite",
-                UserWarning,
-            )
+            self._warn_bound()
         elif not self.converged_:
             warn_user(
                 f"the fit did not reach the constraints: largest residual {self.residual_:.3g} "
                 f"data standard errors (tol {self.tol:g}; optimiser success {optimiser_ok})",
                 UserWarning,
             )
+
+    def _warn_bound(self) -> None:
+        warn_user(
+            f"{self.n_at_bound_} multiplier(s) reached the bound +-{hb.BETA_BOUND:g} W_L: "
+            "their statistics lie on the edge of their range (e.g. a pair that never "
+            "co-fires), where the maximum-entropy multiplier is infinite",
+            UserWarning,
+        )
 
     # ------------------------------------------------------------------ results
 
@@ -497,7 +666,9 @@ class HierarchicalMaxEntFit(Estimator):
             ``beta_err``, ``data``, ``data_se``, ``model_value``, ``z``,
             ``stat_level``, ``stat_a``, ``stat_b`` (``-1`` for means);
             attrs ``model``, ``residual``, ``residual_rms``, ``converged``,
-            ``tree_source``, ``tree_kind``.
+            ``tree_source``, ``tree_kind``, ``engine``, ``exact_model`` (0
+            where the fitted distribution is the Monte Carlo engine's
+            approximation), ``mc_allowance`` (0 for exact moments).
         """
         self._check_fitted()
         flow = self.flow_parameters()
@@ -534,5 +705,8 @@ class HierarchicalMaxEntFit(Estimator):
                 "tree_source": self.tree_.source,
                 "tree_kind": self.tree_.kind,
                 "n_dropped_units": int(np.size(self.dropped_units_)),
+                "engine": getattr(self, "engine_", "closed form"),
+                "exact_model": int(getattr(self, "exact_model_", True)),
+                "mc_allowance": float(getattr(self, "mc_allowance_", 0.0)),
             },
         )
