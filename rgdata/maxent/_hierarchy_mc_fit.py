@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
+from .._threads import fit_threads
 from . import _hierarchy_counts as hc
 from ._hierarchy_mc import MAX_CHECK_UNITS, PairTree, TreeChains, exact_tree_stats
 from ._learn import FitProblem, Schedule
@@ -29,7 +30,6 @@ from ._learn_reweighting import learn as learn_reweighting
 from ._mismatch import data_mismatch, measure
 from ._moments import data_statistics
 from ._sampler import seed_states
-from ._threads import fit_threads
 from .hierarchy_tree import CoarseTree
 
 __all__ = ["monte_carlo_engine", "MIN_SAMPLES"]
