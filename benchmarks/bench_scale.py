@@ -7,6 +7,18 @@ are noisy: compare ratios, not absolute times.
 
     python benchmarks/bench_scale.py --quick   # N = 4,096 x T = 1,000, ~a minute
     python benchmarks/bench_scale.py           # N = 16,384 x T = 2,000
+    python benchmarks/bench_scale.py --quick --approximate-only   # item 4's rows only
+
+(from the repository root with ``PYTHONPATH=.`` so the checkout's rgdata is measured).
+
+The approximate mode (item 4: pynndescent candidates) is compared with the
+exact sparse path (k = 32), each in a fresh process (peak resident memory
+above the process's resident size before the call: pynndescent's numba
+arrays are invisible to tracemalloc), after a warm-up that compiles
+pynndescent's kernels (not counted); the
+fraction of identical pairs and the summed-correlation loss are measured on
+all N units against the exact pairs, next to the subsample estimate prg
+records (``pairing_quality``, 2,000 units).
 
 Not yet here (issue #21): the N = 50,000 x T = 10,000 all-levels run, the
 comparison with random-renormalization-group, the 1 vs 2 workers curve.
@@ -15,6 +27,9 @@ comparison with random-renormalization-group, the 1 vs 2 workers curve.
 from __future__ import annotations
 
 import argparse
+import math
+import multiprocessing
+import resource
 import time
 import tracemalloc
 
@@ -50,9 +65,16 @@ def _measure(func):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--approximate-only", action="store_true", help="only the approximate-mode rows"
+    )
     args = parser.parse_args()
     n, t = (4096, 1000) if args.quick else (16_384, 2000)
     y = _spikes(n, t)
+    if args.approximate_only:
+        print(f"N = {n}, T = {t}: approximate mode (item 4) against the exact sparse path")
+        approximate_rows(y)
+        return
     dense, t_dense, m_dense = _measure(lambda: choose_pairs(y, _Opts))
     print(f"N = {n}, T = {t}: one greedy pairing step")
     print(f"{'dense':<24s} {t_dense:8.2f} s  ratio 1.00   peak {m_dense / 2**20:9.1f} MiB")
@@ -63,6 +85,8 @@ def main() -> None:
             f"{'sparse k=' + str(k):<24s} {t_s:8.2f} s  ratio {t_s / t_dense:5.2f}   "
             f"peak {m_s / 2**20:9.1f} MiB  ({m_s / m_dense:.2f} x dense)  identical pairs: {same}"
         )
+    print("approximate mode (item 4) against the exact sparse path:")
+    approximate_rows(y)
 
 
 def sparse_choose_pairs_k(y: np.ndarray, k: int) -> np.ndarray:
@@ -74,6 +98,73 @@ def sparse_choose_pairs_k(y: np.ndarray, k: int) -> np.ndarray:
         return sparse_choose_pairs(pairing_rows(y))
     finally:
         _prg_sparse.SPARSE_OPTIONS.update(old)
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def _child(what: str, y: np.ndarray, conn) -> None:
+    from rgdata.coarse._ann import ann_pairs, pairing_quality  # noqa: PLC0415
+
+    if what != "exact":  # compile pynndescent's kernels first (not counted)
+        ann_pairs(pairing_rows(y[:300, :50]), 8, random_state=0)
+    rows = pairing_rows(y)
+    start = _rss_bytes()
+    t0 = time.perf_counter()
+    if what == "exact":
+        out = sparse_choose_pairs_k(y, 32)
+    elif what == "approximate":
+        out = ann_pairs(rows, 32, random_state=0)
+    else:
+        out = pairing_quality(rows, 32, random_state=0)
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - start
+    conn.send((out, wall, peak))
+    conn.close()
+
+
+def _in_child(what: str, y: np.ndarray):
+    """Run one method in a fresh (spawned) process: (result, wall s, peak RSS growth in bytes).
+
+    Not forked: the BLAS here uses GNU OpenMP, which does not survive a fork.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(what, y, send))
+    proc.start()
+    send.close()
+    out = recv.recv()
+    proc.join()
+    return out
+
+
+def approximate_rows(y: np.ndarray) -> None:
+    """The approximate mode against the exact sparse path on the same rows (one level)."""
+    from rgdata.coarse._ann import edge_similarity  # noqa: PLC0415
+
+    rows = pairing_rows(y)
+    exact, t_e, m_e = _in_child("exact", y)
+    approx, t_a, m_a = _in_child("approximate", y)
+    quality, t_q, _ = _in_child("quality", y)
+    same = len({tuple(p) for p in exact.tolist()} & {tuple(p) for p in approx.tolist()})
+    s_e = math.fsum(edge_similarity(rows, exact[:, 0], exact[:, 1]).tolist())
+    s_a = math.fsum(edge_similarity(rows, approx[:, 0], approx[:, 1]).tolist())
+    print(f"{'sparse exact k=32':<24s} {t_e:8.2f} s  ratio 1.00   peak RSS {m_e / 2**20:7.1f} MiB")
+    print(
+        f"{'approximate k=32':<24s} {t_a:8.2f} s  ratio {t_a / t_e:5.2f}   "
+        f"peak RSS {m_a / 2**20:7.1f} MiB ({m_a / m_e:.2f} x exact)"
+    )
+    print(
+        f"  all {y.shape[0]} units: identical pairs {same / len(exact):.4f}, summed correlation "
+        f"loss {1 - s_a / s_e:+.2e}"
+    )
+    print(
+        f"  subsample estimate ({int(quality['n_sample'])} units, {t_q:.2f} s = "
+        f"{t_q / t_e:.2f} x exact): identical {quality['identical_fraction']:.4f}, "
+        f"loss {quality['correlation_loss']:+.2e}"
+    )
 
 
 if __name__ == "__main__":

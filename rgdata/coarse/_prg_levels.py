@@ -15,6 +15,7 @@ import numpy as np
 
 from .._progress import progress_bar
 from .._warnings import warn_user
+from ._ann import APPROX_OPTIONS, ann_pairs, pairing_quality
 from ._blocks import auto_max_lag, enough_lags
 from ._prg_kernels import pair_sums
 from ._prg_pairing import greedy_pairs, random_pairs
@@ -54,6 +55,8 @@ class LevelPass:
     acf_lags: np.ndarray | None = None  # lags computed per level (NaN beyond)
     dist: np.ndarray | None = None  # (level, bin) density
     left_out_notes: list[str] = field(default_factory=list)
+    # approximate pairing: per pairing step, pairing_quality's estimate (empty dict: exact step)
+    approx_quality: list[dict] = field(default_factory=list)
     free_notes: list[str] = field(default_factory=list)
 
     @property
@@ -92,7 +95,9 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
         # level 0: the raw samples (a correlation does not see the per-row normalization,
         # and raw spikes or counts are integers, paired exactly)
         exact = data.pair_exact if level == 0 else "auto"
-        pairs = choose_pairs(data.x_pair if level == 0 else y, opts, exact)
+        quality: dict = {}
+        pairs = choose_pairs(data.x_pair if level == 0 else y, opts, exact, record=quality)
+        lp.approx_quality.append(quality)
         if cl.shape[0] % 2:
             lp.left_out_notes.append(_left_out_note(pairs, cl, data.labels, level, lp.sizes))
         a, b_ = pairs[:, 0], pairs[:, 1]
@@ -199,18 +204,31 @@ def level_acf(raw: np.ndarray, opts: PrgOptions, start: int = 0) -> tuple[np.nda
         lags = min(opts.long_lag, 4 * lags)
 
 
-def choose_pairs(y: np.ndarray, opts: PrgOptions, exact: str | None = "auto") -> np.ndarray:
+def choose_pairs(
+    y: np.ndarray, opts: PrgOptions, exact: str | None = "auto", record: dict | None = None
+) -> np.ndarray:
     """Pairs ``(m // 2, 2)`` of the rows of *y*: greedy by correlation, or random.
 
     The correlations are :func:`rgdata.coarse._prg_similarity.similarity`'s:
     exact for integer-valued rows, float64 otherwise, rounded to
     ``TIE_DECIMALS`` so the pairs do not depend on the BLAS kernel. *exact*
     is passed to :func:`~rgdata.coarse._prg_similarity.pairing_rows`.
+    With ``pairing="approximate"`` and more than ``APPROX_OPTIONS["min_units"]``
+    rows, greedy pairing over approximate nearest-neighbour candidates
+    (:mod:`rgdata.coarse._ann`); *record* (if given) then receives the
+    subsample estimate of its quality (:func:`~rgdata.coarse._ann.pairing_quality`).
     """
     m = y.shape[0]
     if opts.pairing == "random":
         return random_pairs(m, opts.rng)
     rows = pairing_rows(y, exact)
+    if opts.pairing == "approximate" and m > APPROX_OPTIONS["min_units"]:
+        k = min(APPROX_OPTIONS["k"], m - 2)
+        pairs = ann_pairs(rows, k, opts.rng)
+        quality = pairing_quality(rows, k, opts.rng)
+        if record is not None:
+            record.update(quality)
+        return pairs
     if use_sparse(m, opts.corr_dtype):  # the dense matrix would not fit: exact sparse path
         return sparse_choose_pairs(rows)
     return greedy_pairs(dense_similarity(rows, opts.corr_dtype))
@@ -244,6 +262,23 @@ def warn_level_notes(lp: LevelPass, n_units: int) -> None:
             "top levels average over a subset of the units. n_left_out records the count "
             f"per level; {fewer}, or a unit count at (or just above) a power of two, keeps "
             f"more than {1 - LEFT_OUT_WARN_FRACTION:.0%} of the units at every level",
+            UserWarning,
+        )
+    low = [
+        f"level {lv} (K={int(lp.sizes[lv])}): {q['identical_fraction']:.1%} identical, "
+        f"summed correlation {q['correlation_loss']:+.2%} lost"
+        for lv, q in enumerate(lp.approx_quality)
+        if q and q["identical_fraction"] < APPROX_OPTIONS["warn_below"]
+    ]
+    if low:
+        warn_user(
+            "prg: the approximate pairing differs from the exact greedy pairing on a "
+            f"subsample of units by more than {1 - APPROX_OPTIONS['warn_below']:.0%} of the "
+            "pairs (estimated on up to "
+            f"{APPROX_OPTIONS['n_sample']} units per level): "
+            + "; ".join(low)
+            + ". The variables pairing_identical_fraction and pairing_correlation_loss record "
+            "it per level; use pairing='correlation' (exact) where it fits",
             UserWarning,
         )
     if lp.free_notes:

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from .._warnings import warn_user
+from ._ann import APPROX_OPTIONS
 from ._blocks import BLOCK_TAUS, MIN_BLOCKS, MIN_FIT_CLUSTERS
 from ._memory import GIB
 from ._prg_levels import LevelPass
@@ -149,7 +150,39 @@ def build_result(
     )
     ds["scale"].attrs["long_name"] = "cluster size K = 2**level (units per cluster)"
     ds.attrs["scale_name"] = "cluster_size"
+    if opts.pairing == "approximate":
+        _add_approx_quality(ds, lp)
     return ds
+
+
+def _add_approx_quality(ds: xr.Dataset, lp: LevelPass) -> None:
+    """Per-level estimates of the approximate pairing's quality (NaN: exact step or none)."""
+    n = ds.sizes["level"]
+    names = {
+        "identical_fraction": "pairing_identical_fraction",
+        "correlation_loss": "pairing_correlation_loss",
+        "n_sample": "pairing_quality_units",
+    }
+    for key, name in names.items():
+        vals = np.full(n, np.nan)
+        for lv, q in enumerate(lp.approx_quality):
+            if q:
+                vals[lv] = q[key]
+        ds[name] = ("level", vals)
+    ds["pairing_identical_fraction"].attrs["long_name"] = (
+        "share of the exact greedy pairs also formed by the approximate pairing, on a random "
+        "subsample of the level's variables (an estimate; NaN where the step was exact)"
+    )
+    ds["pairing_correlation_loss"].attrs["long_name"] = (
+        "1 - (summed correlation of the approximate pairs) / (that of the exact pairs), "
+        "same subsample"
+    )
+    ds["pairing_quality_units"].attrs["long_name"] = "variables in the quality subsample"
+    ds.attrs["approximate_pairing"] = (
+        f"pynndescent NN-descent candidates (k={APPROX_OPTIONS['k']}) with exact values and "
+        f"exact lazy refill, at levels with more than {APPROX_OPTIONS['min_units']} variables; "
+        f"warned below {APPROX_OPTIONS['warn_below']:.0%} identical pairs"
+    )
 
 
 def _attrs(
@@ -185,7 +218,7 @@ def _attrs(
         "corr_dtype": opts.corr_dtype,
         # only random pairing draws numbers: greedy pairing (ties included) is deterministic
         "random_state": seed_attr(opts.random_state)
-        if opts.pairing == "random"
+        if opts.pairing in ("random", "approximate")
         else "not used (greedy pairing is deterministic)",
         "data_coding": data.coding,
         "n_units": int(data.n_units),

@@ -56,7 +56,7 @@ OBSERVABLES = ("variance", "silence", "spectra", "autocorrelation", "distributio
 #: The same without the reported autocorrelation: starting lower (16) made the retina's
 #: levels retry 16, 64 and 256 lags, slower than one 128-lag FFT
 _FIRST_LAG = {True: 128, False: 128}
-PAIRINGS = ("correlation", "random")
+PAIRINGS = ("correlation", "random", "approximate")
 _CORR_DTYPES = ("float32", "float64")
 _MIN_BLOCK_SAMPLES = 10
 #: warn about units left out (odd numbers of clusters) only when a level misses more than
@@ -149,6 +149,7 @@ def check_options(
     progress: Any,
     max_memory: Any,
     observables: Any = "all",
+    require_exact: Any = False,
 ) -> PrgOptions:
     """Validate the arguments of :func:`prg` (checked activity *act*); raise on bad ones."""
     chosen = check_observables(observables)
@@ -164,9 +165,18 @@ def check_options(
         n_blocks = check_int(n_blocks, "n_blocks", min_value=2)
     n_bins = check_int(n_bins, "n_bins", min_value=2)
     max_eigen_size = check_int(max_eigen_size, "max_eigen_size", min_value=1)
-    for flag, flag_name in ((progress, "progress"), (holdout, "holdout")):
+    for flag, flag_name in (
+        (progress, "progress"),
+        (holdout, "holdout"),
+        (require_exact, "require_exact"),
+    ):
         if not isinstance(flag, bool | np.bool_):
             raise TypeError(f"{flag_name} must be a bool, got {describe(flag)}")
+    check_exactness(pairing, require_exact)
+    if pairing == "approximate":  # a missing extra fails now, not after the first level
+        from ._ann import require_ann  # noqa: PLC0415
+
+        require_ann()
     max_memory = check_max_memory(max_memory)
     rng = check_random_state(random_state)
     n_units, t_len = act.shape
@@ -213,6 +223,17 @@ def check_options(
         else _FIRST_LAG[False],
         observables=chosen,
     )
+
+
+def check_exactness(pairing: str, require_exact: bool) -> None:
+    """Refuse the approximate pairing when exact pairing is required."""
+    if require_exact and pairing == "approximate":
+        raise ValueError(
+            "pairing='approximate' was asked for with require_exact=True: the approximate "
+            "mode pairs over approximate nearest-neighbour candidates and can differ from the "
+            "exact greedy pairing. Accepted: pairing='correlation' (exact, dense or sparse) "
+            "with require_exact=True, or require_exact=False to allow the approximate mode"
+        )
 
 
 def check_observables(observables: Any) -> frozenset:

@@ -26,9 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import describe
+from .._validation import check_random_state, describe
+from .._warnings import warn_user
+from ._ann import APPROX_OPTIONS, ann_pairs, pairing_quality, require_ann
 from ._greedy_sparse import sparse_greedy_pairs
 from ._memory import available_memory
+from ._prg_setup import check_exactness
 from ._prg_similarity import PairingRows, exact_product_dtype, pairing_rows, similarity
 from ._topk import check_k, select_topk
 
@@ -144,6 +147,26 @@ def _check_activity(activity: Any):
     return arr
 
 
+def _approximate(arr, k: int, client: Any, stats: dict | None, random_state: Any) -> np.ndarray:
+    """The approximate mode: the activity is loaded here, where pynndescent runs."""
+    require_ann()
+    rng = check_random_state(random_state)
+    rows = pairing_rows(np.asarray(_run(client, arr)))
+    pairs = ann_pairs(rows, k, rng, stats=stats)
+    quality = pairing_quality(rows, k, rng)
+    if stats is not None:
+        stats.update(quality)
+    if quality["identical_fraction"] < APPROX_OPTIONS["warn_below"]:
+        warn_user(
+            f"pair_units: the approximate pairing formed {quality['identical_fraction']:.1%} of "
+            f"the exact greedy pairs on a subsample of {int(quality['n_sample'])} units "
+            f"(summed correlation {quality['correlation_loss']:+.2%} lost), below "
+            f"{APPROX_OPTIONS['warn_below']:.0%}; use approximate=False (exact) where it fits",
+            UserWarning,
+        )
+    return pairs
+
+
 def pair_units(
     activity: Any,
     *,
@@ -151,8 +174,11 @@ def pair_units(
     block_size: int = 1024,
     client: Any = None,
     stats: dict | None = None,
+    approximate: bool = False,
+    require_exact: bool = False,
+    random_state: Any = None,
 ) -> np.ndarray:
-    """Exact greedy correlation pairs of the units of a large activity, on a dask client.
+    """Exact (or approximate) greedy correlation pairs of the units of a large activity.
 
     Parameters
     ----------
@@ -166,7 +192,20 @@ def pair_units(
     client : distributed.Client, optional
         Where the tasks run; default dask's synchronous scheduler.
     stats : dict, optional
-        Filled with ``n_refills`` and ``k``.
+        Filled with ``n_refills`` and ``k``; in the approximate mode also the
+        subsample estimate of its quality (``identical_fraction``,
+        ``correlation_loss``, ``n_sample``; see
+        :func:`rgdata.coarse._ann.pairing_quality`).
+    approximate : bool, default False
+        Candidates from an approximate nearest-neighbour graph (pynndescent,
+        ``rgdata[ann]``) instead of the exact top-k: no ``N^2 T`` correlation
+        work, pairs that may differ from the exact ones (measured on a
+        subsample, warned about below 90% identical pairs). pynndescent runs
+        in this process: the activity is loaded here (``N x T`` values).
+    require_exact : bool, default False
+        Refuse the approximate mode (ValueError if *approximate* is True).
+    random_state : None, int or numpy.random.Generator
+        Seeds the approximate mode (unused otherwise).
 
     Returns
     -------
@@ -184,11 +223,17 @@ def pair_units(
     """
     import dask  # noqa: PLC0415
 
+    for flag, name in ((approximate, "approximate"), (require_exact, "require_exact")):
+        if not isinstance(flag, bool | np.bool_):
+            raise TypeError(f"{name} must be a bool, got {describe(flag)}")
+    check_exactness("approximate" if approximate else "correlation", bool(require_exact))
     arr = _check_activity(activity)
     n = arr.shape[0]
     if n < 2:
         return np.empty((0, 2), np.int64)
     k = check_k(k, n)
+    if approximate:
+        return _approximate(arr, k, client, stats, random_state)
     _check_block_size(block_size, arr.shape[1], 8)
     n_blocks = -(-n // block_size)
     sizes = tuple(len(p) for p in np.array_split(np.arange(n), n_blocks))

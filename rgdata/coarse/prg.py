@@ -59,6 +59,7 @@ def prg(
     progress: bool = False,
     max_memory: float | None = None,
     observables: str | Iterable[str] = "all",
+    require_exact: bool = False,
 ) -> xr.Dataset:
     """Real-space phenomenological renormalization group.
 
@@ -81,7 +82,7 @@ def prg(
         (spikes, counts) and ``"variance"`` otherwise. Published scripts
         disagree for continuous data; the choice affects which pairs are
         formed after the first step, never the reported quantities' definition.
-    pairing : {"correlation", "random"}
+    pairing : {"correlation", "random", "approximate"}
         ``"correlation"``: exact greedy pairing of the most correlated
         variables. Correlations are rounded to 6 (float32) or 12 (float64)
         decimals first, so mathematically equal correlations (common for binary
@@ -89,6 +90,16 @@ def prg(
         ties go to the lowest index pair, with units in sorted-label order
         (so the input order of the units never matters).
         ``"random"``: random pairs (a null model).
+        ``"approximate"``: for very many units (10^5-10^6) where even the
+        exact sparse path's ``N^2 T`` correlation work is too costly: greedy
+        pairing over approximate nearest-neighbour candidates (pynndescent,
+        the ``rgdata[ann]`` extra; exact values, exact refill), at levels
+        with more than 256 variables (smaller levels are exact). Its quality
+        is *estimated* at every approximate step by pairing a random
+        subsample of up to 2,000 variables both ways, and recorded in the
+        variables ``pairing_identical_fraction`` and
+        ``pairing_correlation_loss`` (per level); a warning is given below
+        90% identical pairs. Seeded by *random_state*. See ``docs/scale.md``.
     n_blocks : int or "auto"
         Number of contiguous time blocks for the block-wise copies of every
         quantity (used for confidence intervals). ``"auto"`` (default): blocks
@@ -131,7 +142,9 @@ def prg(
         (float32 halves memory and time; every reported quantity is computed
         in float64). Near-ties may pair differently in the two precisions.
     random_state : None, int or numpy.random.Generator
-        Seeds the random pairing (unused with correlation pairing).
+        Seeds the random pairing, or the approximate pairing's
+        nearest-neighbour search and quality subsample (unused with
+        correlation pairing).
     progress : bool
         Show a progress bar over levels.
     max_memory : float, optional
@@ -153,6 +166,10 @@ def prg(
         the blocks (``tau_int`` is always computed: the confidence intervals
         need it). Clusters and the computed numbers do not depend on this
         choice. ``attrs["observables"]`` lists what was computed.
+    require_exact : bool, default False
+        Require the exact greedy pairing: ``pairing="approximate"`` then
+        raises ValueError (for pipelines whose numbers must be the published
+        algorithm's).
 
     Returns
     -------
@@ -173,9 +190,11 @@ def prg(
     ValueError
         Wrong dims, NaN, constant units, fewer than 2 units, more levels than
         the units allow, too few samples per block, unknown options (or
-        observables); values so
+        observables), ``pairing="approximate"`` with ``require_exact=True``; values so
         large that sums and squares would overflow float64 (``max |activity| *
         n_units * sqrt(n_time) > 1e150``, see ``MAX_MAGNITUDE``).
+    ImportError
+        ``pairing="approximate"`` without pynndescent (``pip install rgdata[ann]``).
     MemoryError
         The estimated peak memory exceeds *max_memory* (default: the memory
         available); the message gives both in GiB and what to do instead.
@@ -246,6 +265,7 @@ def prg(
         progress=progress,
         max_memory=max_memory,
         observables=observables,
+        require_exact=require_exact,
     )
     data = prepare_data(act, opts)
     # 2. the pass over levels: measure, pair, sum, renormalize

@@ -1,0 +1,277 @@
+"""Approximate greedy pairing for very many units: approximate nearest-neighbour candidates.
+
+The exact sparse path (:mod:`rgdata.coarse._greedy_sparse`) still computes
+every correlation once (``N^2 T`` multiply-adds) to find each unit's top-k
+partners. Here the candidates come from an approximate nearest-neighbour
+graph instead (pynndescent's NN-descent, ``O(N^1.1 T)`` empirically):
+
+1. Each row is turned into the unit vector ``u_i = z_i / sqrt(T)`` (``z_i``
+   the row's z-score; on the exact integer path
+   ``(T x_i - S_i) / (sqrt(T) spread_i)``), so that
+   ``|u_i - u_j|^2 = 2 - 2 r_ij``: the euclidean nearest neighbours are the
+   most correlated partners (signed, as greedy pairing orders them).
+   pynndescent's ``euclidean`` metric is used (its most optimized one; the
+   ``correlation`` metric gives the same order but re-centres every pair).
+2. NN-descent (seeded, one thread so the graph is reproducible) returns
+   ``k`` approximate neighbours per unit; the graph is symmetrized (an edge
+   found from either end is a candidate of both).
+3. The value of every candidate edge is recomputed exactly as the dense path
+   computes it (:func:`edge_similarity`, the formula of
+   :func:`rgdata.coarse._prg_similarity.similarity`, rounded to
+   ``TIE_DECIMALS``), so the greedy order is the exact order of those edges.
+4. The greedy pairing with lazy refill (:func:`sparse_greedy_pairs`) runs on
+   these candidates. A unit whose candidates are all paired is refilled
+   **exactly**: its row against the free units (``O(N T)``, as on the exact
+   path), so no unit is left unpaired for lack of candidates.
+
+The result is the greedy pairing of the candidate graph, not of the whole
+matrix: a pair is missed when NN-descent misses the edge. How often is
+measured, never assumed (:func:`pairing_quality`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_random_state
+from ._greedy_sparse import sparse_greedy_pairs
+from ._prg_pairing import greedy_pairs
+from ._prg_similarity import TIE_DECIMALS, PairingRows, dense_similarity, similarity
+from ._topk import check_k
+
+__all__ = [
+    "APPROX_OPTIONS",
+    "require_ann",
+    "unit_vectors",
+    "edge_similarity",
+    "ann_candidates",
+    "ann_pairs",
+    "pairing_quality",
+]
+
+#: settings of the approximate mode: candidates per unit, units of the quality subsample,
+#: the identical-pair fraction below which a warning is given, and the smallest level
+#: (in variables) paired approximately (smaller levels are paired exactly: cheap)
+APPROX_OPTIONS: dict = {"k": 32, "n_sample": 2000, "warn_below": 0.9, "min_units": 256}
+#: values gathered per chunk of edges (float64 temporaries of about 64 MiB)
+_EDGE_CHUNK_VALUES = 2**23
+
+
+def require_ann() -> Any:
+    """Import pynndescent (the ``ann`` extra) or raise an ImportError saying how to install it."""
+    try:
+        import pynndescent  # noqa: PLC0415 (optional, heavy: imported only when used)
+    except ImportError as exc:
+        raise ImportError(
+            "the approximate pairing mode needs pynndescent, which is not installed; "
+            "install the extra with `pip install rgdata[ann]` (or `pip install pynndescent`), "
+            "or use the exact pairing (pairing='correlation')"
+        ) from exc
+    return pynndescent
+
+
+def unit_vectors(rows: PairingRows) -> np.ndarray:
+    """Rows as float32 unit vectors whose dot products are the correlations (``(m, T)``).
+
+    Constant rows become zero vectors (correlation 0 with everything, as in
+    :func:`~rgdata.coarse._prg_similarity.similarity`).
+
+    Examples
+    --------
+    >>> from rgdata.coarse._prg_similarity import pairing_rows
+    >>> u = unit_vectors(pairing_rows(np.array([[0, 1, 1, 0], [0, 1, 0, 0], [1, 0, 0, 1]])))
+    >>> np.round((u @ u.T).astype(float), 4).tolist()
+    [[1.0, 0.5774, -1.0], [0.5774, 1.0, -0.5774], [-1.0, -0.5774, 1.0]]
+    """
+    m, t_len = rows.values.shape
+    out = np.empty((m, t_len), dtype=np.float32)
+    step = max(1, _EDGE_CHUNK_VALUES // max(t_len, 1))
+    for s in range(0, m, step):
+        part = slice(s, min(s + step, m))
+        v = rows.values[part].astype(np.float64)
+        if rows.exact:
+            spread = rows.spread[part]
+            scale = np.divide(
+                1.0, np.sqrt(t_len) * spread, out=np.zeros_like(spread), where=spread > 0
+            )
+            out[part] = (t_len * v - rows.sums[part, None]) * scale[:, None]
+        else:
+            out[part] = v / np.sqrt(t_len)
+    return out
+
+
+def edge_similarity(rows: PairingRows, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """The correlations of the edges ``(i[e], j[e])``, as the dense path computes them.
+
+    The formula of :func:`~rgdata.coarse._prg_similarity.similarity`,
+    edge by edge: exact integers on the integer path (the same bits), float64
+    products rounded to ``TIE_DECIMALS`` otherwise.
+
+    Examples
+    --------
+    >>> from rgdata.coarse._prg_similarity import pairing_rows
+    >>> rows = pairing_rows(np.array([[0, 1, 1, 0], [0, 1, 0, 0], [1, 0, 0, 1]]))
+    >>> edge_similarity(rows, np.array([0, 1]), np.array([1, 2])).tolist()
+    [0.57735, -0.57735]
+    """
+    i = np.asarray(i, dtype=np.int64)
+    j = np.asarray(j, dtype=np.int64)
+    out = np.empty(i.size)
+    t_len = rows.n_time
+    step = max(1, _EDGE_CHUNK_VALUES // max(t_len, 1))
+    for s in range(0, i.size, step):
+        a, b = i[s : s + step], j[s : s + step]
+        prod = np.einsum("et,et->e", rows.values[a], rows.values[b]).astype(np.float64)
+        if rows.exact:
+            prod = prod * t_len - rows.sums[a] * rows.sums[b]
+            denom = rows.spread[a] * rows.spread[b]
+            prod = np.divide(prod, denom, out=np.zeros_like(prod), where=denom > 0)
+        else:
+            prod = prod / t_len
+        out[s : s + step] = prod
+    return np.round(out, TIE_DECIMALS)
+
+
+def ann_candidates(
+    rows: PairingRows, k: int, random_state: Any = None
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each unit's approximate best partners, with exact values, in greedy order.
+
+    Parameters
+    ----------
+    rows : PairingRows
+        The level's variables (:func:`~rgdata.coarse._prg_similarity.pairing_rows`).
+    k : int
+        Neighbours asked of NN-descent per unit (``1 <= k <= m - 1``); after
+        symmetrization a unit may have more candidates (or, rarely, fewer).
+    random_state : None, int or numpy.random.Generator
+        Seeds NN-descent (one thread: the same seed gives the same graph).
+
+    Returns
+    -------
+    (idx, val) : lists of m arrays
+        Partners of each unit and their exact similarities, best first
+        (larger value, then smaller index), as
+        :func:`~rgdata.coarse._greedy_sparse.sparse_greedy_pairs` reads them.
+    """
+    m = rows.values.shape[0]
+    k = check_k(k, m)
+    pynndescent = require_ann()
+    seed = int(check_random_state(random_state).integers(2**31 - 1))
+    index = pynndescent.NNDescent(
+        unit_vectors(rows),
+        metric="euclidean",
+        n_neighbors=k + 1,  # the unit itself comes first
+        random_state=seed,
+        n_jobs=1,
+        compressed=True,
+    )
+    nbr = index.neighbor_graph[0]
+    src = np.repeat(np.arange(m, dtype=np.int64), nbr.shape[1])
+    dst = nbr.ravel().astype(np.int64)
+    ok = (dst >= 0) & (dst != src)
+    lo, hi = np.minimum(src[ok], dst[ok]), np.maximum(src[ok], dst[ok])
+    key = np.unique(lo * m + hi)  # each undirected edge once
+    lo, hi = key // m, key % m
+    val = edge_similarity(rows, lo, hi)
+    owner = np.concatenate([lo, hi])
+    other = np.concatenate([hi, lo])
+    value = np.concatenate([val, val])
+    order = np.lexsort((other, -value, owner))
+    owner, other, value = owner[order], other[order], value[order]
+    cuts = np.searchsorted(owner, np.arange(1, m))
+    return np.split(other, cuts), np.split(value, cuts)
+
+
+def ann_pairs(
+    rows: PairingRows,
+    k: int | None = None,
+    random_state: Any = None,
+    *,
+    stats: dict | None = None,
+) -> np.ndarray:
+    """Greedy pairs over approximate candidates, with exact lazy refill.
+
+    Parameters
+    ----------
+    rows : PairingRows
+        The level's variables.
+    k : int, optional
+        Neighbours per unit (default ``APPROX_OPTIONS["k"]``).
+    random_state : None, int or numpy.random.Generator
+        Seeds NN-descent.
+    stats : dict, optional
+        Filled with ``n_refills`` and ``k``.
+
+    Returns
+    -------
+    ndarray of int64, shape (m // 2, 2)
+        Pairs ``(i, j)``, ``i < j``, in greedy order.
+    """
+    m = rows.values.shape[0]
+    k = APPROX_OPTIONS["k"] if k is None else k
+    k = check_k(k, m)
+    cand = ann_candidates(rows, k, random_state)
+
+    def block(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return similarity(rows.take(r), rows.take(c))
+
+    return sparse_greedy_pairs(block, m, k=k, candidates=cand, stats=stats)
+
+
+def pairing_quality(
+    rows: PairingRows,
+    k: int | None = None,
+    random_state: Any = None,
+    n_sample: int | None = None,
+) -> dict[str, float]:
+    """Estimate how far the approximate pairing is from the exact one, on a subsample of units.
+
+    A random subsample of ``n_sample`` units (all of them when fewer) is
+    paired twice: exactly (the dense greedy pairing of its correlation
+    matrix) and approximately (:func:`ann_pairs`, same *k*). This is an
+    **estimate**: NN-descent on a subsample is not the graph of the full run
+    (usually a little better, as the search is easier among fewer points).
+
+    Parameters
+    ----------
+    rows : PairingRows
+        The level's variables.
+    k : int, optional
+        Neighbours per unit (default ``APPROX_OPTIONS["k"]``; clipped to the subsample).
+    random_state : None, int or numpy.random.Generator
+        Draws the subsample, then seeds NN-descent.
+    n_sample : int, optional
+        Units in the subsample (default ``APPROX_OPTIONS["n_sample"]``).
+
+    Returns
+    -------
+    dict
+        ``identical_fraction``: share of the exact pairs the approximate
+        pairing also forms; ``correlation_loss``: ``1 - sum_approx / sum_exact``,
+        the relative loss in the summed correlation of the pairs (greedy
+        pairing does not maximize the sum, so it can be slightly negative);
+        ``n_sample``: units compared.
+    """
+    rng = check_random_state(random_state)
+    m = rows.values.shape[0]
+    n_sample = APPROX_OPTIONS["n_sample"] if n_sample is None else n_sample
+    s = min(int(n_sample), m)
+    pick = np.sort(rng.choice(m, s, replace=False)) if s < m else np.arange(m)
+    sub = rows.take(pick)
+    corr = dense_similarity(sub, "float64")
+    exact = greedy_pairs(corr)
+    k = min(APPROX_OPTIONS["k"] if k is None else k, s - 2)
+    approx = ann_pairs(sub, k, rng) if k >= 1 else exact
+    same = {tuple(p) for p in exact.tolist()} & {tuple(p) for p in approx.tolist()}
+    # exactly rounded sums (fsum): the same pairs in another order give the same sum
+    sum_exact = math.fsum(corr[exact[:, 0], exact[:, 1]].tolist())
+    sum_approx = math.fsum(corr[approx[:, 0], approx[:, 1]].tolist())
+    return {
+        "identical_fraction": len(same) / max(len(exact), 1),
+        "correlation_loss": 1.0 - sum_approx / sum_exact if sum_exact else float("nan"),
+        "n_sample": float(s),
+    }

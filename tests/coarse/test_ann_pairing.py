@@ -1,0 +1,159 @@
+"""The approximate pairing mode (issue #21, item 4): ANN candidates, quality measured, warned."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from rgdata import as_activity
+from rgdata.coarse import prg
+from rgdata.coarse._ann import (
+    APPROX_OPTIONS,
+    ann_pairs,
+    edge_similarity,
+    pairing_quality,
+    unit_vectors,
+)
+from rgdata.coarse._prg_pairing import greedy_pairs
+from rgdata.coarse._prg_similarity import dense_similarity, pairing_rows
+from rgdata.coarse.distributed import pair_units
+
+pytest.importorskip("pynndescent")
+
+
+def planted_pairs(n: int, t: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Units generated in correlated pairs (shared source + noise), in shuffled positions.
+
+    Within a pair the correlation is ~0.8; across pairs ~0 +- 1/sqrt(T), so the
+    exact greedy pairing is the planted one (checked against the plan itself).
+    """
+    rng = np.random.default_rng(seed)
+    src = rng.standard_normal((n // 2, t))
+    perm = rng.permutation(n)
+    x = np.empty((n, t))
+    x[perm[0::2]] = src + 0.5 * rng.standard_normal((n // 2, t))
+    x[perm[1::2]] = src + 0.5 * rng.standard_normal((n // 2, t))
+    plan = np.sort(np.stack([perm[0::2], perm[1::2]], axis=1), axis=1)
+    return x, plan
+
+
+def as_set(pairs: np.ndarray) -> set:
+    return {tuple(p) for p in np.sort(pairs, axis=1).tolist()}
+
+
+@pytest.mark.parametrize("integer", [True, False])
+def test_edge_values_are_the_dense_paths(integer, rng):
+    x = (rng.random((60, 300)) < 0.2).astype(np.int8) if integer else rng.standard_normal((60, 300))
+    rows = pairing_rows(x)
+    assert rows.exact is integer
+    corr = dense_similarity(rows, "float64")
+    i, j = np.triu_indices(60, 1)
+    np.testing.assert_array_equal(edge_similarity(rows, i, j), corr[i, j])
+    u = unit_vectors(rows).astype(np.float64)  # dot products are the correlations
+    np.testing.assert_allclose(u @ u.T, np.corrcoef(x), atol=1e-6)
+
+
+def test_planted_pairs_recovered_exactly():
+    x, plan = planted_pairs(600, 300)
+    rows = pairing_rows(x)
+    assert as_set(greedy_pairs(dense_similarity(rows, "float64"))) == as_set(plan)
+    got = ann_pairs(rows, 8, random_state=0)
+    assert as_set(got) == as_set(plan)
+    q = pairing_quality(rows, 8, random_state=0)
+    assert q == {"identical_fraction": 1.0, "correlation_loss": 0.0, "n_sample": 600.0}
+
+
+def test_quality_on_unstructured_data_is_the_brute_force_comparison(rng):
+    x = rng.standard_normal((500, 300))
+    rows = pairing_rows(x)
+    exact = greedy_pairs(dense_similarity(rows, "float64"))
+    approx = ann_pairs(rows, 8, random_state=3)
+    # the whole set as subsample: the same seed draws the same graph, so the estimate is exact
+    q = pairing_quality(rows, 8, random_state=3, n_sample=10_000)
+    fraction = len(as_set(exact) & as_set(approx)) / len(exact)
+    corr = np.corrcoef(x)
+    loss = 1 - corr[approx[:, 0], approx[:, 1]].sum() / corr[exact[:, 0], exact[:, 1]].sum()
+    assert q["identical_fraction"] == fraction
+    assert q["correlation_loss"] == pytest.approx(loss, abs=1e-5)  # rounded vs raw correlations
+    assert fraction < 0.9  # no structure: near-equal correlations, the search misses some
+    assert q["correlation_loss"] > 0
+    assert q["n_sample"] == 500
+
+
+def test_subsample_quality_is_seeded(rng):
+    rows = pairing_rows(rng.standard_normal((700, 200)))
+    a = pairing_quality(rows, 8, random_state=5, n_sample=300)
+    assert a == pairing_quality(rows, 8, random_state=5, n_sample=300)
+    assert a["n_sample"] == 300
+
+
+def test_prg_approximate_recovers_planted_pairs_and_records_quality():
+    x, plan = planted_pairs(512, 400, seed=1)
+    act = as_activity(x, kind="returns")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no quality warning on planted pairs
+        res = prg(act, 2, pairing="approximate", random_state=0, observables="variance")
+    first = res["membership"].sel(level=1).values
+    formed = {tuple(np.flatnonzero(first == c)) for c in range(256)}
+    assert formed == as_set(plan)
+    frac = res["pairing_identical_fraction"].values
+    assert frac[0] == 1.0 and res["pairing_correlation_loss"].values[0] == 0.0
+    assert res["pairing_quality_units"].values[0] == 512
+    # level 1 has 256 variables: paired exactly (NaN: no estimate); nothing after the last level
+    assert np.isnan(frac[1:]).all()
+    assert res.attrs["random_state"] == 0
+    again = prg(act, 2, pairing="approximate", random_state=0, observables="variance")
+    assert res.identical(again)
+
+
+def test_prg_warns_and_records_on_unstructured_data(rng, monkeypatch):
+    # few candidates per unit on data without structure: the search misses many best partners
+    monkeypatch.setitem(APPROX_OPTIONS, "k", 4)
+    act = as_activity(rng.standard_normal((512, 300)), kind="returns")
+    with pytest.warns(UserWarning, match="approximate pairing differs from the exact"):
+        res = prg(act, 1, pairing="approximate", random_state=0, observables="variance")
+    assert res["pairing_identical_fraction"].values[0] < 0.9
+    exact = prg(act, 1, observables="variance")
+    assert "pairing_identical_fraction" not in exact  # only the approximate mode has it
+
+
+def test_pair_units_approximate(rng):
+    x, plan = planted_pairs(400, 300, seed=2)
+    stats: dict = {}
+    got = pair_units(x, k=8, approximate=True, random_state=0, stats=stats)
+    assert as_set(got) == as_set(plan)
+    assert stats["identical_fraction"] == 1.0 and stats["n_sample"] == 400
+    with pytest.warns(UserWarning, match="approximate pairing formed"):
+        pair_units(rng.standard_normal((400, 300)), k=8, approximate=True, random_state=0)
+
+
+def test_bad_input():
+    x, _ = planted_pairs(300, 100)
+    rows = pairing_rows(x)
+    with pytest.raises(ValueError, match="k=300 is larger than the 299"):
+        ann_pairs(rows, 300)
+    with pytest.raises(ValueError, match="k=500 is larger"):
+        pair_units(x, k=500, approximate=True)
+    act = as_activity(x, kind="returns")
+    with pytest.raises(ValueError, match="pairing='approximate'.*require_exact=True"):
+        prg(act, pairing="approximate", require_exact=True)
+    with pytest.raises(ValueError, match="require_exact=True"):
+        pair_units(x, approximate=True, require_exact=True)
+    with pytest.raises(TypeError, match="require_exact must be a bool, got"):
+        prg(act, require_exact="yes")
+    with pytest.raises(TypeError, match="approximate must be a bool"):
+        pair_units(x, approximate="ann")
+
+
+def test_missing_extra_names_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynndescent", None)  # import fails
+    x, _ = planted_pairs(300, 100)
+    with pytest.raises(ImportError, match=r"rgdata\[ann\]"):
+        prg(as_activity(x, kind="returns"), pairing="approximate")
+    with pytest.raises(ImportError, match=r"rgdata\[ann\]"):
+        pair_units(x, approximate=True)
+    with pytest.raises(ImportError, match=r"rgdata\[ann\]"):
+        ann_pairs(pairing_rows(x), 8)
