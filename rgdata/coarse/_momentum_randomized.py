@@ -26,7 +26,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.utils.extmath import randomized_svd
 
 from .._validation import check_random_state
 from ._momentum_kernels import DirectionPlan, Step, row_mean_square
@@ -80,6 +79,9 @@ def top_modes(
     rng = check_random_state(random_state)
     seed = int(rng.integers(2**32 - 1))
     t = z.shape[1]
+    # here, not at import: scikit-learn pulls scipy.stats (about 0.5 s)
+    from sklearn.utils.extmath import randomized_svd  # noqa: PLC0415
+
     u, s, _ = randomized_svd(
         z,
         n_modes,
