@@ -39,7 +39,12 @@ import numpy as np
 from .._validation import check_random_state
 from ._greedy_sparse import sparse_greedy_pairs
 from ._prg_pairing import greedy_pairs
-from ._prg_similarity import TIE_DECIMALS, PairingRows, dense_similarity, similarity
+from ._prg_similarity import (
+    PairingRows,
+    dense_similarity,
+    finish_correlations,
+    similarity,
+)
 from ._topk import check_k
 
 __all__ = [
@@ -120,19 +125,12 @@ def edge_similarity(rows: PairingRows, i: np.ndarray, j: np.ndarray) -> np.ndarr
     i = np.asarray(i, dtype=np.int64)
     j = np.asarray(j, dtype=np.int64)
     out = np.empty(i.size)
-    t_len = rows.n_time
-    step = max(1, _EDGE_CHUNK_VALUES // max(t_len, 1))
+    step = max(1, _EDGE_CHUNK_VALUES // max(rows.n_time, 1))
     for s in range(0, i.size, step):
-        a, b = i[s : s + step], j[s : s + step]
-        prod = np.einsum("et,et->e", rows.values[a], rows.values[b]).astype(np.float64)
-        if rows.exact:
-            prod = prod * t_len - rows.sums[a] * rows.sums[b]
-            denom = rows.spread[a] * rows.spread[b]
-            prod = np.divide(prod, denom, out=np.zeros_like(prod), where=denom > 0)
-        else:
-            prod = prod / t_len
-        out[s : s + step] = prod
-    return np.round(out, TIE_DECIMALS)
+        a, b = rows.take(i[s : s + step]), rows.take(j[s : s + step])
+        prod = np.einsum("et,et->e", a.values, b.values)
+        out[s : s + step] = finish_correlations(prod, a, b, outer=False)
+    return out
 
 
 def ann_candidates(

@@ -21,6 +21,7 @@ import numpy as np
 
 from .._validation import describe
 from ._prg_pairing import pairing_extra_bytes
+from ._prg_similarity import _ROW_CHUNK
 from ._prg_stats import rows_per_chunk
 
 __all__ = [
@@ -44,8 +45,6 @@ _CHUNK_COPIES = 2
 #: the estimate is raised by this factor and constant (small per-level arrays, the result)
 _MARGIN = 1.1
 _OVERHEAD = 8 * 2**20
-#: rows of the product finished at a time in float64 (``_prg_similarity._ROW_CHUNK``)
-_SIMILARITY_ROWS = 1024
 
 
 def _read_int(path: Path) -> int | None:
@@ -115,7 +114,7 @@ def _pairing_bytes(m: int, y: int, prepared: int, product_itemsize: int, corr_it
         return y + prepared + sparse_pairing_bytes(m)
     matrix = m * m * product_itemsize
     converted = m * m * corr_itemsize if product_itemsize != corr_itemsize else 0
-    work = 3 * min(m, _SIMILARITY_ROWS) * m * 8
+    work = 3 * min(m, _ROW_CHUNK) * m * 8
     return y + prepared + matrix + max(work, converted, pairing_extra_bytes(m))
 
 

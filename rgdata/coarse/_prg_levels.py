@@ -32,9 +32,6 @@ from ._prg_stats import (
 
 __all__ = ["LevelPass", "run_levels", "choose_pairs", "warn_level_notes"]
 
-#: correlations are rounded to this many decimals before pairing, so that
-#: mathematically equal values (frequent for binary spikes) tie exactly
-
 
 @dataclass
 class LevelPass:

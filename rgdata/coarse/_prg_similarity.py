@@ -39,6 +39,7 @@ __all__ = [
     "TIE_DECIMALS",
     "PairingRows",
     "exact_product_dtype",
+    "finish_correlations",
     "pairing_rows",
     "similarity",
     "dense_similarity",
@@ -48,8 +49,8 @@ __all__ = [
 TIE_DECIMALS = 6
 #: below this many rows, one BLAS thread (thread start-up and spinning cost more)
 _THREADED_MIN = 1024
-#: rows of the dense matrix computed per float64 product
-_ROW_CHUNK = 1024  # rows finished at a time (float64 temporaries)
+#: rows of the dense product finished at a time (float64 temporaries)
+_ROW_CHUNK = 1024
 
 
 @dataclass
@@ -135,13 +136,23 @@ def pairing_rows(x: np.ndarray, exact: str | None = "auto") -> PairingRows:
     return PairingRows(values, sums, spread, t_len)
 
 
-def _finish(prod: np.ndarray, a: PairingRows, b: PairingRows) -> np.ndarray:
-    """Products of the rows of *a* and *b* to rounded correlations (float64, in place if so)."""
+def finish_correlations(
+    prod: np.ndarray, a: PairingRows, b: PairingRows, *, outer: bool = True
+) -> np.ndarray:
+    """Products of rows to rounded correlations (float64; in place when *prod* is float64).
+
+    *prod* holds ``a.values @ b.values.T`` (``outer=True``) or, for edges
+    ``(a[e], b[e])``, the row-wise dot products (``outer=False``). The one
+    formula of every path (dense, sparse, dask, approximate candidates).
+    """
     prod = prod.astype(np.float64, copy=False)
     if a.exact:
+        sa, sb, pa, pb = a.sums, b.sums, a.spread, b.spread
+        if outer:
+            sa, sb, pa, pb = sa[:, None], sb[None, :], pa[:, None], pb[None, :]
         prod *= a.n_time
-        prod -= np.multiply.outer(a.sums, b.sums)
-        denom = np.multiply.outer(a.spread, b.spread)
+        prod -= sa * sb
+        denom = pa * pb
         np.divide(prod, denom, out=prod, where=denom > 0)
         prod[denom == 0] = 0.0
     else:
@@ -159,7 +170,7 @@ def similarity(a: PairingRows, b: PairingRows) -> np.ndarray:
     m = a.values.shape[0]
     with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
         prod = a.values @ b.values.T
-    return _finish(prod, a, b)
+    return finish_correlations(prod, a, b)
 
 
 def dense_similarity(rows: PairingRows, dtype: str) -> np.ndarray:
@@ -179,5 +190,5 @@ def dense_similarity(rows: PairingRows, dtype: str) -> np.ndarray:
         prod = prod.astype(dtype)
     for start in range(0, m, _ROW_CHUNK):
         part = slice(start, min(start + _ROW_CHUNK, m))
-        prod[part] = _finish(prod[part], rows.take(part), rows)
+        prod[part] = finish_correlations(prod[part], rows.take(part), rows)
     return prod.astype(dtype, copy=False)
