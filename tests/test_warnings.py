@@ -65,6 +65,8 @@ def test_run_with_nulls_warns_here_and_once_per_call():
     _assert_all_from_this_file(caught)
     counts = Counter((w.category, str(w.message)) for w in caught)
     assert max(counts.values()) == 1, counts.most_common(1)
+    # the record spans the whole call (the runs return their warnings to it)
+    assert hasattr(run_with_nulls, "__wrapped__")  # once_per_call's wrapper
     # a second call warns again: the record is per call
     again = _record(run_with_nulls, act, nulls=("shuffle",), random_state=0)
     assert {str(w.message) for w in again} & {msg for _, msg in counts}

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import warnings
 from typing import Any
@@ -141,7 +142,6 @@ def _default_quantities(act: xr.DataArray) -> tuple[str, ...]:
     return ("variance", "eigenvalues", "tau_c")
 
 
-@once_per_call
 def _null_run(
     run: tuple[str, int],
     seed: int,
@@ -177,13 +177,15 @@ def _run_all(func, items, random_state, client, shared, progress, desc):
     seeds = _child_seeds(random_state, len(items))
     pairs = list(zip(items, seeds, strict=True))
     bar = progress_bar(pairs, enable=progress, desc=desc)
-    return [func(item, seed, **shared) for item, seed in bar]
+    # each run in an empty context, as in a worker: outside the caller's once-per-call
+    # record, so it returns all its warnings and the caller decides which to raise
+    return [contextvars.Context().run(func, item, seed, **shared) for item, seed in bar]
 
 
 def _reemit(caught: list[tuple[type, str]]) -> None:
-    """Warnings of the data's own run, raised here as they would have been."""
+    """Warnings of a run raised here, at the user's line, once per call."""
     for category, message in caught:
-        warnings.warn(message, category, stacklevel=3)
+        warn_user(message, category)
 
 
 def _sweep_run(
@@ -219,6 +221,7 @@ def _sweep_run(
     return res, fitted, [(w.category, str(w.message)) for w in caught], notes
 
 
+@once_per_call
 def run_with_nulls(
     activity: xr.DataArray,
     nulls: tuple[str, ...] = DEFAULT_NULLS,
