@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import tracemalloc
 from collections.abc import Callable
 
 
@@ -24,3 +25,14 @@ def ratio_line(name: str, ours: float, base: float, what: str) -> None:
         f"{name:<34s} {ours * 1e3:10.1f} ms  baseline {base * 1e3:10.1f} ms  "
         f"ratio {ours / base:9.3g}   ({what})"
     )
+
+
+def timed_peak(func: Callable[[], object]) -> tuple[object, float, int]:
+    """``(result, wall seconds, tracemalloc peak bytes)`` of one call of *func*."""
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    out = func()
+    wall = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return out, wall, peak

@@ -16,11 +16,10 @@ of the fourth-moment median over the levels. Machines are noisy: compare ratios.
 from __future__ import annotations
 
 import argparse
-import time
-import tracemalloc
 import warnings
 
 import numpy as np
+from _timing import timed_peak
 
 import rgdata
 from rgdata.coarse import momentum
@@ -39,16 +38,6 @@ def _data(n: int, t: int, seed: int = 0) -> np.ndarray:
     return x
 
 
-def _measure(func):
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    out = func()
-    wall = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return out, wall, peak
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -60,8 +49,10 @@ def main() -> None:
             warnings.simplefilter("ignore", UserWarning)  # outside_fraction on heavy tails
             # one working precision for both (with "auto" the exact path tries float32 and
             # redoes float64 when float32 misses the smallest modes; randomized stays float32)
-            exact, t_ex, m_ex = _measure(lambda act=act: momentum(act, FRACTIONS, dtype="float64"))
-            rand, t_r, m_r = _measure(
+            exact, t_ex, m_ex = timed_peak(
+                lambda act=act: momentum(act, FRACTIONS, dtype="float64")
+            )
+            rand, t_r, m_r = timed_peak(
                 lambda act=act: momentum(
                     act, FRACTIONS, dtype="float64", solver="randomized", random_state=0
                 )

@@ -31,9 +31,9 @@ import math
 import multiprocessing
 import resource
 import time
-import tracemalloc
 
 import numpy as np
+from _timing import timed_peak
 
 from rgdata.coarse._prg_levels import choose_pairs
 from rgdata.coarse._prg_similarity import pairing_rows
@@ -52,16 +52,6 @@ def _spikes(n: int, t: int, seed: int = 0) -> np.ndarray:
     return x.astype(np.float32)  # prg's first step pairs the raw spikes (exact co-occurrences)
 
 
-def _measure(func):
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    out = func()
-    wall = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return out, wall, peak
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -75,11 +65,11 @@ def main() -> None:
         print(f"N = {n}, T = {t}: approximate mode (item 4) against the exact sparse path")
         approximate_rows(y)
         return
-    dense, t_dense, m_dense = _measure(lambda: choose_pairs(y, _Opts))
+    dense, t_dense, m_dense = timed_peak(lambda: choose_pairs(y, _Opts))
     print(f"N = {n}, T = {t}: one greedy pairing step")
     print(f"{'dense':<24s} {t_dense:8.2f} s  ratio 1.00   peak {m_dense / 2**20:9.1f} MiB")
     for k in (8, 32):
-        sparse, t_s, m_s = _measure(lambda k=k: sparse_choose_pairs_k(y, k))
+        sparse, t_s, m_s = timed_peak(lambda k=k: sparse_choose_pairs_k(y, k))
         same = np.array_equal(sparse, dense)
         print(
             f"{'sparse k=' + str(k):<24s} {t_s:8.2f} s  ratio {t_s / t_dense:5.2f}   "
