@@ -2,4 +2,5 @@
 
 from .levels import *  # noqa: F403
 from .momentum import *  # noqa: F403
+from .planted import *  # noqa: F403
 from .prg import *  # noqa: F403
