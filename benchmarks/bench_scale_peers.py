@@ -23,8 +23,8 @@ missing peer is reported and skipped.
     flock /tmp/rgdata-bench.lock python benchmarks/bench_scale_peers.py --sizes 10000
     flock /tmp/rgdata-bench.lock python benchmarks/bench_scale_peers.py --sizes 10000 50000
 
-Sizes are ``n_trees`` trees of depth 12 (4,096 units each): 10,000 -> 3 trees
-(12,288 units), 50,000 -> 12 trees (49,152 units), T = 10,000 float32.
+Sizes are rounded up to whole trees of depth 12 (4,096 units each): 10,000 ->
+3 trees (12,288 units), 50,000 -> 13 trees (53,248 units); T = 10,000 float32.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def main() -> None:
     print(f"random-renormalization-group: {'found' if have_rrg else 'missing, skipped'}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
-            n_trees = max(1, round(n / 2**DEPTH))
+            n_trees = -(-n // 2**DEPTH)  # at least n units
             t0 = time.perf_counter()
             act, truth = planted_tree(
                 DEPTH, args.time, n_trees=n_trees, alpha=args.alpha, kind=args.kind,
