@@ -14,7 +14,7 @@ def test_sparse_prg_recovers_a_planted_tree_of_20480_units(monkeypatch):
 
     The sparse path (forced: the dense matrix would be 1.6 GB) pairs 20,480
     units without the matrix; the truth is the generating tree and the exact
-    exponent, not another pairing. ~2-4 min on 2 cores.
+    exponent, not another pairing. ~1 min on 2 cores.
     """
     monkeypatch.setitem(_prg_sparse.SPARSE_OPTIONS, "dense_max_bytes", 2**28)
     act, truth = planted_tree(12, 5000, n_trees=5, autocorrelation=0.5, random_state=20_480)
