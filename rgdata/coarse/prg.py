@@ -18,6 +18,7 @@ from typing import Any
 
 import xarray as xr
 
+from .._warnings import warn_user
 from ..activity import check_activity
 from ._blocks import blocks_and_taus
 from ._prg_levels import run_levels, warn_level_notes
@@ -199,6 +200,14 @@ def prg(
         The estimated peak memory exceeds *max_memory* (default: the memory
         available); the message gives both in GiB and what to do instead.
 
+    Warns
+    -----
+    UserWarning
+        A dask-backed activity is read into memory (``attrs["input_storage"]``
+        records it; ``"memory"`` otherwise): only the first pairing step can
+        stay lazy, with :func:`rgdata.coarse.distributed.pair_units` on a
+        client (``docs/scale.md``).
+
     Notes
     -----
     Quantities at level ``l`` are computed from ``S_c(t)``, the plain sum of
@@ -247,6 +256,7 @@ def prg(
     >>> res["cluster_size"].values
     array([ 1,  2,  4,  8, 16, 32])
     """
+    lazy_note = _dask_note(activity)
     act = check_activity(activity, allow_trials=False)
     # 1. options and data: validated arguments, sorted units, pairing/measured samples
     opts = check_options(
@@ -280,4 +290,20 @@ def prg(
     # 4. covariance spectra of the clusters, whole recording and per block
     eig = spectra_table(lp, data, opts, blk["block_edges"], blk["n_blocks"])
     # 5. the result Dataset
-    return build_result(act, opts, data, lp, blk, eig)
+    res = build_result(act, opts, data, lp, blk, eig)
+    res.attrs["input_storage"] = lazy_note or "memory"
+    return res
+
+
+def _dask_note(activity: Any) -> str:
+    """Warn that a dask-backed activity is read into memory; the note for ``attrs``."""
+    if not isinstance(activity, xr.DataArray) or activity.chunks is None:
+        return ""
+    size = activity.size * activity.dtype.itemsize / 2**30
+    note = (
+        f"dask-backed activity ({activity.shape[0]} x {activity.shape[-1]}, {size:.2f} GiB) "
+        "read into memory: prg holds the activity in memory; only the first pairing step "
+        "runs lazily on a dask client (rgdata.coarse.distributed.pair_units)"
+    )
+    warn_user(f"prg: {note}", UserWarning)
+    return note

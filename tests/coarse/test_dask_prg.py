@@ -8,6 +8,7 @@ import pytest
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
+import rgdata  # noqa: E402
 from rgdata.coarse._prg_levels import choose_pairs  # noqa: E402
 from rgdata.coarse.distributed import pair_units  # noqa: E402
 
@@ -108,3 +109,23 @@ def test_block_that_does_not_fit_memory_is_refused(monkeypatch):
         pair_units(np.random.default_rng(0).standard_normal((2000, 30)), block_size=1024)
     with pytest.raises(TypeError, match="block_size"):
         pair_units(np.zeros((10, 5)) + np.arange(5), k=2, block_size=2.0)
+
+
+def test_prg_on_a_dask_backed_activity_warns_it_is_loaded_and_records_it():
+    """Not silent: the same numbers as numpy input, a warning and attrs['input_storage']."""
+    import xarray as xr
+
+    from rgdata.coarse import prg
+
+    x = _spikes(64, 2000, 2)
+    act = rgdata.as_activity(x, kind="spikes")
+    lazy = act.copy(data=da.from_array(x, chunks=(16, -1)))
+    assert isinstance(lazy.data, da.Array)
+    with pytest.warns(UserWarning, match="dask-backed activity .* read into memory"):
+        got = prg(lazy, observables=("variance",))
+    want = prg(act, observables=("variance",))
+    assert want.attrs["input_storage"] == "memory"
+    assert "dask-backed" in got.attrs["input_storage"]
+    got.attrs.pop("input_storage")
+    want.attrs.pop("input_storage")
+    xr.testing.assert_identical(got, want)
