@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .._gram import gram
 from ._prg_stats import standardize_rows
 
 __all__ = [
@@ -176,16 +177,18 @@ def similarity(a: PairingRows, b: PairingRows) -> np.ndarray:
 def dense_similarity(rows: PairingRows, dtype: str) -> np.ndarray:
     """The ``m x m`` matrix of :func:`similarity`, stored in *dtype*.
 
-    One symmetric product ``v @ v.T`` (BLAS ``syrk``: half the work of a
-    general product) in the rows' dtype, finished ``_ROW_CHUNK`` rows at a
-    time in place. On the float64 path with *dtype* float32 the float64
-    product is converted at the end (``12 m^2`` bytes at the peak). Values
-    rounded to 6 decimals keep their order and ties when stored in float32.
+    One symmetric product ``v @ v.T`` (:func:`rgdata._gram.gram`: BLAS
+    ``syrk``, half the work of a general product, and blocks above 8,192
+    rows, where numpy's threaded ``syrk`` can crash) in the rows' dtype,
+    finished ``_ROW_CHUNK`` rows at a time in place. On the float64 path
+    with *dtype* float32 the float64 product is converted at the end
+    (``12 m^2`` bytes at the peak). Values rounded to 6 decimals keep their
+    order and ties when stored in float32.
     """
     v = rows.values
     m = v.shape[0]
     with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
-        prod = v @ v.T
+        prod = gram(v)  # numpy's v @ v.T (syrk) crashes above ~23,000 float64 rows
     if np.dtype(dtype).itemsize > prod.dtype.itemsize:  # float32 integer products, float64 kept
         prod = prod.astype(dtype)
     for start in range(0, m, _ROW_CHUNK):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from .._gram import gram
 from .._validation import check_int, check_random_state
 from ..activity import check_activity, stack_trials
 
@@ -27,7 +28,7 @@ def marchenko_pastur_edges(n_units: int, n_time: int) -> tuple[float, float]:
 def _correlation(x: np.ndarray) -> np.ndarray:
     z = x - x.mean(axis=1, keepdims=True)
     z /= np.sqrt((z * z).mean(axis=1, keepdims=True))
-    return (z @ z.T) / z.shape[1]
+    return gram(z) / z.shape[1]
 
 
 def summarize(activity: xr.DataArray, *, n_bins: int = 60, random_state=None) -> xr.Dataset:
