@@ -15,6 +15,16 @@ def _cluster_sums(act, truth, level):
     return np.stack([x[m == c].sum(axis=0) for c in range(m.max() + 1)])
 
 
+def assert_planted_clusters(res, truth, n_levels):
+    """Every level 1..n_levels of a prg result partitions the units as planted."""
+    for level in range(1, n_levels + 1):
+        got = res["membership"].values[level]
+        want = truth["membership"].values[level]
+        # same partition: each planted cluster maps to exactly one found cluster
+        joint = set(zip(want.tolist(), got.tolist(), strict=True))
+        assert len(joint) == len(set(want.tolist())) == len(set(got.tolist())), level
+
+
 def test_orthant_equals_scipy_bivariate_normal():
     theta = 1.2815515655446004  # rate 0.1
     rho = np.array([0.05, 0.3, 0.6, 0.95])
@@ -78,12 +88,7 @@ def test_prg_recovers_the_planted_tree_and_exponent(kind):
     """
     act, truth = planted_tree(9, 4000, kind=kind, rate=0.2, autocorrelation=0.5, random_state=7)
     res = prg(act, 8, observables=("variance",))
-    for level in range(1, 9):
-        got = res["membership"].values[level]
-        want = truth["membership"].values[level]
-        # same partition: each planted cluster maps to exactly one found cluster
-        pairs = set(zip(want.tolist(), got.tolist(), strict=True))
-        assert len(pairs) == len(set(want.tolist())) == len(set(got.tolist())), level
+    assert_planted_clusters(res, truth, 8)
     if kind == "spikes":  # thresholding bends the exact variances away from a power law
         with pytest.warns(UserWarning, match="curvature"):
             fit = fit_exponent(res, "variance")

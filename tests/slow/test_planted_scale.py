@@ -6,6 +6,8 @@ import pytest
 from rgdata.coarse import _prg_sparse, planted_tree, prg
 from rgdata.diagnostics import fit_exponent
 
+from ..coarse.test_planted import assert_planted_clusters
+
 pytestmark = pytest.mark.slow
 
 
@@ -19,11 +21,7 @@ def test_sparse_prg_recovers_a_planted_tree_of_20480_units(monkeypatch):
     monkeypatch.setitem(_prg_sparse.SPARSE_OPTIONS, "dense_max_bytes", 2**28)
     act, truth = planted_tree(12, 5000, n_trees=5, autocorrelation=0.5, random_state=20_480)
     res = prg(act, 12, observables=("variance",))
-    for level in range(1, 13):
-        got = res["membership"].values[level]
-        want = truth["membership"].values[level]
-        joint = set(zip(want.tolist(), got.tolist(), strict=True))
-        assert len(joint) == len(set(want.tolist())) == len(set(got.tolist())), level
+    assert_planted_clusters(res, truth, 12)
     fit = fit_exponent(res, "variance")
     assert float(fit["ci_low"]) < 1.4 < float(fit["ci_high"])
     assert float(fit["ci_high"]) - float(fit["ci_low"]) < 0.05
