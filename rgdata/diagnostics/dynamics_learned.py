@@ -339,6 +339,11 @@ def learned_dynamic_scaling(
                 for lv in range(n_lv)
             ]
             z_sim[b] = _fit_z(sim, s, opts, rng)
+        if np.isnan(z_sim).any():
+            notes.append(
+                f"{int(np.isnan(z_sim).sum())} of {n_bias} parametric-bootstrap reruns put z at "
+                "an end of z_range; the bias and its error come from the others"
+            )
     z_refit = np.empty(n_refit)
     for j in progress_bar(range(n_refit), enable=progress, desc="learned dynamics refits"):
         x0, x1 = ks.pairs(std[0][:, :n_train], n_pairs, rng, resample=_TRAIN_PARTS)
