@@ -31,7 +31,7 @@ from .._progress import progress_bar
 from .._validation import check_int, check_option, check_random_state, check_real, describe
 from .._warnings import warn_user
 from . import _dynamics_skill as ks
-from ._dynamics_bias import MAX_SIM_UNITS, noise_scale, simulate_level
+from ._dynamics_bias import MAX_SIM_UNITS, corrected_z, noise_scale, simulate_level
 from ._dynamics_mlp import OPTIMIZERS, drift, fit_drift, flow_map
 from ._null_bands import NULL_BAND_LEVEL, prediction_band
 from .dynamics import CI_LEVEL, _check_levels, surrogate_values
@@ -256,8 +256,11 @@ def learned_dynamic_scaling(
         hypot(max(z_se_parametric, z_raw_se), z_bias_se)`` (the larger of the
         model-based and the resampling error, plus the bias estimate's own);
         the CI is ``z +- t(0.975, n_bias - 1) z_se``. At the defaults it
-        covered the planted ``z = 1`` of a double well in 20 of 20 seeds
-        (docs/multiscale.md). ``z_vs_null`` compares ``z_raw`` with the null
+        covered the planted ``z = 1`` in 20 of 20 double wells (mean ``z``
+        0.963, mean width 0.47; ``z_raw +- 1.96 z_raw_se``: 15 of 20) and 10
+        of 10 OU trees (docs/multiscale.md). Reruns whose ``z`` lies at an
+        end of *z_range* are left out of these (warned; ``n_bias`` then
+        counts the others). ``z_vs_null`` compares ``z_raw`` with the null
         (both uncorrected). With the NaN ``z_raw`` of a minimum at an end of
         *z_range*, every ``z`` variable is NaN.
 
@@ -390,7 +393,7 @@ def learned_dynamic_scaling(
     out = _dataset(
         s, z, z_b, z_refit, horizon, sk, sk_b, null_skill, null_z, own, train_mse, dropped
     )
-    out = out.assign(_bias_variables(out, z_sim, sigma))
+    out = out.assign(corrected_z(float(out["z"]), float(out["z_se"]), z_sim, sigma, CI_LEVEL))
     out.attrs.update(
         {
             "analysis": "learned_dynamic_scaling",
@@ -439,37 +442,6 @@ def learned_dynamic_scaling(
         }
     )
     return out
-
-
-def _bias_variables(out: xr.Dataset, z_sim: np.ndarray, sigma: float) -> dict:
-    """Bias-corrected ``z`` and its CI from the parametric bootstrap reruns *z_sim*.
-
-    The uncorrected ``z``, ``z_se`` of *out* become ``z_raw``, ``z_raw_se``.
-    """
-    from scipy.stats import t as student_t  # here: scipy.stats is slow to import
-
-    z_raw, se_raw = float(out["z"]), float(out["z_se"])
-    ok = z_sim[np.isfinite(z_sim)]
-    nan = np.nan
-    sd = float(ok.std(ddof=1)) if ok.size >= 2 else nan
-    bias = float(ok.mean()) - z_raw if ok.size >= 2 else nan
-    bias_se = sd / np.sqrt(ok.size) if ok.size >= 2 else nan
-    z = z_raw - bias
-    se = float(np.hypot(max(sd, se_raw), bias_se))
-    q = float(student_t.ppf(0.5 + CI_LEVEL / 2, ok.size - 1)) if ok.size >= 2 else nan
-    return {
-        "z_raw": ((), z_raw),
-        "z_raw_se": ((), se_raw),
-        "z_bias": ((), bias),
-        "z_bias_se": ((), bias_se),
-        "z_se_parametric": ((), sd),
-        "z_parametric": (("bias_draw",), z_sim),
-        "sim_sigma": ((), float(sigma)),
-        "z": ((), z),
-        "z_se": ((), se),
-        "z_ci_low": ((), z - q * se),
-        "z_ci_high": ((), z + q * se),
-    }
 
 
 def _dataset(s, z, z_b, z_refit, horizon, sk, sk_b, null_skill, null_z, own, train_mse, dropped):
