@@ -14,8 +14,8 @@ length ``h``), so a time-rescaled drift reproduces an OU process exactly;
 an explicit Euler map ``x + T f(x)`` would not (it biases a fitted ``z`` by
 2-5 % for ``tau = 4-10`` steps).
 
-Training (:func:`fit_drift`) needs JAX and optax (the ML extra, imported
-lazily) and runs full batch in float32 (measured 2.5-5 times faster than
+Training (:func:`fit_drift`, L-BFGS by default) needs JAX and optax (the
+ML extra, imported lazily) and runs full batch in float32 (measured 2.5-5 times faster than
 float64 on CPU), so it is deterministic for a given seed on one machine;
 the fitted parameters are then used in float64. Prediction (:func:`flow_map`) is plain numpy.
 """
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_SUBSTEP", "drift", "flow_map", "flow_many", "fit_drift"]
+__all__ = ["MAX_SUBSTEP", "OPTIMIZERS", "drift", "flow_map", "flow_many", "fit_drift"]
 
 #: longest RK4 substep, in time steps of the fitted level
 MAX_SUBSTEP = 0.25
@@ -73,8 +73,12 @@ def flow_many(params: dict[str, np.ndarray], x: np.ndarray, horizons: np.ndarray
     return out
 
 
+#: optimizers of :func:`fit_drift`
+OPTIMIZERS = ("lbfgs", "adam")
+
+
 @functools.lru_cache(maxsize=8)
-def _trainer(hidden: int, n_steps: int, learning_rate: float) -> Any:
+def _trainer(hidden: int, n_steps: int, learning_rate: float, optimizer: str) -> Any:
     """Jitted training run for one network size and schedule (compiled once per data shape)."""
     from ..models import require_ml  # here: rgdata.models loads scikit-learn
 
@@ -99,16 +103,34 @@ def _trainer(hidden: int, n_steps: int, learning_rate: float) -> Any:
 
         return jnp.mean((xb - jax.lax.fori_loop(0, n, substep, xa)) ** 2)
 
-    opt = optax.adam(optax.cosine_decay_schedule(learning_rate, n_steps, alpha=0.02))
+    if optimizer == "adam":
+        opt = optax.adam(optax.cosine_decay_schedule(learning_rate, n_steps, alpha=0.02))
 
-    def run(p: dict[str, Any], xa: Any, xb: Any) -> dict[str, Any]:
-        def step(carry: Any, _: Any) -> Any:
-            q, s = carry
-            grads = jax.grad(loss)(q, xa, xb)
-            updates, s = opt.update(grads, s, q)
-            return (optax.apply_updates(q, updates), s), None
+        def run(p: dict[str, Any], xa: Any, xb: Any) -> dict[str, Any]:
+            def step(carry: Any, _: Any) -> Any:
+                q, s = carry
+                grads = jax.grad(loss)(q, xa, xb)
+                updates, s = opt.update(grads, s, q)
+                return (optax.apply_updates(q, updates), s), None
 
-        return jax.lax.scan(step, (p, opt.init(p)), None, length=n_steps)[0][0]
+            return jax.lax.scan(step, (p, opt.init(p)), None, length=n_steps)[0][0]
+
+    else:
+        opt = optax.lbfgs()
+
+        def run(p: dict[str, Any], xa: Any, xb: Any) -> dict[str, Any]:
+            def fun(q: dict[str, Any]) -> Any:
+                return loss(q, xa, xb)
+
+            value_and_grad = optax.value_and_grad_from_state(fun)
+
+            def step(carry: Any, _: Any) -> Any:
+                q, s = carry
+                value, grad = value_and_grad(q, state=s)
+                updates, s = opt.update(grad, s, q, value=value, grad=grad, value_fn=fun)
+                return (optax.apply_updates(q, updates), s), None
+
+            return jax.lax.scan(step, (p, opt.init(p)), None, length=n_steps)[0][0]
 
     return jax.jit(run)
 
@@ -122,11 +144,17 @@ def fit_drift(
     learning_rate: float,
     seed: int,
     feature: str,
+    optimizer: str = "lbfgs",
 ) -> tuple[dict[str, np.ndarray], float]:
     """Fit the drift so that ``Phi_1(x0)`` predicts ``x1`` in least squares.
 
-    Full-batch Adam (cosine-decayed learning rate) on the mean squared error
-    of all pairs, in float32; the linear term starts at the least-squares
+    Full batch, on the mean squared error of all pairs, in float32:
+    *n_steps* iterations of L-BFGS (``optimizer="lbfgs"``, optax's, with its
+    zoom line search; *learning_rate* unused) or of Adam with a
+    cosine-decayed *learning_rate* (``"adam"``). Adam converges slowly here:
+    on 4096 pairs of a planted double well 400 Adam steps left the mean
+    squared error 5e-4 above 100 L-BFGS iterations, and ``z`` came out
+    0.05-0.25 lower (shrunk towards the OU start). The linear term starts at the least-squares
     OU drift ``ln(a) x`` (``a`` the pairs' regression slope), the tanh units
     at small random weights drawn from ``jax.random.PRNGKey(seed)``.
 
@@ -143,7 +171,7 @@ def fit_drift(
     jax = require_ml(feature)
     slope = float(np.dot(x0, x1) / np.dot(x0, x0))
     a0 = float(np.log(np.clip(slope, 1e-3, 0.999)))
-    run = _trainer(hidden, n_steps, float(learning_rate))
+    run = _trainer(hidden, n_steps, float(learning_rate), optimizer)
     jnp = jax.numpy
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(seed), 3)
     f32 = jnp.float32

@@ -44,3 +44,20 @@ def test_learned_and_ou_paths_agree_on_a_planted_ou_tree():
     assert learned["z_ci_low"] < 1.0 < learned["z_ci_high"]
     # linear data: the network does not beat OU (within 0.005 of it at every level)
     assert np.all(np.abs(learned["learned_minus_ou"]) < 0.005)
+
+
+@pytest.mark.slow
+def test_the_bias_corrected_interval_covers_on_a_handful_of_planted_seeds():
+    """The first 4 data sets of benchmarks/coverage_dynamics_learned_ci.py (about 100 s)."""
+    scales = [1, 2, 4, 8]
+    z, z_raw = [], []
+    for seed in range(4):
+        levels = planted_langevin_levels(scales, 1.0, 2.0, 8, 8000, random_state=1000 + seed)
+        res = learned_dynamic_scaling(levels, scales, random_state=seed)
+        assert res["z_ci_low"] < 1.0 < res["z_ci_high"]
+        assert res["z_ci_high"] - res["z_ci_low"] < 0.8  # finite, not uninformative
+        z.append(float(res["z"]))
+        z_raw.append(float(res["z_raw"]))
+    # the corrected estimates centre on the planted 1 within 2 SE of their mean
+    assert abs(np.mean(z) - 1.0) < 2 * np.std(z, ddof=1) / 2
+    assert np.mean(z) < np.mean(z_raw)  # the correction subtracts a positive bias
