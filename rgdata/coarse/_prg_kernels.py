@@ -18,7 +18,10 @@ normalized variables, float64 continuous data) and accumulate in float64:
   the normalized autocorrelation unchanged);
 * :func:`pair_sums` -- ``raw[a] + raw[b]`` in the sums' dtype;
 * :func:`normalize_into` / :func:`standardize_into` -- the normalizations of
-  the pairing variables, written straight into their float32/float64 output.
+  the pairing variables, written straight into their float32/float64 output;
+* :func:`proportional_rows` -- whether each normalized row is exactly a
+  positive multiple of its integer cluster sum (then the sums are paired on
+  the exact integer path: a correlation does not see a positive row scale).
 
 Accumulating in float64 (sequentially, where numpy sums pairwise) changes
 results by float64 round-off only; integer data give exact sums.
@@ -44,6 +47,7 @@ __all__ = [
     "pair_sums",
     "normalize_into",
     "standardize_into",
+    "proportional_rows",
 ]
 
 
@@ -252,3 +256,37 @@ def standardize_into(y, out):  # pragma: no cover - compiled
             for t in range(t_len):
                 o[t] = 0.0
     return out
+
+
+@njit(cache=True, nogil=True)
+def proportional_rows(y, raw):  # pragma: no cover - compiled
+    """Whether every row of *y* is a positive multiple of the same row of *raw*, exactly.
+
+    ``y`` float32, ``raw`` integers below ``2**29`` (checked by the caller):
+    the cross products ``y[t] raw[t0] == y[t0] raw[t]`` are then exact in
+    float64, so a True answer means exact proportionality. A row whose *raw*
+    is all zero must be constant in *y* (both have correlation 0 with
+    everything). Stops at the first row that fails.
+    """
+    n, t_len = y.shape
+    for i in range(n):
+        yr = y[i]
+        rr = raw[i]
+        t0 = -1
+        for t in range(t_len):
+            if rr[t] != 0:
+                t0 = t
+                break
+        if t0 < 0:
+            for t in range(t_len):
+                if yr[t] != yr[0]:
+                    return False
+            continue
+        y0 = np.float64(yr[t0])
+        r0 = np.float64(rr[t0])
+        if not y0 * r0 > 0.0:
+            return False
+        for t in range(t_len):
+            if np.float64(yr[t]) * r0 != y0 * np.float64(rr[t]):
+                return False
+    return True

@@ -17,7 +17,7 @@ from .._progress import progress_bar
 from .._warnings import warn_user
 from ._ann import APPROX_OPTIONS, ann_pairs, pairing_quality
 from ._blocks import auto_max_lag, enough_lags
-from ._prg_kernels import pair_sums
+from ._prg_kernels import pair_sums, proportional_rows
 from ._prg_pairing import greedy_pairs, random_pairs
 from ._prg_setup import LEFT_OUT_WARN_FRACTION, PrgData, PrgOptions
 from ._prg_similarity import dense_similarity, pairing_rows
@@ -93,7 +93,13 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
         # and raw spikes or counts are integers, paired exactly)
         exact = data.pair_exact if level == 0 else "auto"
         quality: dict = {}
-        pairs = choose_pairs(data.x_pair if level == 0 else y, opts, exact, record=quality)
+        pairs = choose_pairs(
+            data.x_pair if level == 0 else y,
+            opts,
+            exact,
+            record=quality,
+            sums=None if level == 0 or opts.holdout else raw,
+        )
         lp.approx_quality.append(quality)
         if cl.shape[0] % 2:
             lp.left_out_notes.append(_left_out_note(pairs, cl, data.labels, level, lp.sizes))
@@ -202,7 +208,11 @@ def level_acf(raw: np.ndarray, opts: PrgOptions, start: int = 0) -> tuple[np.nda
 
 
 def choose_pairs(
-    y: np.ndarray, opts: PrgOptions, exact: str | None = "auto", record: dict | None = None
+    y: np.ndarray,
+    opts: PrgOptions,
+    exact: str | None = "auto",
+    record: dict | None = None,
+    sums: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pairs ``(m // 2, 2)`` of the rows of *y*: greedy by correlation, or random.
 
@@ -210,6 +220,11 @@ def choose_pairs(
     exact for integer-valued rows, float64 otherwise, rounded to
     ``TIE_DECIMALS`` so the pairs do not depend on the BLAS kernel. *exact*
     is passed to :func:`~rgdata.coarse._prg_similarity.pairing_rows`.
+    *sums* (optional): the integer cluster sums that *y* normalizes; where
+    every row of float32 *y* is exactly a positive multiple of its sum
+    (:func:`~rgdata.coarse._prg_kernels.proportional_rows`: binary spikes
+    after the first step under ``"nonzero_mean"``), the exact pairing pairs
+    the sums on the integer path: the same correlations, computed exactly.
     With ``pairing="approximate"`` and more than ``APPROX_OPTIONS["min_units"]``
     rows, greedy pairing over approximate nearest-neighbour candidates
     (:mod:`rgdata.coarse._ann`); *record* (if given) then receives the
@@ -218,8 +233,11 @@ def choose_pairs(
     m = y.shape[0]
     if opts.pairing == "random":
         return random_pairs(m, opts.rng)
-    rows = pairing_rows(y, exact)
-    if opts.pairing == "approximate" and m > APPROX_OPTIONS["min_units"]:
+    if opts.pairing == "correlation" and exact == "auto" and _proportional(y, sums):
+        y = sums
+    approximate = opts.pairing == "approximate" and m > APPROX_OPTIONS["min_units"]
+    if approximate:
+        rows = pairing_rows(y, exact)
         k = min(APPROX_OPTIONS["k"], m - 2)
         pairs = ann_pairs(rows, k, opts.rng)
         quality = pairing_quality(rows, k, opts.rng)
@@ -227,8 +245,24 @@ def choose_pairs(
             record.update(quality)
         return pairs
     if use_sparse(m, opts.corr_dtype):  # the dense matrix would not fit: exact sparse path
-        return sparse_choose_pairs(rows)
-    return greedy_pairs(dense_similarity(rows, opts.corr_dtype))
+        return sparse_choose_pairs(pairing_rows(y, exact))
+    # dense: small non-negative integers are packed into bit planes, their products counted
+    return greedy_pairs(dense_similarity(pairing_rows(y, exact, packed=True), opts.corr_dtype))
+
+
+#: integer sums up to this size make the proportionality check's float64 cross products exact
+_PROPORTIONAL_MAX_SUM = 2**29
+
+
+def _proportional(y: np.ndarray, sums: np.ndarray | None) -> bool:
+    """Whether float32 *y* is, row by row, exactly a positive multiple of integer *sums*."""
+    if sums is None or y.dtype != np.float32 or sums.shape != y.shape:
+        return False
+    if sums.dtype.kind not in "iu" or sums.size == 0:
+        return False
+    if max(int(sums.max()), -int(sums.min())) >= _PROPORTIONAL_MAX_SUM:
+        return False
+    return bool(proportional_rows(y, sums))
 
 
 def _left_out_note(

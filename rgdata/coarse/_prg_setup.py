@@ -291,8 +291,16 @@ def prepare_data(act: xr.DataArray, opts: PrgOptions) -> PrgData:
     t_pair = opts.t_split if opts.holdout else t_len
     # spikes and counts are correlated exactly at the first step (_prg_similarity)
     pair_exact = exact_product_dtype(coding != "continuous", top_value, t_pair)
+    # binary rows are packed into one bit plane; after the first step under nonzero_mean
+    # their float32 variables are multiples of integer sums 0-2, packed into two planes
+    packed = pair_exact is not None and coding == "01" and opts.pairing == "correlation"
+    proportional = norm == "nonzero_mean" and float_dtype == np.float32 and not opts.holdout
+    second_packed = packed and (norm == "none" or proportional)
+    second_exact = exact_product_dtype(True, 2.0, t_pair) if second_packed else None
     if pair_exact is None:
-        prepared_itemsize = 8
+        prepared_itemsize = 8.0
+    elif packed:
+        prepared_itemsize = 1 / 8
     elif opts.holdout or x.dtype != np.dtype(pair_exact):
         prepared_itemsize = np.dtype(pair_exact).itemsize
     else:
@@ -308,6 +316,8 @@ def prepare_data(act: xr.DataArray, opts: PrgOptions) -> PrgData:
         max_eigen_size=opts.max_eigen_size,
         prepared_itemsize=prepared_itemsize,
         product_itemsize=np.dtype(pair_exact).itemsize if pair_exact else 8,
+        second_itemsize=2 / 8 if second_exact else 8.0,
+        second_product_itemsize=np.dtype(second_exact).itemsize if second_exact else 8,
     )
     check_memory(
         needed,
