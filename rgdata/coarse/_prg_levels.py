@@ -19,7 +19,7 @@ from ._ann import APPROX_OPTIONS, ann_pairs, pairing_quality
 from ._blocks import auto_max_lag, enough_lags
 from ._prg_kernels import pair_sums, proportional_rows
 from ._prg_pairing import greedy_pairs, random_pairs
-from ._prg_setup import LEFT_OUT_WARN_FRACTION, PrgData, PrgOptions
+from ._prg_setup import LEFT_OUT_WARN_FRACTION, RETRY_LAG, PrgData, PrgOptions
 from ._prg_similarity import dense_similarity, pairing_rows
 from ._prg_sparse import sparse_choose_pairs, use_sparse
 from ._prg_stats import (
@@ -192,7 +192,8 @@ def cluster_mean_acf(raw: np.ndarray, max_lag: int) -> np.ndarray:
 def level_acf(raw: np.ndarray, opts: PrgOptions, start: int = 0) -> tuple[np.ndarray, int]:
     """Cluster-averaged autocorrelation over as many lags as this level needs.
 
-    Starts at ``max(opts.first_lag, start)`` lags and grows fourfold until
+    Starts at ``max(opts.first_lag, start)`` lags and grows fourfold (to at
+    least ``RETRY_LAG``) until
     :func:`rgdata.coarse._blocks.enough_lags` holds (``tau_int``'s window has
     closed and, when the autocorrelation is reported, ``tau_c`` and the
     automatic ``max_lag`` lie within), at most ``opts.long_lag``: every number
@@ -204,7 +205,7 @@ def level_acf(raw: np.ndarray, opts: PrgOptions, start: int = 0) -> tuple[np.nda
         acf = cluster_mean_acf(raw, lags)
         if lags >= opts.long_lag or enough_lags(acf, need_tau, opts.max_lag):
             return acf, lags
-        lags = min(opts.long_lag, 4 * lags)
+        lags = min(opts.long_lag, max(4 * lags, RETRY_LAG))
 
 
 def choose_pairs(
