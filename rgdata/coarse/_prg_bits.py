@@ -89,24 +89,66 @@ def bit_planes(x: np.ndarray, n_planes: int) -> np.ndarray:
     return out.view("<u8").astype(np.uint64, copy=False)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _count(planes, i, j):  # pragma: no cover - compiled
+    """``sum_{a,b} 2^(a+b) popcount(planes[a, i] & planes[b, j])``."""
+    n_planes, _, n_words = planes.shape
+    acc = 0
+    for a in range(n_planes):
+        row_i = planes[a, i]
+        for b in range(n_planes):
+            row_j = planes[b, j]
+            s = np.uint64(0)
+            for w in range(n_words):
+                s += _popcount(row_i[w] & row_j[w])
+            acc += np.int64(s) << (a + b)
+    return acc
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _count4(planes, i, j):  # pragma: no cover - compiled
+    """:func:`_count` for rows ``i .. i + 3`` against row ``j`` (each word of ``j`` read once)."""
+    n_planes, _, n_words = planes.shape
+    c0 = c1 = c2 = c3 = 0
+    for a in range(n_planes):
+        r0, r1, r2, r3 = planes[a, i], planes[a, i + 1], planes[a, i + 2], planes[a, i + 3]
+        for b in range(n_planes):
+            row_j = planes[b, j]
+            s0 = s1 = s2 = s3 = np.uint64(0)
+            for w in range(n_words):
+                v = row_j[w]
+                s0 += _popcount(r0[w] & v)
+                s1 += _popcount(r1[w] & v)
+                s2 += _popcount(r2[w] & v)
+                s3 += _popcount(r3[w] & v)
+            shift = a + b
+            c0 += np.int64(s0) << shift
+            c1 += np.int64(s1) << shift
+            c2 += np.int64(s2) << shift
+            c3 += np.int64(s3) << shift
+    return c0, c1, c2, c3
+
+
 @njit(cache=True, nogil=True)
 def _gram_kernel(planes, out):  # pragma: no cover - compiled
-    n_planes, m, n_words = planes.shape
+    """Blocks of ``_BLOCK`` rows (in cache) against every later row, four rows at a time."""
+    m = planes.shape[1]
     for i0 in range(0, m, _BLOCK):
         i1 = min(m, i0 + _BLOCK)
         for j in range(i0, m):
-            for i in range(i0, min(i1, j + 1)):
-                acc = 0
-                for a in range(n_planes):
-                    row_i = planes[a, i]
-                    for b in range(n_planes):
-                        row_j = planes[b, j]
-                        s = np.uint64(0)
-                        for w in range(n_words):
-                            s += _popcount(row_i[w] & row_j[w])
-                        acc += np.int64(s) << (a + b)
-                out[i, j] = acc
-                out[j, i] = acc
+            top = min(i1, j + 1)
+            i = i0
+            while i + 4 <= top:
+                counts = _count4(planes, i, j)
+                for k in range(4):
+                    out[i + k, j] = counts[k]
+                    out[j, i + k] = counts[k]
+                i += 4
+            while i < top:
+                c = _count(planes, i, j)
+                out[i, j] = c
+                out[j, i] = c
+                i += 1
     return out
 
 

@@ -123,17 +123,14 @@ def lagged_products(raw, means, t0, t1, max_lag):  # pragma: no cover - compiled
         m = means[i]
         for s in range(length):
             d[s] = raw[i, t0 + s] - m
-        acc[:] = 0.0
-        top = length - max_lag
-        # bulk: every lag in range, the inner loop over lags vectorizes
-        for s in range(max(top, 0)):
-            ds = d[s]
-            for t in range(max_lag + 1):
-                acc[t] += ds * d[s + t]
-        for s in range(max(top, 0), length):
-            ds = d[s]
-            for t in range(min(max_lag, length - 1 - s) + 1):
-                acc[t] += ds * d[s + t]
+        # one dot product per lag over the whole row: the long loop vectorizes
+        for t in range(min(max_lag, length - 1) + 1):
+            tot = 0.0
+            for s in range(length - t):
+                tot += d[s] * d[s + t]
+            acc[t] = tot
+        for t in range(min(max_lag, length - 1) + 1, max_lag + 1):
+            acc[t] = 0.0
         out[i] = acc
     return out
 

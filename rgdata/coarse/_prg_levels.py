@@ -107,7 +107,7 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
         lp.step_pairs.append((a, b_))
         lp.clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
         raw = pair_sums(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
-        y_sum = y[a] + y[b_]
+        y_sum = pair_sums(y, a, b_, np.empty((a.size, y.shape[1]), dtype=y.dtype))  # no copies
         del y
         y = np.empty(y_sum.shape, dtype=data.float_dtype)
         const = normalize_rows(y_sum, data.norm, y)
