@@ -17,12 +17,13 @@ from .._progress import progress_bar
 from .._warnings import warn_user
 from ._ann import APPROX_OPTIONS, ann_pairs, pairing_quality
 from ._blocks import auto_max_lag, enough_lags
-from ._prg_kernels import pair_sums, proportional_rows
+from ._prg_kernels import pair_sums, proportional_rows, row_scales, scaled_pair_sums
 from ._prg_pairing import greedy_pairs, random_pairs
 from ._prg_setup import LEFT_OUT_WARN_FRACTION, RETRY_LAG, PrgData, PrgOptions
 from ._prg_similarity import dense_similarity, pairing_rows
 from ._prg_sparse import sparse_choose_pairs, use_sparse
 from ._prg_stats import (
+    _HOW,
     autocorrelation_rows,
     level_stats,
     normalize_rows,
@@ -82,8 +83,16 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
         setattr(lp, name, np.full(n_levels + 1, np.nan))
     lp.acf_lags = np.zeros(n_levels + 1, dtype=np.int64)
     raw = np.ascontiguousarray(data.x)  # plain cluster sums of the measured samples
-    y = np.empty(data.x_pair.shape, dtype=data.float_dtype)  # normalized, pairing samples
-    const = normalize_rows(data.x_pair, data.norm, y)
+    # normalized variables of the pairing samples: level l in ybuf[:m]; from level 1 on, the
+    # pair sums go to the free rows below them (fresh pages cost up to ~3 ms/MB here)
+    scales = None
+    if fuse_first_step(data, opts):  # level 0's variables are only summed: never stored
+        y, ybuf = None, None
+        scales, const = row_scales(np.ascontiguousarray(data.x_pair), _HOW[data.norm])
+    else:
+        ybuf = np.empty(data.x_pair.shape, dtype=data.float_dtype)
+        y = ybuf
+        const = normalize_rows(data.x_pair, data.norm, y)
     for level in progress_bar(range(n_levels + 1), enable=progress, desc="PRG levels"):
         _measure_level(lp, level, raw, y, const, data, opts)
         if level == n_levels:
@@ -107,14 +116,43 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
         lp.step_pairs.append((a, b_))
         lp.clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
         raw = pair_sums(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
-        y_sum = pair_sums(y, a, b_, np.empty((a.size, y.shape[1]), dtype=y.dtype))  # no copies
-        del y
-        y = np.empty(y_sum.shape, dtype=data.float_dtype)
+        if scales is not None:  # the first sums from the integers, normalized in place
+            t_pair = data.x_pair.shape[1]
+            ybuf = np.empty((a.size + a.size // 2, t_pair), dtype=data.float_dtype)
+            y = scaled_pair_sums(np.ascontiguousarray(data.x_pair), scales, a, b_, ybuf[: a.size])
+            const = normalize_rows(y, data.norm, y)
+            scales = None
+            continue
+        m = y.shape[0]
+        if level == 0:  # ybuf is full: the first sums need their own rows
+            y_sum = np.empty((a.size, y.shape[1]), dtype=y.dtype)
+        else:
+            y_sum = ybuf[m : m + a.size]
+        y_sum = pair_sums(y, a, b_, y_sum)
+        y = ybuf[: a.size]  # rows of the previous level, all read by now
         const = normalize_rows(y_sum, data.norm, y)
         del y_sum
     if "autocorrelation" in opts.observables and opts.max_lag is None:
         _extend_lags(lp, data, auto_max_lag(lp.acf_long, opts.t_eval))
     return lp
+
+
+def fuse_first_step(data: PrgData, opts: PrgOptions) -> bool:
+    """Whether level 0's normalized variables can be skipped (summed straight from the data).
+
+    They are only summed when the distribution is not asked for; the fused
+    sums (:func:`~rgdata.coarse._prg_kernels.scaled_pair_sums`) equal the
+    stored ones bit for bit when the data are integers (exact row sums) below
+    ``2**53`` and the normalization divides by a per-row number.
+    """
+    x = data.x_pair
+    return (
+        "distribution" not in opts.observables
+        and data.coding != "continuous"
+        and data.norm in ("nonzero_mean", "none")
+        and (x.dtype.kind == "f" or x.dtype.itemsize <= 4)
+        and x.shape[0] >= 2
+    )
 
 
 def _extend_lags(lp: LevelPass, data: PrgData, max_lag: int) -> None:

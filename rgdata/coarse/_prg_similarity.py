@@ -150,8 +150,9 @@ def pairing_rows(x: np.ndarray, exact: str | None = "auto", packed: bool = False
     x = np.asarray(x)
     t_len = x.shape[1]
     if exact == "auto":
-        top = float(np.abs(x).max()) if x.size else 0.0
-        exact = exact_product_dtype(x.size > 0 and _all_integer(x), top, t_len)
+        integer = x.size > 0 and _all_integer(x)  # stops at the first non-integer chunk
+        top = max(abs(float(x.max())), abs(float(x.min()))) if integer else 0.0  # no copy
+        exact = exact_product_dtype(integer, top, t_len)
     if exact is None:
         z = standardize_rows(x, np.dtype(np.float64))
         return PairingRows(z, None, None, t_len)

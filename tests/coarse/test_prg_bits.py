@@ -4,8 +4,11 @@
 * after the first step of binary spikes under ``"nonzero_mean"`` the float32
   variables are exact positive multiples of the integer cluster sums, which
   are then paired on the exact integer path;
-* ``prg`` with both fast paths gives the clusters and every statistic of the
-  reference path (bit planes off, the float64 path after the first step).
+* the first step's normalized pair sums computed straight from the integers
+  equal the stored level-0 variables summed, bit for bit;
+* ``prg`` with the fast paths gives the clusters and every statistic of the
+  reference path (bit planes off, the float64 path after the first step, the
+  level-0 variables stored).
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ import xarray as xr
 
 from rgdata.coarse import _prg_levels, _prg_similarity, prg
 from rgdata.coarse._prg_bits import bit_planes, n_planes, plane_gram, plane_moments
-from rgdata.coarse._prg_kernels import normalize_into, pair_sums, proportional_rows
+from rgdata.coarse._prg_kernels import (
+    normalize_into,
+    pair_sums,
+    proportional_rows,
+    row_scales,
+    scaled_pair_sums,
+)
 from rgdata.coarse._prg_similarity import dense_similarity, pairing_rows
 
 
@@ -119,10 +128,52 @@ def test_the_next_step_is_not_proportional():
     assert not proportional_rows(y2, raw2)  # weighted sums: the float64 path
 
 
+@pytest.mark.parametrize("how", [0, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["binary", "counts", "float counts"])
+def test_scaled_pair_sums_equal_the_stored_variables_summed(how, dtype, kind, rng):
+    x = _tied_spikes(64, 700, 8)
+    if kind != "binary":
+        x = (x * rng.integers(1, 9, size=x.shape)).astype(np.int16)
+        x[3] = 5  # a constant row
+        x[4] = 0  # an all-zero row
+    if kind == "float counts":
+        x = x.astype(np.float64)
+    stored = np.empty(x.shape, dtype)
+    const = normalize_into(x, how, stored)
+    scale, const_fused = row_scales(x, how)
+    np.testing.assert_array_equal(const_fused, const)
+    a, b = rng.permutation(64).reshape(2, 32)
+    want = pair_sums(stored, a, b, np.empty((32, x.shape[1]), dtype))
+    got = scaled_pair_sums(x, scale, a, b, np.empty((32, x.shape[1]), dtype))
+    np.testing.assert_array_equal(got, want)
+    # normalizing in place (as run_levels does with these sums) equals out of place
+    out = np.empty_like(want)
+    normalize_into(want, how, out)
+    normalize_into(got, how, got)
+    np.testing.assert_array_equal(got, out)
+
+
+def test_first_step_fused_only_where_level_0_is_not_needed(monkeypatch):
+    fused = []
+    real = _prg_levels.fuse_first_step
+    monkeypatch.setattr(
+        _prg_levels, "fuse_first_step", lambda d, o: fused.append(real(d, o)) or fused[-1]
+    )
+    x = _tied_spikes(64, 500, 9)
+    _run(x, observables=("variance", "silence"))
+    _run(x, observables=("variance", "silence"), normalization="variance")
+    _run(x)  # the distribution reads level 0's variables
+    _run(x + 0.5 * np.random.default_rng(1).random(x.shape), observables=("variance",))
+    assert fused == [True, False, False, False]
+
+
 def _reference(monkeypatch):
-    """Switch both fast paths off: no bit planes, no integer sums after the first step."""
+    """Switch the fast paths off: no bit planes, no integer sums after the first step,
+    level 0's variables stored and summed."""
     monkeypatch.setattr(_prg_similarity, "n_planes", lambda x: None)
     monkeypatch.setattr(_prg_levels, "_proportional", lambda y, sums: False)
+    monkeypatch.setattr(_prg_levels, "fuse_first_step", lambda data, opts: False)
 
 
 def _run(x, **kw):
@@ -136,6 +187,9 @@ def _run(x, **kw):
     "kind, kw",
     [
         ("tied binary", {}),
+        ("tied binary", {"observables": ("variance", "silence")}),
+        ("tied binary", {"normalization": "none", "observables": ("variance", "silence")}),
+        ("counts", {"observables": ("variance", "silence", "spectra")}),
         ("tied binary", {"normalization": "none"}),
         ("tied binary", {"corr_dtype": "float64"}),
         ("counts", {}),
@@ -154,7 +208,7 @@ def test_prg_fast_paths_equal_the_reference(kind, kw, monkeypatch):
         _prg_levels, "_proportional", lambda y, s: calls.append(real(y, s)) or calls[-1]
     )
     fast = _run(x, **kw)
-    if kind == "tied binary" and not kw:
+    if kind == "tied binary" and kw.get("normalization") is None and "corr_dtype" not in kw:
         assert calls[0] and not any(calls[1:])  # the first step's sums were paired exactly
     _reference(monkeypatch)
     ref = _run(x, **kw)
