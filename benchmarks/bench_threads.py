@@ -1,21 +1,22 @@
 """n_threads > 1 on a busy machine: never slower than one thread.
 
 Run ``python benchmarks/bench_threads.py`` (2D checkerboard Metropolis at
-L = 512, T_c) or ``--quick`` (L = 256). Four ways to run the same sweeps,
-wall time, in the same process, one block of calls per way:
+L = 512, T_c) or ``--quick`` (L = 256, fewer repeats). Two measurements, each
+first as the machine is, then with a busy-loop process (started and stopped
+here) occupying one core:
 
-* ``serial``: the one-thread kernel;
-* ``forced``: the parallel kernel with 2 threads every call (the previous
-  behaviour of ``n_threads=2``);
-* ``chooser``: ``_Chain(..., n_threads=2)``, which times both kernels and runs
-  the faster (``rgdata._threads.ThreadChooser``);
-* ``chain1``: the same sampler with ``n_threads=1`` (the user's alternative:
-  the same state, bookkeeping and random stream as ``chooser``).
-
-each first as the machine is, then with a busy-loop process (started and
-stopped here) occupying one core. The figure to read is the ratio chooser /
-serial in updates per ns (1 = as fast as one thread; the target is >= ~0.95:
-the chooser spends up to 2% of the time re-timing the slower mode).
+* **the user's choice** (the figure to read): a fresh sampler with
+  ``n_threads=2`` (``_Chain``, whose ``rgdata._threads.ThreadChooser`` times the
+  serial and the parallel kernel and runs the faster, re-timing the other
+  within 2% of the run) against a fresh sampler with ``n_threads=1``, each a
+  whole run of ``calls`` calls of 5 sweeps (calibration included), in
+  interleaved pairs (the order alternates); per pair the speed ratio
+  ``time(n_threads=1) / time(n_threads=2)`` (1 = as fast as one thread,
+  above 1 faster). Printed: the geometric mean over the pairs with a 95%
+  t-interval (on the log ratios), the range, and the threads the chooser used;
+* **the kernels** (for reference): the one-thread kernel and the parallel
+  kernel forced on 2 threads, in separate blocks of calls (a forced parallel
+  call leaves OpenMP threads spinning, which would slow whatever runs next).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's rgdata
 
@@ -40,58 +42,94 @@ TC = 2.0 / math.log(1.0 + math.sqrt(2.0))
 KEY = np.uint64(0x7EAD)
 
 
-def rates(L: int, sweeps: int, calls: int) -> dict[str, float]:
-    """Updates per ns (wall) of the three ways, each over *calls* calls of *sweeps* sweeps."""
-    beta = 1.0 / TC
-    table = _flip_table("metropolis", 2, beta, 1.0, 0.0)
+def _rate(way, calls: int, work: float) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        way()
+    return work / (time.perf_counter() - start) / 1e9
+
+
+def kernel_rates(L: int, sweeps: int, calls: int) -> dict[str, float]:
+    """Updates per ns of the serial kernel and the parallel kernel forced on 2 threads."""
+    table = _flip_table("metropolis", 2, 1.0 / TC, 1.0, 0.0)
     s = np.ones((L, L), np.int8)
-    chain = _Chain(s.copy(), "metropolis", beta, 1.0, 0.0, None, KEY, 2)
-    chain1 = _Chain(s.copy(), "metropolis", beta, 1.0, 0.0, None, KEY, 1)
     ways = {
         "serial": lambda: sweeps_table_2d(s, sweeps, table, KEY, np.uint64(0)),
         "forced": lambda: run_with_threads(
             2, sweeps_table_2d_parallel, s, sweeps, table, KEY, np.uint64(0)
         ),
-        "chooser": lambda: chain.run(sweeps),
-        "chain1": lambda: chain1.run(sweeps),
     }
     for way in ways.values():  # compile / load the cache, start the threads
         way()
-    # blocks of calls per way, not interleaved rounds: the forced parallel kernel leaves
-    # OpenMP threads spinning after each call, which would slow whichever way runs next
-    out = {}
-    for name, way in ways.items():
-        start = time.perf_counter()
-        for _ in range(calls):
-            way()
-        out[name] = calls * sweeps * L * L / (time.perf_counter() - start) / 1e9
-    out["used"] = chain.threads.summary()["n_threads_used"]
-    return out
+    return {name: _rate(way, calls, calls * sweeps * L * L) for name, way in ways.items()}
 
 
-def report(label: str, r: dict[str, float]) -> None:
+def _run_once(L: int, sweeps: int, calls: int, n_threads: int) -> tuple[float, dict]:
+    """Wall seconds of a fresh sampler's run of *calls* calls, and its thread summary."""
+    chain = _Chain(np.ones((L, L), np.int8), "metropolis", 1.0 / TC, 1.0, 0.0, None, KEY, n_threads)
+    start = time.perf_counter()
+    for _ in range(calls):
+        chain.run(sweeps)
+    return time.perf_counter() - start, chain.threads.summary()
+
+
+def paired_ratios(L: int, sweeps: int, calls: int, repeats: int) -> dict:
+    """Interleaved whole runs, n_threads=1 against n_threads=2: speed ratios per pair."""
+    _run_once(64, 1, 4, 2)  # load the kernels and the threading layer
+    ratios, used = [], []
+    for r in range(repeats):
+        order = (1, 2) if r % 2 == 0 else (2, 1)
+        secs = {}
+        for n in order:
+            secs[n], summary = _run_once(L, sweeps, calls, n)
+            if n == 2:
+                used.append(summary["n_threads_used"])
+        ratios.append(secs[1] / secs[2])
+    logs = np.log(ratios)
+    half = scipy.stats.t.ppf(0.975, repeats - 1) * logs.std(ddof=1) / math.sqrt(repeats)
+    return {
+        "ratio": float(np.exp(logs.mean())),
+        "low": float(np.exp(logs.mean() - half)),
+        "high": float(np.exp(logs.mean() + half)),
+        "min": float(min(ratios)),
+        "max": float(max(ratios)),
+        "used": used,
+    }
+
+
+def report(label: str, k: dict[str, float], p: dict) -> None:
     print(
-        f"{label:28s} serial {r['serial']:.3f}  forced 2 threads {r['forced']:.3f}  "
-        f"chooser {r['chooser']:.3f} upd/ns (uses {r['used']} thread(s)), sampler with "
-        f"n_threads=1 {r['chain1']:.3f} | forced/serial {r['forced'] / r['serial']:.2f}, "
-        f"chooser/serial {r['chooser'] / r['serial']:.2f}, chooser/(n_threads=1) "
-        f"{r['chooser'] / r['chain1']:.2f}"
+        f"{label}\n  n_threads=2 / n_threads=1 speed, {len(p['used'])} interleaved pairs: "
+        f"{p['ratio']:.3f} (95% interval {p['low']:.3f}-{p['high']:.3f}; range "
+        f"{p['min']:.3f}-{p['max']:.3f}); chooser used "
+        f"{', '.join(str(u) for u in p['used'])} thread(s)\n"
+        f"  kernels: serial {k['serial']:.3f}, forced 2 threads {k['forced']:.3f} upd/ns "
+        f"(forced/serial {k['forced'] / k['serial']:.2f})",
+        flush=True,
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="L = 256, shorter")
+    parser.add_argument("--quick", action="store_true", help="L = 256, fewer repeats")
     args = parser.parse_args()
-    L, sweeps, calls = (256, 5, 40) if args.quick else (512, 5, 80)
-    print(f"2D Metropolis L = {L}, {calls} calls of {sweeps} sweeps per way; "
+    L, sweeps, calls, repeats = (256, 5, 100, 6) if args.quick else (512, 5, 100, 10)
+    print(f"2D Metropolis L = {L}, runs of {calls} calls of {sweeps} sweeps; "
           f"{available_cores()} cores available; load average (1 min) "
           f"{os.getloadavg()[0]:.2f}")  # fmt: skip
-    report("as the machine is:", rates(L, sweeps, calls))
+    report(
+        "as the machine is:",
+        kernel_rates(L, sweeps, calls),
+        paired_ratios(L, sweeps, calls, repeats),
+    )
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.5)
-        report("with a busy-loop process:", rates(L, sweeps, calls))
+        report(
+            "with a busy-loop process on one core:",
+            kernel_rates(L, sweeps, calls),
+            paired_ratios(L, sweeps, calls, repeats),
+        )
     finally:
         busy.kill()
         busy.wait()

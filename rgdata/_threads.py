@@ -13,6 +13,13 @@ only changes how long a call takes:
   a barrier per half-sweep can run several times *slower* than the serial one
   (a descheduled thread stalls the others at every barrier: 0.067 against
   0.27 updates/ns was measured with two threads on two busy cores).
+  Before it runs the parallel kernel (to time it, or because it was faster)
+  it asks :func:`free_cores_now` whether another core is free at this moment:
+  one parallel call with a busy core cost 64-75 ms against 3.4 ms serially
+  (L = 512, 5 sweeps, 2 cores, a busy-loop process), so timing it once cost a
+  short run ~7% (``benchmarks/bench_threads.py``: 0.93x one thread, 95%
+  interval 0.88-0.98). When no core is free it runs the serial kernel and asks
+  again after ``EXPLORE_FRACTION`` of the serial time (every ~50 calls).
 * :func:`fit_threads` / :func:`idle_threads`, for fits that call many short
   parallel kernels (every step of an inner optimiser, where timing each call
   would cost more than it saves): as many threads as there are idle cores
@@ -39,6 +46,7 @@ __all__ = [
     "ThreadChooser",
     "available_cores",
     "fit_threads",
+    "free_cores_now",
     "idle_threads",
     "run_with_threads",
 ]
@@ -58,6 +66,34 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+#: the kernel's instantaneous count of runnable tasks is the 4th field ("running/total")
+LOADAVG_PATH = "/proc/loadavg"
+
+
+def free_cores_now() -> int | None:
+    """Cores with nothing to run at this moment, besides the caller; None where unknown.
+
+    ``available_cores()`` minus the number of runnable tasks (threads) on the
+    machine right now, which counts the calling thread; read from
+    ``/proc/loadavg`` (Linux). Unlike the load average (a 1-minute mean that
+    includes the caller's own work) it sees a core that became busy a moment
+    ago. A snapshot: it may err either way; the chooser only uses it to skip
+    parallel calls (never to force them).
+
+    Examples
+    --------
+    >>> free = free_cores_now()
+    >>> free is None or 0 <= free < available_cores()
+    True
+    """
+    try:
+        with open(LOADAVG_PATH, encoding="ascii") as f:
+            running = int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, available_cores() - max(running, 1))
 
 
 def idle_threads(max_threads: int | None = None) -> int:
@@ -122,6 +158,10 @@ class ThreadChooser:
         Threads requested (>= 1). Capped at :func:`available_cores`.
     clock : callable, optional
         Time source in seconds (``time.perf_counter``; tests pass a fake one).
+    free_cores : callable, optional
+        Returns the cores free right now, or None when unknown
+        (:func:`free_cores_now`; tests pass a fake one). The parallel kernel
+        runs only when at least ``n_threads - 1`` cores are free.
 
     Notes
     -----
@@ -130,10 +170,18 @@ class ThreadChooser:
     work (e.g. site updates) as the latest measurement of each mode.
     """
 
-    def __init__(self, n_threads: int, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        n_threads: int,
+        clock: Callable[[], float] = time.perf_counter,
+        free_cores: Callable[[], int | None] | None = None,
+    ) -> None:
         self.requested = int(n_threads)
         self.n_threads = min(self.requested, available_cores(), numba.config.NUMBA_NUM_THREADS)
         self._clock = clock
+        self._free_cores = free_cores if free_cores is not None else free_cores_now
+        self._held = math.nan  # serial seconds since the cores were last found busy (nan: not)
+        self.busy_checks = 0  # times the parallel kernel was skipped for want of a free core
         # seconds per unit of work, latest measurement, for modes 1 and n_threads
         self.cost: dict[int, float] = {1: math.nan, self.n_threads: math.nan}
         self.calls: dict[int, int] = {1: 0, self.n_threads: 0}
@@ -158,11 +206,27 @@ class ThreadChooser:
         if n == 1:
             return 1
         if not self._calibrated():  # alternate, serial first
-            return 1 if self.calls[1] <= self.calls[n] else n
-        other = _other(self._best(), n)
-        if self._since_explore * EXPLORE_FRACTION >= self.cost[other] * work:
-            return other
-        return self._best()
+            mode = 1 if self.calls[1] <= self.calls[n] else n
+        else:
+            other = _other(self._best(), n)
+            if self._since_explore * EXPLORE_FRACTION < self.cost[other] * work:
+                return self._best()  # measured faster (every call re-measures it)
+            mode = other
+        # timing the parallel kernel: only with free cores (a busy one stalls it many-fold)
+        return mode if mode == 1 else self._cores_allow(n, work)
+
+    def _cores_allow(self, n: int, work: float) -> int:
+        """*n* if ``n - 1`` other cores are free now, else 1 (and ask again later)."""
+        if math.isfinite(self._held):  # busy when last asked: ask again after a budget
+            if self._held * EXPLORE_FRACTION < self.cost[1] * work:
+                return 1
+        free = self._free_cores()
+        if free is not None and free < n - 1:
+            self._held = 0.0
+            self.busy_checks += 1
+            return 1
+        self._held = math.nan
+        return n
 
     def run(self, work: float, serial: Callable[..., Any], parallel: Callable[..., Any], *args):
         """Call ``serial(*args)`` or ``parallel(*args)`` (with threads); *work* sizes the call."""
@@ -170,6 +234,8 @@ class ThreadChooser:
         start = self._clock()
         out = serial(*args) if mode == 1 else run_with_threads(mode, parallel, *args)
         elapsed = self._clock() - start
+        if mode == 1 and math.isfinite(self._held):
+            self._held += elapsed
         if self.n_threads > 1 and self._calibrated():
             # time in the best mode accrues the re-timing budget; a re-timing spends it
             self._since_explore = self._since_explore + elapsed if mode == self._best() else 0.0

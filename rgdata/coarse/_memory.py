@@ -128,8 +128,10 @@ def prg_peak_bytes(
     corr_itemsize: int,
     sum_itemsize: int,
     max_eigen_size: int,
-    prepared_itemsize: int = 8,
+    prepared_itemsize: float = 8,
     product_itemsize: int = 8,
+    second_itemsize: float = 8,
+    second_product_itemsize: int = 8,
 ) -> int:
     """Estimated peak of the memory :func:`rgdata.coarse.prg` allocates (bytes).
 
@@ -154,10 +156,14 @@ def prg_peak_bytes(
         Bytes per value of the first step's rows prepared for the correlations
         (:mod:`rgdata.coarse._prg_similarity`: 8 for float64 z-scores, the
         exact product dtype's size for an integer copy, 0 when the input is
-        used in place); later steps prepare float64 z-scores of half as many rows.
+        used in place, ``planes / 8`` for rows packed into bit planes).
     product_itemsize : int, default 8
         Bytes per value of the first step's symmetric product (4 for float32
         exact integer products, else 8).
+    second_itemsize, second_product_itemsize : default 8
+        The same for the second step (half as many rows): float64 z-scores
+        and products, or packed integer sums (binary spikes under
+        ``"nonzero_mean"``); later steps have fewer rows.
 
     Returns
     -------
@@ -178,8 +184,14 @@ def prg_peak_bytes(
     # correlation matrix in corr_dtype and one chunk of float64 products; the first step
     # (n rows) or the second (n/2 rows, float64 z-scores of normalized sums)
     pairing = max(
-        _pairing_bytes(n, y, n * tp * prepared_itemsize, product_itemsize, corr_itemsize),
-        _pairing_bytes(n // 2, y // 2, (n // 2) * tp * 8, 8, corr_itemsize),
+        _pairing_bytes(n, y, int(n * tp * prepared_itemsize), product_itemsize, corr_itemsize),
+        _pairing_bytes(
+            n // 2,
+            y // 2,
+            int((n // 2) * tp * second_itemsize),
+            second_product_itemsize,
+            corr_itemsize,
+        ),
     )
     summing = max(1.5 * n * t * sum_itemsize, 0.5 * n * t * sum_itemsize + 1.5 * y)
     stats = _CHUNK_COPIES * chunk

@@ -18,7 +18,14 @@ normalized variables, float64 continuous data) and accumulate in float64:
   the normalized autocorrelation unchanged);
 * :func:`pair_sums` -- ``raw[a] + raw[b]`` in the sums' dtype;
 * :func:`normalize_into` / :func:`standardize_into` -- the normalizations of
-  the pairing variables, written straight into their float32/float64 output.
+  the pairing variables, written straight into their float32/float64 output;
+* :func:`row_scales` / :func:`scaled_pair_sums` -- the first step's
+  normalized pair sums straight from integer rows (the same float32 values as
+  :func:`normalize_into` then :func:`pair_sums`, without the ``N x T``
+  variables of level 0);
+* :func:`proportional_rows` -- whether each normalized row is exactly a
+  positive multiple of its integer cluster sum (then the sums are paired on
+  the exact integer path: a correlation does not see a positive row scale).
 
 Accumulating in float64 (sequentially, where numpy sums pairwise) changes
 results by float64 round-off only; integer data give exact sums.
@@ -44,6 +51,9 @@ __all__ = [
     "pair_sums",
     "normalize_into",
     "standardize_into",
+    "proportional_rows",
+    "row_scales",
+    "scaled_pair_sums",
 ]
 
 
@@ -119,17 +129,14 @@ def lagged_products(raw, means, t0, t1, max_lag):  # pragma: no cover - compiled
         m = means[i]
         for s in range(length):
             d[s] = raw[i, t0 + s] - m
-        acc[:] = 0.0
-        top = length - max_lag
-        # bulk: every lag in range, the inner loop over lags vectorizes
-        for s in range(max(top, 0)):
-            ds = d[s]
-            for t in range(max_lag + 1):
-                acc[t] += ds * d[s + t]
-        for s in range(max(top, 0), length):
-            ds = d[s]
-            for t in range(min(max_lag, length - 1 - s) + 1):
-                acc[t] += ds * d[s + t]
+        # one dot product per lag over the whole row: the long loop vectorizes
+        for t in range(min(max_lag, length - 1) + 1):
+            tot = 0.0
+            for s in range(length - t):
+                tot += d[s] * d[s + t]
+            acc[t] = tot
+        for t in range(min(max_lag, length - 1) + 1, max_lag + 1):
+            acc[t] = 0.0
         out[i] = acc
     return out
 
@@ -251,4 +258,93 @@ def standardize_into(y, out):  # pragma: no cover - compiled
         else:
             for t in range(t_len):
                 o[t] = 0.0
+    return out
+
+
+@njit(cache=True, nogil=True)
+def proportional_rows(y, raw):  # pragma: no cover - compiled
+    """Whether every row of *y* is a positive multiple of the same row of *raw*, exactly.
+
+    ``y`` float32, ``raw`` integers below ``2**29`` (checked by the caller):
+    the cross products ``y[t] raw[t0] == y[t0] raw[t]`` are then exact in
+    float64, so a True answer means exact proportionality. A row whose *raw*
+    is all zero must be constant in *y* (both have correlation 0 with
+    everything). Stops at the first row that fails.
+    """
+    n, t_len = y.shape
+    for i in range(n):
+        yr = y[i]
+        rr = raw[i]
+        t0 = -1
+        for t in range(t_len):
+            if rr[t] != 0:
+                t0 = t
+                break
+        if t0 < 0:
+            for t in range(t_len):
+                if yr[t] != yr[0]:
+                    return False
+            continue
+        y0 = np.float64(yr[t0])
+        r0 = np.float64(rr[t0])
+        if not y0 * r0 > 0.0:
+            return False
+        for t in range(t_len):
+            if np.float64(yr[t]) * r0 != y0 * np.float64(rr[t]):
+                return False
+    return True
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def row_scales(s, how):  # pragma: no cover - compiled
+    """The divisors and constant rows of :func:`normalize_into` (``how`` 0 or 2).
+
+    ``scale[i]``: the mean of the non-zero values of row *i* (``how`` 0; 1
+    where there are none) or 1 (``how`` 2); ``const[i]``: all values equal.
+    For integer-valued rows (every sum exact in any order) these are the
+    divisors :func:`normalize_into` uses, bit for bit.
+    """
+    n, t_len = s.shape
+    scale = np.ones(n)
+    const = np.zeros(n, np.bool_)
+    for i in range(n):
+        row = s[i]
+        first = np.float64(row[0]) if t_len else 0.0
+        spread = 0.0
+        nz_tot = 0.0
+        nz_cnt = 0
+        for t in range(t_len):
+            v = np.float64(row[t])
+            spread += abs(v - first)
+            nz_tot += v
+            nz_cnt += 1 if v != 0.0 else 0
+        const[i] = spread == 0.0
+        if how == 0:
+            sc = nz_tot / nz_cnt if nz_cnt > 0 else 1.0
+            scale[i] = sc if sc != 0.0 else 1.0
+    return scale, const
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def scaled_pair_sums(s, scale, a, b, out):  # pragma: no cover - compiled
+    """``out[k] = v(a[k]) + v(b[k])`` with ``v(i) = s[i] / scale[i]`` rounded to ``out``'s dtype.
+
+    The values :func:`normalize_into` (with :func:`row_scales`' divisors) then
+    :func:`pair_sums` give: each quotient is rounded to ``out``'s dtype before
+    the sum, which is taken in that dtype.
+    """
+    t_len = s.shape[1]
+    tmp = np.empty(t_len, out.dtype)
+    for k in range(a.size):
+        ra = s[a[k]]
+        rb = s[b[k]]
+        sa = scale[a[k]]
+        sb = scale[b[k]]
+        o = out[k]
+        for t in range(t_len):
+            o[t] = np.float64(ra[t]) / sa
+        for t in range(t_len):
+            tmp[t] = np.float64(rb[t]) / sb
+        for t in range(t_len):
+            o[t] = o[t] + tmp[t]
     return out

@@ -17,12 +17,13 @@ from .._progress import progress_bar
 from .._warnings import warn_user
 from ._ann import APPROX_OPTIONS, ann_pairs, pairing_quality
 from ._blocks import auto_max_lag, enough_lags
-from ._prg_kernels import pair_sums
+from ._prg_kernels import pair_sums, proportional_rows, row_scales, scaled_pair_sums
 from ._prg_pairing import greedy_pairs, random_pairs
-from ._prg_setup import LEFT_OUT_WARN_FRACTION, PrgData, PrgOptions
+from ._prg_setup import LEFT_OUT_WARN_FRACTION, RETRY_LAG, PrgData, PrgOptions
 from ._prg_similarity import dense_similarity, pairing_rows
 from ._prg_sparse import sparse_choose_pairs, use_sparse
 from ._prg_stats import (
+    _HOW,
     autocorrelation_rows,
     level_stats,
     normalize_rows,
@@ -82,8 +83,16 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
         setattr(lp, name, np.full(n_levels + 1, np.nan))
     lp.acf_lags = np.zeros(n_levels + 1, dtype=np.int64)
     raw = np.ascontiguousarray(data.x)  # plain cluster sums of the measured samples
-    y = np.empty(data.x_pair.shape, dtype=data.float_dtype)  # normalized, pairing samples
-    const = normalize_rows(data.x_pair, data.norm, y)
+    # normalized variables of the pairing samples: level l in ybuf[:m]; from level 1 on, the
+    # pair sums go to the free rows below them (fresh pages cost up to ~3 ms/MB here)
+    scales = None
+    if fuse_first_step(data, opts):  # level 0's variables are only summed: never stored
+        y, ybuf = None, None
+        scales, const = row_scales(np.ascontiguousarray(data.x_pair), _HOW[data.norm])
+    else:
+        ybuf = np.empty(data.x_pair.shape, dtype=data.float_dtype)
+        y = ybuf
+        const = normalize_rows(data.x_pair, data.norm, y)
     for level in progress_bar(range(n_levels + 1), enable=progress, desc="PRG levels"):
         _measure_level(lp, level, raw, y, const, data, opts)
         if level == n_levels:
@@ -93,7 +102,13 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
         # and raw spikes or counts are integers, paired exactly)
         exact = data.pair_exact if level == 0 else "auto"
         quality: dict = {}
-        pairs = choose_pairs(data.x_pair if level == 0 else y, opts, exact, record=quality)
+        pairs = choose_pairs(
+            data.x_pair if level == 0 else y,
+            opts,
+            exact,
+            record=quality,
+            sums=None if level == 0 or opts.holdout else raw,
+        )
         lp.approx_quality.append(quality)
         if cl.shape[0] % 2:
             lp.left_out_notes.append(_left_out_note(pairs, cl, data.labels, level, lp.sizes))
@@ -101,14 +116,43 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
         lp.step_pairs.append((a, b_))
         lp.clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
         raw = pair_sums(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
-        y_sum = y[a] + y[b_]
-        del y
-        y = np.empty(y_sum.shape, dtype=data.float_dtype)
+        if scales is not None:  # the first sums from the integers, normalized in place
+            t_pair = data.x_pair.shape[1]
+            ybuf = np.empty((a.size + a.size // 2, t_pair), dtype=data.float_dtype)
+            y = scaled_pair_sums(np.ascontiguousarray(data.x_pair), scales, a, b_, ybuf[: a.size])
+            const = normalize_rows(y, data.norm, y)
+            scales = None
+            continue
+        m = y.shape[0]
+        if level == 0:  # ybuf is full: the first sums need their own rows
+            y_sum = np.empty((a.size, y.shape[1]), dtype=y.dtype)
+        else:
+            y_sum = ybuf[m : m + a.size]
+        y_sum = pair_sums(y, a, b_, y_sum)
+        y = ybuf[: a.size]  # rows of the previous level, all read by now
         const = normalize_rows(y_sum, data.norm, y)
         del y_sum
     if "autocorrelation" in opts.observables and opts.max_lag is None:
         _extend_lags(lp, data, auto_max_lag(lp.acf_long, opts.t_eval))
     return lp
+
+
+def fuse_first_step(data: PrgData, opts: PrgOptions) -> bool:
+    """Whether level 0's normalized variables can be skipped (summed straight from the data).
+
+    They are only summed when the distribution is not asked for; the fused
+    sums (:func:`~rgdata.coarse._prg_kernels.scaled_pair_sums`) equal the
+    stored ones bit for bit when the data are integers (exact row sums) below
+    ``2**53`` and the normalization divides by a per-row number.
+    """
+    x = data.x_pair
+    return (
+        "distribution" not in opts.observables
+        and data.coding != "continuous"
+        and data.norm in ("nonzero_mean", "none")
+        and (x.dtype.kind == "f" or x.dtype.itemsize <= 4)
+        and x.shape[0] >= 2
+    )
 
 
 def _extend_lags(lp: LevelPass, data: PrgData, max_lag: int) -> None:
@@ -186,7 +230,8 @@ def cluster_mean_acf(raw: np.ndarray, max_lag: int) -> np.ndarray:
 def level_acf(raw: np.ndarray, opts: PrgOptions, start: int = 0) -> tuple[np.ndarray, int]:
     """Cluster-averaged autocorrelation over as many lags as this level needs.
 
-    Starts at ``max(opts.first_lag, start)`` lags and grows fourfold until
+    Starts at ``max(opts.first_lag, start)`` lags and grows fourfold (to at
+    least ``RETRY_LAG``) until
     :func:`rgdata.coarse._blocks.enough_lags` holds (``tau_int``'s window has
     closed and, when the autocorrelation is reported, ``tau_c`` and the
     automatic ``max_lag`` lie within), at most ``opts.long_lag``: every number
@@ -198,11 +243,15 @@ def level_acf(raw: np.ndarray, opts: PrgOptions, start: int = 0) -> tuple[np.nda
         acf = cluster_mean_acf(raw, lags)
         if lags >= opts.long_lag or enough_lags(acf, need_tau, opts.max_lag):
             return acf, lags
-        lags = min(opts.long_lag, 4 * lags)
+        lags = min(opts.long_lag, max(4 * lags, RETRY_LAG))
 
 
 def choose_pairs(
-    y: np.ndarray, opts: PrgOptions, exact: str | None = "auto", record: dict | None = None
+    y: np.ndarray,
+    opts: PrgOptions,
+    exact: str | None = "auto",
+    record: dict | None = None,
+    sums: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pairs ``(m // 2, 2)`` of the rows of *y*: greedy by correlation, or random.
 
@@ -210,6 +259,11 @@ def choose_pairs(
     exact for integer-valued rows, float64 otherwise, rounded to
     ``TIE_DECIMALS`` so the pairs do not depend on the BLAS kernel. *exact*
     is passed to :func:`~rgdata.coarse._prg_similarity.pairing_rows`.
+    *sums* (optional): the integer cluster sums that *y* normalizes; where
+    every row of float32 *y* is exactly a positive multiple of its sum
+    (:func:`~rgdata.coarse._prg_kernels.proportional_rows`: binary spikes
+    after the first step under ``"nonzero_mean"``), the exact pairing pairs
+    the sums on the integer path: the same correlations, computed exactly.
     With ``pairing="approximate"`` and more than ``APPROX_OPTIONS["min_units"]``
     rows, greedy pairing over approximate nearest-neighbour candidates
     (:mod:`rgdata.coarse._ann`); *record* (if given) then receives the
@@ -218,8 +272,11 @@ def choose_pairs(
     m = y.shape[0]
     if opts.pairing == "random":
         return random_pairs(m, opts.rng)
-    rows = pairing_rows(y, exact)
-    if opts.pairing == "approximate" and m > APPROX_OPTIONS["min_units"]:
+    if opts.pairing == "correlation" and exact == "auto" and _proportional(y, sums):
+        y = sums
+    approximate = opts.pairing == "approximate" and m > APPROX_OPTIONS["min_units"]
+    if approximate:
+        rows = pairing_rows(y, exact)
         k = min(APPROX_OPTIONS["k"], m - 2)
         pairs = ann_pairs(rows, k, opts.rng)
         quality = pairing_quality(rows, k, opts.rng)
@@ -227,8 +284,24 @@ def choose_pairs(
             record.update(quality)
         return pairs
     if use_sparse(m, opts.corr_dtype):  # the dense matrix would not fit: exact sparse path
-        return sparse_choose_pairs(rows)
-    return greedy_pairs(dense_similarity(rows, opts.corr_dtype))
+        return sparse_choose_pairs(pairing_rows(y, exact))
+    # dense: small non-negative integers are packed into bit planes, their products counted
+    return greedy_pairs(dense_similarity(pairing_rows(y, exact, packed=True), opts.corr_dtype))
+
+
+#: integer sums up to this size make the proportionality check's float64 cross products exact
+_PROPORTIONAL_MAX_SUM = 2**29
+
+
+def _proportional(y: np.ndarray, sums: np.ndarray | None) -> bool:
+    """Whether float32 *y* is, row by row, exactly a positive multiple of integer *sums*."""
+    if sums is None or y.dtype != np.float32 or sums.shape != y.shape:
+        return False
+    if sums.dtype.kind not in "iu" or sums.size == 0:
+        return False
+    if max(int(sums.max()), -int(sums.min())) >= _PROPORTIONAL_MAX_SUM:
+        return False
+    return bool(proportional_rows(y, sums))
 
 
 def _left_out_note(

@@ -52,11 +52,16 @@ def pairing_extra_bytes(n: int) -> int:
     edges (and a sub-matrix of that many entries); a threshold band holds about
     ``_EDGES_PER_VARIABLE * n`` edges (counted twice for sampling noise);
     the threshold's sample holds at most ``_MAX_SAMPLE`` entries and their
-    indices (about 80 bytes each, with temporaries).
+    indices (about 80 bytes each, with temporaries). Up to
+    ``_FULL_SORT_MAX_EDGES`` edges there is no band and no sample.
     """
     # the full sort holds every upper-triangle edge, at most _FULL_SORT_MAX_EDGES of them
-    small = min(_FULL_SORT_MAX_EDGES, n * (n - 1) // 2) * (_BYTES_PER_EDGE + 16)
-    band = 2 * _EDGES_PER_VARIABLE * n * _BYTES_PER_EDGE + 80 * _MAX_SAMPLE
+    n_edges = n * (n - 1) // 2
+    small = min(_FULL_SORT_MAX_EDGES, n_edges) * (_BYTES_PER_EDGE + 16)
+    if n_edges <= _FULL_SORT_MAX_EDGES:  # one full sort, no band, no sample
+        return int(small + 64 * n)
+    n_sample = min(_MAX_SAMPLE, max(1000, n_edges // 10))  # as _threshold draws it
+    band = 2 * _EDGES_PER_VARIABLE * n * _BYTES_PER_EDGE + 80 * n_sample
     return int(max(small, band) + 64 * n)
 
 

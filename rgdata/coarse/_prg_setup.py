@@ -53,9 +53,13 @@ NORMALIZATIONS = ("auto", "nonzero_mean", "variance", "none")
 OBSERVABLES = ("variance", "silence", "spectra", "autocorrelation", "distribution")
 #: lags of the first autocorrelation of a level: enough for tau_int's window (and, when the
 #: autocorrelation is reported, the automatic max_lag >= 100) on most data; more when not.
-#: The same without the reported autocorrelation: starting lower (16) made the retina's
-#: levels retry 16, 64 and 256 lags, slower than one 128-lag FFT
-_FIRST_LAG = {True: 128, False: 128}
+#: Without the reported autocorrelation only tau_int's window must close: 16 lags (direct
+#: products, ~8x cheaper than the FFT) suffice for short correlation times; a level that
+#: needs more goes straight to RETRY_LAG (one FFT; once, since the next levels start
+#: there), not 64 then 256 (which made the retina's levels slower than one 128-lag FFT)
+_FIRST_LAG = {True: 128, False: 16}
+#: lags tried after a first try fell short (at least; the tries grow fourfold)
+RETRY_LAG = 128
 PAIRINGS = ("correlation", "random", "approximate")
 _CORR_DTYPES = ("float32", "float64")
 _MIN_BLOCK_SAMPLES = 10
@@ -216,11 +220,11 @@ def check_options(
         max_lag=max_lag,
         # enough lags for tau_int and the automatic max_lag
         long_lag=max(1, t_eval // 4) if auto_lag else max(max_lag, t_eval // 4),
-        first_lag=_FIRST_LAG[True]
+        first_lag=_FIRST_LAG[False]
+        if "autocorrelation" not in chosen
+        else _FIRST_LAG[True]
         if auto_lag
-        else max(_FIRST_LAG[True], max_lag)
-        if "autocorrelation" in chosen
-        else _FIRST_LAG[False],
+        else max(_FIRST_LAG[True], max_lag),
         observables=chosen,
     )
 
@@ -291,8 +295,16 @@ def prepare_data(act: xr.DataArray, opts: PrgOptions) -> PrgData:
     t_pair = opts.t_split if opts.holdout else t_len
     # spikes and counts are correlated exactly at the first step (_prg_similarity)
     pair_exact = exact_product_dtype(coding != "continuous", top_value, t_pair)
+    # binary rows are packed into one bit plane; after the first step under nonzero_mean
+    # their float32 variables are multiples of integer sums 0-2, packed into two planes
+    packed = pair_exact is not None and coding == "01" and opts.pairing == "correlation"
+    proportional = norm == "nonzero_mean" and float_dtype == np.float32 and not opts.holdout
+    second_packed = packed and (norm == "none" or proportional)
+    second_exact = exact_product_dtype(True, 2.0, t_pair) if second_packed else None
     if pair_exact is None:
-        prepared_itemsize = 8
+        prepared_itemsize = 8.0
+    elif packed:
+        prepared_itemsize = 1 / 8
     elif opts.holdout or x.dtype != np.dtype(pair_exact):
         prepared_itemsize = np.dtype(pair_exact).itemsize
     else:
@@ -308,6 +320,8 @@ def prepare_data(act: xr.DataArray, opts: PrgOptions) -> PrgData:
         max_eigen_size=opts.max_eigen_size,
         prepared_itemsize=prepared_itemsize,
         product_itemsize=np.dtype(pair_exact).itemsize if pair_exact else 8,
+        second_itemsize=2 / 8 if second_exact else 8.0,
+        second_product_itemsize=np.dtype(second_exact).itemsize if second_exact else 8,
     )
     check_memory(
         needed,

@@ -21,6 +21,11 @@ machine-independent:
   values equal in exact arithmetic compare equal unless one of them lies
   within ~1e-13 of a rounding boundary (probability ~1e-7 per pair).
 
+On the integer path, rows of small non-negative integers (binary spikes and
+their first pair sums) that are paired densely have their co-occurrences
+counted by bit counting (:mod:`rgdata.coarse._prg_bits`): the same integers as
+the BLAS product, bit for bit, at a fraction of the work.
+
 Correlations are rounded to :data:`TIE_DECIMALS` decimals on both paths:
 two correlations closer than ``1e-6`` (far below any correlation's sampling
 error) count as tied, and ties go to the smaller index.
@@ -34,6 +39,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .._gram import gram
+from ._prg_bits import bit_planes, n_planes, plane_gram, plane_moments
 from ._prg_stats import standardize_rows
 
 __all__ = [
@@ -56,12 +62,20 @@ _ROW_CHUNK = 1024
 
 @dataclass
 class PairingRows:
-    """Rows prepared for similarities: raw integers with exact moments, or float64 z-scores."""
+    """Rows prepared for similarities: raw integers with exact moments, or float64 z-scores.
 
-    values: np.ndarray  # (m, T): integers in an exact product dtype, or z-scores in float64
+    Packed rows (``planes`` set, ``values`` None) hold the integers as bit
+    planes (:func:`rgdata.coarse._prg_bits.bit_planes`) for
+    :func:`dense_similarity`; ``product_dtype`` is then the dtype of the
+    exact co-occurrence counts.
+    """
+
+    values: np.ndarray | None  # (m, T): integers in an exact product dtype, or float64 z-scores
     sums: np.ndarray | None  # S_i (float64, exact integers) on the integer path
     spread: np.ndarray | None  # sqrt(T Q_i - S_i^2) on the integer path
     n_time: int
+    planes: np.ndarray | None = None  # (planes, m, words) uint64, packed integer rows
+    product_dtype: str | None = None  # dtype of the packed rows' exact products
 
     @property
     def exact(self) -> bool:
@@ -70,9 +84,18 @@ class PairingRows:
 
     def take(self, idx: np.ndarray | slice) -> PairingRows:
         """The rows *idx* (a slice gives views, no copy)."""
-        if self.exact:
-            return PairingRows(self.values[idx], self.sums[idx], self.spread[idx], self.n_time)
-        return PairingRows(self.values[idx], None, None, self.n_time)
+        if not self.exact:
+            return PairingRows(self.values[idx], None, None, self.n_time)
+        values = None if self.values is None else self.values[idx]
+        planes = None if self.planes is None else self.planes[:, idx]
+        return PairingRows(
+            values,
+            self.sums[idx],
+            self.spread[idx],
+            self.n_time,
+            planes,
+            self.product_dtype,
+        )
 
 
 def exact_product_dtype(integer: bool, top: float, t_len: int) -> str | None:
@@ -108,12 +131,14 @@ def _row_moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sums, squares
 
 
-def pairing_rows(x: np.ndarray, exact: str | None = "auto") -> PairingRows:
+def pairing_rows(x: np.ndarray, exact: str | None = "auto", packed: bool = False) -> PairingRows:
     """Prepare the rows of *x* (``(m, T)``) for :func:`similarity`.
 
     *exact* is ``"auto"`` (decide from *x*), the product dtype of the exact
     integer path (decided elsewhere, e.g. over all chunks of a dask array), or
-    None (the float64 path).
+    None (the float64 path). With *packed*, integer rows with values in
+    ``0 .. 2**MAX_PLANES - 1`` are packed into bit planes instead (for
+    :func:`dense_similarity` only: ``values`` is then None).
 
     Examples
     --------
@@ -126,11 +151,18 @@ def pairing_rows(x: np.ndarray, exact: str | None = "auto") -> PairingRows:
     x = np.asarray(x)
     t_len = x.shape[1]
     if exact == "auto":
-        top = float(np.abs(x).max()) if x.size else 0.0
-        exact = exact_product_dtype(x.size > 0 and _all_integer(x), top, t_len)
+        integer = x.size > 0 and _all_integer(x)  # stops at the first non-integer chunk
+        top = max(abs(float(x.max())), abs(float(x.min()))) if integer else 0.0  # no copy
+        exact = exact_product_dtype(integer, top, t_len)
     if exact is None:
         z = standardize_rows(x, np.dtype(np.float64))
         return PairingRows(z, None, None, t_len)
+    planes = n_planes(x) if packed else None
+    if planes is not None:
+        packed_rows = bit_planes(x, planes)
+        sums, squares = plane_moments(packed_rows)
+        spread = np.sqrt(np.maximum(t_len * squares - sums * sums, 0.0))
+        return PairingRows(None, sums, spread, t_len, packed_rows, exact)
     values = np.ascontiguousarray(x, dtype=exact)
     sums, squares = _row_moments(values)
     spread = np.sqrt(np.maximum(t_len * squares - sums * sums, 0.0))
@@ -179,16 +211,22 @@ def dense_similarity(rows: PairingRows, dtype: str) -> np.ndarray:
 
     One symmetric product ``v @ v.T`` (:func:`rgdata._gram.gram`: BLAS
     ``syrk``, half the work of a general product, and blocks above 8,192
-    rows, where numpy's threaded ``syrk`` can crash) in the rows' dtype,
-    finished ``_ROW_CHUNK`` rows at a time in place. On the float64 path
-    with *dtype* float32 the float64 product is converted at the end
-    (``12 m^2`` bytes at the peak). Values rounded to 6 decimals keep their
-    order and ties when stored in float32.
+    rows, where numpy's threaded ``syrk`` can crash) in the rows' dtype, or
+    the same exact integers counted from packed rows
+    (:func:`rgdata.coarse._prg_bits.plane_gram`), finished ``_ROW_CHUNK``
+    rows at a time in place. On the float64 path with *dtype* float32 the
+    float64 product is converted at the end (``12 m^2`` bytes at the peak).
+    Values rounded to 6 decimals keep their order and ties when stored in
+    float32.
     """
-    v = rows.values
-    m = v.shape[0]
-    with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
-        prod = gram(v)  # numpy's v @ v.T (syrk) crashes above ~23,000 float64 rows
+    if rows.planes is not None:
+        m = rows.planes.shape[1]
+        prod = plane_gram(rows.planes, rows.product_dtype)
+    else:
+        v = rows.values
+        m = v.shape[0]
+        with threadpool_limits(limits=1 if m < _THREADED_MIN else None, user_api="blas"):
+            prod = gram(v)  # numpy's v @ v.T (syrk) crashes above ~23,000 float64 rows
     if np.dtype(dtype).itemsize > prod.dtype.itemsize:  # float32 integer products, float64 kept
         prod = prod.astype(dtype)
     for start in range(0, m, _ROW_CHUNK):

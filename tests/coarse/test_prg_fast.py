@@ -123,6 +123,27 @@ def test_adaptive_lags_equal_full_lags(rng, monkeypatch, tau):
     assert runs["all"].attrs["max_lag"] > 128 if tau > 10 else runs["all"].attrs["max_lag"] == 100
 
 
+def test_lags_without_the_reported_autocorrelation_start_small(rng, monkeypatch):
+    """alpha~/beta~ only: 16 direct lags where tau_int's window closes, else one jump to 128."""
+    tried = []
+    real = _prg_levels.cluster_mean_acf
+
+    def spy(raw, max_lag):
+        tried.append(max_lag)
+        return real(raw, max_lag)
+
+    monkeypatch.setattr(_prg_levels, "cluster_mean_acf", spy)
+    ab = ("variance", "silence")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prg(rgdata.as_activity(ar1_spikes(rng, 32, 4000, tau=0.5), kind="spikes"), observables=ab)
+        assert set(tried) == {16}
+        tried.clear()
+        prg(rgdata.as_activity(ar1_spikes(rng, 32, 8000, tau=60), kind="spikes"), observables=ab)
+    assert tried[:2] == [16, _prg_setup.RETRY_LAG]  # not 64: straight to one FFT
+    assert 64 not in tried and min(tried[1:]) >= _prg_setup.RETRY_LAG
+
+
 def test_observables_subset_same_numbers_rest_nan(rng):
     x = ar1_spikes(rng, 64, 4000, tau=3.0)
     act = rgdata.as_activity(x, kind="spikes")
@@ -136,8 +157,11 @@ def test_observables_subset_same_numbers_rest_nan(rng):
     assert full.attrs["observables"] == ", ".join(_prg_setup.OBSERVABLES)
     np.testing.assert_array_equal(ab["membership"], full["membership"])
     assert ab.attrs["n_blocks"] == full.attrs["n_blocks"]
-    for name in ("variance", "variance_blocks", "silence_free_energy", "tau_int"):
+    for name in ("variance", "variance_blocks", "silence_free_energy"):
         np.testing.assert_allclose(ab[name], full[name], rtol=1e-12, err_msg=name)
+    # alpha~/beta~ only: tau_int from 16 direct float64 lagged products, the full run's from a
+    # 128-lag float32 FFT (error ~1e-6 per lag, test_autocorrelation_rows_against_exact_sums)
+    np.testing.assert_allclose(ab["tau_int"], full["tau_int"], rtol=2e-6, err_msg="tau_int")
     np.testing.assert_array_equal(
         ab["silence_free_energy_blocks"], full["silence_free_energy_blocks"]
     )

@@ -32,8 +32,10 @@ def test_tiny_max_memory_refused_before_any_work(rng):
         corr_itemsize=4,
         sum_itemsize=1,
         max_eigen_size=256,
-        prepared_itemsize=4,  # int8 spikes copied to float32 for exact co-occurrences
+        prepared_itemsize=1 / 8,  # binary spikes packed into bits for exact co-occurrences
         product_itemsize=4,
+        second_itemsize=2 / 8,  # then their pair sums (0-2), multiples of the variables
+        second_product_itemsize=4,
     )
     assert f"{needed / 2**30:.2f} GiB" in msg
     # a budget above the estimate runs, and the estimate is recorded
