@@ -186,6 +186,25 @@ def pair_sums(raw, a, b, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
+def _spread_nonzero(row):  # pragma: no cover - compiled
+    """``(sum |v - v[0]|, sum of v, count of v != 0)`` over a row, in float64.
+
+    The spread is a sum of non-negative terms: zero only when every value
+    equals the first (a constant row).
+    """
+    first = np.float64(row[0]) if row.shape[0] else 0.0
+    spread = 0.0
+    nz_tot = 0.0
+    nz_cnt = 0
+    for t in range(row.shape[0]):
+        v = np.float64(row[t])
+        spread += abs(v - first)
+        nz_tot += v
+        nz_cnt += 1 if v != 0.0 else 0
+    return spread, nz_tot, nz_cnt
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
 def normalize_into(s, how, out):  # pragma: no cover - compiled
     """Normalize each row of *s* into *out*; return the constant rows.
 
@@ -209,15 +228,7 @@ def normalize_into(s, how, out):  # pragma: no cover - compiled
             sd = np.sqrt(acc / t_len)
             const[i] = sd == 0.0
         else:  # constant rows (all values equal) and the mean of the non-zero values
-            first = np.float64(row[0]) if t_len else 0.0
-            spread = 0.0  # a sum of non-negative terms: zero only when every term is
-            nz_tot = 0.0
-            nz_cnt = 0
-            for t in range(t_len):
-                v = np.float64(row[t])
-                spread += abs(v - first)
-                nz_tot += v
-                nz_cnt += 1 if v != 0.0 else 0
+            spread, nz_tot, nz_cnt = _spread_nonzero(row)
             const[i] = spread == 0.0
         o = out[i]
         if how == 0:
@@ -304,20 +315,11 @@ def row_scales(s, how):  # pragma: no cover - compiled
     For integer-valued rows (every sum exact in any order) these are the
     divisors :func:`normalize_into` uses, bit for bit.
     """
-    n, t_len = s.shape
+    n = s.shape[0]
     scale = np.ones(n)
     const = np.zeros(n, np.bool_)
     for i in range(n):
-        row = s[i]
-        first = np.float64(row[0]) if t_len else 0.0
-        spread = 0.0
-        nz_tot = 0.0
-        nz_cnt = 0
-        for t in range(t_len):
-            v = np.float64(row[t])
-            spread += abs(v - first)
-            nz_tot += v
-            nz_cnt += 1 if v != 0.0 else 0
+        spread, nz_tot, nz_cnt = _spread_nonzero(s[i])
         const[i] = spread == 0.0
         if how == 0:
             sc = nz_tot / nz_cnt if nz_cnt > 0 else 1.0

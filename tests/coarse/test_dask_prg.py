@@ -12,6 +12,8 @@ import rgdata  # noqa: E402
 from rgdata.coarse._prg_levels import choose_pairs  # noqa: E402
 from rgdata.coarse.distributed import pair_units  # noqa: E402
 
+from ._data import tied_spikes  # noqa: E402
+
 
 class _Opts:
     pairing = "correlation"
@@ -19,10 +21,7 @@ class _Opts:
 
 
 def _spikes(n, t, seed):
-    rng = np.random.default_rng(seed)
-    drive = rng.random((n // 8, t)) < 0.05
-    x = (rng.random((n, t)) < 0.02) | drive[np.arange(n) % (n // 8)] & (rng.random((n, t)) < 0.5)
-    return x.astype(np.float32)
+    return tied_spikes(n, t, seed, np.float32)
 
 
 def _dense_pairs(x):

@@ -30,13 +30,11 @@ from rgdata.coarse._prg_kernels import (
 )
 from rgdata.coarse._prg_similarity import dense_similarity, pairing_rows
 
+from ._data import tied_spikes
+
 
 def _tied_spikes(n, t, seed):
-    """Binary spikes with shared drives (many exactly tied correlations)."""
-    rng = np.random.default_rng(seed)
-    drive = rng.random((n // 8, t)) < 0.05
-    x = (rng.random((n, t)) < 0.02) | drive[np.arange(n) % (n // 8)] & (rng.random((n, t)) < 0.5)
-    return x.astype(np.int8)
+    return tied_spikes(n, t, seed, np.int8)
 
 
 @pytest.mark.parametrize("top", [1, 2, 3])

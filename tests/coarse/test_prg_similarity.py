@@ -22,12 +22,11 @@ from rgdata.coarse._prg_similarity import (
     similarity,
 )
 
+from ._data import tied_spikes
+
 
 def _spikes(n, t, seed):
-    rng = np.random.default_rng(seed)
-    drive = rng.random((n // 8, t)) < 0.05
-    x = (rng.random((n, t)) < 0.02) | drive[np.arange(n) % (n // 8)] & (rng.random((n, t)) < 0.5)
-    return x.astype(np.float32)
+    return tied_spikes(n, t, seed, np.float32)
 
 
 def test_integer_path_equals_exact_rational_correlations(rng):
