@@ -110,7 +110,7 @@ def _pairing_bytes(m: int, y: int, prepared: int, product_itemsize: int, corr_it
     """
     from ._prg_sparse import sparse_pairing_bytes, use_sparse  # noqa: PLC0415 (import cycle)
 
-    if use_sparse(m, corr_itemsize):  # the exact sparse path: candidates and blocks only
+    if use_sparse(m, corr_itemsize, product_itemsize):  # exact sparse path: lists, blocks
         return y + prepared + sparse_pairing_bytes(m)
     matrix = m * m * product_itemsize
     converted = m * m * corr_itemsize if product_itemsize != corr_itemsize else 0

@@ -42,13 +42,18 @@ def sparse_pairing_bytes(m: int) -> int:
     return int(candidates + 3 * bs * bs * 8 + 64 * m)
 
 
-def use_sparse(m: int, corr_dtype: str | int) -> bool:
+def use_sparse(m: int, corr_dtype: str | int, product_itemsize: int | None = None) -> bool:
     """Whether *m* units are paired by the sparse path (the dense matrix would not fit).
 
-    *corr_dtype* is the dtype name or its item size in bytes.
+    *corr_dtype* is the dtype name or its item size in bytes; *product_itemsize*
+    the bytes per value of the dense path's product (default: *corr_dtype*'s).
+    The dense path holds the product and, when it is wider than *corr_dtype*,
+    the converted copy too: ``12 m^2`` bytes for float64 products stored in
+    float32, not the ``4 m^2`` of the stored matrix alone.
     """
     itemsize = corr_dtype if isinstance(corr_dtype, int) else np.dtype(corr_dtype).itemsize
-    need = m * m * itemsize
+    product = itemsize if product_itemsize is None else product_itemsize
+    need = m * m * (product + (itemsize if product > itemsize else 0))
     limit = SPARSE_OPTIONS["dense_max_bytes"]
     if limit is None:
         have = available_memory()

@@ -142,3 +142,30 @@ def test_switch_follows_available_memory(monkeypatch):
     assert not _prg_sparse.use_sparse(1999, "float32")
     monkeypatch.setattr(_prg_sparse, "available_memory", lambda: None)
     assert not _prg_sparse.use_sparse(10**6, "float32")
+
+
+def test_switch_counts_the_float64_product_and_its_float32_copy(monkeypatch):
+    """The dense path on float64 products holds 8 + 4 bytes per entry, not the stored 4.
+
+    Before, the switch counted 4 m^2 bytes: 53,248 continuous units went dense at
+    the second level (26,624 variables: 8.5 GB at the peak on a 16 GB budget).
+    """
+    monkeypatch.setattr(_prg_sparse, "available_memory", lambda: 4 * 2000**2 * 12)
+    assert not _prg_sparse.use_sparse(1999, "float32", 8)
+    assert _prg_sparse.use_sparse(2001, "float32", 8)
+    assert not _prg_sparse.use_sparse(3400, "float32", 4)  # exact float32 products: 4 m^2
+    assert not _prg_sparse.use_sparse(1999, "float64", 8)  # stored as computed: no copy
+    assert _prg_sparse.use_sparse(2500, "float64", 8)
+
+
+def test_choose_pairs_sizes_the_product_from_the_rows():
+    from rgdata.coarse._prg_levels import _product_itemsize
+
+    spikes = np.zeros((4, 100), dtype=np.int8)
+    spikes[:, ::3] = 1
+    assert _product_itemsize(spikes, "auto") == 4
+    assert _product_itemsize(spikes.astype(float), "auto") == 8
+    assert _product_itemsize(spikes, None) == 8
+    assert _product_itemsize(spikes, "float32") == 4
+    big = np.full((2, 100), 10**6, dtype=np.int64)
+    assert _product_itemsize(big, "auto") == 8
