@@ -20,7 +20,7 @@ from ._blocks import auto_max_lag, enough_lags
 from ._prg_kernels import pair_sums, proportional_rows, row_scales, scaled_pair_sums
 from ._prg_pairing import greedy_pairs, random_pairs
 from ._prg_setup import LEFT_OUT_WARN_FRACTION, RETRY_LAG, PrgData, PrgOptions
-from ._prg_similarity import dense_similarity, exact_product_dtype, pairing_rows
+from ._prg_similarity import dense_similarity, pairing_rows, resolve_exact
 from ._prg_sparse import sparse_choose_pairs, use_sparse
 from ._prg_stats import (
     _HOW,
@@ -283,9 +283,10 @@ def choose_pairs(
         if record is not None:
             record.update(quality)
         return pairs
-    # exact integer products are float32 (or counted bits); other rows are multiplied in
-    # float64 (and converted), which is what the dense path's memory depends on
-    product = _product_itemsize(y, exact)
+    # the dense path's product is in the exact integer path's dtype, else float64 (and
+    # converted): what its memory depends on
+    exact = resolve_exact(np.asarray(y), exact)
+    product = 8 if exact is None else np.dtype(exact).itemsize
     if use_sparse(m, opts.corr_dtype, product):  # the dense matrix would not fit: sparse path
         return sparse_choose_pairs(pairing_rows(y, exact))
     # dense: small non-negative integers are packed into bit planes, their products counted
@@ -305,19 +306,6 @@ def _proportional(y: np.ndarray, sums: np.ndarray | None) -> bool:
     if max(int(sums.max()), -int(sums.min())) >= _PROPORTIONAL_MAX_SUM:
         return False
     return bool(proportional_rows(y, sums))
-
-
-def _product_itemsize(y: np.ndarray, exact: str | None) -> int:
-    """Bytes per value of the dense path's product for rows *y* (see ``pairing_rows``)."""
-    if exact is None:
-        return 8
-    if exact != "auto":
-        return np.dtype(exact).itemsize
-    if y.dtype.kind not in "biu":  # float rows: float64 products (integer-valued floats: fewer)
-        return 8
-    top = float(max(abs(int(y.max(initial=0))), abs(int(y.min(initial=0)))))
-    dtype = exact_product_dtype(True, top, y.shape[1])
-    return 8 if dtype is None else np.dtype(dtype).itemsize
 
 
 def _left_out_note(

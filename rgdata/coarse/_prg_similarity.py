@@ -131,6 +131,18 @@ def _row_moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sums, squares
 
 
+def resolve_exact(x: np.ndarray, exact: str | None = "auto") -> str | None:
+    """The product dtype of the exact integer path for rows *x*, or None (float64 path).
+
+    *exact* other than ``"auto"`` is returned as given (decided elsewhere).
+    """
+    if exact != "auto":
+        return exact
+    integer = x.size > 0 and _all_integer(x)  # stops at the first non-integer chunk
+    top = max(abs(float(x.max())), abs(float(x.min()))) if integer else 0.0  # no copy
+    return exact_product_dtype(integer, top, x.shape[1])
+
+
 def pairing_rows(x: np.ndarray, exact: str | None = "auto", packed: bool = False) -> PairingRows:
     """Prepare the rows of *x* (``(m, T)``) for :func:`similarity`.
 
@@ -150,10 +162,7 @@ def pairing_rows(x: np.ndarray, exact: str | None = "auto", packed: bool = False
     """
     x = np.asarray(x)
     t_len = x.shape[1]
-    if exact == "auto":
-        integer = x.size > 0 and _all_integer(x)  # stops at the first non-integer chunk
-        top = max(abs(float(x.max())), abs(float(x.min()))) if integer else 0.0  # no copy
-        exact = exact_product_dtype(integer, top, t_len)
+    exact = resolve_exact(x, exact)
     if exact is None:
         z = standardize_rows(x, np.dtype(np.float64))
         return PairingRows(z, None, None, t_len)

@@ -158,14 +158,18 @@ def test_switch_counts_the_float64_product_and_its_float32_copy(monkeypatch):
     assert _prg_sparse.use_sparse(2500, "float64", 8)
 
 
-def test_choose_pairs_sizes_the_product_from_the_rows():
-    from rgdata.coarse._prg_levels import _product_itemsize
+def test_the_switch_and_the_pairing_share_one_exact_decision():
+    """resolve_exact decides the product dtype that both the switch and pairing_rows use."""
+    from rgdata.coarse._prg_similarity import pairing_rows, resolve_exact
 
     spikes = np.zeros((4, 100), dtype=np.int8)
     spikes[:, ::3] = 1
-    assert _product_itemsize(spikes, "auto") == 4
-    assert _product_itemsize(spikes.astype(float), "auto") == 8
-    assert _product_itemsize(spikes, None) == 8
-    assert _product_itemsize(spikes, "float32") == 4
+    assert resolve_exact(spikes) == "float32"
+    assert resolve_exact(spikes.astype(float)) == "float32"  # integer-valued floats: exact
+    assert resolve_exact(spikes + 0.5) is None
+    assert resolve_exact(spikes, None) is None
+    assert resolve_exact(spikes, "float64") == "float64"
     big = np.full((2, 100), 10**6, dtype=np.int64)
-    assert _product_itemsize(big, "auto") == 8
+    assert resolve_exact(big) is None  # sums beyond 2^53: the float64 path
+    for x in (spikes, spikes.astype(float), spikes + 0.5, big):
+        assert pairing_rows(x).exact == (resolve_exact(x) is not None)
