@@ -62,6 +62,24 @@ def _init_field(s, h, J):
     return field, K
 
 
+@njit(cache=True, inline="always")
+def record_sweep(s, active, sums_c, pairs_c):  # pragma: no cover - compiled
+    """Add the 0/1 configuration *s* to one chain's sums of ``s_i`` and ``s_i s_j`` (i < j).
+
+    *active* is scratch space of length ``N`` (the indices of the 1s).
+    """
+    na = 0
+    for i in range(s.shape[0]):
+        if s[i]:
+            active[na] = i
+            na += 1
+            sums_c[i] += 1.0
+    for a in range(na):
+        ia = active[a]
+        for b in range(a + 1, na):
+            pairs_c[ia, active[b]] += 1.0
+
+
 @njit(cache=True, parallel=True)
 def gibbs_stats(h, J, V, use_v, states, rng, n_sweeps, n_burn):
     """Run every chain and accumulate counts of s_i, s_i s_j (i<j) and K.
@@ -81,17 +99,8 @@ def gibbs_stats(h, J, V, use_v, states, rng, n_sweeps, n_burn):
         for sweep in range(n_burn + n_sweeps):
             K = _sweep(s, field, K, h, J, V, use_v, rng, c)
             if sweep >= n_burn:
-                na = 0
-                for i in range(n):
-                    if s[i]:
-                        active[na] = i
-                        na += 1
-                        sums[c, i] += 1.0
+                record_sweep(s, active, sums[c], pairs[c])
                 khist[c, K] += 1.0
-                for a in range(na):
-                    ia = active[a]
-                    for b in range(a + 1, na):
-                        pairs[c, ia, active[b]] += 1.0
     return sums, pairs, khist
 
 
