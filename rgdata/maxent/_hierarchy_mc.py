@@ -64,7 +64,7 @@ from numba import njit, prange
 
 from . import _hierarchy_counts as hc
 from ._codings import moments01_to, pack, stats_vector
-from ._sampler import _uniform
+from ._sampler import _uniform, record_sweep
 
 __all__ = ["PairTree", "TreeChains", "tree_gibbs_stats", "tree_gibbs_samples", "exact_tree_stats"]
 
@@ -242,16 +242,7 @@ def tree_gibbs_stats(h, J, anc, U, states, rng, n_sweeps, n_burn):
         for sweep in range(n_burn + n_sweeps):
             _tree_sweep(s, field, counts, J, anc, U, rng, c)
             if sweep >= n_burn:
-                na = 0
-                for i in range(n):
-                    if s[i]:
-                        active[na] = i
-                        na += 1
-                        sums[c, i] += 1.0
-                for p in range(na):
-                    ip = active[p]
-                    for q in range(p + 1, na):
-                        pairs[c, ip, active[q]] += 1.0
+                record_sweep(s, active, sums[c], pairs[c])
     return sums, pairs
 
 
@@ -328,19 +319,9 @@ class TreeChains:
         if V is not None or k_potential or coding != "01":
             raise ValueError("the hierarchical chains take 0/1 pairwise exponents only")
         beta = self.beta_of(h, J)
-        hm, Jm, U = self.pair_tree.model(beta, self.cum)
         n_chains = self.states.shape[0]
-        sweeps = max(1, int(np.ceil(n_samples / n_chains)))
-        sums, pairs = tree_gibbs_stats(
-            np.ascontiguousarray(hm),
-            np.ascontiguousarray(Jm),
-            self.pair_tree.ancestors,
-            U,
-            self.states,
-            self.rng,
-            sweeps,
-            n_burn,
-        )
+        sweeps = self._sweeps(n_samples)
+        sums, pairs = tree_gibbs_stats(*self._kernel_args(beta), sweeps, n_burn)
         self.n_recorded += sweeps * n_chains
         per_chain = np.array(
             [
@@ -357,21 +338,27 @@ class TreeChains:
         """About *n_samples* 0/1 configurations ``(S, N)``, chain by chain, one per sweep."""
         if V is not None or coding != "01":
             raise ValueError("the hierarchical chains take 0/1 pairwise exponents only")
-        hm, Jm, U = self.pair_tree.model(self.beta_of(h, J), self.cum)
         n_chains, n = self.states.shape
-        sweeps = max(1, int(np.ceil(n_samples / n_chains)))
-        out = tree_gibbs_samples(
+        sweeps = self._sweeps(n_samples)
+        out = tree_gibbs_samples(*self._kernel_args(self.beta_of(h, J)), sweeps, n_burn)
+        self.n_recorded += sweeps * n_chains
+        return out.reshape(-1, n)
+
+    def _sweeps(self, n_samples: int) -> int:
+        """Sweeps per chain for about *n_samples* records over all chains."""
+        return max(1, int(np.ceil(n_samples / self.states.shape[0])))
+
+    def _kernel_args(self, beta: np.ndarray) -> tuple:
+        """The sampled model at *beta* and the chains, as the Gibbs kernels take them."""
+        hm, Jm, U = self.pair_tree.model(beta, self.cum)
+        return (
             np.ascontiguousarray(hm),
             np.ascontiguousarray(Jm),
             self.pair_tree.ancestors,
             U,
             self.states,
             self.rng,
-            sweeps,
-            n_burn,
         )
-        self.n_recorded += sweeps * n_chains
-        return out.reshape(-1, n)
 
 
 def exact_tree_stats(
