@@ -85,6 +85,12 @@ def gaussian(quick: bool) -> None:
     )
 
 
+def retina():
+    """The shipped retina recording, trials stacked into one time axis."""
+    act = rgdata.datasets.load_retina()
+    return rgdata.stack_trials(act) if "trial" in act.dims else act
+
+
 def binary(quick: bool, pairwise: bool) -> None:
     if quick:
         rng = np.random.default_rng(0)
@@ -93,9 +99,7 @@ def binary(quick: bool, pairwise: bool) -> None:
         act = rgdata.as_activity(x, kind="spikes")
         max_level = 4
     else:
-        act = rgdata.datasets.load_retina()
-        if "trial" in act.dims:
-            act = rgdata.stack_trials(act)
+        act = retina()
         max_level = 5
     res = rgdata.coarse.prg(act, random_state=0)
     tree = prg_tree(res, max_level=max_level)
@@ -143,9 +147,7 @@ def all_pairs(quick: bool) -> None:
         act = rgdata.as_activity(x.astype(np.int8), kind="spikes")
         max_level = 3
     else:
-        act = rgdata.datasets.load_retina()
-        if "trial" in act.dims:
-            act = rgdata.stack_trials(act)
+        act = retina()
         max_level = 5
     res = rgdata.coarse.prg(act, random_state=0)
     tree = prg_tree(res, max_level=max_level)
