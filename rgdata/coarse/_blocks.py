@@ -24,6 +24,7 @@ The constants were chosen from the coverage simulation in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -207,6 +208,7 @@ def blocks_and_taus(
     n_blocks: int | None,
     max_lag: int | None,
     with_acf: bool = True,
+    block_stats: Callable[[np.ndarray, int, bool], dict] | None = None,
 ) -> dict:
     """Choose ``max_lag`` and the blocks, then compute every block-wise quantity.
 
@@ -228,6 +230,11 @@ def blocks_and_taus(
         The autocorrelation is reported. False: ``tau_c``, its blocks and the
         block autocorrelations are NaN (``tau_int``, which sizes the blocks, is
         still computed) and an automatic ``max_lag`` is 0.
+    block_stats : callable, optional
+        ``block_stats(block_edges, max_lag, with_acf)`` returning what
+        :func:`block_level_stats` returns, for data not held in ``data.x``
+        (a dask-backed activity, :mod:`rgdata.coarse._prg_lazy`); default
+        :func:`block_level_stats` on *data* and *pairs*.
 
     Returns
     -------
@@ -279,7 +286,10 @@ def blocks_and_taus(
             f"fewer than the {MIN_BLOCKS} needed for a 95% confidence interval; "
             "fit_exponent will return NaN bounds"
         )
-    st = block_level_stats(data, pairs, edges, max_lag, with_acf=with_acf)
+    if block_stats is None:
+        st = block_level_stats(data, pairs, edges, max_lag, with_acf=with_acf)
+    else:
+        st = block_stats(edges, max_lag, with_acf)
     free = np.full((n_lev, n_blocks), np.nan)
     for level, p0 in enumerate(st["p0"]):
         if data.silent_of(2**level) is None:

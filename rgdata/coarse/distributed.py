@@ -35,7 +35,7 @@ from ._prg_setup import check_exactness
 from ._prg_similarity import PairingRows, exact_product_dtype, pairing_rows, similarity
 from ._topk import check_k, select_topk
 
-__all__ = ["pair_units"]
+__all__ = ["pair_units", "dask_greedy_pairs"]
 
 
 def _prepared(x: np.ndarray, exact: str | None) -> PairingRows:
@@ -221,7 +221,6 @@ def pair_units(
     >>> pair_units(x, k=2, block_size=4)[0].tolist()
     [0, 3]
     """
-    import dask  # noqa: PLC0415
 
     for flag, name in ((approximate, "approximate"), (require_exact, "require_exact")):
         if not isinstance(flag, bool | np.bool_):
@@ -234,13 +233,37 @@ def pair_units(
     k = check_k(k, n)
     if approximate:
         return _approximate(arr, k, client, stats, random_state)
+    return dask_greedy_pairs(arr, k=k, block_size=block_size, client=client, stats=stats)
+
+
+def dask_greedy_pairs(
+    arr: Any,
+    *,
+    k: int,
+    block_size: int,
+    client: Any = None,
+    exact: str | None = "auto",
+    stats: dict | None = None,
+) -> np.ndarray:
+    """Exact greedy correlation pairs of the rows of the dask array *arr* (``(n, T)``).
+
+    The engine of :func:`pair_units` and of the first step of
+    :func:`rgdata.coarse.prg` on a dask-backed activity: *k* (already
+    checked) candidates per row, blocks of *block_size* rows as tasks on
+    *client* (None: the synchronous scheduler). *exact* is the product dtype
+    of the exact integer path, None for the float64 path, or ``"auto"``
+    (decided over the whole array, one more pass).
+    """
+    import dask  # noqa: PLC0415
+
+    n = arr.shape[0]
     _check_block_size(block_size, arr.shape[1], 8)
     n_blocks = -(-n // block_size)
     sizes = tuple(len(p) for p in np.array_split(np.arange(n), n_blocks))
     arr = arr.rechunk((sizes, -1))
-    # one path for every block: exact integer products when the whole activity is integer
-    integer, top = _run(client, [_is_integer(arr), abs(arr).max()])
-    exact = exact_product_dtype(bool(integer), float(top), arr.shape[1])
+    if exact == "auto":  # one path for every block: exact products when the whole array is integer
+        integer, top = _run(client, [_is_integer(arr), abs(arr).max()])
+        exact = exact_product_dtype(bool(integer), float(top), arr.shape[1])
     prepared = [dask.delayed(_prepared, pure=True)(b, exact) for b in arr.to_delayed().ravel()]
     # the prepared rows are computed once and kept: on the workers with a client,
     # in this process without one (N x T values, never the N x N matrix)
@@ -259,11 +282,7 @@ def pair_units(
             if a != b:
                 parts[b].append(out[1])
     merged = [dask.delayed(_merge_lists)(p, k) for p in parts]
-    done = (
-        client.compute(merged, sync=True)
-        if client is not None
-        else dask.compute(*merged, scheduler="synchronous")
-    )
+    done = _run(client, merged)
     idx = np.concatenate([d[0] for d in done])
     val = np.concatenate([d[1] for d in done])
 

@@ -18,9 +18,12 @@ from typing import Any
 
 import xarray as xr
 
+from .._validation import describe
 from .._warnings import warn_user
 from ..activity import check_activity
 from ._blocks import blocks_and_taus
+from ._prg_lazy import prg_lazy
+from ._prg_lazy_input import is_lazy
 from ._prg_levels import run_levels, warn_level_notes
 from ._prg_result import build_result, spectra_table, warn_block_notes
 from ._prg_setup import (
@@ -61,6 +64,7 @@ def prg(
     max_memory: float | None = None,
     observables: str | Iterable[str] = "all",
     require_exact: bool = False,
+    client: Any = None,
 ) -> xr.Dataset:
     """Real-space phenomenological renormalization group.
 
@@ -172,6 +176,12 @@ def prg(
         raises ValueError (for pipelines whose numbers must be the published
         algorithm's).
 
+    client : distributed.Client, optional
+        Where the first pairing step of a dask-backed activity runs (a
+        ``LocalCluster``, dask-jobqueue or Kubernetes client); default dask's
+        synchronous scheduler in this process. Used only for dask-backed
+        activities (a warning says so otherwise).
+
     Returns
     -------
     xarray.Dataset
@@ -200,16 +210,30 @@ def prg(
         The estimated peak memory exceeds *max_memory* (default: the memory
         available); the message gives both in GiB and what to do instead.
 
+    RuntimeError
+        The dask *client* was closed or its cluster disappeared during the run
+        (nothing is written; call again).
+
     Warns
     -----
     UserWarning
-        A dask-backed activity is read into memory (``attrs["input_storage"]``
-        records it; ``"memory"`` otherwise): only the first pairing step can
-        stay lazy, with :func:`rgdata.coarse.distributed.pair_units` on a
-        client (``docs/scale.md``).
+        A dask-backed activity with ``pairing="approximate"`` is read into
+        memory; *client* given with an in-memory activity (unused).
 
     Notes
     -----
+    **Dask-backed activities** (an ``xarray.DataArray`` holding a
+    ``dask.array``, e.g. from ``dask.array.from_zarr`` or an HDF5 dataset via
+    h5py) are never loaded whole: the level-0 statistics are read chunk by
+    chunk of units, the first pairing runs on the dask machinery of
+    :func:`rgdata.coarse.distributed.pair_units` (on *client*), the
+    ``N/2 x T`` level-1 sums are formed chunk by chunk and the coarser levels
+    run in memory. The result equals the in-memory result on the same data
+    (same clusters, same numbers) for any chunking; ``attrs["input_storage"]``
+    records what was done (``"memory"`` for an in-memory activity). Chunks
+    whose rows do not fit in memory raise ValueError; see ``docs/scale.md``.
+
+
     Quantities at level ``l`` are computed from ``S_c(t)``, the plain sum of
     the original units in cluster ``c`` (``K = 2**l`` units) and averaged over
     clusters: ``variance`` is ``mean_c Var(S_c)`` (ddof=0);
@@ -256,27 +280,36 @@ def prg(
     >>> res["cluster_size"].values
     array([ 1,  2,  4,  8, 16, 32])
     """
+    options = {
+        "n_levels": n_levels,
+        "normalization": normalization,
+        "pairing": pairing,
+        "n_blocks": n_blocks,
+        "max_lag": max_lag,
+        "n_bins": n_bins,
+        "max_eigen_size": max_eigen_size,
+        "spectrum": spectrum,
+        "holdout": holdout,
+        "corr_dtype": corr_dtype,
+        "random_state": random_state,
+        "progress": progress,
+        "max_memory": max_memory,
+        "observables": observables,
+        "require_exact": require_exact,
+    }
+    _check_client(client)
+    if is_lazy(activity) and pairing != "approximate":  # the dask path: never loaded whole
+        return prg_lazy(activity, lambda act: check_options(act, **options), client, progress)
+    if client is not None:
+        warn_user(
+            "prg: client= is used only for dask-backed activities (the first pairing step "
+            "runs on it); this activity is in memory, so the client was not used",
+            UserWarning,
+        )
     lazy_note = _dask_note(activity)
     act = check_activity(activity, allow_trials=False)
     # 1. options and data: validated arguments, sorted units, pairing/measured samples
-    opts = check_options(
-        act,
-        n_levels=n_levels,
-        normalization=normalization,
-        pairing=pairing,
-        n_blocks=n_blocks,
-        max_lag=max_lag,
-        n_bins=n_bins,
-        max_eigen_size=max_eigen_size,
-        spectrum=spectrum,
-        holdout=holdout,
-        corr_dtype=corr_dtype,
-        random_state=random_state,
-        progress=progress,
-        max_memory=max_memory,
-        observables=observables,
-        require_exact=require_exact,
-    )
+    opts = check_options(act, **options)
     data = prepare_data(act, opts)
     # 2. the pass over levels: measure, pair, sum, renormalize
     lp = run_levels(data, opts, progress)
@@ -295,15 +328,27 @@ def prg(
     return res
 
 
+def _check_client(client: Any) -> None:
+    """*client* is None or a ``distributed.Client``."""
+    if client is None:
+        return
+    try:
+        from distributed import Client  # noqa: PLC0415 (optional dependency)
+    except ImportError:  # pragma: no cover - distributed ships with dask[distributed]
+        Client = ()  # noqa: N806
+    if not isinstance(client, Client):
+        raise TypeError(f"client must be None or a distributed.Client; got {describe(client)}")
+
+
 def _dask_note(activity: Any) -> str:
-    """Warn that a dask-backed activity is read into memory; the note for ``attrs``."""
+    """Warn that a dask-backed activity is read into memory (approximate pairing)."""
     if not isinstance(activity, xr.DataArray) or activity.chunks is None:
         return ""
     size = activity.size * activity.dtype.itemsize / 2**30
     note = (
         f"dask-backed activity ({activity.shape[0]} x {activity.shape[-1]}, {size:.2f} GiB) "
-        "read into memory: prg holds the activity in memory; only the first pairing step "
-        "runs lazily on a dask client (rgdata.coarse.distributed.pair_units)"
+        "read into memory: pairing='approximate' runs pynndescent in this process; the "
+        "exact pairing (pairing='correlation') keeps a dask-backed activity lazy"
     )
     warn_user(f"prg: {note}", UserWarning)
     return note

@@ -110,8 +110,11 @@ def test_block_that_does_not_fit_memory_is_refused(monkeypatch):
         pair_units(np.zeros((10, 5)) + np.arange(5), k=2, block_size=2.0)
 
 
-def test_prg_on_a_dask_backed_activity_warns_it_is_loaded_and_records_it():
-    """Not silent: the same numbers as numpy input, a warning and attrs['input_storage']."""
+def test_prg_approximate_on_a_dask_backed_activity_warns_it_is_loaded_and_records_it():
+    """The approximate mode loads (pynndescent runs here): warned and in attrs['input_storage'].
+
+    The exact pairing keeps it lazy (tests/coarse/test_prg_lazy.py).
+    """
     import xarray as xr
 
     from rgdata.coarse import prg
@@ -120,9 +123,11 @@ def test_prg_on_a_dask_backed_activity_warns_it_is_loaded_and_records_it():
     act = rgdata.as_activity(x, kind="spikes")
     lazy = act.copy(data=da.from_array(x, chunks=(16, -1)))
     assert isinstance(lazy.data, da.Array)
+    pytest.importorskip("pynndescent")
+    kw = {"observables": ("variance",), "pairing": "approximate", "random_state": 0}
     with pytest.warns(UserWarning, match="dask-backed activity .* read into memory"):
-        got = prg(lazy, observables=("variance",))
-    want = prg(act, observables=("variance",))
+        got = prg(lazy, **kw)
+    want = prg(act, **kw)
     assert want.attrs["input_storage"] == "memory"
     assert "dask-backed" in got.attrs["input_storage"]
     got.attrs.pop("input_storage")

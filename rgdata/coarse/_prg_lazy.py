@@ -1,0 +1,309 @@
+""":func:`rgdata.coarse.prg` on a dask-backed activity, without loading the ``N x T`` input.
+
+The in-memory path (:mod:`rgdata.coarse._prg_levels`) holds the activity,
+its prepared rows and the level sums together. Here the activity stays a
+dask array and is read chunk by chunk of whole rows:
+
+1. checks, coding, magnitudes and the memory estimate come from chunked
+   reductions (:mod:`rgdata.coarse._prg_lazy_input`);
+2. the first pairing runs on the dask machinery of
+   :func:`rgdata.coarse.distributed.pair_units` (on the caller's client, else
+   dask's synchronous scheduler), with the product path prg decided;
+3. one pass over the chunks gives the level-0 statistics and forms the
+   ``N/2 x T`` level-1 sums (:func:`rgdata.coarse._prg_lazy_stream.stream_level0`);
+4. the levels from 1 on run in memory as in :func:`run_levels` (the same
+   kernels and pairing), keeping the level-1 sums for the block statistics;
+5. level 0's block statistics and the cluster spectra read the chunks again.
+
+Every number equals the in-memory path's on the same data (the pairs are
+identical by construction, see ``docs/scale.md``; the statistics use the same
+kernels on whole rows and the same reductions over units), whatever the
+chunking, the client and its number of workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._progress import progress_bar
+from ._blocks import auto_max_lag, block_level_stats, blocks_and_taus, enough_lags
+from ._memory import available_memory
+from ._prg_kernels import pair_sums
+from ._prg_lazy_input import describe_storage, prepare_lazy
+from ._prg_lazy_stream import (
+    RowSource,
+    acf_pass,
+    block_pass,
+    finish_histogram,
+    spectra_roots,
+    stream_level0,
+)
+from ._prg_levels import (
+    LevelPass,
+    _left_out_note,
+    _measure_level,
+    choose_pairs,
+    cluster_mean_acf,
+    fuse_first_step,
+    warn_level_notes,
+)
+from ._prg_pairing import random_pairs
+from ._prg_result import build_result, spectra_table, warn_block_notes
+from ._prg_setup import RETRY_LAG, PrgData, PrgOptions, silent_value
+from ._prg_sparse import SPARSE_OPTIONS
+from ._prg_stats import normalize_rows
+
+__all__ = ["prg_lazy"]
+
+#: rows of the spectra's clusters read at once: at most this many bytes of input values
+_SPECTRA_BATCH_BYTES = 2**30
+
+
+def prg_lazy(
+    activity: xr.DataArray,
+    opts_of: Callable[[xr.DataArray], PrgOptions],
+    client: Any,
+    progress: bool,
+) -> xr.Dataset:
+    """The PRG result of a dask-backed *activity* (see :func:`rgdata.coarse.prg`).
+
+    *opts_of* validates the options for the checked activity
+    (``check_options`` with prg's arguments bound).
+    """
+    act, opts, data, arr, _ = prepare_lazy(activity, opts_of, client)
+    pairs0 = _first_pairs(arr, data, opts, client)
+    lp = _new_level_pass(data, opts)
+    shim = SimpleNamespace(x_pair=arr, coding=data.coding, norm=data.norm)
+    lags = min(opts.first_lag, opts.long_lag)
+    st = stream_level0(
+        arr, data, opts, client, pairs0,
+        lags=lags, fused=fuse_first_step(shim, opts), edges=lp.edges, progress=progress,
+    )  # fmt: skip
+    _fill_level0(lp, st, data, opts, arr, client, lags)
+    raw1 = st["raw"]
+    _later_levels(lp, pairs0, raw1, st["ybuf"], st["const"], data, opts, progress)
+    del st
+    if "autocorrelation" in opts.observables and opts.max_lag is None:
+        _extend_lags(lp, arr, raw1, data, opts, client, auto_max_lag(lp.acf_long, opts.t_eval))
+    warn_level_notes(lp, data.n_units)
+
+    def block_stats(edges: np.ndarray, max_lag: int, with_acf: bool) -> dict:
+        var0, p00, acf0 = block_pass(arr, data, opts, client, edges, max_lag, with_acf)
+        rest = block_level_stats(_shifted(raw1, data), lp.step_pairs[1:], edges, max_lag, with_acf)
+        return {
+            "var": np.concatenate([var0[None], rest["var"]]),
+            "p0": [p00, *rest["p0"]],
+            "acf": np.concatenate([acf0[None], rest["acf"]]),
+        }
+
+    blk = blocks_and_taus(
+        data, lp.step_pairs, lp.acf_long, lp.n_clusters, opts.t_eval, opts.n_blocks,
+        opts.max_lag, with_acf="autocorrelation" in opts.observables, block_stats=block_stats,
+    )  # fmt: skip
+    raw1 = None  # the block statistics were the last to read the level-1 sums
+    warn_block_notes(lp, blk, auto_lag=opts.max_lag is None)
+    measured = arr[:, opts.t_split :] if opts.holdout else arr
+    source = RowSource(measured, client, _spectra_roots(lp, opts, blk), _batch_rows(arr))
+    eig = spectra_table(
+        lp, dataclasses.replace(data, x=source), opts, blk["block_edges"], blk["n_blocks"]
+    )
+    res = build_result(act, opts, data, lp, blk, eig)
+    res.attrs["input_storage"] = describe_storage(act, arr, client)
+    return res
+
+
+def _first_pairs(arr: Any, data: PrgData, opts: PrgOptions, client: Any) -> np.ndarray:
+    """Level 0's pairs: random, or the exact greedy pairs on the dask machinery."""
+    from .distributed import dask_greedy_pairs  # noqa: PLC0415 (import cycle)
+
+    if opts.pairing == "random":
+        return random_pairs(data.n_units, opts.rng)
+    x_pair = arr[:, : opts.t_split] if opts.holdout else arr
+    return dask_greedy_pairs(
+        x_pair,
+        k=min(SPARSE_OPTIONS["k"], data.n_units - 1),
+        block_size=SPARSE_OPTIONS["block_size"],
+        client=client,
+        exact=data.pair_exact,
+    )
+
+
+def _new_level_pass(data: PrgData, opts: PrgOptions) -> LevelPass:
+    """An empty :class:`LevelPass`, as :func:`run_levels` starts it."""
+    n_levels, n_units = opts.n_levels, data.n_units
+    edges = (
+        np.linspace(0.0, 5.0, opts.n_bins + 1)
+        if data.norm == "nonzero_mean"
+        else np.linspace(-5.0, 5.0, opts.n_bins + 1)
+    )
+    lp = LevelPass(
+        sizes=2 ** np.arange(n_levels + 1),
+        edges=edges,
+        membership=np.full((n_levels + 1, n_units), -1, dtype=np.int64),
+        clusters=[np.arange(n_units, dtype=np.int64)[:, None]],
+        acf_long=np.full((n_levels + 1, opts.long_lag + 1), np.nan),
+        dist=np.zeros((n_levels + 1, opts.n_bins)),
+    )
+    for name in ("variance", "free", "zero", "oor", "n_const", "n_left"):
+        setattr(lp, name, np.full(n_levels + 1, np.nan))
+    lp.acf_lags = np.zeros(n_levels + 1, dtype=np.int64)
+    return lp
+
+
+def _mean_acf(acf: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """:func:`cluster_mean_acf` from per-unit rows."""
+    if not ok.any():
+        return np.full(acf.shape[1], np.nan)
+    return acf[ok].mean(axis=0)
+
+
+def _fill_level0(
+    lp: LevelPass, st: dict, data: PrgData, opts: PrgOptions, arr: Any, client: Any, lags: int
+) -> None:
+    """Level 0 of *lp* from the per-unit statistics, as ``_measure_level`` fills it."""
+    n = data.n_units
+    lp.membership[0] = np.arange(n)
+    lp.n_left[0] = 0
+    lp.n_const[0] = st["n_const"]
+    obs = opts.observables
+    if "variance" in obs:
+        lp.variance[0] = st["var"].mean()
+    if data.silent_of(1) is not None and "silence" in obs:
+        with np.errstate(divide="ignore"):
+            f_full = -np.log(st["p0"])
+        if np.all(np.isfinite(f_full)):
+            lp.free[0] = f_full.mean()
+        else:
+            lp.free_notes.append(
+                f"level 0 (K=1): {int((~np.isfinite(f_full)).sum())} of "
+                f"{f_full.size} clusters never silent"
+            )
+    acf_rows, ok = st["acf"], st["ok"]
+    need_tau = "autocorrelation" in obs
+    while True:  # level_acf's growing lags, one more pass over the chunks per try
+        acf = _mean_acf(acf_rows, ok)
+        if lags >= opts.long_lag or enough_lags(acf, need_tau, opts.max_lag):
+            break
+        lags = min(opts.long_lag, max(4 * lags, RETRY_LAG))
+        acf_rows, ok = acf_pass(arr, opts, client, lags)
+    lp.acf_long[0, : lags + 1] = acf
+    lp.acf_lags[0] = lags
+    if "distribution" in obs:
+        t_pair = opts.t_split if opts.holdout else data.n_time
+        lp.dist[0], lp.zero[0], lp.oor[0] = finish_histogram(
+            st["hist"], n * t_pair, lp.edges, data.norm
+        )
+    else:
+        lp.dist[0] = np.nan
+
+
+def _later_levels(
+    lp: LevelPass,
+    pairs0: np.ndarray,
+    raw: np.ndarray,
+    ybuf: np.ndarray,
+    const: np.ndarray,
+    data: PrgData,
+    opts: PrgOptions,
+    progress: bool,
+) -> None:
+    """Record level 0's pairs, then measure and pair levels ``1..n_levels`` in memory.
+
+    The loop of :func:`rgdata.coarse._prg_levels.run_levels` from level 1 on
+    (same measuring, pairing and summing calls).
+    """
+    cl = lp.clusters[0]
+    lp.approx_quality.append({})
+    if cl.shape[0] % 2:
+        lp.left_out_notes.append(_left_out_note(pairs0, cl, data.labels, 0, lp.sizes))
+    a, b_ = pairs0[:, 0], pairs0[:, 1]
+    lp.step_pairs.append((a, b_))
+    lp.clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
+    y = ybuf[: a.size]
+    for level in progress_bar(range(1, opts.n_levels + 1), enable=progress, desc="PRG levels"):
+        _measure_level(lp, level, raw, y, const, data, opts)
+        if level == opts.n_levels:
+            break
+        cl = lp.clusters[level]
+        quality: dict = {}
+        pairs = choose_pairs(y, opts, "auto", record=quality, sums=None if opts.holdout else raw)
+        lp.approx_quality.append(quality)
+        if cl.shape[0] % 2:
+            lp.left_out_notes.append(_left_out_note(pairs, cl, data.labels, level, lp.sizes))
+        a, b_ = pairs[:, 0], pairs[:, 1]
+        lp.step_pairs.append((a, b_))
+        lp.clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
+        raw = pair_sums(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
+        m = y.shape[0]
+        y_sum = pair_sums(y, a, b_, ybuf[m : m + a.size])
+        y = ybuf[: a.size]
+        const = normalize_rows(y_sum, data.norm, y)
+        del y_sum
+
+
+def _extend_lags(
+    lp: LevelPass,
+    arr: Any,
+    raw1: np.ndarray,
+    data: PrgData,
+    opts: PrgOptions,
+    client: Any,
+    max_lag: int,
+) -> None:
+    """``_prg_levels._extend_lags``: level 0 from the chunks, the others from the level-1 sums."""
+    short = [
+        lv
+        for lv in range(lp.acf_long.shape[0])
+        if lp.acf_lags[lv] < max_lag and np.isfinite(lp.acf_long[lv, 0])
+    ]
+    if not short:
+        return
+    if 0 in short:
+        lp.acf_long[0, : max_lag + 1] = _mean_acf(*acf_pass(arr, opts, client, max_lag))
+        lp.acf_lags[0] = max_lag
+    raw = raw1
+    for level in range(1, max(short) + 1):
+        if level in short:
+            lp.acf_long[level, : max_lag + 1] = cluster_mean_acf(raw, max_lag)
+            lp.acf_lags[level] = max_lag
+        if level < max(short):
+            a, b_ = lp.step_pairs[level]
+            raw = pair_sums(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
+
+
+def _shifted(raw1: np.ndarray, data: PrgData) -> SimpleNamespace:
+    """Level-1 sums as the level-0 data of :func:`block_level_stats` (cluster sizes doubled)."""
+    return SimpleNamespace(
+        x=raw1,
+        sum_dtype=data.sum_dtype,
+        silent_of=lambda k: silent_value(data.coding, 2 * k),
+    )
+
+
+def _spectra_roots(lp: LevelPass, opts: PrgOptions, blk: dict) -> list[np.ndarray]:
+    """The clusters whose rows the spectra read (``spectra_table``'s levels)."""
+    sizes = lp.sizes
+    levels = [
+        lv
+        for lv in range(opts.n_levels + 1)
+        if sizes[lv] <= opts.max_eigen_size and opts.t_eval / sizes[lv] > 10
+    ]
+    if "spectra" not in opts.observables or not levels:
+        return []
+    return spectra_roots(lp, max(levels))
+
+
+def _batch_rows(arr: Any) -> int:
+    """Rows of input read at once for the spectra."""
+    per_row = arr.shape[1] * arr.dtype.itemsize
+    budget = _SPECTRA_BATCH_BYTES
+    have = available_memory()
+    if have is not None:
+        budget = min(budget, have // 8)
+    return max(int(max(arr.chunks[0])), budget // per_row)

@@ -1,0 +1,280 @@
+"""Step 1 of :func:`rgdata.coarse.prg` on a dask-backed activity: checks without loading it.
+
+:func:`prepare_lazy` does what :func:`rgdata.activity.check_activity` and
+:func:`rgdata.coarse._prg_setup.prepare_data` do for an in-memory activity
+(NaN, constant units, binary values for spikes and spins, the coding of the
+values, their largest magnitude, the cluster-sum dtype, the sorted-label
+order) with one pass of chunked dask reductions, refuses chunks that do not
+fit in memory, and checks the memory the lazy run needs
+(:func:`lazy_peak_bytes`) before anything large is allocated. The result is a
+:class:`~rgdata.coarse._prg_setup.PrgData` without the arrays (``x`` and
+``x_pair`` are None) and the dask array in sorted-label order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._validation import describe
+from ._memory import available_memory, check_memory, prg_peak_bytes
+from ._prg_setup import (
+    PrgData,
+    PrgOptions,
+    _check_magnitude,
+    _resolve_normalization,
+    _sum_dtype,
+)
+from ._prg_similarity import exact_product_dtype
+
+__all__ = ["is_lazy", "prepare_lazy", "lazy_peak_bytes", "CHUNK_FRACTION"]
+
+#: a row chunk (with its float64 working copies) may take at most this share of the memory
+CHUNK_FRACTION = 0.25
+#: bytes per value a row chunk costs while it is processed: the values, a float64 working
+#: copy, the normalized float32 rows and the autocorrelation's FFT buffers
+_CHUNK_BYTES_PER_VALUE = 24
+
+
+def is_lazy(activity: Any) -> bool:
+    """Whether *activity* is an xarray.DataArray holding a dask array."""
+    if not isinstance(activity, xr.DataArray) or activity.chunks is None:
+        return False
+    import dask.array as da  # noqa: PLC0415 (optional dependency)
+
+    return isinstance(activity.data, da.Array)
+
+
+def _check_dims(activity: xr.DataArray) -> xr.DataArray:
+    dims = set(activity.dims)
+    if dims == {"trial", "unit", "time"}:
+        raise ValueError(
+            "activity has a 'trial' dim; this analysis needs ('unit', 'time'): "
+            "call rgdata.stack_trials(activity) first"
+        )
+    if dims != {"unit", "time"}:
+        raise ValueError(
+            f"activity has dims {activity.dims}; accepted: ('unit', 'time') or "
+            "('trial', 'unit', 'time')"
+        )
+    activity = activity.transpose("unit", "time")
+    if activity.dtype.kind not in "biuf":
+        raise TypeError(
+            f"activity must hold booleans, integers or floats, got dtype {activity.dtype}"
+        )
+    n_unit, n_time = activity.shape
+    if n_unit < 2:
+        raise ValueError(f"activity has {n_unit} unit(s); at least 2 are needed")
+    if n_time < 2:
+        raise ValueError(f"activity has {n_time} time point(s); at least 2 are needed")
+    return activity
+
+
+def check_chunks(arr: Any, what: str = "activity") -> int:
+    """Rows per chunk of *arr*; ValueError when one chunk does not fit in memory."""
+    rows = int(max(arr.chunks[0]))
+    cols = int(max(arr.chunks[1]))
+    t_len = arr.shape[1]
+    need = rows * t_len * _CHUNK_BYTES_PER_VALUE + rows * cols * arr.dtype.itemsize
+    have = available_memory()
+    if have is not None and need > CHUNK_FRACTION * have:
+        fit = max(1, int(rows * CHUNK_FRACTION * have / need))
+        raise ValueError(
+            f"{what} chunks of {rows} units x {cols} time points do not fit in memory: "
+            f"processing one chunk of whole rows ({t_len} time points) needs about "
+            f"{need / 2**30:.2f} GiB, more than {CHUNK_FRACTION:.0%} of the "
+            f"{have / 2**30:.2f} GiB available. Accepted: chunks of at most about {fit} units "
+            f"(e.g. activity.chunk({{'unit': {fit}}}), or a store written with smaller chunks "
+            "along the unit axis)"
+        )
+    return rows
+
+
+def _scan(arr: Any, client: Any) -> dict:
+    """One pass of chunked reductions: the facts the in-memory checks read from the values."""
+    import dask.array as da  # noqa: PLC0415
+
+    from .distributed import _run  # noqa: PLC0415 (import cycle through prg)
+
+    floating = arr.dtype.kind == "f"
+    if arr.dtype == bool:
+        arr = arr.astype(np.int8)
+    what = {
+        "n_bad": (~da.isfinite(arr)).sum() if floating else da.zeros((), dtype=np.int64),
+        "const": arr.min(axis=1) == arr.max(axis=1),
+        "top": abs(arr).max(),
+        "lo": arr.min(),
+        "hi": arr.max(),
+        "only01": ((arr == 0) | (arr == 1)).all(),
+        "onlypm1": ((arr == -1) | (arr == 1)).all(),
+        "has_neg": (arr < 0).any(),
+        "integral": (arr == da.round(arr)).all() if floating else da.ones((), dtype=bool),
+    }
+    keys = list(what)
+    values = _run(client, [what[k] for k in keys])
+    return dict(zip(keys, values, strict=True))
+
+
+def _coding(facts: dict, is_bool: bool) -> str:
+    """The rule of :func:`rgdata.coarse._prg_stats.data_coding`, on the scanned facts."""
+    if is_bool or facts["only01"]:
+        return "01"
+    if facts["onlypm1"]:
+        return "pm1"
+    if facts["integral"] and not facts["has_neg"]:
+        return "counts"
+    return "continuous"
+
+
+def _validate(activity: xr.DataArray, facts: dict, coding: str) -> None:
+    """The value checks of :func:`rgdata.activity.check_activity`, from the scanned facts."""
+    if int(facts["n_bad"]):
+        arr = activity.data
+        first = next(  # the first bad chunk only: one more read
+            (i0, blk)
+            for i0, blk in _row_chunks(arr)
+            if not np.all(np.isfinite(np.asarray(blk.compute(scheduler="synchronous"))))
+        )
+        block = np.asarray(first[1].compute(scheduler="synchronous"))
+        where = np.argwhere(~np.isfinite(block))[0]
+        raise ValueError(
+            f"activity contains {int(facts['n_bad'])} NaN/inf value(s) (first at index "
+            f"{(int(where[0]) + first[0], int(where[1]))}); remove or interpolate them first"
+        )
+    kind = activity.attrs.get("kind")
+    if kind in ("spikes", "spins") and coding not in ("01", "pm1"):
+        raise ValueError(
+            f"activity must be binary, coded 0/1 or -1/+1; got values between "
+            f"{facts['lo']} and {facts['hi']}"
+        )
+    const = np.flatnonzero(np.asarray(facts["const"]))
+    if const.size:
+        labels = activity["unit"].values[const]
+        shown = ", ".join(str(x) for x in labels[:5]) + (", ..." if const.size > 5 else "")
+        raise ValueError(
+            f"activity has {const.size} constant unit(s) ({shown}); their variance is zero. "
+            "Drop them (e.g. activity.drop_sel(unit=[...])) or pass allow_constant=True "
+            "where the analysis supports it"
+        )
+
+
+def _row_chunks(arr: Any):
+    """``(first row, dask block)`` for each row chunk of *arr* (whole rows)."""
+    start = 0
+    for i, rows in enumerate(arr.chunks[0]):
+        yield start, arr.blocks[i]
+        start += rows
+
+
+def lazy_peak_bytes(data: PrgData, opts: PrgOptions, chunk_rows: int, on_client: bool) -> int:
+    """Estimated peak bytes of :func:`rgdata.coarse.prg` on a dask-backed activity.
+
+    The larger of the first step (without a client the pairing's prepared
+    rows of the whole activity live in this process:
+    :func:`rgdata.coarse.distributed.dask_greedy_pairs`) and the levels from
+    1 on, which run in memory on the ``N/2 x T`` level-1 sums: the in-memory
+    estimate (:func:`rgdata.coarse._memory.prg_peak_bytes`) for ``N/2``
+    units whose input is those sums, kept alongside for the block statistics,
+    plus the per-unit level-0 numbers and the rows waiting for their partner
+    while the sums are formed (at most half of the units).
+    """
+    n, t_len = data.n_units, data.n_time
+    t_pair = opts.t_split if opts.holdout else t_len
+    prepared = 8 if data.pair_exact is None else np.dtype(data.pair_exact).itemsize
+    first = 0 if on_client else n * t_pair * prepared
+    first += 2 * 1024 * t_pair * (prepared + 8) + 3 * 1024**2 * 8
+    half = max(n // 2, 1)
+    later = prg_peak_bytes(
+        half,
+        t_len,
+        t_pair,
+        input_itemsize=data.sum_dtype.itemsize,
+        copies_input=True,
+        corr_itemsize=data.float_dtype.itemsize,
+        sum_itemsize=data.sum_dtype.itemsize,
+        max_eigen_size=opts.max_eigen_size,
+    )
+    per_unit = n * (opts.long_lag + 1) * 8 * 2
+    waiting = half * (t_len * 8 + t_pair * data.float_dtype.itemsize) // 2
+    chunk = chunk_rows * t_len * _CHUNK_BYTES_PER_VALUE
+    return int(max(first, later + per_unit + waiting + chunk))
+
+
+def prepare_lazy(
+    activity: xr.DataArray, opts_of: Any, client: Any
+) -> tuple[xr.DataArray, PrgOptions, PrgData, Any, int]:
+    """Check a dask-backed activity and prepare the lazy run (nothing of size N x T is loaded).
+
+    *opts_of* is called with the checked activity to validate the options
+    (``check_options``; it reads only shapes and attrs). Returns the checked
+    activity, the options, the data (arrays None), the dask array in sorted
+    unit order with whole rows per chunk, and the rows per chunk.
+    """
+    act = _check_dims(activity)
+    opts = opts_of(act)
+    arr = act.data
+    if arr.dtype == bool:
+        arr = arr.astype(np.int8)
+    chunk_rows = check_chunks(arr)
+    facts = _scan(arr, client)
+    coding = _coding(facts, act.dtype == bool)
+    _validate(act, facts, coding)
+    n_units, t_len = arr.shape
+    norm = _resolve_normalization(opts.normalization, coding)
+    top_value = float(facts["top"])
+    float_dtype = np.dtype(opts.corr_dtype)
+    _check_magnitude(top_value, n_units, t_len, norm, float_dtype)
+    sum_dtype = _sum_dtype(arr, coding, n_units, top_value)
+    labels = act["unit"].values
+    try:
+        canon = np.argsort(labels, kind="stable")
+    except TypeError:
+        canon = np.arange(n_units)
+    if not np.array_equal(canon, np.arange(n_units)):
+        arr = arr[canon]  # lazy; every later pass reads the units in sorted order
+    arr = arr.rechunk({1: -1})
+    t_pair = opts.t_split if opts.holdout else t_len
+    data = PrgData(
+        x_pair=None,
+        x=None,
+        labels=labels[canon],
+        canon=canon,
+        coding=coding,
+        norm=norm,
+        float_dtype=float_dtype,
+        sum_dtype=sum_dtype,
+        needed=0,
+        pair_exact=exact_product_dtype(coding != "continuous", top_value, t_pair),
+        n_units=n_units,
+        n_time=t_len,
+    )
+    needed = lazy_peak_bytes(data, opts, int(max(arr.chunks[0])), client is not None)
+    check_memory(
+        needed,
+        opts.max_memory,
+        f"prg on a dask-backed activity of {n_units} units x {t_len} time points",
+        "The levels from 1 on run in memory on the N/2 x T level-1 sums; pass a dask "
+        "client (the first step's prepared rows then live on the workers), or use fewer "
+        "units or time points.",
+    )
+    data = PrgData(**{**data.__dict__, "needed": needed})
+    return act, opts, data, arr, chunk_rows
+
+
+def describe_storage(act: xr.DataArray, arr: Any, client: Any) -> str:
+    """The note of ``attrs["input_storage"]`` for a lazy run."""
+    size = act.size * act.dtype.itemsize / 2**30
+    where = (
+        f"the dask client {describe(client)}"
+        if client is not None
+        else "dask's synchronous scheduler in this process"
+    )
+    return (
+        f"dask-backed activity ({act.shape[0]} x {act.shape[1]}, {size:.2f} GiB, chunks of "
+        f"{int(max(arr.chunks[0]))} units) kept lazy: the level-0 statistics, blocks and "
+        f"spectra read it chunk by chunk, the first pairing ran on {where}, and the "
+        f"levels from 1 on ran in memory on the {act.shape[0] // 2} x {act.shape[1]} "
+        "level-1 sums"
+    )

@@ -1,0 +1,315 @@
+"""Passes over the row chunks of a dask-backed activity for :func:`rgdata.coarse.prg`.
+
+Everything :func:`rgdata.coarse.prg` reads from the level-0 data, computed
+one chunk of whole rows (units) at a time, so the ``N x T`` input is never
+held:
+
+* :func:`stream_level0` -- the level-0 statistics of every unit (variance,
+  silence, autocorrelation, the normalized values' histogram) and the level-1
+  sums of the chosen pairs (plain sums of the measured samples and normalized
+  sums of the pairing samples). A unit whose partner lies in a later chunk
+  waits (its rows copied) until the partner is read.
+* :func:`acf_pass` -- the level-0 autocorrelations with more lags.
+* :func:`block_pass` -- the level-0 block statistics once the blocks are known.
+* :class:`RowSource` -- the rows of the clusters whose covariance spectra are
+  computed, read in batches of clusters.
+
+Every per-unit number comes from the kernels of the in-memory path applied
+to whole rows, and every average over units is taken over the concatenated
+per-unit arrays with the same numpy call, so the numbers do not depend on the
+chunking (the tests compare them with the in-memory path bit for bit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .._progress import progress_bar
+from ._prg_kernels import pair_sums, row_scales, scaled_pair_sums
+from ._prg_setup import PrgData, PrgOptions
+from ._prg_stats import (
+    _HOW,
+    autocorrelation_rows,
+    level_stats,
+    normalize_rows,
+    rows_per_chunk,
+    standardize_rows,
+)
+
+__all__ = ["row_chunks", "stream_level0", "acf_pass", "block_pass", "RowSource", "fetch"]
+
+
+def fetch(client: Any, block: Any) -> np.ndarray:
+    """The values of the dask collection *block*, computed on *client* or synchronously."""
+    from .distributed import _run  # noqa: PLC0415 (import cycle through prg)
+
+    return np.asarray(_run(client, block))
+
+
+def row_chunks(arr: Any, client: Any, progress: bool = False, desc: str = "") -> Iterator:
+    """``(first row, values)`` of each row chunk of the dask array *arr*, in order."""
+    starts = np.concatenate([[0], np.cumsum(arr.chunks[0])])
+    for i in progress_bar(range(len(arr.chunks[0])), enable=progress, desc=desc):
+        x = fetch(client, arr.blocks[i])
+        if x.dtype == bool:
+            x = x.view(np.int8)
+        yield int(starts[i]), x
+
+
+def _split(x: np.ndarray, opts: PrgOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Measured and pairing samples of a chunk, as the in-memory path slices them."""
+    xm = np.ascontiguousarray(x[:, opts.t_split :])
+    xp = np.ascontiguousarray(x[:, : opts.t_split]) if opts.holdout else xm
+    return xm, xp
+
+
+class _Pairs:
+    """Where each unit's level-1 sum goes: pair index, side, partner."""
+
+    def __init__(self, pairs: np.ndarray, n_units: int):
+        self.a, self.b = pairs[:, 0], pairs[:, 1]
+        self.later = np.maximum(self.a, self.b)
+        self.partner = np.full(n_units, -1, dtype=np.int64)
+        self.partner[self.a], self.partner[self.b] = self.b, self.a
+        self.waiting: dict[int, tuple] = {}
+
+    def complete(self, r0: int, r1: int, rows: tuple) -> tuple[np.ndarray, list, list]:
+        """Pairs completed by chunk ``[r0, r1)`` and their two sides' rows; keep waiting rows."""
+        local = np.arange(r1 - r0)
+        partner = self.partner[r0:r1]
+        for i in local[partner >= r1]:  # the partner comes later: copy the rows and wait
+            self.waiting[r0 + int(i)] = tuple(np.array(part[i]) for part in rows)
+        done = np.flatnonzero((self.later >= r0) & (self.later < r1))
+
+        def side(unit: int) -> tuple:
+            if unit >= r0:
+                return tuple(part[unit - r0] for part in rows)
+            return self.waiting.pop(unit)
+
+        return done, [side(int(u)) for u in self.a[done]], [side(int(u)) for u in self.b[done]]
+
+
+def _histogram_counts(y: np.ndarray, edges: np.ndarray, norm: str) -> np.ndarray:
+    """``[counts..., n_zero]`` of the in-memory histogram (``_prg_levels._histogram``)."""
+    n_zero = 0
+    if norm == "nonzero_mean":
+        nz = y != 0
+        n_zero = int(y.size - np.count_nonzero(nz))
+        counts = np.histogram(y[nz], bins=edges)[0].astype(np.float64)
+    elif norm == "none":
+        counts = np.zeros(edges.size - 1)
+        chunk = rows_per_chunk(y.shape[1])
+        for r0 in range(0, y.shape[0], chunk):
+            z = standardize_rows(y[r0 : r0 + chunk], np.dtype(np.float64))
+            counts += np.histogram(z.ravel(), bins=edges)[0]
+    else:
+        counts = np.histogram(y.ravel(), bins=edges)[0].astype(np.float64)
+    return np.append(counts, n_zero)
+
+
+def finish_histogram(
+    counts: np.ndarray, total: int, edges: np.ndarray, norm: str
+) -> tuple[np.ndarray, float, float]:
+    """Density, zero fraction and mass out of range from summed :func:`_histogram_counts`."""
+    counts, n_zero = counts[:-1], int(counts[-1])
+    width = edges[1] - edges[0]
+    density = counts / (total * width)
+    zero_frac = n_zero / total if norm == "nonzero_mean" else float("nan")
+    in_range = counts.sum() + n_zero
+    return density, zero_frac, float(1.0 - in_range / total)
+
+
+def stream_level0(
+    arr: Any,
+    data: PrgData,
+    opts: PrgOptions,
+    client: Any,
+    pairs: np.ndarray,
+    *,
+    lags: int,
+    fused: bool,
+    edges: np.ndarray,
+    progress: bool = False,
+) -> dict:
+    """One pass: the level-0 per-unit statistics and the level-1 sums of *pairs*.
+
+    Returns a dict with ``var``, ``p0`` (per unit), ``acf``/``ok`` (per unit,
+    ``lags + 1`` lags), ``n_const``, ``hist`` (summed histogram counts and
+    zeros; None without the distribution), ``raw`` (the ``(n_pairs, T_eval)``
+    plain sums, ``data.sum_dtype``), ``ybuf`` (``1.5 n_pairs`` rows of
+    ``data.float_dtype``: the normalized pair sums in the first ``n_pairs``,
+    room for the next level's below) and ``const`` (the constant rows of the
+    normalized sums).
+    """
+    n_pairs = pairs.shape[0]
+    t_pair = opts.t_split if opts.holdout else data.n_time - opts.t_split
+    raw = np.empty((n_pairs, data.n_time - opts.t_split), dtype=data.sum_dtype)
+    ybuf = np.empty((n_pairs + n_pairs // 2, t_pair), dtype=data.float_dtype)
+    var, p0, acf, ok = [], [], [], []
+    n_const = 0
+    with_hist = "distribution" in opts.observables
+    hist = np.zeros(edges.size) if with_hist else None
+    where = _Pairs(pairs, data.n_units)
+    silent = data.silent_of(1)
+    for r0, x in row_chunks(arr, client, progress, "PRG level 0"):
+        xm, xp = _split(x, opts)
+        st = level_stats(xm, silent, None, 1, with_acf=False)
+        var.append(st["var"])
+        p0.append(st["p0"])
+        a_c, ok_c = autocorrelation_rows(xm, lags)
+        acf.append(a_c)
+        ok.append(ok_c)
+        if fused:
+            scales, const = row_scales(xp, _HOW[data.norm])
+            rows = (xm, xp, scales)
+        else:
+            y0 = np.empty(xp.shape, dtype=data.float_dtype)
+            const = normalize_rows(xp, data.norm, y0)
+            if with_hist:
+                hist += _histogram_counts(y0, edges, data.norm)
+            rows = (xm, y0)
+        n_const += int(const.sum())
+        done, side_a, side_b = where.complete(r0, r0 + x.shape[0], rows)
+        if done.size:
+            _sum_pairs(raw, ybuf, done, side_a, side_b, fused)
+    if fused:
+        const1 = normalize_rows(ybuf[:n_pairs], data.norm, ybuf[:n_pairs])
+    else:
+        const1 = normalize_rows(ybuf[:n_pairs], data.norm, ybuf[:n_pairs])
+    return {
+        "var": np.concatenate(var),
+        "p0": np.concatenate(p0),
+        "acf": np.concatenate(acf),
+        "ok": np.concatenate(ok),
+        "n_const": n_const,
+        "hist": hist,
+        "raw": raw,
+        "ybuf": ybuf,
+        "const": const1,
+    }
+
+
+def _sum_pairs(
+    raw: np.ndarray, ybuf: np.ndarray, done: np.ndarray, side_a: list, side_b: list, fused: bool
+) -> None:
+    """Write the sums of the completed pairs *done* with the in-memory path's kernels."""
+    k = done.size
+    ia, ib = np.arange(k), np.arange(k, 2 * k)
+    pool = np.stack([s[0] for s in side_a] + [s[0] for s in side_b])
+    raw[done] = pair_sums(pool, ia, ib, np.empty((k, raw.shape[1]), dtype=raw.dtype))
+    out = np.empty((k, ybuf.shape[1]), dtype=ybuf.dtype)
+    pool = np.stack([s[1] for s in side_a] + [s[1] for s in side_b])
+    if fused:
+        scales = np.array([s[2] for s in side_a] + [s[2] for s in side_b], dtype=np.float64)
+        ybuf[done] = scaled_pair_sums(pool, scales, ia, ib, out)
+    else:
+        ybuf[done] = pair_sums(pool, ia, ib, out)
+
+
+def acf_pass(arr: Any, opts: PrgOptions, client: Any, lags: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-unit level-0 autocorrelations over *lags* lags (another pass over the chunks)."""
+    acf, ok = [], []
+    for _, x in row_chunks(arr, client):
+        a_c, ok_c = autocorrelation_rows(_split(x, opts)[0], lags)
+        acf.append(a_c)
+        ok.append(ok_c)
+    return np.concatenate(acf), np.concatenate(ok)
+
+
+def block_pass(
+    arr: Any,
+    data: PrgData,
+    opts: PrgOptions,
+    client: Any,
+    block_edges: np.ndarray,
+    max_lag: int,
+    with_acf: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Level 0's block statistics, as :func:`rgdata.coarse._blocks.block_level_stats` has them.
+
+    Returns ``var (B,)``, ``p0 (unit, B)`` and ``acf (max_lag + 1, B)``.
+    """
+    n_blocks = block_edges.size - 1
+    lag_b = int(min(max_lag, np.diff(block_edges).min() - 1))
+    with_acf = with_acf and lag_b >= 1
+    var, p0 = [], []
+    acf: list[list] = [[] for _ in range(n_blocks)]
+    ok: list[list] = [[] for _ in range(n_blocks)]
+    for _, x in row_chunks(arr, client):
+        xm = _split(x, opts)[0]
+        st = level_stats(
+            xm, data.silent_of(1), block_edges, max(lag_b, 1), with_acf=False, full=False
+        )
+        var.append(st["var_blocks"])
+        p0.append(st["p0_blocks"])
+        if with_acf:
+            for b in range(n_blocks):
+                a_c, ok_c = autocorrelation_rows(
+                    xm, max(lag_b, 1), t0=block_edges[b], t1=block_edges[b + 1]
+                )
+                acf[b].append(a_c)
+                ok[b].append(ok_c)
+    acf_out = np.full((max_lag + 1, n_blocks), np.nan)
+    if with_acf:
+        for b in range(n_blocks):
+            a_all, ok_all = np.concatenate(acf[b]), np.concatenate(ok[b])
+            if ok_all.any():
+                acf_out[: lag_b + 1, b] = a_all[ok_all].sum(axis=0) / ok_all.sum()
+    return np.concatenate(var).mean(axis=0), np.concatenate(p0), acf_out
+
+
+class RowSource:
+    """Rows of a dask array read in batches of clusters, for the cluster spectra.
+
+    :func:`rgdata.coarse._prg_stats.cluster_spectra` asks for the rows of one
+    root cluster at a time (``source[units]``); the roots are known in
+    advance (*roots*, in that order), so each read fetches the rows of as
+    many following roots as fit in *batch_rows* (one dask computation that
+    reads each chunk it touches once).
+    """
+
+    def __init__(self, arr: Any, client: Any, roots: list[np.ndarray], batch_rows: int):
+        self.arr, self.client, self.roots = arr, client, roots
+        self.batch_rows = max(1, int(batch_rows))
+        self.shape = arr.shape
+        self.first = {int(r[0]): i for i, r in enumerate(roots) if r.size}
+        self.rows: np.ndarray | None = None
+        self.pos: dict[int, int] = {}
+        self.reads = 0
+
+    def _load(self, units: np.ndarray) -> None:
+        start = self.first.get(int(units[0]))
+        batch = [units] if start is None else []
+        if start is not None:
+            total = 0
+            for r in self.roots[start:]:
+                if batch and total + r.size > self.batch_rows:
+                    break
+                batch.append(r)
+                total += r.size
+        want = np.unique(np.concatenate(batch))
+        self.rows = fetch(self.client, self.arr[want])
+        if self.rows.dtype == bool:
+            self.rows = self.rows.view(np.int8)
+        self.pos = {int(u): i for i, u in enumerate(want)}
+        self.reads += 1
+
+    def __getitem__(self, units: np.ndarray) -> np.ndarray:
+        units = np.asarray(units)
+        if not all(int(u) in self.pos for u in units):
+            self._load(units)
+        return self.rows[[self.pos[int(u)] for u in units]]
+
+
+def spectra_roots(lp: Any, top: int) -> list[np.ndarray]:
+    """The root clusters :func:`~rgdata.coarse._prg_stats.cluster_spectra` visits, in order."""
+    roots = []
+    for lv in range(top + 1):
+        cl = lp.clusters[lv]
+        for c in range(cl.shape[0]):
+            if lv == top or lp.membership[lv + 1, cl[c, 0]] < 0:
+                roots.append(cl[c])
+    return roots

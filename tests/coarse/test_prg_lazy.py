@@ -1,0 +1,200 @@
+"""prg on a dask-backed activity stays lazy and gives the in-memory result, for any chunking."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+import rgdata  # noqa: E402
+from rgdata.coarse import _prg_lazy, _prg_lazy_input, _prg_lazy_stream, prg  # noqa: E402
+
+from ._data import tied_spikes  # noqa: E402
+
+#: differs by construction: the estimate of a different path's peak
+_PATH_ATTRS = ("input_storage", "peak_memory_estimate_gib")
+
+
+def _continuous(n: int, t: int, seed: int) -> np.ndarray:
+    """Correlated pairs (shuffled) in float32, odd n leaves one out."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, t)).astype(np.float32)
+    half = n // 2
+    x[half : 2 * half] += 0.7 * x[:half]
+    return x[rng.permutation(n)]
+
+
+def _run_both(x, kind, chunks, client=None, **kw):
+    act = rgdata.as_activity(x, kind=kind)
+    lazy = act.copy(data=da.from_array(x, chunks=chunks))
+    with warnings.catch_warnings(record=True) as w_mem:
+        warnings.simplefilter("always")
+        want = prg(act, **kw)
+    with warnings.catch_warnings(record=True) as w_lazy:
+        warnings.simplefilter("always")
+        got = prg(lazy, client=client, **kw)
+    assert [str(w.message) for w in w_lazy] == [str(w.message) for w in w_mem]
+    return got, want
+
+
+def _assert_same(got, want):
+    assert want.attrs["input_storage"] == "memory"
+    assert "kept lazy" in got.attrs["input_storage"]
+    got, want = got.copy(), want.copy()
+    for name in _PATH_ATTRS:
+        got.attrs.pop(name)
+        want.attrs.pop(name)
+    xr.testing.assert_identical(got, want)
+
+
+@pytest.fixture
+def no_whole_loads(monkeypatch):
+    """Fail if the whole dask array is converted, and record the largest chunk read."""
+    seen = []
+    real = _prg_lazy_stream.fetch
+
+    def refuse(*a, **k):
+        raise AssertionError("the whole dask array was loaded")
+
+    def fetch(client, block):
+        out = real(client, block)
+        seen.append(out.size)
+        return out
+
+    monkeypatch.setattr(da.Array, "__array__", refuse)
+    monkeypatch.setattr(_prg_lazy_stream, "fetch", fetch)
+    monkeypatch.setattr(_prg_lazy, "_SPECTRA_BATCH_BYTES", 1)  # spectra: one chunk's rows a read
+    return seen
+
+
+@pytest.mark.parametrize("chunks", [(64, -1), (100, 500), (37, -1)])
+def test_binary_with_ties_equals_in_memory_for_any_chunking(chunks, no_whole_loads):
+    x = tied_spikes(301, 2000, 1, np.int8)
+    got, want = _run_both(x, "spikes", chunks)
+    _assert_same(got, want)
+    assert 0 < max(no_whole_loads) < x.size  # read in pieces, never whole
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"holdout": True},
+        {"normalization": "none", "observables": ("variance", "distribution")},
+        {"pairing": "random", "random_state": 3},
+        {"spectrum": "correlation", "n_blocks": 5, "max_lag": 40},
+    ],
+)
+def test_continuous_equals_in_memory(kw, no_whole_loads):
+    x = _continuous(257, 1500, 0)
+    got, want = _run_both(x, "calcium", (50, -1), **kw)
+    _assert_same(got, want)
+    assert 0 < max(no_whole_loads) < x.size
+
+
+def test_fused_first_step_and_bool_input_equal_in_memory():
+    """Spikes without the distribution sum the first step from the integers (fused path)."""
+    x = tied_spikes(256, 1500, 4, bool)
+    got, want = _run_both(x, "spikes", (60, -1), observables=("variance", "silence"))
+    _assert_same(got, want)
+    pm1 = np.where(tied_spikes(128, 1200, 6, np.int8) > 0, 1, -1).astype(np.int8)
+    got, want = _run_both(pm1, "spins", (40, -1))
+    _assert_same(got, want)
+
+
+def test_two_worker_local_cluster_equals_serial():
+    x = _continuous(256, 1000, 2)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        got, want = _run_both(x, "calcium", (40, -1), client=client)
+    _assert_same(got, want)
+    assert "client" in got.attrs["input_storage"]
+
+
+def test_unsorted_unit_labels_equal_in_memory():
+    x = tied_spikes(128, 1500, 7, np.int8)
+    act = rgdata.as_activity(x, kind="spikes")
+    act = act.assign_coords(unit=np.random.default_rng(0).permutation(128))
+    lazy = act.copy(data=da.from_array(x, chunks=(30, -1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _assert_same(prg(lazy), prg(act))
+
+
+def test_client_closed_mid_run_raises_and_returns_nothing(monkeypatch):
+    x = _continuous(200, 600, 1)
+    lazy = rgdata.as_activity(x, kind="calcium").chunk({"unit": 50})
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    real = _prg_lazy_stream.fetch
+    calls = []
+
+    def fetch_then_close(c, block):  # the cluster goes away after the first pairing
+        calls.append(1)
+        if len(calls) == 2:
+            client.close()
+            cluster.close()
+        return real(c, block)
+
+    monkeypatch.setattr(_prg_lazy_stream, "fetch", fetch_then_close)
+    try:
+        with pytest.raises(RuntimeError, match="client was closed or its cluster disappeared"):
+            prg(lazy, client=client)
+    finally:
+        client.close()
+        cluster.close()
+    assert len(calls) == 2
+
+
+def test_chunks_that_do_not_fit_memory_are_refused(monkeypatch):
+    x = _continuous(64, 500, 0)
+    lazy = rgdata.as_activity(x, kind="calcium").chunk({"unit": 64})
+    monkeypatch.setattr(_prg_lazy_input, "available_memory", lambda: 2**20)
+    with pytest.raises(ValueError, match=r"chunks of 64 units x 500 time points do not fit"):
+        prg(lazy)
+
+
+def test_memory_estimate_refuses_a_too_small_budget():
+    lazy = rgdata.as_activity(_continuous(64, 500, 0), kind="calcium").chunk({"unit": 16})
+    with pytest.raises(MemoryError, match="dask-backed activity"):
+        prg(lazy, max_memory=1e5)
+
+
+def test_bad_input_on_the_lazy_path():
+    x = _continuous(64, 500, 0)
+    lazy = rgdata.as_activity(x, kind="calcium").chunk({"unit": 16})
+    with pytest.raises(TypeError, match="client must be None or a distributed.Client; got"):
+        prg(lazy, client="tcp://localhost:8786")
+    bad = x.copy()
+    bad[5, 7] = np.nan
+    with pytest.raises(ValueError, match=r"1 NaN/inf value\(s\) \(first at index \(5, 7\)\)"):
+        prg(rgdata.as_activity(bad, kind="calcium").chunk({"unit": 16}))
+    const = x.copy()
+    const[3] = 1.0
+    with pytest.raises(ValueError, match="1 constant unit"):
+        prg(rgdata.as_activity(const, kind="calcium").chunk({"unit": 16}))
+    with pytest.raises(ValueError, match="n_blocks"):
+        prg(lazy, n_blocks=1)
+
+
+def test_client_with_in_memory_activity_is_warned():
+    act = rgdata.as_activity(_continuous(32, 400, 0), kind="calcium")
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        pytest.warns(UserWarning, match="client= is used only for dask-backed"),
+    ):
+        prg(act, client=client, observables="variance")
