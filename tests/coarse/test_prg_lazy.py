@@ -198,3 +198,23 @@ def test_client_with_in_memory_activity_is_warned():
         pytest.warns(UserWarning, match="client= is used only for dask-backed"),
     ):
         prg(act, client=client, observables="variance")
+
+
+def test_hdf5_store_via_h5py_equals_in_memory(tmp_path, no_whole_loads):
+    h5py = pytest.importorskip("h5py")
+    x = tied_spikes(200, 1500, 9, np.int8)
+    with h5py.File(tmp_path / "act.h5", "w") as f:
+        f.create_dataset("activity", data=x, chunks=(32, 1500))
+    with h5py.File(tmp_path / "act.h5", "r") as f:
+        lazy = xr.DataArray(
+            da.from_array(f["activity"], chunks=(64, -1)),
+            dims=("unit", "time"),
+            coords={"unit": np.arange(200)},
+            attrs={"kind": "spikes", "source": "array"},
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = prg(lazy)
+            want = prg(rgdata.as_activity(x, kind="spikes"))
+    _assert_same(got, want)
+    assert 0 < max(no_whole_loads) < x.size

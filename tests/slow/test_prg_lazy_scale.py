@@ -1,0 +1,64 @@
+"""prg on dask-backed activities of 4,096 and 10,000 units equals the in-memory prg (#21)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import rgdata
+from rgdata.coarse import planted_tree, prg
+
+from ..coarse._data import tied_spikes
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+pytestmark = pytest.mark.slow
+
+
+def _identical(got: xr.Dataset, want: xr.Dataset) -> None:
+    assert "kept lazy" in got.attrs["input_storage"]
+    got, want = got.copy(), want.copy()
+    for name in ("input_storage", "peak_memory_estimate_gib"):
+        got.attrs.pop(name)
+        want.attrs.pop(name)
+    xr.testing.assert_identical(got, want)
+
+
+@pytest.mark.parametrize("n", [4096, 10_000])
+def test_binary_with_ties_serial_cluster_and_chunkings(n):
+    """Spikes with many exact ties: in memory = serial lazy = 2-worker LocalCluster, any chunks."""
+    x = tied_spikes(n, 1000, 11, np.int8)
+    act = rgdata.as_activity(x, kind="spikes")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = prg(act)
+        _identical(prg(act.copy(data=da.from_array(x, chunks=(1000, -1)))), want)
+        with (
+            distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            lazy = act.copy(data=da.from_array(x, chunks=(777, 500)))
+            _identical(prg(lazy, client=client), want)
+
+
+@pytest.mark.parametrize("n_trees", [1, 3])
+def test_continuous_planted_serial_and_cluster(n_trees):
+    """Continuous planted trees (4,096 and 12,288 units): identical results on every path."""
+    act, _ = planted_tree(12, 2000, n_trees=n_trees, autocorrelation=0.5, random_state=n_trees)
+    x = act.values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = prg(act)
+        _identical(prg(act.copy(data=da.from_array(x, chunks=(1024, -1)))), want)
+        with (
+            distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            lazy = act.copy(data=da.from_array(x, chunks=(1500, -1)))
+            _identical(prg(lazy, client=client), want)
