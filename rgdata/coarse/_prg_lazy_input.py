@@ -168,11 +168,14 @@ def _row_chunks(arr: Any):
         start += rows
 
 
-def lazy_peak_bytes(data: PrgData, opts: PrgOptions, chunk_rows: int, on_client: bool) -> int:
+def lazy_peak_bytes(
+    data: PrgData, opts: PrgOptions, chunk_rows: int, on_client: bool, input_itemsize: int
+) -> int:
     """Estimated peak bytes of :func:`rgdata.coarse.prg` on a dask-backed activity.
 
-    The larger of the first step (without a client the pairing's prepared
-    rows of the whole activity live in this process:
+    The larger of the first step (without a client the pairing keeps the
+    activity's values in this process, in their own dtype, and each task
+    prepares two blocks of rows in float64:
     :func:`rgdata.coarse.distributed.dask_greedy_pairs`) and the levels from
     1 on, which run in memory on the ``N/2 x T`` level-1 sums: the in-memory
     estimate (:func:`rgdata.coarse._memory.prg_peak_bytes`) for ``N/2``
@@ -183,7 +186,7 @@ def lazy_peak_bytes(data: PrgData, opts: PrgOptions, chunk_rows: int, on_client:
     n, t_len = data.n_units, data.n_time
     t_pair = opts.t_split if opts.holdout else t_len
     prepared = 8 if data.pair_exact is None else np.dtype(data.pair_exact).itemsize
-    first = 0 if on_client else n * t_pair * prepared
+    first = 0 if on_client else n * t_pair * input_itemsize
     first += 2 * 1024 * t_pair * (prepared + 8) + 3 * 1024**2 * 8
     half = max(n // 2, 1)
     later = prg_peak_bytes(
@@ -250,7 +253,9 @@ def prepare_lazy(
         n_units=n_units,
         n_time=t_len,
     )
-    needed = lazy_peak_bytes(data, opts, int(max(arr.chunks[0])), client is not None)
+    needed = lazy_peak_bytes(
+        data, opts, int(max(arr.chunks[0])), client is not None, arr.dtype.itemsize
+    )
     check_memory(
         needed,
         opts.max_memory,

@@ -42,8 +42,15 @@ def _prepared(x: np.ndarray, exact: str | None) -> PairingRows:
     return pairing_rows(np.asarray(x), exact)
 
 
-def _pair_topk(zr, zc, rows, cols, k, diagonal):
-    """Top-k of a block's rows (and, off the diagonal, of its columns)."""
+def _pair_topk(xr_, xc, rows, cols, k, diagonal, exact):
+    """Top-k of a block's rows (and, off the diagonal, of its columns).
+
+    The blocks hold the activity's values; each task prepares its rows
+    (:func:`~rgdata.coarse._prg_similarity.pairing_rows`, row by row, so the
+    same values as preparing the whole array) and drops them when done.
+    """
+    zr = _prepared(xr_, exact)
+    zc = zr if diagonal else _prepared(xc, exact)
     b = similarity(zr, zc)
     if diagonal:
         up = np.triu(b, 1)
@@ -56,20 +63,14 @@ def _pair_topk(zr, zc, rows, cols, k, diagonal):
     )
 
 
-def _rows_vs_block(zr, zb, local):
-    return similarity(zr, zb.take(local))
+def _rows_vs_block(zr, xb, local, exact):
+    return similarity(zr, _prepared(np.asarray(xb)[local], exact))
 
 
-def _take(blocks, parts):
-    """The rows ``parts = [(block index, local rows), ...]`` of prepared *blocks*, in order."""
-    pieces = [blocks[a].take(local) for a, local in parts]
-    first = pieces[0]
-    values = np.concatenate([p.values for p in pieces])
-    if not first.exact:
-        return PairingRows(values, None, None, first.n_time)
-    sums = np.concatenate([p.sums for p in pieces])
-    spread = np.concatenate([p.spread for p in pieces])
-    return PairingRows(values, sums, spread, first.n_time)
+def _take(blocks, parts, exact):
+    """The prepared rows ``parts = [(block index, local rows), ...]`` of *blocks*, in order."""
+    values = np.concatenate([np.asarray(blocks[a])[local] for a, local in parts])
+    return _prepared(values, exact)
 
 
 def _run(client, what):
@@ -264,20 +265,21 @@ def dask_greedy_pairs(
     if exact == "auto":  # one path for every block: exact products when the whole array is integer
         integer, top = _run(client, [_is_integer(arr), abs(arr).max()])
         exact = exact_product_dtype(bool(integer), float(top), arr.shape[1])
-    prepared = [dask.delayed(_prepared, pure=True)(b, exact) for b in arr.to_delayed().ravel()]
-    # the prepared rows are computed once and kept: on the workers with a client,
-    # in this process without one (N x T values, never the N x N matrix)
+    values = list(arr.to_delayed().ravel())
+    # the values are read once and kept (on the workers with a client, in this process
+    # without one: N x T values in their own dtype, never the N x N matrix); every task
+    # prepares the rows it multiplies, so no float64 copy of the whole activity is held
     if client is not None:
-        blocks = _on_client(lambda: client.persist(prepared))
+        blocks = _on_client(lambda: client.persist(values))
     else:
-        blocks = [dask.delayed(b) for b in dask.compute(*prepared, scheduler="synchronous")]
+        blocks = [dask.delayed(b) for b in dask.compute(*values, scheduler="synchronous")]
     starts = np.concatenate([[0], np.cumsum(sizes)])
     idx_of = [np.arange(starts[a], starts[a + 1], dtype=np.int64) for a in range(n_blocks)]
     task = dask.delayed(_pair_topk, pure=True)
     parts: list[list] = [[] for _ in range(n_blocks)]
     for a in range(n_blocks):
         for b in range(a, n_blocks):
-            out = task(blocks[a], blocks[b], idx_of[a], idx_of[b], k, a == b)
+            out = task(blocks[a], blocks[b], idx_of[a], idx_of[b], k, a == b, exact)
             parts[a].append(out[0])
             if a != b:
                 parts[b].append(out[1])
@@ -291,10 +293,10 @@ def dask_greedy_pairs(
         # block returns its values (the free rows never leave the workers)
         rows_at = np.searchsorted(starts, rows, side="right") - 1
         parts = [(a, rows[rows_at == a] - starts[a]) for a in np.unique(rows_at)]
-        zr = _run(client, dask.delayed(_take)(blocks, parts))
+        zr = _run(client, dask.delayed(_take)(blocks, parts, exact))
         which = np.searchsorted(starts, cols, side="right") - 1
         pieces = [
-            dask.delayed(_rows_vs_block)(zr, blocks[a], cols[which == a] - starts[a])
+            dask.delayed(_rows_vs_block)(zr, blocks[a], cols[which == a] - starts[a], exact)
             for a in np.unique(which)
         ]
         return np.concatenate(_run(client, pieces), axis=1)
