@@ -48,6 +48,7 @@ from ._prg_levels import (
     LevelPass,
     _left_out_note,
     _measure_level,
+    _proportional,
     choose_pairs,
     cluster_mean_acf,
     fuse_first_step,
@@ -56,7 +57,8 @@ from ._prg_levels import (
 from ._prg_pairing import random_pairs
 from ._prg_result import build_result, spectra_table, warn_block_notes
 from ._prg_setup import RETRY_LAG, PrgData, PrgOptions, silent_value
-from ._prg_sparse import SPARSE_OPTIONS
+from ._prg_similarity import resolve_exact
+from ._prg_sparse import SPARSE_OPTIONS, use_sparse
 from ._prg_stats import normalize_rows
 
 __all__ = ["prg_lazy"]
@@ -232,7 +234,7 @@ def _later_levels(
             break
         cl = lp.clusters[level]
         quality: dict = {}
-        pairs = choose_pairs(y, opts, "auto", record=quality, sums=None if opts.holdout else raw)
+        pairs = _level_pairs(y, opts, quality, None if opts.holdout else raw)
         lp.approx_quality.append(quality)
         if cl.shape[0] % 2:
             lp.left_out_notes.append(_left_out_note(pairs, cl, data.labels, level, lp.sizes))
@@ -245,6 +247,39 @@ def _later_levels(
         y = ybuf[: a.size]
         const = normalize_rows(y_sum, data.norm, y)
         del y_sum
+
+
+def _level_pairs(y: np.ndarray, opts: PrgOptions, quality: dict, sums: np.ndarray | None):
+    """The pairs :func:`choose_pairs` forms, with its sparse steps on the dask machinery.
+
+    Where :func:`choose_pairs` would take the sparse path (the dense matrix
+    does not fit), the rows are paired by
+    :func:`rgdata.coarse.distributed.dask_greedy_pairs` in this process
+    instead: the same exact greedy pairs over the same correlations, with
+    each task preparing its own blocks, so no float64 copy of the level's
+    variables (``m x T x 8`` bytes, the largest array of the in-memory sparse
+    path) is held. Everything else goes to :func:`choose_pairs`.
+    """
+    import dask.array as da  # noqa: PLC0415 (optional dependency)
+
+    from .distributed import dask_greedy_pairs  # noqa: PLC0415 (import cycle)
+
+    if opts.pairing != "correlation":
+        return choose_pairs(y, opts, "auto", record=quality, sums=sums)
+    rows = sums if _proportional(y, sums) else y  # choose_pairs' exact integer substitution
+    exact = resolve_exact(rows, "auto")
+    m = rows.shape[0]
+    if not use_sparse(m, opts.corr_dtype, 8 if exact is None else np.dtype(exact).itemsize):
+        return choose_pairs(y, opts, "auto", record=quality, sums=sums)
+    block = SPARSE_OPTIONS["block_size"]
+    # the blocks dask_greedy_pairs uses, so its rechunk copies nothing (the chunks are views)
+    sizes = tuple(len(p) for p in np.array_split(np.arange(m), -(-m // block)))
+    return dask_greedy_pairs(
+        da.from_array(rows, chunks=(sizes, -1)),
+        k=min(SPARSE_OPTIONS["k"], m - 1),
+        block_size=block,
+        exact=exact,
+    )
 
 
 def _extend_lags(

@@ -107,6 +107,31 @@ def test_fused_first_step_and_bool_input_equal_in_memory():
     _assert_same(got, want)
 
 
+@pytest.mark.parametrize("kind", ["spikes", "calcium"])
+def test_sparse_levels_equal_in_memory_sparse_path(kind, monkeypatch):
+    """Levels too large for the dense matrix: paired on the dask machinery, the same pairs.
+
+    The switch is forced at a few hundred units; the in-memory path takes its
+    own sparse path there too, so both exact sparse paths are compared.
+    """
+    from rgdata.coarse import _prg_sparse
+    from rgdata.coarse.distributed import dask_greedy_pairs
+
+    calls = []
+
+    def counted(*a, **k):
+        calls.append(a[0].shape[0])
+        return dask_greedy_pairs(*a, **k)
+
+    monkeypatch.setitem(_prg_sparse.SPARSE_OPTIONS, "dense_max_bytes", 50_000)
+    monkeypatch.setitem(_prg_sparse.SPARSE_OPTIONS, "block_size", 64)
+    monkeypatch.setattr("rgdata.coarse.distributed.dask_greedy_pairs", counted)
+    x = tied_spikes(300, 1500, 3, np.int8) if kind == "spikes" else _continuous(300, 1500, 3)
+    got, want = _run_both(x, kind, (70, -1))
+    _assert_same(got, want)
+    assert calls[:3] == [300, 150, 75]  # level 0 from the chunks, levels 1 and 2 in memory
+
+
 def test_two_worker_local_cluster_equals_serial():
     x = _continuous(256, 1000, 2)
     with (
