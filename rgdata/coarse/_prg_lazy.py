@@ -41,6 +41,7 @@ from ._prg_lazy_stream import (
     acf_pass,
     block_pass,
     finish_histogram,
+    level1_sums,
     spectra_roots,
     stream_level0,
 )
@@ -58,7 +59,7 @@ from ._prg_pairing import random_pairs
 from ._prg_result import build_result, spectra_table, warn_block_notes
 from ._prg_setup import RETRY_LAG, PrgData, PrgOptions, silent_value
 from ._prg_similarity import resolve_exact
-from ._prg_sparse import SPARSE_OPTIONS, use_sparse
+from ._prg_sparse import DENSE_FRACTION, SPARSE_OPTIONS, use_sparse
 from ._prg_stats import normalize_rows
 
 __all__ = ["prg_lazy"]
@@ -88,9 +89,10 @@ def prg_lazy(
         lags=lags, fused=fuse_first_step(shim, opts), edges=lp.edges, progress=progress,
     )  # fmt: skip
     _fill_level0(lp, st, data, opts, arr, client, lags)
-    raw1 = st["raw"]
-    _later_levels(lp, pairs0, raw1, st["ybuf"], st["const"], data, opts, progress)
+    # the level pass owns the level-1 sums (dropped at level 2) and the normalized variables
+    _later_levels(lp, pairs0, st.pop("raw"), st.pop("ybuf"), st.pop("const"), data, opts, progress)
     del st
+    raw1 = level1_sums(arr, data, opts, client, pairs0)  # for the lags and the blocks
     if "autocorrelation" in opts.observables and opts.max_lag is None:
         _extend_lags(lp, arr, raw1, data, opts, client, auto_max_lag(lp.acf_long, opts.t_eval))
     warn_level_notes(lp, data.n_units)
@@ -269,7 +271,8 @@ def _level_pairs(y: np.ndarray, opts: PrgOptions, quality: dict, sums: np.ndarra
     rows = sums if _proportional(y, sums) else y  # choose_pairs' exact integer substitution
     exact = resolve_exact(rows, "auto")
     m = rows.shape[0]
-    if not use_sparse(m, opts.corr_dtype, 8 if exact is None else np.dtype(exact).itemsize):
+    product = 8 if exact is None else np.dtype(exact).itemsize
+    if not use_sparse(m, opts.corr_dtype, product) and _dense_fits(rows, opts, product, exact):
         return choose_pairs(y, opts, "auto", record=quality, sums=sums)
     block = SPARSE_OPTIONS["block_size"]
     # the blocks dask_greedy_pairs uses, so its rechunk copies nothing (the chunks are views)
@@ -280,6 +283,24 @@ def _level_pairs(y: np.ndarray, opts: PrgOptions, quality: dict, sums: np.ndarra
         block_size=block,
         exact=exact,
     )
+
+
+def _dense_fits(rows: np.ndarray, opts: PrgOptions, product: int, exact: str | None) -> bool:
+    """Whether the dense pairing's arrays fit in ``DENSE_FRACTION`` of the memory budget.
+
+    The in-memory switch (:func:`rgdata.coarse._prg_sparse.use_sparse`)
+    counts the matrix against the memory available; here the budget is also
+    capped by ``max_memory``, and the prepared rows (float64 z-scores,
+    ``m T 8`` bytes) count too, so a run given ``max_memory`` keeps its dense
+    levels within it.
+    """
+    m, t_len = rows.shape
+    itemsize = np.dtype(opts.corr_dtype).itemsize
+    need = m * m * (product + (itemsize if product > itemsize else 0))
+    need += m * t_len * (8 if exact is None else product)
+    have = available_memory()
+    budget = [b for b in (have, opts.max_memory) if b is not None and np.isfinite(b)]
+    return not budget or need <= DENSE_FRACTION * min(budget)
 
 
 def _extend_lags(

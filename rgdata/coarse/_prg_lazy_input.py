@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from .._validation import describe
-from ._memory import available_memory, check_memory, prg_peak_bytes
+from ._memory import _MARGIN, _OVERHEAD, available_memory, check_memory
 from ._prg_setup import (
     PrgData,
     PrgOptions,
@@ -173,36 +173,50 @@ def lazy_peak_bytes(
 ) -> int:
     """Estimated peak bytes of :func:`rgdata.coarse.prg` on a dask-backed activity.
 
-    The larger of the first step (without a client the pairing keeps the
-    activity's values in this process, in their own dtype, and each task
-    prepares two blocks of rows in float64:
-    :func:`rgdata.coarse.distributed.dask_greedy_pairs`) and the levels from
-    1 on, which run in memory on the ``N/2 x T`` level-1 sums: the in-memory
-    estimate (:func:`rgdata.coarse._memory.prg_peak_bytes`) for ``N/2``
-    units whose input is those sums, kept alongside for the block statistics,
-    plus the per-unit level-0 numbers and the rows waiting for their partner
-    while the sums are formed (at most half of the units).
+    The largest of the stages of :mod:`rgdata.coarse._prg_lazy`:
+
+    * the first pairing: without a client, the activity's values in this
+      process (their own dtype), plus two blocks of rows prepared in float64
+      and three blocks of correlations per task
+      (:func:`rgdata.coarse.distributed.dask_greedy_pairs`);
+    * the pass that forms the level-1 sums: the sums, the normalized sums
+      (room for one and a half levels), the per-unit level-0 numbers (first
+      lag range), the rows waiting for their partner (a quarter of the
+      units: about the most for units in random order) and one chunk;
+    * the level pass: at level 1 the sums and the normalized variables with
+      one pairing task; from level 2 the sums (half) and a dense pairing,
+      which the lazy switch keeps within ``DENSE_FRACTION`` of the budget
+      (``max_memory``, or the memory available);
+    * the block statistics: the level-1 sums rebuilt, per-unit block
+      autocorrelations (10 blocks, up to 100 lags).
+
+    The in-memory estimate's margin and constant are added.
     """
+    from ._prg_sparse import DENSE_FRACTION  # noqa: PLC0415 (import cycle)
+
     n, t_len = data.n_units, data.n_time
     t_pair = opts.t_split if opts.holdout else t_len
+    t_eval = t_len - opts.t_split
     prepared = 8 if data.pair_exact is None else np.dtype(data.pair_exact).itemsize
-    first = 0 if on_client else n * t_pair * input_itemsize
-    first += 2 * 1024 * t_pair * (prepared + 8) + 3 * 1024**2 * 8
+    block = min(1024, n)  # rows per pairing task (SPARSE_OPTIONS['block_size'])
+    task = 2 * block * t_pair * (prepared + 8) + 3 * block**2 * 8
+    first = (0 if on_client else n * t_pair * input_itemsize) + task
     half = max(n // 2, 1)
-    later = prg_peak_bytes(
-        half,
-        t_len,
-        t_pair,
-        input_itemsize=data.sum_dtype.itemsize,
-        copies_input=True,
-        corr_itemsize=data.float_dtype.itemsize,
-        sum_itemsize=data.sum_dtype.itemsize,
-        max_eigen_size=opts.max_eigen_size,
-    )
-    per_unit = n * (opts.long_lag + 1) * 8 * 2
-    waiting = half * (t_len * 8 + t_pair * data.float_dtype.itemsize) // 2
+    sums = half * t_eval * data.sum_dtype.itemsize
+    normalized = 1.5 * half * t_pair * data.float_dtype.itemsize
+    per_unit = n * (opts.first_lag + 1) * 8 * 2
+    waiting = (n // 4) * (t_eval * input_itemsize + t_pair * data.float_dtype.itemsize)
     chunk = chunk_rows * t_len * _CHUNK_BYTES_PER_VALUE
-    return int(max(first, later + per_unit + waiting + chunk))
+    stream = sums + normalized + per_unit + waiting + chunk
+    quarter = n // 4
+    dense = quarter * quarter * 12 + quarter * t_pair * 8
+    have = available_memory()
+    budget = [b for b in (have, opts.max_memory) if b is not None and np.isfinite(b)]
+    if budget:
+        dense = min(dense, DENSE_FRACTION * min(budget))
+    levels = max(sums + normalized + task, sums / 2 + normalized + dense)
+    blocks = sums + n * 10 * (min(opts.long_lag, 100) + 1) * 8
+    return int(_MARGIN * max(first, stream, levels, blocks) + _OVERHEAD)
 
 
 def prepare_lazy(

@@ -39,7 +39,15 @@ from ._prg_stats import (
     standardize_rows,
 )
 
-__all__ = ["row_chunks", "stream_level0", "acf_pass", "block_pass", "RowSource", "fetch"]
+__all__ = [
+    "row_chunks",
+    "stream_level0",
+    "level1_sums",
+    "acf_pass",
+    "block_pass",
+    "RowSource",
+    "fetch",
+]
 
 
 def fetch(client: Any, block: Any) -> np.ndarray:
@@ -175,10 +183,7 @@ def stream_level0(
         done, side_a, side_b = where.complete(r0, r0 + x.shape[0], rows)
         if done.size:
             _sum_pairs(raw, ybuf, done, side_a, side_b, fused)
-    if fused:
-        const1 = normalize_rows(ybuf[:n_pairs], data.norm, ybuf[:n_pairs])
-    else:
-        const1 = normalize_rows(ybuf[:n_pairs], data.norm, ybuf[:n_pairs])
+    const1 = normalize_rows(ybuf[:n_pairs], data.norm, ybuf[:n_pairs])  # in place, as run_levels
     return {
         "var": np.concatenate(var),
         "p0": np.concatenate(p0),
@@ -207,6 +212,27 @@ def _sum_pairs(
         ybuf[done] = scaled_pair_sums(pool, scales, ia, ib, out)
     else:
         ybuf[done] = pair_sums(pool, ia, ib, out)
+
+
+def level1_sums(
+    arr: Any, data: PrgData, opts: PrgOptions, client: Any, pairs: np.ndarray
+) -> np.ndarray:
+    """The level-1 plain sums of the measured samples again (one more pass over the chunks).
+
+    :func:`stream_level0` forms them once; the level pass drops them at
+    level 2 (they are the largest array then), and the block statistics
+    rebuild them here with the same kernel.
+    """
+    raw = np.empty((pairs.shape[0], data.n_time - opts.t_split), dtype=data.sum_dtype)
+    where = _Pairs(pairs, data.n_units)
+    for r0, x in row_chunks(arr, client):
+        done, side_a, side_b = where.complete(r0, r0 + x.shape[0], (_split(x, opts)[0],))
+        if done.size:
+            k = done.size
+            pool = np.stack([s[0] for s in side_a] + [s[0] for s in side_b])
+            out = np.empty((k, raw.shape[1]), dtype=raw.dtype)
+            raw[done] = pair_sums(pool, np.arange(k), np.arange(k, 2 * k), out)
+    return raw
 
 
 def acf_pass(arr: Any, opts: PrgOptions, client: Any, lags: int) -> tuple[np.ndarray, np.ndarray]:

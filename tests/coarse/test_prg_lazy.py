@@ -132,6 +132,33 @@ def test_sparse_levels_equal_in_memory_sparse_path(kind, monkeypatch):
     assert calls[:3] == [300, 150, 75]  # level 0 from the chunks, levels 1 and 2 in memory
 
 
+def test_dense_levels_are_kept_within_max_memory(monkeypatch):
+    """The lazy switch counts the dense matrix and the prepared rows against max_memory too."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(_prg_lazy, "available_memory", lambda: None)
+    rows = np.zeros((1000, 500), np.float32)  # dense: 12 MB matrix + 4 MB z-scores
+    opts = SimpleNamespace(corr_dtype="float32", max_memory=float(4 * 16e6))
+    assert _prg_lazy._dense_fits(rows, opts, 8, None)
+    opts.max_memory = 4 * 16e6 - 4
+    assert not _prg_lazy._dense_fits(rows, opts, 8, None)
+    opts.max_memory = None  # no budget known: dense, as the in-memory switch
+    assert _prg_lazy._dense_fits(rows, opts, 8, None)
+    # through prg: little memory available sends every level the dense matrix would not fit
+    # to the dask machinery; the pairs (and the whole result) stay the in-memory ones
+    monkeypatch.setattr(_prg_lazy, "available_memory", lambda: 2**20)
+    from rgdata.coarse import distributed as dist
+
+    seen = []
+    real_pairs = dist.dask_greedy_pairs
+    monkeypatch.setattr(
+        dist, "dask_greedy_pairs", lambda a, **k: seen.append(a.shape[0]) or real_pairs(a, **k)
+    )
+    got, want = _run_both(_continuous(300, 1500, 5), "calcium", (70, -1))
+    _assert_same(got, want)
+    assert seen[1:3] == [150, 75]  # levels 1 and 2: the dense matrix exceeds a quarter of 1 MiB
+
+
 def test_two_worker_local_cluster_equals_serial():
     x = _continuous(256, 1000, 2)
     with (
