@@ -17,8 +17,9 @@ kills the child if its resident memory passes ``--abort-gib`` (default 18).
 
 prg runs with ``max_memory=6 GiB`` (``--max-memory-gib``): the run must fit the
 target, and the lazy dense/sparse switch keeps every dense level within a
-quarter of it (without it, levels whose matrix takes a quarter of the memory
-available go dense: 8.1 GiB peak at 53,248 units on this machine).
+quarter of it (the first run at 53,248 units, which let a level go dense up to
+a quarter of the memory available and kept the level-1 sums through the level
+pass, peaked at 8.1 GiB).
 
 (``--trees 13``: 53,248 units.) Units are shuffled within each tree and the
 trees lie one after the other in the store.

@@ -159,6 +159,8 @@ def prg(
         raises :class:`MemoryError` if it exceeds the budget. Default: the
         memory available now (``MemAvailable``, capped by a container limit;
         no check where that is unknown). ``float("inf")`` turns the check off.
+        On a dask-backed activity the levels paired densely are also kept
+        within a quarter of it (``docs/scale.md``).
     observables : "all", str or collection of str
         What to compute, among ``"variance"`` (``variance``), ``"silence"``
         (``silence_free_energy``), ``"spectra"`` (``eigenvalues``),
@@ -209,7 +211,6 @@ def prg(
     MemoryError
         The estimated peak memory exceeds *max_memory* (default: the memory
         available); the message gives both in GiB and what to do instead.
-
     RuntimeError
         The dask *client* was closed or its cluster disappeared during the run
         (nothing is written; call again).
@@ -232,7 +233,6 @@ def prg(
     (same clusters, same numbers) for any chunking; ``attrs["input_storage"]``
     records what was done (``"memory"`` for an in-memory activity). Chunks
     whose rows do not fit in memory raise ValueError; see ``docs/scale.md``.
-
 
     Quantities at level ``l`` are computed from ``S_c(t)``, the plain sum of
     the original units in cluster ``c`` (``K = 2**l`` units) and averaged over
