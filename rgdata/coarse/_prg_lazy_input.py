@@ -293,7 +293,8 @@ def describe_storage(act: xr.DataArray, arr: Any, client: Any) -> str:
     return (
         f"dask-backed activity ({act.shape[0]} x {act.shape[1]}, {size:.2f} GiB, chunks of "
         f"{int(max(arr.chunks[0]))} units) kept lazy: the level-0 statistics, blocks and "
-        f"spectra read it chunk by chunk, the first pairing ran on {where}, and the "
+        f"cluster spectra (when computed) read it chunk by chunk, the first pairing ran on "
+        f"{where}, and the "
         f"levels from 1 on ran in memory on the {act.shape[0] // 2} x {act.shape[1]} "
         "level-1 sums"
     )
