@@ -270,3 +270,49 @@ def test_hdf5_store_via_h5py_equals_in_memory(tmp_path, no_whole_loads):
             want = prg(rgdata.as_activity(x, kind="spikes"))
     _assert_same(got, want)
     assert 0 < max(no_whole_loads) < x.size
+
+
+_KERNEL_CHILD = """
+import json, sys, warnings
+import dask.array as da, numpy as np, xarray as xr
+from rgdata.coarse import prg
+x = np.load(sys.argv[1])
+act = xr.DataArray(da.from_array(x, chunks=(100, -1)), dims=("unit", "time"))
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    res = prg(act, n_levels=4, n_blocks=2, normalization="variance")
+print(json.dumps([res.membership.values.tolist(), res.variance.values.tolist()]))
+"""
+
+
+def test_lazy_clusters_do_not_depend_on_the_blas_kernel(tmp_path):
+    """Under OpenBLAS's Haswell kernel the lazy path gives the default-kernel in-memory result."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from .test_prg_similarity import _openblas_x86
+
+    if not _openblas_x86():
+        pytest.skip("needs OpenBLAS on x86-64 to force a kernel")
+    x = np.concatenate([tied_spikes(256, 300, 1, np.float32), _continuous(256, 300, 1)])
+    np.save(tmp_path / "x.npy", x)
+    run = subprocess.run(
+        [sys.executable, "-c", _KERNEL_CHILD, str(tmp_path / "x.npy")],
+        env={**os.environ, "OPENBLAS_CORETYPE": "Haswell"},
+        cwd=Path(__file__).resolve().parents[2],  # this checkout's rgdata
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    membership, variance = json.loads(run.stdout)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = prg(
+            xr.DataArray(x, dims=("unit", "time")), n_levels=4, n_blocks=2, normalization="variance"
+        )
+    np.testing.assert_array_equal(np.array(membership), want.membership.values)
+    np.testing.assert_array_equal(np.array(variance), want.variance.values)
