@@ -70,13 +70,18 @@ def test_monte_carlo_response_within_its_sampling_error():
     assert np.max(np.abs(reps.mean(0) - exact)) < 0.02 * np.max(np.abs(exact))
 
 
+def monte_carlo_and_exact(weights):
+    """The Monte Carlo and the exact engine's fits of the same 12 grouped units."""
+    x = spikes(grouped_data(12, 20_000, 3))
+    mc = HierarchicalMaxEntFit(
+        weights, engine="monte_carlo", random_state=0, tol=0.3, tol_rms=0.2
+    ).fit(x, tree=TREE12)
+    return mc, HierarchicalMaxEntFit(weights, engine="exact").fit(x, tree=TREE12)
+
+
 def test_flat_weights_errors_equal_the_refitted_jackknife():
     """w = (1, 0, 0): the linearized jackknife equals the exact engine's 20 refits to 1 %."""
-    x = grouped_data(12, 20_000, 3)
-    w = [1.0, 0.0, 0.0]
-    mc = HierarchicalMaxEntFit(w, engine="monte_carlo", random_state=0, tol=0.3, tol_rms=0.2)
-    mc.fit(spikes(x), tree=TREE12)
-    ex = HierarchicalMaxEntFit(w, engine="exact").fit(spikes(x), tree=TREE12)
+    mc, ex = monte_carlo_and_exact([1.0, 0.0, 0.0])
     ratio = mc.beta_err_ / ex.beta_err_
     assert np.all(np.abs(ratio - 1.0) < 0.02)
     assert mc.error_method_.startswith("linearized 20-block jackknife")
@@ -92,11 +97,7 @@ def test_non_flat_errors_close_to_the_exact_multilevel_fit():
     (The two models differ for non-local multipliers; measured: median ratio 0.92,
     range 0.75-1.01.)
     """
-    x = grouped_data(12, 20_000, 3)
-    w = [1.0, 1.0, 1.0]
-    mc = HierarchicalMaxEntFit(w, engine="monte_carlo", random_state=0, tol=0.3, tol_rms=0.2)
-    mc.fit(spikes(x), tree=TREE12)
-    ex = HierarchicalMaxEntFit(w, engine="exact").fit(spikes(x), tree=TREE12)
+    mc, ex = monte_carlo_and_exact([1.0, 1.0, 1.0])
     ratio = mc.beta_err_ / ex.beta_err_
     assert 0.85 < np.median(ratio) < 1.05
     assert np.all((ratio > 0.6) & (ratio < 1.25))
