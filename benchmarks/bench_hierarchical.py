@@ -170,6 +170,11 @@ def all_pairs(quick: bool) -> None:
         f"{fit.n_iter_} iterations, {fit.n_mc_samples_:.3g} samples; flat fit converged "
         f"{flat.converged_}, residual {flat.residual_:.3g}"
     )
+    finite = np.isfinite(fit.beta_err_)
+    print(
+        f"    errors: {fit.error_method_}; median beta_err {np.median(fit.beta_err_[finite]):.3g}, "
+        f"{int(np.sum(~finite))} not finite"
+    )
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from .._validation import check_array, check_binary, check_int, check_random_sta
 from .._warnings import warn_user
 from . import _hierarchy_binary as hb
 from ._hierarchy_engines import check_feasible, count_engine, enumeration_engine
+from ._hierarchy_mc_errors import MAX_ERROR_STATS, block_statistics, interior, linear_jackknife
 from ._hierarchy_mc_fit import MIN_SAMPLES, monte_carlo_engine
 from ._mismatch import families_dataset
 from .hierarchy_gaussian import gaussian_couplings, gaussian_entropies, gaussian_hierarchy
@@ -93,6 +94,7 @@ class FitEngines:
         reps = np.array([solve(loo[b], beta, se, GTOL_JACKKNIFE)[0] for b in range(n_blocks)])
         self.beta_ = beta
         self.beta_err_ = jackknife_error(reps)
+        self.error_method_ = f"{n_blocks}-block jackknife (refits)"
         self.beta_cov_ = jackknife_covariance(reps)
         self._beta_replicates = reps
         bound = hb.BETA_BOUND * self.cumulative_weights_[-1]
@@ -173,9 +175,18 @@ class FitEngines:
         self.engine_ = "monte carlo"
         self.exact_model_ = out["exact"]
         self.beta_ = out["beta"]
-        nan = np.full(len(labels), np.nan)
-        self.beta_err_ = nan
-        self.beta_cov_ = None  # not computed (a NaN matrix of 12,880^2 would take 1.3 GB)
+        bound = hb.BETA_BOUND * self.cumulative_weights_[-1]
+        at_bound = np.abs(self.beta_) >= 0.999 * bound
+        free = ~at_bound & interior(out["data"], n)
+        edge = int(np.sum(~interior(out["data"], n)))
+        if edge:
+            warn_user(
+                f"{edge} statistic(s) lie on the edge of their range (a unit never or always "
+                "active, a pair that never co-fires, ...): their maximum-entropy multipliers "
+                "are infinite; the fit stops at a large finite value and their errors are inf",
+                UserWarning,
+            )
+        self.beta_err_, self.beta_cov_ = self._linear_errors(x, n_blocks, out, constraints, free)
         self.statistic_labels_ = labels
         self.data_statistics_ = out["data"]
         self.data_se_ = out["se"]
@@ -185,17 +196,20 @@ class FitEngines:
         self.history_ = out["history"]
         self.mc_allowance_ = mis.allowance
         self.residual_families_ = families_dataset(mis)
-        bound = hb.BETA_BOUND * self.cumulative_weights_[-1]
-        self.n_at_bound_ = int(np.sum(np.abs(self.beta_) >= 0.999 * bound))
+        self.n_at_bound_ = int(np.sum(at_bound))
         cum = self.cumulative_weights_
-        J = np.zeros((n, n))
-        J[np.triu_indices(n, 1)] = -self.beta_[n:] / cum[0]
         self.fields_ = [-self.beta_[:n] / cum[0]] + [
             np.full(s, np.nan) for s in self.tree_.sizes[1:]
         ]
-        self.couplings_ = [J + J.T] + [np.full((s, s), np.nan) for s in self.tree_.sizes[1:]]
-        self.fields_err_ = [np.full(f.shape, np.nan) for f in self.fields_]
-        self.couplings_err_ = [np.full(c.shape, np.nan) for c in self.couplings_]
+        self.couplings_ = [_symmetric(-self.beta_[n:] / cum[0], n)] + [
+            np.full((s, s), np.nan) for s in self.tree_.sizes[1:]
+        ]
+        self.fields_err_ = [self.beta_err_[:n] / cum[0]] + [
+            np.full(f.shape, np.nan) for f in self.fields_[1:]
+        ]
+        self.couplings_err_ = [_symmetric(self.beta_err_[n:] / cum[0], n)] + [
+            np.full(c.shape, np.nan) for c in self.couplings_[1:]
+        ]
         self.entropies_ = np.full(len(self.tree_.sizes), np.nan)
         self._summary_replicates = np.full((2, len(self.tree_.sizes), 2), np.nan)
         z = (self.model_statistics_ - self.data_statistics_) / self.data_se_
@@ -213,6 +227,44 @@ class FitEngines:
                 f"{out['message'] or 'learning stopped'}",
                 UserWarning,
             )
+
+    def _linear_errors(self, x, n_blocks, out, constraints, free):
+        """Errors of the Monte Carlo fit: the linearized block jackknife (``beta_err_``, cov).
+
+        NaN (and no covariance) where the response matrix was not formed (more than
+        ``MAX_ERROR_STATS`` statistics) or is singular; ``inf`` where not *free* (at the
+        bound, or a statistic on the edge of its range, whose multiplier is infinite).
+        """
+        p = out["beta"].size
+        if out["response"] is None:
+            self.error_method_ = (
+                f"not computed: {p} statistics, more than the {MAX_ERROR_STATS} whose "
+                "response matrix is formed"
+            )
+            return np.full(p, np.nan), None
+        t = x.shape[1]
+        block_sums, sizes = block_statistics(x, n_blocks)
+        c_data = block_sums.sum(axis=0) / t
+        c = c_data if constraints is None else constraints
+        loo = (c_data * t - block_sums) / (t - sizes)[:, None] - c_data + c
+        try:
+            reps = linear_jackknife(out["response"], out["beta"], c, loo, free)
+        except np.linalg.LinAlgError:
+            self.error_method_ = "not computed: the response matrix is singular"
+            warn_user(
+                "the Monte Carlo fit's response matrix is singular: no errors (beta_err_ NaN)",
+                UserWarning,
+            )
+            return np.full(p, np.nan), None
+        exact = out["error_samples"] == 0
+        self.error_method_ = f"linearized {n_blocks}-block jackknife, response matrix " + (
+            "enumerated" if exact else f"from {out['error_samples']} Monte Carlo samples"
+        )
+        err = jackknife_error(reps)
+        err[~free] = np.inf
+        cov = jackknife_covariance(reps)
+        cov[~free, :] = cov[:, ~free] = np.nan
+        return err, cov
 
     # ------------------------------------------------------------------ gaussian
 
@@ -254,6 +306,7 @@ class FitEngines:
         scale = np.where(iu[0] == iu[1], 0.5, 1.0)
         self.beta_ = K[0][iu] * scale
         self.beta_err_ = k_err[0][iu] * scale
+        self.error_method_ = f"{n_blocks}-block jackknife (refits)"
         self.couplings_err_ = [
             e / cw for e, cw in zip(k_err, self.cumulative_weights_, strict=True)
         ]
@@ -276,3 +329,10 @@ class FitEngines:
 
     def _gauss_level(self, k: np.ndarray, j: int):
         return np.zeros(k.shape[0]), -k / self.cumulative_weights_[j]
+
+
+def _symmetric(upper: np.ndarray, n: int) -> np.ndarray:
+    """The symmetric ``(n, n)`` matrix with *upper* above the diagonal and zeros on it."""
+    out = np.zeros((n, n))
+    out[np.triu_indices(n, 1)] = upper
+    return out + out.T

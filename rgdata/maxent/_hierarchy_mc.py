@@ -66,7 +66,14 @@ from . import _hierarchy_counts as hc
 from ._codings import moments01_to, pack, stats_vector
 from ._sampler import _uniform, record_sweep
 
-__all__ = ["PairTree", "TreeChains", "tree_gibbs_stats", "tree_gibbs_samples", "exact_tree_stats"]
+__all__ = [
+    "PairTree",
+    "TreeChains",
+    "tree_gibbs_stats",
+    "tree_gibbs_samples",
+    "exact_tree_stats",
+    "exact_tree_probabilities",
+]
 
 #: largest number of units whose approximate model is also enumerated (exact check)
 MAX_CHECK_UNITS = 16
@@ -202,11 +209,20 @@ class PairTree:
         J = np.zeros((n, n))
         J[np.triu_indices(n, 1)] = jv
         J = J + J.T
+        return h, J, self._potentials(G, cum)
+
+    def potentials(self, bt: np.ndarray, cum: np.ndarray) -> np.ndarray:
+        """The count potentials ``U`` of :meth:`model` for the tree-local multipliers *bt*."""
+        cum = np.append(cum, cum[-1]) if self.root else np.asarray(cum, dtype=float)
+        _, _, G, _, _ = hc._passes(bt, self.count_tree, cum)
+        return self._potentials(G, cum)
+
+    def _potentials(self, G: list, cum: np.ndarray) -> np.ndarray:
         U = np.zeros((self.n_levels - 1, self.max_vars, self.max_size + 2))
         for j in range(1, self.n_levels):
             g = np.where(np.isfinite(G[j]), G[j], 0.0)
             U[j - 1, : g.shape[0], : g.shape[1]] = (1.0 / cum[j - 1] - 1.0 / cum[j]) * g
-        return h, J, U
+        return U
 
 
 @njit(cache=True, inline="always")
@@ -365,6 +381,16 @@ def exact_tree_stats(
     pair_tree: PairTree, beta: np.ndarray, cum: np.ndarray, max_units: int = MAX_CHECK_UNITS
 ) -> np.ndarray:
     """Exact statistics (means, pair moments) of the sampled model by enumeration."""
+    x, p = exact_tree_probabilities(pair_tree, beta, cum, max_units)
+    mean = p @ x
+    second = (x * p[:, None]).T @ x
+    return stats_vector(mean, second, None, False)
+
+
+def exact_tree_probabilities(
+    pair_tree: PairTree, beta: np.ndarray, cum: np.ndarray, max_units: int = MAX_CHECK_UNITS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every 0/1 configuration ``(2^n, n)`` (float) and its probability under the sampled model."""
     n = pair_tree.n
     if n > max_units:
         raise ValueError(f"exact_tree_stats enumerates 2^n states: n = {n} > {max_units}")
@@ -377,7 +403,4 @@ def exact_tree_stats(
         np.add.at(counts.T, anc, x.T.astype(np.int64))
         logp += U[lev, np.arange(counts.shape[1])[None, :], counts].sum(1)
     p = np.exp(logp - logp.max())
-    p /= p.sum()
-    mean = p @ x
-    second = (x * p[:, None]).T @ x
-    return stats_vector(mean, second, None, False)
+    return x, p / p.sum()

@@ -24,6 +24,7 @@ from scipy.optimize import minimize
 from .._threads import fit_threads
 from . import _hierarchy_counts as hc
 from ._hierarchy_mc import MAX_CHECK_UNITS, PairTree, TreeChains, exact_tree_stats
+from ._hierarchy_mc_errors import MAX_ERROR_STATS, response_matrix
 from ._learn import FitProblem, Schedule
 from ._learn_boltzmann import learn
 from ._learn_reweighting import learn as learn_reweighting
@@ -32,10 +33,12 @@ from ._moments import data_statistics
 from ._sampler import seed_states
 from .hierarchy_tree import CoarseTree
 
-__all__ = ["monte_carlo_engine", "MIN_SAMPLES"]
+__all__ = ["monte_carlo_engine", "error_samples", "MIN_SAMPLES"]
 
 #: smallest accepted Monte Carlo sample (recorded sweeps x chains) of the final check
 MIN_SAMPLES = 1_000
+#: Monte Carlo samples per statistic for the response matrix of the errors (see error_samples)
+ERROR_SAMPLES_PER_STAT = 50
 
 
 def _labels(n: int) -> list[tuple[int, int, int]]:
@@ -61,8 +64,11 @@ def monte_carlo_engine(
     optional constraints; it returns a dict with ``beta``, ``model``
     (Monte Carlo statistics at ``beta``), ``data``, ``se``, the
     :class:`._mismatch.Mismatch`, ``converged``, ``n_iter``, ``history``,
-    ``n_samples`` and ``exact`` (True where the sampled model is the exact
-    multilevel optimum: flat weights or tree-local ``beta``).
+    ``n_samples``, ``exact`` (True where the sampled model is the exact
+    multilevel optimum: flat weights or tree-local ``beta``), ``response`` (the
+    response matrix ``d E f / d beta`` at ``beta`` for the errors,
+    :mod:`._hierarchy_mc_errors`; None above ``MAX_ERROR_STATS`` statistics) and
+    ``error_samples`` (its Monte Carlo samples; 0 where enumerated).
     """
     if tree.kind != "partition":
         raise ValueError(
@@ -129,6 +135,7 @@ def monte_carlo_engine(
                 h, J = out.theta[:n], _unpack_pairs(out.theta, n)
                 model, per_chain, used = chains.stats_vectors(h, J, None, "01", False, cap)
                 mis = measure(model, per_chain, stats, "01", False, used)
+            response, n_error = _response(pair_tree, beta, cum, chains, out.theta)
         # the learner's verdict, as PairwiseMaxEnt reports it; when its last measurement was
         # not at the final beta, ``mis`` is a new one, which on a borderline fit may differ
         converged = bool(out.converged)
@@ -144,9 +151,33 @@ def monte_carlo_engine(
             "history": out.history,
             "n_samples": chains.n_recorded,
             "exact": bool(np.allclose(cum, cum[0]) or _tree_local(pair_tree, beta)),
+            "response": response,
+            "error_samples": n_error,
         }
 
     return {"labels": labels, "fit": fit, "pair_tree": pair_tree}
+
+
+def error_samples(n_stats: int) -> int:
+    """Monte Carlo samples of the response matrix: ``ERROR_SAMPLES_PER_STAT`` per statistic.
+
+    At least 100,000, so that the matrix's own noise (relative ``sqrt(P / S)``)
+    stays a few percent of the errors.
+    """
+    return int(max(ERROR_SAMPLES_PER_STAT * n_stats, 100_000))
+
+
+def _response(pair_tree: PairTree, beta, cum, chains: TreeChains, theta):
+    """The response matrix at *beta* and its Monte Carlo samples (0: enumerated, up to 16
+    units); None above ``MAX_ERROR_STATS`` statistics."""
+    n = pair_tree.n
+    n_stats = n + n * (n - 1) // 2
+    if n_stats > MAX_ERROR_STATS:
+        return None, 0
+    if n <= MAX_CHECK_UNITS:
+        return response_matrix(pair_tree, beta, cum), 0
+    x = chains.samples(theta[:n], _unpack_pairs(theta, n), None, "01", error_samples(n_stats))
+    return response_matrix(pair_tree, beta, cum, x), x.shape[0]
 
 
 def _unpack_pairs(theta: np.ndarray, n: int) -> np.ndarray:

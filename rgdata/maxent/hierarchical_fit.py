@@ -111,7 +111,13 @@ class HierarchicalMaxEntFit(FitEngines, Estimator):
         Multipliers of the statistics (loss ``beta . f``); Gaussian:
         ``K_1[a, b]`` for ``x_a x_b`` (``a < b``) and ``K_1[a, a] / 2`` for ``x_a^2``.
     beta_err_, beta_cov_ : ndarray
-        Jackknife standard errors (and covariance, binary fits).
+        Jackknife standard errors (and covariance, binary fits): refits per
+        left-out block, or for the Monte Carlo engine the linearized jackknife
+        (``error_method_``); ``inf`` for a multiplier whose statistic is on
+        the edge of its range (Monte Carlo engine).
+    error_method_ : str
+        How the errors were computed (also attrs ``error_method`` of
+        :meth:`to_dataset`).
     statistic_labels_ : list of (level, a, b)
         ``b = -1`` for a mean.
     data_statistics_, data_se_, model_statistics_ : ndarray
@@ -142,9 +148,12 @@ class HierarchicalMaxEntFit(FitEngines, Estimator):
         Monte Carlo engine: the typical largest Monte Carlo error (in
         comparison standard errors), learning iterations, Monte Carlo samples
         drawn in all, largest residual per iteration, per-family residuals
-        (as ``PairwiseMaxEnt``). Its ``beta_err_``, the couplings and
-        entropies of levels above 1 are NaN and ``beta_cov_`` is None (not
-        computed). ``converged_`` is
+        (as ``PairwiseMaxEnt``). Its errors are the linearized block
+        jackknife ``beta + M^-1 (c_b - c)`` through the sampled model's
+        response matrix ``M = dE f / d beta`` (enumerated up to 16 units,
+        from Monte Carlo samples above; not computed, NaN, above 2,080
+        statistics: 64 units); the couplings and entropies of levels above 1
+        are NaN. ``converged_`` is
         the learner's verdict; ``residual_``, ``residual_rms_`` and
         ``model_statistics_`` come from the last measurement at ``beta_``
         (a new one when the learner's was not), so on a borderline fit they
@@ -406,7 +415,8 @@ class HierarchicalMaxEntFit(FitEngines, Estimator):
             attrs ``model``, ``residual``, ``residual_rms``, ``converged``,
             ``tree_source``, ``tree_kind``, ``engine``, ``exact_model`` (0
             where the fitted distribution is the Monte Carlo engine's
-            approximation), ``mc_allowance`` (0 for exact moments).
+            approximation), ``mc_allowance`` (0 for exact moments),
+            ``error_method``.
         """
         self._check_fitted()
         flow = self.flow_parameters()
@@ -446,5 +456,6 @@ class HierarchicalMaxEntFit(FitEngines, Estimator):
                 "engine": getattr(self, "engine_", "closed form"),
                 "exact_model": int(getattr(self, "exact_model_", True)),
                 "mc_allowance": float(getattr(self, "mc_allowance_", 0.0)),
+                "error_method": self.error_method_,
             },
         )
