@@ -55,12 +55,18 @@ __all__ = [
     "ann_candidates",
     "ann_pairs",
     "pairing_quality",
+    "ann_pairing_bytes",
 ]
 
 #: settings of the approximate mode: candidates per unit, units of the quality subsample,
 #: the identical-pair fraction below which a warning is given, and the smallest level
 #: (in variables) paired approximately (smaller levels are paired exactly: cheap)
 APPROX_OPTIONS: dict = {"k": 32, "n_sample": 2000, "warn_below": 0.9, "min_units": 256}
+#: memory of one approximate pairing step besides the rows (see ann_pairing_bytes): bytes per
+#: unit and candidate (graph, symmetrized edge lists and their sort), and a fixed part
+#: (NN-descent's working arrays and compiled code pages)
+ANN_BYTES_PER_EDGE = 100
+ANN_FIXED_BYTES = 300 * 2**20
 #: values gathered per chunk of edges (float64 temporaries of about 64 MiB)
 _EDGE_CHUNK_VALUES = 2**23
 
@@ -76,6 +82,25 @@ def require_ann() -> Any:
             "or use the exact pairing (pairing='correlation')"
         ) from exc
     return pynndescent
+
+
+def ann_pairing_bytes(m: int, n_time: int, k: int | None = None) -> int:
+    """Memory of one approximate pairing step of *m* rows besides the rows themselves (bytes).
+
+    NN-descent's float32 unit vectors (``4 m T``), its graph and our candidate
+    lists (``ANN_BYTES_PER_EDGE`` per unit and candidate, ``k + 1`` candidates)
+    and a fixed ``ANN_FIXED_BYTES``. Calibrated on the peak RSS growth of
+    :func:`ann_pairs` in a fresh process (2026-12-05: 300 MiB at 8,192 x 500,
+    346 MiB at 8,192 x 2,000, 421 MiB at 16,384 x 2,000, 468 MiB at 32,768 x
+    1,000; this formula gives 341, 388, 477 and 528 MiB).
+
+    Examples
+    --------
+    >>> round(ann_pairing_bytes(16_384, 2_000) / 2**20)
+    477
+    """
+    k = APPROX_OPTIONS["k"] if k is None else int(k)
+    return int(4 * m * n_time + ANN_BYTES_PER_EDGE * m * (k + 1) + ANN_FIXED_BYTES)
 
 
 def unit_vectors(rows: PairingRows) -> np.ndarray:

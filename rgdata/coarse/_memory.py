@@ -100,16 +100,30 @@ def available_memory() -> int | None:
     return avail
 
 
-def _pairing_bytes(m: int, y: int, prepared: int, product_itemsize: int, corr_itemsize: int) -> int:
+def _pairing_bytes(
+    m: int,
+    y: int,
+    prepared: int,
+    product_itemsize: int,
+    corr_itemsize: int,
+    n_pair_time: int = 0,
+    approximate: bool = False,
+) -> int:
     """Bytes alive while one step pairs *m* rows: variables, prepared rows, matrix or lists.
 
     The dense path holds the symmetric product in the prepared rows' dtype
     (*product_itemsize*), float64 temporaries of one chunk of rows while
     finishing it, and a converted copy when the product's dtype is not
-    ``corr_dtype``.
+    ``corr_dtype``. With *approximate* (``pairing="approximate"``) a step of
+    more than ``APPROX_OPTIONS["min_units"]`` rows holds NN-descent's vectors,
+    forest and graph and the candidate lists instead
+    (:func:`~rgdata.coarse._ann.ann_pairing_bytes`).
     """
+    from ._ann import APPROX_OPTIONS, ann_pairing_bytes  # noqa: PLC0415 (import cycle)
     from ._prg_sparse import sparse_pairing_bytes, use_sparse  # noqa: PLC0415 (import cycle)
 
+    if approximate and m > APPROX_OPTIONS["min_units"]:
+        return y + prepared + ann_pairing_bytes(m, n_pair_time)
     if use_sparse(m, corr_itemsize, product_itemsize):  # exact sparse path: lists, blocks
         return y + prepared + sparse_pairing_bytes(m)
     matrix = m * m * product_itemsize
@@ -132,6 +146,7 @@ def prg_peak_bytes(
     product_itemsize: int = 8,
     second_itemsize: float = 8,
     second_product_itemsize: int = 8,
+    approximate: bool = False,
 ) -> int:
     """Estimated peak of the memory :func:`rgdata.coarse.prg` allocates (bytes).
 
@@ -164,6 +179,10 @@ def prg_peak_bytes(
         The same for the second step (half as many rows): float64 z-scores
         and products, or packed integer sums (binary spikes under
         ``"nonzero_mean"``); later steps have fewer rows.
+    approximate : bool, default False
+        ``pairing="approximate"``: steps above ``APPROX_OPTIONS["min_units"]``
+        rows hold NN-descent's structures and the candidate lists instead of
+        the correlation matrix (:func:`~rgdata.coarse._ann.ann_pairing_bytes`).
 
     Returns
     -------
@@ -184,13 +203,23 @@ def prg_peak_bytes(
     # correlation matrix in corr_dtype and one chunk of float64 products; the first step
     # (n rows) or the second (n/2 rows, float64 z-scores of normalized sums)
     pairing = max(
-        _pairing_bytes(n, y, int(n * tp * prepared_itemsize), product_itemsize, corr_itemsize),
+        _pairing_bytes(
+            n,
+            y,
+            int(n * tp * prepared_itemsize),
+            product_itemsize,
+            corr_itemsize,
+            tp,
+            approximate,
+        ),
         _pairing_bytes(
             n // 2,
             y // 2,
             int((n // 2) * tp * second_itemsize),
             second_product_itemsize,
             corr_itemsize,
+            tp,
+            approximate,
         ),
     )
     summing = max(1.5 * n * t * sum_itemsize, 0.5 * n * t * sum_itemsize + 1.5 * y)

@@ -322,6 +322,7 @@ def prepare_data(act: xr.DataArray, opts: PrgOptions) -> PrgData:
         product_itemsize=np.dtype(pair_exact).itemsize if pair_exact else 8,
         second_itemsize=2 / 8 if second_exact else 8.0,
         second_product_itemsize=np.dtype(second_exact).itemsize if second_exact else 8,
+        approximate=opts.pairing == "approximate",
     )
     check_memory(
         needed,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import resource
 import sys
 import warnings
 
@@ -9,14 +11,16 @@ import numpy as np
 import pytest
 
 from rgdata import as_activity
-from rgdata.coarse import prg
+from rgdata.coarse import _ann, prg
 from rgdata.coarse._ann import (
     APPROX_OPTIONS,
+    ann_pairing_bytes,
     ann_pairs,
     edge_similarity,
     pairing_quality,
     unit_vectors,
 )
+from rgdata.coarse._memory import prg_peak_bytes
 from rgdata.coarse._prg_pairing import greedy_pairs
 from rgdata.coarse._prg_similarity import dense_similarity, pairing_rows
 from rgdata.coarse.distributed import pair_units
@@ -157,3 +161,57 @@ def test_missing_extra_names_it(monkeypatch):
         pair_units(x, approximate=True)
     with pytest.raises(ImportError, match=r"rgdata\[ann\]"):
         ann_pairs(pairing_rows(x), 8)
+
+
+def test_memory_estimate_counts_the_nn_descent_vectors():
+    """prg's estimate holds NN-descent's float32 vectors, not a correlation matrix."""
+    n, t = 50_000, 10_000
+    kw = dict(
+        input_itemsize=4,
+        copies_input=False,
+        corr_itemsize=4,
+        sum_itemsize=4,
+        max_eigen_size=256,
+    )
+    approx = prg_peak_bytes(n, t, t, approximate=True, **kw)
+    y = n * t * 4  # the normalized variables (float32), held throughout
+    pairing = y + n * t * 8 + ann_pairing_bytes(n, t)  # + float64 z-scores, NN-descent
+    assert ann_pairing_bytes(n, t) >= 4 * n * t  # its float32 unit vectors
+    # the pairing stage is the peak, with no N x N matrix (10 GB at float32) in it
+    assert 1.1 * (y + pairing) <= approx < 1.1 * (y + pairing) + 2**24
+
+
+def test_prg_refuses_an_approximate_pairing_that_does_not_fit(monkeypatch):
+    x, _ = planted_pairs(600, 200)
+    act = as_activity(x, kind="returns")
+    monkeypatch.setattr(_ann, "ANN_FIXED_BYTES", 2**50)
+    with pytest.raises(MemoryError, match="prg on 600 units"):
+        prg(act, 1, pairing="approximate", random_state=0, observables="variance")
+    prg(act, 1, random_state=0, observables="variance")  # the exact pairing fits
+
+
+def _ann_rss_child(n: int, t: int, conn) -> None:
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((n, t)).astype(np.float32)
+    ann_pairs(pairing_rows(y[:300, :50]), 8, random_state=0)  # compile first (not counted)
+    rows = pairing_rows(y)
+    with open("/proc/self/statm") as f:
+        start = int(f.read().split()[1]) * resource.getpagesize()
+    ann_pairs(rows, APPROX_OPTIONS["k"], random_state=0)
+    conn.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - start)
+    conn.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_measured_peak_of_an_approximate_step_is_within_the_estimate():
+    """Peak RSS growth of ann_pairs in a fresh process <= ann_pairing_bytes (8,192 x 1,000)."""
+    n, t = 8192, 1000
+    ctx = multiprocessing.get_context("spawn")  # not forked: GNU OpenMP does not survive it
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_ann_rss_child, args=(n, t, send))
+    proc.start()
+    send.close()
+    grown = recv.recv()
+    proc.join()
+    assert 0 < grown <= ann_pairing_bytes(n, t)
