@@ -272,6 +272,25 @@ def test_hdf5_store_via_h5py_equals_in_memory(tmp_path, no_whole_loads):
     assert 0 < max(no_whole_loads) < x.size
 
 
+def test_zarr_store_equals_in_memory(tmp_path, no_whole_loads):
+    zarr = pytest.importorskip("zarr")
+    x = _continuous(301, 1200, 5)
+    store = zarr.create_array(tmp_path / "act.zarr", shape=x.shape, chunks=(40, 600), dtype=x.dtype)
+    store[:] = x
+    lazy = xr.DataArray(
+        da.from_zarr(tmp_path / "act.zarr"),
+        dims=("unit", "time"),
+        coords={"unit": np.arange(301)},
+        attrs={"kind": "returns", "source": "array"},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = prg(lazy)
+        want = prg(rgdata.as_activity(x, kind="returns"))
+    _assert_same(got, want)
+    assert 0 < max(no_whole_loads) < x.size
+
+
 _KERNEL_CHILD = """
 import json, sys, warnings
 import dask.array as da, numpy as np, xarray as xr
