@@ -294,14 +294,24 @@ def check_activity(
         axes = (0, 2) if values.ndim == 3 else 1
         const = np.flatnonzero(values.min(axis=axes) == values.max(axis=axes))
         if const.size:
-            labels = activity["unit"].values[const]
-            shown = ", ".join(str(x) for x in labels[:5]) + (", ..." if const.size > 5 else "")
-            raise ValueError(
-                f"{name} has {const.size} constant unit(s) ({shown}); their variance is zero. "
-                "Drop them (e.g. activity.drop_sel(unit=[...])) or pass allow_constant=True "
-                "where the analysis supports it"
-            )
+            raise constant_units_error(name, activity["unit"].values[const])
     return activity
+
+
+def constant_units_error(name: str, labels: np.ndarray) -> ValueError:
+    """The error for the constant units *labels* of *name* (the first five are named).
+
+    Examples
+    --------
+    >>> str(constant_units_error("activity", np.array([3])))[:44]
+    'activity has 1 constant unit(s) (3); their v'
+    """
+    shown = ", ".join(str(x) for x in labels[:5]) + (", ..." if labels.size > 5 else "")
+    return ValueError(
+        f"{name} has {labels.size} constant unit(s) ({shown}); their variance is zero. "
+        "Drop them (e.g. activity.drop_sel(unit=[...])) or pass allow_constant=True "
+        "where the analysis supports it"
+    )
 
 
 def stack_trials(activity: xr.DataArray) -> xr.DataArray:

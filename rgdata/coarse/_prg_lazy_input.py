@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from .._validation import describe
+from ..activity import constant_units_error
 from ._memory import _MARGIN, _OVERHEAD, available_memory, check_memory
 from ._prg_setup import (
     PrgData,
@@ -26,6 +27,7 @@ from ._prg_setup import (
     _check_magnitude,
     _resolve_normalization,
     _sum_dtype,
+    unit_order,
 )
 from ._prg_similarity import exact_product_dtype
 
@@ -151,13 +153,7 @@ def _validate(activity: xr.DataArray, facts: dict, coding: str) -> None:
         )
     const = np.flatnonzero(np.asarray(facts["const"]))
     if const.size:
-        labels = activity["unit"].values[const]
-        shown = ", ".join(str(x) for x in labels[:5]) + (", ..." if const.size > 5 else "")
-        raise ValueError(
-            f"activity has {const.size} constant unit(s) ({shown}); their variance is zero. "
-            "Drop them (e.g. activity.drop_sel(unit=[...])) or pass allow_constant=True "
-            "where the analysis supports it"
-        )
+        raise constant_units_error("activity", activity["unit"].values[const])
 
 
 def _row_chunks(arr: Any):
@@ -245,10 +241,7 @@ def prepare_lazy(
     _check_magnitude(top_value, n_units, t_len, norm, float_dtype)
     sum_dtype = _sum_dtype(arr, coding, n_units, top_value)
     labels = act["unit"].values
-    try:
-        canon = np.argsort(labels, kind="stable")
-    except TypeError:
-        canon = np.arange(n_units)
+    canon = unit_order(labels)
     if not np.array_equal(canon, np.arange(n_units)):
         arr = arr[canon]  # lazy; every later pass reads the units in sorted order
     arr = arr.rechunk({1: -1})

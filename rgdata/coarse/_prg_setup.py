@@ -274,6 +274,22 @@ def _check_n_levels(n_levels: Any, n_units: int) -> int:
     return n_levels
 
 
+def unit_order(labels: np.ndarray) -> np.ndarray:
+    """The units in sorted-label order (stable); the given order for unsortable labels.
+
+    Examples
+    --------
+    >>> unit_order(np.array([3, 1, 2])).tolist()
+    [1, 2, 0]
+    >>> unit_order(np.array([1, "a"], dtype=object)).tolist()
+    [0, 1]
+    """
+    try:
+        return np.argsort(labels, kind="stable")
+    except TypeError:  # unsortable labels: keep the given order
+        return np.arange(len(labels))
+
+
 def prepare_data(act: xr.DataArray, opts: PrgOptions) -> PrgData:
     """Classify, check and reorder the activity; raise MemoryError if the run would not fit."""
     x = act.values
@@ -287,10 +303,7 @@ def prepare_data(act: xr.DataArray, opts: PrgOptions) -> PrgData:
     _check_magnitude(top_value, n_units, t_len, norm, float_dtype)
     sum_dtype = _sum_dtype(x, coding, n_units, top_value)
     labels = act["unit"].values
-    try:
-        canon = np.argsort(labels, kind="stable")
-    except TypeError:  # unsortable labels: keep the given order
-        canon = np.arange(n_units)
+    canon = unit_order(labels)
     reorder = not np.array_equal(canon, np.arange(n_units))
     t_pair = opts.t_split if opts.holdout else t_len
     # spikes and counts are correlated exactly at the first step (_prg_similarity)
