@@ -39,6 +39,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_scale_peers import RGDATA_REPORT  # noqa: E402  (the child's shared ending)
+
 DEPTH = 12
 ALPHA = 1.4
 
@@ -56,16 +59,6 @@ lazy = xr.DataArray(da.from_array(dset, chunks=(int(sys.argv[4]), -1), lock=True
                     attrs={"kind": sys.argv[3]})
 max_memory = float(sys.argv[5]) * 2**30 if float(sys.argv[5]) > 0 else None
 res = prg(lazy, int(sys.argv[6]), observables=("variance",), max_memory=max_memory)
-fit = fit_exponent(res, "variance")
-wall = time.perf_counter() - t0
-np.save(sys.argv[2], res["membership"].values)
-print(json.dumps({
-    "wall": wall,
-    "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-    "alpha": float(fit["exponent"]), "ci_low": float(fit["ci_low"]),
-    "ci_high": float(fit["ci_high"]),
-    "input_storage": res.attrs["input_storage"],
-}))
 """
 
 
@@ -152,7 +145,15 @@ def main() -> None:
         t_write = time.perf_counter() - t0
         env = dict(os.environ, PYTHONPATH=str(REPO))
         n_levels = str(args.depth)  # the planted levels (a tree of 2**depth units)
-        cmd = [sys.executable, "-c", CHILD, str(store), str(out), args.kind, str(args.chunk)]
+        cmd = [
+            sys.executable,
+            "-c",
+            CHILD + RGDATA_REPORT,
+            str(store),
+            str(out),
+            args.kind,
+            str(args.chunk),
+        ]
         cmd += [str(args.max_memory_gib), n_levels]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         watch(proc, args.abort_gib * 2**30)

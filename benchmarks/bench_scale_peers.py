@@ -58,6 +58,10 @@ warnings.simplefilter("ignore")
 x = np.load(sys.argv[1], mmap_mode="r")
 res = prg(rgdata.as_activity(np.asarray(x), kind=sys.argv[3]), int(sys.argv[4]),
           observables=("variance",))
+"""
+#: the end of an rgdata child: the variance exponent of ``res``, its membership saved to
+#: argv[2], and one JSON line of wall time, peak RSS and the fit (shared with bench_scale_lazy)
+RGDATA_REPORT = """
 fit = fit_exponent(res, "variance")
 wall = time.perf_counter() - t0
 np.save(sys.argv[2], res["membership"].values)
@@ -67,8 +71,10 @@ print(json.dumps({
     "alpha": float(fit["exponent"]), "ci_low": float(fit["ci_low"]),
     "ci_high": float(fit["ci_high"]),
     "levels": np.flatnonzero(fit["level_in_fit"].values).tolist(),
+    "input_storage": res.attrs["input_storage"],
 }))
 """
+RGDATA_CHILD += RGDATA_REPORT
 
 RRG_CHILD = """
 import contextlib, io, json, resource, sys, time

@@ -26,39 +26,32 @@ def _identical(got: xr.Dataset, want: xr.Dataset) -> None:
     xr.testing.assert_identical(got, want)
 
 
-@pytest.mark.parametrize("n", [4096, 10_000])
-def test_binary_with_ties_serial_cluster_and_chunkings(n):
-    """Spikes with many exact ties: in memory = serial lazy = 2-worker LocalCluster, any chunks."""
-    x = tied_spikes(n, 1000, 11, np.int8)
-    act = rgdata.as_activity(x, kind="spikes")
+def _every_path_identical(act, serial_chunks, cluster_chunks):
+    """In memory = serial lazy (*serial_chunks*) = 2-worker LocalCluster (*cluster_chunks*)."""
+    x = act.values
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         want = prg(act)
-        _identical(prg(act.copy(data=da.from_array(x, chunks=(1000, -1)))), want)
+        _identical(prg(act.copy(data=da.from_array(x, chunks=serial_chunks))), want)
         with (
             distributed.LocalCluster(
                 n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
             ) as cluster,
             distributed.Client(cluster) as client,
         ):
-            lazy = act.copy(data=da.from_array(x, chunks=(777, 500)))
+            lazy = act.copy(data=da.from_array(x, chunks=cluster_chunks))
             _identical(prg(lazy, client=client), want)
+
+
+@pytest.mark.parametrize("n", [4096, 10_000])
+def test_binary_with_ties_serial_cluster_and_chunkings(n):
+    """Spikes with many exact ties: in memory = serial lazy = 2-worker LocalCluster, any chunks."""
+    x = tied_spikes(n, 1000, 11, np.int8)
+    _every_path_identical(rgdata.as_activity(x, kind="spikes"), (1000, -1), (777, 500))
 
 
 @pytest.mark.parametrize("n_trees", [1, 3])
 def test_continuous_planted_serial_and_cluster(n_trees):
     """Continuous planted trees (4,096 and 12,288 units): identical results on every path."""
     act, _ = planted_tree(12, 2000, n_trees=n_trees, autocorrelation=0.5, random_state=n_trees)
-    x = act.values
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        want = prg(act)
-        _identical(prg(act.copy(data=da.from_array(x, chunks=(1024, -1)))), want)
-        with (
-            distributed.LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-            ) as cluster,
-            distributed.Client(cluster) as client,
-        ):
-            lazy = act.copy(data=da.from_array(x, chunks=(1500, -1)))
-            _identical(prg(lazy, client=client), want)
+    _every_path_identical(act, (1024, -1), (1500, -1))
