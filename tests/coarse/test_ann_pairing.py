@@ -25,6 +25,8 @@ from rgdata.coarse._prg_pairing import greedy_pairs
 from rgdata.coarse._prg_similarity import dense_similarity, pairing_rows
 from rgdata.coarse.distributed import pair_units
 
+from .test_sparse_pairing import FLOAT32_ESTIMATE
+
 pytest.importorskip("pynndescent")
 
 
@@ -166,14 +168,7 @@ def test_missing_extra_names_it(monkeypatch):
 def test_memory_estimate_counts_the_nn_descent_vectors():
     """prg's estimate holds NN-descent's float32 vectors, not a correlation matrix."""
     n, t = 50_000, 10_000
-    kw = dict(
-        input_itemsize=4,
-        copies_input=False,
-        corr_itemsize=4,
-        sum_itemsize=4,
-        max_eigen_size=256,
-    )
-    approx = prg_peak_bytes(n, t, t, approximate=True, **kw)
+    approx = prg_peak_bytes(n, t, t, approximate=True, **FLOAT32_ESTIMATE)
     y = n * t * 4  # the normalized variables (float32), held throughout
     pairing = y + n * t * 8 + ann_pairing_bytes(n, t)  # + float64 z-scores, NN-descent
     assert ann_pairing_bytes(n, t) >= 4 * n * t  # its float32 unit vectors

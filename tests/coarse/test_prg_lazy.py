@@ -252,43 +252,38 @@ def test_client_with_in_memory_activity_is_warned():
         prg(act, client=client, observables="variance")
 
 
+def _store_equals_in_memory(dask_array, x, kind, loads):
+    """prg of a store read through *dask_array* equals prg of *x*, read chunk by chunk."""
+    lazy = xr.DataArray(
+        dask_array,
+        dims=("unit", "time"),
+        coords={"unit": np.arange(x.shape[0])},
+        attrs={"kind": kind, "source": "array"},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = prg(lazy)
+        want = prg(rgdata.as_activity(x, kind=kind))
+    _assert_same(got, want)
+    assert 0 < max(loads) < x.size
+
+
 def test_hdf5_store_via_h5py_equals_in_memory(tmp_path, no_whole_loads):
     h5py = pytest.importorskip("h5py")
     x = tied_spikes(200, 1500, 9, np.int8)
     with h5py.File(tmp_path / "act.h5", "w") as f:
         f.create_dataset("activity", data=x, chunks=(32, 1500))
     with h5py.File(tmp_path / "act.h5", "r") as f:
-        lazy = xr.DataArray(
-            da.from_array(f["activity"], chunks=(64, -1)),
-            dims=("unit", "time"),
-            coords={"unit": np.arange(200)},
-            attrs={"kind": "spikes", "source": "array"},
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            got = prg(lazy)
-            want = prg(rgdata.as_activity(x, kind="spikes"))
-    _assert_same(got, want)
-    assert 0 < max(no_whole_loads) < x.size
+        arr = da.from_array(f["activity"], chunks=(64, -1))
+        _store_equals_in_memory(arr, x, "spikes", no_whole_loads)
 
 
 def test_zarr_store_equals_in_memory(tmp_path, no_whole_loads):
     zarr = pytest.importorskip("zarr")
     x = _continuous(301, 1200, 5)
     store = zarr.create_array(tmp_path / "act.zarr", shape=x.shape, chunks=(40, 600), dtype=x.dtype)
-    store[:] = x
-    lazy = xr.DataArray(
-        da.from_zarr(tmp_path / "act.zarr"),
-        dims=("unit", "time"),
-        coords={"unit": np.arange(301)},
-        attrs={"kind": "returns", "source": "array"},
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        got = prg(lazy)
-        want = prg(rgdata.as_activity(x, kind="returns"))
-    _assert_same(got, want)
-    assert 0 < max(no_whole_loads) < x.size
+    store[:] = x  # chunked along units and time
+    _store_equals_in_memory(da.from_zarr(tmp_path / "act.zarr"), x, "returns", no_whole_loads)
 
 
 _KERNEL_CHILD = """

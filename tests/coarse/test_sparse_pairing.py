@@ -99,16 +99,16 @@ def test_prg_levels_identical_to_dense_at_4096(kind, monkeypatch):
     assert np.unique(dense.membership.sel(level=1)).size == 2048
 
 
+#: prg_peak_bytes' arguments for float32 input, variables and sums, in place
+FLOAT32_ESTIMATE = dict(
+    input_itemsize=4, copies_input=False, corr_itemsize=4, sum_itemsize=4, max_eigen_size=256
+)
+
+
 def test_memory_estimate_drops_the_dense_matrix_on_the_sparse_path(monkeypatch):
     from rgdata.coarse._memory import prg_peak_bytes
 
-    kw = dict(
-        input_itemsize=4,
-        copies_input=False,
-        corr_itemsize=4,
-        sum_itemsize=4,
-        max_eigen_size=64,
-    )
+    kw = {**FLOAT32_ESTIMATE, "max_eigen_size": 64}
     n, t = 200_000, 1000
     dense_matrix = n * n * 4
     monkeypatch.setitem(_prg_sparse.SPARSE_OPTIONS, "dense_max_bytes", float("inf"))
