@@ -22,6 +22,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
+from ._prg_parallel import map_rows
+
 __all__ = ["MAX_PLANES", "bit_planes", "n_planes", "plane_gram", "plane_moments"]
 
 #: more planes cost ``planes^2`` products: beyond values 0-3 the BLAS product is cheaper
@@ -130,11 +132,17 @@ def _count4(planes, i, j):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _gram_kernel(planes, out):  # pragma: no cover - compiled
-    """Blocks of ``_BLOCK`` rows (in cache) against every later row, four rows at a time."""
+def _gram_rows(planes, out, r0, r1):  # pragma: no cover - compiled
+    """Rows ``r0 .. r1`` (``r0`` a multiple of ``_BLOCK``) against every later row.
+
+    Blocks of ``_BLOCK`` rows (in cache) against every row from the block on,
+    four rows at a time; each count is written to ``out[i, j]`` and
+    ``out[j, i]`` for the block's rows ``i <= j``: calls on disjoint row
+    ranges write disjoint entries.
+    """
     m = planes.shape[1]
-    for i0 in range(0, m, _BLOCK):
-        i1 = min(m, i0 + _BLOCK)
+    for i0 in range(r0, r1, _BLOCK):
+        i1 = min(r1, i0 + _BLOCK)
         for j in range(i0, m):
             top = min(i1, j + 1)
             i = i0
@@ -156,7 +164,10 @@ def plane_gram(planes: np.ndarray, dtype: str) -> np.ndarray:
     """``G = v v^T`` of the rows packed in *planes* (:func:`bit_planes`), in *dtype*.
 
     The caller makes sure the counts are exact in *dtype* (below ``2^24``
-    for float32).
+    for float32). Blocks of rows are counted on numba's threads
+    (:func:`rgdata.coarse._prg_parallel.map_rows`; the earliest blocks,
+    which meet the most rows, first): integer counts, the same numbers with
+    any number of threads.
 
     Examples
     --------
@@ -164,8 +175,11 @@ def plane_gram(planes: np.ndarray, dtype: str) -> np.ndarray:
     >>> plane_gram(bit_planes(v, 2), "float32").tolist()
     [[6.0, 5.0], [5.0, 6.0]]
     """
-    m = planes.shape[1]
-    return _gram_kernel(planes, np.empty((m, m), dtype=dtype))
+    n_planes, m, n_words = planes.shape
+    out = np.empty((m, m), dtype=dtype)
+    work = 0.5 * m * m * n_words * n_planes * n_planes
+    map_rows(lambda r0, r1: _gram_rows(planes, out, r0, r1), m, work, align=_BLOCK)
+    return out
 
 
 @njit(cache=True, nogil=True)

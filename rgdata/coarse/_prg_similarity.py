@@ -40,6 +40,7 @@ from threadpoolctl import threadpool_limits
 
 from .._gram import gram
 from ._prg_bits import bit_planes, n_planes, plane_gram, plane_moments
+from ._prg_parallel import map_rows
 from ._prg_stats import standardize_rows
 
 __all__ = [
@@ -223,10 +224,10 @@ def dense_similarity(rows: PairingRows, dtype: str) -> np.ndarray:
     rows, where numpy's threaded ``syrk`` can crash) in the rows' dtype, or
     the same exact integers counted from packed rows
     (:func:`rgdata.coarse._prg_bits.plane_gram`), finished ``_ROW_CHUNK``
-    rows at a time in place. On the float64 path with *dtype* float32 the
-    float64 product is converted at the end (``12 m^2`` bytes at the peak).
-    Values rounded to 6 decimals keep their order and ties when stored in
-    float32.
+    rows at a time in place (row chunks on numba's threads). On the float64
+    path with *dtype* float32 the float64 product is converted at the end
+    (``12 m^2`` bytes at the peak). Values rounded to 6 decimals keep their
+    order and ties when stored in float32.
     """
     if rows.planes is not None:
         m = rows.planes.shape[1]
@@ -238,7 +239,12 @@ def dense_similarity(rows: PairingRows, dtype: str) -> np.ndarray:
             prod = gram(v)  # numpy's v @ v.T (syrk) crashes above ~23,000 float64 rows
     if np.dtype(dtype).itemsize > prod.dtype.itemsize:  # float32 integer products, float64 kept
         prod = prod.astype(dtype)
-    for start in range(0, m, _ROW_CHUNK):
-        part = slice(start, min(start + _ROW_CHUNK, m))
-        prod[part] = finish_correlations(prod[part], rows.take(part), rows)
+
+    def finish(r0: int, r1: int) -> None:
+        for start in range(r0, r1, _ROW_CHUNK):
+            part = slice(start, min(start + _ROW_CHUNK, r1))
+            prod[part] = finish_correlations(prod[part], rows.take(part), rows)
+
+    # elementwise: row chunks on numba's threads give the same numbers (numpy releases the GIL)
+    map_rows(finish, m, 8.0 * m * m)
     return prod.astype(dtype, copy=False)

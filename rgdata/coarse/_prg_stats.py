@@ -15,15 +15,22 @@ from ._prg_kernels import (
     centered_f32,
     lagged_products,
     normalize_into,
+    pair_sums,
     row_moments,
+    scaled_pair_sums,
     standardize_into,
 )
+from ._prg_parallel import map_rows
 
 __all__ = [
     "rows_per_chunk",
     "data_coding",
     "normalize_rows",
     "standardize_rows",
+    "moments_rows",
+    "lagged_rows",
+    "pair_rows",
+    "scaled_pair_rows",
     "level_stats",
     "autocorrelation_rows",
     "use_direct",
@@ -81,15 +88,61 @@ def normalize_rows(s: np.ndarray, how: str, out: np.ndarray) -> np.ndarray:
     (Meshulam et al. 2019); ``"variance"`` z-scores each row (mean 0,
     variance 1); ``"none"`` copies. Constant rows are left centred (or as is).
     Statistics are accumulated in float64 without converting *s* (a numba
-    kernel, one row at a time).
+    kernel, one row at a time; row chunks on numba's threads). *out* may be
+    *s* itself.
     """
-    return normalize_into(np.ascontiguousarray(s), _HOW[how], out)
+    s = np.ascontiguousarray(s)
+    how_code = _HOW[how]
+    parts = map_rows(lambda r0, r1: normalize_into(s[r0:r1], how_code, out[r0:r1]), *_size(s))
+    return np.concatenate(parts)
 
 
 def standardize_rows(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Rows centred and scaled to unit variance (constant rows become zeros)."""
+    y = np.ascontiguousarray(y)
     z = np.empty(y.shape, dtype=dtype)
-    return standardize_into(np.ascontiguousarray(y), z)
+    map_rows(lambda r0, r1: standardize_into(y[r0:r1], z[r0:r1]), *_size(y))
+    return z
+
+
+def moments_rows(
+    raw: np.ndarray, silent: float, has_silent: bool, edges: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """:func:`~rgdata.coarse._prg_kernels.row_moments` of *raw*, row chunks on numba's threads."""
+    parts = map_rows(lambda r0, r1: row_moments(raw[r0:r1], silent, has_silent, edges), *_size(raw))
+    return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+
+
+def lagged_rows(x: np.ndarray, means: np.ndarray, t0: int, t1: int, max_lag: int) -> np.ndarray:
+    """:func:`~rgdata.coarse._prg_kernels.lagged_products` of contiguous *x*, on numba's threads."""
+    n = x.shape[0]
+    work = n * (t1 - t0) * (max_lag + 1)
+    parts = map_rows(
+        lambda r0, r1: lagged_products(x[r0:r1], means[r0:r1], t0, t1, max_lag), n, work
+    )
+    return np.concatenate(parts)
+
+
+def pair_rows(raw: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[k] = raw[a[k]] + raw[b[k]]`` (:func:`~rgdata.coarse._prg_kernels.pair_sums`).
+
+    Row chunks of *out* on numba's threads.
+    """
+    map_rows(lambda r0, r1: pair_sums(raw, a[r0:r1], b[r0:r1], out[r0:r1]), *_size(out))
+    return out
+
+
+def scaled_pair_rows(
+    s: np.ndarray, scale: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray
+) -> np.ndarray:
+    """:func:`~rgdata.coarse._prg_kernels.scaled_pair_sums` of contiguous *s*, on threads."""
+    map_rows(lambda r0, r1: scaled_pair_sums(s, scale, a[r0:r1], b[r0:r1], out[r0:r1]), *_size(out))
+    return out
+
+
+def _size(x: np.ndarray) -> tuple[int, int]:
+    """Rows and element count of *x*: the arguments of :func:`map_rows` for a row-wise pass."""
+    return x.shape[0], x.size
 
 
 def _row_top(x: np.ndarray) -> np.ndarray:
@@ -131,10 +184,10 @@ def autocorrelation_rows(
     length = t1 - t0
     x = np.ascontiguousarray(x)
     if means is None:
-        means = row_moments(x[:, t0:t1], 0.0, False, _NO_EDGES)[0] if n else np.zeros(0)
+        means = moments_rows(x[:, t0:t1], 0.0, False, _NO_EDGES)[0] if n else np.zeros(0)
     direct = use_direct(length, max_lag) if method == "auto" else method == "direct"
     if direct:
-        prod = lagged_products(x, means, t0, t1, max_lag)
+        prod = lagged_rows(x, np.asarray(means, dtype=np.float64), t0, t1, max_lag)
         p0 = prod[:, 0].copy()
     else:
         import scipy.fft
@@ -206,7 +259,7 @@ def level_stats(
     block_edges = np.asarray(block_edges, dtype=np.int64)
     n_blocks = block_edges.size - 1
     has_silent = silent_value is not None
-    mean, m2, n_sil, _bmean, bm2, bsil = row_moments(
+    mean, m2, n_sil, _bmean, bm2, bsil = moments_rows(
         raw, float(silent_value) if has_silent else 0.0, has_silent, block_edges
     )
     lengths = np.diff(block_edges).astype(np.float64)
