@@ -65,8 +65,10 @@ def bit_planes(x: np.ndarray, n_planes: int) -> np.ndarray:
     """Pack the rows of *x* (integers in ``[0, 2**n_planes)``) into bit planes.
 
     Returns a uint64 array ``(n_planes, m, words)`` with ``words = ceil(T / 64)``
-    (zero-padded), plane ``a`` holding bit ``a`` of every value. Float rows
-    must hold integers (they are converted a chunk at a time).
+    (zero-padded), plane ``a`` holding bit ``a`` of every value (bit ``k``
+    of word ``w`` is sample ``64 w + k``). Float rows must hold integers. Rows
+    are packed on numba's threads
+    (:func:`rgdata.coarse._prg_parallel.map_rows`).
 
     Examples
     --------
@@ -78,17 +80,30 @@ def bit_planes(x: np.ndarray, n_planes: int) -> np.ndarray:
     """
     m, t_len = x.shape
     n_words = -(-t_len // 64)
-    out = np.zeros((n_planes, m, n_words * 8), dtype=np.uint8)
-    for start in range(0, m, 256):  # a chunk of rows at a time: no full-size temporaries
-        part = x[start : start + 256]
-        if part.dtype.kind not in "iub":
-            part = part.astype(np.uint8)
-        for a in range(n_planes):
-            bits = (part >> a) & 1 if a else part & 1
-            packed = np.packbits(bits.astype(np.uint8, copy=False), axis=1, bitorder="little")
-            out[a, start : start + 256, : packed.shape[1]] = packed
-    # little-endian bytes of little-endian bits: bit k of word w is sample 64 w + k
-    return out.view("<u8").astype(np.uint64, copy=False)
+    out = np.empty((n_planes, m, n_words), dtype=np.uint64)
+    if x.dtype == bool:
+        x = x.view(np.uint8)
+    map_rows(lambda r0, r1: _pack_rows(x, out, r0, r1), m, m * t_len * n_planes)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _pack_rows(x, out, r0, r1):  # pragma: no cover - compiled
+    """Pack rows ``r0 .. r1``: bit ``k`` of ``out[a, i, w]`` is bit ``a`` of ``x[i, 64 w + k]``."""
+    n_planes, _, n_words = out.shape
+    t_len = x.shape[1]
+    for i in range(r0, r1):
+        row = x[i]
+        for w in range(n_words):
+            s0 = 64 * w
+            n = min(64, t_len - s0)
+            for a in range(n_planes):
+                word = np.uint64(0)
+                for k in range(n):
+                    bit = np.uint64((np.int64(row[s0 + k]) >> a) & 1)
+                    word |= bit << np.uint64(k)
+                out[a, i, w] = word
+    return out
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -22,7 +22,8 @@ normalized variables, float64 continuous data) and accumulate in float64:
 * :func:`row_scales` / :func:`scaled_pair_sums` -- the first step's
   normalized pair sums straight from integer rows (the same float32 values as
   :func:`normalize_into` then :func:`pair_sums`, without the ``N x T``
-  variables of level 0);
+  variables of level 0); :func:`scaled_pair_sums_bytes` the same for one-byte
+  rows by table look-up;
 * :func:`proportional_rows` -- whether each normalized row is exactly a
   positive multiple of its integer cluster sum (then the sums are paired on
   the exact integer path: a correlation does not see a positive row scale).
@@ -54,6 +55,7 @@ __all__ = [
     "proportional_rows",
     "row_scales",
     "scaled_pair_sums",
+    "scaled_pair_sums_bytes",
 ]
 
 
@@ -349,4 +351,31 @@ def scaled_pair_sums(s, scale, a, b, out):  # pragma: no cover - compiled
             tmp[t] = np.float64(rb[t]) / sb
         for t in range(t_len):
             o[t] = o[t] + tmp[t]
+    return out
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def scaled_pair_sums_bytes(s, signed, scale, a, b, out):  # pragma: no cover - compiled
+    """:func:`scaled_pair_sums` of one-byte integer rows *s* (``uint8``; ``int8`` viewed as such).
+
+    Each row's 256 possible quotients ``v / scale`` are tabulated in ``out``'s
+    dtype (the same divisions, the same rounding), then looked up: the
+    values of :func:`scaled_pair_sums` bit for bit, without a division per
+    sample. *signed*: the bytes hold ``int8`` values (``u - 256`` above 127).
+    """
+    t_len = s.shape[1]
+    table_a = np.empty(256, out.dtype)
+    table_b = np.empty(256, out.dtype)
+    for k in range(a.size):
+        sa = scale[a[k]]
+        sb = scale[b[k]]
+        for u in range(256):
+            v = u - 256 if signed and u > 127 else u
+            table_a[u] = np.float64(v) / sa
+            table_b[u] = np.float64(v) / sb
+        ra = s[a[k]]
+        rb = s[b[k]]
+        o = out[k]
+        for t in range(t_len):
+            o[t] = table_a[ra[t]] + table_b[rb[t]]
     return out

@@ -18,6 +18,7 @@ from ._prg_kernels import (
     pair_sums,
     row_moments,
     scaled_pair_sums,
+    scaled_pair_sums_bytes,
     standardize_into,
 )
 from ._prg_parallel import map_rows
@@ -135,7 +136,21 @@ def pair_rows(raw: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) ->
 def scaled_pair_rows(
     s: np.ndarray, scale: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray
 ) -> np.ndarray:
-    """:func:`~rgdata.coarse._prg_kernels.scaled_pair_sums` of contiguous *s*, on threads."""
+    """:func:`~rgdata.coarse._prg_kernels.scaled_pair_sums` of contiguous *s*, on threads.
+
+    One-byte integer rows take the look-up kernel
+    (:func:`~rgdata.coarse._prg_kernels.scaled_pair_sums_bytes`, the same values).
+    """
+    if s.dtype.itemsize == 1 and s.dtype.kind in "iub":
+        signed = s.dtype.kind == "i"
+        u8 = s.view(np.uint8)
+        map_rows(
+            lambda r0, r1: scaled_pair_sums_bytes(
+                u8, signed, scale, a[r0:r1], b[r0:r1], out[r0:r1]
+            ),
+            *_size(out),
+        )
+        return out
     map_rows(lambda r0, r1: scaled_pair_sums(s, scale, a[r0:r1], b[r0:r1], out[r0:r1]), *_size(out))
     return out
 

@@ -27,8 +27,10 @@ from rgdata.coarse._prg_kernels import (
     proportional_rows,
     row_scales,
     scaled_pair_sums,
+    scaled_pair_sums_bytes,
 )
 from rgdata.coarse._prg_similarity import dense_similarity, pairing_rows
+from rgdata.coarse._prg_stats import scaled_pair_rows
 
 from ._data import tied_spikes
 
@@ -216,3 +218,34 @@ def test_prg_fast_paths_equal_the_reference(kind, kw, monkeypatch):
             np.testing.assert_allclose(fast[name].values, var.values, rtol=1e-12, atol=0)
         else:
             np.testing.assert_array_equal(fast[name].values, var.values)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, bool, np.float32])
+@pytest.mark.parametrize("t_len", [1, 64, 65, 1000])
+def test_bit_planes_are_numpys_packed_bits(dtype, t_len, rng):
+    top = 1 if dtype is bool else 3
+    x = rng.integers(0, top + 1, size=(40, t_len + 7)).astype(dtype)[:, 3 : 3 + t_len]  # strided
+    planes = bit_planes(x, n_planes(x))
+    for a in range(planes.shape[0]):
+        bits = (x.astype(np.int64) >> a) & 1
+        want = np.packbits(bits.astype(np.uint8), axis=1, bitorder="little")
+        padded = np.zeros((x.shape[0], planes.shape[2] * 8), np.uint8)
+        padded[:, : want.shape[1]] = want
+        np.testing.assert_array_equal(planes[a], padded.view("<u8"))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, bool])
+@pytest.mark.parametrize("out_dtype", [np.float32, np.float64])
+def test_one_byte_rows_take_the_table_and_give_the_divisions(dtype, out_dtype, rng):
+    low = -128 if dtype is np.int8 else 0
+    high = 2 if dtype is bool else 256 + low
+    x = rng.integers(low, high, size=(30, 500)).astype(dtype)
+    scale = rng.uniform(0.3, 3.0, size=30)
+    a, b = rng.permutation(30).reshape(2, 15)
+    want = scaled_pair_sums(x, scale, a, b, np.empty((15, 500), out_dtype))
+    got = scaled_pair_rows(x, scale, a, b, np.empty((15, 500), out_dtype))
+    np.testing.assert_array_equal(got, want)
+    table = scaled_pair_sums_bytes(
+        x.view(np.uint8), dtype is np.int8, scale, a, b, np.empty_like(want)
+    )
+    np.testing.assert_array_equal(table, want)
