@@ -21,7 +21,6 @@ import numpy as np
 
 from .._validation import describe
 from ._prg_pairing import pairing_extra_bytes
-from ._prg_similarity import _ROW_CHUNK
 from ._prg_stats import rows_per_chunk
 
 __all__ = [
@@ -104,9 +103,8 @@ def _pairing_bytes(m: int, y: int, prepared: int, product_itemsize: int, corr_it
     """Bytes alive while one step pairs *m* rows: variables, prepared rows, matrix or lists.
 
     The dense path holds the symmetric product in the prepared rows' dtype
-    (*product_itemsize*), float64 temporaries of one chunk of rows while
-    finishing it, and a converted copy when the product's dtype is not
-    ``corr_dtype``.
+    (*product_itemsize*, finished in place without temporaries) and a
+    converted copy when the product's dtype is not ``corr_dtype``.
     """
     from ._prg_sparse import sparse_pairing_bytes, use_sparse  # noqa: PLC0415 (import cycle)
 
@@ -114,8 +112,7 @@ def _pairing_bytes(m: int, y: int, prepared: int, product_itemsize: int, corr_it
         return y + prepared + sparse_pairing_bytes(m)
     matrix = m * m * product_itemsize
     converted = m * m * corr_itemsize if product_itemsize != corr_itemsize else 0
-    work = 3 * min(m, _ROW_CHUNK) * m * 8
-    return y + prepared + matrix + max(work, converted, pairing_extra_bytes(m))
+    return y + prepared + matrix + max(converted, pairing_extra_bytes(m))
 
 
 def prg_peak_bytes(

@@ -24,6 +24,8 @@ normalized variables, float64 continuous data) and accumulate in float64:
   :func:`normalize_into` then :func:`pair_sums`, without the ``N x T``
   variables of level 0); :func:`scaled_pair_sums_bytes` the same for one-byte
   rows by table look-up;
+* :func:`finish_rows` -- products to rounded correlations in place (the
+  numpy formula's operations, element by element, no temporaries);
 * :func:`proportional_rows` -- whether each normalized row is exactly a
   positive multiple of its integer cluster sum (then the sums are paired on
   the exact integer path: a correlation does not see a positive row scale).
@@ -56,6 +58,7 @@ __all__ = [
     "row_scales",
     "scaled_pair_sums",
     "scaled_pair_sums_bytes",
+    "finish_rows",
 ]
 
 
@@ -379,3 +382,40 @@ def scaled_pair_sums_bytes(s, signed, scale, a, b, out):  # pragma: no cover - c
         for t in range(t_len):
             o[t] = table_a[ra[t]] + table_b[rb[t]]
     return out
+
+
+@njit(cache=True, nogil=True)
+def finish_rows(prod, r0, r1, sums, spread, n_time, exact, decimals):  # pragma: no cover
+    """Rows ``r0 .. r1`` of the product matrix *prod* to rounded correlations, in place.
+
+    The operations of
+    :func:`rgdata.coarse._prg_similarity.finish_correlations` (``outer=True``),
+    element by element and in the same order, without fastmath (no fused
+    multiply-adds, no reassociation): ``(T G_ij - S_i S_j) / (P_i P_j)`` on the
+    exact path (0 where ``P_i P_j = 0``), ``G_ij / T`` otherwise, then
+    ``rint(v * 10**d) / 10**d`` (numpy's ``round``), computed in float64 and
+    stored in *prod*'s dtype. *sums* and *spread* are ``S`` and ``P`` (unused
+    when not *exact*).
+    """
+    m = prod.shape[1]
+    t = np.float64(n_time)
+    inv = 1.0 / t
+    scale = 1.0
+    for _ in range(decimals):
+        scale *= 10.0
+    for i in range(r0, r1):
+        row = prod[i]
+        for j in range(m):
+            v = np.float64(row[j])
+            if exact:
+                v = v * t
+                v = v - sums[i] * sums[j]
+                d = spread[i] * spread[j]
+                if d > 0:
+                    v = v / d
+                elif d == 0:
+                    v = 0.0
+            else:
+                v = v * inv
+            row[j] = np.rint(v * scale) / scale
+    return prod

@@ -110,6 +110,8 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
             exact,
             record=quality,
             sums=None if level == 0 or opts.holdout else raw,
+            # the rows of ybuf below y are free until the pair sums are written there
+            scratch=None if level == 0 or ybuf is None else ybuf[y.shape[0] :],
         )
         lp.approx_quality.append(quality)
         if cl.shape[0] % 2:
@@ -254,6 +256,7 @@ def choose_pairs(
     exact: str | None = "auto",
     record: dict | None = None,
     sums: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pairs ``(m // 2, 2)`` of the rows of *y*: greedy by correlation, or random.
 
@@ -270,6 +273,8 @@ def choose_pairs(
     rows, greedy pairing over approximate nearest-neighbour candidates
     (:mod:`rgdata.coarse._ann`); *record* (if given) then receives the
     subsample estimate of its quality (:func:`~rgdata.coarse._ann.pairing_quality`).
+    *scratch* (optional): free memory for the dense path's float64 z-scores
+    (:func:`~rgdata.coarse._prg_similarity.pairing_rows`).
     """
     m = y.shape[0]
     if opts.pairing == "random":
@@ -292,7 +297,8 @@ def choose_pairs(
     if use_sparse(m, opts.corr_dtype, product):  # the dense matrix would not fit: sparse path
         return sparse_choose_pairs(pairing_rows(y, exact))
     # dense: small non-negative integers are packed into bit planes, their products counted
-    return greedy_pairs(dense_similarity(pairing_rows(y, exact, packed=True), opts.corr_dtype))
+    rows = pairing_rows(y, exact, packed=True, scratch=scratch)
+    return greedy_pairs(dense_similarity(rows, opts.corr_dtype))
 
 
 #: integer sums up to this size make the proportionality check's float64 cross products exact

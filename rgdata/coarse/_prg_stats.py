@@ -98,10 +98,13 @@ def normalize_rows(s: np.ndarray, how: str, out: np.ndarray) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def standardize_rows(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Rows centred and scaled to unit variance (constant rows become zeros)."""
+def standardize_rows(y: np.ndarray, dtype: np.dtype, out: np.ndarray | None = None) -> np.ndarray:
+    """Rows centred and scaled to unit variance (constant rows become zeros).
+
+    Written into *out* (shape ``y.shape``, *dtype*) when given, else into a new array.
+    """
     y = np.ascontiguousarray(y)
-    z = np.empty(y.shape, dtype=dtype)
+    z = np.empty(y.shape, dtype=dtype) if out is None else out
     map_rows(lambda r0, r1: standardize_into(y[r0:r1], z[r0:r1]), *_size(y))
     return z
 
