@@ -24,6 +24,7 @@ normalized variables, float64 continuous data) and accumulate in float64:
   :func:`normalize_into` then :func:`pair_sums`, without the ``N x T``
   variables of level 0); :func:`scaled_pair_sums_bytes` the same for one-byte
   rows by table look-up;
+* :func:`value_flags` -- what kind of values the data hold, in one pass;
 * :func:`finish_rows` -- products to rounded correlations in place (the
   numpy formula's operations, element by element, no temporaries);
 * :func:`proportional_rows` -- whether each normalized row is exactly a
@@ -59,6 +60,7 @@ __all__ = [
     "scaled_pair_sums",
     "scaled_pair_sums_bytes",
     "finish_rows",
+    "value_flags",
 ]
 
 
@@ -419,3 +421,38 @@ def finish_rows(prod, r0, r1, sums, spread, n_time, exact, decimals):  # pragma:
                 v = v * inv
             row[j] = np.rint(v * scale) / scale
     return prod
+
+
+@njit(cache=True, nogil=True)
+def value_flags(x):  # pragma: no cover - compiled
+    """``(has_negative, all_integral, only_0_1, only_minus1_1)`` over every value of *x*.
+
+    One pass, no temporaries; stops once every flag is settled. Integral
+    means ``floor(v) == v`` (NaN is not, infinities are), as numpy's
+    ``v == round(v)``; meaningful for float data only (``floor`` of a large
+    int64 goes through float64).
+    """
+    has_neg = False
+    integral = True
+    only01 = True
+    onlypm1 = True
+    n, t_len = x.shape
+    for i in range(n):
+        row = x[i]
+        neg = False
+        frac = False
+        not01 = False
+        notpm1 = False
+        for t in range(t_len):
+            v = row[t]
+            neg |= v < 0
+            frac |= math.floor(v) != v
+            not01 |= (v != 0) & (v != 1)
+            notpm1 |= (v != -1) & (v != 1)
+        has_neg |= neg
+        integral &= not frac
+        only01 &= not not01
+        onlypm1 &= not notpm1
+        if has_neg and not integral and not only01 and not onlypm1:
+            break
+    return has_neg, integral, only01, onlypm1

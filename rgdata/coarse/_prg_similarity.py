@@ -116,8 +116,11 @@ def exact_product_dtype(integer: bool, top: float, t_len: int) -> str | None:
 def _all_integer(x: np.ndarray) -> bool:
     if not np.issubdtype(x.dtype, np.floating):
         return np.issubdtype(x.dtype, np.integer) or x.dtype == bool
-    for start in range(0, x.shape[0], 256):  # early exit on the first non-integer chunk
-        part = x[start : start + 256]
+    # early exit on the first non-integer chunk; the first row alone first (normalized
+    # variables fail there, without a 256-row temporary)
+    starts = [0, *range(1, x.shape[0], 256)]
+    for start, stop in zip(starts, [*starts[1:], x.shape[0]], strict=True):
+        part = x[start:stop]
         if not np.array_equal(part, np.rint(part)):
             return False
     return True

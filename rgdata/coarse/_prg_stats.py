@@ -20,6 +20,7 @@ from ._prg_kernels import (
     scaled_pair_sums,
     scaled_pair_sums_bytes,
     standardize_into,
+    value_flags,
 )
 from ._prg_parallel import map_rows
 
@@ -54,18 +55,15 @@ def data_coding(x: np.ndarray) -> str:
     """Classify the values: ``"01"``, ``"pm1"``, ``"counts"`` or ``"continuous"``."""
     if x.dtype == bool:
         return "01"
-    has_neg = False
-    integral = True
-    only01 = True
-    onlypm1 = True
-    chunk = rows_per_chunk(x.shape[1])
-    for r0 in range(0, x.shape[0], chunk):
-        blk = x[r0 : r0 + chunk]
-        if x.dtype.kind == "f":
-            integral = integral and bool(np.all(blk == np.round(blk)))
-        has_neg = has_neg or bool(np.any(blk < 0))
-        only01 = only01 and bool(np.all((blk == 0) | (blk == 1)))
-        onlypm1 = onlypm1 and bool(np.all((blk == -1) | (blk == 1)))
+    # one pass of a numba kernel per row chunk, on numba's threads; the flags do not
+    # depend on the order of the values, so an F-ordered array is read as its transpose
+    if not x.flags.c_contiguous:
+        x = x.T if x.flags.f_contiguous else np.ascontiguousarray(x)
+    flags = map_rows(lambda r0, r1: value_flags(x[r0:r1]), *_size(x))
+    has_neg = any(f[0] for f in flags)
+    integral = x.dtype.kind != "f" or all(f[1] for f in flags)  # (the kernel's floor is float)
+    only01 = all(f[2] for f in flags)
+    onlypm1 = all(f[3] for f in flags)
     if only01:
         return "01"
     if onlypm1:

@@ -135,3 +135,13 @@ def test_prg_clusters_do_not_depend_on_the_blas_kernel(core, tmp_path):
         )
         out[name] = np.array(json.loads(run.stdout))
     np.testing.assert_array_equal(out[core], out["default"])
+
+
+@pytest.mark.parametrize("n_rows", [1, 2, 256, 257, 600])
+def test_a_non_integer_anywhere_leaves_the_integer_path(n_rows):
+    x = np.ones((n_rows, 7), dtype=np.float32)
+    assert pairing_rows(x + np.arange(7)).exact
+    for row in {0, min(1, n_rows - 1), n_rows // 2, n_rows - 1}:
+        y = x.copy()
+        y[row, 4] = 0.5
+        assert not pairing_rows(y).exact

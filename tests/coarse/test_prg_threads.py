@@ -18,7 +18,7 @@ from rgdata import _threads
 from rgdata.coarse import _prg_parallel, prg
 from rgdata.coarse._prg_bits import bit_planes, n_planes, plane_gram
 from rgdata.coarse._prg_parallel import row_chunks
-from rgdata.coarse._prg_stats import _NO_EDGES, moments_rows
+from rgdata.coarse._prg_stats import _NO_EDGES, data_coding, moments_rows
 
 from ._data import tied_spikes
 
@@ -123,3 +123,42 @@ def test_prg_on_threads_equals_prg_on_one_thread(spy, kind, kw):
     threaded = _run(x, **kw)
     assert {n for n, _ in spy.calls} == {2}  # every large kernel went to two threads
     assert threaded.identical(serial)
+
+
+def _coding_reference(x):
+    """The numpy classification that data_coding replaced."""
+    if x.dtype == bool:
+        return "01"
+    integral = x.dtype.kind != "f" or bool(np.all(x == np.round(x)))
+    if np.all((x == 0) | (x == 1)):
+        return "01"
+    if np.all((x == -1) | (x == 1)):
+        return "pm1"
+    return "counts" if integral and not np.any(x < 0) else "continuous"
+
+
+def test_data_coding_classifies_as_numpy_does(spy, rng):
+    base = rng.integers(0, 2, size=(40, 300))
+    cases = [
+        base.astype(bool),
+        base.astype(np.int8),
+        (2 * base - 1).astype(np.int16),
+        (3 * base).astype(np.int32),
+        (base - 2).astype(np.int8),
+        base.astype(np.float32),
+        (2.0 * base - 1.0),
+        base * 3.0,
+        base + 0.5,
+        np.where(base, np.inf, 0.0),
+        np.asfortranarray(base * 2.0),
+        (base * 3.0)[:, ::2],
+        np.zeros((0, 5)),
+        np.full((3, 4), 2**61 + 1, dtype=np.int64),  # counts beyond float64's integers
+    ]
+    for threads in (1, 2):
+        spy.set_threads(threads)
+        for x in cases:
+            assert data_coding(x) == _coding_reference(x), (x.dtype, x[:1, :4])
+    late = np.zeros((40, 300))
+    late[39, 299] = 0.5  # the only non-integer, in the last row
+    assert data_coding(late) == "continuous"
