@@ -22,7 +22,7 @@ from ._prg_kernels import (
     standardize_into,
     value_flags,
 )
-from ._prg_parallel import map_rows
+from ._prg_parallel import map_rows, n_threads_for
 
 __all__ = [
     "rows_per_chunk",
@@ -212,15 +212,17 @@ def autocorrelation_rows(
         p0 = np.empty(n)
         nfft = scipy.fft.next_fast_len(length + max_lag + 1, real=True)
         chunk = rows_per_chunk(length)
+        # each row transformed alone, whichever thread (scipy's workers) takes it
+        workers = n_threads_for(n * nfft * np.log2(nfft))
         for r0 in range(0, n, chunk):
             r1 = min(n, r0 + chunk)
             dx = np.zeros((r1 - r0, nfft), dtype=np.float32)  # zero-padded in place
-            scale, p0[r0:r1] = centered_f32(x[r0:r1], means[r0:r1], t0, t1, dx)
-            f = scipy.fft.rfft(dx, axis=1)
+            scale, p0[r0:r1] = _centered_rows(x[r0:r1], means[r0:r1], t0, t1, dx)
+            f = scipy.fft.rfft(dx, axis=1, workers=workers)
             del dx
             power = f.real**2 + f.imag**2
             del f
-            part = scipy.fft.irfft(power, n=nfft, axis=1)[:, : max_lag + 1]
+            part = scipy.fft.irfft(power, n=nfft, axis=1, workers=workers)[:, : max_lag + 1]
             prod[r0:r1] = part / (scale**2)[:, None]
         prod[:, 0] = p0
     var = p0 / length
@@ -229,6 +231,18 @@ def autocorrelation_rows(
     acf = np.full_like(prod, np.nan)
     acf[ok] = prod[ok] / var[ok, None]
     return acf, ok
+
+
+def _centered_rows(
+    x: np.ndarray, means: np.ndarray, t0: int, t1: int, out: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~rgdata.coarse._prg_kernels.centered_f32` on row chunks (numba's threads)."""
+    parts = map_rows(
+        lambda r0, r1: centered_f32(x[r0:r1], means[r0:r1], t0, t1, out[r0:r1]),
+        x.shape[0],
+        x.shape[0] * (t1 - t0),
+    )
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def tau_from_acf(acf: np.ndarray) -> float:

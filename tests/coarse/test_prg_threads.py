@@ -18,7 +18,7 @@ from rgdata import _threads
 from rgdata.coarse import _prg_parallel, prg
 from rgdata.coarse._prg_bits import bit_planes, n_planes, plane_gram
 from rgdata.coarse._prg_parallel import row_chunks
-from rgdata.coarse._prg_stats import _NO_EDGES, data_coding, moments_rows
+from rgdata.coarse._prg_stats import _NO_EDGES, autocorrelation_rows, data_coding, moments_rows
 
 from ._data import tied_spikes
 
@@ -162,3 +162,15 @@ def test_data_coding_classifies_as_numpy_does(spy, rng):
     late = np.zeros((40, 300))
     late[39, 299] = 0.5  # the only non-integer, in the last row
     assert data_coding(late) == "continuous"
+
+
+@pytest.mark.parametrize("method", ["fft", "direct"])
+def test_autocorrelation_on_threads_is_the_serial_one(spy, method, rng):
+    x = rng.standard_normal((37, 5001)).cumsum(axis=1)  # long correlations
+    spy.set_threads(1)
+    serial = autocorrelation_rows(x, 300, method=method)
+    spy.set_threads(2)
+    threaded = autocorrelation_rows(x, 300, method=method, t0=0)
+    assert any(n == 2 for n, _ in spy.calls)
+    np.testing.assert_array_equal(threaded[0], serial[0])
+    np.testing.assert_array_equal(threaded[1], serial[1])
