@@ -135,6 +135,10 @@ def idle_threads(max_threads: int | None = None) -> int:
     return int(min(top, max(1, round(available_cores() - load))))
 
 
+#: marks the threads of a multi-threaded :func:`map_chunks` while they run chunks
+_CHUNK_WORKER = threading.local()
+
+
 def chunk_threads(max_threads: int | None = None) -> int:
     """Threads for one large call cut into chunks (:func:`map_chunks`).
 
@@ -154,13 +158,17 @@ def chunk_threads(max_threads: int | None = None) -> int:
     Returns
     -------
     int
-        *max_threads* capped at :func:`available_cores`, at least 1.
+        *max_threads* capped at :func:`available_cores`, at least 1; 1 when
+        called from a chunk that :func:`map_chunks` runs on several threads
+        (no threads within threads).
 
     Examples
     --------
     >>> chunk_threads(1)
     1
     """
+    if getattr(_CHUNK_WORKER, "active", False):  # inside a chunk: no threads within threads
+        return 1
     top = numba.get_num_threads() if max_threads is None else int(max_threads)
     return max(1, min(top, available_cores()))
 
@@ -210,16 +218,21 @@ def map_chunks(func: Callable[[int], Any], n_chunks: int, n_threads: int) -> lis
     lock = threading.Lock()
 
     def work() -> None:
-        while not errors:
-            with lock:
-                k = next(counter)
-            if k >= n_chunks:
-                return
-            try:
-                results[k] = func(k)
-            except BaseException as err:  # handed to the caller below
-                errors.append(err)
-                return
+        outer = getattr(_CHUNK_WORKER, "active", False)
+        _CHUNK_WORKER.active = True
+        try:
+            while not errors:
+                with lock:
+                    k = next(counter)
+                if k >= n_chunks:
+                    return
+                try:
+                    results[k] = func(k)
+                except BaseException as err:  # handed to the caller below
+                    errors.append(err)
+                    return
+        finally:
+            _CHUNK_WORKER.active = outer
 
     helpers = [threading.Thread(target=work, daemon=True) for _ in range(n_threads - 1)]
     for thread in helpers:

@@ -58,3 +58,24 @@ def test_chunk_threads_is_numbas_count_within_the_cores(monkeypatch, cores, numb
     assert chunk_threads() == want
     assert chunk_threads(1) == 1
     assert chunk_threads(0) == 1
+
+
+def test_no_threads_within_threads(monkeypatch):
+    monkeypatch.setattr(_threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(_threads.numba, "get_num_threads", lambda: 2)
+    assert chunk_threads() == 2
+    assert map_chunks(lambda k: chunk_threads(), 6, 2) == [1] * 6  # every chunk, both threads
+    assert chunk_threads() == 2  # restored on the calling thread
+    assert map_chunks(lambda k: chunk_threads(), 3, 1) == [2] * 3  # a serial loop may thread
+
+
+def test_a_failing_chunk_restores_the_calling_thread(monkeypatch):
+    monkeypatch.setattr(_threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(_threads.numba, "get_num_threads", lambda: 2)
+
+    def chunk(k):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        map_chunks(chunk, 4, 2)
+    assert chunk_threads() == 2

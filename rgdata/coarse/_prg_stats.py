@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .._threads import map_chunks
 from ._prg_kernels import (
     centered_f32,
     lagged_products,
@@ -305,8 +306,13 @@ def level_stats(
         if ok.any():
             acf_mean = acf[ok].mean(axis=0)
     if with_acf and n:
-        for b in range(n_blocks):
-            acf, ok = autocorrelation_rows(raw, max_lag, t0=block_edges[b], t1=block_edges[b + 1])
+        # the blocks are independent: one per thread at a time (their own kernels then
+        # stay on that thread, see rgdata._threads.map_chunks)
+        def block_acf(b: int) -> tuple[np.ndarray, np.ndarray]:
+            return autocorrelation_rows(raw, max_lag, t0=block_edges[b], t1=block_edges[b + 1])
+
+        work = n * t_len * min(max_lag + 1, 64)
+        for b, (acf, ok) in enumerate(map_chunks(block_acf, n_blocks, n_threads_for(work))):
             if ok.any():
                 acfb_mean[:, b] = acf[ok].sum(axis=0) / ok.sum()
     return {

@@ -25,12 +25,14 @@ from ._data import tied_spikes
 
 @pytest.fixture
 def spy(monkeypatch):
-    """Every call of map_chunks: (threads, chunks); numba's thread count set by *set_threads*."""
+    """Calls of map_chunks (not from within a chunk): (threads, chunks); numba's thread
+    count set by *set_threads*."""
     calls = []
     real = _threads.map_chunks
 
     def recording(func, n_chunks, n_threads):
-        calls.append((n_threads, n_chunks))
+        if not getattr(_threads._CHUNK_WORKER, "active", False):  # not a call within a chunk
+            calls.append((n_threads, n_chunks))
         return real(func, n_chunks, n_threads)
 
     monkeypatch.setattr(_threads, "map_chunks", recording)
