@@ -371,45 +371,68 @@ def _to_correlation(cov: np.ndarray) -> np.ndarray:
 def _cluster_spectra(x, clusters, membership, levels, block_levels, block_edges, correlation):
     top = max(levels)
     n_blocks = block_edges.size - 1
-    t_len = x.shape[1]
+    roots = [
+        (lv, c)
+        for lv in range(top + 1)
+        for c in range(clusters[lv].shape[0])
+        if lv == top or membership[lv + 1, clusters[lv][c, 0]] < 0
+    ]
+
+    def root(k: int) -> list:
+        lv, c = roots[k]
+        return _root_spectra(x, clusters[lv][c], lv, levels, block_levels, block_edges, correlation)
+
+    # roots on numba's threads (numpy's linear algebra releases the GIL); their
+    # eigenvalue sums are added below in root order, as one thread adds them
+    work = sum(clusters[lv][c].size for lv, c in roots) * x.shape[1]
+    parts = map_chunks(root, len(roots), n_threads_for(work))
     sums = {lv: np.zeros(2**lv) for lv in levels}
     counts = dict.fromkeys(levels, 0)
     bsums = {lv: np.zeros((2**lv, n_blocks)) for lv in block_levels}
-    for lv in range(top + 1):
-        cl = clusters[lv]
-        for c in range(cl.shape[0]):
-            is_root = lv == top or membership[lv + 1, cl[c, 0]] < 0
-            if not is_root:
-                continue
-            units = cl[c]
-            xr_ = x[units].astype(np.float64)
-            covs = []
-            means = []
-            for b in range(n_blocks):
-                part = xr_[:, block_edges[b] : block_edges[b + 1]]
-                m = part.mean(axis=1)
-                d = part - m[:, None]
-                covs.append(d @ d.T / part.shape[1])
-                means.append(m)
-            mean_all = xr_.mean(axis=1)
-            full = np.zeros((units.size, units.size))
-            for b in range(n_blocks):
-                w = (block_edges[b + 1] - block_edges[b]) / t_len
-                dm = means[b] - mean_all
-                full += w * (covs[b] + np.outer(dm, dm))
-            if correlation:
-                full = _to_correlation(full)
-                covs = [_to_correlation(c) for c in covs]
-            for sub_lv in range(lv + 1):
-                size = 2**sub_lv
-                if sub_lv in sums:
-                    ev = np.linalg.eigvalsh(_diag_blocks(full, size))[:, ::-1]
-                    sums[sub_lv] += ev.sum(axis=0)
-                    counts[sub_lv] += ev.shape[0]
-                if sub_lv in bsums:
-                    for b in range(n_blocks):
-                        ev = np.linalg.eigvalsh(_diag_blocks(covs[b], size))[:, ::-1]
-                        bsums[sub_lv][:, b] += ev.sum(axis=0)
+    for part in parts:
+        for sub_lv, ev_sum, count, block_sums in part:
+            if ev_sum is not None:
+                sums[sub_lv] += ev_sum
+                counts[sub_lv] += count
+            for b, ev_b in enumerate(block_sums):
+                bsums[sub_lv][:, b] += ev_b
     spectra = {lv: sums[lv] / counts[lv] for lv in levels}
     spectra_b = {lv: bsums[lv] / counts[lv] for lv in block_levels}
     return spectra, spectra_b
+
+
+def _root_spectra(x, units, lv, levels, block_levels, block_edges, correlation) -> list:
+    """``[(sub_level, eigenvalue sum or None, count, [block eigenvalue sums])]`` of one root."""
+    n_blocks = block_edges.size - 1
+    t_len = x.shape[1]
+    xr_ = x[units].astype(np.float64)
+    covs = []
+    means = []
+    for b in range(n_blocks):
+        part = xr_[:, block_edges[b] : block_edges[b + 1]]
+        m = part.mean(axis=1)
+        d = part - m[:, None]
+        covs.append(d @ d.T / part.shape[1])
+        means.append(m)
+    mean_all = xr_.mean(axis=1)
+    full = np.zeros((units.size, units.size))
+    for b in range(n_blocks):
+        w = (block_edges[b + 1] - block_edges[b]) / t_len
+        dm = means[b] - mean_all
+        full += w * (covs[b] + np.outer(dm, dm))
+    if correlation:
+        full = _to_correlation(full)
+        covs = [_to_correlation(c) for c in covs]
+    out = []
+    for sub_lv in range(lv + 1):
+        size = 2**sub_lv
+        ev_sum, count, block_sums = None, 0, []
+        if sub_lv in levels:
+            ev = np.linalg.eigvalsh(_diag_blocks(full, size))[:, ::-1]
+            ev_sum, count = ev.sum(axis=0), ev.shape[0]
+        if sub_lv in block_levels:
+            for b in range(n_blocks):
+                ev = np.linalg.eigvalsh(_diag_blocks(covs[b], size))[:, ::-1]
+                block_sums.append(ev.sum(axis=0))
+        out.append((sub_lv, ev_sum, count, block_sums))
+    return out
