@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._threads import chunk_threads
 from .._validation import describe
 from ._prg_pairing import pairing_extra_bytes
 from ._prg_stats import rows_per_chunk
@@ -169,8 +170,9 @@ def prg_peak_bytes(
         the normalized variables ``y`` (N x T_pair) throughout, plus either
         the standardized copy and the N x N correlation matrix (pairing), the
         first level's sums (summing), or the row-chunks of the FFT of the
-        autocorrelation (the other per-level statistics read the rows in
-        place). The pairing itself needs
+        autocorrelation or the clusters' covariances, one set per two
+        threads (:func:`rgdata._threads.chunk_threads`; the other per-level
+        statistics read the rows in place). The pairing itself needs
         :func:`~rgdata.coarse._prg_pairing.pairing_extra_bytes` (linear in N,
         also on tied data).
     """
@@ -191,8 +193,12 @@ def prg_peak_bytes(
         ),
     )
     summing = max(1.5 * n * t * sum_itemsize, 0.5 * n * t * sum_itemsize + 1.5 * y)
-    stats = _CHUNK_COPIES * chunk
-    spectra = 3 * min(n, max_eigen_size) * t * 8
+    # the blocks' autocorrelations and the clusters' spectra run one block or root per
+    # thread: a block's FFT chunks are a fraction of the whole recording's, and a root
+    # holds ~1.2 K T float64 at once, so the three copies counted cover two threads
+    sets = -(-chunk_threads() // 2)
+    stats = sets * _CHUNK_COPIES * chunk
+    spectra = 3 * min(n, sets * max_eigen_size) * t * 8
     base = (n * t * input_itemsize if copies_input else 0) + y
     return int(_MARGIN * (base + max(pairing, summing, stats, spectra)) + _OVERHEAD)
 
