@@ -26,14 +26,23 @@ only changes how long a call takes:
   (the available cores minus the 1-minute load average, rounded), at least
   one. On the 2-core development machine under a load of 4, a 50-unit
   maximum-entropy fit took 2.3-2.7x longer with 2 threads than with 1.
+* :func:`chunk_threads` / :func:`map_chunks`, for a few large calls (PRG's
+  per-level kernels, each run once or twice per level: too few calls to time
+  both modes): the work is cut into many chunks that Python threads take one
+  after the other (the kernels release the GIL), so a thread whose core is
+  busy takes fewer chunks instead of stalling the others at a barrier, and
+  no thread spins: all the threads numba allows, busy cores or not
+  (measured faster than one thread with a busy-loop on the other core).
 
 The chooser's :meth:`ThreadChooser.summary` goes into a sampler's ``attrs``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,9 +54,11 @@ __all__ = [
     "EXPLORE_FRACTION",
     "ThreadChooser",
     "available_cores",
+    "chunk_threads",
     "fit_threads",
     "free_cores_now",
     "idle_threads",
+    "map_chunks",
     "run_with_threads",
 ]
 
@@ -122,6 +133,116 @@ def idle_threads(max_threads: int | None = None) -> int:
     except (AttributeError, OSError):  # not available on this platform
         return max(1, top)
     return int(min(top, max(1, round(available_cores() - load))))
+
+
+#: marks the threads of a multi-threaded :func:`map_chunks` while they run chunks
+_CHUNK_WORKER = threading.local()
+
+
+def chunk_threads(max_threads: int | None = None) -> int:
+    """Threads for one large call cut into chunks (:func:`map_chunks`).
+
+    No check of the free cores is needed here: the chunks go to whichever
+    thread is free and no thread waits at a barrier or spins, so a thread on
+    a busy core only does a smaller share (PRG at N = 4096 on the 2-core
+    development machine with a busy-loop process on one core and another
+    developer's jobs: 2.5 s with two threads against 3.5 s with one,
+    ``benchmarks/bench_prg_threads.py``).
+
+    Parameters
+    ----------
+    max_threads : int, optional
+        Upper bound (default ``numba.get_num_threads()``, which
+        ``NUMBA_NUM_THREADS`` or :func:`numba.set_num_threads` set).
+
+    Returns
+    -------
+    int
+        *max_threads* capped at :func:`available_cores`, at least 1; 1 when
+        called from a chunk that :func:`map_chunks` runs on several threads
+        (no threads within threads).
+
+    Examples
+    --------
+    >>> chunk_threads(1)
+    1
+    """
+    if getattr(_CHUNK_WORKER, "active", False):  # inside a chunk: no threads within threads
+        return 1
+    top = numba.get_num_threads() if max_threads is None else int(max_threads)
+    return max(1, min(top, available_cores()))
+
+
+def map_chunks(func: Callable[[int], Any], n_chunks: int, n_threads: int) -> list[Any]:
+    """``[func(k) for k in range(n_chunks)]``, the chunks shared out among *n_threads* threads.
+
+    The calling thread and ``n_threads - 1`` helpers each take the next chunk
+    not yet taken (in order) whenever they finish one, so a thread slowed
+    down by a busy core takes fewer chunks rather than holding up the rest.
+    *func* should release the GIL (numba ``nogil`` kernels, large numpy
+    operations) and write only its own chunk's part of any shared output;
+    each chunk is then computed exactly as one thread would compute it.
+
+    Parameters
+    ----------
+    func : callable
+        Called with the chunk index.
+    n_chunks : int
+        Number of chunks.
+    n_threads : int
+        Threads to use (the caller's included); 1 (or one chunk) runs the
+        chunks in order on the calling thread.
+
+    Returns
+    -------
+    list
+        The results in chunk order.
+
+    Raises
+    ------
+    Exception
+        The first exception raised by *func* (the remaining chunks are not
+        started).
+
+    Examples
+    --------
+    >>> map_chunks(lambda k: k * k, 5, 2)
+    [0, 1, 4, 9, 16]
+    """
+    n_threads = max(1, min(int(n_threads), n_chunks))
+    if n_threads == 1:
+        return [func(k) for k in range(n_chunks)]
+    results: list[Any] = [None] * n_chunks
+    errors: list[BaseException] = []
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def work() -> None:
+        outer = getattr(_CHUNK_WORKER, "active", False)
+        _CHUNK_WORKER.active = True
+        try:
+            while not errors:
+                with lock:
+                    k = next(counter)
+                if k >= n_chunks:
+                    return
+                try:
+                    results[k] = func(k)
+                except BaseException as err:  # handed to the caller below
+                    errors.append(err)
+                    return
+        finally:
+            _CHUNK_WORKER.active = outer
+
+    helpers = [threading.Thread(target=work, daemon=True) for _ in range(n_threads - 1)]
+    for thread in helpers:
+        thread.start()
+    work()
+    for thread in helpers:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 @contextmanager

@@ -13,7 +13,16 @@ import pytest
 import rgdata
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("matplotlib", "numba", "sklearn", "scipy.stats", "scipy.optimize", "jax", "dask")
+HEAVY = (
+    "matplotlib",
+    "numba",
+    "sklearn",
+    "scipy.stats",
+    "scipy.optimize",
+    "scipy.interpolate",
+    "jax",
+    "dask",
+)
 
 
 def loaded_after(statement: str) -> set[str]:
@@ -36,6 +45,20 @@ def test_import_rgdata_loads_no_heavy_dependency():
 def test_analysis_subpackages_do_not_load_scipy_stats_or_plotting(sub):
     # numba is what prg and momentum run on; scipy.stats (~0.5 s) and plotting are not
     assert loaded_after(f"import rgdata.{sub}") & {"scipy.stats", "matplotlib", "sklearn"} == set()
+
+
+def test_a_prg_run_and_its_exponent_fit_leave_scipy_interpolate_unloaded():
+    # the whole-process PRG benchmarks import both; only the level-distance splines need it
+    statement = (
+        "import numpy as np, warnings, rgdata\n"
+        "from rgdata.coarse import prg\n"
+        "from rgdata.diagnostics import fit_exponent\n"
+        "warnings.simplefilter('ignore')\n"
+        "x = (np.random.default_rng(0).random((64, 2000)) < 0.1).astype(np.int8)\n"
+        "res = prg(rgdata.as_activity(x, kind='spikes'), observables=('variance', 'silence'))\n"
+        "fit_exponent(res, 'variance')"
+    )
+    assert "scipy.interpolate" not in loaded_after(statement)
 
 
 def test_every_exported_name_resolves():

@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._prg_kernels import pair_sums
-from ._prg_stats import level_stats, tau_from_acf
+from ._prg_stats import level_stats, pair_rows, tau_from_acf
 
 if TYPE_CHECKING:
     from ._prg_setup import PrgData
@@ -195,7 +194,7 @@ def block_level_stats(
             acf[level, : lag_b + 1] = st["acf_blocks"]
         if level < n_levels - 1:
             a, b = pairs[level]
-            raw = pair_sums(raw, a, b, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
+            raw = pair_rows(raw, a, b, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
     return {"var": var, "p0": p0, "acf": acf}
 
 

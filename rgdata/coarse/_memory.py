@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from .._threads import chunk_threads
 from .._validation import describe
 from ._prg_pairing import pairing_extra_bytes
-from ._prg_similarity import _ROW_CHUNK
 from ._prg_stats import rows_per_chunk
 
 __all__ = [
@@ -112,11 +112,11 @@ def _pairing_bytes(
     """Bytes alive while one step pairs *m* rows: variables, prepared rows, matrix or lists.
 
     The dense path holds the symmetric product in the prepared rows' dtype
-    (*product_itemsize*), float64 temporaries of one chunk of rows while
-    finishing it, and a converted copy when the product's dtype is not
-    ``corr_dtype``. With *approximate* (``pairing="approximate"``) a step of
-    more than ``APPROX_OPTIONS["min_units"]`` rows holds NN-descent's vectors,
-    forest and graph and the candidate lists instead
+    (*product_itemsize*, finished in place without temporaries) and a
+    converted copy when the product's dtype is not ``corr_dtype``. With
+    *approximate* (``pairing="approximate"``) a step of more than
+    ``APPROX_OPTIONS["min_units"]`` rows holds NN-descent's vectors, forest
+    and graph and the candidate lists instead
     (:func:`~rgdata.coarse._ann.ann_pairing_bytes`).
     """
     from ._ann import APPROX_OPTIONS, ann_pairing_bytes  # noqa: PLC0415 (import cycle)
@@ -128,8 +128,7 @@ def _pairing_bytes(
         return y + prepared + sparse_pairing_bytes(m)
     matrix = m * m * product_itemsize
     converted = m * m * corr_itemsize if product_itemsize != corr_itemsize else 0
-    work = 3 * min(m, _ROW_CHUNK) * m * 8
-    return y + prepared + matrix + max(work, converted, pairing_extra_bytes(m))
+    return y + prepared + matrix + max(converted, pairing_extra_bytes(m))
 
 
 def prg_peak_bytes(
@@ -191,8 +190,9 @@ def prg_peak_bytes(
         the normalized variables ``y`` (N x T_pair) throughout, plus either
         the standardized copy and the N x N correlation matrix (pairing), the
         first level's sums (summing), or the row-chunks of the FFT of the
-        autocorrelation (the other per-level statistics read the rows in
-        place). The pairing itself needs
+        autocorrelation or the clusters' covariances, one set per two
+        threads (:func:`rgdata._threads.chunk_threads`; the other per-level
+        statistics read the rows in place). The pairing itself needs
         :func:`~rgdata.coarse._prg_pairing.pairing_extra_bytes` (linear in N,
         also on tied data).
     """
@@ -223,8 +223,12 @@ def prg_peak_bytes(
         ),
     )
     summing = max(1.5 * n * t * sum_itemsize, 0.5 * n * t * sum_itemsize + 1.5 * y)
-    stats = _CHUNK_COPIES * chunk
-    spectra = 3 * min(n, max_eigen_size) * t * 8
+    # the blocks' autocorrelations and the clusters' spectra run one block or root per
+    # thread: a block's FFT chunks are a fraction of the whole recording's, and a root
+    # holds ~1.2 K T float64 at once, so the three copies counted cover two threads
+    sets = -(-chunk_threads() // 2)
+    stats = sets * _CHUNK_COPIES * chunk
+    spectra = 3 * min(n, sets * max_eigen_size) * t * 8
     base = (n * t * input_itemsize if copies_input else 0) + y
     return int(_MARGIN * (base + max(pairing, summing, stats, spectra)) + _OVERHEAD)
 

@@ -22,6 +22,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
+from ._prg_parallel import map_rows
+
 __all__ = ["MAX_PLANES", "bit_planes", "n_planes", "plane_gram", "plane_moments"]
 
 #: more planes cost ``planes^2`` products: beyond values 0-3 the BLAS product is cheaper
@@ -63,8 +65,10 @@ def bit_planes(x: np.ndarray, n_planes: int) -> np.ndarray:
     """Pack the rows of *x* (integers in ``[0, 2**n_planes)``) into bit planes.
 
     Returns a uint64 array ``(n_planes, m, words)`` with ``words = ceil(T / 64)``
-    (zero-padded), plane ``a`` holding bit ``a`` of every value. Float rows
-    must hold integers (they are converted a chunk at a time).
+    (zero-padded), plane ``a`` holding bit ``a`` of every value (bit ``k``
+    of word ``w`` is sample ``64 w + k``). Float rows must hold integers. Rows
+    are packed on numba's threads
+    (:func:`rgdata.coarse._prg_parallel.map_rows`).
 
     Examples
     --------
@@ -76,17 +80,30 @@ def bit_planes(x: np.ndarray, n_planes: int) -> np.ndarray:
     """
     m, t_len = x.shape
     n_words = -(-t_len // 64)
-    out = np.zeros((n_planes, m, n_words * 8), dtype=np.uint8)
-    for start in range(0, m, 256):  # a chunk of rows at a time: no full-size temporaries
-        part = x[start : start + 256]
-        if part.dtype.kind not in "iub":
-            part = part.astype(np.uint8)
-        for a in range(n_planes):
-            bits = (part >> a) & 1 if a else part & 1
-            packed = np.packbits(bits.astype(np.uint8, copy=False), axis=1, bitorder="little")
-            out[a, start : start + 256, : packed.shape[1]] = packed
-    # little-endian bytes of little-endian bits: bit k of word w is sample 64 w + k
-    return out.view("<u8").astype(np.uint64, copy=False)
+    out = np.empty((n_planes, m, n_words), dtype=np.uint64)
+    if x.dtype == bool:
+        x = x.view(np.uint8)
+    map_rows(lambda r0, r1: _pack_rows(x, out, r0, r1), m, m * t_len * n_planes)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _pack_rows(x, out, r0, r1):  # pragma: no cover - compiled
+    """Pack rows ``r0 .. r1``: bit ``k`` of ``out[a, i, w]`` is bit ``a`` of ``x[i, 64 w + k]``."""
+    n_planes, _, n_words = out.shape
+    t_len = x.shape[1]
+    for i in range(r0, r1):
+        row = x[i]
+        for w in range(n_words):
+            s0 = 64 * w
+            n = min(64, t_len - s0)
+            for a in range(n_planes):
+                word = np.uint64(0)
+                for k in range(n):
+                    bit = np.uint64((np.int64(row[s0 + k]) >> a) & 1)
+                    word |= bit << np.uint64(k)
+                out[a, i, w] = word
+    return out
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -130,11 +147,17 @@ def _count4(planes, i, j):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _gram_kernel(planes, out):  # pragma: no cover - compiled
-    """Blocks of ``_BLOCK`` rows (in cache) against every later row, four rows at a time."""
+def _gram_rows(planes, out, r0, r1):  # pragma: no cover - compiled
+    """Rows ``r0 .. r1`` (``r0`` a multiple of ``_BLOCK``) against every later row.
+
+    Blocks of ``_BLOCK`` rows (in cache) against every row from the block on,
+    four rows at a time; each count is written to ``out[i, j]`` and
+    ``out[j, i]`` for the block's rows ``i <= j``: calls on disjoint row
+    ranges write disjoint entries.
+    """
     m = planes.shape[1]
-    for i0 in range(0, m, _BLOCK):
-        i1 = min(m, i0 + _BLOCK)
+    for i0 in range(r0, r1, _BLOCK):
+        i1 = min(r1, i0 + _BLOCK)
         for j in range(i0, m):
             top = min(i1, j + 1)
             i = i0
@@ -156,7 +179,10 @@ def plane_gram(planes: np.ndarray, dtype: str) -> np.ndarray:
     """``G = v v^T`` of the rows packed in *planes* (:func:`bit_planes`), in *dtype*.
 
     The caller makes sure the counts are exact in *dtype* (below ``2^24``
-    for float32).
+    for float32). Blocks of rows are counted on numba's threads
+    (:func:`rgdata.coarse._prg_parallel.map_rows`; the earliest blocks,
+    which meet the most rows, first): integer counts, the same numbers with
+    any number of threads.
 
     Examples
     --------
@@ -164,8 +190,11 @@ def plane_gram(planes: np.ndarray, dtype: str) -> np.ndarray:
     >>> plane_gram(bit_planes(v, 2), "float32").tolist()
     [[6.0, 5.0], [5.0, 6.0]]
     """
-    m = planes.shape[1]
-    return _gram_kernel(planes, np.empty((m, m), dtype=dtype))
+    n_planes, m, n_words = planes.shape
+    out = np.empty((m, m), dtype=dtype)
+    work = 0.5 * m * m * n_words * n_planes * n_planes
+    map_rows(lambda r0, r1: _gram_rows(planes, out, r0, r1), m, work, align=_BLOCK)
+    return out
 
 
 @njit(cache=True, nogil=True)

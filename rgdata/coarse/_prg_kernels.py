@@ -22,7 +22,11 @@ normalized variables, float64 continuous data) and accumulate in float64:
 * :func:`row_scales` / :func:`scaled_pair_sums` -- the first step's
   normalized pair sums straight from integer rows (the same float32 values as
   :func:`normalize_into` then :func:`pair_sums`, without the ``N x T``
-  variables of level 0);
+  variables of level 0); :func:`scaled_pair_sums_bytes` the same for one-byte
+  rows by table look-up;
+* :func:`value_flags` -- what kind of values the data hold, in one pass;
+* :func:`finish_rows` -- products to rounded correlations in place (the
+  numpy formula's operations, element by element, no temporaries);
 * :func:`proportional_rows` -- whether each normalized row is exactly a
   positive multiple of its integer cluster sum (then the sums are paired on
   the exact integer path: a correlation does not see a positive row scale).
@@ -54,6 +58,9 @@ __all__ = [
     "proportional_rows",
     "row_scales",
     "scaled_pair_sums",
+    "scaled_pair_sums_bytes",
+    "finish_rows",
+    "value_flags",
 ]
 
 
@@ -350,3 +357,102 @@ def scaled_pair_sums(s, scale, a, b, out):  # pragma: no cover - compiled
         for t in range(t_len):
             o[t] = o[t] + tmp[t]
     return out
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def scaled_pair_sums_bytes(s, signed, scale, a, b, out):  # pragma: no cover - compiled
+    """:func:`scaled_pair_sums` of one-byte integer rows *s* (``uint8``; ``int8`` viewed as such).
+
+    Each row's 256 possible quotients ``v / scale`` are tabulated in ``out``'s
+    dtype (the same divisions, the same rounding), then looked up: the
+    values of :func:`scaled_pair_sums` bit for bit, without a division per
+    sample. *signed*: the bytes hold ``int8`` values (``u - 256`` above 127).
+    """
+    t_len = s.shape[1]
+    table_a = np.empty(256, out.dtype)
+    table_b = np.empty(256, out.dtype)
+    for k in range(a.size):
+        sa = scale[a[k]]
+        sb = scale[b[k]]
+        for u in range(256):
+            v = u - 256 if signed and u > 127 else u
+            table_a[u] = np.float64(v) / sa
+            table_b[u] = np.float64(v) / sb
+        ra = s[a[k]]
+        rb = s[b[k]]
+        o = out[k]
+        for t in range(t_len):
+            o[t] = table_a[ra[t]] + table_b[rb[t]]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def finish_rows(prod, r0, r1, sums, spread, n_time, exact, decimals):  # pragma: no cover
+    """Rows ``r0 .. r1`` of the product matrix *prod* to rounded correlations, in place.
+
+    The operations of
+    :func:`rgdata.coarse._prg_similarity.finish_correlations` (``outer=True``),
+    element by element and in the same order, without fastmath (no fused
+    multiply-adds, no reassociation): ``(T G_ij - S_i S_j) / (P_i P_j)`` on the
+    exact path (0 where ``P_i P_j = 0``), ``G_ij / T`` otherwise, then
+    ``rint(v * 10**d) / 10**d`` (numpy's ``round``), computed in float64 and
+    stored in *prod*'s dtype. *sums* and *spread* are ``S`` and ``P`` (unused
+    when not *exact*).
+    """
+    m = prod.shape[1]
+    t = np.float64(n_time)
+    inv = 1.0 / t
+    scale = 1.0
+    for _ in range(decimals):
+        scale *= 10.0
+    for i in range(r0, r1):
+        row = prod[i]
+        for j in range(m):
+            v = np.float64(row[j])
+            if exact:
+                v = v * t
+                v = v - sums[i] * sums[j]
+                d = spread[i] * spread[j]
+                if d > 0:
+                    v = v / d
+                elif d == 0:
+                    v = 0.0
+            else:
+                v = v * inv
+            row[j] = np.rint(v * scale) / scale
+    return prod
+
+
+@njit(cache=True, nogil=True)
+def value_flags(x):  # pragma: no cover - compiled
+    """``(has_negative, all_integral, only_0_1, only_minus1_1)`` over every value of *x*.
+
+    One pass, no temporaries; stops once every flag is settled. Integral
+    means ``floor(v) == v`` (NaN is not, infinities are), as numpy's
+    ``v == round(v)``; meaningful for float data only (``floor`` of a large
+    int64 goes through float64).
+    """
+    has_neg = False
+    integral = True
+    only01 = True
+    onlypm1 = True
+    n, t_len = x.shape
+    for i in range(n):
+        row = x[i]
+        neg = False
+        frac = False
+        not01 = False
+        notpm1 = False
+        for t in range(t_len):
+            v = row[t]
+            neg |= v < 0
+            frac |= math.floor(v) != v
+            not01 |= (v != 0) & (v != 1)
+            notpm1 |= (v != -1) & (v != 1)
+        has_neg |= neg
+        integral &= not frac
+        only01 &= not not01
+        onlypm1 &= not notpm1
+        if has_neg and not integral and not only01 and not onlypm1:
+            break
+    return has_neg, integral, only01, onlypm1

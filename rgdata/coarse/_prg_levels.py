@@ -17,7 +17,7 @@ from .._progress import progress_bar
 from .._warnings import warn_user
 from ._ann import APPROX_OPTIONS, ann_pairs, pairing_quality
 from ._blocks import auto_max_lag, enough_lags
-from ._prg_kernels import pair_sums, proportional_rows, row_scales, scaled_pair_sums
+from ._prg_kernels import proportional_rows, row_scales
 from ._prg_pairing import greedy_pairs, random_pairs
 from ._prg_setup import LEFT_OUT_WARN_FRACTION, RETRY_LAG, PrgData, PrgOptions
 from ._prg_similarity import dense_similarity, pairing_rows, resolve_exact
@@ -27,7 +27,9 @@ from ._prg_stats import (
     autocorrelation_rows,
     level_stats,
     normalize_rows,
+    pair_rows,
     rows_per_chunk,
+    scaled_pair_rows,
     standardize_rows,
 )
 
@@ -108,6 +110,8 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
             exact,
             record=quality,
             sums=None if level == 0 or opts.holdout else raw,
+            # the rows of ybuf below y are free until the pair sums are written there
+            scratch=None if level == 0 or ybuf is None else ybuf[y.shape[0] :],
         )
         lp.approx_quality.append(quality)
         if cl.shape[0] % 2:
@@ -115,11 +119,11 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
         a, b_ = pairs[:, 0], pairs[:, 1]
         lp.step_pairs.append((a, b_))
         lp.clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
-        raw = pair_sums(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
+        raw = pair_rows(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
         if scales is not None:  # the first sums from the integers, normalized in place
             t_pair = data.x_pair.shape[1]
             ybuf = np.empty((a.size + a.size // 2, t_pair), dtype=data.float_dtype)
-            y = scaled_pair_sums(np.ascontiguousarray(data.x_pair), scales, a, b_, ybuf[: a.size])
+            y = scaled_pair_rows(np.ascontiguousarray(data.x_pair), scales, a, b_, ybuf[: a.size])
             const = normalize_rows(y, data.norm, y)
             scales = None
             continue
@@ -128,7 +132,7 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
             y_sum = np.empty((a.size, y.shape[1]), dtype=y.dtype)
         else:
             y_sum = ybuf[m : m + a.size]
-        y_sum = pair_sums(y, a, b_, y_sum)
+        y_sum = pair_rows(y, a, b_, y_sum)
         y = ybuf[: a.size]  # rows of the previous level, all read by now
         const = normalize_rows(y_sum, data.norm, y)
         del y_sum
@@ -176,7 +180,7 @@ def _extend_lags(lp: LevelPass, data: PrgData, max_lag: int) -> None:
             lp.acf_lags[level] = max_lag
         if level < max(short):
             a, b_ = lp.step_pairs[level]
-            raw = pair_sums(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
+            raw = pair_rows(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
 
 
 def _measure_level(
@@ -252,6 +256,7 @@ def choose_pairs(
     exact: str | None = "auto",
     record: dict | None = None,
     sums: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pairs ``(m // 2, 2)`` of the rows of *y*: greedy by correlation, or random.
 
@@ -268,6 +273,8 @@ def choose_pairs(
     rows, greedy pairing over approximate nearest-neighbour candidates
     (:mod:`rgdata.coarse._ann`); *record* (if given) then receives the
     subsample estimate of its quality (:func:`~rgdata.coarse._ann.pairing_quality`).
+    *scratch* (optional): free memory for the dense path's float64 z-scores
+    (:func:`~rgdata.coarse._prg_similarity.pairing_rows`).
     """
     m = y.shape[0]
     if opts.pairing == "random":
@@ -290,7 +297,8 @@ def choose_pairs(
     if use_sparse(m, opts.corr_dtype, product):  # the dense matrix would not fit: sparse path
         return sparse_choose_pairs(pairing_rows(y, exact))
     # dense: small non-negative integers are packed into bit planes, their products counted
-    return greedy_pairs(dense_similarity(pairing_rows(y, exact, packed=True), opts.corr_dtype))
+    rows = pairing_rows(y, exact, packed=True, scratch=scratch)
+    return greedy_pairs(dense_similarity(rows, opts.corr_dtype))
 
 
 #: integer sums up to this size make the proportionality check's float64 cross products exact

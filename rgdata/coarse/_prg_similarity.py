@@ -40,6 +40,8 @@ from threadpoolctl import threadpool_limits
 
 from .._gram import gram
 from ._prg_bits import bit_planes, n_planes, plane_gram, plane_moments
+from ._prg_kernels import finish_rows
+from ._prg_parallel import map_rows
 from ._prg_stats import standardize_rows
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "exact_product_dtype",
     "finish_correlations",
     "pairing_rows",
+    "scratch_view",
     "similarity",
     "dense_similarity",
 ]
@@ -56,8 +59,8 @@ __all__ = [
 TIE_DECIMALS = 6
 #: below this many rows, one BLAS thread (thread start-up and spinning cost more)
 _THREADED_MIN = 1024
-#: rows of the dense product finished at a time (float64 temporaries)
-_ROW_CHUNK = 1024
+#: stands in for the sums and spreads of rows off the exact path
+_NO_ROWS = np.zeros(0)
 
 
 @dataclass
@@ -113,8 +116,11 @@ def exact_product_dtype(integer: bool, top: float, t_len: int) -> str | None:
 def _all_integer(x: np.ndarray) -> bool:
     if not np.issubdtype(x.dtype, np.floating):
         return np.issubdtype(x.dtype, np.integer) or x.dtype == bool
-    for start in range(0, x.shape[0], 256):  # early exit on the first non-integer chunk
-        part = x[start : start + 256]
+    # early exit on the first non-integer chunk; the first row alone first (normalized
+    # variables fail there, without a 256-row temporary)
+    starts = [0, *range(1, x.shape[0], 256)]
+    for start, stop in zip(starts, [*starts[1:], x.shape[0]], strict=True):
+        part = x[start:stop]
         if not np.array_equal(part, np.rint(part)):
             return False
     return True
@@ -143,14 +149,22 @@ def resolve_exact(x: np.ndarray, exact: str | None = "auto") -> str | None:
     return exact_product_dtype(integer, top, x.shape[1])
 
 
-def pairing_rows(x: np.ndarray, exact: str | None = "auto", packed: bool = False) -> PairingRows:
+def pairing_rows(
+    x: np.ndarray,
+    exact: str | None = "auto",
+    packed: bool = False,
+    scratch: np.ndarray | None = None,
+) -> PairingRows:
     """Prepare the rows of *x* (``(m, T)``) for :func:`similarity`.
 
     *exact* is ``"auto"`` (decide from *x*), the product dtype of the exact
     integer path (decided elsewhere, e.g. over all chunks of a dask array), or
     None (the float64 path). With *packed*, integer rows with values in
     ``0 .. 2**MAX_PLANES - 1`` are packed into bit planes instead (for
-    :func:`dense_similarity` only: ``values`` is then None).
+    :func:`dense_similarity` only: ``values`` is then None). *scratch*: a
+    free C-contiguous buffer that the float64 z-scores are written into when
+    they fit (:func:`scratch_view`; e.g. the free rows of PRG's buffer of
+    normalized variables, whose pages are already mapped), else a new array.
 
     Examples
     --------
@@ -164,7 +178,7 @@ def pairing_rows(x: np.ndarray, exact: str | None = "auto", packed: bool = False
     t_len = x.shape[1]
     exact = resolve_exact(x, exact)
     if exact is None:
-        z = standardize_rows(x, np.dtype(np.float64))
+        z = standardize_rows(x, np.dtype(np.float64), out=scratch_view(scratch, x.shape))
         return PairingRows(z, None, None, t_len)
     planes = n_planes(x) if packed else None
     if planes is not None:
@@ -176,6 +190,29 @@ def pairing_rows(x: np.ndarray, exact: str | None = "auto", packed: bool = False
     sums, squares = _row_moments(values)
     spread = np.sqrt(np.maximum(t_len * squares - sums * sums, 0.0))
     return PairingRows(values, sums, spread, t_len)
+
+
+def scratch_view(buffer: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """A float64 array of *shape* on the first bytes of C-contiguous *buffer*, or None.
+
+    None when there is no buffer, it is too small, or the float64 view would
+    not be 8-byte aligned.
+
+    Examples
+    --------
+    >>> buf = np.zeros((4, 6), dtype=np.float32)
+    >>> scratch_view(buf, (2, 6)).shape
+    (2, 6)
+    >>> scratch_view(buf, (3, 6)) is None
+    True
+    """
+    n_bytes = 8 * shape[0] * shape[1]
+    if buffer is None or not buffer.flags.c_contiguous or buffer.nbytes < n_bytes:
+        return None
+    raw = buffer.reshape(-1).view(np.uint8)[:n_bytes]
+    if raw.ctypes.data % 8:
+        return None
+    return raw.view(np.float64).reshape(shape)
 
 
 def finish_correlations(
@@ -222,11 +259,12 @@ def dense_similarity(rows: PairingRows, dtype: str) -> np.ndarray:
     ``syrk``, half the work of a general product, and blocks above 8,192
     rows, where numpy's threaded ``syrk`` can crash) in the rows' dtype, or
     the same exact integers counted from packed rows
-    (:func:`rgdata.coarse._prg_bits.plane_gram`), finished ``_ROW_CHUNK``
-    rows at a time in place. On the float64 path with *dtype* float32 the
-    float64 product is converted at the end (``12 m^2`` bytes at the peak).
-    Values rounded to 6 decimals keep their order and ties when stored in
-    float32.
+    (:func:`rgdata.coarse._prg_bits.plane_gram`), finished in place
+    (:func:`~rgdata.coarse._prg_kernels.finish_rows`: the operations of
+    :func:`finish_correlations`, bit for bit, on numba's threads). On the float64
+    path with *dtype* float32 the float64 product is converted at the end
+    (``12 m^2`` bytes at the peak). Values rounded to 6 decimals keep their
+    order and ties when stored in float32.
     """
     if rows.planes is not None:
         m = rows.planes.shape[1]
@@ -238,7 +276,14 @@ def dense_similarity(rows: PairingRows, dtype: str) -> np.ndarray:
             prod = gram(v)  # numpy's v @ v.T (syrk) crashes above ~23,000 float64 rows
     if np.dtype(dtype).itemsize > prod.dtype.itemsize:  # float32 integer products, float64 kept
         prod = prod.astype(dtype)
-    for start in range(0, m, _ROW_CHUNK):
-        part = slice(start, min(start + _ROW_CHUNK, m))
-        prod[part] = finish_correlations(prod[part], rows.take(part), rows)
+
+    # finish_correlations' operations element by element, in place, on row chunks
+    exact = rows.exact
+    sums = rows.sums if exact else _NO_ROWS
+    spread = rows.spread if exact else _NO_ROWS
+    map_rows(
+        lambda r0, r1: finish_rows(prod, r0, r1, sums, spread, rows.n_time, exact, TIE_DECIMALS),
+        m,
+        8.0 * m * m,
+    )
     return prod.astype(dtype, copy=False)

@@ -11,19 +11,29 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .._threads import map_chunks
 from ._prg_kernels import (
     centered_f32,
     lagged_products,
     normalize_into,
+    pair_sums,
     row_moments,
+    scaled_pair_sums,
+    scaled_pair_sums_bytes,
     standardize_into,
+    value_flags,
 )
+from ._prg_parallel import map_rows, n_threads_for
 
 __all__ = [
     "rows_per_chunk",
     "data_coding",
     "normalize_rows",
     "standardize_rows",
+    "moments_rows",
+    "lagged_rows",
+    "pair_rows",
+    "scaled_pair_rows",
     "level_stats",
     "autocorrelation_rows",
     "use_direct",
@@ -46,18 +56,15 @@ def data_coding(x: np.ndarray) -> str:
     """Classify the values: ``"01"``, ``"pm1"``, ``"counts"`` or ``"continuous"``."""
     if x.dtype == bool:
         return "01"
-    has_neg = False
-    integral = True
-    only01 = True
-    onlypm1 = True
-    chunk = rows_per_chunk(x.shape[1])
-    for r0 in range(0, x.shape[0], chunk):
-        blk = x[r0 : r0 + chunk]
-        if x.dtype.kind == "f":
-            integral = integral and bool(np.all(blk == np.round(blk)))
-        has_neg = has_neg or bool(np.any(blk < 0))
-        only01 = only01 and bool(np.all((blk == 0) | (blk == 1)))
-        onlypm1 = onlypm1 and bool(np.all((blk == -1) | (blk == 1)))
+    # one pass of a numba kernel per row chunk, on numba's threads; the flags do not
+    # depend on the order of the values, so an F-ordered array is read as its transpose
+    if not x.flags.c_contiguous:
+        x = x.T if x.flags.f_contiguous else np.ascontiguousarray(x)
+    flags = map_rows(lambda r0, r1: value_flags(x[r0:r1]), *_size(x))
+    has_neg = any(f[0] for f in flags)
+    integral = x.dtype.kind != "f" or all(f[1] for f in flags)  # (the kernel's floor is float)
+    only01 = all(f[2] for f in flags)
+    onlypm1 = all(f[3] for f in flags)
     if only01:
         return "01"
     if onlypm1:
@@ -81,15 +88,78 @@ def normalize_rows(s: np.ndarray, how: str, out: np.ndarray) -> np.ndarray:
     (Meshulam et al. 2019); ``"variance"`` z-scores each row (mean 0,
     variance 1); ``"none"`` copies. Constant rows are left centred (or as is).
     Statistics are accumulated in float64 without converting *s* (a numba
-    kernel, one row at a time).
+    kernel, one row at a time; row chunks on numba's threads). *out* may be
+    *s* itself.
     """
-    return normalize_into(np.ascontiguousarray(s), _HOW[how], out)
+    s = np.ascontiguousarray(s)
+    how_code = _HOW[how]
+    parts = map_rows(lambda r0, r1: normalize_into(s[r0:r1], how_code, out[r0:r1]), *_size(s))
+    return np.concatenate(parts)
 
 
-def standardize_rows(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Rows centred and scaled to unit variance (constant rows become zeros)."""
-    z = np.empty(y.shape, dtype=dtype)
-    return standardize_into(np.ascontiguousarray(y), z)
+def standardize_rows(y: np.ndarray, dtype: np.dtype, out: np.ndarray | None = None) -> np.ndarray:
+    """Rows centred and scaled to unit variance (constant rows become zeros).
+
+    Written into *out* (shape ``y.shape``, *dtype*) when given, else into a new array.
+    """
+    y = np.ascontiguousarray(y)
+    z = np.empty(y.shape, dtype=dtype) if out is None else out
+    map_rows(lambda r0, r1: standardize_into(y[r0:r1], z[r0:r1]), *_size(y))
+    return z
+
+
+def moments_rows(
+    raw: np.ndarray, silent: float, has_silent: bool, edges: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """:func:`~rgdata.coarse._prg_kernels.row_moments` of *raw*, row chunks on numba's threads."""
+    parts = map_rows(lambda r0, r1: row_moments(raw[r0:r1], silent, has_silent, edges), *_size(raw))
+    return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+
+
+def lagged_rows(x: np.ndarray, means: np.ndarray, t0: int, t1: int, max_lag: int) -> np.ndarray:
+    """:func:`~rgdata.coarse._prg_kernels.lagged_products` of contiguous *x*, on numba's threads."""
+    n = x.shape[0]
+    work = n * (t1 - t0) * (max_lag + 1)
+    parts = map_rows(
+        lambda r0, r1: lagged_products(x[r0:r1], means[r0:r1], t0, t1, max_lag), n, work
+    )
+    return np.concatenate(parts)
+
+
+def pair_rows(raw: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[k] = raw[a[k]] + raw[b[k]]`` (:func:`~rgdata.coarse._prg_kernels.pair_sums`).
+
+    Row chunks of *out* on numba's threads.
+    """
+    map_rows(lambda r0, r1: pair_sums(raw, a[r0:r1], b[r0:r1], out[r0:r1]), *_size(out))
+    return out
+
+
+def scaled_pair_rows(
+    s: np.ndarray, scale: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray
+) -> np.ndarray:
+    """:func:`~rgdata.coarse._prg_kernels.scaled_pair_sums` of contiguous *s*, on threads.
+
+    One-byte integer rows take the look-up kernel
+    (:func:`~rgdata.coarse._prg_kernels.scaled_pair_sums_bytes`, the same values).
+    """
+    if s.dtype.itemsize == 1 and s.dtype.kind in "iub":
+        signed = s.dtype.kind == "i"
+        u8 = s.view(np.uint8)
+        map_rows(
+            lambda r0, r1: scaled_pair_sums_bytes(
+                u8, signed, scale, a[r0:r1], b[r0:r1], out[r0:r1]
+            ),
+            *_size(out),
+        )
+        return out
+    map_rows(lambda r0, r1: scaled_pair_sums(s, scale, a[r0:r1], b[r0:r1], out[r0:r1]), *_size(out))
+    return out
+
+
+def _size(x: np.ndarray) -> tuple[int, int]:
+    """Rows and element count of *x*: the arguments of :func:`map_rows` for a row-wise pass."""
+    return x.shape[0], x.size
 
 
 def _row_top(x: np.ndarray) -> np.ndarray:
@@ -131,10 +201,10 @@ def autocorrelation_rows(
     length = t1 - t0
     x = np.ascontiguousarray(x)
     if means is None:
-        means = row_moments(x[:, t0:t1], 0.0, False, _NO_EDGES)[0] if n else np.zeros(0)
+        means = moments_rows(x[:, t0:t1], 0.0, False, _NO_EDGES)[0] if n else np.zeros(0)
     direct = use_direct(length, max_lag) if method == "auto" else method == "direct"
     if direct:
-        prod = lagged_products(x, means, t0, t1, max_lag)
+        prod = lagged_rows(x, np.asarray(means, dtype=np.float64), t0, t1, max_lag)
         p0 = prod[:, 0].copy()
     else:
         import scipy.fft
@@ -143,15 +213,17 @@ def autocorrelation_rows(
         p0 = np.empty(n)
         nfft = scipy.fft.next_fast_len(length + max_lag + 1, real=True)
         chunk = rows_per_chunk(length)
+        # each row transformed alone, whichever thread (scipy's workers) takes it
+        workers = n_threads_for(n * nfft * np.log2(nfft))
         for r0 in range(0, n, chunk):
             r1 = min(n, r0 + chunk)
             dx = np.zeros((r1 - r0, nfft), dtype=np.float32)  # zero-padded in place
-            scale, p0[r0:r1] = centered_f32(x[r0:r1], means[r0:r1], t0, t1, dx)
-            f = scipy.fft.rfft(dx, axis=1)
+            scale, p0[r0:r1] = _centered_rows(x[r0:r1], means[r0:r1], t0, t1, dx)
+            f = scipy.fft.rfft(dx, axis=1, workers=workers)
             del dx
             power = f.real**2 + f.imag**2
             del f
-            part = scipy.fft.irfft(power, n=nfft, axis=1)[:, : max_lag + 1]
+            part = scipy.fft.irfft(power, n=nfft, axis=1, workers=workers)[:, : max_lag + 1]
             prod[r0:r1] = part / (scale**2)[:, None]
         prod[:, 0] = p0
     var = p0 / length
@@ -160,6 +232,18 @@ def autocorrelation_rows(
     acf = np.full_like(prod, np.nan)
     acf[ok] = prod[ok] / var[ok, None]
     return acf, ok
+
+
+def _centered_rows(
+    x: np.ndarray, means: np.ndarray, t0: int, t1: int, out: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~rgdata.coarse._prg_kernels.centered_f32` on row chunks (numba's threads)."""
+    parts = map_rows(
+        lambda r0, r1: centered_f32(x[r0:r1], means[r0:r1], t0, t1, out[r0:r1]),
+        x.shape[0],
+        x.shape[0] * (t1 - t0),
+    )
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def tau_from_acf(acf: np.ndarray) -> float:
@@ -206,7 +290,7 @@ def level_stats(
     block_edges = np.asarray(block_edges, dtype=np.int64)
     n_blocks = block_edges.size - 1
     has_silent = silent_value is not None
-    mean, m2, n_sil, _bmean, bm2, bsil = row_moments(
+    mean, m2, n_sil, _bmean, bm2, bsil = moments_rows(
         raw, float(silent_value) if has_silent else 0.0, has_silent, block_edges
     )
     lengths = np.diff(block_edges).astype(np.float64)
@@ -222,8 +306,13 @@ def level_stats(
         if ok.any():
             acf_mean = acf[ok].mean(axis=0)
     if with_acf and n:
-        for b in range(n_blocks):
-            acf, ok = autocorrelation_rows(raw, max_lag, t0=block_edges[b], t1=block_edges[b + 1])
+        # the blocks are independent: one per thread at a time (their own kernels then
+        # stay on that thread, see rgdata._threads.map_chunks)
+        def block_acf(b: int) -> tuple[np.ndarray, np.ndarray]:
+            return autocorrelation_rows(raw, max_lag, t0=block_edges[b], t1=block_edges[b + 1])
+
+        work = n * t_len * min(max_lag + 1, 64)
+        for b, (acf, ok) in enumerate(map_chunks(block_acf, n_blocks, n_threads_for(work))):
             if ok.any():
                 acfb_mean[:, b] = acf[ok].sum(axis=0) / ok.sum()
     return {
@@ -282,45 +371,68 @@ def _to_correlation(cov: np.ndarray) -> np.ndarray:
 def _cluster_spectra(x, clusters, membership, levels, block_levels, block_edges, correlation):
     top = max(levels)
     n_blocks = block_edges.size - 1
-    t_len = x.shape[1]
+    roots = [
+        (lv, c)
+        for lv in range(top + 1)
+        for c in range(clusters[lv].shape[0])
+        if lv == top or membership[lv + 1, clusters[lv][c, 0]] < 0
+    ]
+
+    def root(k: int) -> list:
+        lv, c = roots[k]
+        return _root_spectra(x, clusters[lv][c], lv, levels, block_levels, block_edges, correlation)
+
+    # roots on numba's threads (numpy's linear algebra releases the GIL); their
+    # eigenvalue sums are added below in root order, as one thread adds them
+    work = sum(clusters[lv][c].size for lv, c in roots) * x.shape[1]
+    parts = map_chunks(root, len(roots), n_threads_for(work))
     sums = {lv: np.zeros(2**lv) for lv in levels}
     counts = dict.fromkeys(levels, 0)
     bsums = {lv: np.zeros((2**lv, n_blocks)) for lv in block_levels}
-    for lv in range(top + 1):
-        cl = clusters[lv]
-        for c in range(cl.shape[0]):
-            is_root = lv == top or membership[lv + 1, cl[c, 0]] < 0
-            if not is_root:
-                continue
-            units = cl[c]
-            xr_ = x[units].astype(np.float64)
-            covs = []
-            means = []
-            for b in range(n_blocks):
-                part = xr_[:, block_edges[b] : block_edges[b + 1]]
-                m = part.mean(axis=1)
-                d = part - m[:, None]
-                covs.append(d @ d.T / part.shape[1])
-                means.append(m)
-            mean_all = xr_.mean(axis=1)
-            full = np.zeros((units.size, units.size))
-            for b in range(n_blocks):
-                w = (block_edges[b + 1] - block_edges[b]) / t_len
-                dm = means[b] - mean_all
-                full += w * (covs[b] + np.outer(dm, dm))
-            if correlation:
-                full = _to_correlation(full)
-                covs = [_to_correlation(c) for c in covs]
-            for sub_lv in range(lv + 1):
-                size = 2**sub_lv
-                if sub_lv in sums:
-                    ev = np.linalg.eigvalsh(_diag_blocks(full, size))[:, ::-1]
-                    sums[sub_lv] += ev.sum(axis=0)
-                    counts[sub_lv] += ev.shape[0]
-                if sub_lv in bsums:
-                    for b in range(n_blocks):
-                        ev = np.linalg.eigvalsh(_diag_blocks(covs[b], size))[:, ::-1]
-                        bsums[sub_lv][:, b] += ev.sum(axis=0)
+    for part in parts:
+        for sub_lv, ev_sum, count, block_sums in part:
+            if ev_sum is not None:
+                sums[sub_lv] += ev_sum
+                counts[sub_lv] += count
+            for b, ev_b in enumerate(block_sums):
+                bsums[sub_lv][:, b] += ev_b
     spectra = {lv: sums[lv] / counts[lv] for lv in levels}
     spectra_b = {lv: bsums[lv] / counts[lv] for lv in block_levels}
     return spectra, spectra_b
+
+
+def _root_spectra(x, units, lv, levels, block_levels, block_edges, correlation) -> list:
+    """``[(sub_level, eigenvalue sum or None, count, [block eigenvalue sums])]`` of one root."""
+    n_blocks = block_edges.size - 1
+    t_len = x.shape[1]
+    xr_ = x[units].astype(np.float64)
+    covs = []
+    means = []
+    for b in range(n_blocks):
+        part = xr_[:, block_edges[b] : block_edges[b + 1]]
+        m = part.mean(axis=1)
+        d = part - m[:, None]
+        covs.append(d @ d.T / part.shape[1])
+        means.append(m)
+    mean_all = xr_.mean(axis=1)
+    full = np.zeros((units.size, units.size))
+    for b in range(n_blocks):
+        w = (block_edges[b + 1] - block_edges[b]) / t_len
+        dm = means[b] - mean_all
+        full += w * (covs[b] + np.outer(dm, dm))
+    if correlation:
+        full = _to_correlation(full)
+        covs = [_to_correlation(c) for c in covs]
+    out = []
+    for sub_lv in range(lv + 1):
+        size = 2**sub_lv
+        ev_sum, count, block_sums = None, 0, []
+        if sub_lv in levels:
+            ev = np.linalg.eigvalsh(_diag_blocks(full, size))[:, ::-1]
+            ev_sum, count = ev.sum(axis=0), ev.shape[0]
+        if sub_lv in block_levels:
+            for b in range(n_blocks):
+                ev = np.linalg.eigvalsh(_diag_blocks(covs[b], size))[:, ::-1]
+                block_sums.append(ev.sum(axis=0))
+        out.append((sub_lv, ev_sum, count, block_sums))
+    return out

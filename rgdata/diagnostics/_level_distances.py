@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy.interpolate import CubicSpline
 from scipy.special import rel_entr
 
 from .._validation import check_int, check_option, describe
@@ -109,6 +108,10 @@ def _curve_distance(xa, ya, xb, yb, *, log_x: bool, n_grid: int, hi_cap: float |
         if log_x or xs.size < 4:
             out.append(np.interp(grid, xs, ys))
         else:
+            # here, not at import: scipy.interpolate costs ~0.1 s, and importing
+            # rgdata.diagnostics for an exponent fit should not pay it
+            from scipy.interpolate import CubicSpline
+
             out.append(CubicSpline(xs, ys)(grid))
     return float(np.sqrt(np.mean((out[0] - out[1]) ** 2)))
 

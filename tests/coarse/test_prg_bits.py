@@ -22,13 +22,22 @@ import xarray as xr
 from rgdata.coarse import _prg_levels, _prg_similarity, prg
 from rgdata.coarse._prg_bits import bit_planes, n_planes, plane_gram, plane_moments
 from rgdata.coarse._prg_kernels import (
+    finish_rows,
     normalize_into,
     pair_sums,
     proportional_rows,
     row_scales,
     scaled_pair_sums,
+    scaled_pair_sums_bytes,
 )
-from rgdata.coarse._prg_similarity import dense_similarity, pairing_rows
+from rgdata.coarse._prg_similarity import (
+    TIE_DECIMALS,
+    dense_similarity,
+    finish_correlations,
+    pairing_rows,
+    scratch_view,
+)
+from rgdata.coarse._prg_stats import scaled_pair_rows
 
 from ._data import tied_spikes
 
@@ -172,6 +181,7 @@ def _reference(monkeypatch):
     monkeypatch.setattr(_prg_similarity, "n_planes", lambda x: None)
     monkeypatch.setattr(_prg_levels, "_proportional", lambda y, sums: False)
     monkeypatch.setattr(_prg_levels, "fuse_first_step", lambda data, opts: False)
+    monkeypatch.setattr(_prg_similarity, "scratch_view", lambda buffer, shape: None)
 
 
 def _run(x, **kw):
@@ -216,3 +226,89 @@ def test_prg_fast_paths_equal_the_reference(kind, kw, monkeypatch):
             np.testing.assert_allclose(fast[name].values, var.values, rtol=1e-12, atol=0)
         else:
             np.testing.assert_array_equal(fast[name].values, var.values)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, bool, np.float32])
+@pytest.mark.parametrize("t_len", [1, 64, 65, 1000])
+def test_bit_planes_are_numpys_packed_bits(dtype, t_len, rng):
+    top = 1 if dtype is bool else 3
+    x = rng.integers(0, top + 1, size=(40, t_len + 7)).astype(dtype)[:, 3 : 3 + t_len]  # strided
+    planes = bit_planes(x, n_planes(x))
+    for a in range(planes.shape[0]):
+        bits = (x.astype(np.int64) >> a) & 1
+        want = np.packbits(bits.astype(np.uint8), axis=1, bitorder="little")
+        padded = np.zeros((x.shape[0], planes.shape[2] * 8), np.uint8)
+        padded[:, : want.shape[1]] = want
+        np.testing.assert_array_equal(planes[a], padded.view("<u8"))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, bool])
+@pytest.mark.parametrize("out_dtype", [np.float32, np.float64])
+def test_one_byte_rows_take_the_table_and_give_the_divisions(dtype, out_dtype, rng):
+    low = -128 if dtype is np.int8 else 0
+    high = 2 if dtype is bool else 256 + low
+    x = rng.integers(low, high, size=(30, 500)).astype(dtype)
+    scale = rng.uniform(0.3, 3.0, size=30)
+    a, b = rng.permutation(30).reshape(2, 15)
+    want = scaled_pair_sums(x, scale, a, b, np.empty((15, 500), out_dtype))
+    got = scaled_pair_rows(x, scale, a, b, np.empty((15, 500), out_dtype))
+    np.testing.assert_array_equal(got, want)
+    table = scaled_pair_sums_bytes(
+        x.view(np.uint8), dtype is np.int8, scale, a, b, np.empty_like(want)
+    )
+    np.testing.assert_array_equal(table, want)
+
+
+@pytest.mark.parametrize("exact", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_finish_kernel_gives_numpys_rounded_correlations_bit_for_bit(exact, dtype, rng):
+    m, t_len = 300, 997
+    if exact:
+        x = rng.integers(0, 3, size=(m, t_len)).astype(np.float64)
+        x[7] = 1.0  # a constant row: spread 0
+    else:
+        x = rng.standard_normal((m, t_len))
+    rows = pairing_rows(x, exact="float64" if exact else None)
+    prod = (x @ x.T if exact else rows.values @ rows.values.T).astype(dtype)
+    if not exact:  # products that land on the 6th decimal's rounding boundaries
+        halves = rng.integers(-(10**6), 10**6, size=(5, m)) + 0.5
+        prod[:5] = halves * 1e-6 * t_len
+    want = finish_correlations(prod.copy(), rows, rows).astype(dtype)
+    sums = rows.sums if exact else np.zeros(0)
+    spread = rows.spread if exact else np.zeros(0)
+    got = finish_rows(prod.copy(), 0, m, sums, spread, t_len, exact, TIE_DECIMALS)
+    np.testing.assert_array_equal(got, want)
+    part = prod.copy()  # a range of rows only, the rest untouched
+    finish_rows(part, 40, 90, sums, spread, t_len, exact, TIE_DECIMALS)
+    np.testing.assert_array_equal(part[40:90], want[40:90])
+    np.testing.assert_array_equal(part[:40], prod[:40])
+
+
+@pytest.mark.parametrize("kw", [{}, {"normalization": "variance"}, {"holdout": True}])
+def test_z_scores_go_to_the_free_rows_of_the_variables(kw, monkeypatch):
+    x = _tied_spikes(256, 2000, 14)
+    given = []
+    real = _prg_similarity.standardize_rows
+
+    def spy(y, dtype, out=None):
+        given.append(out is not None)
+        return real(y, dtype, out=out)
+
+    monkeypatch.setattr(_prg_similarity, "standardize_rows", spy)
+    fast = _run(x, **kw)
+    assert given and all(given[1:])  # from level 2 on (level 1: no free rows below y)
+    monkeypatch.setattr(_prg_similarity, "scratch_view", lambda buffer, shape: None)
+    given.clear()
+    plain = _run(x, **kw)
+    assert given and not any(given)
+    assert fast.identical(plain)
+
+
+def test_scratch_view_refuses_what_does_not_fit():
+    buf = np.zeros((4, 6), dtype=np.float32)
+    assert scratch_view(buf, (2, 6)).base is not None
+    assert np.shares_memory(scratch_view(buf, (2, 6)), buf)
+    assert scratch_view(buf, (2, 7)) is None  # too large
+    assert scratch_view(buf[:, :5], (1, 5)) is None  # not contiguous
+    assert scratch_view(buf.reshape(-1)[1:], (1, 4)) is None  # not 8-byte aligned
+    assert scratch_view(None, (1, 1)) is None

@@ -177,3 +177,27 @@ def test_warning_names_the_user_line_through_library_code(rng):
         scope["wrapper"](act)
     left = [x for x in w if "odd numbers of clusters" in str(x.message)]
     assert len(left) == 1 and left[0].filename == __file__
+
+
+def test_estimate_counts_the_spectra_of_threads_beyond_two(monkeypatch):
+    from rgdata.coarse import _memory
+
+    def estimate(threads):
+        monkeypatch.setattr(_memory, "chunk_threads", lambda: threads)
+        return prg_peak_bytes(
+            1024,
+            1_000_000,
+            1_000_000,
+            input_itemsize=1,
+            copies_input=False,
+            corr_itemsize=4,
+            sum_itemsize=2,
+            max_eigen_size=256,
+            prepared_itemsize=1 / 8,  # binary spikes: packed bits, so the spectra can dominate
+            product_itemsize=4,
+            second_itemsize=2 / 8,
+            second_product_itemsize=4,
+        )
+
+    # two threads share what one counts (three copies); four hold two roots' worth more
+    assert estimate(1) == estimate(2) < estimate(4)

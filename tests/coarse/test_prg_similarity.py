@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from rgdata.coarse import _prg_similarity
+from rgdata import _threads
+from rgdata.coarse import _prg_parallel
 from rgdata.coarse._prg_similarity import (
     dense_similarity,
     exact_product_dtype,
@@ -64,8 +65,10 @@ def test_integer_path_identical_for_any_block_split(kind, rng, monkeypatch):
     rows = pairing_rows(x)
     assert rows.exact
     full = similarity(rows, rows)
-    monkeypatch.setattr(_prg_similarity, "_ROW_CHUNK", 64)
-    np.testing.assert_array_equal(dense_similarity(rows, "float64"), full)  # chunks of 64 rows
+    monkeypatch.setattr(_prg_parallel, "MIN_PARALLEL_WORK", 0)  # row chunks on 2 threads
+    monkeypatch.setattr(_threads.numba, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(_threads, "available_cores", lambda: 2)
+    np.testing.assert_array_equal(dense_similarity(rows, "float64"), full)
     for cut in (1, 7, 64, 299):
         r, c = np.arange(cut), np.arange(cut, 300)
         np.testing.assert_array_equal(similarity(rows.take(r), rows.take(c)), full[:cut, cut:])
@@ -132,3 +135,13 @@ def test_prg_clusters_do_not_depend_on_the_blas_kernel(core, tmp_path):
         )
         out[name] = np.array(json.loads(run.stdout))
     np.testing.assert_array_equal(out[core], out["default"])
+
+
+@pytest.mark.parametrize("n_rows", [1, 2, 256, 257, 600])
+def test_a_non_integer_anywhere_leaves_the_integer_path(n_rows):
+    x = np.ones((n_rows, 7), dtype=np.float32)
+    assert pairing_rows(x + np.arange(7)).exact
+    for row in {0, min(1, n_rows - 1), n_rows // 2, n_rows - 1}:
+        y = x.copy()
+        y[row, 4] = 0.5
+        assert not pairing_rows(y).exact
