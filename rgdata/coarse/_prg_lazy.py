@@ -34,7 +34,6 @@ import xarray as xr
 from .._progress import progress_bar
 from ._blocks import auto_max_lag, block_level_stats, blocks_and_taus, enough_lags
 from ._memory import available_memory
-from ._prg_kernels import pair_sums
 from ._prg_lazy_input import describe_storage, prepare_lazy
 from ._prg_lazy_stream import (
     RowSource,
@@ -47,12 +46,14 @@ from ._prg_lazy_stream import (
 )
 from ._prg_levels import (
     LevelPass,
-    _left_out_note,
-    _measure_level,
     _proportional,
     choose_pairs,
-    cluster_mean_acf,
+    extend_lags_from,
     fuse_first_step,
+    later_levels,
+    new_level_pass,
+    record_step,
+    short_levels,
     warn_level_notes,
 )
 from ._prg_pairing import random_pairs
@@ -60,7 +61,6 @@ from ._prg_result import build_result, spectra_table, warn_block_notes
 from ._prg_setup import RETRY_LAG, PrgData, PrgOptions, silent_value
 from ._prg_similarity import resolve_exact
 from ._prg_sparse import DENSE_FRACTION, SPARSE_OPTIONS, use_sparse
-from ._prg_stats import normalize_rows
 
 __all__ = ["prg_lazy"]
 
@@ -81,7 +81,7 @@ def prg_lazy(
     """
     act, opts, data, arr, _ = prepare_lazy(activity, opts_of, client)
     pairs0 = _first_pairs(arr, data, opts, client)
-    lp = _new_level_pass(data, opts)
+    lp = new_level_pass(data, opts)
     shim = SimpleNamespace(x_pair=arr, coding=data.coding, norm=data.norm)
     lags = min(opts.first_lag, opts.long_lag)
     st = stream_level0(
@@ -136,28 +136,6 @@ def _first_pairs(arr: Any, data: PrgData, opts: PrgOptions, client: Any) -> np.n
         client=client,
         exact=data.pair_exact,
     )
-
-
-def _new_level_pass(data: PrgData, opts: PrgOptions) -> LevelPass:
-    """An empty :class:`LevelPass`, as :func:`run_levels` starts it."""
-    n_levels, n_units = opts.n_levels, data.n_units
-    edges = (
-        np.linspace(0.0, 5.0, opts.n_bins + 1)
-        if data.norm == "nonzero_mean"
-        else np.linspace(-5.0, 5.0, opts.n_bins + 1)
-    )
-    lp = LevelPass(
-        sizes=2 ** np.arange(n_levels + 1),
-        edges=edges,
-        membership=np.full((n_levels + 1, n_units), -1, dtype=np.int64),
-        clusters=[np.arange(n_units, dtype=np.int64)[:, None]],
-        acf_long=np.full((n_levels + 1, opts.long_lag + 1), np.nan),
-        dist=np.zeros((n_levels + 1, opts.n_bins)),
-    )
-    for name in ("variance", "free", "zero", "oor", "n_const", "n_left"):
-        setattr(lp, name, np.full(n_levels + 1, np.nan))
-    lp.acf_lags = np.zeros(n_levels + 1, dtype=np.int64)
-    return lp
 
 
 def _mean_acf(acf: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -219,39 +197,25 @@ def _later_levels(
 ) -> None:
     """Record level 0's pairs, then measure and pair levels ``1..n_levels`` in memory.
 
-    The loop of :func:`rgdata.coarse._prg_levels.run_levels` from level 1 on
-    (same measuring, pairing and summing calls).
+    :func:`rgdata.coarse._prg_levels.later_levels`, the in-memory loop, with
+    :func:`_level_pairs` pairing each level.
     """
-    cl = lp.clusters[0]
-    lp.approx_quality.append({})
-    if cl.shape[0] % 2:
-        lp.left_out_notes.append(_left_out_note(pairs0, cl, data.labels, 0, lp.sizes))
-    a, b_ = pairs0[:, 0], pairs0[:, 1]
-    lp.step_pairs.append((a, b_))
-    lp.clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
-    y = ybuf[: a.size]
-    for level in progress_bar(range(1, opts.n_levels + 1), enable=progress, desc="PRG levels"):
-        _measure_level(lp, level, raw, y, const, data, opts)
-        if level == opts.n_levels:
-            break
-        cl = lp.clusters[level]
-        quality: dict = {}
-        pairs = _level_pairs(y, opts, quality, None if opts.holdout else raw)
-        lp.approx_quality.append(quality)
-        if cl.shape[0] % 2:
-            lp.left_out_notes.append(_left_out_note(pairs, cl, data.labels, level, lp.sizes))
-        a, b_ = pairs[:, 0], pairs[:, 1]
-        lp.step_pairs.append((a, b_))
-        lp.clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
-        raw = pair_sums(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
-        m = y.shape[0]
-        y_sum = pair_sums(y, a, b_, ybuf[m : m + a.size])
-        y = ybuf[: a.size]
-        const = normalize_rows(y_sum, data.norm, y)
-        del y_sum
+    a, _ = record_step(lp, 0, pairs0, {}, data)
+    levels = progress_bar(range(1, opts.n_levels + 1), enable=progress, desc="PRG levels")
+
+    def choose(y, quality, sums, scratch):
+        return _level_pairs(y, opts, quality, sums, scratch)
+
+    later_levels(lp, levels, raw, ybuf[: a.size], ybuf, const, data, opts, choose)
 
 
-def _level_pairs(y: np.ndarray, opts: PrgOptions, quality: dict, sums: np.ndarray | None):
+def _level_pairs(
+    y: np.ndarray,
+    opts: PrgOptions,
+    quality: dict,
+    sums: np.ndarray | None,
+    scratch: np.ndarray | None = None,
+):
     """The pairs :func:`choose_pairs` forms, with its sparse steps on the dask machinery.
 
     Where :func:`choose_pairs` would take the sparse path (the dense matrix
@@ -267,13 +231,13 @@ def _level_pairs(y: np.ndarray, opts: PrgOptions, quality: dict, sums: np.ndarra
     from .distributed import dask_greedy_pairs  # noqa: PLC0415 (import cycle)
 
     if opts.pairing != "correlation":
-        return choose_pairs(y, opts, "auto", record=quality, sums=sums)
+        return choose_pairs(y, opts, "auto", record=quality, sums=sums, scratch=scratch)
     rows = sums if _proportional(y, sums) else y  # choose_pairs' exact integer substitution
     exact = resolve_exact(rows, "auto")
     m = rows.shape[0]
     product = 8 if exact is None else np.dtype(exact).itemsize
     if not use_sparse(m, opts.corr_dtype, product) and _dense_fits(rows, opts, product, exact):
-        return choose_pairs(y, opts, "auto", record=quality, sums=sums)
+        return choose_pairs(y, opts, "auto", record=quality, sums=sums, scratch=scratch)
     block = SPARSE_OPTIONS["block_size"]
     # the blocks dask_greedy_pairs uses, so its rechunk copies nothing (the chunks are views)
     sizes = tuple(len(p) for p in np.array_split(np.arange(m), -(-m // block)))
@@ -313,24 +277,12 @@ def _extend_lags(
     max_lag: int,
 ) -> None:
     """``_prg_levels._extend_lags``: level 0 from the chunks, the others from the level-1 sums."""
-    short = [
-        lv
-        for lv in range(lp.acf_long.shape[0])
-        if lp.acf_lags[lv] < max_lag and np.isfinite(lp.acf_long[lv, 0])
-    ]
-    if not short:
-        return
+    short = short_levels(lp, max_lag)
     if 0 in short:
         lp.acf_long[0, : max_lag + 1] = _mean_acf(*acf_pass(arr, opts, client, max_lag))
         lp.acf_lags[0] = max_lag
-    raw = raw1
-    for level in range(1, max(short) + 1):
-        if level in short:
-            lp.acf_long[level, : max_lag + 1] = cluster_mean_acf(raw, max_lag)
-            lp.acf_lags[level] = max_lag
-        if level < max(short):
-            a, b_ = lp.step_pairs[level]
-            raw = pair_sums(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
+    if any(lv > 0 for lv in short):
+        extend_lags_from(lp, 1, raw1, short, max_lag, data)
 
 
 def _shifted(raw1: np.ndarray, data: PrgData) -> SimpleNamespace:

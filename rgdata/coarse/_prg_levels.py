@@ -9,6 +9,7 @@ pairs of every step are kept so the block-wise statistics can replay them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +34,17 @@ from ._prg_stats import (
     standardize_rows,
 )
 
-__all__ = ["LevelPass", "run_levels", "choose_pairs", "warn_level_notes"]
+__all__ = [
+    "LevelPass",
+    "new_level_pass",
+    "run_levels",
+    "record_step",
+    "later_levels",
+    "short_levels",
+    "extend_lags_from",
+    "choose_pairs",
+    "warn_level_notes",
+]
 
 
 @dataclass
@@ -65,8 +76,8 @@ class LevelPass:
         return np.array([c.shape[0] for c in self.clusters], dtype=np.int64)
 
 
-def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
-    """Measure every level on the whole recording, pairing and summing between levels."""
+def new_level_pass(data: PrgData, opts: PrgOptions) -> LevelPass:
+    """An empty :class:`LevelPass` for *data*: level 0's clusters, NaN statistics."""
     n_levels, n_units = opts.n_levels, data.n_units
     edges = (
         np.linspace(0.0, 5.0, opts.n_bins + 1)
@@ -84,6 +95,12 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
     for name in ("variance", "free", "zero", "oor", "n_const", "n_left"):
         setattr(lp, name, np.full(n_levels + 1, np.nan))
     lp.acf_lags = np.zeros(n_levels + 1, dtype=np.int64)
+    return lp
+
+
+def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
+    """Measure every level on the whole recording, pairing and summing between levels."""
+    lp = new_level_pass(data, opts)
     raw = np.ascontiguousarray(data.x)  # plain cluster sums of the measured samples
     # normalized variables of the pairing samples: level l in ybuf[:m]; from level 1 on, the
     # pair sums go to the free rows below them (fresh pages cost up to ~3 ms/MB here)
@@ -95,50 +112,88 @@ def run_levels(data: PrgData, opts: PrgOptions, progress: bool) -> LevelPass:
         ybuf = np.empty(data.x_pair.shape, dtype=data.float_dtype)
         y = ybuf
         const = normalize_rows(data.x_pair, data.norm, y)
-    for level in progress_bar(range(n_levels + 1), enable=progress, desc="PRG levels"):
-        _measure_level(lp, level, raw, y, const, data, opts)
-        if level == n_levels:
-            break
-        cl = lp.clusters[level]
-        # level 0: the raw samples (a correlation does not see the per-row normalization,
-        # and raw spikes or counts are integers, paired exactly)
-        exact = data.pair_exact if level == 0 else "auto"
-        quality: dict = {}
-        pairs = choose_pairs(
-            data.x_pair if level == 0 else y,
-            opts,
-            exact,
-            record=quality,
-            sums=None if level == 0 or opts.holdout else raw,
-            # the rows of ybuf below y are free until the pair sums are written there
-            scratch=None if level == 0 or ybuf is None else ybuf[y.shape[0] :],
-        )
-        lp.approx_quality.append(quality)
-        if cl.shape[0] % 2:
-            lp.left_out_notes.append(_left_out_note(pairs, cl, data.labels, level, lp.sizes))
-        a, b_ = pairs[:, 0], pairs[:, 1]
-        lp.step_pairs.append((a, b_))
-        lp.clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
-        raw = pair_rows(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
-        if scales is not None:  # the first sums from the integers, normalized in place
-            t_pair = data.x_pair.shape[1]
-            ybuf = np.empty((a.size + a.size // 2, t_pair), dtype=data.float_dtype)
-            y = scaled_pair_rows(np.ascontiguousarray(data.x_pair), scales, a, b_, ybuf[: a.size])
-            const = normalize_rows(y, data.norm, y)
-            scales = None
-            continue
-        m = y.shape[0]
-        if level == 0:  # ybuf is full: the first sums need their own rows
-            y_sum = np.empty((a.size, y.shape[1]), dtype=y.dtype)
-        else:
-            y_sum = ybuf[m : m + a.size]
-        y_sum = pair_rows(y, a, b_, y_sum)
-        y = ybuf[: a.size]  # rows of the previous level, all read by now
-        const = normalize_rows(y_sum, data.norm, y)
-        del y_sum
+    levels = iter(progress_bar(range(opts.n_levels + 1), enable=progress, desc="PRG levels"))
+    next(levels)  # level 0
+    _measure_level(lp, 0, raw, y, const, data, opts)
+    if opts.n_levels > 0:
+        _first_step_and_later_levels(lp, levels, raw, y, ybuf, const, scales, data, opts)
     if "autocorrelation" in opts.observables and opts.max_lag is None:
         _extend_lags(lp, data, auto_max_lag(lp.acf_long, opts.t_eval))
     return lp
+
+
+def _first_step_and_later_levels(lp, levels, raw, y, ybuf, const, scales, data, opts) -> None:
+    """Pair and sum level 0 (fused with its normalization where *scales*), then the rest."""
+    # level 0: the raw samples (a correlation does not see the per-row normalization,
+    # and raw spikes or counts are integers, paired exactly)
+    quality: dict = {}
+    pairs = choose_pairs(data.x_pair, opts, data.pair_exact, record=quality)
+    a, b_ = record_step(lp, 0, pairs, quality, data)
+    raw = pair_rows(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
+    if scales is not None:  # the first sums from the integers, normalized in place
+        t_pair = data.x_pair.shape[1]
+        ybuf = np.empty((a.size + a.size // 2, t_pair), dtype=data.float_dtype)
+        y = scaled_pair_rows(np.ascontiguousarray(data.x_pair), scales, a, b_, ybuf[: a.size])
+        const = normalize_rows(y, data.norm, y)
+    else:  # ybuf is full: the first sums need their own rows
+        y_sum = pair_rows(y, a, b_, np.empty((a.size, y.shape[1]), dtype=y.dtype))
+        y = ybuf[: a.size]  # rows of level 0, all read by now
+        const = normalize_rows(y_sum, data.norm, y)
+        del y_sum
+
+    def choose(y, quality, sums, scratch):
+        return choose_pairs(y, opts, "auto", record=quality, sums=sums, scratch=scratch)
+
+    later_levels(lp, levels, raw, y, ybuf, const, data, opts, choose)
+
+
+def record_step(
+    lp: LevelPass, level: int, pairs: np.ndarray, quality: dict, data: PrgData
+) -> tuple[np.ndarray, np.ndarray]:
+    """Record the pairing of *level* in *lp* (pairs, clusters, left-out note); its two columns."""
+    cl = lp.clusters[level]
+    lp.approx_quality.append(quality)
+    if cl.shape[0] % 2:
+        lp.left_out_notes.append(_left_out_note(pairs, cl, data.labels, level, lp.sizes))
+    a, b_ = pairs[:, 0], pairs[:, 1]
+    lp.step_pairs.append((a, b_))
+    lp.clusters.append(np.concatenate([cl[a], cl[b_]], axis=1))
+    return a, b_
+
+
+def later_levels(
+    lp: LevelPass,
+    levels: Iterable[int],
+    raw: np.ndarray,
+    y: np.ndarray,
+    ybuf: np.ndarray,
+    const: np.ndarray,
+    data: PrgData,
+    opts: PrgOptions,
+    choose: Callable[..., np.ndarray],
+) -> None:
+    """Measure, pair and sum *levels* (1, 2, ...) in memory, from level 1's sums and variables.
+
+    *raw* holds level 1's plain cluster sums, *y* = ``ybuf[:m]`` its normalized
+    variables (``ybuf`` has ``m / 2`` free rows below them for the pair sums),
+    *const* its constant variables; ``choose(y, quality, sums, scratch)``
+    pairs a level's variables (:func:`choose_pairs`, or the lazy path's).
+    Shared by :func:`run_levels` and the dask path (:mod:`._prg_lazy`).
+    """
+    for level in levels:
+        _measure_level(lp, level, raw, y, const, data, opts)
+        if level == opts.n_levels:
+            break
+        quality: dict = {}
+        # the rows of ybuf below y are free until the pair sums are written there
+        pairs = choose(y, quality, None if opts.holdout else raw, ybuf[y.shape[0] :])
+        a, b_ = record_step(lp, level, pairs, quality, data)
+        raw = pair_rows(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
+        m = y.shape[0]
+        y_sum = pair_rows(y, a, b_, ybuf[m : m + a.size])
+        y = ybuf[: a.size]  # rows of the previous level, all read by now
+        const = normalize_rows(y_sum, data.norm, y)
+        del y_sum
 
 
 def fuse_first_step(data: PrgData, opts: PrgOptions) -> bool:
@@ -166,15 +221,25 @@ def _extend_lags(lp: LevelPass, data: PrgData, max_lag: int) -> None:
     the largest over levels, so a level may need more. Its cluster sums are
     rebuilt from the stored pairs (sums are cheap).
     """
-    short = [
+    short = short_levels(lp, max_lag)
+    if short:
+        extend_lags_from(lp, 0, np.ascontiguousarray(data.x), short, max_lag, data)
+
+
+def short_levels(lp: LevelPass, max_lag: int) -> list[int]:
+    """The measured levels whose autocorrelation stops short of *max_lag*."""
+    return [
         lv
         for lv in range(lp.acf_long.shape[0])
         if lp.acf_lags[lv] < max_lag and np.isfinite(lp.acf_long[lv, 0])
     ]
-    if not short:
-        return
-    raw = np.ascontiguousarray(data.x)
-    for level in range(max(short) + 1):
+
+
+def extend_lags_from(
+    lp: LevelPass, start: int, raw: np.ndarray, short: list[int], max_lag: int, data: PrgData
+) -> None:
+    """Recompute the *short* levels from *start* on, *raw* holding level *start*'s cluster sums."""
+    for level in range(start, max(short) + 1):
         if level in short:
             lp.acf_long[level, : max_lag + 1] = cluster_mean_acf(raw, max_lag)
             lp.acf_lags[level] = max_lag
