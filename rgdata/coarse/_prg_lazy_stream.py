@@ -29,14 +29,13 @@ import numpy as np
 
 from .._progress import progress_bar
 from ._prg_kernels import pair_sums, row_scales, scaled_pair_sums
+from ._prg_levels import histogram_counts
 from ._prg_setup import PrgData, PrgOptions
 from ._prg_stats import (
     _HOW,
     autocorrelation_rows,
     level_stats,
     normalize_rows,
-    rows_per_chunk,
-    standardize_rows,
 )
 
 __all__ = [
@@ -100,36 +99,6 @@ class _Pairs:
         return done, [side(int(u)) for u in self.a[done]], [side(int(u)) for u in self.b[done]]
 
 
-def _histogram_counts(y: np.ndarray, edges: np.ndarray, norm: str) -> np.ndarray:
-    """``[counts..., n_zero]`` of the in-memory histogram (``_prg_levels._histogram``)."""
-    n_zero = 0
-    if norm == "nonzero_mean":
-        nz = y != 0
-        n_zero = int(y.size - np.count_nonzero(nz))
-        counts = np.histogram(y[nz], bins=edges)[0].astype(np.float64)
-    elif norm == "none":
-        counts = np.zeros(edges.size - 1)
-        chunk = rows_per_chunk(y.shape[1])
-        for r0 in range(0, y.shape[0], chunk):
-            z = standardize_rows(y[r0 : r0 + chunk], np.dtype(np.float64))
-            counts += np.histogram(z.ravel(), bins=edges)[0]
-    else:
-        counts = np.histogram(y.ravel(), bins=edges)[0].astype(np.float64)
-    return np.append(counts, n_zero)
-
-
-def finish_histogram(
-    counts: np.ndarray, total: int, edges: np.ndarray, norm: str
-) -> tuple[np.ndarray, float, float]:
-    """Density, zero fraction and mass out of range from summed :func:`_histogram_counts`."""
-    counts, n_zero = counts[:-1], int(counts[-1])
-    width = edges[1] - edges[0]
-    density = counts / (total * width)
-    zero_frac = n_zero / total if norm == "nonzero_mean" else float("nan")
-    in_range = counts.sum() + n_zero
-    return density, zero_frac, float(1.0 - in_range / total)
-
-
 def stream_level0(
     arr: Any,
     data: PrgData,
@@ -177,7 +146,7 @@ def stream_level0(
             y0 = np.empty(xp.shape, dtype=data.float_dtype)
             const = normalize_rows(xp, data.norm, y0)
             if with_hist:
-                hist += _histogram_counts(y0, edges, data.norm)
+                hist += histogram_counts(y0, edges, data.norm)
             rows = (xm, y0)
         n_const += int(const.sum())
         done, side_a, side_b = where.complete(r0, r0 + x.shape[0], rows)

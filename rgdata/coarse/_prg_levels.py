@@ -42,6 +42,8 @@ __all__ = [
     "later_levels",
     "short_levels",
     "extend_lags_from",
+    "histogram_counts",
+    "finish_histogram",
     "choose_pairs",
     "warn_level_notes",
 ]
@@ -437,12 +439,15 @@ def warn_level_notes(lp: LevelPass, n_units: int) -> None:
 
 
 def _histogram(y: np.ndarray, edges: np.ndarray, norm: str) -> tuple[np.ndarray, float, float]:
-    total = y.size
-    width = edges[1] - edges[0]
+    return finish_histogram(histogram_counts(y, edges, norm), y.size, edges, norm)
+
+
+def histogram_counts(y: np.ndarray, edges: np.ndarray, norm: str) -> np.ndarray:
+    """``[counts per bin..., n_zero]`` of a level's variables *y* (sums over row chunks add)."""
     n_zero = 0
     if norm == "nonzero_mean":
         nz = y != 0
-        n_zero = int(total - np.count_nonzero(nz))
+        n_zero = int(y.size - np.count_nonzero(nz))
         # float32 -> float64 is exact, so the bins are those of the float64 values
         counts = np.histogram(y[nz], bins=edges)[0].astype(np.float64)
     elif norm == "none":  # the plain sums, z-scored for this histogram only
@@ -453,6 +458,15 @@ def _histogram(y: np.ndarray, edges: np.ndarray, norm: str) -> tuple[np.ndarray,
             counts += np.histogram(z.ravel(), bins=edges)[0]
     else:
         counts = np.histogram(y.ravel(), bins=edges)[0].astype(np.float64)
+    return np.append(counts, n_zero)
+
+
+def finish_histogram(
+    counts: np.ndarray, total: int, edges: np.ndarray, norm: str
+) -> tuple[np.ndarray, float, float]:
+    """Density, zero fraction and mass out of range of *total* values from their counts."""
+    counts, n_zero = counts[:-1], int(counts[-1])
+    width = edges[1] - edges[0]
     density = counts / (total * width)
     zero_frac = n_zero / total if norm == "nonzero_mean" else float("nan")
     in_range = counts.sum() + n_zero
