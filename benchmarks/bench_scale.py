@@ -29,12 +29,12 @@ from __future__ import annotations
 import argparse
 import math
 import multiprocessing
-import resource
 import time
 
 import numpy as np
 from _timing import timed_peak
 
+from rgdata.coarse._memory import PeakProbe
 from rgdata.coarse._prg_levels import choose_pairs
 from rgdata.coarse._prg_similarity import pairing_rows
 from rgdata.coarse._prg_sparse import sparse_choose_pairs
@@ -90,18 +90,13 @@ def sparse_choose_pairs_k(y: np.ndarray, k: int) -> np.ndarray:
         _prg_sparse.SPARSE_OPTIONS.update(old)
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
-
-
 def _child(what: str, y: np.ndarray, conn) -> None:
     from rgdata.coarse._ann import ann_pairs, pairing_quality  # noqa: PLC0415
 
     if what != "exact":  # compile pynndescent's kernels first (not counted)
         ann_pairs(pairing_rows(y[:300, :50]), 8, random_state=0)
     rows = pairing_rows(y)
-    start = _rss_bytes()
+    probe = PeakProbe()  # not ru_maxrss: a spawned child starts with its parent's peak
     t0 = time.perf_counter()
     if what == "exact":
         out = sparse_choose_pairs_k(y, 32)
@@ -110,8 +105,7 @@ def _child(what: str, y: np.ndarray, conn) -> None:
     else:
         out = pairing_quality(rows, 32, random_state=0)
     wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - start
-    conn.send((out, wall, peak))
+    conn.send((out, wall, probe.grown()))
     conn.close()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import resource
 import sys
 import warnings
 
@@ -20,7 +19,7 @@ from rgdata.coarse._ann import (
     pairing_quality,
     unit_vectors,
 )
-from rgdata.coarse._memory import prg_peak_bytes
+from rgdata.coarse._memory import PeakProbe, prg_peak_bytes
 from rgdata.coarse._prg_pairing import greedy_pairs
 from rgdata.coarse._prg_similarity import dense_similarity, pairing_rows
 from rgdata.coarse.distributed import pair_units
@@ -190,17 +189,20 @@ def _ann_rss_child(n: int, t: int, conn) -> None:
     y = rng.standard_normal((n, t)).astype(np.float32)
     ann_pairs(pairing_rows(y[:300, :50]), 8, random_state=0)  # compile first (not counted)
     rows = pairing_rows(y)
-    with open("/proc/self/statm") as f:
-        start = int(f.read().split()[1]) * resource.getpagesize()
+    probe = PeakProbe()
     ann_pairs(rows, APPROX_OPTIONS["k"], random_state=0)
-    conn.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - start)
+    conn.send(probe.grown())
     conn.close()
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_measured_peak_of_an_approximate_step_is_within_the_estimate():
-    """Peak RSS growth of ann_pairs in a fresh process <= ann_pairing_bytes (8,192 x 1,000)."""
+    """Peak RSS growth of ann_pairs in a fresh process <= ann_pairing_bytes (8,192 x 1,000).
+
+    The peak is reset just before the call (:class:`PeakProbe`), so what the process
+    held earlier (imports, compilation, its parent's peak) is not counted.
+    """
     n, t = 8192, 1000
     ctx = multiprocessing.get_context("spawn")  # not forked: GNU OpenMP does not survive it
     recv, send = ctx.Pipe(duplex=False)
