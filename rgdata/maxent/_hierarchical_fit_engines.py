@@ -93,12 +93,16 @@ class FitEngines:
         loo = (c_data * t - block_sums) / (t - sizes_b)[:, None] - c_data + c
         reps = np.array([solve(loo[b], beta, se, GTOL_JACKKNIFE)[0] for b in range(n_blocks)])
         self.beta_ = beta
-        self.beta_err_ = jackknife_error(reps)
+        bound = hb.BETA_BOUND * self.cumulative_weights_[-1]
+        at_bound = np.abs(beta) >= bound * (1 - 1e-9)
+        self.n_at_bound_ = int(np.sum(at_bound))
+        # a multiplier held at the bound stands for an infinite one: no finite error (its
+        # replicates sit at the bound too, which would read as an error of 0)
+        self.beta_err_ = np.where(at_bound, np.inf, jackknife_error(reps))
         self.error_method_ = f"{n_blocks}-block jackknife (refits)"
         self.beta_cov_ = jackknife_covariance(reps)
+        self.beta_cov_[at_bound, :] = self.beta_cov_[:, at_bound] = np.nan
         self._beta_replicates = reps
-        bound = hb.BETA_BOUND * self.cumulative_weights_[-1]
-        self.n_at_bound_ = int(np.sum(np.abs(beta) >= bound * (1 - 1e-9)))
         self.statistic_labels_ = labels
         self.data_statistics_ = c
         self.data_se_ = se

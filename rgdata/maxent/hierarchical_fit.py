@@ -113,8 +113,8 @@ class HierarchicalMaxEntFit(FitEngines, Estimator):
     beta_err_, beta_cov_ : ndarray
         Jackknife standard errors (and covariance, binary fits): refits per
         left-out block, or for the Monte Carlo engine the linearized jackknife
-        (``error_method_``); ``inf`` for a multiplier whose statistic is on
-        the edge of its range (Monte Carlo engine).
+        (``error_method_``); ``inf`` for a multiplier at the bound or whose
+        statistic is on the edge of its range (an infinite multiplier).
     error_method_ : str
         How the errors were computed (also attrs ``error_method`` of
         :meth:`to_dataset`).

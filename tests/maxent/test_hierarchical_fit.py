@@ -293,6 +293,11 @@ def test_boundary_statistic_warns_and_records():
     with pytest.warns(UserWarning, match="reached the bound"):
         fit = HierarchicalMaxEntFit([1, 1, 1]).fit(spikes(x), tree=TREE4)
     assert fit.n_at_bound_ >= 1
+    # an infinite multiplier has no finite error (the replicates at the bound spread 0)
+    at = np.abs(fit.beta_) >= 0.999 * 20 * fit.cumulative_weights_[-1]
+    assert at.sum() == fit.n_at_bound_
+    assert np.all(np.isinf(fit.beta_err_[at])) and np.all(np.isfinite(fit.beta_err_[~at]))
+    assert np.all(np.isnan(fit.beta_cov_[at]))
 
 
 @pytest.mark.parametrize(
