@@ -125,6 +125,24 @@ class PairTree:
         self.max_vars = max(int(t.shape[0]) for t in maps)
         self.max_size = max(int(s.max()) for s in self.count_tree.sizes)
 
+    def tree_weights(self, cum: np.ndarray) -> np.ndarray:
+        """Cumulative weights per level of the count tree: *cum*, repeated for the root."""
+        cum = np.asarray(cum, dtype=float)
+        return np.append(cum, cum[-1]) if self.root else cum
+
+    def counts(self, x: np.ndarray) -> list[np.ndarray]:
+        """Per coarser level, the active units of every variable in configurations *x*.
+
+        *x* is ``(S, n)`` 0/1; returns one ``(S, n_variables)`` int64 array per level.
+        """
+        out = []
+        xi = np.asarray(x).astype(np.int64)
+        for anc in self.ancestors:
+            c = np.zeros((xi.shape[0], int(anc.max()) + 1), np.int64)
+            np.add.at(c.T, anc, xi.T)
+            out.append(c)
+        return out
+
     def tree_beta(self, beta: np.ndarray) -> np.ndarray:
         """Tree-local part of all-pairs multipliers: means and block means per sibling pair."""
         n, ok = self.n, self._ok
@@ -154,7 +172,7 @@ class PairTree:
         x_a x_b``.
         """
         h, J, U = self.model(beta, cum)
-        cum_t = np.append(cum, cum[-1]) if self.root else np.asarray(cum, dtype=float)
+        cum_t = self.tree_weights(cum)
         _, _, _, q, _ = hc._passes(self.tree_beta(beta), self.count_tree, cum_t)
         n = self.n
         dh = np.zeros(n)
@@ -199,7 +217,7 @@ class PairTree:
         """Log-probability parameters ``(h, J, U)`` of the sampled model for *beta*."""
         n, ok = self.n, self._ok
         bt = self.tree_beta(beta)
-        cum = np.append(cum, cum[-1]) if self.root else np.asarray(cum, dtype=float)
+        cum = self.tree_weights(cum)
         _, _, G, _, _ = hc._passes(bt, self.count_tree, cum)
         h = -beta[:n] / cum[0]
         bp = beta[n:]
@@ -213,7 +231,7 @@ class PairTree:
 
     def potentials(self, bt: np.ndarray, cum: np.ndarray) -> np.ndarray:
         """The count potentials ``U`` of :meth:`model` for the tree-local multipliers *bt*."""
-        cum = np.append(cum, cum[-1]) if self.root else np.asarray(cum, dtype=float)
+        cum = self.tree_weights(cum)
         _, _, G, _, _ = hc._passes(bt, self.count_tree, cum)
         return self._potentials(G, cum)
 
@@ -397,10 +415,7 @@ def exact_tree_probabilities(
     h, J, U = pair_tree.model(beta, cum)
     x = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(float)
     logp = x @ h + 0.5 * np.einsum("si,ij,sj->s", x, J, x)
-    for lev in range(pair_tree.ancestors.shape[0]):
-        anc = pair_tree.ancestors[lev]
-        counts = np.zeros((x.shape[0], int(anc.max()) + 1), np.int64)
-        np.add.at(counts.T, anc, x.T.astype(np.int64))
+    for lev, counts in enumerate(pair_tree.counts(x)):
         logp += U[lev, np.arange(counts.shape[1])[None, :], counts].sum(1)
     p = np.exp(logp - logp.max())
     return x, p / p.sum()

@@ -102,18 +102,15 @@ def _features(pair_tree: PairTree, cum: np.ndarray, x: np.ndarray, dU: list) -> 
     n_tree = len(pair_tree.count_tree.labels)
     phi = np.zeros((x.shape[0], n_tree))
     ok = pair_tree._ok
-    cum_t = np.append(cum, cum[-1]) if pair_tree.root else np.asarray(cum, dtype=float)
+    cum_t = pair_tree.tree_weights(cum)
     coef = 1.0 / cum_t[0] - 1.0 / cum_t[pair_tree.pair_level[ok] - 1]
     pair_cols = np.flatnonzero(ok)
     y_block = np.zeros((len(pair_cols), n_tree))
     y_block[np.arange(len(pair_cols)), pair_tree.pair_label[ok]] = coef
     phi += f[:, n + pair_cols] @ y_block
-    counts = [
-        np.stack([xf[:, pair_tree.ancestors[lev] == v].sum(1) for v in range(nv)], axis=1)
-        for lev, nv in enumerate(int(a.max()) + 1 for a in pair_tree.ancestors)
-    ]
+    counts = pair_tree.counts(x)
     for t, lev, v, d in dU:
-        phi[:, t] += d[counts[lev][:, v].astype(np.int64)]
+        phi[:, t] += d[counts[lev][:, v]]
     return f, phi
 
 
@@ -153,7 +150,7 @@ def response_matrix(
         e_fphi += fw.T @ phi
     cov_ff = e_ff - np.outer(e_f, e_f)
     cov_fphi = e_fphi - np.outer(e_f, e_phi)
-    cum_t = np.append(cum, cum[-1]) if pair_tree.root else cum
+    cum_t = pair_tree.tree_weights(cum)
     return -cov_ff / cum_t[0] + cov_fphi @ _block_matrix(pair_tree)
 
 

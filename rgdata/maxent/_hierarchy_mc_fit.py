@@ -209,7 +209,7 @@ def _tree_start(pair_tree: PairTree, c: np.ndarray, se: np.ndarray, cum: np.ndar
     )
     s_tree[:n] = se[:n]
     s_tree = np.maximum(s_tree, 1e-12)
-    cum_t = np.append(cum, cum[-1]) if pair_tree.root else cum
+    cum_t = pair_tree.tree_weights(cum)
     bt, *_ = hc.solve_count_dual(
         pair_tree.count_tree, c_tree, cum_t, np.zeros(n_tree), s_tree, 1e-4
     )
@@ -223,7 +223,7 @@ def _means_start(pair_tree: PairTree, c: np.ndarray, se: np.ndarray, cum: np.nda
     """``beta`` with no pair terms whose sampled model (exact per cluster) has the data's means."""
     n = pair_tree.n
     n_tree = len(pair_tree.count_tree.labels)
-    cum_t = np.append(cum, cum[-1]) if pair_tree.root else cum
+    cum_t = pair_tree.tree_weights(cum)
     scale = np.maximum(se[:n], 1e-12)
 
     def dual(u):
