@@ -5,6 +5,11 @@
    process, same data; the clusters must agree.
 2. Time and peak memory of every PRG level (all quantities) at N = 10,000
    units x T = 20,000 samples of binary spikes.
+3. ``--acf``: the three ways to the autocorrelation (sparse non-zeros,
+   direct lagged products, FFT) on every level of the retina's sums (160 x
+   283,041 spikes; planted spikes of the same size when the data are
+   absent), 128 lags, with the one ``acf_method`` picks and the largest
+   difference from the direct products.
 
 Run ``python benchmarks/bench_prg.py`` (``--quick`` for a short run).
 """
@@ -26,7 +31,12 @@ from reference_prg import reference_pairs, reference_prg_clusters  # noqa: E402
 import rgdata  # noqa: E402
 from rgdata.coarse import prg  # noqa: E402
 from rgdata.coarse._prg_pairing import greedy_pairs  # noqa: E402
-from rgdata.coarse._prg_stats import normalize_rows, standardize_rows  # noqa: E402
+from rgdata.coarse._prg_stats import (  # noqa: E402
+    acf_method,
+    autocorrelation_rows,
+    normalize_rows,
+    standardize_rows,
+)
 
 
 def structured_spikes(rng, n, t, n_groups=50, p=0.05):
@@ -133,13 +143,53 @@ def big_run(n, t, rng):
     )
 
 
+def acf_methods(rng, max_lag=128):
+    """Seconds of each autocorrelation method on every level of pair sums of the retina."""
+    try:
+        x = rgdata.stack_trials(rgdata.datasets.load_retina()).values.astype(np.int16)
+        what = "retina"
+    except (OSError, ValueError) as err:
+        x = structured_spikes(rng, 160, 283_041).astype(np.int16)
+        what = f"planted spikes (retina unavailable: {err})"
+    print(f"autocorrelation, {max_lag} lags, sums of adjacent rows of the {what}:")
+    for method in ("sparse", "direct", "fft"):  # compile outside the timing
+        autocorrelation_rows(x[:2, :1000], 4, method=method)
+    level = 0
+    while True:
+        seconds = {}
+        acf = {}
+        for method in ("sparse", "direct", "fft"):
+            t0 = time.perf_counter()
+            acf[method] = autocorrelation_rows(x, max_lag, method=method)[0]
+            seconds[method] = time.perf_counter() - t0
+        chosen = acf_method(x, max_lag)
+        fastest = min(seconds, key=seconds.get)
+        diff = max(np.nanmax(np.abs(acf[m] - acf["direct"])) for m in ("sparse", "fft"))
+        density = np.count_nonzero(x) / x.size
+        print(
+            f"  level {level}: {x.shape[0]:3d} rows, {100 * density:4.1f} % non-zero: "
+            + ", ".join(f"{m} {s:.3f} s" for m, s in seconds.items())
+            + f"; picked {chosen} ({seconds[chosen] / seconds[fastest]:.2f}x the fastest); "
+            f"max |diff| {diff:.1e}"
+        )
+        if x.shape[0] < 2:
+            break
+        n = x.shape[0] // 2 * 2
+        x = x[0:n:2] + x[1:n:2]
+        level += 1
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes")
     ap.add_argument("--skip-big", action="store_true", help="only the reference comparison")
     ap.add_argument("--skip-reference", action="store_true", help="only the big run")
+    ap.add_argument("--acf", action="store_true", help="only the autocorrelation methods")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
+    if args.acf:
+        acf_methods(rng)
+        return
     if args.quick:
         if not args.skip_reference:
             compare_reference(500, 2000, 4, rng)

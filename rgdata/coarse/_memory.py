@@ -191,7 +191,9 @@ def prg_peak_bytes(
         the normalized variables ``y`` (N x T_pair) throughout, plus either
         the standardized copy and the N x N correlation matrix (pairing), the
         first level's sums (summing), or the row-chunks of the FFT of the
-        autocorrelation or the clusters' covariances, one set per two
+        autocorrelation (reserved also for sparse integer rows, whose sparse
+        products need none while their lags stay short) or the clusters'
+        covariances, one set per two
         threads (:func:`rgdata._threads.chunk_threads`; the other per-level
         statistics read the rows in place). The pairing itself needs
         :func:`~rgdata.coarse._prg_pairing.pairing_extra_bytes` (linear in N,

@@ -12,6 +12,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .._threads import map_chunks
+from ._acf_sparse import sparse_cost, sparse_lagged_products
 from ._prg_kernels import (
     centered_f32,
     lagged_products,
@@ -32,11 +33,14 @@ __all__ = [
     "standardize_rows",
     "moments_rows",
     "lagged_rows",
+    "sparse_lagged_rows",
     "pair_rows",
     "scaled_pair_rows",
     "level_stats",
     "autocorrelation_rows",
     "use_direct",
+    "acf_method",
+    "sparse_rows",
     "tau_from_acf",
     "cluster_spectra",
 ]
@@ -126,6 +130,21 @@ def lagged_rows(x: np.ndarray, means: np.ndarray, t0: int, t1: int, max_lag: int
     return np.concatenate(parts)
 
 
+def sparse_lagged_rows(
+    x: np.ndarray, means: np.ndarray, t0: int, t1: int, max_lag: int
+) -> np.ndarray:
+    """:func:`~rgdata.coarse._acf_sparse.sparse_lagged_products` of integer *x*, on threads."""
+    if x.dtype.kind not in "iub":
+        raise TypeError(f"sparse lagged products need integer rows; got dtype {x.dtype}")
+    x = x.view(np.uint8) if x.dtype == bool else x
+    n = x.shape[0]
+    work = n * (t1 - t0)
+    parts = map_rows(
+        lambda r0, r1: sparse_lagged_products(x[r0:r1], means[r0:r1], t0, t1, max_lag), n, work
+    )
+    return np.concatenate(parts)
+
+
 def pair_rows(raw: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out[k] = raw[a[k]] + raw[b[k]]`` (:func:`~rgdata.coarse._prg_kernels.pair_sums`).
 
@@ -172,10 +191,41 @@ def _row_top(x: np.ndarray) -> np.ndarray:
 
 def use_direct(length: int, max_lag: int) -> bool:
     """Whether direct lagged products beat an FFT for *max_lag* lags of *length* samples."""
+    return max_lag + 1 <= _fft_cost(length, max_lag)
+
+
+def _fft_cost(length: int, max_lag: int) -> float:
+    """An FFT's cost per sample in units of one direct lagged multiply-add."""
     import scipy.fft  # here, not at import: scipy.fft costs ~0.1-0.4 s to import
 
     nfft = scipy.fft.next_fast_len(length + max_lag + 1, real=True)
-    return max_lag + 1 <= _DIRECT_PER_LOG * np.log2(max(nfft, 2))
+    return _DIRECT_PER_LOG * np.log2(max(nfft, 2))
+
+
+def sparse_rows(x: np.ndarray, max_lag: int, t0: int = 0, t1: int | None = None) -> np.ndarray:
+    """Rows of ``x[:, t0:t1]`` whose lagged products are cheapest from their non-zeros.
+
+    Integer rows whose density of non-zeros makes the sparse products
+    (:func:`~rgdata.coarse._acf_sparse.sparse_lagged_products`,
+    :func:`~rgdata.coarse._acf_sparse.sparse_cost`) cheaper than both the
+    direct products and an FFT; float rows never are. The choice is made row
+    by row, so it does not depend on how the rows are batched.
+    """
+    t1 = x.shape[1] if t1 is None else t1
+    length = t1 - t0
+    if x.dtype.kind not in "iub" or length <= 0 or not x.shape[0]:
+        return np.zeros(x.shape[0], dtype=bool)
+    cost = min(max_lag + 1.0, _fft_cost(length, max_lag))
+    density = np.count_nonzero(x[:, t0:t1], axis=1) / length
+    return sparse_cost(density, max_lag) < cost
+
+
+def acf_method(x: np.ndarray, max_lag: int, t0: int = 0, t1: int | None = None) -> str:
+    """How most rows of ``x[:, t0:t1]`` get their lagged products: sparse, direct or FFT."""
+    t1 = x.shape[1] if t1 is None else t1
+    if 2 * sparse_rows(x, max_lag, t0, t1).sum() > x.shape[0]:
+        return "sparse"
+    return "direct" if use_direct(t1 - t0, max_lag) else "fft"
 
 
 def autocorrelation_rows(
@@ -191,10 +241,13 @@ def autocorrelation_rows(
     ``C(t) = [sum_s dx_s dx_{s+t} / (T - t)] / [sum_s dx_s^2 / T]`` with
     ``dx`` the row minus *means* (default: the mean of the segment). The
     lagged products are summed directly in float64 when *max_lag* is small
-    (``method="direct"``), else via a float32 FFT of the segment (relative
-    error ~1e-6, ample for C and tau_c; ``method="fft"``); ``"auto"`` picks
-    by cost. *x* is read in its own dtype. Returns ``(acf, ok)`` where rows
-    with zero variance have ``ok`` false.
+    (``method="direct"``), from the non-zero entries of sparse integer rows
+    (``method="sparse"``, exact integer sums), else via a float32 FFT of the
+    segment (relative error ~1e-6, ample for C and tau_c; ``method="fft"``);
+    ``"auto"`` picks by cost, row by row (:func:`sparse_rows`, then
+    :func:`use_direct`), so a row's numbers do not depend on the rows it is
+    computed with. *x* is read in its own dtype. Returns ``(acf, ok)`` where
+    rows with zero variance have ``ok`` false.
     """
     n = x.shape[0]
     t1 = x.shape[1] if t1 is None else t1
@@ -202,36 +255,68 @@ def autocorrelation_rows(
     x = np.ascontiguousarray(x)
     if means is None:
         means = moments_rows(x[:, t0:t1], 0.0, False, _NO_EDGES)[0] if n else np.zeros(0)
-    direct = use_direct(length, max_lag) if method == "auto" else method == "direct"
-    if direct:
-        prod = lagged_rows(x, np.asarray(means, dtype=np.float64), t0, t1, max_lag)
-        p0 = prod[:, 0].copy()
+    means = np.asarray(means, dtype=np.float64)
+    prod = np.empty((n, max_lag + 1))
+    if method == "auto":
+        sparse = sparse_rows(x, max_lag, t0, t1)
+        base = "direct" if use_direct(length, max_lag) else "fft"
     else:
-        import scipy.fft
-
-        prod = np.empty((n, max_lag + 1))
-        p0 = np.empty(n)
-        nfft = scipy.fft.next_fast_len(length + max_lag + 1, real=True)
-        chunk = rows_per_chunk(length)
-        # each row transformed alone, whichever thread (scipy's workers) takes it
-        workers = n_threads_for(n * nfft * np.log2(nfft))
-        for r0 in range(0, n, chunk):
-            r1 = min(n, r0 + chunk)
-            dx = np.zeros((r1 - r0, nfft), dtype=np.float32)  # zero-padded in place
-            scale, p0[r0:r1] = _centered_rows(x[r0:r1], means[r0:r1], t0, t1, dx)
-            f = scipy.fft.rfft(dx, axis=1, workers=workers)
-            del dx
-            power = f.real**2 + f.imag**2
-            del f
-            part = scipy.fft.irfft(power, n=nfft, axis=1, workers=workers)[:, : max_lag + 1]
-            prod[r0:r1] = part / (scale**2)[:, None]
-        prod[:, 0] = p0
-    var = p0 / length
+        sparse = np.full(n, method == "sparse")
+        base = method
+    if sparse.all():
+        prod[:] = sparse_lagged_rows(x, means, t0, t1, max_lag)
+    else:
+        if sparse.any():
+            rows = np.flatnonzero(sparse)
+            prod[rows] = sparse_lagged_rows(x[rows], means[rows], t0, t1, max_lag)
+        rest = None if not sparse.any() else np.flatnonzero(~sparse)
+        lagged = _lagged_direct if base == "direct" else _lagged_fft
+        if rest is None:
+            prod[:] = lagged(x, means, t0, t1, max_lag)
+        else:  # row chunks of the dense rows, so that no copy of them all is held
+            step = rows_per_chunk(length)
+            for c0 in range(0, rest.size, step):
+                rows = rest[c0 : c0 + step]
+                prod[rows] = lagged(x[rows], means[rows], t0, t1, max_lag)
+    var = prod[:, 0] / length
     ok = var > 1e-12 * _row_top(x[:, t0:t1]) ** 2
     prod /= (length - np.arange(max_lag + 1))[None, :]
     acf = np.full_like(prod, np.nan)
     acf[ok] = prod[ok] / var[ok, None]
     return acf, ok
+
+
+def _lagged_direct(x: np.ndarray, means: np.ndarray, t0: int, t1: int, max_lag: int) -> np.ndarray:
+    """Direct float64 lagged products of the centred rows (:func:`lagged_rows`)."""
+    if x.dtype == bool:
+        x = x.view(np.uint8)
+    return lagged_rows(x, means, t0, t1, max_lag)
+
+
+def _lagged_fft(x: np.ndarray, means: np.ndarray, t0: int, t1: int, max_lag: int) -> np.ndarray:
+    """Lagged products of the centred rows by float32 FFTs of row chunks; lag 0 in float64."""
+    import scipy.fft
+
+    n = x.shape[0]
+    length = t1 - t0
+    prod = np.empty((n, max_lag + 1))
+    p0 = np.empty(n)
+    nfft = scipy.fft.next_fast_len(length + max_lag + 1, real=True)
+    chunk = rows_per_chunk(length)
+    # each row transformed alone, whichever thread (scipy's workers) takes it
+    workers = n_threads_for(n * nfft * np.log2(nfft))
+    for r0 in range(0, n, chunk):
+        r1 = min(n, r0 + chunk)
+        dx = np.zeros((r1 - r0, nfft), dtype=np.float32)  # zero-padded in place
+        scale, p0[r0:r1] = _centered_rows(x[r0:r1], means[r0:r1], t0, t1, dx)
+        f = scipy.fft.rfft(dx, axis=1, workers=workers)
+        del dx
+        power = f.real**2 + f.imag**2
+        del f
+        part = scipy.fft.irfft(power, n=nfft, axis=1, workers=workers)[:, : max_lag + 1]
+        prod[r0:r1] = part / (scale**2)[:, None]
+    prod[:, 0] = p0
+    return prod
 
 
 def _centered_rows(

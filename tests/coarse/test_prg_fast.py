@@ -60,6 +60,61 @@ def test_autocorrelation_rows_against_exact_sums(rng, method):
     np.testing.assert_allclose(acf, exact, rtol=0, atol=1e-12 if method == "direct" else 2e-6)
 
 
+@pytest.mark.parametrize("dtype", [bool, np.int8, np.uint16, np.int64])
+@pytest.mark.parametrize(("t0", "t1", "lags"), [(0, None, 40), (333, 1700, 25), (10, 30, 12)])
+def test_sparse_autocorrelation_against_exact_sums(rng, dtype, t0, t1, lags):
+    """Products of the non-zeros only: the direct sums of the centred rows, any segment."""
+    x = (rng.random((9, 2000)) < 0.07) * rng.integers(1, 4, (9, 2000))
+    x[1, :] = 0  # constant: no autocorrelation
+    x[4, 1990:] = 3  # non-zeros at the end, inside the lag window
+    x[5, t0 : t0 + 3] = 2  # and at the start of the segment
+    x = x.astype(bool) if dtype is bool else x.astype(dtype)
+    end = x.shape[1] if t1 is None else t1
+    means = rng.random(9)  # any centre, not only the segment's mean
+    prod = _prg_stats.sparse_lagged_rows(x, means, t0, end, lags)
+    d = x[:, t0:end].astype(np.float64) - means[:, None]
+    exact = np.array([[(r[: r.size - t] * r[t:]).sum() for t in range(lags + 1)] for r in d])
+    np.testing.assert_allclose(prod, exact, rtol=1e-12, atol=1e-9)
+    acf, ok = _prg_stats.autocorrelation_rows(x, lags, t0=t0, t1=t1, method="sparse")
+    ref_acf, ref_ok = _prg_stats.autocorrelation_rows(x, lags, t0=t0, t1=t1, method="direct")
+    np.testing.assert_array_equal(ok, ref_ok)
+    np.testing.assert_allclose(acf, ref_acf, rtol=0, atol=1e-12)
+
+
+def test_methods_are_chosen_row_by_row(rng):
+    """Sparse and dense rows together: each row's numbers as if it were alone (any batching)."""
+    sparse = (rng.random((5, 20_000)) < 0.03).astype(np.int16)
+    dense = rng.integers(0, 4, (4, 20_000)).astype(np.int16)
+    x = np.concatenate([sparse, dense])[rng.permutation(9)]
+    chosen = _prg_stats.sparse_rows(x, 128)
+    assert chosen.sum() == 5
+    acf, ok = _prg_stats.autocorrelation_rows(x, 128)
+    for i in range(9):
+        alone, ok_i = _prg_stats.autocorrelation_rows(x[i : i + 1], 128)
+        np.testing.assert_array_equal(acf[i], alone[0])
+        assert ok[i] == ok_i[0]
+    for method in ("sparse", "fft"):  # and each row by the method chosen for it
+        forced, _ = _prg_stats.autocorrelation_rows(x, 128, method=method)
+        rows = chosen if method == "sparse" else ~chosen
+        np.testing.assert_array_equal(acf[rows], forced[rows])
+
+
+def test_sparse_products_refuse_float_rows(rng):
+    with pytest.raises(TypeError, match="integer rows"):
+        _prg_stats.sparse_lagged_rows(rng.random((2, 50)), np.zeros(2), 0, 50, 3)
+
+
+def test_acf_method_follows_density():
+    """Sparse for the retina-like 4 % of spikes, FFT or direct once they are dense."""
+    rng = np.random.default_rng(1)
+    sparse = (rng.random((4, 50_000)) < 0.04).astype(np.int8)
+    dense = (rng.random((4, 50_000)) < 0.6).astype(np.int8)
+    assert _prg_stats.acf_method(sparse, 128) == "sparse"
+    assert _prg_stats.acf_method(dense, 128) == "fft"
+    assert _prg_stats.acf_method(dense, 8) == "direct"
+    assert _prg_stats.acf_method(sparse.astype(np.float32), 128) == "fft"  # floats: never sparse
+
+
 def test_direct_is_chosen_only_for_few_lags():
     assert _prg_stats.use_direct(283_041, 16)
     assert not _prg_stats.use_direct(283_041, 2000)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import rgdata
-from rgdata.coarse import _memory, prg
+from rgdata.coarse import _memory, _prg_stats, prg
 from rgdata.coarse._memory import available_memory, prg_peak_bytes
 
 
@@ -84,10 +84,24 @@ def test_bad_max_memory(rng):
 
 
 @pytest.mark.parametrize(
-    ("kind", "corr_dtype", "shuffle"),
-    [("spikes", "float32", False), ("gauss64", "float32", True), ("spikes", "float64", True)],
+    ("kind", "corr_dtype", "shuffle", "sparse_acf"),
+    [
+        ("spikes", "float32", False, False),
+        ("spikes", "float32", False, True),
+        ("gauss64", "float32", True, False),
+        ("spikes", "float64", True, False),
+        ("spikes", "float64", True, True),
+    ],
 )
-def test_estimate_bounds_the_measured_peak(rng, kind, corr_dtype, shuffle):
+def test_estimate_bounds_the_measured_peak(rng, monkeypatch, kind, corr_dtype, shuffle, sparse_acf):
+    """The estimate bounds the peak, within a factor 2 when the autocorrelations take the FFT.
+
+    The estimate reserves the FFT's row chunks whatever the data (the lags,
+    and with them the method, are chosen during the run); sparse spikes take
+    the sparse products instead and may then peak lower than half of it.
+    """
+    if not sparse_acf:  # floats never take the sparse products
+        monkeypatch.setattr(_prg_stats, "sparse_cost", lambda density, max_lag: np.inf)
     n, t = 600, 3000
     if kind == "spikes":
         act = spikes(rng, n, t, p=0.05)  # binary: tied correlations
@@ -105,7 +119,9 @@ def test_estimate_bounds_the_measured_peak(rng, kind, corr_dtype, shuffle):
         finally:
             tracemalloc.stop()
     estimate = res.attrs["peak_memory_estimate_gib"] * 2**30
-    assert peak <= estimate <= 2.0 * peak
+    assert peak <= estimate
+    if not sparse_acf:
+        assert estimate <= 2.0 * peak
 
 
 def test_int64_sums_that_overflow_are_computed_in_float64(rng):
