@@ -14,6 +14,12 @@ held:
 * :class:`RowSource` -- the rows of the clusters whose covariance spectra are
   computed, read in batches of clusters.
 
+With a ``distributed`` client the per-unit statistics of every pass run on
+the workers, one task per chunk next to its data (:func:`chunk_results`,
+a bounded window of tasks in flight): only the small per-unit results, and
+in :func:`stream_level0` the rows the level-1 sums need, travel to the
+caller. Without one, the chunks are read and reduced here one at a time.
+
 Every per-unit number comes from the kernels of the in-memory path applied
 to whole rows, and every average over units is taken over the concatenated
 per-unit arrays with the same numpy call, so the numbers do not depend on the
@@ -22,7 +28,8 @@ chunking (the tests compare them with the in-memory path bit for bit).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -40,6 +47,7 @@ from ._prg_stats import (
 
 __all__ = [
     "row_chunks",
+    "chunk_results",
     "stream_level0",
     "level1_sums",
     "acf_pass",
@@ -66,10 +74,60 @@ def row_chunks(arr: Any, client: Any, progress: bool = False, desc: str = "") ->
         yield int(starts[i]), x
 
 
+#: chunk tasks in flight per worker thread (bounds the results held on the workers)
+_WINDOW_PER_THREAD = 2
+
+
+def chunk_results(
+    arr: Any, client: Any, func: Callable, *args: Any, progress: bool = False, desc: str = ""
+) -> Iterator:
+    """``(first row, func(values, *args))`` of each row chunk of *arr*, in order.
+
+    With a client, ``func`` runs on the workers, one task per chunk reading
+    its own data, at most ``_WINDOW_PER_THREAD`` tasks per worker thread in
+    flight (so the results waiting for the caller stay bounded); without
+    one, each chunk is read here (:func:`row_chunks`) and reduced in turn.
+    *func* and *args* must pickle (module-level functions, arrays, numbers).
+    """
+    if client is None:
+        for r0, x in row_chunks(arr, None, progress, desc):
+            yield r0, func(x, *args)
+        return
+    import dask  # noqa: PLC0415 (optional dependency)
+
+    from .distributed import _on_client  # noqa: PLC0415 (import cycle through prg)
+
+    starts = np.concatenate([[0], np.cumsum(arr.chunks[0])]).astype(int)
+    n = len(arr.chunks[0])
+    tasks = [dask.delayed(_on_rows, pure=True)(func, arr.blocks[i], *args) for i in range(n)]
+    threads = _on_client(lambda: sum(client.nthreads().values()))
+    window = max(1, _WINDOW_PER_THREAD * int(threads))
+    pending: deque = deque()
+    for i in progress_bar(range(n), enable=progress, desc=desc):
+        while len(pending) < window and i + len(pending) < n:
+            j = i + len(pending)
+            pending.append(_on_client(lambda j=j: client.compute(tasks[j])))
+        future = pending.popleft()
+        result = _on_client(future.result)
+        future.release()
+        yield int(starts[i]), result
+
+
+def _on_rows(func: Callable, x: Any, *args: Any) -> Any:
+    """``func(values, *args)`` on a chunk, booleans read as int8 (as :func:`row_chunks`)."""
+    x = np.asarray(x)
+    return func(x.view(np.int8) if x.dtype == bool else x, *args)
+
+
 def _split(x: np.ndarray, opts: PrgOptions) -> tuple[np.ndarray, np.ndarray]:
     """Measured and pairing samples of a chunk, as the in-memory path slices them."""
-    xm = np.ascontiguousarray(x[:, opts.t_split :])
-    xp = np.ascontiguousarray(x[:, : opts.t_split]) if opts.holdout else xm
+    return _split_at(x, opts.t_split, opts.holdout)
+
+
+def _split_at(x: np.ndarray, t_split: int, holdout: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_split` from the two options it reads (what a worker task is sent)."""
+    xm = np.ascontiguousarray(x[:, t_split:])
+    xp = np.ascontiguousarray(x[:, :t_split]) if holdout else xm
     return xm, xp
 
 
@@ -130,26 +188,21 @@ def stream_level0(
     with_hist = "distribution" in opts.observables
     hist = np.zeros(edges.size) if with_hist else None
     where = _Pairs(pairs, data.n_units)
-    silent = data.silent_of(1)
-    for r0, x in row_chunks(arr, client, progress, "PRG level 0"):
-        xm, xp = _split(x, opts)
-        st = level_stats(xm, silent, None, 1, with_acf=False)
-        var.append(st["var"])
-        p0.append(st["p0"])
-        a_c, ok_c = autocorrelation_rows(xm, lags)
-        acf.append(a_c)
-        ok.append(ok_c)
-        if fused:
-            scales, const = row_scales(xp, _HOW[data.norm])
-            rows = (xm, xp, scales)
-        else:
-            y0 = np.empty(xp.shape, dtype=data.float_dtype)
-            const = normalize_rows(xp, data.norm, y0)
-            if with_hist:
-                hist += histogram_counts(y0, edges, data.norm)
-            rows = (xm, y0)
-        n_const += int(const.sum())
-        done, side_a, side_b = where.complete(r0, r0 + x.shape[0], rows)
+    how = (data.silent_of(1), lags, fused, data.norm, np.dtype(data.float_dtype))
+    chunks = chunk_results(
+        arr, client, _level0_chunk, opts.t_split, opts.holdout, how,
+        edges if with_hist else None, progress=progress, desc="PRG level 0",
+    )  # fmt: skip
+    for r0, part in chunks:
+        var.append(part["var"])
+        p0.append(part["p0"])
+        acf.append(part["acf"])
+        ok.append(part["ok"])
+        if with_hist and not fused:
+            hist += part["hist"]
+        n_const += part["n_const"]
+        rows = part["rows"]
+        done, side_a, side_b = where.complete(r0, r0 + rows[0].shape[0], rows)
         if done.size:
             _sum_pairs(raw, ybuf, done, side_a, side_b, fused)
     const1 = normalize_rows(ybuf[:n_pairs], data.norm, ybuf[:n_pairs])  # in place, as run_levels
@@ -164,6 +217,28 @@ def stream_level0(
         "ybuf": ybuf,
         "const": const1,
     }
+
+
+def _level0_chunk(
+    x: np.ndarray, t_split: int, holdout: bool, how: tuple, edges: np.ndarray | None
+) -> dict:
+    """One chunk's level-0 statistics and the rows its units contribute to the level-1 sums."""
+    silent, lags, fused, norm, float_dtype = how
+    xm, xp = _split_at(x, t_split, holdout)
+    st = level_stats(xm, silent, None, 1, with_acf=False)
+    a_c, ok_c = autocorrelation_rows(xm, lags)
+    out = {"var": st["var"], "p0": st["p0"], "acf": a_c, "ok": ok_c}
+    if fused:
+        scales, const = row_scales(xp, _HOW[norm])
+        out["rows"] = (xm, xp, scales)
+    else:
+        y0 = np.empty(xp.shape, dtype=float_dtype)
+        const = normalize_rows(xp, norm, y0)
+        if edges is not None:
+            out["hist"] = histogram_counts(y0, edges, norm)
+        out["rows"] = (xm, y0)
+    out["n_const"] = int(const.sum())
+    return out
 
 
 def _sum_pairs(
@@ -206,12 +281,13 @@ def level1_sums(
 
 def acf_pass(arr: Any, opts: PrgOptions, client: Any, lags: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-unit level-0 autocorrelations over *lags* lags (another pass over the chunks)."""
-    acf, ok = [], []
-    for _, x in row_chunks(arr, client):
-        a_c, ok_c = autocorrelation_rows(_split(x, opts)[0], lags)
-        acf.append(a_c)
-        ok.append(ok_c)
-    return np.concatenate(acf), np.concatenate(ok)
+    parts = [p for _, p in chunk_results(arr, client, _acf_chunk, opts.t_split, lags)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _acf_chunk(x: np.ndarray, t_split: int, lags: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-unit autocorrelations of a chunk's measured samples."""
+    return autocorrelation_rows(np.ascontiguousarray(x[:, t_split:]), lags)
 
 
 def block_pass(
@@ -233,20 +309,13 @@ def block_pass(
     var, p0 = [], []
     acf: list[list] = [[] for _ in range(n_blocks)]
     ok: list[list] = [[] for _ in range(n_blocks)]
-    for _, x in row_chunks(arr, client):
-        xm = _split(x, opts)[0]
-        st = level_stats(
-            xm, data.silent_of(1), block_edges, max(lag_b, 1), with_acf=False, full=False
-        )
-        var.append(st["var_blocks"])
-        p0.append(st["p0_blocks"])
-        if with_acf:
-            for b in range(n_blocks):
-                a_c, ok_c = autocorrelation_rows(
-                    xm, max(lag_b, 1), t0=block_edges[b], t1=block_edges[b + 1]
-                )
-                acf[b].append(a_c)
-                ok[b].append(ok_c)
+    how = (data.silent_of(1), max(lag_b, 1), with_acf)
+    for _, part in chunk_results(arr, client, _block_chunk, opts.t_split, block_edges, how):
+        var.append(part["var"])
+        p0.append(part["p0"])
+        for b in range(n_blocks if with_acf else 0):
+            acf[b].append(part["acf"][b])
+            ok[b].append(part["ok"][b])
     acf_out = np.full((max_lag + 1, n_blocks), np.nan)
     if with_acf:
         for b in range(n_blocks):
@@ -254,6 +323,19 @@ def block_pass(
             if ok_all.any():
                 acf_out[: lag_b + 1, b] = a_all[ok_all].sum(axis=0) / ok_all.sum()
     return np.concatenate(var).mean(axis=0), np.concatenate(p0), acf_out
+
+
+def _block_chunk(x: np.ndarray, t_split: int, block_edges: np.ndarray, how: tuple) -> dict:
+    """A chunk's per-block variances, silences and (optionally) autocorrelations."""
+    silent, lags, with_acf = how
+    xm = np.ascontiguousarray(x[:, t_split:])
+    st = level_stats(xm, silent, block_edges, lags, with_acf=False, full=False)
+    out = {"var": st["var_blocks"], "p0": st["p0_blocks"], "acf": [], "ok": []}
+    for b in range(block_edges.size - 1 if with_acf else 0):
+        a_c, ok_c = autocorrelation_rows(xm, lags, t0=block_edges[b], t1=block_edges[b + 1])
+        out["acf"].append(a_c)
+        out["ok"].append(ok_c)
+    return out
 
 
 class RowSource:

@@ -330,3 +330,32 @@ def test_lazy_clusters_do_not_depend_on_the_blas_kernel(tmp_path):
         )
     np.testing.assert_array_equal(np.array(membership), want.membership.values)
     np.testing.assert_array_equal(np.array(variance), want.variance.values)
+
+
+def _row_sums(x, scale):
+    return x.sum(axis=1) * scale
+
+
+def test_chunk_results_run_on_the_workers_in_order(monkeypatch):
+    """With a client every chunk is reduced by a task on the cluster, never read here."""
+    x = np.arange(7 * 30, dtype=np.int16).reshape(7, 30)
+    arr = da.from_array(x, chunks=(2, -1))
+
+    def no_local_reads(*a, **k):
+        raise AssertionError("a chunk was read by the caller")
+
+    serial = list(_prg_lazy_stream.chunk_results(arr, None, _row_sums, 2))
+    monkeypatch.setattr(_prg_lazy_stream, "row_chunks", no_local_reads)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        monkeypatch.setattr(_prg_lazy_stream, "_WINDOW_PER_THREAD", 1)  # one task in flight
+        on_client = list(_prg_lazy_stream.chunk_results(arr, client, _row_sums, 2))
+    assert [r0 for r0, _ in on_client] == [0, 2, 4, 6]
+    for (r0, got), (s0, want) in zip(on_client, serial, strict=True):
+        assert r0 == s0
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.concatenate([v for _, v in on_client]), 2 * x.sum(axis=1))
