@@ -57,6 +57,7 @@ from ._momentum_randomized import TopModes
 
 __all__ = [
     "LazyInput",
+    "lazy_dims",
     "lazy_input",
     "lazy_top_modes",
     "lazy_block_moments",
@@ -110,15 +111,12 @@ def compute(client: Any, what: Any) -> Any:
         ) from exc
 
 
-def lazy_input(activity: xr.DataArray, min_time: int, client: Any) -> LazyInput:
-    """Check a dask-backed activity with one pass of chunked reductions (nothing N x T held).
+def lazy_dims(activity: xr.DataArray, min_time: int) -> xr.DataArray:
+    """The dims, dtype and sizes of a dask-backed activity (no value is read).
 
-    Raises the errors of :func:`rgdata.activity.check_activity` and
-    :func:`rgdata.coarse._momentum_kernels.standardize`: wrong dims or dtype, too few
-    units or time points, NaN/inf, constant units.
+    Transposed to ``("unit", "time")``; raises the errors of
+    :func:`rgdata.activity.check_activity` for a wrong dim, dtype or size.
     """
-    import dask.array as da  # noqa: PLC0415
-
     from ._prg_lazy_input import _check_dims  # noqa: PLC0415
 
     act = _check_dims(activity)
@@ -126,6 +124,17 @@ def lazy_input(activity: xr.DataArray, min_time: int, client: Any) -> LazyInput:
         raise ValueError(
             f"activity has {act.shape[1]} time point(s); at least {min_time} are needed"
         )
+    return act
+
+
+def lazy_input(act: xr.DataArray, client: Any) -> LazyInput:
+    """Check the values of a dask-backed activity with one pass of chunked reductions.
+
+    *act* comes from :func:`lazy_dims`; nothing of size N x T is held. Raises the errors
+    of :func:`rgdata.activity.check_activity`: NaN/inf, constant units.
+    """
+    import dask.array as da  # noqa: PLC0415
+
     arr = act.data
     if arr.dtype == bool:
         arr = arr.astype(np.int8)
@@ -490,6 +499,6 @@ def exact_peak_bytes(n: int, t: int, input_itemsize: int, itemsize: int, chunk: 
     ``min(N, T)**2`` matrix, the eigenvectors (up to N x min(N, T)) and four ``N x chunk``
     float64 streaming arrays.
     """
-    m = min(n, t)
+    m, chunk = min(n, t), min(chunk, t)
     work = n * t * itemsize * (2 if t < n else 1)
     return int(n * t * input_itemsize + work + m * m * itemsize + n * m * itemsize + 32 * n * chunk)

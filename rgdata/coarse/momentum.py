@@ -40,6 +40,7 @@ from ._momentum_kernels import (
 from ._momentum_lazy import (
     exact_peak_bytes,
     lazy_block_moments,
+    lazy_dims,
     lazy_input,
     lazy_top_modes,
     storage_note,
@@ -309,21 +310,17 @@ def momentum(
     array([3., 3., 3., 3., 3., 3.])
     """
     _check_client(client)
-    lazy = _lazy_input(activity, solver, client)
-    storage = "memory"
-    if lazy is None:
-        if is_lazy(activity):  # solver="exact": read into memory when that fits
-            activity, storage = _load_for_exact(activity, dtype, matrix, chunk_size, client)
-        elif client is not None:
+    on_dask = is_lazy(activity)
+    if on_dask:  # dims, dtype and sizes only: the values are read after the options' checks
+        activity = lazy_dims(activity, MIN_TIME)
+    else:
+        if client is not None:
             warn_user(
                 "momentum: client= is used only for dask-backed activities with "
                 "solver='randomized'; this activity is in memory, so the client was not used",
                 UserWarning,
             )
         activity = check_activity(activity, allow_trials=False, min_time=MIN_TIME)
-    else:
-        activity = lazy.act
-        storage = storage_note(activity, client, loaded=False)
     check_option(direction, "direction", DIRECTIONS)
     check_option(matrix, "matrix", MATRICES)
     dtype = check_dtype_option(dtype, "dtype", DTYPES)
@@ -348,6 +345,13 @@ def momentum(
             n_oversamples = check_int(n_oversamples, "n_oversamples", min_value=0)
         n_iter = check_int(n_iter, "n_iter", min_value=0)
 
+    lazy, storage = None, "memory"
+    if on_dask and solver == "randomized":  # one pass of chunked checks; stays lazy
+        lazy = lazy_input(activity, client)
+        storage = storage_note(activity, client, loaded=False)
+    elif on_dask:  # solver="exact": read into memory when that fits
+        activity, storage = _load_for_exact(activity, dtype, matrix, chunk_size, client)
+        activity = check_activity(activity, allow_trials=False, min_time=MIN_TIME)
     top_value = lazy.top if lazy is not None else max_abs(activity.values)
     check_magnitude(
         top_value,
@@ -611,13 +615,6 @@ def _check_client(client: Any) -> None:
     check(client)
 
 
-def _lazy_input(activity: Any, solver: str, client: Any):
-    """The checked dask-backed activity for ``solver="randomized"``, else None."""
-    if solver != "randomized" or not is_lazy(activity):
-        return None
-    return lazy_input(activity, MIN_TIME, client)
-
-
 def _load_for_exact(activity, dtype, matrix, chunk_size, client):
     """A dask-backed activity read into memory for ``solver="exact"``, and the storage note."""
     from ._memory import check_memory  # noqa: PLC0415
@@ -625,10 +622,7 @@ def _load_for_exact(activity, dtype, matrix, chunk_size, client):
     n, t = activity.shape[-2], activity.shape[-1]
     if dtype == "auto":
         dtype = "float32" if matrix == "correlation" and n >= AUTO_FLOAT32_UNITS else "float64"
-    chunk = chunk_size if chunk_size is not None else max(2048, 2**22 // max(n, 1))
-    need = exact_peak_bytes(
-        n, t, activity.dtype.itemsize, np.dtype(dtype).itemsize, min(int(chunk), t)
-    )
+    need = exact_peak_bytes(n, t, activity.dtype.itemsize, np.dtype(dtype).itemsize, chunk_size)
     check_memory(
         need,
         None,
