@@ -51,8 +51,13 @@ import xarray as xr
 from .._validation import check_random_state, describe
 from ..activity import constant_units_error
 from ._blocks import integrated_time
-from ._momentum_blocks import BlockMoments, block_rule, combine_slot_autocorrelations
-from ._momentum_kernels import Step, accumulate_steps
+from ._momentum_blocks import (
+    _FFT_BATCH_VALUES,
+    BlockMoments,
+    block_rule,
+    combine_slot_autocorrelations,
+)
+from ._momentum_kernels import Step, _row_block, accumulate_steps
 from ._momentum_randomized import TopModes
 
 __all__ = [
@@ -83,11 +88,34 @@ class LazyInput:
         self.act, self.arr, self.mean, self.sd, self.top = act, arr, mean, sd, top
 
     def standardized(self, matrix: str, dtype: Any) -> Any:
-        """``z`` as a dask array: centred (and scaled for ``"correlation"``), in *dtype*."""
-        x = self.arr.astype(np.float64) - self.mean[:, None]
-        if matrix == "correlation":
-            x = x / self.sd[:, None]
-        return x.astype(dtype)
+        """``z`` as a dask array: centred (and scaled for ``"correlation"``), in *dtype*.
+
+        Each chunk is standardized a block of rows at a time in float64 (the rows of
+        :func:`rgdata.coarse._momentum_kernels.standardize`), so a task holds its chunk in
+        the working dtype and a few 2 MB float64 blocks, not float64 copies of the chunk.
+        """
+        import dask.array as da  # noqa: PLC0415
+
+        rows = self.arr.chunks[0]
+        mean = da.from_array(self.mean, chunks=(rows,))
+        scale = self.sd if matrix == "correlation" else np.ones_like(self.sd)
+        sd = da.from_array(scale, chunks=(rows,))
+        return da.blockwise(
+            _standardize_chunk, "ij", self.arr, "ij", mean, "i", sd, "i",
+            dtype=np.dtype(dtype), out=np.dtype(dtype),
+        )  # fmt: skip
+
+
+def _standardize_chunk(x: np.ndarray, mean: np.ndarray, sd: np.ndarray, out: Any) -> np.ndarray:
+    """``(x - mean) / sd`` per row in float64, rounded to *out* (a dtype), by row blocks."""
+    z = np.empty(x.shape, dtype=out)
+    step = _row_block(x.shape[1])
+    for start in range(0, x.shape[0], step):
+        block = np.array(x[start : start + step], dtype=np.float64)
+        block -= mean[start : start + step, None]
+        block /= sd[start : start + step, None]
+        z[start : start + step] = block
+    return z
 
 
 def compute(client: Any, what: Any) -> Any:
@@ -259,7 +287,7 @@ def _cross_lags(block: np.ndarray, core: int, n_lags: int, budget: int) -> np.nd
 
     nfft = scipy.fft.next_fast_len(core + n_lags + 1, real=True)
     acc = np.zeros(nfft // 2 + 1, dtype=np.complex128)
-    step = max(1, budget // nfft)
+    step = max(1, min(budget, _FFT_BATCH_VALUES) // nfft)  # the in-memory FFT batches
     for start in range(0, block.shape[0], step):
         rows = np.asarray(block[start : start + step], dtype=np.float64)
         head = scipy.fft.rfft(rows[:, :core], n=nfft, axis=1)
