@@ -466,7 +466,8 @@ def momentum(
         )
         n_chunks = -(-n_time // chunk_size)
         bar.set_description_str("momentum RG: projections")
-        bar.reset(total=n_chunks * len(steps))
+        # the dask path computes all chunks in one graph: one step, its stages named
+        bar.reset(total=n_chunks * len(steps) if lazy is None else 1)
         if lazy is None:
             out, blocks = block_filtered_moments(
                 z, vec, steps, variances, edges, chunk_size=chunk_size, progress_bar=bar
@@ -476,6 +477,7 @@ def momentum(
                 z, vec, projections, steps, variances, edges,
                 chunk_size=chunk_size, client=client, progress_bar=bar,
             )  # fmt: skip
+            bar.update(1)
     del projections
     del z, vec
     with np.errstate(divide="ignore", invalid="ignore"):
