@@ -42,7 +42,14 @@ from .._jackknife import jackknife_error
 from ._blocks import BLOCK_TAUS, MIN_BLOCKS, choose_n_blocks, integrated_time
 from ._momentum_kernels import Step, filtered_moments
 
-__all__ = ["BlockMoments", "block_filtered_moments", "slot_autocorrelations", "median_ci"]
+__all__ = [
+    "BlockMoments",
+    "block_filtered_moments",
+    "block_rule",
+    "combine_slot_autocorrelations",
+    "slot_autocorrelations",
+    "median_ci",
+]
 
 #: at most this many values (rows x padded length) per FFT batch when measuring
 #: autocorrelations; momentum passes N x chunk_size so that this stage stays within
@@ -111,7 +118,29 @@ def slot_autocorrelations(
         lag 0 (NaN rows for slots with no variance).
     """
     total = _autocov_rows(z, max_lag, budget)
+
+    def project(start: int, stop: int) -> np.ndarray:
+        return np.asarray(vectors[:, start:stop], dtype=z.dtype).T @ z
+
     rows = int(np.clip(budget // max(z.shape[1], 1), 1, 256))  # modes projected at once
+    return combine_slot_autocorrelations(total, project, steps, n_slots, max_lag, budget, rows)
+
+
+def combine_slot_autocorrelations(
+    total: np.ndarray,
+    project,
+    steps: Sequence[Step],
+    n_slots: int,
+    max_lag: int,
+    budget: int,
+    rows: int,
+) -> np.ndarray:
+    """The slot autocorrelations of :func:`slot_autocorrelations` from their parts.
+
+    *total* is the unit-summed autocovariance of the data (lags ``0..max_lag``);
+    ``project(start, stop)`` returns the ``(stop - start, T)`` projections of the data on
+    the columns ``start:stop`` of the modes, asked for at most *rows* modes at a time.
+    """
     bounds = sorted({c for s in steps if s.op != "data" for c in (s.c0, s.c1)})
     # prefix sums of the mode autocovariances at every column boundary the steps use
     prefix = {}
@@ -120,8 +149,7 @@ def slot_autocorrelations(
     for b in bounds:
         for start in range(col, b, rows):
             stop = min(b, start + rows)
-            y = np.asarray(vectors[:, start:stop], dtype=z.dtype).T @ z
-            running = running + _autocov_rows(y, max_lag, budget)
+            running = running + _autocov_rows(project(start, stop), max_lag, budget)
         col = b
         prefix[b] = running.copy()
     acf = np.full((n_slots, max_lag + 1), np.nan)
@@ -136,6 +164,42 @@ def slot_autocorrelations(
         if g[0] > 1e-12 * max(total[0], 1e-300):
             acf[s.slot] = g / g[0]
     return acf
+
+
+def block_rule(acf: np.ndarray, n_time: int) -> dict:
+    """Time blocks from the slot autocorrelations (the rule of :func:`block_filtered_moments`).
+
+    Returns a dict with ``tau_int``, ``tau_int_lb`` (S,), ``tau_need``, ``n_blocks``,
+    ``block_edges`` (B + 1,) and ``note`` ("" or why no 95% interval is given).
+    """
+    ti = [integrated_time(a) if np.isfinite(a[0]) else (np.nan, False) for a in acf]
+    tau_int = np.array([t for t, _ in ti])
+    tau_lb = np.array([lb for _, lb in ti], dtype=bool)
+    finite = np.isfinite(tau_int)
+    tau_need = float(tau_int[finite].max()) if finite.any() else 1.0
+    n_blocks = choose_n_blocks(n_time, tau_need)
+    n_blocks = int(max(2, min(n_blocks, n_time // 5)))
+    block_edges = np.linspace(0, n_time, n_blocks + 1).astype(np.int64)
+    block_len = int(np.diff(block_edges).min())
+    note = ""
+    if n_blocks < MIN_BLOCKS or block_len < BLOCK_TAUS * tau_need or bool(tau_lb[finite].any()):
+        worst = int(np.flatnonzero(finite)[np.argmax(tau_int[finite])]) if finite.any() else 0
+        n_fit = int(n_time // max(BLOCK_TAUS * tau_need, 1.0))
+        note = (
+            f"the recording ({n_time} samples) holds {n_fit} block(s) of >= {BLOCK_TAUS:g} "
+            f"tau_int = {BLOCK_TAUS * tau_need:.0f} samples of the filtered variables (tau_int = "
+            f"{tau_need:.1f}{' or more' if tau_lb[worst] else ''}), fewer than the "
+            f"{MIN_BLOCKS} needed for a 95% confidence interval of the median fourth moment: "
+            "its bounds are NaN"
+        )
+    return {
+        "tau_int": tau_int,
+        "tau_int_lb": tau_lb,
+        "tau_need": tau_need,
+        "n_blocks": n_blocks,
+        "block_edges": block_edges,
+        "note": note,
+    }
 
 
 def block_filtered_moments(
@@ -172,26 +236,8 @@ def block_filtered_moments(
     max_lag = max(1, n_time // 4)
     budget = z.shape[0] * chunk_size  # the streaming stage's own working size
     acf = slot_autocorrelations(z, vectors, steps, n_slots, max_lag, budget)
-    ti = [integrated_time(a) if np.isfinite(a[0]) else (np.nan, False) for a in acf]
-    tau_int = np.array([t for t, _ in ti])
-    tau_lb = np.array([lb for _, lb in ti], dtype=bool)
-    finite = np.isfinite(tau_int)
-    tau_need = float(tau_int[finite].max()) if finite.any() else 1.0
-    n_blocks = choose_n_blocks(n_time, tau_need)
-    n_blocks = int(max(2, min(n_blocks, n_time // 5)))
-    block_edges = np.linspace(0, n_time, n_blocks + 1).astype(np.int64)
-    block_len = int(np.diff(block_edges).min())
-    note = ""
-    if n_blocks < MIN_BLOCKS or block_len < BLOCK_TAUS * tau_need or bool(tau_lb[finite].any()):
-        worst = int(np.flatnonzero(finite)[np.argmax(tau_int[finite])]) if finite.any() else 0
-        n_fit = int(n_time // max(BLOCK_TAUS * tau_need, 1.0))
-        note = (
-            f"the recording ({n_time} samples) holds {n_fit} block(s) of >= {BLOCK_TAUS:g} "
-            f"tau_int = {BLOCK_TAUS * tau_need:.0f} samples of the filtered variables (tau_int = "
-            f"{tau_need:.1f}{' or more' if tau_lb[worst] else ''}), fewer than the "
-            f"{MIN_BLOCKS} needed for a 95% confidence interval of the median fourth moment: "
-            "its bounds are NaN"
-        )
+    rule = block_rule(acf, n_time)
+    n_blocks, block_edges = rule["n_blocks"], rule["block_edges"]
     if progress_bar is not None:
         per_block = sum(-(-int(n) // chunk_size) for n in np.diff(block_edges))
         progress_bar.reset(total=per_block * len(steps))
@@ -218,11 +264,11 @@ def block_filtered_moments(
         m2_blocks=m2b,
         m4_blocks=m4b,
         block_edges=block_edges,
-        tau_int=tau_int,
-        tau_int_lb=tau_lb,
-        tau_need=tau_need,
+        tau_int=rule["tau_int"],
+        tau_int_lb=rule["tau_int_lb"],
+        tau_need=rule["tau_need"],
         n_blocks=n_blocks,
-        note=note,
+        note=rule["note"],
     )
     return out, blocks
 

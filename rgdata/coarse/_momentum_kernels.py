@@ -47,6 +47,7 @@ __all__ = [
     "plan_filters",
     "filtered_moments",
     "accumulate_chunk",
+    "accumulate_steps",
     "range_variances",
     "row_mean_square",
 ]
@@ -577,6 +578,60 @@ def accumulate_chunk(phi, inv_sd, lo, width, m2, m4, hist):  # pragma: no cover 
         m4[i] += s4
 
 
+def accumulate_steps(
+    zc: np.ndarray | None,
+    y: np.ndarray | None,
+    vectors: np.ndarray,
+    steps: Sequence[Step],
+    inv_sd: np.ndarray,
+    lo: float,
+    width: float,
+    sums: tuple[np.ndarray, np.ndarray, np.ndarray],
+    buffer: np.ndarray,
+    progress_bar=None,
+) -> None:
+    """Add one time chunk of every step's filtered variables to the moment sums.
+
+    ``zc`` (N, Tc) is the chunk of data (read by ``"data"`` and complement steps only;
+    None when the plan has neither), ``y`` (m, Tc) its projections on the columns of
+    *vectors* (N, m, Fortran order); ``inv_sd`` (S, N) as in :func:`accumulate_chunk`;
+    ``sums`` the ``(m2, m4, hist)`` accumulators of shapes (S, N), (S, N) and
+    (S, N, n_bins + 1); *buffer* holds at least ``N * Tc`` values of the working dtype.
+    The chunk's moments are those of ``filtered_moments`` whatever the data's own chunking:
+    a filtered variable at time ``t`` needs only ``z(t)`` and ``y(t)``.
+    """
+    m2, m4, hist = sums
+    n, tc = vectors.shape[0], (zc if zc is not None else y).shape[1]
+    phi = buffer[: n * tc].reshape(n, tc)
+    gemm = get_blas_funcs("gemm", (vectors,))
+    for step in steps:
+        if step.op == "data":
+            cur = zc
+        else:
+            if step.op == "complement":
+                np.copyto(phi, zc)
+            if step.c1 > step.c0 or step.op == "project":
+                # phi^T (Fortran (tc, N)) = alpha y_s^T U_s^T + beta phi^T, in place
+                alpha = -1.0 if step.op in ("complement", "remove") else 1.0
+                beta = 0.0 if step.op == "project" else 1.0
+                out = gemm(
+                    alpha,
+                    y[step.c0 : step.c1].T,
+                    vectors[:, step.c0 : step.c1],
+                    beta=beta,
+                    c=phi.T,
+                    trans_b=1,
+                    overwrite_c=1,
+                )
+                if not np.shares_memory(out, phi):  # pragma: no cover - f2py copied
+                    phi[...] = out.T
+            cur = phi
+        slot = step.slot
+        accumulate_chunk(cur, inv_sd[slot], lo, width, m2[slot], m4[slot], hist[slot])
+        if progress_bar is not None:
+            progress_bar.update(1)
+
+
 def filtered_moments(
     z: np.ndarray,
     vectors: np.ndarray,
@@ -625,41 +680,15 @@ def filtered_moments(
     safe = np.where(variances > 0, variances, 1.0)
     inv_sd = np.where(variances > 0, 1.0 / np.sqrt(safe), 0.0)
     vectors = np.asfortranarray(vectors, dtype=z.dtype)
-    gemm = get_blas_funcs("gemm", (vectors,))
     uses_vectors = any(s.op != "data" for s in steps)
     vt = vectors.T  # C-ordered (m, N)
     buffer = np.empty(n * min(chunk_size, t), dtype=z.dtype)
     for start in range(0, t, chunk_size):
         zc = np.ascontiguousarray(z[:, start : start + chunk_size])
-        tc = zc.shape[1]
-        phi = buffer[: n * tc].reshape(n, tc)
         y = vt @ zc if uses_vectors else None
-        for step in steps:
-            if step.op == "data":
-                cur = zc
-            else:
-                if step.op == "complement":
-                    np.copyto(phi, zc)
-                if step.c1 > step.c0 or step.op == "project":
-                    # phi^T (Fortran (tc, N)) = alpha y_s^T U_s^T + beta phi^T, in place
-                    alpha = -1.0 if step.op in ("complement", "remove") else 1.0
-                    beta = 0.0 if step.op == "project" else 1.0
-                    out = gemm(
-                        alpha,
-                        y[step.c0 : step.c1].T,
-                        vectors[:, step.c0 : step.c1],
-                        beta=beta,
-                        c=phi.T,
-                        trans_b=1,
-                        overwrite_c=1,
-                    )
-                    if not np.shares_memory(out, phi):  # pragma: no cover - f2py copied
-                        phi[...] = out.T
-                cur = phi
-            slot = step.slot
-            accumulate_chunk(cur, inv_sd[slot], lo, width, m2[slot], m4[slot], hist[slot])
-            if progress_bar is not None:
-                progress_bar.update(1)
+        accumulate_steps(
+            zc, y, vectors, steps, inv_sd, lo, width, (m2, m4, hist), buffer, progress_bar
+        )
     per_unit = hist[:, :, :n_bins]
     return {
         "m2": m2 / t,

@@ -172,6 +172,9 @@ def randomized_modes(
     n_iter: int,
     random_state: object,
     matrix: str,
+    *,
+    solve=None,
+    trace=None,
 ) -> tuple[np.ndarray, TopModes, dict, dict, str]:
     """The ``solver="randomized"`` decomposition of :func:`rgdata.coarse.momentum`.
 
@@ -181,11 +184,14 @@ def randomized_modes(
     warning message (empty when every residual is below ``RESIDUAL_WARN`` of its
     eigenvalue). Raises ValueError when a computed mode is below 20 eps of the largest:
     the assumed rank ``min(N, T - 1)`` is then wrong.
+
+    *solve* replaces :func:`top_modes` (same signature; the dask path's solver) and
+    *trace*, called after it, returns the trace of ``C`` (default: from *z* in memory).
     """
     fractions, _, n_compute, note = plan_randomized(fractions, n_modes, rank)
     if n_oversamples is None:
         n_oversamples = max(10, n_compute)
-    found = top_modes(
+    found = (top_modes if solve is None else solve)(
         z, n_compute, n_oversamples=n_oversamples, n_iter=n_iter, random_state=random_state
     )
     lam = found.eigenvalues
@@ -195,7 +201,8 @@ def randomized_modes(
             f"the largest (collinear units or modes below {z.dtype}'s resolution), so the rank "
             "min(N, T - 1) it assumes is wrong; use solver='exact'"
         )
-    total = float(row_mean_square(z).sum())  # the trace of C, without a float64 copy
+    # the trace of C, without a float64 copy
+    total = float(row_mean_square(z).sum()) if trace is None else trace()
     variables = {
         "eigen_residual": (("mode",), found.residuals),
         "captured_variance": ((), float(lam.sum() / total)),

@@ -37,8 +37,17 @@ from ._momentum_kernels import (
     spectrum,
     standardize,
 )
+from ._momentum_lazy import (
+    exact_peak_bytes,
+    lazy_block_moments,
+    lazy_dims,
+    lazy_input,
+    lazy_top_modes,
+    storage_note,
+)
 from ._momentum_randomized import direct_plan, randomized_modes
 from ._momentum_schema import as_level_schema
+from ._prg_lazy_input import is_lazy
 
 __all__ = ["momentum", "default_fractions"]
 
@@ -115,6 +124,7 @@ def momentum(
     n_oversamples: int | None = None,
     n_iter: int = 7,
     random_state: Any = 0,
+    client: Any = None,
 ) -> xr.Dataset:
     """Momentum-space PCA-RG: follow the fourth moments as eigenmodes are removed.
 
@@ -177,7 +187,8 @@ def momentum(
         ``eigen_residual(mode)`` (``||C u - lambda u||``, computed exactly:
         each eigenvalue is within it of an exact one) and
         ``captured_variance`` (their sum over the trace of ``C``); see
-        docs/scale.md for the accuracy against the exact path.
+        docs/scale.md for the accuracy against the exact path. On a dask-backed
+        activity it never loads the ``N x T`` data: see *client* and Notes.
     n_modes : int, optional
         Top modes computed by ``solver="randomized"`` (1 to ``min(N, T - 1)``;
         default: the largest kept count below the rank that *fractions* need).
@@ -192,6 +203,12 @@ def momentum(
         says so (recorded in ``attrs["warnings"]``).
     random_state : None, int, numpy.random.Generator or SeedSequence
         Seeds the randomized solver (default 0; the exact solver uses no randomness).
+        The in-memory and the dask path draw the same random test matrix from it.
+    client : distributed.Client, optional
+        Where ``solver="randomized"`` reads a dask-backed activity (a
+        ``LocalCluster``, dask-jobqueue or Kubernetes client, as for
+        :func:`rgdata.coarse.prg`); default dask's synchronous scheduler in this
+        process. Given with an in-memory activity it is not used (warned).
 
     Returns
     -------
@@ -226,8 +243,9 @@ def momentum(
         ``attrs`` record every parameter, ``n_units``, ``n_time``, ``rank``,
         the decomposition ``method``, ``gaussian_fourth_moment_se =
         sqrt(24 / T)`` (standard error of the fourth moment of ``T``
-        independent Gaussian samples) and the activity's ``kind`` and
-        ``source``.
+        independent Gaussian samples), the activity's ``kind`` and
+        ``source``, and ``input_storage`` (``"memory"``, or how a
+        dask-backed activity was read).
 
     Raises
     ------
@@ -238,6 +256,13 @@ def momentum(
         ``trial`` dim, fractions outside (0, 1], unknown options; values so
         large that their squares summed over time overflow float64
         (``max |activity| * sqrt(n_time) > 1e150``).
+    TypeError
+        *client* is not None or a ``distributed.Client``.
+    MemoryError
+        ``solver="exact"`` on a dask-backed activity whose in-memory run would
+        not fit in the memory available (use ``solver="randomized"``).
+    RuntimeError
+        The dask *client* was closed or its cluster disappeared during the run.
 
     Notes
     -----
@@ -264,6 +289,18 @@ def momentum(
     temporaries, or one row when a row is longer), so no other full-size
     float64 copy is made.
 
+    Dask-backed activity (``dask.array``, zarr, HDF5 via ``dask.array.from_array``):
+    ``solver="randomized"`` keeps it lazy (:mod:`rgdata.coarse._momentum_lazy`): the
+    means and standard deviations, the randomized range finder, the residuals, the
+    block rule's autocorrelation and the ladder's moments are chunked dask reductions
+    (on *client*), holding in memory only ``N x (n_modes + n_oversamples)`` and ``T x
+    (n_modes + n_oversamples)`` matrices, the ``n_modes x T`` mode projections and per
+    unit results. Its modes agree with the in-memory randomized path's to round-off
+    (the same random test matrix, QR- instead of LU-normalized power iterations).
+    ``solver="exact"`` decomposes the whole matrix: a dask-backed activity is then read
+    into memory (warned, ``attrs["input_storage"]``) when that fits in the memory
+    available, and refused with MemoryError otherwise.
+
     Examples
     --------
     >>> import numpy as np, rgdata
@@ -272,7 +309,18 @@ def momentum(
     >>> ds.fourth_moment_median.values.round(1)  # Gaussian data stay at 3
     array([3., 3., 3., 3., 3., 3.])
     """
-    activity = check_activity(activity, allow_trials=False, min_time=MIN_TIME)
+    _check_client(client)
+    on_dask = is_lazy(activity)
+    if on_dask:  # dims, dtype and sizes only: the values are read after the options' checks
+        activity = lazy_dims(activity, MIN_TIME)
+    else:
+        if client is not None:
+            warn_user(
+                "momentum: client= is used only for dask-backed activities with "
+                "solver='randomized'; this activity is in memory, so the client was not used",
+                UserWarning,
+            )
+        activity = check_activity(activity, allow_trials=False, min_time=MIN_TIME)
     check_option(direction, "direction", DIRECTIONS)
     check_option(matrix, "matrix", MATRICES)
     dtype = check_dtype_option(dtype, "dtype", DTYPES)
@@ -297,7 +345,14 @@ def momentum(
             n_oversamples = check_int(n_oversamples, "n_oversamples", min_value=0)
         n_iter = check_int(n_iter, "n_iter", min_value=0)
 
-    top_value = max_abs(activity.values)
+    lazy, storage = None, "memory"
+    if on_dask and solver == "randomized":  # one pass of chunked checks; stays lazy
+        lazy = lazy_input(activity, client)
+        storage = storage_note(activity, client, loaded=False)
+    elif on_dask:  # solver="exact": read into memory when that fits
+        activity, storage = _load_for_exact(activity, dtype, matrix, chunk_size, client)
+        activity = check_activity(activity, allow_trials=False, min_time=MIN_TIME)
+    top_value = lazy.top if lazy is not None else max_abs(activity.values)
     check_magnitude(
         top_value,
         np.sqrt(n_time),
@@ -314,17 +369,30 @@ def momentum(
     # most of a minute there), the streaming counts time chunks x levels
     bar = progress_bar(enable=progress, desc="momentum RG: covariance and eigenvalues")
     with bar:
-        z, scale = standardize(activity.values, matrix, np.dtype(dtype).type)
+        if lazy is None:
+            z, scale = standardize(activity.values, matrix, np.dtype(dtype).type)
+        else:
+            z, scale = lazy.standardized(matrix, np.dtype(dtype).type), lazy.sd
+        mean_square = projections = None
         full_rank = min(n_units, n_time - 1)
         solver_vars: dict[str, Any] = {}
         solver_attrs: dict[str, Any] = {"solver": solver}
         solver_warning = ""
         if solver == "randomized":
             bar.set_description_str("momentum RG: randomized top modes")
+            if lazy is not None:
+                bar.set_description_str("momentum RG (dask): randomized top modes")
+                solve, trace = _lazy_solver(z, client, bar)
+            else:
+                solve, trace = None, None
             fractions, found, solver_vars, solver_attrs, solver_warning = randomized_modes(
-                z, fractions, n_modes, full_rank, n_oversamples, n_iter, random_state, matrix
-            )
-            lam, rank, method = found.eigenvalues, full_rank, "randomized_svd"
+                z, fractions, n_modes, full_rank, n_oversamples, n_iter, random_state, matrix,
+                solve=solve, trace=trace,
+            )  # fmt: skip
+            if lazy is not None:
+                projections, mean_square = solve.projections, solve.mean_square
+            lam, rank = found.eigenvalues, full_rank
+            method = "randomized_svd" if lazy is None else "randomized_range_finder_dask"
         else:
             spec = spectrum(z, chunk=chunk_size)
         if (
@@ -389,14 +457,28 @@ def momentum(
             lam_cols = np.concatenate([lam[:top], lam[rank - bottom :]]) if top < rank else lam
         steps = [step for plan in plans for step in plan.steps]
         variances, retained, unresolved = _expected_variances(
-            steps, vec, lam_cols, row_mean_square(z), unit_var, np.finfo(z.dtype).eps
+            steps,
+            vec,
+            lam_cols,
+            row_mean_square(z) if mean_square is None else mean_square,
+            unit_var,
+            np.finfo(z.dtype).eps,
         )
         n_chunks = -(-n_time // chunk_size)
         bar.set_description_str("momentum RG: projections")
-        bar.reset(total=n_chunks * len(steps))
-        out, blocks = block_filtered_moments(
-            z, vec, steps, variances, edges, chunk_size=chunk_size, progress_bar=bar
-        )
+        # the dask path computes all chunks in one graph: one step, its stages named
+        bar.reset(total=n_chunks * len(steps) if lazy is None else 1)
+        if lazy is None:
+            out, blocks = block_filtered_moments(
+                z, vec, steps, variances, edges, chunk_size=chunk_size, progress_bar=bar
+            )
+        else:
+            out, blocks = lazy_block_moments(
+                z, vec, projections, steps, variances, edges,
+                chunk_size=chunk_size, client=client, progress_bar=bar,
+            )  # fmt: skip
+            bar.update(1)
+    del projections
     del z, vec
     with np.errstate(divide="ignore", invalid="ignore"):
         fm_slots = out["m4"] / out["m2"] ** 2
@@ -519,6 +601,7 @@ def momentum(
         "source": str(activity.attrs.get("source", "")),
         "rgdata_version": __version__,
         "warnings": json.dumps(attrs_warnings),
+        "input_storage": storage,
     }
     attrs.update(ci_attrs)
     attrs.update(solver_attrs)
@@ -526,6 +609,64 @@ def momentum(
     ds["fourth_moment"].attrs["long_name"] = "normalized fourth moment <phi^4>/<phi^2>^2"
     ds["distribution"].attrs["long_name"] = "density of phi / sd(phi), pooled over units"
     return ds
+
+
+def _check_client(client: Any) -> None:
+    from .prg import _check_client as check  # noqa: PLC0415 (prg's rule for client=)
+
+    check(client)
+
+
+def _load_for_exact(activity, dtype, matrix, chunk_size, client):
+    """A dask-backed activity read into memory for ``solver="exact"``, and the storage note."""
+    from ._memory import check_memory  # noqa: PLC0415
+
+    n, t = activity.shape[-2], activity.shape[-1]
+    if dtype == "auto":
+        dtype = "float32" if matrix == "correlation" and n >= AUTO_FLOAT32_UNITS else "float64"
+    need = exact_peak_bytes(n, t, activity.dtype.itemsize, np.dtype(dtype).itemsize, chunk_size)
+    check_memory(
+        need,
+        None,
+        f"momentum(solver='exact') on a dask-backed activity of {n} units x {t} time points",
+        "solver='exact' decomposes the whole matrix in memory; use solver='randomized' with "
+        "n_modes (it keeps a dask-backed activity lazy), or fewer units or time points.",
+    )
+    note = storage_note(activity, client, loaded=True)
+    warn_user(f"momentum: {note}", UserWarning)
+    if client is not None:
+        loaded = client.compute(activity.data, sync=True)
+    else:
+        loaded = activity.data.compute(scheduler="synchronous")
+    return activity.copy(data=np.asarray(loaded)), note
+
+
+class _LazySolver:
+    """``top_modes`` for a dask array, keeping the projections and mean squares it reads."""
+
+    def __init__(self, z, client, bar):
+        self.z, self.client, self.bar = z, client, bar
+        self.projections = self.mean_square = None
+
+    def __call__(self, z, n_modes, *, n_oversamples, n_iter, random_state):
+        found, self.projections, self.mean_square = lazy_top_modes(
+            self.z,
+            n_modes,
+            n_oversamples=n_oversamples,
+            n_iter=n_iter,
+            random_state=random_state,
+            client=self.client,
+            progress_bar=self.bar,
+        )
+        return found
+
+    def trace(self):
+        return float(self.mean_square.sum())
+
+
+def _lazy_solver(z, client, bar):
+    solver = _LazySolver(z, client, bar)
+    return solver, solver.trace
 
 
 def _expected_variances(steps, vec, lam_cols, total_var, unit_var, eps):
