@@ -76,7 +76,7 @@ def _strong_modes(n=150, t=2000, seed=0):
     ("n", "t", "chunks"),
     [
         (120, 1500, (40, 400)),  # N < T: the range finder works on z.T
-        (120, 1500, (120, 97)),
+        pytest.param(120, 1500, (120, 97), marks=pytest.mark.slow),  # chunked along time only
         (150, 120, (37, -1)),  # N > T: on z
         pytest.param(200, 3000, (64, 700), marks=pytest.mark.slow),
         pytest.param(300, 240, (300, 50), marks=pytest.mark.slow),
