@@ -52,16 +52,28 @@ __all__ = [
     "require_ann",
     "unit_vectors",
     "edge_similarity",
+    "knn_edges",
+    "candidate_lists",
     "ann_candidates",
     "ann_pairs",
+    "guided_block",
     "pairing_quality",
+    "quality_sample",
+    "compare_pairings",
     "ann_pairing_bytes",
 ]
 
 #: settings of the approximate mode: candidates per unit, units of the quality subsample,
-#: the identical-pair fraction below which a warning is given, and the smallest level
-#: (in variables) paired approximately (smaller levels are paired exactly: cheap)
-APPROX_OPTIONS: dict = {"k": 32, "n_sample": 2000, "warn_below": 0.9, "min_units": 256}
+#: the identical-pair fraction below which a warning is given, the smallest level
+#: (in variables) paired approximately (smaller levels are paired exactly: cheap), and the
+#: dimension of the random projection NN-descent searches on the dask path (_ann_dask)
+APPROX_OPTIONS: dict = {
+    "k": 32,
+    "n_sample": 2000,
+    "warn_below": 0.9,
+    "min_units": 256,
+    "sketch_dim": 256,
+}
 #: memory of one approximate pairing step besides the rows (see ann_pairing_bytes): bytes per
 #: unit and candidate (graph, symmetrized edge lists and their sort), and a fixed part
 #: (NN-descent's working arrays and compiled code pages)
@@ -158,34 +170,22 @@ def edge_similarity(rows: PairingRows, i: np.ndarray, j: np.ndarray) -> np.ndarr
     return out
 
 
-def ann_candidates(
-    rows: PairingRows, k: int, random_state: Any = None
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Each unit's approximate best partners, with exact values, in greedy order.
+def _seed(random_state: Any) -> int:
+    """The one integer a search draws from *random_state* (its NN-descent seed)."""
+    return int(check_random_state(random_state).integers(2**31 - 1))
 
-    Parameters
-    ----------
-    rows : PairingRows
-        The level's variables (:func:`~rgdata.coarse._prg_similarity.pairing_rows`).
-    k : int
-        Neighbours asked of NN-descent per unit (``1 <= k <= m - 1``); after
-        symmetrization a unit may have more candidates (or, rarely, fewer).
-    random_state : None, int or numpy.random.Generator
-        Seeds NN-descent (one thread: the same seed gives the same graph).
 
-    Returns
-    -------
-    (idx, val) : lists of m arrays
-        Partners of each unit and their exact similarities, best first
-        (larger value, then smaller index), as
-        :func:`~rgdata.coarse._greedy_sparse.sparse_greedy_pairs` reads them.
+def knn_edges(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The undirected edges ``(lo, hi)``, ``lo < hi``, of NN-descent's *k*-neighbour graph.
+
+    NN-descent (pynndescent, ``euclidean``, one thread: the same *seed* gives
+    the same graph) on the rows of *vectors*; an edge found from either end
+    is listed once, in increasing ``lo * m + hi`` order.
     """
-    m = rows.values.shape[0]
-    k = check_k(k, m)
     pynndescent = require_ann()
-    seed = int(check_random_state(random_state).integers(2**31 - 1))
+    m = vectors.shape[0]
     index = pynndescent.NNDescent(
-        unit_vectors(rows),
+        vectors,
         metric="euclidean",
         n_neighbors=k + 1,  # the unit itself comes first
         random_state=seed,
@@ -198,8 +198,17 @@ def ann_candidates(
     ok = (dst >= 0) & (dst != src)
     lo, hi = np.minimum(src[ok], dst[ok]), np.maximum(src[ok], dst[ok])
     key = np.unique(lo * m + hi)  # each undirected edge once
-    lo, hi = key // m, key % m
-    val = edge_similarity(rows, lo, hi)
+    return key // m, key % m
+
+
+def candidate_lists(
+    m: int, lo: np.ndarray, hi: np.ndarray, val: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each unit's partners among the edges ``(lo, hi)`` with values *val*, in greedy order.
+
+    Best first (larger value, then smaller index), as
+    :func:`~rgdata.coarse._greedy_sparse.sparse_greedy_pairs` reads them.
+    """
     owner = np.concatenate([lo, hi])
     other = np.concatenate([hi, lo])
     value = np.concatenate([val, val])
@@ -209,12 +218,47 @@ def ann_candidates(
     return np.split(other, cuts), np.split(value, cuts)
 
 
+def ann_candidates(
+    rows: PairingRows, k: int, random_state: Any = None, vectors: np.ndarray | None = None
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each unit's approximate best partners, with exact values, in greedy order.
+
+    Parameters
+    ----------
+    rows : PairingRows
+        The level's variables (:func:`~rgdata.coarse._prg_similarity.pairing_rows`).
+    k : int
+        Neighbours asked of NN-descent per unit (``1 <= k <= m - 1``); after
+        symmetrization a unit may have more candidates (or, rarely, fewer).
+    random_state : None, int or numpy.random.Generator
+        Seeds NN-descent (one thread: the same seed gives the same graph).
+    vectors : ndarray, optional
+        What NN-descent searches (one row per unit): default the unit vectors
+        of *rows* (:func:`unit_vectors`); the dask path passes their random
+        projection (:mod:`rgdata.coarse._ann_dask`).
+
+    Returns
+    -------
+    (idx, val) : lists of m arrays
+        Partners of each unit and their exact similarities, best first
+        (larger value, then smaller index), as
+        :func:`~rgdata.coarse._greedy_sparse.sparse_greedy_pairs` reads them.
+    """
+    m = rows.values.shape[0]
+    k = check_k(k, m)
+    require_ann()
+    seed = _seed(random_state)
+    lo, hi = knn_edges(unit_vectors(rows) if vectors is None else vectors, k, seed)
+    return candidate_lists(m, lo, hi, edge_similarity(rows, lo, hi))
+
+
 def ann_pairs(
     rows: PairingRows,
     k: int | None = None,
     random_state: Any = None,
     *,
     stats: dict | None = None,
+    vectors: np.ndarray | None = None,
 ) -> np.ndarray:
     """Greedy pairs over approximate candidates, with exact lazy refill.
 
@@ -228,6 +272,10 @@ def ann_pairs(
         Seeds NN-descent.
     stats : dict, optional
         Filled with ``n_refills`` and ``k``.
+    vectors : ndarray, optional
+        What NN-descent searches (see :func:`ann_candidates`); refills then
+        score only the *k* units nearest in *vectors* (:func:`guided_block`)
+        instead of the whole row.
 
     Returns
     -------
@@ -237,12 +285,53 @@ def ann_pairs(
     m = rows.values.shape[0]
     k = APPROX_OPTIONS["k"] if k is None else k
     k = check_k(k, m)
-    cand = ann_candidates(rows, k, random_state)
+    cand = ann_candidates(rows, k, random_state, vectors)
 
     def block(r: np.ndarray, c: np.ndarray) -> np.ndarray:
         return similarity(rows.take(r), rows.take(c))
 
+    if vectors is not None:
+        block = guided_block(block, vectors, k)
     return sparse_greedy_pairs(block, m, k=k, candidates=cand, stats=stats)
+
+
+def guided_block(score: Any, vectors: np.ndarray, width: int) -> Any:
+    """A refill that scores only each row's *width* nearest free units in *vectors*.
+
+    ``block(rows, cols)`` for
+    :func:`~rgdata.coarse._greedy_sparse.sparse_greedy_pairs`: for each row,
+    the *width* columns nearest to it in *vectors* (euclidean, as NN-descent
+    searched them; all columns when there are at most *width*) get their
+    exact value from ``score(row, those columns)``, the others ``-inf``
+    (never listed while *width* >= the candidates kept). A refill then costs
+    ``O(N d)`` on the projection and *width* exact values instead of the
+    unit's whole row (``O(N T)``): what keeps refills affordable at 10^5-10^6
+    units, where an exact refill costs as much as a pass over the data.
+
+    Examples
+    --------
+    >>> v = np.array([[0.0], [1.0], [5.0], [2.0]])
+    >>> block = guided_block(lambda r, c: -np.abs(r[:, None] - c[None, :]) * 1.0, v, 2)
+    >>> block(np.array([0]), np.array([1, 2, 3])).tolist()
+    [[-1.0, -inf, -3.0]]
+    """
+
+    norms: list[np.ndarray] = []  # squared norms, computed at the first refill
+
+    def block(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        if cols.size <= width:
+            return score(rows, cols)
+        if not norms:
+            norms.append(np.einsum("ct,ct->c", vectors, vectors, dtype=np.float64))
+        out = np.full((rows.size, cols.size), -np.inf)
+        for r, row in enumerate(rows.tolist()):
+            # |v_c - v_r|^2 up to the row's own norm: one pass over the vectors, no gather
+            d2 = norms[0][cols] - 2.0 * (vectors @ vectors[row])[cols]
+            near = np.sort(np.argpartition(d2, width - 1)[:width])
+            out[r, near] = score(rows[r : r + 1], cols[near])[0]
+        return out
+
+    return block
 
 
 def pairing_quality(
@@ -280,15 +369,35 @@ def pairing_quality(
         ``n_sample``: units compared.
     """
     rng = check_random_state(random_state)
-    m = rows.values.shape[0]
+    pick = quality_sample(rows.values.shape[0], rng, n_sample)
+    return compare_pairings(rows.take(pick), k, rng)
+
+
+def quality_sample(m: int, rng: np.random.Generator, n_sample: int | None = None) -> np.ndarray:
+    """The sorted units of :func:`pairing_quality`'s subsample (all *m* when fewer)."""
     n_sample = APPROX_OPTIONS["n_sample"] if n_sample is None else n_sample
     s = min(int(n_sample), m)
-    pick = np.sort(rng.choice(m, s, replace=False)) if s < m else np.arange(m)
-    sub = rows.take(pick)
+    return np.sort(rng.choice(m, s, replace=False)) if s < m else np.arange(m)
+
+
+def compare_pairings(
+    sub: PairingRows,
+    k: int | None,
+    rng: np.random.Generator,
+    vectors: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Pair the rows *sub* exactly (dense greedy) and approximately; the quality numbers.
+
+    The approximate side is :func:`ann_pairs` with *k* (clipped to the
+    subsample) seeded from *rng*, searching *vectors* (the rows' own
+    projection on the dask path) or, by default, the unit vectors of *sub*.
+    Returns :func:`pairing_quality`'s dict.
+    """
+    s = sub.values.shape[0]
     corr = dense_similarity(sub, "float64")
     exact = greedy_pairs(corr)
     k = min(APPROX_OPTIONS["k"] if k is None else k, s - 2)
-    approx = ann_pairs(sub, k, rng) if k >= 1 else exact
+    approx = ann_pairs(sub, k, rng, vectors=vectors) if k >= 1 else exact
     same = {tuple(p) for p in exact.tolist()} & {tuple(p) for p in approx.tolist()}
     # exactly rounded sums (fsum): the same pairs in another order give the same sum
     sum_exact = math.fsum(corr[exact[:, 0], exact[:, 1]].tolist())

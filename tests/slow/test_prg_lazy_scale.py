@@ -55,3 +55,35 @@ def test_continuous_planted_serial_and_cluster(n_trees):
     """Continuous planted trees (4,096 and 12,288 units): identical results on every path."""
     act, _ = planted_tree(12, 2000, n_trees=n_trees, autocorrelation=0.5, random_state=n_trees)
     _every_path_identical(act, (1024, -1), (1500, -1))
+
+
+def test_approximate_planted_serial_and_cluster_and_the_truth():
+    """Approximate mode, 8,192 planted units: serial = 2-worker LocalCluster, every planted cluster.
+
+    The pairs depend on the data and the seed only (not on the chunks or the
+    client); every planted cluster is found at every level and the recorded
+    quality at the approximate levels is at least 0.9 with a loss below 1%.
+    """
+    pytest.importorskip("pynndescent")
+    from ..coarse.test_planted import assert_planted_clusters
+
+    act, truth = planted_tree(13, 2000, autocorrelation=0.5, random_state=5)
+    kw = {"pairing": "approximate", "random_state": 0, "observables": ("variance",)}
+    x = act.values
+    serial = prg(act.copy(data=da.from_array(x, chunks=(1000, -1))), **kw)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        lazy = act.copy(data=da.from_array(x, chunks=(1500, 700)))
+        on_cluster = prg(lazy, client=client, **kw)
+    assert "the dask client Client" in on_cluster.attrs["input_storage"]
+    on_cluster.attrs["input_storage"] = serial.attrs["input_storage"]
+    xr.testing.assert_identical(on_cluster, serial)
+    assert_planted_clusters(serial, truth, 13)
+    approx = np.isfinite(serial["pairing_identical_fraction"].values)
+    assert approx.sum() == 5  # 8,192 ... 512 variables; 256 and fewer: exact
+    assert (serial["pairing_identical_fraction"].values[approx] >= 0.9).all()
+    assert (serial["pairing_correlation_loss"].values[approx] < 0.01).all()
