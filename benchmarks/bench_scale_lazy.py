@@ -78,7 +78,8 @@ quality = {
     for name in ("pairing_identical_fraction", "pairing_correlation_loss")
     if name in res
 }
-print(json.dumps({"peak_hwm": probe.start + probe.grown(), **quality}))
+print(json.dumps({"peak_hwm": probe.start + probe.grown(), "grown": probe.grown(),
+                  "estimate_gib": res.attrs.get("peak_memory_estimate_gib"), **quality}))
 """
 
 
@@ -197,7 +198,9 @@ def main() -> None:
     hwm = rep["peak_hwm"] / 2**30
     print(
         f"prg (lazy, fresh process): {rep['wall']:.1f} s, peak RSS {peak:.2f} GiB "
-        f"(getrusage), {hwm:.2f} GiB (PeakProbe, from the child's start)"
+        f"(getrusage), {hwm:.2f} GiB (PeakProbe), of which {rep['grown'] / 2**30:.2f} GiB "
+        "above the RSS after the imports; "
+        f"prg's estimate {rep['estimate_gib']} GiB"
     )
     for name in ("pairing_identical_fraction", "pairing_correlation_loss"):
         if name in rep:

@@ -56,7 +56,6 @@ __all__ = [
     "candidate_lists",
     "ann_candidates",
     "ann_pairs",
-    "guided_block",
     "pairing_quality",
     "quality_sample",
     "compare_pairings",
@@ -72,7 +71,7 @@ APPROX_OPTIONS: dict = {
     "n_sample": 2000,
     "warn_below": 0.9,
     "min_units": 256,
-    "sketch_dim": 256,
+    "sketch_dim": 512,
 }
 #: memory of one approximate pairing step besides the rows (see ann_pairing_bytes): bytes per
 #: unit and candidate (graph, symmetrized edge lists and their sort), and a fixed part
@@ -219,7 +218,7 @@ def candidate_lists(
 
 
 def ann_candidates(
-    rows: PairingRows, k: int, random_state: Any = None, vectors: np.ndarray | None = None
+    rows: PairingRows, k: int, random_state: Any = None
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Each unit's approximate best partners, with exact values, in greedy order.
 
@@ -232,10 +231,6 @@ def ann_candidates(
         symmetrization a unit may have more candidates (or, rarely, fewer).
     random_state : None, int or numpy.random.Generator
         Seeds NN-descent (one thread: the same seed gives the same graph).
-    vectors : ndarray, optional
-        What NN-descent searches (one row per unit): default the unit vectors
-        of *rows* (:func:`unit_vectors`); the dask path passes their random
-        projection (:mod:`rgdata.coarse._ann_dask`).
 
     Returns
     -------
@@ -248,7 +243,7 @@ def ann_candidates(
     k = check_k(k, m)
     require_ann()
     seed = _seed(random_state)
-    lo, hi = knn_edges(unit_vectors(rows) if vectors is None else vectors, k, seed)
+    lo, hi = knn_edges(unit_vectors(rows), k, seed)
     return candidate_lists(m, lo, hi, edge_similarity(rows, lo, hi))
 
 
@@ -258,7 +253,6 @@ def ann_pairs(
     random_state: Any = None,
     *,
     stats: dict | None = None,
-    vectors: np.ndarray | None = None,
 ) -> np.ndarray:
     """Greedy pairs over approximate candidates, with exact lazy refill.
 
@@ -272,10 +266,6 @@ def ann_pairs(
         Seeds NN-descent.
     stats : dict, optional
         Filled with ``n_refills`` and ``k``.
-    vectors : ndarray, optional
-        What NN-descent searches (see :func:`ann_candidates`); refills then
-        score only the *k* units nearest in *vectors* (:func:`guided_block`)
-        instead of the whole row.
 
     Returns
     -------
@@ -285,53 +275,12 @@ def ann_pairs(
     m = rows.values.shape[0]
     k = APPROX_OPTIONS["k"] if k is None else k
     k = check_k(k, m)
-    cand = ann_candidates(rows, k, random_state, vectors)
+    cand = ann_candidates(rows, k, random_state)
 
     def block(r: np.ndarray, c: np.ndarray) -> np.ndarray:
         return similarity(rows.take(r), rows.take(c))
 
-    if vectors is not None:
-        block = guided_block(block, vectors, k)
     return sparse_greedy_pairs(block, m, k=k, candidates=cand, stats=stats)
-
-
-def guided_block(score: Any, vectors: np.ndarray, width: int) -> Any:
-    """A refill that scores only each row's *width* nearest free units in *vectors*.
-
-    ``block(rows, cols)`` for
-    :func:`~rgdata.coarse._greedy_sparse.sparse_greedy_pairs`: for each row,
-    the *width* columns nearest to it in *vectors* (euclidean, as NN-descent
-    searched them; all columns when there are at most *width*) get their
-    exact value from ``score(row, those columns)``, the others ``-inf``
-    (never listed while *width* >= the candidates kept). A refill then costs
-    ``O(N d)`` on the projection and *width* exact values instead of the
-    unit's whole row (``O(N T)``): what keeps refills affordable at 10^5-10^6
-    units, where an exact refill costs as much as a pass over the data.
-
-    Examples
-    --------
-    >>> v = np.array([[0.0], [1.0], [5.0], [2.0]])
-    >>> block = guided_block(lambda r, c: -np.abs(r[:, None] - c[None, :]) * 1.0, v, 2)
-    >>> block(np.array([0]), np.array([1, 2, 3])).tolist()
-    [[-1.0, -inf, -3.0]]
-    """
-
-    norms: list[np.ndarray] = []  # squared norms, computed at the first refill
-
-    def block(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        if cols.size <= width:
-            return score(rows, cols)
-        if not norms:
-            norms.append(np.einsum("ct,ct->c", vectors, vectors, dtype=np.float64))
-        out = np.full((rows.size, cols.size), -np.inf)
-        for r, row in enumerate(rows.tolist()):
-            # |v_c - v_r|^2 up to the row's own norm: one pass over the vectors, no gather
-            d2 = norms[0][cols] - 2.0 * (vectors @ vectors[row])[cols]
-            near = np.sort(np.argpartition(d2, width - 1)[:width])
-            out[r, near] = score(rows[r : r + 1], cols[near])[0]
-        return out
-
-    return block
 
 
 def pairing_quality(
@@ -384,20 +333,19 @@ def compare_pairings(
     sub: PairingRows,
     k: int | None,
     rng: np.random.Generator,
-    vectors: np.ndarray | None = None,
+    approx: Any = None,
 ) -> dict[str, float]:
     """Pair the rows *sub* exactly (dense greedy) and approximately; the quality numbers.
 
-    The approximate side is :func:`ann_pairs` with *k* (clipped to the
-    subsample) seeded from *rng*, searching *vectors* (the rows' own
-    projection on the dask path) or, by default, the unit vectors of *sub*.
-    Returns :func:`pairing_quality`'s dict.
+    The approximate side is ``approx(sub, k, rng)`` (default :func:`ann_pairs`;
+    the dask path passes its own method, :mod:`rgdata.coarse._ann_dask`) with
+    *k* clipped to the subsample. Returns :func:`pairing_quality`'s dict.
     """
     s = sub.values.shape[0]
     corr = dense_similarity(sub, "float64")
     exact = greedy_pairs(corr)
     k = min(APPROX_OPTIONS["k"] if k is None else k, s - 2)
-    approx = ann_pairs(sub, k, rng, vectors=vectors) if k >= 1 else exact
+    approx = (ann_pairs if approx is None else approx)(sub, k, rng) if k >= 1 else exact
     same = {tuple(p) for p in exact.tolist()} & {tuple(p) for p in approx.tolist()}
     # exactly rounded sums (fsum): the same pairs in another order give the same sum
     sum_exact = math.fsum(corr[exact[:, 0], exact[:, 1]].tolist())

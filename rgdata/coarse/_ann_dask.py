@@ -1,4 +1,4 @@
-"""Approximate greedy pairing of a dask array: NN-descent on a random projection, exact values.
+"""Approximate greedy pairing of a dask array: candidates from a random projection, exact values.
 
 The in-memory approximate mode (:mod:`rgdata.coarse._ann`) gives NN-descent
 the ``N x T`` unit vectors of the rows, all in one process: 40 GB at
@@ -12,33 +12,36 @@ the ``N x T`` unit vectors of the rows, all in one process: 40 GB at
    the correlations, :func:`~rgdata.coarse._ann.unit_vectors`) and multiplies
    them by a seeded ``T x d`` Gaussian matrix ``R / sqrt(d)``
    (Johnson-Lindenstrauss): ``E |(u_i - u_j) R / sqrt(d)|^2 = |u_i - u_j|^2
-   = 2 - 2 r_ij`` with a relative spread ``sqrt(2 / d)``, so the nearest
-   neighbours of the sketch are the most correlated partners up to that
-   noise; ``d = min(T, APPROX_OPTIONS["sketch_dim"])`` (256: ``1 KiB`` per
-   unit, 1 GB at ``10^6`` units), fixed so that the pairs depend only on
-   the data and the seed, never on the memory free at the time;
-3. NN-descent on the sketch gives ``k`` candidates per unit
-   (:func:`~rgdata.coarse._ann.knn_edges`, one thread, seeded);
-4. every candidate edge is scored with its **exact** correlation
-   (:func:`~rgdata.coarse._ann.edge_similarity`'s formula) by one task per
-   pair of blocks holding its two ends, which prepares only the rows its
-   edges use;
+   = 2 - 2 r_ij`` with a relative spread ``sqrt(2 / d)``;
+   ``d = min(T, APPROX_OPTIONS["sketch_dim"])`` (512: 2 KiB per unit, 2 GB
+   at ``10^6`` units), fixed so that the pairs depend only on the data and
+   the seed, never on the memory free at the time;
+3. each unit's ``k`` best partners **in the sketch** (the correlation of
+   the sketch rows) are found exactly, block against block, by the exact
+   path's top-k tasks (:func:`rgdata.coarse.distributed.dask_topk`):
+   ``N^2 d`` multiply-adds instead of ``N^2 T``. NN-descent was tried first
+   and dropped: on 53,248 planted units x 4,000 it found the planted
+   partner for 47 % (``d = 512``) and 65 % (``d = 1,024``) of the units,
+   where the sketch's own top 32 held it for 99.7 % and 100 %
+   (2026-12-05);
+4. every candidate edge (symmetrized) is scored with its **exact**
+   correlation (:func:`~rgdata.coarse._ann.edge_similarity`'s formula) by
+   one task per pair of blocks holding its two ends, which prepares only
+   the rows its edges use;
 5. the greedy pairing runs over these candidates
    (:func:`~rgdata.coarse._greedy_sparse.sparse_greedy_pairs`); a unit whose
    candidates are all paired is refilled with its ``k`` nearest free units
-   in the sketch, scored exactly from the blocks
-   (:func:`~rgdata.coarse._ann.guided_block`): an exact refill reads the
-   unit's whole row against every free unit (``O(N T)`` with every free
-   row prepared again), which made a first version spend over ten minutes
-   in refills at 53,248 x 10,000 (measured 2026-12-05);
+   in the sketch, scored exactly (:func:`guided_block`): an exact refill
+   reads the unit's whole row against every free unit (``O(N T)``, every
+   free row prepared again), which made a first version spend minutes in
+   refills at 53,248 x 10,000;
 6. the quality is measured as in memory (:func:`~rgdata.coarse._ann.compare_pairings`):
    a random subsample of units is read (only those rows) and paired exactly
-   (dense greedy) and approximately (NN-descent on the same units' sketch
-   rows, exact values).
+   (dense greedy) and by this method on the same units' sketch rows.
 
 The random state is consumed as :func:`rgdata.coarse._prg_levels.choose_pairs`
-consumes it in memory (one seed for the search, the subsample, one seed for
-its search), so later steps draw the same numbers on both paths.
+consumes it in memory (one integer for the search, the subsample, one
+integer for its search), so later steps draw the same numbers on both paths.
 """
 
 from __future__ import annotations
@@ -51,19 +54,24 @@ from ._ann import (
     _EDGE_CHUNK_VALUES,
     APPROX_OPTIONS,
     _seed,
-    ann_pairing_bytes,
     candidate_lists,
     compare_pairings,
-    guided_block,
-    knn_edges,
+    edge_similarity,
     quality_sample,
-    require_ann,
     unit_vectors,
 )
 from ._greedy_sparse import sparse_greedy_pairs
-from ._prg_similarity import finish_correlations, pairing_rows, similarity
+from ._prg_similarity import PairingRows, finish_correlations, pairing_rows, similarity
 
-__all__ = ["sketch_dim", "sketch_matrix", "sketch_pairing_bytes", "dask_sketch_pairs"]
+__all__ = [
+    "sketch_dim",
+    "sketch_matrix",
+    "sketch_pairing_bytes",
+    "sketch_candidates",
+    "guided_block",
+    "sketch_pairs",
+    "dask_sketch_pairs",
+]
 
 
 def sketch_dim(n_time: int) -> int:
@@ -72,7 +80,7 @@ def sketch_dim(n_time: int) -> int:
     Examples
     --------
     >>> sketch_dim(10_000), sketch_dim(100)
-    (256, 100)
+    (512, 100)
     """
     return int(min(n_time, APPROX_OPTIONS["sketch_dim"]))
 
@@ -93,18 +101,20 @@ def sketch_matrix(n_time: int, dim: int, seed: int) -> np.ndarray:
 def sketch_pairing_bytes(n: int, n_time: int, k: int | None = None) -> int:
     """Memory of one sketched approximate step in the caller besides the rows (bytes).
 
-    NN-descent on the ``n x d`` float32 sketch (:func:`~rgdata.coarse._ann.ann_pairing_bytes`
-    with ``d`` in place of ``T``), the float64 projection and the edges' endpoints
-    and values (``k + 1`` per unit, 24 bytes each).
+    The ``n x d`` float32 sketch and its float64 z-scores (the top-k tasks'
+    prepared rows, in this process without a client), the float64
+    projection, the top-k lists (``n k``, 16 bytes each) and the symmetrized
+    edges with their values and candidate lists (``2 n (k + 1)``, 40 bytes
+    each).
 
     Examples
     --------
     >>> round(sketch_pairing_bytes(1_000_000, 10_000) / 2**30, 2)
-    5.08
+    8.7
     """
     k = APPROX_OPTIONS["k"] if k is None else int(k)
     d = sketch_dim(n_time)
-    return int(ann_pairing_bytes(n, d, k) + 8 * n_time * d + 24 * n * (k + 1))
+    return int(n * d * (4 + 8) + 8 * n_time * d + 16 * n * k + 80 * n * (k + 1))
 
 
 def _sketch_block(values: np.ndarray, proj: np.ndarray, exact: str | None) -> np.ndarray:
@@ -162,6 +172,107 @@ def _score_edges(
     return out
 
 
+def _topk_edges(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The undirected edges ``(lo, hi)`` of top-k lists ``idx`` (``(m, k)``), each once."""
+    m = idx.shape[0]
+    src = np.repeat(np.arange(m, dtype=np.int64), idx.shape[1])
+    dst = idx.ravel().astype(np.int64)
+    ok = (dst >= 0) & (dst != src)
+    lo, hi = np.minimum(src[ok], dst[ok]), np.maximum(src[ok], dst[ok])
+    key = np.unique(lo * m + hi)
+    return key // m, key % m
+
+
+def sketch_candidates(
+    sketch: np.ndarray, k: int, block_size: int, client: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The edges ``(lo, hi)`` between each unit and its *k* best partners in *sketch*.
+
+    Best by the correlation of the sketch rows (their float64 z-scores over
+    the ``d`` coordinates; rounded and tie-broken as every similarity), found
+    exactly by the top-k tasks of the exact dask path on blocks of
+    *block_size* sketch rows (on *client*, else here).
+    """
+    import dask.array as da  # noqa: PLC0415
+
+    from .distributed import dask_topk, persist_blocks  # noqa: PLC0415 (import cycle)
+
+    m = sketch.shape[0]
+    sizes = tuple(len(p) for p in np.array_split(np.arange(m), -(-m // block_size)))
+    blocks, starts, _ = persist_blocks(
+        da.from_array(sketch, chunks=(sizes, -1)), block_size, client, None
+    )
+    idx, _ = dask_topk(blocks, starts, min(k, m - 1), client, None)
+    return _topk_edges(idx)
+
+
+def guided_block(score: Any, vectors: np.ndarray, width: int) -> Any:
+    """A refill that scores only each row's *width* nearest free units in *vectors*.
+
+    ``block(rows, cols)`` for
+    :func:`~rgdata.coarse._greedy_sparse.sparse_greedy_pairs`: for each row,
+    the *width* columns nearest to it in *vectors* (euclidean; all columns
+    when there are at most *width*) get their exact value from
+    ``score(row, those columns)``, the others ``-inf`` (never listed while
+    *width* is at least the candidates kept). A refill then costs one pass
+    over the ``N x d`` sketch and *width* exact values instead of the
+    unit's whole row (``O(N T)``).
+
+    Examples
+    --------
+    >>> v = np.array([[0.0], [1.0], [5.0], [2.0]])
+    >>> block = guided_block(lambda r, c: -np.abs(r[:, None] - c[None, :]) * 1.0, v, 2)
+    >>> block(np.array([0]), np.array([1, 2, 3])).tolist()
+    [[-1.0, -inf, -3.0]]
+    """
+    norms: list[np.ndarray] = []  # squared norms, computed at the first refill
+
+    def block(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        if cols.size <= width:
+            return score(rows, cols)
+        if not norms:
+            norms.append(np.einsum("ct,ct->c", vectors, vectors, dtype=np.float64))
+        out = np.full((rows.size, cols.size), -np.inf)
+        for r, row in enumerate(rows.tolist()):
+            # |v_c - v_r|^2 up to the row's own norm: one pass over the vectors, no gather
+            d2 = norms[0][cols] - 2.0 * (vectors @ vectors[row])[cols]
+            near = np.sort(np.argpartition(d2, width - 1)[:width])
+            out[r, near] = score(rows[r : r + 1], cols[near])[0]
+        return out
+
+    return block
+
+
+def sketch_pairs(
+    rows: PairingRows,
+    vectors: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    *,
+    block_size: int = 1024,
+    stats: dict | None = None,
+) -> np.ndarray:
+    """The method of :func:`dask_sketch_pairs` on rows in memory, with their *vectors* (sketch).
+
+    Used for the quality subsample (the sketch rows of the sampled units).
+    Draws one integer from *rng* (unused: the search is exact in the sketch)
+    so that the random state advances as NN-descent's seed makes it advance
+    in memory.
+    """
+    _seed(rng)
+    m = rows.values.shape[0]
+    k = min(k, m - 1)
+    lo, hi = sketch_candidates(vectors, k, block_size)
+    cand = candidate_lists(m, lo, hi, edge_similarity(rows, lo, hi))
+
+    def score(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return similarity(rows.take(r), rows.take(c))
+
+    return sparse_greedy_pairs(
+        guided_block(score, vectors, k), m, k=k, candidates=cand, stats=stats
+    )
+
+
 def dask_sketch_pairs(
     arr: Any,
     *,
@@ -180,17 +291,18 @@ def dask_sketch_pairs(
     arr : dask.array.Array, shape (n, T)
         The rows (never loaded whole: blocks of *block_size* rows, see the module).
     k : int
-        Neighbours asked of NN-descent per unit (checked, ``<= n - 1``).
+        Candidates per unit in the sketch (checked, ``<= n - 1``).
     block_size : int
         Rows per block task.
     rng : numpy.random.Generator
-        Draws the search's seed, then the quality subsample and its search's seed.
+        Draws the projection's seed, then the quality subsample (and one
+        integer for its search).
     client : distributed.Client, optional
         Where the block tasks run (default: dask's synchronous scheduler here).
     exact : str, None or "auto"
         The product path (:func:`rgdata.coarse.distributed.persist_blocks`).
     stats : dict, optional
-        Filled with ``n_refills``, ``k`` and ``sketch_dim``.
+        Filled with ``n_refills``, ``k``, ``sketch_dim`` and ``n_edges``.
     n_sample : int, optional
         Units of the quality subsample (default ``APPROX_OPTIONS["n_sample"]``).
 
@@ -205,7 +317,6 @@ def dask_sketch_pairs(
 
     from .distributed import _run, persist_blocks, take_rows  # noqa: PLC0415
 
-    require_ann()
     n, t_len = arr.shape
     blocks, starts, exact = persist_blocks(arr, block_size, client, exact)
     seed = _seed(rng)
@@ -214,7 +325,8 @@ def dask_sketch_pairs(
     sketch = np.concatenate(
         _run(client, [dask.delayed(_sketch_block)(b, proj, exact) for b in blocks])
     )
-    lo, hi = knn_edges(sketch, k, seed)
+    lo, hi = sketch_candidates(sketch, k, block_size, client)
+    n_edges = lo.size
     cand = candidate_lists(n, lo, hi, _score_edges(blocks, starts, lo, hi, client, exact))
     del lo, hi
 
@@ -226,12 +338,18 @@ def dask_sketch_pairs(
             got.take(np.searchsorted(both, rows)), got.take(np.searchsorted(both, cols))
         )
 
-    refill = guided_block(score, sketch, k)
-    pairs = sparse_greedy_pairs(refill, n, k=k, candidates=cand, stats=stats)
+    pairs = sparse_greedy_pairs(
+        guided_block(score, sketch, k), n, k=k, candidates=cand, stats=stats
+    )
     del cand
     if stats is not None:
-        stats["sketch_dim"] = dim
+        stats.update(sketch_dim=dim, n_edges=n_edges)
     pick = quality_sample(n, rng, n_sample)
     sub = take_rows(blocks, starts, pick, client, exact)  # only the sampled rows
-    quality = compare_pairings(sub, k, rng, vectors=sketch[pick])
+    vectors = sketch[pick]
+
+    def approx(rows: PairingRows, k_sub: int, rng_sub: np.random.Generator) -> np.ndarray:
+        return sketch_pairs(rows, vectors, k_sub, rng_sub, block_size=block_size)
+
+    quality = compare_pairings(sub, k, rng, approx)
     return pairs, quality

@@ -35,7 +35,14 @@ from ._prg_setup import check_exactness
 from ._prg_similarity import PairingRows, exact_product_dtype, pairing_rows, similarity
 from ._topk import check_k, select_topk
 
-__all__ = ["pair_units", "dask_greedy_pairs", "persist_blocks", "take_rows", "refill_block"]
+__all__ = [
+    "pair_units",
+    "dask_greedy_pairs",
+    "dask_topk",
+    "persist_blocks",
+    "take_rows",
+    "refill_block",
+]
 
 
 def _prepared(x: np.ndarray, exact: str | None) -> PairingRows:
@@ -277,11 +284,25 @@ def dask_greedy_pairs(
     of the exact integer path, None for the float64 path, or ``"auto"``
     (decided over the whole array, one more pass).
     """
-    import dask  # noqa: PLC0415
 
     _check_block_size(block_size, arr.shape[1], 8)
     blocks, starts, exact = persist_blocks(arr, block_size, client, exact)
-    n, n_blocks = arr.shape[0], len(blocks)
+    idx, val = dask_topk(blocks, starts, k, client, exact)
+    block = refill_block(blocks, starts, client, exact)
+    return sparse_greedy_pairs(block, arr.shape[0], k=k, candidates=(idx, val), stats=stats)
+
+
+def dask_topk(
+    blocks: list, starts: np.ndarray, k: int, client: Any, exact: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's *k* best partners ``(idx, val)``, ``(n, k)``, from the persisted *blocks*.
+
+    One task per pair of blocks on or above the block diagonal (each returns
+    only top-k lists), merged per block.
+    """
+    import dask  # noqa: PLC0415
+
+    n_blocks = len(blocks)
     idx_of = [np.arange(starts[a], starts[a + 1], dtype=np.int64) for a in range(n_blocks)]
     task = dask.delayed(_pair_topk, pure=True)
     parts: list[list] = [[] for _ in range(n_blocks)]
@@ -293,10 +314,7 @@ def dask_greedy_pairs(
                 parts[b].append(out[1])
     merged = [dask.delayed(_merge_lists)(p, k) for p in parts]
     done = _run(client, merged)
-    idx = np.concatenate([d[0] for d in done])
-    val = np.concatenate([d[1] for d in done])
-    block = refill_block(blocks, starts, client, exact)
-    return sparse_greedy_pairs(block, n, k=k, candidates=(idx, val), stats=stats)
+    return np.concatenate([d[0] for d in done]), np.concatenate([d[1] for d in done])
 
 
 def persist_blocks(

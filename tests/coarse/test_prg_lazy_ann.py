@@ -12,13 +12,15 @@ da = pytest.importorskip("dask.array")
 pytest.importorskip("pynndescent")
 
 import rgdata  # noqa: E402
-from rgdata.coarse import _ann, _prg_lazy_input, prg  # noqa: E402
-from rgdata.coarse._ann import APPROX_OPTIONS, ann_pairs  # noqa: E402
+from rgdata.coarse import _ann, _ann_dask, _prg_lazy_input, prg  # noqa: E402
+from rgdata.coarse._ann import APPROX_OPTIONS  # noqa: E402
 from rgdata.coarse._ann_dask import (  # noqa: E402
     dask_sketch_pairs,
+    sketch_candidates,
     sketch_dim,
     sketch_matrix,
     sketch_pairing_bytes,
+    sketch_pairs,
 )
 from rgdata.coarse._prg_pairing import greedy_pairs  # noqa: E402
 from rgdata.coarse._prg_similarity import dense_similarity, pairing_rows  # noqa: E402
@@ -146,9 +148,11 @@ def test_seeded_and_the_same_for_any_chunking(monkeypatch):
 def test_quality_is_the_brute_force_comparison():
     """The whole set as subsample: the recorded numbers are recomputed independently here.
 
-    The random state is consumed as documented (the search's seed, then the
-    subsample's), so the subsample's approximate pairing is rebuilt from the
-    projection of that seed and compared with dense exact greedy pairing.
+    The random state is consumed as documented (the projection's seed, then
+    one integer for the subsample's search), so the run is replayed in memory
+    from the projection of that seed: the same pairs (the dask edge scoring
+    and refills give the in-memory values), and the same quality against
+    dense exact greedy pairing.
     """
     rng = np.random.default_rng(1)
     x = rng.standard_normal((400, 300))
@@ -162,25 +166,36 @@ def test_quality_is_the_brute_force_comparison():
         stats=stats,
         n_sample=10_000,
     )
-    seed = int(np.random.default_rng(9).integers(2**31 - 1))  # the search's seed
+    replay = np.random.default_rng(9)
+    seed = int(np.random.default_rng(9).integers(2**31 - 1))  # the projection's seed
     rows = pairing_rows(x, None)
     u = _ann.unit_vectors(rows).astype(np.float64)
     vectors = (u @ sketch_matrix(300, sketch_dim(300), seed)).astype(np.float32)
-    replay = np.random.default_rng(9)
-    # in memory over the same projection: the same graph, values and refills, the same pairs
-    np.testing.assert_array_equal(ann_pairs(rows, 4, replay, vectors=vectors), pairs)
+    np.testing.assert_array_equal(sketch_pairs(rows, vectors, 4, replay, block_size=64), pairs)
     corr = np.corrcoef(x)
     exact = greedy_pairs(dense_similarity(rows, "float64"))
-    # the subsample is everything (no draw): its search takes the next seed
-    again = ann_pairs(rows, 4, replay, vectors=vectors)
-    assert stats["sketch_dim"] == 256 and stats["k"] == 4 and stats["n_refills"] >= 0
+    again = sketch_pairs(rows, vectors, 4, replay)  # the subsample is everything (no draw)
+    assert stats["sketch_dim"] == 300 and stats["k"] == 4 and stats["n_edges"] >= 400 * 4 // 2
     fraction = len(as_set(exact) & as_set(again)) / len(exact)
     loss = 1 - corr[again[:, 0], again[:, 1]].sum() / corr[exact[:, 0], exact[:, 1]].sum()
     assert q["identical_fraction"] == fraction < 0.9
     assert q["correlation_loss"] == pytest.approx(loss, abs=1e-5)  # rounded vs raw values
     assert q["n_sample"] == 400
-    assert pairs.shape == (200, 2)
     assert np.array_equal(np.sort(pairs.ravel()), np.arange(400))
+
+
+def test_sketch_candidates_are_the_sketch_top_k():
+    """The candidates are each unit's k best partners in the sketch (brute force here)."""
+    rng = np.random.default_rng(3)
+    v = rng.standard_normal((300, 40)).astype(np.float32)
+    lo, hi = sketch_candidates(v, 5, 64)
+    corr = np.corrcoef(v.astype(np.float64))
+    np.fill_diagonal(corr, -np.inf)
+    want = set()
+    for i in range(300):
+        for j in np.argsort(-corr[i], kind="stable")[:5]:
+            want.add((min(i, j), max(i, j)))
+    assert set(zip(lo.tolist(), hi.tolist(), strict=True)) == want
 
 
 def test_sketch_distances_follow_johnson_lindenstrauss():
@@ -213,7 +228,7 @@ def test_pair_units_approximate_on_dask_stays_lazy(monkeypatch):
         stats=stats,
     )
     assert as_set(got) == as_set(plan)
-    assert stats["identical_fraction"] == 1.0 and stats["sketch_dim"] == 256
+    assert stats["identical_fraction"] == 1.0 and stats["sketch_dim"] == 300
 
 
 def test_require_exact_is_refused_before_reading():
@@ -241,6 +256,6 @@ def test_memory_check_counts_the_sketch(monkeypatch):
     prg(lazy, 1, **kw)
     prg(lazy, 1, pairing="approximate", **kw)
     assert seen["approximate"] - seen["correlation"] >= sketch_pairing_bytes(600, 200)
-    monkeypatch.setattr(_ann, "ANN_FIXED_BYTES", 2**50)
+    monkeypatch.setattr(_ann_dask, "sketch_pairing_bytes", lambda *a, **k: 2**50)
     with pytest.raises(MemoryError, match="dask-backed activity of 600 units"):
         prg(lazy, 1, pairing="approximate", **kw)
