@@ -193,15 +193,10 @@ def sketch_candidates(
     exactly by the top-k tasks of the exact dask path on blocks of
     *block_size* sketch rows (on *client*, else here).
     """
-    import dask.array as da  # noqa: PLC0415
-
     from .distributed import dask_topk, persist_blocks  # noqa: PLC0415 (import cycle)
 
     m = sketch.shape[0]
-    sizes = tuple(len(p) for p in np.array_split(np.arange(m), -(-m // block_size)))
-    blocks, starts, _ = persist_blocks(
-        da.from_array(sketch, chunks=(sizes, -1)), block_size, client, None
-    )
+    blocks, starts, _ = persist_blocks(sketch, block_size, client, None)
     idx, _ = dask_topk(blocks, starts, min(k, m - 1), client, None)
     return _topk_edges(idx)
 

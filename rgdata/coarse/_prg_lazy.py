@@ -258,7 +258,8 @@ def _level_pairs(
     instead: the same exact greedy pairs over the same correlations, with
     each task preparing its own blocks, so no float64 copy of the level's
     variables (``m x T x 8`` bytes, the largest array of the in-memory sparse
-    path) is held. With ``pairing="approximate"``, levels above
+    path) is held (the rows are passed as they are: the blocks are views).
+    With ``pairing="approximate"``, levels above
     ``APPROX_OPTIONS["min_units"]`` variables are paired as level 0 is
     (:func:`~rgdata.coarse._ann_dask.dask_sketch_pairs`, in this process): no
     ``m x T`` unit vectors or float64 copy. Everything else goes to
@@ -269,7 +270,7 @@ def _level_pairs(
     m = y.shape[0]
     if opts.pairing == "approximate" and m > APPROX_OPTIONS["min_units"]:
         pairs, measured = dask_sketch_pairs(
-            _as_blocks(y),
+            y,
             k=min(APPROX_OPTIONS["k"], m - 2),
             block_size=SPARSE_OPTIONS["block_size"],
             rng=opts.rng,
@@ -285,20 +286,11 @@ def _level_pairs(
     if not use_sparse(m, opts.corr_dtype, product) and _dense_fits(rows, opts, product, exact):
         return choose_pairs(y, opts, "auto", record=quality, sums=sums, scratch=scratch)
     return dask_greedy_pairs(
-        _as_blocks(rows),
+        rows,
         k=min(SPARSE_OPTIONS["k"], m - 1),
         block_size=SPARSE_OPTIONS["block_size"],
         exact=exact,
     )
-
-
-def _as_blocks(rows: np.ndarray) -> Any:
-    """*rows* as a dask array in the blocks the dask pairings use (views: nothing copied)."""
-    import dask.array as da  # noqa: PLC0415 (optional dependency)
-
-    m, block = rows.shape[0], SPARSE_OPTIONS["block_size"]
-    sizes = tuple(len(p) for p in np.array_split(np.arange(m), -(-m // block)))
-    return da.from_array(rows, chunks=(sizes, -1))
 
 
 def _dense_fits(rows: np.ndarray, opts: PrgOptions, product: int, exact: str | None) -> bool:

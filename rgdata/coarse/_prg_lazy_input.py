@@ -309,8 +309,8 @@ def describe_storage(act: xr.DataArray, arr: Any, client: Any, approximate: bool
     how = ""
     if approximate:
         how = (
-            " (approximate: NN-descent on a random projection of the rows computed block by "
-            "block, candidate edges and quality subsample read from the blocks)"
+            " (approximate: candidates from a random projection of the rows computed block "
+            "by block, exact values and quality subsample read from the blocks)"
         )
     return (
         f"dask-backed activity ({act.shape[0]} x {act.shape[1]}, {size:.2f} GiB, chunks of "

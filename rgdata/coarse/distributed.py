@@ -32,7 +32,13 @@ from ._ann import APPROX_OPTIONS, ann_pairs, pairing_quality, require_ann
 from ._greedy_sparse import sparse_greedy_pairs
 from ._memory import available_memory
 from ._prg_setup import check_exactness
-from ._prg_similarity import PairingRows, exact_product_dtype, pairing_rows, similarity
+from ._prg_similarity import (
+    PairingRows,
+    exact_product_dtype,
+    pairing_rows,
+    resolve_exact,
+    similarity,
+)
 from ._topk import check_k, select_topk
 
 __all__ = [
@@ -169,7 +175,7 @@ def _approximate(
     """The approximate mode: in memory for a numpy activity, on the blocks for a dask one."""
     require_ann()
     rng = check_random_state(random_state)
-    if lazy:  # NN-descent on a random projection; the activity stays lazy (_ann_dask)
+    if lazy:  # candidates from a random projection; the activity stays lazy (_ann_dask)
         from ._ann_dask import dask_sketch_pairs  # noqa: PLC0415 (import cycle)
 
         _check_block_size(block_size, arr.shape[1], 8)
@@ -226,11 +232,12 @@ def pair_units(
         Candidates from an approximate nearest-neighbour graph (pynndescent,
         ``rgdata[ann]``) instead of the exact top-k: no ``N^2 T`` correlation
         work, pairs that may differ from the exact ones (measured on a
-        subsample, warned about below 90% identical pairs). pynndescent runs
-        in this process: a numpy activity is searched in full (its ``N x T``
-        unit vectors), a dask-backed one through a seeded random projection
-        of its rows computed block by block (``N x 256`` values here; see
-        :mod:`rgdata.coarse._ann_dask`), so it stays lazy.
+        subsample, warned about below 90% identical pairs). A numpy activity
+        is searched by NN-descent in this process (its ``N x T`` unit
+        vectors); a dask-backed one stays lazy: its candidates are each
+        unit's best partners in a seeded random projection of its rows
+        (``N x 512`` values here, computed block by block and searched
+        exactly; see :mod:`rgdata.coarse._ann_dask`).
     require_exact : bool, default False
         Refuse the approximate mode (ValueError if *approximate* is True).
     random_state : None, int or numpy.random.Generator
@@ -322,6 +329,8 @@ def persist_blocks(
 ) -> tuple[list, np.ndarray, str | None]:
     """The rows of *arr* in blocks of about *block_size*, read once and kept; product path.
 
+    *arr* is a dask array, or a numpy array already in this process (its
+    blocks are then views: dask's ``from_array`` would copy every chunk).
     The blocks depend only on ``n`` and *block_size* (not on the input's
     chunks). On *client* they are persisted on the workers; without one they
     are read into this process (``N x T`` values in their own dtype, never the
@@ -335,6 +344,13 @@ def persist_blocks(
     n = arr.shape[0]
     n_blocks = -(-n // block_size)
     sizes = tuple(len(p) for p in np.array_split(np.arange(n), n_blocks))
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    if isinstance(arr, np.ndarray):  # rows already here (prg's later levels): views, no copy
+        exact = resolve_exact(arr, exact)
+        views = [arr[starts[a] : starts[a + 1]] for a in range(n_blocks)]
+        if client is not None:
+            return _on_client(lambda: client.scatter(views)), starts, exact
+        return [dask.delayed(v) for v in views], starts, exact
     arr = arr.rechunk((sizes, -1))
     if exact == "auto":  # one path for every block: exact products when the whole array is integer
         integer, top = _run(client, [_is_integer(arr), abs(arr).max()])
@@ -344,7 +360,6 @@ def persist_blocks(
         blocks = _on_client(lambda: client.persist(values))
     else:
         blocks = [dask.delayed(b) for b in dask.compute(*values, scheduler="synchronous")]
-    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     return blocks, starts, exact
 
 

@@ -105,9 +105,9 @@ def prg(
         variables ``pairing_identical_fraction`` and
         ``pairing_correlation_loss`` (per level); a warning is given below
         90% identical pairs. Seeded by *random_state*. On a dask-backed
-        activity NN-descent searches a seeded random projection of the rows
-        (256 dimensions) and the input stays lazy (see Notes). See
-        ``docs/scale.md``.
+        activity the candidates are each variable's best partners in a seeded
+        random projection of the rows (512 dimensions, searched exactly) and
+        the input stays lazy (see Notes). See ``docs/scale.md``.
     n_blocks : int or "auto"
         Number of contiguous time blocks for the block-wise copies of every
         quantity (used for confidence intervals). ``"auto"`` (default): blocks
