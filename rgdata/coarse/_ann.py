@@ -71,7 +71,7 @@ APPROX_OPTIONS: dict = {
     "n_sample": 2000,
     "warn_below": 0.9,
     "min_units": 256,
-    "sketch_dim": 512,
+    "sketch_dim": 1024,
 }
 #: memory of one approximate pairing step besides the rows (see ann_pairing_bytes): bytes per
 #: unit and candidate (graph, symmetrized edge lists and their sort), and a fixed part

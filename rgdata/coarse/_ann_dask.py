@@ -13,7 +13,7 @@ the ``N x T`` unit vectors of the rows, all in one process: 40 GB at
    them by a seeded ``T x d`` Gaussian matrix ``R / sqrt(d)``
    (Johnson-Lindenstrauss): ``E |(u_i - u_j) R / sqrt(d)|^2 = |u_i - u_j|^2
    = 2 - 2 r_ij`` with a relative spread ``sqrt(2 / d)``;
-   ``d = min(T, APPROX_OPTIONS["sketch_dim"])`` (512: 2 KiB per unit, 2 GB
+   ``d = min(T, APPROX_OPTIONS["sketch_dim"])`` (1,024: 4 KiB per unit, 4 GB
    at ``10^6`` units), fixed so that the pairs depend only on the data and
    the seed, never on the memory free at the time;
 3. each unit's ``k`` best partners **in the sketch** (the correlation of
@@ -80,7 +80,7 @@ def sketch_dim(n_time: int) -> int:
     Examples
     --------
     >>> sketch_dim(10_000), sketch_dim(100)
-    (512, 100)
+    (1024, 100)
     """
     return int(min(n_time, APPROX_OPTIONS["sketch_dim"]))
 
@@ -101,20 +101,21 @@ def sketch_matrix(n_time: int, dim: int, seed: int) -> np.ndarray:
 def sketch_pairing_bytes(n: int, n_time: int, k: int | None = None) -> int:
     """Memory of one sketched approximate step in the caller besides the rows (bytes).
 
-    The ``n x d`` float32 sketch and its float64 z-scores (the top-k tasks'
-    prepared rows, in this process without a client), the float64
-    projection, the top-k lists (``n k``, 16 bytes each) and the symmetrized
-    edges with their values and candidate lists (``2 n (k + 1)``, 40 bytes
-    each).
+    The ``n x d`` float32 sketch, the float64 projection, one top-k task in
+    this process without a client (two blocks of 1,024 sketch rows as float64
+    z-scores and three blocks of similarities), the top-k lists (``n k``,
+    16 bytes each) and the symmetrized edges with their values and candidate
+    lists (``2 n (k + 1)``, 40 bytes each).
 
     Examples
     --------
     >>> round(sketch_pairing_bytes(1_000_000, 10_000) / 2**30, 2)
-    8.7
+    6.87
     """
     k = APPROX_OPTIONS["k"] if k is None else int(k)
     d = sketch_dim(n_time)
-    return int(n * d * (4 + 8) + 8 * n_time * d + 16 * n * k + 80 * n * (k + 1))
+    task = 2 * 1024 * d * 8 + 3 * 1024**2 * 8
+    return int(4 * n * d + 8 * n_time * d + task + 16 * n * k + 80 * n * (k + 1))
 
 
 def _sketch_block(values: np.ndarray, proj: np.ndarray, exact: str | None) -> np.ndarray:

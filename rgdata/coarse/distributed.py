@@ -236,7 +236,7 @@ def pair_units(
         is searched by NN-descent in this process (its ``N x T`` unit
         vectors); a dask-backed one stays lazy: its candidates are each
         unit's best partners in a seeded random projection of its rows
-        (``N x 512`` values here, computed block by block and searched
+        (``N x 1024`` values here, computed block by block and searched
         exactly; see :mod:`rgdata.coarse._ann_dask`).
     require_exact : bool, default False
         Refuse the approximate mode (ValueError if *approximate* is True).

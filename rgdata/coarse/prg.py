@@ -106,7 +106,7 @@ def prg(
         ``pairing_correlation_loss`` (per level); a warning is given below
         90% identical pairs. Seeded by *random_state*. On a dask-backed
         activity the candidates are each variable's best partners in a seeded
-        random projection of the rows (512 dimensions, searched exactly) and
+        random projection of the rows (1,024 dimensions, searched exactly) and
         the input stays lazy (see Notes). See ``docs/scale.md``.
     n_blocks : int or "auto"
         Number of contiguous time blocks for the block-wise copies of every
