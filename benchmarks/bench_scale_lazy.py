@@ -14,6 +14,14 @@ kills the child if its resident memory passes ``--abort-gib`` (default 18).
 
     flock /tmp/rgdata-bench.lock python benchmarks/bench_scale_lazy.py --quick
     flock /tmp/rgdata-bench.lock python benchmarks/bench_scale_lazy.py --trees 13
+    flock /tmp/rgdata-bench.lock python benchmarks/bench_scale_lazy.py --trees 13 \
+        --pairing approximate
+
+``--pairing approximate`` (issue #21, item 4) runs ``prg(..., pairing="approximate",
+random_state=0)`` on the same store (the input stays lazy: NN-descent searches a
+random projection of the rows) and also reports the measured pairing quality per
+level and the peak resident memory of the ``prg`` call (``_memory.PeakProbe``,
+which is not inherited from the parent as ``getrusage`` is).
 
 prg runs with ``max_memory=6 GiB`` (``--max-memory-gib``): the run must fit the
 target, and the lazy dense/sparse switch keeps every dense level within a
@@ -50,15 +58,28 @@ import json, resource, sys, time, warnings
 t0 = time.perf_counter()
 import dask.array as da, h5py, numpy as np, xarray as xr
 from rgdata.coarse import prg
+from rgdata.coarse._memory import PeakProbe
 from rgdata.diagnostics import fit_exponent
 warnings.simplefilter("ignore")
+probe = PeakProbe()
 f = h5py.File(sys.argv[1], "r")
 dset = f["activity"]
 lazy = xr.DataArray(da.from_array(dset, chunks=(int(sys.argv[4]), -1), lock=True),
                     dims=("unit", "time"), coords={"unit": np.arange(dset.shape[0])},
                     attrs={"kind": sys.argv[3]})
 max_memory = float(sys.argv[5]) * 2**30 if float(sys.argv[5]) > 0 else None
-res = prg(lazy, int(sys.argv[6]), observables=("variance",), max_memory=max_memory)
+res = prg(lazy, int(sys.argv[6]), observables=("variance",), max_memory=max_memory,
+          pairing=sys.argv[7], random_state=0)
+"""
+#: printed after RGDATA_REPORT (the last line): the probe's peak and the measured quality
+EXTRA = """
+quality = {
+    name: [None if np.isnan(v) else float(v) for v in res[name].values]
+    for name in ("pairing_identical_fraction", "pairing_correlation_loss")
+    if name in res
+}
+print(json.dumps({"peak_hwm": probe.start + probe.grown(), "grown": probe.grown(),
+                  "estimate_gib": res.attrs.get("peak_memory_estimate_gib"), **quality}))
 """
 
 
@@ -135,6 +156,7 @@ def main() -> None:
         help="prg's max_memory (the target; 0: none, the memory available)",
     )
     parser.add_argument("--quick", action="store_true", help="2 trees of depth 10 x 4,000")
+    parser.add_argument("--pairing", default="correlation", choices=("correlation", "approximate"))
     args = parser.parse_args()
     if args.quick:
         args.trees, args.depth, args.time = 2, 10, 4000
@@ -148,31 +170,41 @@ def main() -> None:
         cmd = [
             sys.executable,
             "-c",
-            CHILD + RGDATA_REPORT,
+            CHILD + RGDATA_REPORT + EXTRA,
             str(store),
             str(out),
             args.kind,
             str(args.chunk),
         ]
-        cmd += [str(args.max_memory_gib), n_levels]
+        cmd += [str(args.max_memory_gib), n_levels, args.pairing]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         watch(proc, args.abort_gib * 2**30)
         stdout, stderr = proc.communicate()
         if proc.returncode:
             raise SystemExit(stderr.decode()[-3000:])
-        print(stdout.decode().strip().splitlines()[-1], flush=True)
-        rep = json.loads(stdout.decode().strip().splitlines()[-1])
+        lines = stdout.decode().strip().splitlines()
+        print(lines[-2], lines[-1], sep="\n", flush=True)
+        rep = {**json.loads(lines[-2]), **json.loads(lines[-1])}
         found = np.load(out)
     n_levels = found.shape[0]
     recovered = [same_partition(found[lv], planted[lv]) for lv in range(n_levels)]
     covers = rep["ci_low"] <= ALPHA <= rep["ci_high"]
     print(
         f"N x T = {planted.shape[1]:,} x {args.time:,} {args.kind} (chunks of {args.chunk}, "
-        f"max_memory {args.max_memory_gib} GiB)"
+        f"max_memory {args.max_memory_gib} GiB, pairing={args.pairing!r})"
     )
     print(f"store written in {t_write:.1f} s")
     peak = rep["peak_rss"] / 2**30
-    print(f"prg (lazy, fresh process): {rep['wall']:.1f} s, peak RSS {peak:.2f} GiB")
+    hwm = rep["peak_hwm"] / 2**30
+    print(
+        f"prg (lazy, fresh process): {rep['wall']:.1f} s, peak RSS {peak:.2f} GiB "
+        f"(getrusage), {hwm:.2f} GiB (PeakProbe), of which {rep['grown'] / 2**30:.2f} GiB "
+        "above the RSS after the imports; "
+        f"prg's estimate {rep['estimate_gib']} GiB"
+    )
+    for name in ("pairing_identical_fraction", "pairing_correlation_loss"):
+        if name in rep:
+            print(f"{name} per level (subsample estimate): {rep[name]}")
     print(f"planted clusters recovered per level: {[round(r, 4) for r in recovered]}")
     print(
         f"alpha~ {rep['alpha']:.4f} [{rep['ci_low']:.4f}, {rep['ci_high']:.4f}] "

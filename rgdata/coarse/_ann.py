@@ -52,16 +52,27 @@ __all__ = [
     "require_ann",
     "unit_vectors",
     "edge_similarity",
+    "knn_edges",
+    "candidate_lists",
     "ann_candidates",
     "ann_pairs",
     "pairing_quality",
+    "quality_sample",
+    "compare_pairings",
     "ann_pairing_bytes",
 ]
 
 #: settings of the approximate mode: candidates per unit, units of the quality subsample,
-#: the identical-pair fraction below which a warning is given, and the smallest level
-#: (in variables) paired approximately (smaller levels are paired exactly: cheap)
-APPROX_OPTIONS: dict = {"k": 32, "n_sample": 2000, "warn_below": 0.9, "min_units": 256}
+#: the identical-pair fraction below which a warning is given, the smallest level
+#: (in variables) paired approximately (smaller levels are paired exactly: cheap), and the
+#: dimension of the random projection NN-descent searches on the dask path (_ann_dask)
+APPROX_OPTIONS: dict = {
+    "k": 32,
+    "n_sample": 2000,
+    "warn_below": 0.9,
+    "min_units": 256,
+    "sketch_dim": 1024,
+}
 #: memory of one approximate pairing step besides the rows (see ann_pairing_bytes): bytes per
 #: unit and candidate (graph, symmetrized edge lists and their sort), and a fixed part
 #: (NN-descent's working arrays and compiled code pages)
@@ -158,6 +169,54 @@ def edge_similarity(rows: PairingRows, i: np.ndarray, j: np.ndarray) -> np.ndarr
     return out
 
 
+def _seed(random_state: Any) -> int:
+    """The one integer a search draws from *random_state* (its NN-descent seed)."""
+    return int(check_random_state(random_state).integers(2**31 - 1))
+
+
+def knn_edges(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The undirected edges ``(lo, hi)``, ``lo < hi``, of NN-descent's *k*-neighbour graph.
+
+    NN-descent (pynndescent, ``euclidean``, one thread: the same *seed* gives
+    the same graph) on the rows of *vectors*; an edge found from either end
+    is listed once, in increasing ``lo * m + hi`` order.
+    """
+    pynndescent = require_ann()
+    m = vectors.shape[0]
+    index = pynndescent.NNDescent(
+        vectors,
+        metric="euclidean",
+        n_neighbors=k + 1,  # the unit itself comes first
+        random_state=seed,
+        n_jobs=1,
+        compressed=True,
+    )
+    nbr = index.neighbor_graph[0]
+    src = np.repeat(np.arange(m, dtype=np.int64), nbr.shape[1])
+    dst = nbr.ravel().astype(np.int64)
+    ok = (dst >= 0) & (dst != src)
+    lo, hi = np.minimum(src[ok], dst[ok]), np.maximum(src[ok], dst[ok])
+    key = np.unique(lo * m + hi)  # each undirected edge once
+    return key // m, key % m
+
+
+def candidate_lists(
+    m: int, lo: np.ndarray, hi: np.ndarray, val: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each unit's partners among the edges ``(lo, hi)`` with values *val*, in greedy order.
+
+    Best first (larger value, then smaller index), as
+    :func:`~rgdata.coarse._greedy_sparse.sparse_greedy_pairs` reads them.
+    """
+    owner = np.concatenate([lo, hi])
+    other = np.concatenate([hi, lo])
+    value = np.concatenate([val, val])
+    order = np.lexsort((other, -value, owner))
+    owner, other, value = owner[order], other[order], value[order]
+    cuts = np.searchsorted(owner, np.arange(1, m))
+    return np.split(other, cuts), np.split(value, cuts)
+
+
 def ann_candidates(
     rows: PairingRows, k: int, random_state: Any = None
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -182,31 +241,10 @@ def ann_candidates(
     """
     m = rows.values.shape[0]
     k = check_k(k, m)
-    pynndescent = require_ann()
-    seed = int(check_random_state(random_state).integers(2**31 - 1))
-    index = pynndescent.NNDescent(
-        unit_vectors(rows),
-        metric="euclidean",
-        n_neighbors=k + 1,  # the unit itself comes first
-        random_state=seed,
-        n_jobs=1,
-        compressed=True,
-    )
-    nbr = index.neighbor_graph[0]
-    src = np.repeat(np.arange(m, dtype=np.int64), nbr.shape[1])
-    dst = nbr.ravel().astype(np.int64)
-    ok = (dst >= 0) & (dst != src)
-    lo, hi = np.minimum(src[ok], dst[ok]), np.maximum(src[ok], dst[ok])
-    key = np.unique(lo * m + hi)  # each undirected edge once
-    lo, hi = key // m, key % m
-    val = edge_similarity(rows, lo, hi)
-    owner = np.concatenate([lo, hi])
-    other = np.concatenate([hi, lo])
-    value = np.concatenate([val, val])
-    order = np.lexsort((other, -value, owner))
-    owner, other, value = owner[order], other[order], value[order]
-    cuts = np.searchsorted(owner, np.arange(1, m))
-    return np.split(other, cuts), np.split(value, cuts)
+    require_ann()
+    seed = _seed(random_state)
+    lo, hi = knn_edges(unit_vectors(rows), k, seed)
+    return candidate_lists(m, lo, hi, edge_similarity(rows, lo, hi))
 
 
 def ann_pairs(
@@ -280,15 +318,34 @@ def pairing_quality(
         ``n_sample``: units compared.
     """
     rng = check_random_state(random_state)
-    m = rows.values.shape[0]
+    pick = quality_sample(rows.values.shape[0], rng, n_sample)
+    return compare_pairings(rows.take(pick), k, rng)
+
+
+def quality_sample(m: int, rng: np.random.Generator, n_sample: int | None = None) -> np.ndarray:
+    """The sorted units of :func:`pairing_quality`'s subsample (all *m* when fewer)."""
     n_sample = APPROX_OPTIONS["n_sample"] if n_sample is None else n_sample
     s = min(int(n_sample), m)
-    pick = np.sort(rng.choice(m, s, replace=False)) if s < m else np.arange(m)
-    sub = rows.take(pick)
+    return np.sort(rng.choice(m, s, replace=False)) if s < m else np.arange(m)
+
+
+def compare_pairings(
+    sub: PairingRows,
+    k: int | None,
+    rng: np.random.Generator,
+    approx: Any = None,
+) -> dict[str, float]:
+    """Pair the rows *sub* exactly (dense greedy) and approximately; the quality numbers.
+
+    The approximate side is ``approx(sub, k, rng)`` (default :func:`ann_pairs`;
+    the dask path passes its own method, :mod:`rgdata.coarse._ann_dask`) with
+    *k* clipped to the subsample. Returns :func:`pairing_quality`'s dict.
+    """
+    s = sub.values.shape[0]
     corr = dense_similarity(sub, "float64")
     exact = greedy_pairs(corr)
     k = min(APPROX_OPTIONS["k"] if k is None else k, s - 2)
-    approx = ann_pairs(sub, k, rng) if k >= 1 else exact
+    approx = (ann_pairs if approx is None else approx)(sub, k, rng) if k >= 1 else exact
     same = {tuple(p) for p in exact.tolist()} & {tuple(p) for p in approx.tolist()}
     # exactly rounded sums (fsum): the same pairs in another order give the same sum
     sum_exact = math.fsum(corr[exact[:, 0], exact[:, 1]].tolist())

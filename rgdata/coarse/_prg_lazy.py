@@ -8,17 +8,23 @@ dask array and is read chunk by chunk of whole rows:
    reductions (:mod:`rgdata.coarse._prg_lazy_input`);
 2. the first pairing runs on the dask machinery of
    :func:`rgdata.coarse.distributed.pair_units` (on the caller's client, else
-   dask's synchronous scheduler), with the product path prg decided;
+   dask's synchronous scheduler), with the product path prg decided; with
+   ``pairing="approximate"``, over NN-descent candidates of a random
+   projection of the rows, scored exactly from the blocks
+   (:mod:`rgdata.coarse._ann_dask`);
 3. one pass over the chunks gives the level-0 statistics and forms the
    ``N/2 x T`` level-1 sums (:func:`rgdata.coarse._prg_lazy_stream.stream_level0`);
 4. the levels from 1 on run in memory as in :func:`run_levels` (the same
    kernels and pairing), keeping the level-1 sums for the block statistics;
 5. level 0's block statistics and the cluster spectra read the chunks again.
 
-Every number equals the in-memory path's on the same data (the pairs are
-identical by construction, see ``docs/scale.md``; the statistics use the same
-kernels on whole rows and the same reductions over units), whatever the
-chunking, the client and its number of workers.
+With exact or random pairing every number equals the in-memory path's on
+the same data (the pairs are identical by construction, see
+``docs/scale.md``; the statistics use the same kernels on whole rows and the
+same reductions over units), whatever the chunking, the client and its
+number of workers. The approximate pairs depend on the data and the seed
+only (not on the chunking or the client); they can differ from the in-memory
+approximate ones, which search the whole rows.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ import numpy as np
 import xarray as xr
 
 from .._progress import progress_bar
+from ._ann import APPROX_OPTIONS
+from ._ann_dask import dask_sketch_pairs
 from ._blocks import auto_max_lag, block_level_stats, blocks_and_taus, enough_lags
 from ._memory import available_memory
 from ._prg_lazy_input import describe_storage, prepare_lazy
@@ -80,7 +88,8 @@ def prg_lazy(
     (``check_options`` with prg's arguments bound).
     """
     act, opts, data, arr, _ = prepare_lazy(activity, opts_of, client)
-    pairs0 = _first_pairs(arr, data, opts, client)
+    quality0: dict = {}
+    pairs0 = _first_pairs(arr, data, opts, client, quality0)
     lp = new_level_pass(data, opts)
     shim = SimpleNamespace(x_pair=arr, coding=data.coding, norm=data.norm)
     lags = min(opts.first_lag, opts.long_lag)
@@ -90,7 +99,9 @@ def prg_lazy(
     )  # fmt: skip
     _fill_level0(lp, st, data, opts, arr, client, lags)
     # the level pass owns the level-1 sums (dropped at level 2) and the normalized variables
-    _later_levels(lp, pairs0, st.pop("raw"), st.pop("ybuf"), st.pop("const"), data, opts, progress)
+    _later_levels(
+        lp, pairs0, quality0, st.pop("raw"), st.pop("ybuf"), st.pop("const"), data, opts, progress
+    )
     del st
     raw1 = level1_sums(arr, data, opts, client, pairs0)  # for the lags and the blocks
     if "autocorrelation" in opts.observables and opts.max_lag is None:
@@ -118,17 +129,39 @@ def prg_lazy(
         lp, dataclasses.replace(data, x=source), opts, blk["block_edges"], blk["n_blocks"]
     )
     res = build_result(act, opts, data, lp, blk, eig)
-    res.attrs["input_storage"] = describe_storage(act, arr, client)
+    res.attrs["input_storage"] = describe_storage(
+        act, arr, client, approximate=opts.pairing == "approximate"
+    )
     return res
 
 
-def _first_pairs(arr: Any, data: PrgData, opts: PrgOptions, client: Any) -> np.ndarray:
-    """Level 0's pairs: random, or the exact greedy pairs on the dask machinery."""
+def _first_pairs(
+    arr: Any, data: PrgData, opts: PrgOptions, client: Any, quality: dict
+) -> np.ndarray:
+    """Level 0's pairs: random, or the greedy pairs on the dask machinery.
+
+    Exact (:func:`~rgdata.coarse.distributed.dask_greedy_pairs`), or with
+    ``pairing="approximate"`` above ``APPROX_OPTIONS["min_units"]`` units over
+    approximate candidates from a random projection
+    (:func:`~rgdata.coarse._ann_dask.dask_sketch_pairs`), whose measured
+    quality goes to *quality*.
+    """
     from .distributed import dask_greedy_pairs  # noqa: PLC0415 (import cycle)
 
     if opts.pairing == "random":
         return random_pairs(data.n_units, opts.rng)
     x_pair = arr[:, : opts.t_split] if opts.holdout else arr
+    if opts.pairing == "approximate" and data.n_units > APPROX_OPTIONS["min_units"]:
+        pairs, measured = dask_sketch_pairs(
+            x_pair,
+            k=min(APPROX_OPTIONS["k"], data.n_units - 2),
+            block_size=SPARSE_OPTIONS["block_size"],
+            rng=opts.rng,
+            client=client,
+            exact=data.pair_exact,
+        )
+        quality.update(measured)
+        return pairs
     return dask_greedy_pairs(
         x_pair,
         k=min(SPARSE_OPTIONS["k"], data.n_units - 1),
@@ -188,6 +221,7 @@ def _fill_level0(
 def _later_levels(
     lp: LevelPass,
     pairs0: np.ndarray,
+    quality0: dict,
     raw: np.ndarray,
     ybuf: np.ndarray,
     const: np.ndarray,
@@ -195,12 +229,12 @@ def _later_levels(
     opts: PrgOptions,
     progress: bool,
 ) -> None:
-    """Record level 0's pairs, then measure and pair levels ``1..n_levels`` in memory.
+    """Record level 0's pairs (and *quality0*), then measure and pair levels ``1..n_levels``.
 
     :func:`rgdata.coarse._prg_levels.later_levels`, the in-memory loop, with
     :func:`_level_pairs` pairing each level.
     """
-    a, _ = record_step(lp, 0, pairs0, {}, data)
+    a, _ = record_step(lp, 0, pairs0, quality0, data)
     levels = progress_bar(range(1, opts.n_levels + 1), enable=progress, desc="PRG levels")
 
     def choose(y, quality, sums, scratch):
@@ -224,27 +258,37 @@ def _level_pairs(
     instead: the same exact greedy pairs over the same correlations, with
     each task preparing its own blocks, so no float64 copy of the level's
     variables (``m x T x 8`` bytes, the largest array of the in-memory sparse
-    path) is held. Everything else goes to :func:`choose_pairs`.
+    path) is held (the rows are passed as they are: the blocks are views).
+    With ``pairing="approximate"``, levels above
+    ``APPROX_OPTIONS["min_units"]`` variables are paired as level 0 is
+    (:func:`~rgdata.coarse._ann_dask.dask_sketch_pairs`, in this process): no
+    ``m x T`` unit vectors or float64 copy. Everything else goes to
+    :func:`choose_pairs`.
     """
-    import dask.array as da  # noqa: PLC0415 (optional dependency)
-
     from .distributed import dask_greedy_pairs  # noqa: PLC0415 (import cycle)
 
+    m = y.shape[0]
+    if opts.pairing == "approximate" and m > APPROX_OPTIONS["min_units"]:
+        pairs, measured = dask_sketch_pairs(
+            y,
+            k=min(APPROX_OPTIONS["k"], m - 2),
+            block_size=SPARSE_OPTIONS["block_size"],
+            rng=opts.rng,
+            exact=resolve_exact(y, "auto"),  # choose_pairs' decision on the same rows
+        )
+        quality.update(measured)
+        return pairs
     if opts.pairing != "correlation":
         return choose_pairs(y, opts, "auto", record=quality, sums=sums, scratch=scratch)
     rows = sums if _proportional(y, sums) else y  # choose_pairs' exact integer substitution
     exact = resolve_exact(rows, "auto")
-    m = rows.shape[0]
     product = 8 if exact is None else np.dtype(exact).itemsize
     if not use_sparse(m, opts.corr_dtype, product) and _dense_fits(rows, opts, product, exact):
         return choose_pairs(y, opts, "auto", record=quality, sums=sums, scratch=scratch)
-    block = SPARSE_OPTIONS["block_size"]
-    # the blocks dask_greedy_pairs uses, so its rechunk copies nothing (the chunks are views)
-    sizes = tuple(len(p) for p in np.array_split(np.arange(m), -(-m // block)))
     return dask_greedy_pairs(
-        da.from_array(rows, chunks=(sizes, -1)),
+        rows,
         k=min(SPARSE_OPTIONS["k"], m - 1),
-        block_size=block,
+        block_size=SPARSE_OPTIONS["block_size"],
         exact=exact,
     )
 

@@ -184,7 +184,9 @@ def lazy_peak_bytes(
       which the lazy switch keeps within ``DENSE_FRACTION`` of the budget
       (``max_memory``, or the memory available);
     * the block statistics: the level-1 sums rebuilt, per-unit block
-      autocorrelations (10 blocks, up to 100 lags).
+      autocorrelations (10 blocks, up to 100 lags);
+    * with ``pairing="approximate"``, the first pairing and the level pass
+      (level 1) also hold what :func:`_approx_bytes` counts.
 
     The in-memory estimate's margin and constant are added.
     """
@@ -211,8 +213,29 @@ def lazy_peak_bytes(
     if budget:
         dense = min(dense, DENSE_FRACTION * min(budget))
     levels = max(sums + normalized + task, sums / 2 + normalized + dense)
+    if opts.pairing == "approximate":  # the sketch, NN-descent, edges, quality subsample
+        first += _approx_bytes(n, t_pair)
+        levels = max(levels, sums + normalized + task + _approx_bytes(half, t_pair))
     blocks = sums + n * 10 * (min(opts.long_lag, 100) + 1) * 8
     return int(_MARGIN * max(first, stream, levels, blocks) + _OVERHEAD)
+
+
+def _approx_bytes(m: int, t_pair: int) -> int:
+    """What one sketched approximate step of *m* rows holds besides the rows (bytes).
+
+    The sketch, NN-descent and the candidate edges
+    (:func:`~rgdata.coarse._ann_dask.sketch_pairing_bytes`), one chunk of
+    gathered edge rows per side (float64) and the quality subsample (its
+    prepared rows and dense correlation matrix, twice for the temporaries);
+    zero at levels paired exactly.
+    """
+    from ._ann import _EDGE_CHUNK_VALUES, APPROX_OPTIONS  # noqa: PLC0415
+    from ._ann_dask import sketch_pairing_bytes  # noqa: PLC0415
+
+    if m <= APPROX_OPTIONS["min_units"]:
+        return 0
+    s = min(m, APPROX_OPTIONS["n_sample"])
+    return sketch_pairing_bytes(m, t_pair) + 2 * 8 * (_EDGE_CHUNK_VALUES + s * t_pair + s * s)
 
 
 def prepare_lazy(
@@ -275,7 +298,7 @@ def prepare_lazy(
     return act, opts, data, arr, chunk_rows
 
 
-def describe_storage(act: xr.DataArray, arr: Any, client: Any) -> str:
+def describe_storage(act: xr.DataArray, arr: Any, client: Any, approximate: bool = False) -> str:
     """The note of ``attrs["input_storage"]`` for a lazy run."""
     size = act.size * act.dtype.itemsize / 2**30
     where = (
@@ -283,11 +306,17 @@ def describe_storage(act: xr.DataArray, arr: Any, client: Any) -> str:
         if client is not None
         else "dask's synchronous scheduler in this process"
     )
+    how = ""
+    if approximate:
+        how = (
+            " (approximate: candidates from a random projection of the rows computed block "
+            "by block, exact values and quality subsample read from the blocks)"
+        )
     return (
         f"dask-backed activity ({act.shape[0]} x {act.shape[1]}, {size:.2f} GiB, chunks of "
         f"{int(max(arr.chunks[0]))} units) kept lazy: the level-0 statistics, blocks and "
-        f"cluster spectra (when computed) read it chunk by chunk, the first pairing ran on "
-        f"{where}, and the "
+        f"cluster spectra (when computed) read it chunk by chunk, the first pairing{how} ran "
+        f"on {where}, and the "
         f"levels from 1 on ran in memory on the {act.shape[0] // 2} x {act.shape[1]} "
         "level-1 sums"
     )

@@ -32,10 +32,23 @@ from ._ann import APPROX_OPTIONS, ann_pairs, pairing_quality, require_ann
 from ._greedy_sparse import sparse_greedy_pairs
 from ._memory import available_memory
 from ._prg_setup import check_exactness
-from ._prg_similarity import PairingRows, exact_product_dtype, pairing_rows, similarity
+from ._prg_similarity import (
+    PairingRows,
+    exact_product_dtype,
+    pairing_rows,
+    resolve_exact,
+    similarity,
+)
 from ._topk import check_k, select_topk
 
-__all__ = ["pair_units", "dask_greedy_pairs"]
+__all__ = [
+    "pair_units",
+    "dask_greedy_pairs",
+    "dask_topk",
+    "persist_blocks",
+    "take_rows",
+    "refill_block",
+]
 
 
 def _prepared(x: np.ndarray, exact: str | None) -> PairingRows:
@@ -130,6 +143,14 @@ def _merge_lists(parts, k):
     return select_topk(v, j, k)
 
 
+def _is_dask(activity: Any) -> bool:
+    """Whether *activity* is (or an xarray object holds) a dask array."""
+    import dask.array as da  # noqa: PLC0415 (optional at import time)
+
+    data = getattr(activity, "data", activity) if hasattr(activity, "dims") else activity
+    return isinstance(data, da.Array)
+
+
 def _check_activity(activity: Any):
     import dask.array as da  # noqa: PLC0415 (optional at import time)
 
@@ -148,13 +169,23 @@ def _check_activity(activity: Any):
     return arr
 
 
-def _approximate(arr, k: int, client: Any, stats: dict | None, random_state: Any) -> np.ndarray:
-    """The approximate mode: the activity is loaded here, where pynndescent runs."""
+def _approximate(
+    arr, k: int, block_size: int, client: Any, stats: dict | None, random_state: Any, lazy: bool
+) -> np.ndarray:
+    """The approximate mode: in memory for a numpy activity, on the blocks for a dask one."""
     require_ann()
     rng = check_random_state(random_state)
-    rows = pairing_rows(np.asarray(_run(client, arr)))
-    pairs = ann_pairs(rows, k, rng, stats=stats)
-    quality = pairing_quality(rows, k, rng)
+    if lazy:  # candidates from a random projection; the activity stays lazy (_ann_dask)
+        from ._ann_dask import dask_sketch_pairs  # noqa: PLC0415 (import cycle)
+
+        _check_block_size(block_size, arr.shape[1], 8)
+        pairs, quality = dask_sketch_pairs(
+            arr, k=k, block_size=block_size, rng=rng, client=client, stats=stats
+        )
+    else:
+        rows = pairing_rows(np.asarray(_run(client, arr)))
+        pairs = ann_pairs(rows, k, rng, stats=stats)
+        quality = pairing_quality(rows, k, rng)
     if stats is not None:
         stats.update(quality)
     if quality["identical_fraction"] < APPROX_OPTIONS["warn_below"]:
@@ -201,8 +232,12 @@ def pair_units(
         Candidates from an approximate nearest-neighbour graph (pynndescent,
         ``rgdata[ann]``) instead of the exact top-k: no ``N^2 T`` correlation
         work, pairs that may differ from the exact ones (measured on a
-        subsample, warned about below 90% identical pairs). pynndescent runs
-        in this process: the activity is loaded here (``N x T`` values).
+        subsample, warned about below 90% identical pairs). A numpy activity
+        is searched by NN-descent in this process (its ``N x T`` unit
+        vectors); a dask-backed one stays lazy: its candidates are each
+        unit's best partners in a seeded random projection of its rows
+        (``N x 1024`` values here, computed block by block and searched
+        exactly; see :mod:`rgdata.coarse._ann_dask`).
     require_exact : bool, default False
         Refuse the approximate mode (ValueError if *approximate* is True).
     random_state : None, int or numpy.random.Generator
@@ -227,13 +262,14 @@ def pair_units(
         if not isinstance(flag, bool | np.bool_):
             raise TypeError(f"{name} must be a bool, got {describe(flag)}")
     check_exactness("approximate" if approximate else "correlation", bool(require_exact))
+    lazy = _is_dask(activity)
     arr = _check_activity(activity)
     n = arr.shape[0]
     if n < 2:
         return np.empty((0, 2), np.int64)
     k = check_k(k, n)
     if approximate:
-        return _approximate(arr, k, client, stats, random_state)
+        return _approximate(arr, k, block_size, client, stats, random_state, lazy)
     return dask_greedy_pairs(arr, k=k, block_size=block_size, client=client, stats=stats)
 
 
@@ -255,25 +291,25 @@ def dask_greedy_pairs(
     of the exact integer path, None for the float64 path, or ``"auto"``
     (decided over the whole array, one more pass).
     """
+
+    _check_block_size(block_size, arr.shape[1], 8)
+    blocks, starts, exact = persist_blocks(arr, block_size, client, exact)
+    idx, val = dask_topk(blocks, starts, k, client, exact)
+    block = refill_block(blocks, starts, client, exact)
+    return sparse_greedy_pairs(block, arr.shape[0], k=k, candidates=(idx, val), stats=stats)
+
+
+def dask_topk(
+    blocks: list, starts: np.ndarray, k: int, client: Any, exact: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's *k* best partners ``(idx, val)``, ``(n, k)``, from the persisted *blocks*.
+
+    One task per pair of blocks on or above the block diagonal (each returns
+    only top-k lists), merged per block.
+    """
     import dask  # noqa: PLC0415
 
-    n = arr.shape[0]
-    _check_block_size(block_size, arr.shape[1], 8)
-    n_blocks = -(-n // block_size)
-    sizes = tuple(len(p) for p in np.array_split(np.arange(n), n_blocks))
-    arr = arr.rechunk((sizes, -1))
-    if exact == "auto":  # one path for every block: exact products when the whole array is integer
-        integer, top = _run(client, [_is_integer(arr), abs(arr).max()])
-        exact = exact_product_dtype(bool(integer), float(top), arr.shape[1])
-    values = list(arr.to_delayed().ravel())
-    # the values are read once and kept (on the workers with a client, in this process
-    # without one: N x T values in their own dtype, never the N x N matrix); every task
-    # prepares the rows it multiplies, so no float64 copy of the whole activity is held
-    if client is not None:
-        blocks = _on_client(lambda: client.persist(values))
-    else:
-        blocks = [dask.delayed(b) for b in dask.compute(*values, scheduler="synchronous")]
-    starts = np.concatenate([[0], np.cumsum(sizes)])
+    n_blocks = len(blocks)
     idx_of = [np.arange(starts[a], starts[a + 1], dtype=np.int64) for a in range(n_blocks)]
     task = dask.delayed(_pair_topk, pure=True)
     parts: list[list] = [[] for _ in range(n_blocks)]
@@ -285,15 +321,67 @@ def dask_greedy_pairs(
                 parts[b].append(out[1])
     merged = [dask.delayed(_merge_lists)(p, k) for p in parts]
     done = _run(client, merged)
-    idx = np.concatenate([d[0] for d in done])
-    val = np.concatenate([d[1] for d in done])
+    return np.concatenate([d[0] for d in done]), np.concatenate([d[1] for d in done])
+
+
+def persist_blocks(
+    arr: Any, block_size: int, client: Any, exact: str | None = "auto"
+) -> tuple[list, np.ndarray, str | None]:
+    """The rows of *arr* in blocks of about *block_size*, read once and kept; product path.
+
+    *arr* is a dask array, or a numpy array already in this process (its
+    blocks are then views: dask's ``from_array`` would copy every chunk).
+    The blocks depend only on ``n`` and *block_size* (not on the input's
+    chunks). On *client* they are persisted on the workers; without one they
+    are read into this process (``N x T`` values in their own dtype, never the
+    ``N x N`` matrix). Every task prepares the rows it multiplies, so no
+    float64 copy of the whole activity is held. *exact* ``"auto"`` is decided
+    over the whole array (one more pass). Returns the blocks (dask objects),
+    the first row of each block (and ``n`` last) and the resolved *exact*.
+    """
+    import dask  # noqa: PLC0415
+
+    n = arr.shape[0]
+    n_blocks = -(-n // block_size)
+    sizes = tuple(len(p) for p in np.array_split(np.arange(n), n_blocks))
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    if isinstance(arr, np.ndarray):  # rows already here (prg's later levels): views, no copy
+        exact = resolve_exact(arr, exact)
+        views = [arr[starts[a] : starts[a + 1]] for a in range(n_blocks)]
+        if client is not None:
+            return _on_client(lambda: client.scatter(views)), starts, exact
+        return [dask.delayed(v) for v in views], starts, exact
+    arr = arr.rechunk((sizes, -1))
+    if exact == "auto":  # one path for every block: exact products when the whole array is integer
+        integer, top = _run(client, [_is_integer(arr), abs(arr).max()])
+        exact = exact_product_dtype(bool(integer), float(top), arr.shape[1])
+    values = list(arr.to_delayed().ravel())
+    if client is not None:
+        blocks = _on_client(lambda: client.persist(values))
+    else:
+        blocks = [dask.delayed(b) for b in dask.compute(*values, scheduler="synchronous")]
+    return blocks, starts, exact
+
+
+def take_rows(blocks: list, starts: np.ndarray, rows: np.ndarray, client: Any, exact: str | None):
+    """The prepared rows *rows* (sorted global indices) of the persisted *blocks*."""
+    import dask  # noqa: PLC0415
+
+    rows_at = np.searchsorted(starts, rows, side="right") - 1
+    parts = [(a, rows[rows_at == a] - starts[a]) for a in np.unique(rows_at)]
+    return _run(client, dask.delayed(_take)(blocks, parts, exact))
+
+
+def refill_block(blocks: list, starts: np.ndarray, client: Any, exact: str | None):
+    """``block(rows, cols)`` of :func:`sparse_greedy_pairs` on the persisted *blocks*.
+
+    A refill: the unit's row travels to the blocks holding the free units,
+    each block returns its values (the free rows never leave the workers).
+    """
+    import dask  # noqa: PLC0415
 
     def block(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        # a refill: the unit's row travels to the blocks holding the free units, each
-        # block returns its values (the free rows never leave the workers)
-        rows_at = np.searchsorted(starts, rows, side="right") - 1
-        parts = [(a, rows[rows_at == a] - starts[a]) for a in np.unique(rows_at)]
-        zr = _run(client, dask.delayed(_take)(blocks, parts, exact))
+        zr = take_rows(blocks, starts, rows, client, exact)
         which = np.searchsorted(starts, cols, side="right") - 1
         pieces = [
             dask.delayed(_rows_vs_block)(zr, blocks[a], cols[which == a] - starts[a], exact)
@@ -301,4 +389,4 @@ def dask_greedy_pairs(
         ]
         return np.concatenate(_run(client, pieces), axis=1)
 
-    return sparse_greedy_pairs(block, n, k=k, candidates=(idx, val), stats=stats)
+    return block

@@ -104,7 +104,10 @@ def prg(
         subsample of up to 2,000 variables both ways, and recorded in the
         variables ``pairing_identical_fraction`` and
         ``pairing_correlation_loss`` (per level); a warning is given below
-        90% identical pairs. Seeded by *random_state*. See ``docs/scale.md``.
+        90% identical pairs. Seeded by *random_state*. On a dask-backed
+        activity the candidates are each variable's best partners in a seeded
+        random projection of the rows (1,024 dimensions, searched exactly) and
+        the input stays lazy (see Notes). See ``docs/scale.md``.
     n_blocks : int or "auto"
         Number of contiguous time blocks for the block-wise copies of every
         quantity (used for confidence intervals). ``"auto"`` (default): blocks
@@ -218,8 +221,8 @@ def prg(
     Warns
     -----
     UserWarning
-        A dask-backed activity with ``pairing="approximate"`` is read into
-        memory; *client* given with an in-memory activity (unused).
+        *client* given with an in-memory activity (unused); the approximate
+        pairing's estimated quality below 90% identical pairs.
 
     Notes
     -----
@@ -230,7 +233,11 @@ def prg(
     :func:`rgdata.coarse.distributed.pair_units` (on *client*), the
     ``N/2 x T`` level-1 sums are formed chunk by chunk and the coarser levels
     run in memory. The result equals the in-memory result on the same data
-    (same clusters, same numbers) for any chunking; ``attrs["input_storage"]``
+    (same clusters, same numbers) for any chunking; with
+    ``pairing="approximate"`` the candidates come from a random projection
+    of the rows computed block by block (:mod:`rgdata.coarse._ann_dask`), so
+    the pairs can differ from the in-memory approximate ones (both are
+    measured against the exact pairs); ``attrs["input_storage"]``
     records what was done (``"memory"`` for an in-memory activity). Chunks
     whose rows do not fit in memory raise ValueError; see ``docs/scale.md``.
 
@@ -298,7 +305,7 @@ def prg(
         "require_exact": require_exact,
     }
     _check_client(client)
-    if is_lazy(activity) and pairing != "approximate":  # the dask path: never loaded whole
+    if is_lazy(activity):  # the dask path: never loaded whole
         return prg_lazy(activity, lambda act: check_options(act, **options), client, progress)
     if client is not None:
         warn_user(
@@ -306,7 +313,6 @@ def prg(
             "runs on it); this activity is in memory, so the client was not used",
             UserWarning,
         )
-    lazy_note = _dask_note(activity)
     act = check_activity(activity, allow_trials=False)
     # 1. options and data: validated arguments, sorted units, pairing/measured samples
     opts = check_options(act, **options)
@@ -324,7 +330,7 @@ def prg(
     eig = spectra_table(lp, data, opts, blk["block_edges"], blk["n_blocks"])
     # 5. the result Dataset
     res = build_result(act, opts, data, lp, blk, eig)
-    res.attrs["input_storage"] = lazy_note or "memory"
+    res.attrs["input_storage"] = "memory"
     return res
 
 
@@ -338,17 +344,3 @@ def _check_client(client: Any) -> None:
         Client = ()  # noqa: N806
     if not isinstance(client, Client):
         raise TypeError(f"client must be None or a distributed.Client; got {describe(client)}")
-
-
-def _dask_note(activity: Any) -> str:
-    """Warn that a dask-backed activity is read into memory (approximate pairing)."""
-    if not isinstance(activity, xr.DataArray) or activity.chunks is None:
-        return ""
-    size = activity.size * activity.dtype.itemsize / 2**30
-    note = (
-        f"dask-backed activity ({activity.shape[0]} x {activity.shape[-1]}, {size:.2f} GiB) "
-        "read into memory: pairing='approximate' runs pynndescent in this process; the "
-        "exact pairing (pairing='correlation') keeps a dask-backed activity lazy"
-    )
-    warn_user(f"prg: {note}", UserWarning)
-    return note
