@@ -146,7 +146,12 @@ def main() -> None:
     parser.add_argument("--time", type=int, default=10_000, help="time points")
     parser.add_argument("--kind", default="continuous", choices=("continuous", "spikes"))
     parser.add_argument("--alpha", type=float, default=1.4)
+    parser.add_argument(
+        "--quick", action="store_true", help="one planted tree (4,096 units) x 2,000 (make bench)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.time = [2**DEPTH], 2_000
     from rgdata.coarse import planted_tree  # noqa: PLC0415
 
     peer = peers_python()
