@@ -44,6 +44,7 @@ from ._blocks import auto_max_lag, block_level_stats, blocks_and_taus, enough_la
 from ._memory import available_memory
 from ._prg_lazy_input import describe_storage, prepare_lazy
 from ._prg_lazy_stream import (
+    ClientRows,
     RowSource,
     acf_pass,
     block_pass,
@@ -124,7 +125,10 @@ def prg_lazy(
     raw1 = None  # the block statistics were the last to read the level-1 sums
     warn_block_notes(lp, blk, auto_lag=opts.max_lag is None)
     measured = arr[:, opts.t_split :] if opts.holdout else arr
-    source = RowSource(measured, client, _spectra_roots(lp, opts, blk), _batch_rows(arr))
+    if client is not None:  # each root's spectra computed by a task next to its rows
+        source = ClientRows(measured, client)
+    else:
+        source = RowSource(measured, client, _spectra_roots(lp, opts, blk), _batch_rows(arr))
     eig = spectra_table(
         lp, dataclasses.replace(data, x=source), opts, blk["block_edges"], blk["n_blocks"]
     )

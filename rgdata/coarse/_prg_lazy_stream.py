@@ -12,7 +12,8 @@ held:
 * :func:`acf_pass` -- the level-0 autocorrelations with more lags.
 * :func:`block_pass` -- the level-0 block statistics once the blocks are known.
 * :class:`RowSource` -- the rows of the clusters whose covariance spectra are
-  computed, read in batches of clusters.
+  computed, read in batches of clusters; :class:`ClientRows` instead
+  computes each cluster's spectra on the client's workers.
 
 With a ``distributed`` client the per-unit statistics of every pass run on
 the workers, one task per chunk next to its data (:func:`chunk_results`,
@@ -53,6 +54,7 @@ __all__ = [
     "acf_pass",
     "block_pass",
     "RowSource",
+    "ClientRows",
     "fetch",
 ]
 
@@ -379,6 +381,31 @@ class RowSource:
         if not all(int(u) in self.pos for u in units):
             self._load(units)
         return self.rows[[self.pos[int(u)] for u in units]]
+
+
+class ClientRows:
+    """The rows of a dask array on a client, for the cluster spectra computed there.
+
+    :func:`rgdata.coarse._prg_stats.cluster_spectra` calls :meth:`map_roots`:
+    one task per root cluster reads that cluster's rows on the workers and
+    returns only its eigenvalue sums (:func:`~rgdata.coarse._prg_stats.root_spectra_rows`).
+    """
+
+    def __init__(self, arr: Any, client: Any):
+        self.arr, self.client = arr, client
+        self.shape = arr.shape
+
+    def map_roots(self, func: Callable, items: list, args: tuple) -> list:
+        """``[func(rows of units, level, *args) for units, level in items]``, on the workers."""
+        import dask  # noqa: PLC0415 (optional dependency)
+
+        from .distributed import _on_client  # noqa: PLC0415 (import cycle through prg)
+
+        tasks = [
+            dask.delayed(func, pure=True)(self.arr[np.asarray(units)], lv, *args)
+            for units, lv in items
+        ]
+        return _on_client(lambda: self.client.gather(self.client.compute(tasks)))
 
 
 def spectra_roots(lp: Any, top: int) -> list[np.ndarray]:

@@ -43,6 +43,7 @@ __all__ = [
     "sparse_rows",
     "tau_from_acf",
     "cluster_spectra",
+    "root_spectra_rows",
 ]
 
 _CHUNK = 256
@@ -436,6 +437,10 @@ def cluster_spectra(
     normalized to unit diagonal (correlation spectra).
 
     Returns ``({level: mean eigenvalues (K,)}, {level: (K, B) per block})``.
+    When *x* has a ``map_roots(func, items, args)`` method (the rows of a
+    dask-backed activity on a client, :class:`rgdata.coarse._prg_lazy_stream.ClientRows`),
+    each root is one task there (:func:`root_spectra_rows`); else the roots
+    run on numba's threads here.
     """
     if not levels:
         return {}, {}
@@ -467,10 +472,18 @@ def _cluster_spectra(x, clusters, membership, levels, block_levels, block_edges,
         lv, c = roots[k]
         return _root_spectra(x, clusters[lv][c], lv, levels, block_levels, block_edges, correlation)
 
-    # roots on numba's threads (numpy's linear algebra releases the GIL); their
-    # eigenvalue sums are added below in root order, as one thread adds them
-    work = sum(clusters[lv][c].size for lv, c in roots) * x.shape[1]
-    parts = map_chunks(root, len(roots), n_threads_for(work))
+    remote = getattr(x, "map_roots", None)  # rows that live on a dask cluster: tasks there
+    if remote is not None:
+        parts = remote(
+            root_spectra_rows,
+            [(clusters[lv][c], lv) for lv, c in roots],
+            (levels, block_levels, block_edges, correlation),
+        )
+    else:
+        # roots on numba's threads (numpy's linear algebra releases the GIL); their
+        # eigenvalue sums are added below in root order, as one thread adds them
+        work = sum(clusters[lv][c].size for lv, c in roots) * x.shape[1]
+        parts = map_chunks(root, len(roots), n_threads_for(work))
     sums = {lv: np.zeros(2**lv) for lv in levels}
     counts = dict.fromkeys(levels, 0)
     bsums = {lv: np.zeros((2**lv, n_blocks)) for lv in block_levels}
@@ -484,6 +497,26 @@ def _cluster_spectra(x, clusters, membership, levels, block_levels, block_edges,
     spectra = {lv: sums[lv] / counts[lv] for lv in levels}
     spectra_b = {lv: bsums[lv] / counts[lv] for lv in block_levels}
     return spectra, spectra_b
+
+
+def root_spectra_rows(
+    rows: np.ndarray,
+    lv: int,
+    levels: list[int],
+    block_levels: list[int],
+    block_edges: np.ndarray,
+    correlation: bool,
+) -> list:
+    """One root's spectra from its own rows (in cluster order), one BLAS thread.
+
+    What a task on a dask worker computes for :func:`cluster_spectra` when
+    the rows live there: the numbers of the in-process path.
+    """
+    rows = np.asarray(rows)
+    rows = rows.view(np.int8) if rows.dtype == bool else rows
+    with threadpool_limits(limits=1, user_api="blas"):
+        units = np.arange(rows.shape[0])
+        return _root_spectra(rows, units, lv, levels, block_levels, block_edges, correlation)
 
 
 def _root_spectra(x, units, lv, levels, block_levels, block_edges, correlation) -> list:

@@ -159,7 +159,13 @@ def test_dense_levels_are_kept_within_max_memory(monkeypatch):
     assert seen[1:3] == [150, 75]  # levels 1 and 2: the dense matrix exceeds a quarter of 1 MiB
 
 
-def test_two_worker_local_cluster_equals_serial():
+def test_two_worker_local_cluster_equals_serial(monkeypatch):
+    """Identical to the in-memory result; the cluster spectra are tasks on the workers."""
+
+    def read_here(*a, **k):
+        raise AssertionError("the spectra read rows into the caller")
+
+    monkeypatch.setattr(_prg_lazy_stream.RowSource, "__getitem__", read_here)
     x = _continuous(256, 1000, 2)
     with (
         distributed.LocalCluster(
@@ -170,6 +176,7 @@ def test_two_worker_local_cluster_equals_serial():
         got, want = _run_both(x, "calcium", (40, -1), client=client)
     _assert_same(got, want)
     assert "client" in got.attrs["input_storage"]
+    assert np.isfinite(got["eigenvalues"].sel(level=slice(0, 4))).any()  # spectra were computed
 
 
 def test_unsorted_unit_labels_equal_in_memory():
