@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -257,6 +258,18 @@ def block_filtered_moments(
         m2b[b], m4b[b] = part["m2"], part["m4"]
         hist = hist + part["hist"]
         outside = outside + part["outside"]
+    return pool_blocks(m2b, m4b, hist, outside, rule, n_time)
+
+
+def pool_blocks(
+    m2b: np.ndarray, m4b: np.ndarray, hist: Any, outside: Any, rule: dict, n_time: int
+) -> tuple[dict, BlockMoments]:
+    """The whole recording's moments (blocks weighted by length) and the :class:`BlockMoments`.
+
+    *m2b*, *m4b* are the per-block means ``(B, S, N)``; *rule* is
+    :func:`block_rule`'s dict.
+    """
+    block_edges = rule["block_edges"]
     w = np.diff(block_edges)[:, None, None] / n_time
     out = {"m2": (w * m2b).sum(axis=0), "m4": (w * m4b).sum(axis=0), "hist": hist}
     out["outside"] = outside
@@ -267,7 +280,7 @@ def block_filtered_moments(
         tau_int=rule["tau_int"],
         tau_int_lb=rule["tau_int_lb"],
         tau_need=rule["tau_need"],
-        n_blocks=n_blocks,
+        n_blocks=rule["n_blocks"],
         note=rule["note"],
     )
     return out, blocks

@@ -56,6 +56,7 @@ from ._momentum_blocks import (
     BlockMoments,
     block_rule,
     combine_slot_autocorrelations,
+    pool_blocks,
 )
 from ._momentum_kernels import Step, _row_block, accumulate_steps
 from ._momentum_randomized import TopModes
@@ -124,19 +125,9 @@ def compute(client: Any, what: Any) -> Any:
 
     if client is None:
         return dask.compute(what, scheduler="synchronous")[0]
-    import asyncio  # noqa: PLC0415
+    from .distributed import _on_client  # noqa: PLC0415 (import cycle through prg)
 
-    from distributed.client import ClosedClientError  # noqa: PLC0415
-    from distributed.comm.core import CommClosedError  # noqa: PLC0415
-
-    try:
-        return client.compute(what, sync=True)
-    except (ClosedClientError, CommClosedError, asyncio.CancelledError, OSError) as exc:
-        raise RuntimeError(
-            "momentum: the dask client was closed or its cluster disappeared during the run "
-            f"({type(exc).__name__}: {exc}); no result was returned. Restart the cluster "
-            "(or pass client=None to run here) and call again."
-        ) from exc
+    return _on_client(lambda: client.compute(what, sync=True), "momentum", "no result was returned")
 
 
 def lazy_dims(activity: xr.DataArray, min_time: int) -> xr.DataArray:
@@ -479,24 +470,7 @@ def lazy_block_moments(
     m2b = np.concatenate(m2_parts, axis=-1) / lengths[:, None, None]
     m4b = np.concatenate(m4_parts, axis=-1) / lengths[:, None, None]
     hist = np.sum(hist_parts, axis=0)
-    w = lengths[:, None, None] / n_time
-    out = {
-        "m2": (w * m2b).sum(axis=0),
-        "m4": (w * m4b).sum(axis=0),
-        "hist": hist[:, :n_bins],
-        "outside": hist[:, n_bins],
-    }
-    moments = BlockMoments(
-        m2_blocks=m2b,
-        m4_blocks=m4b,
-        block_edges=block_edges,
-        tau_int=rule["tau_int"],
-        tau_int_lb=rule["tau_int_lb"],
-        tau_need=rule["tau_need"],
-        n_blocks=n_blocks,
-        note=rule["note"],
-    )
-    return out, moments
+    return pool_blocks(m2b, m4b, hist[:, :n_bins], hist[:, n_bins], rule, n_time)
 
 
 def storage_note(act: xr.DataArray, client: Any, loaded: bool) -> str:

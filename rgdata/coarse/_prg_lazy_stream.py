@@ -76,6 +76,8 @@ def row_chunks(arr: Any, client: Any, progress: bool = False, desc: str = "") ->
         yield int(starts[i]), x
 
 
+#: how a lost client is reported (``distributed._on_client``)
+_LOST = ("prg", "no result was returned")
 #: chunk tasks in flight per worker thread (bounds the results held on the workers)
 _WINDOW_PER_THREAD = 2
 
@@ -102,15 +104,15 @@ def chunk_results(
     starts = np.concatenate([[0], np.cumsum(arr.chunks[0])]).astype(int)
     n = len(arr.chunks[0])
     tasks = [dask.delayed(_on_rows, pure=True)(func, arr.blocks[i], *args) for i in range(n)]
-    threads = _on_client(lambda: sum(client.nthreads().values()))
+    threads = _on_client(lambda: sum(client.nthreads().values()), *_LOST)
     window = max(1, _WINDOW_PER_THREAD * int(threads))
     pending: deque = deque()
     for i in progress_bar(range(n), enable=progress, desc=desc):
         while len(pending) < window and i + len(pending) < n:
             j = i + len(pending)
-            pending.append(_on_client(lambda j=j: client.compute(tasks[j])))
+            pending.append(_on_client(lambda j=j: client.compute(tasks[j]), *_LOST))
         future = pending.popleft()
-        result = _on_client(future.result)
+        result = _on_client(future.result, *_LOST)
         future.release()
         yield int(starts[i]), result
 
@@ -405,7 +407,7 @@ class ClientRows:
             dask.delayed(func, pure=True)(self.arr[np.asarray(units)], lv, *args)
             for units, lv in items
         ]
-        return _on_client(lambda: self.client.gather(self.client.compute(tasks)))
+        return _on_client(lambda: self.client.gather(self.client.compute(tasks)), *_LOST)
 
 
 def spectra_roots(lp: Any, top: int) -> list[np.ndarray]:

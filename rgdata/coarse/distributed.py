@@ -113,8 +113,12 @@ def _check_block_size(block_size: Any, t_len: int, itemsize: int) -> None:
         )
 
 
-def _on_client(call):
-    """Run *call*; a closed, cancelled or unreachable client becomes one clear error."""
+def _on_client(call, caller: str = "pair_units", lost: str = "no pairs were returned"):
+    """Run *call*; a closed, cancelled or unreachable client becomes one clear error.
+
+    *caller* names the function in the message and *lost* says what the
+    caller does not return.
+    """
     import asyncio  # noqa: PLC0415
 
     from distributed.client import ClosedClientError  # noqa: PLC0415
@@ -124,8 +128,8 @@ def _on_client(call):
         return call()
     except (ClosedClientError, CommClosedError, asyncio.CancelledError, OSError) as exc:
         raise RuntimeError(
-            "pair_units: the dask client was closed or its cluster disappeared during the run "
-            f"({type(exc).__name__}: {exc}); nothing was written, no pairs were returned. "
+            f"{caller}: the dask client was closed or its cluster disappeared during the run "
+            f"({type(exc).__name__}: {exc}); nothing was written, {lost}. "
             "Restart the cluster (or pass client=None to run here) and call again."
         ) from exc
 
