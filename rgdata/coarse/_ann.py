@@ -144,12 +144,15 @@ def unit_vectors(rows: PairingRows) -> np.ndarray:
     return out
 
 
-def edge_similarity(rows: PairingRows, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+def edge_similarity(
+    rows: PairingRows, i: np.ndarray, j: np.ndarray, other: PairingRows | None = None
+) -> np.ndarray:
     """The correlations of the edges ``(i[e], j[e])``, as the dense path computes them.
 
     The formula of :func:`~rgdata.coarse._prg_similarity.similarity`,
     edge by edge: exact integers on the integer path (the same bits), float64
-    products rounded to ``TIE_DECIMALS`` otherwise.
+    products rounded to ``TIE_DECIMALS`` otherwise. With *other*, ``j``
+    indexes its rows instead (edges between two sets of prepared rows).
 
     Examples
     --------
@@ -163,7 +166,8 @@ def edge_similarity(rows: PairingRows, i: np.ndarray, j: np.ndarray) -> np.ndarr
     out = np.empty(i.size)
     step = max(1, _EDGE_CHUNK_VALUES // max(rows.n_time, 1))
     for s in range(0, i.size, step):
-        a, b = rows.take(i[s : s + step]), rows.take(j[s : s + step])
+        a = rows.take(i[s : s + step])
+        b = (rows if other is None else other).take(j[s : s + step])
         prod = np.einsum("et,et->e", a.values, b.values)
         out[s : s + step] = finish_correlations(prod, a, b, outer=False)
     return out

@@ -51,7 +51,6 @@ from typing import Any
 import numpy as np
 
 from ._ann import (
-    _EDGE_CHUNK_VALUES,
     APPROX_OPTIONS,
     _seed,
     candidate_lists,
@@ -61,7 +60,7 @@ from ._ann import (
     unit_vectors,
 )
 from ._greedy_sparse import sparse_greedy_pairs
-from ._prg_similarity import PairingRows, finish_correlations, pairing_rows, similarity
+from ._prg_similarity import PairingRows, pairing_rows, similarity
 
 __all__ = [
     "sketch_dim",
@@ -137,13 +136,7 @@ def _edge_values(
     ub, ib = np.unique(lb, return_inverse=True)
     ra = pairing_rows(np.asarray(xa)[ua], exact)
     rb = pairing_rows(np.asarray(xb)[ub], exact)
-    out = np.empty(la.size)
-    step = max(1, _EDGE_CHUNK_VALUES // max(ra.n_time, 1))
-    for s in range(0, la.size, step):
-        a, b = ra.take(ia[s : s + step]), rb.take(ib[s : s + step])
-        prod = np.einsum("et,et->e", a.values, b.values)
-        out[s : s + step] = finish_correlations(prod, a, b, outer=False)
-    return out
+    return edge_similarity(ra, ia, ib, other=rb)
 
 
 def _score_edges(
