@@ -121,13 +121,9 @@ def _standardize_chunk(x: np.ndarray, mean: np.ndarray, sd: np.ndarray, out: Any
 
 def compute(client: Any, what: Any) -> Any:
     """Compute *what* on *client*, or with dask's synchronous scheduler in this process."""
-    import dask  # noqa: PLC0415 (optional dependency)
+    from .distributed import _run  # noqa: PLC0415 (import cycle through prg)
 
-    if client is None:
-        return dask.compute(what, scheduler="synchronous")[0]
-    from .distributed import _on_client  # noqa: PLC0415 (import cycle through prg)
-
-    return _on_client(lambda: client.compute(what, sync=True), "momentum", "no result was returned")
+    return _run(client, what, "momentum", "no result was returned")
 
 
 def lazy_dims(activity: xr.DataArray, min_time: int) -> xr.DataArray:

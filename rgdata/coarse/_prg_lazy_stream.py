@@ -59,11 +59,15 @@ __all__ = [
 ]
 
 
+#: how a lost client is reported (``distributed._on_client``)
+_LOST = ("prg", "no result was returned")
+
+
 def fetch(client: Any, block: Any) -> np.ndarray:
     """The values of the dask collection *block*, computed on *client* or synchronously."""
     from .distributed import _run  # noqa: PLC0415 (import cycle through prg)
 
-    return np.asarray(_run(client, block))
+    return np.asarray(_run(client, block, *_LOST))
 
 
 def row_chunks(arr: Any, client: Any, progress: bool = False, desc: str = "") -> Iterator:
@@ -76,8 +80,6 @@ def row_chunks(arr: Any, client: Any, progress: bool = False, desc: str = "") ->
         yield int(starts[i]), x
 
 
-#: how a lost client is reported (``distributed._on_client``)
-_LOST = ("prg", "no result was returned")
 #: chunk tasks in flight per worker thread (bounds the results held on the workers)
 _WINDOW_PER_THREAD = 2
 
@@ -130,9 +132,14 @@ def _split(x: np.ndarray, opts: PrgOptions) -> tuple[np.ndarray, np.ndarray]:
 
 def _split_at(x: np.ndarray, t_split: int, holdout: bool) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_split` from the two options it reads (what a worker task is sent)."""
-    xm = np.ascontiguousarray(x[:, t_split:])
+    xm = _measured(x, t_split)
     xp = np.ascontiguousarray(x[:, :t_split]) if holdout else xm
     return xm, xp
+
+
+def _measured(x: np.ndarray, t_split: int) -> np.ndarray:
+    """A chunk's measured samples (after the pairing half of a hold-out), contiguous."""
+    return np.ascontiguousarray(x[:, t_split:])
 
 
 class _Pairs:
@@ -291,7 +298,7 @@ def acf_pass(arr: Any, opts: PrgOptions, client: Any, lags: int) -> tuple[np.nda
 
 def _acf_chunk(x: np.ndarray, t_split: int, lags: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-unit autocorrelations of a chunk's measured samples."""
-    return autocorrelation_rows(np.ascontiguousarray(x[:, t_split:]), lags)
+    return autocorrelation_rows(_measured(x, t_split), lags)
 
 
 def block_pass(
@@ -332,7 +339,7 @@ def block_pass(
 def _block_chunk(x: np.ndarray, t_split: int, block_edges: np.ndarray, how: tuple) -> dict:
     """A chunk's per-block variances, silences and (optionally) autocorrelations."""
     silent, lags, with_acf = how
-    xm = np.ascontiguousarray(x[:, t_split:])
+    xm = _measured(x, t_split)
     st = level_stats(xm, silent, block_edges, lags, with_acf=False, full=False)
     out = {"var": st["var_blocks"], "p0": st["p0_blocks"], "acf": [], "ok": []}
     for b in range(block_edges.size - 1 if with_acf else 0):

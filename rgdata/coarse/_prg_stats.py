@@ -264,21 +264,19 @@ def autocorrelation_rows(
     else:
         sparse = np.full(n, method == "sparse")
         base = method
+    lagged = _lagged_direct if base == "direct" else _lagged_fft
     if sparse.all():
         prod[:] = sparse_lagged_rows(x, means, t0, t1, max_lag)
+    elif not sparse.any():
+        prod[:] = lagged(x, means, t0, t1, max_lag)
     else:
-        if sparse.any():
-            rows = np.flatnonzero(sparse)
-            prod[rows] = sparse_lagged_rows(x[rows], means[rows], t0, t1, max_lag)
-        rest = None if not sparse.any() else np.flatnonzero(~sparse)
-        lagged = _lagged_direct if base == "direct" else _lagged_fft
-        if rest is None:
-            prod[:] = lagged(x, means, t0, t1, max_lag)
-        else:  # row chunks of the dense rows, so that no copy of them all is held
-            step = rows_per_chunk(length)
-            for c0 in range(0, rest.size, step):
-                rows = rest[c0 : c0 + step]
-                prod[rows] = lagged(x[rows], means[rows], t0, t1, max_lag)
+        rows = np.flatnonzero(sparse)
+        prod[rows] = sparse_lagged_rows(x[rows], means[rows], t0, t1, max_lag)
+        rest = np.flatnonzero(~sparse)
+        step = rows_per_chunk(length)  # row chunks of the others: no copy of them all is held
+        for c0 in range(0, rest.size, step):
+            rows = rest[c0 : c0 + step]
+            prod[rows] = lagged(x[rows], means[rows], t0, t1, max_lag)
     var = prod[:, 0] / length
     ok = var > 1e-12 * _row_top(x[:, t0:t1]) ** 2
     prod /= (length - np.arange(max_lag + 1))[None, :]

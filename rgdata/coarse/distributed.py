@@ -86,14 +86,16 @@ def _take(blocks, parts, exact):
     return _prepared(values, exact)
 
 
-def _run(client, what):
-    """Compute *what* (a collection or a list of delayed) on *client*, or synchronously."""
+def _run(client, what, *lost: str):
+    """Compute *what* (a collection or a list of delayed) on *client*, or synchronously.
+
+    *lost* (caller, what it does not return) words :func:`_on_client`'s error.
+    """
     import dask  # noqa: PLC0415
 
     if client is not None:
-        return _on_client(lambda: client.compute(what, sync=True))
-    out = dask.compute(what, scheduler="synchronous")[0]
-    return out
+        return _on_client(lambda: client.compute(what, sync=True), *lost)
+    return dask.compute(what, scheduler="synchronous")[0]
 
 
 def _check_block_size(block_size: Any, t_len: int, itemsize: int) -> None:
