@@ -9,14 +9,15 @@ dask array and is read chunk by chunk of whole rows:
 2. the first pairing runs on the dask machinery of
    :func:`rgdata.coarse.distributed.pair_units` (on the caller's client, else
    dask's synchronous scheduler), with the product path prg decided; with
-   ``pairing="approximate"``, over NN-descent candidates of a random
-   projection of the rows, scored exactly from the blocks
-   (:mod:`rgdata.coarse._ann_dask`);
+   ``pairing="approximate"``, over candidates from a random projection of
+   the rows (each unit's exact top k in the sketch), scored exactly from the
+   blocks (:mod:`rgdata.coarse._ann_dask`);
 3. one pass over the chunks gives the level-0 statistics and forms the
    ``N/2 x T`` level-1 sums (:func:`rgdata.coarse._prg_lazy_stream.stream_level0`);
 4. the levels from 1 on run in memory as in :func:`run_levels` (the same
    kernels and pairing), keeping the level-1 sums for the block statistics;
-5. level 0's block statistics and the cluster spectra read the chunks again.
+5. level 0's block statistics and the cluster spectra read the chunks again
+   (with a client, as tasks on its workers).
 
 With exact or random pairing every number equals the in-memory path's on
 the same data (the pairs are identical by construction, see

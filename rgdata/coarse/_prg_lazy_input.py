@@ -213,7 +213,7 @@ def lazy_peak_bytes(
     if budget:
         dense = min(dense, DENSE_FRACTION * min(budget))
     levels = max(sums + normalized + task, sums / 2 + normalized + dense)
-    if opts.pairing == "approximate":  # the sketch, NN-descent, edges, quality subsample
+    if opts.pairing == "approximate":  # the sketch, its top-k lists, edges, quality subsample
         first += _approx_bytes(n, t_pair)
         levels = max(levels, sums + normalized + task + _approx_bytes(half, t_pair))
     blocks = sums + n * 10 * (min(opts.long_lag, 100) + 1) * 8
@@ -223,7 +223,7 @@ def lazy_peak_bytes(
 def _approx_bytes(m: int, t_pair: int) -> int:
     """What one sketched approximate step of *m* rows holds besides the rows (bytes).
 
-    The sketch, NN-descent and the candidate edges
+    The sketch, its top-k candidate lists and the candidate edges
     (:func:`~rgdata.coarse._ann_dask.sketch_pairing_bytes`), one chunk of
     gathered edge rows per side (float64) and the quality subsample (its
     prepared rows and dense correlation matrix, twice for the temporaries);
