@@ -26,25 +26,20 @@ graph instead (pynndescent's NN-descent, ``O(N^1.1 T)`` empirically):
 
 The result is the greedy pairing of the candidate graph, not of the whole
 matrix: a pair is missed when NN-descent misses the edge. How often is
-measured, never assumed (:func:`pairing_quality`).
+measured, never assumed (:func:`pairing_quality`: a sample of the pairs
+checked exactly against all the units, :mod:`rgdata.coarse._ann_check`).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from .._validation import check_random_state
+from ._ann_check import best_free, check_in_blocks
 from ._greedy_sparse import sparse_greedy_pairs
-from ._prg_pairing import greedy_pairs
-from ._prg_similarity import (
-    PairingRows,
-    dense_similarity,
-    finish_correlations,
-    similarity,
-)
+from ._prg_similarity import PairingRows, finish_correlations, similarity
 from ._topk import check_k
 
 __all__ = [
@@ -57,15 +52,14 @@ __all__ = [
     "ann_candidates",
     "ann_pairs",
     "pairing_quality",
-    "quality_sample",
-    "compare_pairings",
     "ann_pairing_bytes",
 ]
 
-#: settings of the approximate mode: candidates per unit, units of the quality subsample,
-#: the identical-pair fraction below which a warning is given, the smallest level
-#: (in variables) paired approximately (smaller levels are paired exactly: cheap), and the
-#: dimension of the random projection NN-descent searches on the dask path (_ann_dask)
+#: settings of the approximate mode: candidates per unit, units whose pairs the quality
+#: check verifies (_ann_check), the greedy-choice fraction below which a warning is given,
+#: the smallest level (in variables) paired approximately (smaller levels are paired
+#: exactly: cheap), and the dimension of the random projection searched on the dask path
+#: (_ann_dask)
 APPROX_OPTIONS: dict = {
     "k": 32,
     "n_sample": 2000,
@@ -289,73 +283,60 @@ def ann_pairs(
 
 def pairing_quality(
     rows: PairingRows,
-    k: int | None = None,
+    pairs: np.ndarray,
     random_state: Any = None,
     n_sample: int | None = None,
 ) -> dict[str, float]:
-    """Estimate how far the approximate pairing is from the exact one, on a subsample of units.
+    """Check a sample of *pairs* against the exact greedy choice, at full size.
 
-    A random subsample of ``n_sample`` units (all of them when fewer) is
-    paired twice: exactly (the dense greedy pairing of its correlation
-    matrix) and approximately (:func:`ann_pairs`, same *k*). This is an
-    **estimate**: NN-descent on a subsample is not the graph of the full run
-    (usually a little better, as the search is easier among fewer points).
+    :mod:`rgdata.coarse._ann_check`: ``n_sample // 2`` of the pairs (drawn
+    from *random_state*), each unit's exact correlations with all the rows
+    in blocks of columns, and its best partner among the units still free
+    when its pair was formed.
 
     Parameters
     ----------
     rows : PairingRows
-        The level's variables.
-    k : int, optional
-        Neighbours per unit (default ``APPROX_OPTIONS["k"]``; clipped to the subsample).
+        The level's variables (the rows that were paired).
+    pairs : ndarray of int, shape (p, 2)
+        The pairs in the order they were formed (as :func:`ann_pairs` returns them).
     random_state : None, int or numpy.random.Generator
-        Draws the subsample, then seeds NN-descent.
+        Draws the sampled pairs.
     n_sample : int, optional
-        Units in the subsample (default ``APPROX_OPTIONS["n_sample"]``).
+        Units checked (default ``APPROX_OPTIONS["n_sample"]``; both units of
+        ``n_sample // 2`` pairs, or of every pair when fewer).
 
     Returns
     -------
     dict
-        ``identical_fraction``: share of the exact pairs the approximate
-        pairing also forms; ``correlation_loss``: ``1 - sum_approx / sum_exact``,
-        the relative loss in the summed correlation of the pairs (greedy
-        pairing does not maximize the sum, so it can be slightly negative);
-        ``n_sample``: units compared.
+        ``identical_fraction`` (share of the sampled pairs that were the
+        exact greedy choice when formed), ``correlation_loss`` (correlation
+        given up by the sampled steps, relative) and ``n_sample`` (units
+        checked); see :func:`rgdata.coarse._ann_check.greedy_check`.
+
+    Examples
+    --------
+    >>> from rgdata.coarse._prg_pairing import greedy_pairs
+    >>> from rgdata.coarse._prg_similarity import pairing_rows, dense_similarity
+    >>> x = np.random.default_rng(0).integers(0, 2, (40, 300))
+    >>> rows = pairing_rows(x)
+    >>> exact = greedy_pairs(dense_similarity(rows, "float64"))
+    >>> pairing_quality(rows, exact, random_state=0)["identical_fraction"]
+    1.0
     """
     rng = check_random_state(random_state)
-    pick = quality_sample(rows.values.shape[0], rng, n_sample)
-    return compare_pairings(rows.take(pick), k, rng)
-
-
-def quality_sample(m: int, rng: np.random.Generator, n_sample: int | None = None) -> np.ndarray:
-    """The sorted units of :func:`pairing_quality`'s subsample (all *m* when fewer)."""
     n_sample = APPROX_OPTIONS["n_sample"] if n_sample is None else n_sample
-    s = min(int(n_sample), m)
-    return np.sort(rng.choice(m, s, replace=False)) if s < m else np.arange(m)
+    m = rows.values.shape[0]
+    width = max(1, _EDGE_CHUNK_VALUES // max(2 * int(n_sample), 1))
 
+    def scan(units: np.ndarray, threshold: np.ndarray, step: np.ndarray):
+        mine = rows.take(units)
+        for c0 in range(0, m, width):
+            cols = np.arange(c0, min(c0 + width, m))
+            sim = similarity(mine, rows.take(slice(c0, c0 + cols.size)))
+            yield best_free(sim, cols, units, threshold, step[cols])
 
-def compare_pairings(
-    sub: PairingRows,
-    k: int | None,
-    rng: np.random.Generator,
-    approx: Any = None,
-) -> dict[str, float]:
-    """Pair the rows *sub* exactly (dense greedy) and approximately; the quality numbers.
+    def values(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        return edge_similarity(rows, i, j)
 
-    The approximate side is ``approx(sub, k, rng)`` (default :func:`ann_pairs`;
-    the dask path passes its own method, :mod:`rgdata.coarse._ann_dask`) with
-    *k* clipped to the subsample. Returns :func:`pairing_quality`'s dict.
-    """
-    s = sub.values.shape[0]
-    corr = dense_similarity(sub, "float64")
-    exact = greedy_pairs(corr)
-    k = min(APPROX_OPTIONS["k"] if k is None else k, s - 2)
-    approx = (ann_pairs if approx is None else approx)(sub, k, rng) if k >= 1 else exact
-    same = {tuple(p) for p in exact.tolist()} & {tuple(p) for p in approx.tolist()}
-    # exactly rounded sums (fsum): the same pairs in another order give the same sum
-    sum_exact = math.fsum(corr[exact[:, 0], exact[:, 1]].tolist())
-    sum_approx = math.fsum(corr[approx[:, 0], approx[:, 1]].tolist())
-    return {
-        "identical_fraction": len(same) / max(len(exact), 1),
-        "correlation_loss": 1.0 - sum_approx / sum_exact if sum_exact else float("nan"),
-        "n_sample": float(s),
-    }
+    return check_in_blocks(np.asarray(pairs), m, rng, n_sample, scan, values)

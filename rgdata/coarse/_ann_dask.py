@@ -35,13 +35,14 @@ the ``N x T`` unit vectors of the rows, all in one process: 40 GB at
    reads the unit's whole row against every free unit (``O(N T)``, every
    free row prepared again), which made a first version spend minutes in
    refills at 53,248 x 10,000;
-6. the quality is measured as in memory (:func:`~rgdata.coarse._ann.compare_pairings`):
-   a random subsample of units is read (only those rows) and paired exactly
-   (dense greedy) and by this method on the same units' sketch rows.
+6. the quality is checked as in memory (:mod:`rgdata.coarse._ann_check`): a
+   random sample of the pairs, each unit's exact correlations with every
+   unit (one task per block of rows, the checked rows prepared once) and its
+   best partner among the units still free when its pair was formed.
 
 The random state is consumed as :func:`rgdata.coarse._prg_levels.choose_pairs`
-consumes it in memory (one integer for the search, the subsample, one
-integer for its search), so later steps draw the same numbers on both paths.
+consumes it in memory (one integer for the search, then the sampled pairs),
+so later steps draw the same numbers on both paths.
 """
 
 from __future__ import annotations
@@ -54,11 +55,10 @@ from ._ann import (
     APPROX_OPTIONS,
     _seed,
     candidate_lists,
-    compare_pairings,
     edge_similarity,
-    quality_sample,
     unit_vectors,
 )
+from ._ann_check import best_free, check_in_blocks
 from ._greedy_sparse import sparse_greedy_pairs
 from ._prg_similarity import PairingRows, pairing_rows, similarity
 
@@ -68,7 +68,6 @@ __all__ = [
     "sketch_pairing_bytes",
     "sketch_candidates",
     "guided_block",
-    "sketch_pairs",
     "dask_sketch_pairs",
 ]
 
@@ -232,34 +231,61 @@ def guided_block(score: Any, vectors: np.ndarray, width: int) -> Any:
     return block
 
 
-def sketch_pairs(
-    rows: PairingRows,
-    vectors: np.ndarray,
-    k: int,
-    rng: np.random.Generator,
-    *,
-    block_size: int = 1024,
-    stats: dict | None = None,
-) -> np.ndarray:
-    """The method of :func:`dask_sketch_pairs` on rows in memory, with their *vectors* (sketch).
+def _best_free_block(
+    sampled: PairingRows,
+    at: np.ndarray,
+    xb: np.ndarray,
+    cols: np.ndarray,
+    units: np.ndarray,
+    threshold: np.ndarray,
+    step_cols: np.ndarray,
+    exact: str | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~rgdata.coarse._ann_check.best_free` of the checked units against one block.
 
-    Used for the quality subsample (the sketch rows of the sampled units).
-    Draws one integer from *rng* (unused: the search is exact in the sketch)
-    so that the random state advances as NN-descent's seed makes it advance
-    in memory.
+    *sampled* holds the checked units' prepared rows once each (sorted),
+    *at* maps every checked unit to its row there.
     """
-    _seed(rng)
-    m = rows.values.shape[0]
-    k = min(k, m - 1)
-    lo, hi = sketch_candidates(vectors, k, block_size)
-    cand = candidate_lists(m, lo, hi, edge_similarity(rows, lo, hi))
+    sim = similarity(sampled.take(at), pairing_rows(np.asarray(xb), exact))
+    return best_free(sim, cols, units, threshold, step_cols)
 
-    def score(r: np.ndarray, c: np.ndarray) -> np.ndarray:
-        return similarity(rows.take(r), rows.take(c))
 
-    return sparse_greedy_pairs(
-        guided_block(score, vectors, k), m, k=k, candidates=cand, stats=stats
-    )
+def _check_pairs(
+    blocks: list,
+    starts: np.ndarray,
+    n: int,
+    pairs: np.ndarray,
+    rng: np.random.Generator,
+    n_sample: int | None,
+    client: Any,
+    exact: str | None,
+) -> dict[str, float]:
+    """The full-size check of :mod:`rgdata.coarse._ann_check`, one task per block of rows.
+
+    The checked units' rows are prepared once (one task, on a worker with a
+    client) and every block's task scans them against its rows; only the
+    per-unit best partners come back.
+    """
+    import dask  # noqa: PLC0415
+
+    from .distributed import _run, rows_task  # noqa: PLC0415 (import cycle)
+
+    n_sample = APPROX_OPTIONS["n_sample"] if n_sample is None else n_sample
+
+    def scan(units: np.ndarray, threshold: np.ndarray, step: np.ndarray) -> list:
+        uniq, at = np.unique(units, return_inverse=True)
+        sampled = rows_task(blocks, starts, uniq, exact)
+        task = dask.delayed(_best_free_block, pure=True)
+        tasks = [
+            task(sampled, at, b, np.arange(s, e), units, threshold, step[s:e], exact)
+            for b, s, e in zip(blocks, starts[:-1].tolist(), starts[1:].tolist(), strict=True)
+        ]
+        return _run(client, tasks)
+
+    def values(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        return _score_edges(blocks, starts, i, j, client, exact)
+
+    return check_in_blocks(pairs, n, rng, n_sample, scan, values)
 
 
 def dask_sketch_pairs(
@@ -284,8 +310,7 @@ def dask_sketch_pairs(
     block_size : int
         Rows per block task.
     rng : numpy.random.Generator
-        Draws the projection's seed, then the quality subsample (and one
-        integer for its search).
+        Draws the projection's seed, then the pairs the quality check samples.
     client : distributed.Client, optional
         Where the block tasks run (default: dask's synchronous scheduler here).
     exact : str, None or "auto"
@@ -293,14 +318,16 @@ def dask_sketch_pairs(
     stats : dict, optional
         Filled with ``n_refills``, ``k``, ``sketch_dim`` and ``n_edges``.
     n_sample : int, optional
-        Units of the quality subsample (default ``APPROX_OPTIONS["n_sample"]``).
+        Units whose pairs the quality check verifies (default
+        ``APPROX_OPTIONS["n_sample"]``).
 
     Returns
     -------
     pairs : ndarray of int64, shape (n // 2, 2)
         Pairs ``(i, j)``, ``i < j``, in greedy order.
     quality : dict
-        :func:`rgdata.coarse._ann.pairing_quality`'s numbers on the subsample.
+        :func:`rgdata.coarse._ann.pairing_quality`'s numbers (a sample of
+        the pairs checked against all the units).
     """
     import dask  # noqa: PLC0415
 
@@ -333,12 +360,5 @@ def dask_sketch_pairs(
     del cand
     if stats is not None:
         stats.update(sketch_dim=dim, n_edges=n_edges)
-    pick = quality_sample(n, rng, n_sample)
-    sub = take_rows(blocks, starts, pick, client, exact)  # only the sampled rows
-    vectors = sketch[pick]
-
-    def approx(rows: PairingRows, k_sub: int, rng_sub: np.random.Generator) -> np.ndarray:
-        return sketch_pairs(rows, vectors, k_sub, rng_sub, block_size=block_size)
-
-    quality = compare_pairings(sub, k, rng, approx)
+    quality = _check_pairs(blocks, starts, n, pairs, rng, n_sample, client, exact)
     return pairs, quality

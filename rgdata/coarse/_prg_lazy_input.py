@@ -213,7 +213,7 @@ def lazy_peak_bytes(
     if budget:
         dense = min(dense, DENSE_FRACTION * min(budget))
     levels = max(sums + normalized + task, sums / 2 + normalized + dense)
-    if opts.pairing == "approximate":  # the sketch, its top-k lists, edges, quality subsample
+    if opts.pairing == "approximate":  # the sketch, its top-k lists, edges, quality check
         first += _approx_bytes(n, t_pair)
         levels = max(levels, sums + normalized + task + _approx_bytes(half, t_pair))
     blocks = sums + n * 10 * (min(opts.long_lag, 100) + 1) * 8
@@ -225,9 +225,10 @@ def _approx_bytes(m: int, t_pair: int) -> int:
 
     The sketch, its top-k candidate lists and the candidate edges
     (:func:`~rgdata.coarse._ann_dask.sketch_pairing_bytes`), one chunk of
-    gathered edge rows per side (float64) and the quality subsample (its
-    prepared rows and dense correlation matrix, twice for the temporaries);
-    zero at levels paired exactly.
+    gathered edge rows per side (float64) and the quality check (the checked
+    units' prepared rows and their similarities with one block of columns,
+    counted as an ``s x s`` matrix, ``s`` the checked units: an upper bound;
+    twice for the temporaries); zero at levels paired exactly.
     """
     from ._ann import _EDGE_CHUNK_VALUES, APPROX_OPTIONS  # noqa: PLC0415
     from ._ann_dask import sketch_pairing_bytes  # noqa: PLC0415

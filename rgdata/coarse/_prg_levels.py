@@ -68,7 +68,7 @@ class LevelPass:
     acf_lags: np.ndarray | None = None  # lags computed per level (NaN beyond)
     dist: np.ndarray | None = None  # (level, bin) density
     left_out_notes: list[str] = field(default_factory=list)
-    # approximate pairing: per pairing step, pairing_quality's estimate (empty dict: exact step)
+    # approximate pairing: per pairing step, pairing_quality's check (empty dict: exact step)
     approx_quality: list[dict] = field(default_factory=list)
     free_notes: list[str] = field(default_factory=list)
 
@@ -353,7 +353,7 @@ def choose_pairs(
         rows = pairing_rows(y, exact)
         k = min(APPROX_OPTIONS["k"], m - 2)
         pairs = ann_pairs(rows, k, opts.rng)
-        quality = pairing_quality(rows, k, opts.rng)
+        quality = pairing_quality(rows, pairs, opts.rng)
         if record is not None:
             record.update(quality)
         return pairs
@@ -414,17 +414,16 @@ def warn_level_notes(lp: LevelPass, n_units: int) -> None:
             UserWarning,
         )
     low = [
-        f"level {lv} (K={int(lp.sizes[lv])}): {q['identical_fraction']:.1%} identical, "
-        f"summed correlation {q['correlation_loss']:+.2%} lost"
+        f"level {lv} (K={int(lp.sizes[lv])}): {q['identical_fraction']:.1%} of the checked "
+        f"pairs were the greedy choice, summed correlation {q['correlation_loss']:+.2%} lost"
         for lv, q in enumerate(lp.approx_quality)
         if q and q["identical_fraction"] < APPROX_OPTIONS["warn_below"]
     ]
     if low:
         warn_user(
-            "prg: the approximate pairing differs from the exact greedy pairing on a "
-            f"subsample of units by more than {1 - APPROX_OPTIONS['warn_below']:.0%} of the "
-            "pairs (estimated on up to "
-            f"{APPROX_OPTIONS['n_sample']} units per level): "
+            "prg: the approximate pairing differs from the exact greedy pairing in more than "
+            f"{1 - APPROX_OPTIONS['warn_below']:.0%} of its pairs (checked exactly against all "
+            f"the variables for up to {APPROX_OPTIONS['n_sample']} units per level): "
             + "; ".join(low)
             + ". The variables pairing_identical_fraction and pairing_correlation_loss record "
             "it per level; use pairing='correlation' (exact) where it fits",

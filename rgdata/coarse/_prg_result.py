@@ -170,18 +170,22 @@ def _add_approx_quality(ds: xr.Dataset, lp: LevelPass) -> None:
                 vals[lv] = q[key]
         ds[name] = ("level", vals)
     ds["pairing_identical_fraction"].attrs["long_name"] = (
-        "share of the exact greedy pairs also formed by the approximate pairing, on a random "
-        "subsample of the level's variables (an estimate; NaN where the step was exact)"
+        "share of a random sample of the level's approximate pairs that were the exact greedy "
+        "choice when formed (both variables had no better still-free partner, exact "
+        "correlations with all the level's variables); NaN where the step was exact"
     )
     ds["pairing_correlation_loss"].attrs["long_name"] = (
-        "1 - (summed correlation of the approximate pairs) / (that of the exact pairs), "
-        "same subsample"
+        "1 - (summed correlation of the sampled pairs) / (summed correlation of their variables' "
+        "best still-free partners), same sample"
     )
-    ds["pairing_quality_units"].attrs["long_name"] = "variables in the quality subsample"
+    ds["pairing_quality_units"].attrs["long_name"] = "variables checked (both ends of each pair)"
     ds.attrs["approximate_pairing"] = (
-        f"pynndescent NN-descent candidates (k={APPROX_OPTIONS['k']}) with exact values and "
-        f"exact lazy refill, at levels with more than {APPROX_OPTIONS['min_units']} variables; "
-        f"warned below {APPROX_OPTIONS['warn_below']:.0%} identical pairs"
+        f"k={APPROX_OPTIONS['k']} approximate candidates per variable (pynndescent NN-descent "
+        "in memory; the best partners in a seeded random projection on a dask-backed "
+        "activity, see input_storage) with exact values and refills, at levels with more "
+        f"than {APPROX_OPTIONS['min_units']} variables; a sample of the pairs checked exactly "
+        f"against all the variables, warned below {APPROX_OPTIONS['warn_below']:.0%} greedy "
+        "choices"
     )
 
 

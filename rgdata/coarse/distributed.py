@@ -191,15 +191,16 @@ def _approximate(
     else:
         rows = pairing_rows(np.asarray(_run(client, arr)))
         pairs = ann_pairs(rows, k, rng, stats=stats)
-        quality = pairing_quality(rows, k, rng)
+        quality = pairing_quality(rows, pairs, rng)
     if stats is not None:
         stats.update(quality)
     if quality["identical_fraction"] < APPROX_OPTIONS["warn_below"]:
         warn_user(
-            f"pair_units: the approximate pairing formed {quality['identical_fraction']:.1%} of "
-            f"the exact greedy pairs on a subsample of {int(quality['n_sample'])} units "
-            f"(summed correlation {quality['correlation_loss']:+.2%} lost), below "
-            f"{APPROX_OPTIONS['warn_below']:.0%}; use approximate=False (exact) where it fits",
+            f"pair_units: {quality['identical_fraction']:.1%} of the approximate pairs checked "
+            f"({int(quality['n_sample'])} units, exact correlations with all units) were the "
+            f"exact greedy choice (summed correlation {quality['correlation_loss']:+.2%} lost), "
+            f"below {APPROX_OPTIONS['warn_below']:.0%}; use approximate=False (exact) where it "
+            "fits",
             UserWarning,
         )
     return pairs
@@ -230,15 +231,15 @@ def pair_units(
     client : distributed.Client, optional
         Where the tasks run; default dask's synchronous scheduler.
     stats : dict, optional
-        Filled with ``n_refills`` and ``k``; in the approximate mode also the
-        subsample estimate of its quality (``identical_fraction``,
-        ``correlation_loss``, ``n_sample``; see
-        :func:`rgdata.coarse._ann.pairing_quality`).
+        Filled with ``n_refills`` and ``k``; in the approximate mode also its
+        checked quality (``identical_fraction``, ``correlation_loss``,
+        ``n_sample``: a sample of the pairs checked exactly against all the
+        units; see :func:`rgdata.coarse._ann.pairing_quality`).
     approximate : bool, default False
         Candidates from an approximate nearest-neighbour graph (pynndescent,
         ``rgdata[ann]``) instead of the exact top-k: no ``N^2 T`` correlation
-        work, pairs that may differ from the exact ones (measured on a
-        subsample, warned about below 90% identical pairs). A numpy activity
+        work, pairs that may differ from the exact ones (a sample of them
+        checked exactly, warned about below 90% greedy choices). A numpy activity
         is searched by NN-descent in this process (its ``N x T`` unit
         vectors); a dask-backed one stays lazy: its candidates are each
         unit's best partners in a seeded random projection of its rows
@@ -369,13 +370,18 @@ def persist_blocks(
     return blocks, starts, exact
 
 
-def take_rows(blocks: list, starts: np.ndarray, rows: np.ndarray, client: Any, exact: str | None):
-    """The prepared rows *rows* (sorted global indices) of the persisted *blocks*."""
+def rows_task(blocks: list, starts: np.ndarray, rows: np.ndarray, exact: str | None):
+    """A delayed of the prepared rows *rows* (sorted global indices) of the persisted *blocks*."""
     import dask  # noqa: PLC0415
 
     rows_at = np.searchsorted(starts, rows, side="right") - 1
     parts = [(a, rows[rows_at == a] - starts[a]) for a in np.unique(rows_at)]
-    return _run(client, dask.delayed(_take)(blocks, parts, exact))
+    return dask.delayed(_take)(blocks, parts, exact)
+
+
+def take_rows(blocks: list, starts: np.ndarray, rows: np.ndarray, client: Any, exact: str | None):
+    """The prepared rows *rows* (sorted global indices) of the persisted *blocks*."""
+    return _run(client, rows_task(blocks, starts, rows, exact))
 
 
 def refill_block(blocks: list, starts: np.ndarray, client: Any, exact: str | None):

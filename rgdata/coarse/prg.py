@@ -100,11 +100,14 @@ def prg(
         pairing over approximate nearest-neighbour candidates (pynndescent,
         the ``rgdata[ann]`` extra; exact values, exact refill), at levels
         with more than 256 variables (smaller levels are exact). Its quality
-        is *estimated* at every approximate step by pairing a random
-        subsample of up to 2,000 variables both ways, and recorded in the
-        variables ``pairing_identical_fraction`` and
+        is *checked* at every approximate step: for a random sample of up
+        to 1,000 of its pairs, both variables' exact correlations with all
+        the level's variables say whether the pair was the exact greedy
+        choice when it was formed (no better still-free partner; a pairing
+        whose every pair passes is the exact greedy pairing), recorded in
+        the variables ``pairing_identical_fraction`` and
         ``pairing_correlation_loss`` (per level); a warning is given below
-        90% identical pairs. Seeded by *random_state*. On a dask-backed
+        90%. Seeded by *random_state*. On a dask-backed
         activity the candidates are each variable's best partners in a seeded
         random projection of the rows (1,024 dimensions, searched exactly) and
         the input stays lazy (see Notes). See ``docs/scale.md``.

@@ -16,19 +16,19 @@ from rgdata.coarse import _ann, _ann_dask, _prg_lazy_input, prg  # noqa: E402
 from rgdata.coarse._ann import APPROX_OPTIONS  # noqa: E402
 from rgdata.coarse._ann_dask import (  # noqa: E402
     dask_sketch_pairs,
+    guided_block,
     sketch_candidates,
     sketch_dim,
     sketch_matrix,
     sketch_pairing_bytes,
-    sketch_pairs,
 )
-from rgdata.coarse._prg_pairing import greedy_pairs  # noqa: E402
-from rgdata.coarse._prg_similarity import dense_similarity, pairing_rows  # noqa: E402
+from rgdata.coarse._greedy_sparse import sparse_greedy_pairs  # noqa: E402
+from rgdata.coarse._prg_similarity import pairing_rows, similarity  # noqa: E402
 from rgdata.coarse.distributed import pair_units  # noqa: E402
 from rgdata.coarse.planted import planted_tree  # noqa: E402
 from rgdata.diagnostics import fit_exponent  # noqa: E402
 
-from .test_ann_pairing import as_set, planted_pairs  # noqa: E402
+from .test_ann_pairing import as_set, brute_force_check, planted_pairs  # noqa: E402
 from .test_planted import assert_planted_clusters  # noqa: E402
 
 _QUALITY = ("pairing_identical_fraction", "pairing_correlation_loss", "pairing_quality_units")
@@ -76,8 +76,8 @@ def test_planted_tree_lazy_matches_in_memory_and_the_truth(monkeypatch):
 
     Levels 0 (1,024 variables) and 1 (512) are approximate. The two paths search
     different vectors (all T samples, or a 256-dimensional projection), so their
-    level-0 quality numbers are separate measurements; both must be 1.0 (every
-    exact pair formed on the subsample). Where the partitions coincide, every
+    level-0 quality numbers are separate checks; both must be 1.0 (every pair
+    the exact greedy choice when formed). Where the partitions coincide, every
     statistic must be the in-memory one (the same kernels on the same clusters;
     only the cluster numbering may differ, which changes the order of the means).
     """
@@ -145,14 +145,14 @@ def test_seeded_and_the_same_for_any_chunking(monkeypatch):
     assert first["pairing_identical_fraction"].values[0] < 0.9
 
 
-def test_quality_is_the_brute_force_comparison():
-    """The whole set as subsample: the recorded numbers are recomputed independently here.
+def test_pairs_replay_in_memory_and_quality_is_the_brute_force_check():
+    """The pairs are the method's, replayed in memory; the quality is recomputed independently.
 
     The random state is consumed as documented (the projection's seed, then
-    one integer for the subsample's search), so the run is replayed in memory
-    from the projection of that seed: the same pairs (the dask edge scoring
-    and refills give the in-memory values), and the same quality against
-    dense exact greedy pairing.
+    the sampled pairs), so the run is replayed from the projection of that
+    seed: the same candidates, exact values and guided refills give the same
+    pairs; every pair checked (``n_sample`` above the units) gives the
+    brute-force check of :func:`brute_force_check` exactly.
     """
     rng = np.random.default_rng(1)
     x = rng.standard_normal((400, 300))
@@ -166,22 +166,32 @@ def test_quality_is_the_brute_force_comparison():
         stats=stats,
         n_sample=10_000,
     )
-    replay = np.random.default_rng(9)
     seed = int(np.random.default_rng(9).integers(2**31 - 1))  # the projection's seed
     rows = pairing_rows(x, None)
     u = _ann.unit_vectors(rows).astype(np.float64)
     vectors = (u @ sketch_matrix(300, sketch_dim(300), seed)).astype(np.float32)
-    np.testing.assert_array_equal(sketch_pairs(rows, vectors, 4, replay, block_size=64), pairs)
-    corr = np.corrcoef(x)
-    exact = greedy_pairs(dense_similarity(rows, "float64"))
-    again = sketch_pairs(rows, vectors, 4, replay)  # the subsample is everything (no draw)
+    lo, hi = sketch_candidates(vectors, 4, 64)
+    cand = _ann.candidate_lists(400, lo, hi, _ann.edge_similarity(rows, lo, hi))
+
+    def score(r, c):
+        return similarity(rows.take(r), rows.take(c))
+
+    replay = sparse_greedy_pairs(guided_block(score, vectors, 4), 400, k=4, candidates=cand)
+    np.testing.assert_array_equal(replay, pairs)
     assert stats["sketch_dim"] == 300 and stats["k"] == 4 and stats["n_edges"] >= 400 * 4 // 2
-    fraction = len(as_set(exact) & as_set(again)) / len(exact)
-    loss = 1 - corr[again[:, 0], again[:, 1]].sum() / corr[exact[:, 0], exact[:, 1]].sum()
+    fraction, loss = brute_force_check(x, pairs)
     assert q["identical_fraction"] == fraction < 0.9
-    assert q["correlation_loss"] == pytest.approx(loss, abs=1e-5)  # rounded vs raw values
+    assert q["correlation_loss"] == pytest.approx(loss, abs=1e-9)
     assert q["n_sample"] == 400
     assert np.array_equal(np.sort(pairs.ravel()), np.arange(400))
+    # a sample of the pairs, checked with a 2-block scan, is the in-memory check of that sample
+    _, part = dask_sketch_pairs(
+        da.from_array(x, chunks=(90, -1)), k=4, block_size=256,
+        rng=np.random.default_rng(9), exact=None, n_sample=120,
+    )  # fmt: skip
+    again = np.random.default_rng(9)
+    again.integers(2**31 - 1)
+    assert part == _ann.pairing_quality(rows, pairs, again, n_sample=120)
 
 
 def test_sketch_candidates_are_the_sketch_top_k():
