@@ -6,6 +6,9 @@ two clusters at level ``l - 1``, so the sums are rebuilt level by level
 exactly as prg forms them (pairwise sums in its ``sum_dtype``; IEEE addition
 is commutative, so the order inside a pair does not matter), and the
 normalized variables by the same :func:`normalize_rows` kernel prg uses.
+A dask-backed activity is not loaded: its rows are gathered and reduced by
+tasks, block by block of whole clusters (:mod:`._levels_prg_lazy`), and
+only the level's values come back.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import xarray as xr
 from .._validation import check_option
 from .._warnings import warn_user
 from ..activity import KINDS, check_activity
+from ._levels_prg_lazy import lazy_level_values
+from ._prg_lazy_input import _check_dims, is_lazy
 from ._prg_stats import normalize_rows
 from .levels import check_level_index, check_same_time, level_attrs, unit_positions
 from .prg import LEFT_OUT_WARN_FRACTION
@@ -68,48 +73,62 @@ def prg_level(
 ) -> tuple[np.ndarray, dict[str, Any], dict[str, Any], str]:
     """Values, coords, attrs and kind of the PRG cluster variables at *level*."""
     check_option(variables, "variables", VARIABLES)
-    act = check_activity(activity, allow_trials=False, allow_constant=True)
+    lazy = is_lazy(activity)
+    if lazy:  # checked without loading; the variance checks below catch other data
+        act = _check_dims(activity)
+    else:
+        act = check_activity(activity, allow_trials=False, allow_constant=True)
     membership = np.asarray(result["membership"].values, dtype=np.int64)
     n_lev = membership.shape[0]
     level = check_level_index(level, n_lev, f"prg levels 0..{n_lev - 1}, clusters of 2**level")
     n_time = check_same_time(result, act)
     pos = unit_positions(result, act)
-    x = act.values[pos]
-    if x.dtype == bool:
-        x = x.view(np.int8)
     t0, t1 = (int(v) for v in np.ravel(result.attrs.get("measured_samples", [0, n_time])))
     p0, p1 = (int(v) for v in np.ravel(result.attrs.get("pairing_samples", [0, n_time])))
-    _check_variance(x[:, t0:t1], result, 0)
 
     order0 = np.argsort(membership[0], kind="stable")  # units in level-0 cluster order
     members = order0[:, None]
     children = [prg_children(membership, lv) for lv in range(1, level + 1)]
     for ch in children:
         members = np.concatenate([members[ch[:, 0]], members[ch[:, 1]]], axis=1)
+    sum_dtype = np.dtype(result.attrs.get("sum_dtype", "float64"))
+    norm = str(result.attrs.get("normalization", ""))
+    dtype = np.dtype(result.attrs.get("corr_dtype", "float32"))
 
+    if lazy:
+        arr = act.data.astype(np.int8) if act.dtype == bool else act.data
+        values, var0, var_k = lazy_level_values(
+            arr, pos[members.ravel()], members.shape[1], variables,
+            sum_dtype=sum_dtype, norm=norm, dtype=dtype, measured=(t0, t1), paired=(p0, p1),
+        )  # fmt: skip
+        _compare_variance(var0, result, 0)
+        if variables == "sum" and level:
+            _compare_variance(var_k, result, level)
+    else:
+        x = act.values[pos]
+        if x.dtype == bool:
+            x = x.view(np.int8)
+        _check_variance(x[:, t0:t1], result, 0)
+        if variables == "sum":
+            values = _sums(x[order0], children, sum_dtype)
+            if level:
+                _check_variance(values[:, t0:t1], result, level)
+        else:
+            values = _normalized(x[order0][:, p0:p1], children, norm, dtype)
     if variables == "sum":
-        values = _sums(x[order0], children, np.dtype(result.attrs.get("sum_dtype", "float64")))
-        if level:
-            _check_variance(values[:, t0:t1], result, level)
         time = act["time"].values
         samples = [0, n_time]
     else:
-        values = _normalized(
-            x[order0][:, p0:p1],
-            children,
-            str(result.attrs["normalization"]),
-            np.dtype(result.attrs.get("corr_dtype", "float32")),
-        )
         time = act["time"].values[p0:p1]
         samples = [p0, p1]
 
     # the schema's scale coordinate; results made before it carry only cluster_size = 2**level
     k = int(result["scale"].values[level]) if "scale" in result.coords else 2**level
     left = np.flatnonzero(membership[level] < 0)
-    if left.size > LEFT_OUT_WARN_FRACTION * x.shape[0]:
+    if left.size > LEFT_OUT_WARN_FRACTION * pos.size:
         warn_user(
             f"coarse_activity: level {level} (K={k}) of this prg result leaves {left.size} of "
-            f"{x.shape[0]} units out (odd numbers of clusters); their positions are in "
+            f"{pos.size} units out (odd numbers of clusters); their positions are in "
             "attrs['left_out_units']",
             UserWarning,
         )
@@ -166,8 +185,13 @@ def _normalized(
 
 def _check_variance(s: np.ndarray, result: xr.Dataset, level: int) -> None:
     """The mean cluster variance must equal the result's: else the data differ."""
-    expected = float(result["variance"].values[level])
     got = float(s.astype(np.float64).var(axis=1).mean()) if s.size else float("nan")
+    _compare_variance(got, result, level)
+
+
+def _compare_variance(got: float, result: xr.Dataset, level: int) -> None:
+    """:func:`_check_variance` with the mean variance already computed."""
+    expected = float(result["variance"].values[level])
     if np.isfinite(expected) and not np.isclose(got, expected, rtol=_RTOL, atol=0.0):
         raise ValueError(
             f"activity is not the data the result came from: the mean cluster variance at level "

@@ -92,7 +92,9 @@ def coarse_activity(
         The data *result* was computed from: an Activity ``(unit, time)`` for
         PRG and momentum (units matched by label, any order), Configurations
         ``(sample, y, x)`` or ``(sample, z, y, x)`` for block spins. A mismatch
-        (other units, length, values) raises ``ValueError``.
+        (other units, length, values) raises ``ValueError``. A dask-backed
+        activity with a PRG result is not loaded: tasks gather and sum whole
+        clusters and only the level's values come back (the same values).
     level : int or float
         Position along the result's level dim: PRG level ``l`` (clusters of
         ``K = 2**l`` units); the ``l``-th kept fraction of a momentum result
