@@ -204,7 +204,7 @@ def main() -> None:
     )
     for name in ("pairing_identical_fraction", "pairing_correlation_loss"):
         if name in rep:
-            print(f"{name} per level (subsample estimate): {rep[name]}")
+            print(f"{name} per level (checked pairs): {rep[name]}")
     print(f"planted clusters recovered per level: {[round(r, 4) for r in recovered]}")
     print(
         f"alpha~ {rep['alpha']:.4f} [{rep['ci_low']:.4f}, {rep['ci_high']:.4f}] "

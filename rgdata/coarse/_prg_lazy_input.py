@@ -311,7 +311,7 @@ def describe_storage(act: xr.DataArray, arr: Any, client: Any, approximate: bool
     if approximate:
         how = (
             " (approximate: candidates from a random projection of the rows computed block "
-            "by block, exact values and quality subsample read from the blocks)"
+            "by block, exact values and the quality check read from the blocks)"
         )
     return (
         f"dask-backed activity ({act.shape[0]} x {act.shape[1]}, {size:.2f} GiB, chunks of "

@@ -338,8 +338,9 @@ def choose_pairs(
     the sums on the integer path: the same correlations, computed exactly.
     With ``pairing="approximate"`` and more than ``APPROX_OPTIONS["min_units"]``
     rows, greedy pairing over approximate nearest-neighbour candidates
-    (:mod:`rgdata.coarse._ann`); *record* (if given) then receives the
-    subsample estimate of its quality (:func:`~rgdata.coarse._ann.pairing_quality`).
+    (:mod:`rgdata.coarse._ann`); *record* (if given) then receives its
+    quality: a sample of the pairs checked exactly against all the rows
+    (:func:`~rgdata.coarse._ann.pairing_quality`).
     *scratch* (optional): free memory for the dense path's float64 z-scores
     (:func:`~rgdata.coarse._prg_similarity.pairing_rows`).
     """

@@ -154,7 +154,7 @@ def prg(
         in float64). Near-ties may pair differently in the two precisions.
     random_state : None, int or numpy.random.Generator
         Seeds the random pairing, or the approximate pairing's
-        nearest-neighbour search and quality subsample (unused with
+        nearest-neighbour search and the pairs its quality check samples (unused with
         correlation pairing).
     progress : bool
         Show a progress bar over levels.
