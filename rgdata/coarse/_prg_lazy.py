@@ -124,14 +124,21 @@ def _levels(
     chunk by chunk (:mod:`rgdata.coarse._prg_lazy_levels`); the levels from
     ``L`` on in memory (``later_levels``).
     """
+    first_mem = plan.first_in_memory
+    t_eval, t_pair = data.n_time - opts.t_split, (opts.t_split if opts.holdout else data.n_time)
+    if first_mem > 1 and opts.n_levels > 0:  # the disk the kept levels need, before any work
+        sizes = [
+            (data.n_units >> lv)
+            * (t_eval * data.sum_dtype.itemsize + t_pair * data.float_dtype.itemsize)
+            for lv in range(1, min(first_mem, opts.n_levels + 1))
+        ]
+        store.check_space(sizes[0] if client is not None else sum(sizes))  # with a client, in turn
     quality0: dict = {}
     pairs0 = _first_pairs(arr, data, opts, client, quality0)
     lp = new_level_pass(data, opts)
     shim = SimpleNamespace(x_pair=arr, coding=data.coding, norm=data.norm)
     lags = min(opts.first_lag, opts.long_lag)
-    first_mem = plan.first_in_memory
     out = None
-    t_eval, t_pair = data.n_time - opts.t_split, (opts.t_split if opts.holdout else data.n_time)
     if first_mem > 1 and opts.n_levels > 0:  # level 1 kept: its sums go to the store's files
         out = store.empty(1, pairs0.shape[0], t_eval, t_pair, data)
     st = stream_level0(

@@ -109,6 +109,18 @@ class LevelStore:
         y = open_(self._file(level, "y"), "w+", data.float_dtype, (m, t_pair))
         return raw, y
 
+    def check_space(self, need: int) -> None:
+        """OSError when the temporary directory's disk has less than *need* bytes free."""
+        where = tempfile.gettempdir()
+        free = shutil.disk_usage(where).free
+        if need > free:
+            raise OSError(
+                f"prg: the levels kept out of memory need about {need / 2**30:.2f} GiB of disk "
+                f"in the temporary directory {where}, which has {free / 2**30:.2f} GiB free. "
+                "Point TMPDIR at a larger disk, or pass max_memory= a larger budget (fewer "
+                "levels are then kept out of memory)"
+            )
+
     def _file(self, level: int, what: str) -> str:
         return os.path.join(self.path, f"level{level}_{what}.npy")
 

@@ -184,3 +184,15 @@ def test_the_plan_at_a_million_units(monkeypatch):
     peak, first, stages = _prg_lazy_input.lazy_plan(data, opts, 1024, True, 4)
     assert peak > opts.max_memory
     assert max(stages, key=stages.get) == "level-0 pass"  # the rows waiting for their partner
+
+
+def test_too_little_disk_is_refused_before_any_work(monkeypatch, keep_two_levels):
+    lazy = rgdata.as_activity(_continuous(64, 300, 2), kind="calcium").chunk({"unit": 16})
+    monkeypatch.setattr(_prg_lazy_levels.shutil, "disk_usage", lambda p: SimpleNamespace(free=10))
+
+    def no_pairing(*a, **k):
+        raise AssertionError("the first pairing ran")
+
+    monkeypatch.setattr(_prg_lazy, "_first_pairs", no_pairing)
+    with pytest.raises(OSError, match=r"GiB of disk .* Point TMPDIR at a larger disk"):
+        prg(lazy)
