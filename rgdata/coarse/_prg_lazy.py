@@ -15,9 +15,16 @@ dask array and is read chunk by chunk of whole rows:
 3. one pass over the chunks gives the level-0 statistics and forms the
    ``N/2 x T`` level-1 sums (:func:`rgdata.coarse._prg_lazy_stream.stream_level0`);
 4. the levels from 1 on run in memory as in :func:`run_levels` (the same
-   kernels and pairing), keeping the level-1 sums for the block statistics;
-5. level 0's block statistics and the cluster spectra read the chunks again
-   (with a client, as tasks on its workers).
+   kernels and pairing); when the plan
+   (:func:`~rgdata.coarse._prg_lazy_input.lazy_plan`) says their sums do not
+   fit, levels ``1 .. L - 1`` are kept out of memory instead, on the client's
+   workers or in a temporary directory, and measured, paired and summed
+   chunk by chunk (:mod:`rgdata.coarse._prg_lazy_levels`), the levels from
+   ``L`` on in memory;
+5. the block statistics and the cluster spectra read the chunks again
+   (with a client, as tasks on its workers): level 0's and the kept levels'
+   from their chunks, the in-memory levels' from the first in-memory level's
+   sums rebuilt.
 
 With exact or random pairing every number equals the in-memory path's on
 the same data (the pairs are identical by construction, see
