@@ -152,6 +152,7 @@ def _levels(
         arr, data, opts, client, pairs0,
         lags=lags, fused=fuse_first_step(shim, opts), edges=lp.edges, progress=progress,
         out=None if out is None else (np.asarray(out[0]), np.asarray(out[1])),
+        on_chunk=None if out is None else store.release,
     )  # fmt: skip
     _fill_level0(lp, st, data, opts, arr, client, lags)
     if out is None:  # the level pass owns the level-1 sums (dropped at level 2)
@@ -170,13 +171,14 @@ def _levels(
             return lp, kept
         quality: dict = {}
         pairs = level_pairs(kept[-1], opts, client, quality)
+        store.release()  # the pages the pairing mapped
         record_step(lp, level, pairs, quality, data)
         m = pairs.shape[0]
         if level + 1 < first_mem:  # the next level is kept too
             raw, y = store.empty(level + 1, m, t_eval, t_pair, data)
             const = sum_pairs(
                 kept[-1], pairs, data, client, np.asarray(raw), np.asarray(y), plan.chunk_rows,
-                progress,
+                progress, on_chunk=store.release,
             )  # fmt: skip
             kept.append(store.keep(level + 1, raw, y, const))
             continue

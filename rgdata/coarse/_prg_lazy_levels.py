@@ -27,6 +27,7 @@ greedy pairs do not depend on the product path, see ``docs/scale.md``).
 
 from __future__ import annotations
 
+import mmap
 import os
 import shutil
 import tempfile
@@ -66,12 +67,66 @@ class LazyLevel:
     raw: Any  # (m, T_eval) plain cluster sums of the measured samples, the sum dtype
     y: Any  # (m, t_pair) normalized variables of the pairing samples, the float dtype
     const: np.ndarray  # (m,) constant normalized variables
-    local: tuple[np.ndarray, np.ndarray] | None = None  # the mapped files (no client)
+    local: tuple[np.ndarray, np.ndarray] | None = None  # the files, mapped (no client)
+    files: tuple[FileRows, FileRows] | None = None  # the files, read by position (no client)
 
     @property
     def m(self) -> int:
         """Variables of the level."""
         return int(self.raw.shape[0])
+
+
+class FileRows:
+    """Rows of a 2-D ``.npy`` file read with positioned reads (no mapping).
+
+    What :func:`dask.array.from_array` reads a kept level's chunks from
+    without a client (``x[rows slice, cols slice]``), and :meth:`take` the
+    rows a chunk of pairs needs: the pages read are the page cache's, not
+    this process's resident memory.
+    """
+
+    def __init__(self, path: str, shape: tuple[int, int], dtype: np.dtype, offset: int):
+        self.path, self.shape, self.dtype, self.offset = path, shape, np.dtype(dtype), offset
+        self.ndim = 2
+        self.row_bytes = shape[1] * self.dtype.itemsize
+
+    def _read(self, fd: int, r0: int, r1: int) -> np.ndarray:
+        size = (r1 - r0) * self.row_bytes
+        buf = bytearray(size)
+        view, done = memoryview(buf), 0
+        while done < size:
+            got = os.preadv(fd, [view[done:]], self.offset + r0 * self.row_bytes + done)
+            if got == 0:
+                raise OSError(f"prg: {self.path} is shorter than expected")
+            done += got
+        return np.frombuffer(buf, dtype=self.dtype).reshape(r1 - r0, self.shape[1])
+
+    def __getitem__(self, key: tuple) -> np.ndarray:
+        rows, cols = key if isinstance(key, tuple) else (key, slice(None))
+        r0, r1, step = rows.indices(self.shape[0])
+        if step != 1:
+            raise IndexError("FileRows reads contiguous rows only")
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            return self._read(fd, r0, max(r0, r1))[:, cols]
+        finally:
+            os.close(fd)
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """Rows *rows* (sorted), one read per run of consecutive rows."""
+        out = np.empty((rows.size, self.shape[1]), dtype=self.dtype)
+        if rows.size == 0:
+            return out
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        starts = np.concatenate([[0], breaks])
+        ends = np.concatenate([breaks, [rows.size]])
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            for i0, i1 in zip(starts, ends, strict=True):
+                out[i0:i1] = self._read(fd, int(rows[i0]), int(rows[i0]) + int(i1 - i0))
+        finally:
+            os.close(fd)
+        return out
 
 
 class LevelStore:
@@ -85,6 +140,7 @@ class LevelStore:
         self.client = client
         self.chunk_rows = max(1, int(chunk_rows))
         self.path: str | None = None
+        self.maps: list[np.memmap] = []  # every mapping made, to release their pages
 
     def __enter__(self) -> LevelStore:
         return self
@@ -92,8 +148,21 @@ class LevelStore:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def release(self) -> None:
+        """Drop the pages of the mapped files from this process's resident memory.
+
+        The files are shared mappings: their pages stay in the page cache
+        (written back when dirty) and are mapped again when touched, so this
+        only stops them counting as this process's memory between passes.
+        """
+        for mm in self.maps:
+            raw_map = getattr(mm, "_mmap", None)
+            if raw_map is not None and not raw_map.closed and hasattr(raw_map, "madvise"):
+                raw_map.madvise(mmap.MADV_DONTNEED)
+
     def close(self) -> None:
         """Remove the temporary directory (if one was made)."""
+        self.maps.clear()
         if self.path is not None:
             shutil.rmtree(self.path, ignore_errors=True)
             self.path = None
@@ -107,6 +176,7 @@ class LevelStore:
         open_ = np.lib.format.open_memmap
         raw = open_(self._file(level, "raw"), "w+", data.sum_dtype, (m, t_eval))
         y = open_(self._file(level, "y"), "w+", data.float_dtype, (m, t_pair))
+        self.maps += [raw, y]
         return raw, y
 
     def check_space(self, need: int) -> None:
@@ -135,17 +205,26 @@ class LevelStore:
 
         raw.flush()
         y.flush()
+        self.release()
         rows = self.chunk_rows
         if self.client is None:
             chunks = (rows, -1)
+            maps = tuple(np.load(self._file(level, w), mmap_mode="r") for w in ("raw", "y"))
+            self.maps += list(maps)
+            files = tuple(
+                FileRows(self._file(level, w), mm.shape, mm.dtype, mm.offset)
+                for w, mm in zip(("raw", "y"), maps, strict=True)
+            )
             return LazyLevel(
                 level,
-                da.from_array(raw, chunks=chunks, asarray=False),
-                da.from_array(y, chunks=chunks, asarray=False),
+                da.from_array(files[0], chunks=chunks, asarray=True),
+                da.from_array(files[1], chunks=chunks, asarray=True),
                 const,
-                local=(np.asarray(raw), np.asarray(y)),
+                local=maps,
+                files=files,
             )
         kept = LazyLevel(level, self._scatter(raw), self._scatter(y), const)
+        self.maps = [mm for mm in self.maps if mm is not raw and mm is not y]
         del raw, y
         for what in ("raw", "y"):
             os.remove(self._file(level, what))
@@ -160,6 +239,7 @@ class LevelStore:
         parts = []
         for r0 in range(0, x.shape[0], self.chunk_rows):
             block = np.array(x[r0 : r0 + self.chunk_rows])
+            self.release()
             future = _on_client(lambda b=block: self.client.scatter(b, hash=False), *_LOST)
             parts.append(da.from_delayed(future, shape=block.shape, dtype=block.dtype))
         return da.concatenate(parts)
@@ -302,7 +382,8 @@ def level_pairs(kept: LazyLevel, opts: PrgOptions, client: Any, quality: dict) -
     m = kept.m
     if opts.pairing == "random":
         return random_pairs(m, opts.rng)
-    raw, y = kept.local if kept.local is not None else (kept.raw, kept.y)
+    # without a client the pairing's blocks are views of the mapped files (read, not copied)
+    raw, y = (np.asarray(a) for a in kept.local) if kept.local is not None else (kept.raw, kept.y)
     block_size = SPARSE_OPTIONS["block_size"]
     if opts.pairing == "approximate" and m > APPROX_OPTIONS["min_units"]:
         pairs, measured = dask_sketch_pairs(
@@ -323,7 +404,7 @@ def _kept_proportional(kept: LazyLevel, client: Any) -> bool:
     """``_prg_levels._proportional(y, raw)`` of a kept level, chunk by chunk."""
     if kept.local is not None:
         raw, y = kept.local
-        return _proportional(y, raw)
+        return _proportional(np.asarray(y), np.asarray(raw))
     y, raw = kept.y, kept.raw
     if y.dtype != np.float32 or raw.shape != y.shape or raw.dtype.kind not in "iu":
         return False
@@ -361,6 +442,7 @@ def sum_pairs(
     out_y: np.ndarray | None,
     chunk_rows: int,
     progress: bool = False,
+    on_chunk: Callable[[], None] | None = None,
 ) -> np.ndarray:
     """Sum the pairs of a kept level into the next level's arrays; its constant variables.
 
@@ -368,7 +450,8 @@ def sum_pairs(
     ``y[a[p]] + y[b[p]]`` (what ``later_levels`` computes), *chunk_rows*
     pairs at a time: the rows a chunk of pairs reads are fetched by index
     (from the files without a client, from the workers with one). *out_y*
-    None: the sums only (the block statistics' rebuild).
+    None: the sums only (the block statistics' rebuild). *on_chunk* is
+    called after each chunk of pairs (the store's :meth:`LevelStore.release`).
     """
     a, b = pairs[:, 0], pairs[:, 1]
     n_pairs = a.size
@@ -388,6 +471,8 @@ def sum_pairs(
         rows = both[1]
         y_sum = pair_rows(rows, ia, ib, np.empty((k, rows.shape[1]), out_y.dtype))
         const.append(normalize_rows(y_sum, data.norm, out_y[p0 : p0 + k]))
+        if on_chunk is not None:
+            on_chunk()
     return np.concatenate(const) if const else np.zeros(0, dtype=bool)
 
 
@@ -397,8 +482,8 @@ def _rows(kept: LazyLevel, need: np.ndarray, client: Any, with_y: bool) -> list[
     From the files without a client; with one, one task per chunk holding
     some of them, in one round trip.
     """
-    if kept.local is not None:
-        return [np.ascontiguousarray(x[need]) for x in kept.local[: 1 + with_y]]
+    if kept.files is not None:
+        return [f.take(need) for f in kept.files[: 1 + with_y]]
     import dask  # noqa: PLC0415 (optional dependency)
 
     from .distributed import _run  # noqa: PLC0415 (import cycle through prg)

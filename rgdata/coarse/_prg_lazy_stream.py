@@ -180,6 +180,7 @@ def stream_level0(
     edges: np.ndarray,
     progress: bool = False,
     out: tuple[np.ndarray, np.ndarray] | None = None,
+    on_chunk: Callable[[], None] | None = None,
 ) -> dict:
     """One pass: the level-0 per-unit statistics and the level-1 sums of *pairs*.
 
@@ -192,7 +193,8 @@ def stream_level0(
     normalized sums). *out* (optional): the arrays ``raw`` and ``ybuf`` are
     written into instead (e.g. memory-mapped files of a level kept out of
     memory, :mod:`rgdata.coarse._prg_lazy_levels`; ``ybuf`` then of
-    ``n_pairs`` rows).
+    ``n_pairs`` rows); *on_chunk* is called after each chunk's sums are
+    written (there: releasing the files' pages from this process).
     """
     n_pairs = pairs.shape[0]
     t_pair = opts.t_split if opts.holdout else data.n_time - opts.t_split
@@ -223,7 +225,9 @@ def stream_level0(
         done, side_a, side_b = where.complete(r0, r0 + rows[0].shape[0], rows)
         if done.size:
             _sum_pairs(raw, ybuf, done, side_a, side_b, fused)
-    const1 = _normalize_in_place(ybuf[:n_pairs], data.norm)
+        if on_chunk is not None:
+            on_chunk()
+    const1 = _normalize_in_place(ybuf[:n_pairs], data.norm, on_chunk)
     return {
         "var": np.concatenate(var),
         "p0": np.concatenate(p0),
@@ -241,12 +245,16 @@ def stream_level0(
 _NORMALIZE_ROWS = 4096
 
 
-def _normalize_in_place(y: np.ndarray, norm: str) -> np.ndarray:
+def _normalize_in_place(
+    y: np.ndarray, norm: str, on_chunk: Callable[[], None] | None = None
+) -> np.ndarray:
     """``normalize_rows(y, norm, y)`` a slice of rows at a time (row-wise: the same values)."""
-    parts = [
-        normalize_rows(y[r0 : r0 + _NORMALIZE_ROWS], norm, y[r0 : r0 + _NORMALIZE_ROWS])
-        for r0 in range(0, y.shape[0], _NORMALIZE_ROWS)
-    ]
+    parts = []
+    for r0 in range(0, y.shape[0], _NORMALIZE_ROWS):
+        part = y[r0 : r0 + _NORMALIZE_ROWS]
+        parts.append(normalize_rows(part, norm, part))
+        if on_chunk is not None:
+            on_chunk()
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
