@@ -425,10 +425,8 @@ def describe_storage(
             else ("written to a temporary directory (removed at the end)")
         )
         last = min(first_in_memory - 1, n_levels)
-        levels = (
-            f"levels 1 to {last} were kept lazy (their sums {kept}, paired and measured "
-            "chunk by chunk as level 0)"
-        )
+        which = "level 1 was" if last == 1 else f"levels 1 to {last} were"
+        levels = f"{which} kept lazy (sums {kept}, paired and measured chunk by chunk as level 0)"
         if first_in_memory <= n_levels:
             levels += (
                 f", the levels from {first_in_memory} on ran in memory on the "
