@@ -61,13 +61,29 @@ def client():
     ],
 )
 @pytest.mark.usefixtures("no_whole_loads")  # no read returns the whole activity
-def test_kept_levels_equal_in_memory(kind, chunks, on_client, keep_two_levels, request):
+def test_kept_levels_equal_in_memory(
+    kind, chunks, on_client, keep_two_levels, request, monkeypatch
+):
     x = tied_spikes(203, 1200, 1, np.int8) if kind == "spikes" else _continuous(181, 1000, 0)
     c = request.getfixturevalue("client") if on_client else None
+    reads = []  # rows per read of a kept level's files (without a client)
+    files = _prg_lazy_levels.FileRows
+    real_get, real_take = files.__getitem__, files.take
+    monkeypatch.setattr(files, "__getitem__", lambda f, k: _count(reads, real_get(f, k)))
+    monkeypatch.setattr(files, "take", lambda f, rows: _count(reads, real_take(f, rows)))
     got, want = _run_both(x, kind, chunks, client=c)
     _assert_same(got, want)
     assert KEPT in got.attrs["input_storage"]
     assert ("workers" in got.attrs["input_storage"]) == on_client
+    if not on_client:  # a chunk, or the rows of a chunk of pairs (two per pair)
+        assert 0 < max(reads) <= 2 * chunks[0]
+    else:
+        assert not reads
+
+
+def _count(reads: list, rows: np.ndarray) -> np.ndarray:
+    reads.append(rows.shape[0])
+    return rows
 
 
 @pytest.mark.parametrize(
