@@ -10,8 +10,11 @@ level ``1, 2, ...`` is kept out of memory until one fits:
   (``y``), each a dask array of whole rows, plus its constant variables;
 * a :class:`LevelStore` holds them: with a ``distributed`` client on its
   workers (scattered chunk by chunk, then the file is removed), without one
-  in memory-mapped ``.npy`` files in a temporary directory that is removed at
-  the end of the run, also on error;
+  in ``.npy`` files in a temporary directory that is removed at the end of
+  the run, also on error. The files are written through a mapping, read
+  chunk by chunk by position (:class:`FileRows`), mapped read-only for the
+  pairing's blocks, and their mapped pages are released from this process
+  between passes (:meth:`LevelStore.release`);
 * a kept level is measured as level 0 is, by chunked passes
   (:func:`measure_level`, with the cluster size ``2**level`` for the silent
   value), paired on the dask machinery (:func:`level_pairs`), and its pairs
@@ -156,9 +159,7 @@ class LevelStore:
         only stops them counting as this process's memory between passes.
         """
         for mm in self.maps:
-            raw_map = getattr(mm, "_mmap", None)
-            if raw_map is not None and not raw_map.closed and hasattr(raw_map, "madvise"):
-                raw_map.madvise(mmap.MADV_DONTNEED)
+            _drop_pages(mm)
 
     def close(self) -> None:
         """Remove the temporary directory (if one was made)."""
@@ -206,6 +207,7 @@ class LevelStore:
         raw.flush()
         y.flush()
         self.release()
+        self.maps = [mm for mm in self.maps if mm is not raw and mm is not y]  # written
         rows = self.chunk_rows
         if self.client is None:
             chunks = (rows, -1)
@@ -224,7 +226,6 @@ class LevelStore:
                 files=files,
             )
         kept = LazyLevel(level, self._scatter(raw), self._scatter(y), const)
-        self.maps = [mm for mm in self.maps if mm is not raw and mm is not y]
         del raw, y
         for what in ("raw", "y"):
             os.remove(self._file(level, what))
@@ -239,10 +240,17 @@ class LevelStore:
         parts = []
         for r0 in range(0, x.shape[0], self.chunk_rows):
             block = np.array(x[r0 : r0 + self.chunk_rows])
-            self.release()
+            _drop_pages(x)
             future = _on_client(lambda b=block: self.client.scatter(b, hash=False), *_LOST)
             parts.append(da.from_delayed(future, shape=block.shape, dtype=block.dtype))
         return da.concatenate(parts)
+
+
+def _drop_pages(mm: np.ndarray) -> None:
+    """``madvise(MADV_DONTNEED)`` on the mapping of the memory-mapped array *mm* (if any)."""
+    raw_map = getattr(mm, "_mmap", None)
+    if raw_map is not None and not raw_map.closed and hasattr(raw_map, "madvise"):
+        raw_map.madvise(mmap.MADV_DONTNEED)
 
 
 #: how a lost client is reported (``distributed._on_client``)
