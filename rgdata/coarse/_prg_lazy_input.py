@@ -310,6 +310,7 @@ def _approx_bytes(m: int, t_pair: int) -> int:
 _ADVICE = {
     "first pairing": "Pass a dask client (the activity's values then stay on its workers), "
     "or use fewer units or time points.",
+    "client": "Use fewer units or time points (or chunks of fewer units).",
     "level-0 pass": "Use chunks of fewer units, units stored in an order that keeps "
     "correlated units close, or fewer units or time points.",
     "levels kept lazy": "Use chunks of fewer units, or fewer units or time points.",
@@ -382,9 +383,9 @@ def prepare_lazy(
         opts.max_memory,
         f"prg on a dask-backed activity of {n_units} units x {t_len} time points",
         "Levels whose sums do not fit are already kept out of memory (on the client's "
-        "workers, else in a temporary directory), one level at a time; the largest stage "
-        f"left is the {largest} ({stages[largest] / 2**30:.2f} GiB before the margin). "
-        + _ADVICE[largest],
+        "workers, else in a temporary directory); the largest stage left is the "
+        f"{largest} ({stages[largest] / 2**30:.2f} GiB before the margin). "
+        + _ADVICE["client" if on_client and largest == "first pairing" else largest],
     )
     data = PrgData(**{**data.__dict__, "needed": needed})
     return act, opts, data, arr, LazyPlan(chunk_rows, first_in_memory)
