@@ -15,9 +15,16 @@ dask array and is read chunk by chunk of whole rows:
 3. one pass over the chunks gives the level-0 statistics and forms the
    ``N/2 x T`` level-1 sums (:func:`rgdata.coarse._prg_lazy_stream.stream_level0`);
 4. the levels from 1 on run in memory as in :func:`run_levels` (the same
-   kernels and pairing), keeping the level-1 sums for the block statistics;
-5. level 0's block statistics and the cluster spectra read the chunks again
-   (with a client, as tasks on its workers).
+   kernels and pairing); when the plan
+   (:func:`~rgdata.coarse._prg_lazy_input.lazy_plan`) says their sums do not
+   fit, levels ``1 .. L - 1`` are kept out of memory instead, on the client's
+   workers or in a temporary directory, and measured, paired and summed
+   chunk by chunk (:mod:`rgdata.coarse._prg_lazy_levels`), the levels from
+   ``L`` on in memory;
+5. the block statistics and the cluster spectra read the chunks again
+   (with a client, as tasks on its workers): level 0's and the kept levels'
+   from their chunks, the in-memory levels' from the first in-memory level's
+   sums rebuilt.
 
 With exact or random pairing every number equals the in-memory path's on
 the same data (the pairs are identical by construction, see
@@ -41,9 +48,18 @@ import xarray as xr
 from .._progress import progress_bar
 from ._ann import APPROX_OPTIONS
 from ._ann_dask import dask_sketch_pairs
-from ._blocks import auto_max_lag, block_level_stats, blocks_and_taus, enough_lags
+from ._blocks import auto_max_lag, block_level_stats, blocks_and_taus
 from ._memory import available_memory
-from ._prg_lazy_input import describe_storage, prepare_lazy
+from ._prg_lazy_input import LazyPlan, describe_storage, prepare_lazy
+from ._prg_lazy_levels import (
+    LazyLevel,
+    LevelStore,
+    fill_level,
+    level_pairs,
+    mean_acf,
+    measure_level,
+    sum_pairs,
+)
 from ._prg_lazy_stream import (
     ClientRows,
     RowSource,
@@ -58,7 +74,6 @@ from ._prg_levels import (
     _proportional,
     choose_pairs,
     extend_lags_from,
-    finish_histogram,
     fuse_first_step,
     later_levels,
     new_level_pass,
@@ -68,7 +83,7 @@ from ._prg_levels import (
 )
 from ._prg_pairing import random_pairs
 from ._prg_result import build_result, spectra_table, warn_block_notes
-from ._prg_setup import RETRY_LAG, PrgData, PrgOptions, silent_value
+from ._prg_setup import PrgData, PrgOptions, silent_value
 from ._prg_similarity import resolve_exact
 from ._prg_sparse import DENSE_FRACTION, SPARSE_OPTIONS, use_sparse
 
@@ -89,41 +104,144 @@ def prg_lazy(
     *opts_of* validates the options for the checked activity
     (``check_options`` with prg's arguments bound).
     """
-    act, opts, data, arr, _ = prepare_lazy(activity, opts_of, client)
+    act, opts, data, arr, plan = prepare_lazy(activity, opts_of, client)
+    with LevelStore(client, plan.chunk_rows) as store:  # removes its files, also on error
+        lp, kept = _levels(arr, data, opts, client, plan, store, progress)
+        res = _blocks_and_spectra(act, arr, lp, kept, data, opts, client, plan)
+    res.attrs["input_storage"] = describe_storage(
+        act, arr, client, approximate=opts.pairing == "approximate",
+        first_in_memory=plan.first_in_memory, n_levels=opts.n_levels,
+    )  # fmt: skip
+    return res
+
+
+def _levels(
+    arr: Any,
+    data: PrgData,
+    opts: PrgOptions,
+    client: Any,
+    plan: LazyPlan,
+    store: LevelStore,
+    progress: bool,
+) -> tuple[LevelPass, list[LazyLevel]]:
+    """Measure and pair every level; the levels kept out of memory (1 .. L - 1).
+
+    Level 0 from the chunks; levels ``1 .. L - 1`` (``L`` =
+    ``plan.first_in_memory``) kept in *store* and measured, paired and summed
+    chunk by chunk (:mod:`rgdata.coarse._prg_lazy_levels`); the levels from
+    ``L`` on in memory (``later_levels``).
+    """
+    first_mem = plan.first_in_memory
+    t_eval, t_pair = data.n_time - opts.t_split, (opts.t_split if opts.holdout else data.n_time)
+    if first_mem > 1 and opts.n_levels > 0:  # the disk the kept levels need, before any work
+        sizes = [
+            (data.n_units >> lv)
+            * (t_eval * data.sum_dtype.itemsize + t_pair * data.float_dtype.itemsize)
+            for lv in range(1, min(first_mem, opts.n_levels + 1))
+        ]
+        store.check_space(sizes[0] if client is not None else sum(sizes))  # with a client, in turn
     quality0: dict = {}
     pairs0 = _first_pairs(arr, data, opts, client, quality0)
     lp = new_level_pass(data, opts)
     shim = SimpleNamespace(x_pair=arr, coding=data.coding, norm=data.norm)
     lags = min(opts.first_lag, opts.long_lag)
+    out = None
+    if first_mem > 1 and opts.n_levels > 0:  # level 1 kept: its sums go to the store's files
+        out = store.empty(1, pairs0.shape[0], t_eval, t_pair, data)
     st = stream_level0(
         arr, data, opts, client, pairs0,
         lags=lags, fused=fuse_first_step(shim, opts), edges=lp.edges, progress=progress,
+        out=None if out is None else (np.asarray(out[0]), np.asarray(out[1])),
+        on_chunk=None if out is None else store.release,
     )  # fmt: skip
     _fill_level0(lp, st, data, opts, arr, client, lags)
-    # the level pass owns the level-1 sums (dropped at level 2) and the normalized variables
-    _later_levels(
-        lp, pairs0, quality0, st.pop("raw"), st.pop("ybuf"), st.pop("const"), data, opts, progress
-    )
-    del st
-    raw1 = level1_sums(arr, data, opts, client, pairs0)  # for the lags and the blocks
+    if out is None:  # the level pass owns the level-1 sums (dropped at level 2)
+        _later_levels(
+            lp, pairs0, quality0, st.pop("raw"), st.pop("ybuf"), st.pop("const"), data, opts,
+            progress, first=1,
+        )  # fmt: skip
+        return lp, []
+    record_step(lp, 0, pairs0, quality0, data)
+    kept = [store.keep(1, out[0], out[1], st.pop("const"))]
+    del st, out
+    while True:
+        level = kept[-1].level
+        measure_level(lp, kept[-1], data, opts, client, progress)
+        if level == opts.n_levels:
+            return lp, kept
+        quality: dict = {}
+        pairs = level_pairs(kept[-1], opts, client, quality)
+        store.release()  # the pages the pairing mapped
+        record_step(lp, level, pairs, quality, data)
+        m = pairs.shape[0]
+        if level + 1 < first_mem:  # the next level is kept too
+            raw, y = store.empty(level + 1, m, t_eval, t_pair, data)
+            const = sum_pairs(
+                kept[-1], pairs, data, client, np.asarray(raw), np.asarray(y), plan.chunk_rows,
+                progress, on_chunk=store.release,
+            )  # fmt: skip
+            kept.append(store.keep(level + 1, raw, y, const))
+            continue
+        raw = np.empty((m, t_eval), dtype=data.sum_dtype)
+        ybuf = np.empty((m + m // 2, t_pair), dtype=data.float_dtype)  # room for the next sums
+        const = sum_pairs(kept[-1], pairs, data, client, raw, ybuf[:m], plan.chunk_rows, progress)
+        _later_levels(lp, None, None, raw, ybuf, const, data, opts, progress, first=level + 1)
+        return lp, kept
+
+
+def _blocks_and_spectra(
+    act: xr.DataArray,
+    arr: Any,
+    lp: LevelPass,
+    kept: list[LazyLevel],
+    data: PrgData,
+    opts: PrgOptions,
+    client: Any,
+    plan: LazyPlan,
+) -> xr.Dataset:
+    """The longer autocorrelations, the block statistics and the spectra; the result.
+
+    Level 0 reads the chunks again, the kept levels their chunks, the levels
+    from ``L`` on their sums rebuilt in memory (from the chunks at ``L = 1``,
+    else from level ``L - 1``'s kept rows).
+    """
+    first_mem = plan.first_in_memory
+    raw_mem = None
+    if first_mem <= opts.n_levels:  # the first in-memory level's sums, for lags and blocks
+        if first_mem == 1:
+            raw_mem = level1_sums(arr, data, opts, client, _pairs(lp, 0))
+        else:
+            pairs = _pairs(lp, first_mem - 1)
+            raw_mem = np.empty((pairs.shape[0], data.n_time - opts.t_split), data.sum_dtype)
+            sum_pairs(kept[-1], pairs, data, client, raw_mem, None, plan.chunk_rows)
     if "autocorrelation" in opts.observables and opts.max_lag is None:
-        _extend_lags(lp, arr, raw1, data, opts, client, auto_max_lag(lp.acf_long, opts.t_eval))
+        max_lag = auto_max_lag(lp.acf_long, opts.t_eval)
+        _extend_lags(lp, arr, kept, raw_mem, first_mem, data, opts, client, max_lag)
     warn_level_notes(lp, data.n_units)
 
     def block_stats(edges: np.ndarray, max_lag: int, with_acf: bool) -> dict:
-        var0, p00, acf0 = block_pass(arr, data, opts, client, edges, max_lag, with_acf)
-        rest = block_level_stats(_shifted(raw1, data), lp.step_pairs[1:], edges, max_lag, with_acf)
-        return {
-            "var": np.concatenate([var0[None], rest["var"]]),
-            "p0": [p00, *rest["p0"]],
-            "acf": np.concatenate([acf0[None], rest["acf"]]),
-        }
+        parts = [block_pass(arr, data, opts, client, edges, max_lag, with_acf)]
+        for lv in kept:
+            parts.append(block_pass(lv.raw, data, opts, client, edges, max_lag, with_acf, lv.level))
+        var = [p[0][None] for p in parts]
+        p0 = [p[1] for p in parts]
+        acf = [p[2][None] for p in parts]
+        if raw_mem is not None:
+            rest = block_level_stats(
+                _shifted(raw_mem, data, first_mem), lp.step_pairs[first_mem:], edges, max_lag,
+                with_acf,
+            )  # fmt: skip
+            var.append(rest["var"])
+            p0.extend(rest["p0"])
+            acf.append(rest["acf"])
+        return {"var": np.concatenate(var), "p0": p0, "acf": np.concatenate(acf)}
 
     blk = blocks_and_taus(
         data, lp.step_pairs, lp.acf_long, lp.n_clusters, opts.t_eval, opts.n_blocks,
         opts.max_lag, with_acf="autocorrelation" in opts.observables, block_stats=block_stats,
     )  # fmt: skip
-    raw1 = None  # the block statistics were the last to read the level-1 sums
+    raw_mem = None  # the block statistics were the last to read the sums
+    kept.clear()
     warn_block_notes(lp, blk, auto_lag=opts.max_lag is None)
     measured = arr[:, opts.t_split :] if opts.holdout else arr
     if client is not None:  # each root's spectra computed by a task next to its rows
@@ -133,11 +251,13 @@ def prg_lazy(
     eig = spectra_table(
         lp, dataclasses.replace(data, x=source), opts, blk["block_edges"], blk["n_blocks"]
     )
-    res = build_result(act, opts, data, lp, blk, eig)
-    res.attrs["input_storage"] = describe_storage(
-        act, arr, client, approximate=opts.pairing == "approximate"
-    )
-    return res
+    return build_result(act, opts, data, lp, blk, eig)
+
+
+def _pairs(lp: LevelPass, level: int) -> np.ndarray:
+    """The ``(m // 2, 2)`` pairs formed at *level*."""
+    a, b_ = lp.step_pairs[level]
+    return np.stack([a, b_], axis=1)
 
 
 def _first_pairs(
@@ -176,76 +296,43 @@ def _first_pairs(
     )
 
 
-def _mean_acf(acf: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """:func:`cluster_mean_acf` from per-unit rows."""
-    if not ok.any():
-        return np.full(acf.shape[1], np.nan)
-    return acf[ok].mean(axis=0)
-
-
 def _fill_level0(
     lp: LevelPass, st: dict, data: PrgData, opts: PrgOptions, arr: Any, client: Any, lags: int
 ) -> None:
-    """Level 0 of *lp* from the per-unit statistics, as ``_measure_level`` fills it."""
-    n = data.n_units
-    lp.membership[0] = np.arange(n)
-    lp.n_left[0] = 0
-    lp.n_const[0] = st["n_const"]
-    obs = opts.observables
-    if "variance" in obs:
-        lp.variance[0] = st["var"].mean()
-    if data.silent_of(1) is not None and "silence" in obs:
-        with np.errstate(divide="ignore"):
-            f_full = -np.log(st["p0"])
-        if np.all(np.isfinite(f_full)):
-            lp.free[0] = f_full.mean()
-        else:
-            lp.free_notes.append(
-                f"level 0 (K=1): {int((~np.isfinite(f_full)).sum())} of "
-                f"{f_full.size} clusters never silent"
-            )
-    acf_rows, ok = st["acf"], st["ok"]
-    need_tau = "autocorrelation" in obs
-    while True:  # level_acf's growing lags, one more pass over the chunks per try
-        acf = _mean_acf(acf_rows, ok)
-        if lags >= opts.long_lag or enough_lags(acf, need_tau, opts.max_lag):
-            break
-        lags = min(opts.long_lag, max(4 * lags, RETRY_LAG))
-        acf_rows, ok = acf_pass(arr, opts, client, lags)
-    lp.acf_long[0, : lags + 1] = acf
-    lp.acf_lags[0] = lags
-    if "distribution" in obs:
-        t_pair = opts.t_split if opts.holdout else data.n_time
-        lp.dist[0], lp.zero[0], lp.oor[0] = finish_histogram(
-            st["hist"], n * t_pair, lp.edges, data.norm
-        )
-    else:
-        lp.dist[0] = np.nan
+    """Level 0 of *lp* from the streaming pass's per-unit statistics (:func:`fill_level`)."""
+    t_pair = opts.t_split if opts.holdout else data.n_time
+    st = {**st, "n_values": data.n_units * t_pair}
+    fill_level(lp, 0, st, data, opts, lags, lambda more: acf_pass(arr, opts, client, more))
 
 
 def _later_levels(
     lp: LevelPass,
-    pairs0: np.ndarray,
-    quality0: dict,
+    pairs0: np.ndarray | None,
+    quality0: dict | None,
     raw: np.ndarray,
     ybuf: np.ndarray,
     const: np.ndarray,
     data: PrgData,
     opts: PrgOptions,
     progress: bool,
+    first: int = 1,
 ) -> None:
-    """Record level 0's pairs (and *quality0*), then measure and pair levels ``1..n_levels``.
+    """Measure and pair levels ``first..n_levels`` in memory, from level *first*'s sums.
 
     :func:`rgdata.coarse._prg_levels.later_levels`, the in-memory loop, with
-    :func:`_level_pairs` pairing each level.
+    :func:`_level_pairs` pairing each level; *pairs0* (with *quality0*), when
+    given, are level 0's pairs, recorded first. *ybuf* holds level *first*'s
+    normalized variables in its first rows and room for the next level's.
     """
-    a, _ = record_step(lp, 0, pairs0, quality0, data)
-    levels = progress_bar(range(1, opts.n_levels + 1), enable=progress, desc="PRG levels")
+    if pairs0 is not None:
+        record_step(lp, 0, pairs0, quality0, data)
+    m = raw.shape[0]
+    levels = progress_bar(range(first, opts.n_levels + 1), enable=progress, desc="PRG levels")
 
     def choose(y, quality, sums, scratch):
         return _level_pairs(y, opts, quality, sums, scratch)
 
-    later_levels(lp, levels, raw, ybuf[: a.size], ybuf, const, data, opts, choose)
+    later_levels(lp, levels, raw, ybuf[:m], ybuf, const, data, opts, choose)
 
 
 def _level_pairs(
@@ -319,27 +406,35 @@ def _dense_fits(rows: np.ndarray, opts: PrgOptions, product: int, exact: str | N
 def _extend_lags(
     lp: LevelPass,
     arr: Any,
-    raw1: np.ndarray,
+    kept: list[LazyLevel],
+    raw_mem: np.ndarray | None,
+    first_mem: int,
     data: PrgData,
     opts: PrgOptions,
     client: Any,
     max_lag: int,
 ) -> None:
-    """``_prg_levels._extend_lags``: level 0 from the chunks, the others from the level-1 sums."""
+    """``_prg_levels._extend_lags``: level 0 and the kept levels from their chunks, the rest
+    from the first in-memory level's sums *raw_mem*."""
     short = short_levels(lp, max_lag)
     if 0 in short:
-        lp.acf_long[0, : max_lag + 1] = _mean_acf(*acf_pass(arr, opts, client, max_lag))
+        lp.acf_long[0, : max_lag + 1] = mean_acf(*acf_pass(arr, opts, client, max_lag))
         lp.acf_lags[0] = max_lag
-    if any(lv > 0 for lv in short):
-        extend_lags_from(lp, 1, raw1, short, max_lag, data)
+    for lv in kept:
+        if lv.level in short:
+            rows = acf_pass(lv.raw, opts, client, max_lag, level=lv.level)
+            lp.acf_long[lv.level, : max_lag + 1] = mean_acf(*rows)
+            lp.acf_lags[lv.level] = max_lag
+    if raw_mem is not None and any(lv >= first_mem for lv in short):
+        extend_lags_from(lp, first_mem, raw_mem, short, max_lag, data)
 
 
-def _shifted(raw1: np.ndarray, data: PrgData) -> SimpleNamespace:
-    """Level-1 sums as the level-0 data of :func:`block_level_stats` (cluster sizes doubled)."""
+def _shifted(raw: np.ndarray, data: PrgData, level: int) -> SimpleNamespace:
+    """Level *level*'s sums as the level-0 data of :func:`block_level_stats` (sizes x 2**level)."""
     return SimpleNamespace(
-        x=raw1,
+        x=raw,
         sum_dtype=data.sum_dtype,
-        silent_of=lambda k: silent_value(data.coding, 2 * k),
+        silent_of=lambda k: silent_value(data.coding, 2**level * k),
     )
 
 

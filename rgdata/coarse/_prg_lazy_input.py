@@ -13,6 +13,7 @@ fit in memory, and checks the memory the lazy run needs
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ from ._prg_setup import (
 )
 from ._prg_similarity import exact_product_dtype
 
-__all__ = ["is_lazy", "prepare_lazy", "lazy_peak_bytes", "CHUNK_FRACTION"]
+__all__ = ["is_lazy", "prepare_lazy", "lazy_peak_bytes", "lazy_plan", "LazyPlan", "CHUNK_FRACTION"]
 
 #: a row chunk (with its float64 working copies) may take at most this share of the memory
 CHUNK_FRACTION = 0.25
@@ -169,55 +170,122 @@ def lazy_peak_bytes(
 ) -> int:
     """Estimated peak bytes of :func:`rgdata.coarse.prg` on a dask-backed activity.
 
-    The largest of the stages of :mod:`rgdata.coarse._prg_lazy`:
+    The peak of the plan :func:`lazy_plan` chooses (the in-memory estimate's
+    margin and constant included).
+    """
+    return lazy_plan(data, opts, chunk_rows, on_client, input_itemsize)[0]
 
-    * the first pairing: without a client, the activity's values in this
+
+def lazy_plan(
+    data: PrgData, opts: PrgOptions, chunk_rows: int, on_client: bool, input_itemsize: int
+) -> tuple[int, int, dict[str, float]]:
+    """``(peak bytes, first level run in memory, bytes per stage)`` of the lazy run.
+
+    Levels ``1 .. L - 1`` are kept out of memory (:mod:`rgdata.coarse._prg_lazy_levels`)
+    and levels from ``L`` on run in memory; ``L`` is the smallest level
+    whose plan fits the budget (``max_memory`` and the memory available; 1,
+    as before, when no budget is known), else the plan with the smallest peak
+    (every level lazy at worst), which :func:`prepare_lazy` then refuses. The
+    stages (the largest is the peak):
+
+    * ``first pairing``: without a client, the activity's values in this
       process (their own dtype), plus two blocks of rows prepared in float64
       and three blocks of correlations per task
       (:func:`rgdata.coarse.distributed.dask_greedy_pairs`);
-    * the pass that forms the level-1 sums: the sums, the normalized sums
-      (room for one and a half levels), the per-unit level-0 numbers (first
-      lag range), the rows waiting for their partner (a quarter of the
-      units: about the most for units in random order) and one chunk;
-    * the level pass: at level 1 the sums and the normalized variables with
-      one pairing task; from level 2 the sums (half) and a dense pairing,
-      which the lazy switch keeps within ``DENSE_FRACTION`` of the budget
-      (``max_memory``, or the memory available);
-    * the block statistics: the level-1 sums rebuilt, per-unit block
+    * ``level-0 pass``: the per-unit level-0 numbers (first lag range), the
+      rows waiting for their partner (a quarter of the units: about the most
+      for units in random order), one chunk and, when level 1 runs in memory,
+      the level-1 sums and normalized sums (room for one and a half levels);
+    * ``lazy levels``: for each level kept out of memory, its pairing (one
+      task, the candidate lists), its per-row numbers and the pass that sums
+      its pairs (a chunk of pairs and the rows they read);
+    * ``in-memory levels``: at level ``L`` the sums and the normalized
+      variables with one pairing task; one level on, the sums (half) and a
+      dense pairing, which the lazy switch keeps within ``DENSE_FRACTION`` of
+      the budget;
+    * ``block statistics``: level ``L``'s sums rebuilt, per-unit block
       autocorrelations (10 blocks, up to 100 lags);
-    * with ``pairing="approximate"``, the first pairing and the level pass
-      (level 1) also hold what :func:`_approx_bytes` counts.
-
-    The in-memory estimate's margin and constant are added.
+    * with ``pairing="approximate"``, the first pairing and each sketched
+      level also hold what :func:`_approx_bytes` counts.
     """
-    from ._prg_sparse import DENSE_FRACTION  # noqa: PLC0415 (import cycle)
+    have = available_memory()
+    budget = [b for b in (have, opts.max_memory) if b is not None and np.isfinite(b)]
+    plans = []
+    for first_in_memory in range(1, opts.n_levels + 2):
+        stages = _stages(data, opts, chunk_rows, on_client, input_itemsize, first_in_memory, budget)
+        peak = int(_MARGIN * max(stages.values()) + _OVERHEAD)
+        plans.append((peak, first_in_memory, stages))
+        if not budget or peak <= min(budget):
+            return plans[-1]
+    return min(plans, key=lambda p: (p[0], p[1]))
+
+
+def _stages(
+    data: PrgData,
+    opts: PrgOptions,
+    chunk_rows: int,
+    on_client: bool,
+    input_itemsize: int,
+    first_in_memory: int,
+    budget: list,
+) -> dict[str, float]:
+    """The bytes of each stage of :func:`lazy_plan` for one choice of the first in-memory level."""
+    from ._prg_sparse import DENSE_FRACTION, SPARSE_OPTIONS  # noqa: PLC0415 (import cycle)
 
     n, t_len = data.n_units, data.n_time
     t_pair = opts.t_split if opts.holdout else t_len
     t_eval = t_len - opts.t_split
     prepared = 8 if data.pair_exact is None else np.dtype(data.pair_exact).itemsize
-    block = min(1024, n)  # rows per pairing task (SPARSE_OPTIONS['block_size'])
-    task = 2 * block * t_pair * (prepared + 8) + 3 * block**2 * 8
-    first = (0 if on_client else n * t_pair * input_itemsize) + task
-    half = max(n // 2, 1)
-    sums = half * t_eval * data.sum_dtype.itemsize
-    normalized = 1.5 * half * t_pair * data.float_dtype.itemsize
-    per_unit = n * (opts.first_lag + 1) * 8 * 2
-    waiting = (n // 4) * (t_eval * input_itemsize + t_pair * data.float_dtype.itemsize)
-    chunk = chunk_rows * t_len * _CHUNK_BYTES_PER_VALUE
-    stream = sums + normalized + per_unit + waiting + chunk
-    quarter = n // 4
-    dense = quarter * quarter * 12 + quarter * t_pair * 8
-    have = available_memory()
-    budget = [b for b in (have, opts.max_memory) if b is not None and np.isfinite(b)]
-    if budget:
-        dense = min(dense, DENSE_FRACTION * min(budget))
-    levels = max(sums + normalized + task, sums / 2 + normalized + dense)
+    sum_b, float_b = data.sum_dtype.itemsize, data.float_dtype.itemsize
+
+    def task(m: int) -> int:  # one pairing task: two blocks prepared, three of correlations
+        block = min(SPARSE_OPTIONS["block_size"], m)
+        return 2 * block * t_pair * (prepared + 8) + 3 * block**2 * 8
+
+    def sums(m: int) -> float:
+        return m * t_eval * sum_b
+
+    def normalized(m: int) -> float:
+        return 1.5 * m * t_pair * float_b
+
+    first = (0 if on_client else n * t_pair * input_itemsize) + task(n)
     if opts.pairing == "approximate":  # the sketch, its top-k lists, edges, quality check
         first += _approx_bytes(n, t_pair)
-        levels = max(levels, sums + normalized + task + _approx_bytes(half, t_pair))
-    blocks = sums + n * 10 * (min(opts.long_lag, 100) + 1) * 8
-    return int(_MARGIN * max(first, stream, levels, blocks) + _OVERHEAD)
+    per_unit = n * (opts.first_lag + 1) * 8 * 2
+    waiting = (n // 4) * (t_eval * input_itemsize + t_pair * float_b)
+    chunk = chunk_rows * t_len * _CHUNK_BYTES_PER_VALUE
+    level0 = per_unit + waiting + chunk
+    half = max(n // 2, 1)
+    if first_in_memory == 1:
+        level0 += sums(half) + normalized(half)
+    lazy = 0.0
+    for level in range(1, min(first_in_memory, opts.n_levels + 1)):
+        m = max(n >> level, 1)
+        k = min(SPARSE_OPTIONS["k"], m)
+        pairing = task(m) + m * (k + 1) * 16
+        if opts.pairing == "approximate":
+            pairing += _approx_bytes(m, t_pair)
+        rows = min(chunk_rows, m)  # a chunk of pairs: its sums and the rows they read, twice
+        summing = 2 * 3 * rows * (t_eval * sum_b + t_pair * float_b)
+        lazy = max(lazy, m * (opts.first_lag + 1) * 8 * 2 + max(pairing, summing, chunk))
+    levels, blocks = 0.0, float(n * 10 * (min(opts.long_lag, 100) + 1) * 8)
+    if first_in_memory <= opts.n_levels:
+        m = max(n >> first_in_memory, 1)
+        quarter = m // 2
+        dense = quarter * quarter * 12 + quarter * t_pair * 8
+        if budget:
+            dense = min(dense, DENSE_FRACTION * min(budget))
+        levels = max(sums(m) + normalized(m) + task(m), sums(m) / 2 + normalized(m) + dense)
+        if opts.pairing == "approximate":
+            levels = max(levels, sums(m) + normalized(m) + task(m) + _approx_bytes(m, t_pair))
+        blocks += sums(m)
+    return {
+        "first pairing": first,
+        "level-0 pass": level0,
+        "levels kept lazy": lazy,
+        "in-memory levels": levels,
+        "block statistics": blocks,
+    }
 
 
 def _approx_bytes(m: int, t_pair: int) -> int:
@@ -239,15 +307,37 @@ def _approx_bytes(m: int, t_pair: int) -> int:
     return sketch_pairing_bytes(m, t_pair) + 2 * 8 * (_EDGE_CHUNK_VALUES + s * t_pair + s * s)
 
 
+#: what to do when a stage of the lazy plan does not fit, per stage
+_ADVICE = {
+    "first pairing": "Pass a dask client (the activity's values then stay on its workers), "
+    "or use fewer units or time points.",
+    "client": "Use fewer units or time points (or chunks of fewer units).",
+    "level-0 pass": "Use chunks of fewer units, units stored in an order that keeps "
+    "correlated units close, or fewer units or time points.",
+    "levels kept lazy": "Use chunks of fewer units, or fewer units or time points.",
+    "in-memory levels": "Use fewer units or time points.",
+    "block statistics": "Use fewer units or time points.",
+}
+
+
+@dataclass(frozen=True)
+class LazyPlan:
+    """How the lazy run proceeds: rows per input chunk, first level run in memory."""
+
+    chunk_rows: int
+    first_in_memory: int
+
+
 def prepare_lazy(
     activity: xr.DataArray, opts_of: Any, client: Any
-) -> tuple[xr.DataArray, PrgOptions, PrgData, Any, int]:
+) -> tuple[xr.DataArray, PrgOptions, PrgData, Any, LazyPlan]:
     """Check a dask-backed activity and prepare the lazy run (nothing of size N x T is loaded).
 
     *opts_of* is called with the checked activity to validate the options
     (``check_options``; it reads only shapes and attrs). Returns the checked
     activity, the options, the data (arrays None), the dask array in sorted
-    unit order with whole rows per chunk, and the rows per chunk.
+    unit order with whole rows per chunk, and the :class:`LazyPlan` (rows per
+    chunk, first level whose sums are held in memory).
     """
     act = _check_dims(activity)
     opts = opts_of(act)
@@ -284,23 +374,37 @@ def prepare_lazy(
         n_units=n_units,
         n_time=t_len,
     )
-    needed = lazy_peak_bytes(
-        data, opts, int(max(arr.chunks[0])), client is not None, arr.dtype.itemsize
-    )
+    chunk_rows = int(max(arr.chunks[0]))
+    on_client = client is not None
+    needed = lazy_peak_bytes(data, opts, chunk_rows, on_client, arr.dtype.itemsize)
+    _, first_in_memory, stages = lazy_plan(data, opts, chunk_rows, on_client, arr.dtype.itemsize)
+    largest = max(stages, key=stages.get)
     check_memory(
         needed,
         opts.max_memory,
         f"prg on a dask-backed activity of {n_units} units x {t_len} time points",
-        "The levels from 1 on run in memory on the N/2 x T level-1 sums; pass a dask "
-        "client (the first step's prepared rows then live on the workers), or use fewer "
-        "units or time points.",
+        "Levels whose sums do not fit are already kept out of memory (on the client's "
+        "workers, else in a temporary directory); the largest stage left is the "
+        f"{largest} ({stages[largest] / 2**30:.2f} GiB before the margin). "
+        + _ADVICE["client" if on_client and largest == "first pairing" else largest],
     )
     data = PrgData(**{**data.__dict__, "needed": needed})
-    return act, opts, data, arr, chunk_rows
+    return act, opts, data, arr, LazyPlan(chunk_rows, first_in_memory)
 
 
-def describe_storage(act: xr.DataArray, arr: Any, client: Any, approximate: bool = False) -> str:
-    """The note of ``attrs["input_storage"]`` for a lazy run."""
+def describe_storage(
+    act: xr.DataArray,
+    arr: Any,
+    client: Any,
+    approximate: bool = False,
+    first_in_memory: int = 1,
+    n_levels: int = 1,
+) -> str:
+    """The note of ``attrs["input_storage"]`` for a lazy run.
+
+    *first_in_memory*: the first level whose sums were held in this process
+    (levels ``1 .. first_in_memory - 1`` were kept out of memory).
+    """
     size = act.size * act.dtype.itemsize / 2**30
     where = (
         f"the dask client {describe(client)}"
@@ -313,11 +417,26 @@ def describe_storage(act: xr.DataArray, arr: Any, client: Any, approximate: bool
             " (approximate: candidates from a random projection of the rows computed block "
             "by block, exact values and the quality check read from the blocks)"
         )
+    n_unit, n_time = act.shape
+    if first_in_memory == 1:
+        levels = f"levels from 1 on ran in memory on the {n_unit // 2} x {n_time} level-1 sums"
+    else:
+        kept = (
+            "persisted on the client's workers"
+            if client is not None
+            else ("written to a temporary directory (removed at the end)")
+        )
+        last = min(first_in_memory - 1, n_levels)
+        which = "level 1 was" if last == 1 else f"levels 1 to {last} were"
+        levels = f"{which} kept lazy (sums {kept}, paired and measured chunk by chunk as level 0)"
+        if first_in_memory <= n_levels:
+            levels += (
+                f", the levels from {first_in_memory} on ran in memory on the "
+                f"{n_unit >> first_in_memory} x {n_time} level-{first_in_memory} sums"
+            )
     return (
-        f"dask-backed activity ({act.shape[0]} x {act.shape[1]}, {size:.2f} GiB, chunks of "
+        f"dask-backed activity ({n_unit} x {n_time}, {size:.2f} GiB, chunks of "
         f"{int(max(arr.chunks[0]))} units) kept lazy: the level-0 statistics, blocks and "
         f"cluster spectra (when computed) read it chunk by chunk, the first pairing{how} ran "
-        f"on {where}, and the "
-        f"levels from 1 on ran in memory on the {act.shape[0] // 2} x {act.shape[1]} "
-        "level-1 sums"
+        f"on {where}, and the {levels}"
     )

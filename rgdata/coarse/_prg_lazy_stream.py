@@ -179,6 +179,8 @@ def stream_level0(
     fused: bool,
     edges: np.ndarray,
     progress: bool = False,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
+    on_chunk: Callable[[], None] | None = None,
 ) -> dict:
     """One pass: the level-0 per-unit statistics and the level-1 sums of *pairs*.
 
@@ -188,12 +190,19 @@ def stream_level0(
     plain sums, ``data.sum_dtype``), ``ybuf`` (``1.5 n_pairs`` rows of
     ``data.float_dtype``: the normalized pair sums in the first ``n_pairs``,
     room for the next level's below) and ``const`` (the constant rows of the
-    normalized sums).
+    normalized sums). *out* (optional): the arrays ``raw`` and ``ybuf`` are
+    written into instead (e.g. memory-mapped files of a level kept out of
+    memory, :mod:`rgdata.coarse._prg_lazy_levels`; ``ybuf`` then of
+    ``n_pairs`` rows); *on_chunk* is called after each chunk's sums are
+    written (there: releasing the files' pages from this process).
     """
     n_pairs = pairs.shape[0]
     t_pair = opts.t_split if opts.holdout else data.n_time - opts.t_split
-    raw = np.empty((n_pairs, data.n_time - opts.t_split), dtype=data.sum_dtype)
-    ybuf = np.empty((n_pairs + n_pairs // 2, t_pair), dtype=data.float_dtype)
+    if out is None:
+        raw = np.empty((n_pairs, data.n_time - opts.t_split), dtype=data.sum_dtype)
+        ybuf = np.empty((n_pairs + n_pairs // 2, t_pair), dtype=data.float_dtype)
+    else:
+        raw, ybuf = out
     var, p0, acf, ok = [], [], [], []
     n_const = 0
     with_hist = "distribution" in opts.observables
@@ -216,7 +225,9 @@ def stream_level0(
         done, side_a, side_b = where.complete(r0, r0 + rows[0].shape[0], rows)
         if done.size:
             _sum_pairs(raw, ybuf, done, side_a, side_b, fused)
-    const1 = normalize_rows(ybuf[:n_pairs], data.norm, ybuf[:n_pairs])  # in place, as run_levels
+        if on_chunk is not None:
+            on_chunk()
+    const1 = _normalize_in_place(ybuf[:n_pairs], data.norm, on_chunk)
     return {
         "var": np.concatenate(var),
         "p0": np.concatenate(p0),
@@ -228,6 +239,23 @@ def stream_level0(
         "ybuf": ybuf,
         "const": const1,
     }
+
+
+#: rows normalized at once in place (a memory-mapped level is then touched a slice at a time)
+_NORMALIZE_ROWS = 4096
+
+
+def _normalize_in_place(
+    y: np.ndarray, norm: str, on_chunk: Callable[[], None] | None = None
+) -> np.ndarray:
+    """``normalize_rows(y, norm, y)`` a slice of rows at a time (row-wise: the same values)."""
+    parts = []
+    for r0 in range(0, y.shape[0], _NORMALIZE_ROWS):
+        part = y[r0 : r0 + _NORMALIZE_ROWS]
+        parts.append(normalize_rows(part, norm, part))
+        if on_chunk is not None:
+            on_chunk()
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def _level0_chunk(
@@ -290,9 +318,16 @@ def level1_sums(
     return raw
 
 
-def acf_pass(arr: Any, opts: PrgOptions, client: Any, lags: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-unit level-0 autocorrelations over *lags* lags (another pass over the chunks)."""
-    parts = [p for _, p in chunk_results(arr, client, _acf_chunk, opts.t_split, lags)]
+def acf_pass(
+    arr: Any, opts: PrgOptions, client: Any, lags: int, level: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row autocorrelations over *lags* lags (another pass over the chunks).
+
+    *arr* holds level 0's units (the measured samples after ``opts.t_split``)
+    or, with *level* > 0, that level's plain cluster sums (measured samples only).
+    """
+    t_split = opts.t_split if level == 0 else 0
+    parts = [p for _, p in chunk_results(arr, client, _acf_chunk, t_split, lags)]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
@@ -309,10 +344,13 @@ def block_pass(
     block_edges: np.ndarray,
     max_lag: int,
     with_acf: bool,
+    level: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Level 0's block statistics, as :func:`rgdata.coarse._blocks.block_level_stats` has them.
+    """A level's block statistics, as :func:`rgdata.coarse._blocks.block_level_stats` has them.
 
-    Returns ``var (B,)``, ``p0 (unit, B)`` and ``acf (max_lag + 1, B)``.
+    *arr* holds level 0's units or, with *level* > 0, that level's plain
+    cluster sums (measured samples only; clusters of ``2**level`` units).
+    Returns ``var (B,)``, ``p0 (cluster, B)`` and ``acf (max_lag + 1, B)``.
     """
     n_blocks = block_edges.size - 1
     lag_b = int(min(max_lag, np.diff(block_edges).min() - 1))
@@ -320,8 +358,9 @@ def block_pass(
     var, p0 = [], []
     acf: list[list] = [[] for _ in range(n_blocks)]
     ok: list[list] = [[] for _ in range(n_blocks)]
-    how = (data.silent_of(1), max(lag_b, 1), with_acf)
-    for _, part in chunk_results(arr, client, _block_chunk, opts.t_split, block_edges, how):
+    how = (data.silent_of(2**level), max(lag_b, 1), with_acf)
+    t_split = opts.t_split if level == 0 else 0
+    for _, part in chunk_results(arr, client, _block_chunk, t_split, block_edges, how):
         var.append(part["var"])
         p0.append(part["p0"])
         for b in range(n_blocks if with_acf else 0):

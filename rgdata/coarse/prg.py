@@ -166,7 +166,8 @@ def prg(
         memory available now (``MemAvailable``, capped by a container limit;
         no check where that is unknown). ``float("inf")`` turns the check off.
         On a dask-backed activity the levels paired densely are also kept
-        within a quarter of it (``docs/scale.md``).
+        within a quarter of it, and the first levels whose sums do not fit
+        in it are kept out of memory (``docs/scale.md``).
     observables : "all", str or collection of str
         What to compute, among ``"variance"`` (``variance``), ``"silence"``
         (``silence_free_energy``), ``"spectra"`` (``eigenvalues``),
@@ -235,8 +236,14 @@ def prg(
     chunk of units, the first pairing runs on the dask machinery of
     :func:`rgdata.coarse.distributed.pair_units` (on *client*), the
     ``N/2 x T`` level-1 sums are formed chunk by chunk and the coarser levels
-    run in memory. The result equals the in-memory result on the same data
-    (same clusters, same numbers) for any chunking; with
+    run in memory. When the sums of the first levels do not fit in the
+    budget (*max_memory* or the memory available), those levels are kept out
+    of memory too (on the client's workers, else in memory-mapped files in a
+    temporary directory removed at the end) and measured, paired and summed
+    chunk by chunk like level 0, until a level's sums fit; each kept level
+    costs one more write and a few more reads of its sums. The result
+    equals the in-memory result on the same data (same clusters, same
+    numbers) for any chunking; with
     ``pairing="approximate"`` the candidates come from a random projection
     of the rows computed block by block (:mod:`rgdata.coarse._ann_dask`), so
     the pairs can differ from the in-memory approximate ones (both are
