@@ -50,6 +50,7 @@ from ._prg_levels import (
     _proportional,
     finish_histogram,
     histogram_counts,
+    record_variance_silence,
 )
 from ._prg_pairing import random_pairs
 from ._prg_setup import RETRY_LAG, PrgData, PrgOptions
@@ -280,18 +281,7 @@ def fill_level(
     lp.n_left[level] = data.n_units - cl.size
     lp.n_const[level] = st["n_const"]
     obs = opts.observables
-    if "variance" in obs:
-        lp.variance[level] = st["var"].mean()
-    if data.silent_of(k) is not None and "silence" in obs:
-        with np.errstate(divide="ignore"):
-            f_full = -np.log(st["p0"])
-        if np.all(np.isfinite(f_full)):
-            lp.free[level] = f_full.mean()
-        else:
-            lp.free_notes.append(
-                f"level {level} (K={k}): {int((~np.isfinite(f_full)).sum())} of "
-                f"{f_full.size} clusters never silent"
-            )
+    record_variance_silence(lp, level, st, data.silent_of(k) is not None, opts)
     from ._blocks import enough_lags  # noqa: PLC0415 (import cycle through _blocks)
 
     acf_rows, ok = st["acf"], st["ok"]

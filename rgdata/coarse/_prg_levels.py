@@ -250,6 +250,29 @@ def extend_lags_from(
             raw = pair_rows(raw, a, b_, np.empty((a.size, raw.shape[1]), dtype=data.sum_dtype))
 
 
+def record_variance_silence(
+    lp: LevelPass, level: int, st: dict, has_silence: bool, opts: PrgOptions
+) -> None:
+    """Level *level*'s mean variance and silence free energy from per-cluster *st*.
+
+    ``st["var"]`` and ``st["p0"]`` per cluster; clusters never silent leave
+    the free energy NaN and a note in ``lp.free_notes``.
+    """
+    k = int(lp.sizes[level])
+    if "variance" in opts.observables:
+        lp.variance[level] = st["var"].mean()
+    if has_silence and "silence" in opts.observables:
+        with np.errstate(divide="ignore"):
+            f_full = -np.log(st["p0"])
+        if np.all(np.isfinite(f_full)):
+            lp.free[level] = f_full.mean()
+        else:
+            lp.free_notes.append(
+                f"level {level} (K={k}): {int((~np.isfinite(f_full)).sum())} of "
+                f"{f_full.size} clusters never silent"
+            )
+
+
 def _measure_level(
     lp: LevelPass,
     level: int,
@@ -266,25 +289,13 @@ def _measure_level(
     lp.n_left[level] = data.n_units - cl.size
     lp.n_const[level] = int(const.sum())
     silent = data.silent_of(k)
-    obs = opts.observables
     st = level_stats(raw, silent, None, 1, with_acf=False)
-    if "variance" in obs:
-        lp.variance[level] = st["var"].mean()
-    if silent is not None and "silence" in obs:
-        with np.errstate(divide="ignore"):
-            f_full = -np.log(st["p0"])
-        if np.all(np.isfinite(f_full)):
-            lp.free[level] = f_full.mean()
-        else:
-            lp.free_notes.append(
-                f"level {level} (K={k}): {int((~np.isfinite(f_full)).sum())} of "
-                f"{f_full.size} clusters never silent"
-            )
+    record_variance_silence(lp, level, st, silent is not None, opts)
     # autocorrelation times grow with K: start where the previous levels ended
     acf, lags = level_acf(raw, opts, start=int(lp.acf_lags[:level].max(initial=0)))
     lp.acf_long[level, : lags + 1] = acf
     lp.acf_lags[level] = lags
-    if "distribution" in obs:
+    if "distribution" in opts.observables:
         lp.dist[level], lp.zero[level], lp.oor[level] = _histogram(y, lp.edges, data.norm)
     else:
         lp.dist[level] = np.nan

@@ -9,25 +9,16 @@ import pytest
 import xarray as xr
 
 import rgdata
-from rgdata.coarse import _prg_lazy_input, prg
+from rgdata.coarse import prg
 
 from ..coarse._data import tied_spikes
 from ..coarse.test_ann_pairing import planted_pairs
+from ..coarse.test_prg_lazy_levels import _force_plan
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 pytestmark = pytest.mark.slow
-
-
-def _force_plan(monkeypatch, first_in_memory: int) -> None:
-    real = _prg_lazy_input.lazy_plan
-
-    def forced(*a, **k):
-        peak, _, stages = real(*a, **k)
-        return peak, first_in_memory, stages
-
-    monkeypatch.setattr(_prg_lazy_input, "lazy_plan", forced)
 
 
 def _without_path_attrs(res: xr.Dataset) -> xr.Dataset:
