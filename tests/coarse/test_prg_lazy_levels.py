@@ -38,17 +38,6 @@ def keep_two_levels(monkeypatch):
     _force_plan(monkeypatch, 3)
 
 
-@pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as c,
-    ):
-        yield c
-
-
 @pytest.mark.parametrize(
     ("kind", "chunks", "on_client"),
     [

@@ -28,17 +28,6 @@ def _without_path_attrs(res: xr.Dataset) -> xr.Dataset:
     return res
 
 
-@pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as c,
-    ):
-        yield c
-
-
 def test_4096_tied_spikes_with_three_levels_kept(monkeypatch, client):
     """In memory = levels 1-3 kept serially (chunks of 500) = on a 2-worker cluster (300)."""
     x = tied_spikes(4096, 2000, 11, np.int8)
