@@ -128,7 +128,7 @@ class PairTree:
         self.n_levels = len(maps) + 1
         self.max_vars = max(int(t.shape[0]) for t in maps)
         self.max_size = max(int(s.max()) for s in self.count_tree.sizes)
-        self._inverse_memo: dict[tuple, np.ndarray] = {}
+        self._inverse_memo: dict[tuple, tuple[np.ndarray, bool]] = {}
         #: units per variable of every coarser level
         self._level_sizes = [
             np.bincount(anc, minlength=int(anc.max()) + 1) for anc in self.ancestors

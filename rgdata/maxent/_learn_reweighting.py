@@ -197,8 +197,8 @@ def _tilted_step(tilt, sample, theta, d, free, l2, n, variance):
     rounds repeat (at most ``TILT_ROUNDS``, warm-started) until ``t`` of the
     new step is within ``TILT_TOL`` of the one it was computed with, i.e.
     the predicted statistics are those of the model the step leads to. The
-    change of ``t`` is measured as its largest change over the sample's
-    patterns, weighted by their new weights; a round whose change is not
+    change of ``t`` is measured as its mean absolute change over the
+    sample's patterns under the new weights; a round whose change is not
     below half the previous one (far from the data the linear step moves
     the count potentials so much that the rounds do not settle) ends them,
     and the step of the round with the smallest change is returned. The
