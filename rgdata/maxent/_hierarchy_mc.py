@@ -52,9 +52,11 @@ reweighting of :mod:`._learn_reweighting` (above) on ``theta = -beta / W_1``
 with the persistent chains of :class:`TreeChains`, whose convergence verdict
 is that of ``PairwiseMaxEnt``: residuals in comparison standard errors with
 the Monte Carlo error of the chains included (:class:`._mismatch.Mismatch`).
-Reweighting predicts a step as an exponential tilt and ignores that ``U``
-moves with ``beta``; with non-flat weights on all 160 retina units that
-makes it diverge (docs/hierarchical.md).
+The learner steps in the effective pairwise exponent
+(:meth:`PairTree.effective_theta`), in which only the count potentials'
+non-quadratic rest moves with ``beta`` beyond an exponential tilt; the late,
+bounded reweighted steps include that rest's change in their weights
+(:mod:`._hierarchy_mc_tilt`).
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ __all__ = [
 
 #: largest number of units whose approximate model is also enumerated (exact check)
 MAX_CHECK_UNITS = 16
+#: relative size of the last fixed-point step of an inverse counted as converged
+INVERSE_TOL = 1e-6
 
 
 class PairTree:
@@ -124,6 +128,11 @@ class PairTree:
         self.n_levels = len(maps) + 1
         self.max_vars = max(int(t.shape[0]) for t in maps)
         self.max_size = max(int(s.max()) for s in self.count_tree.sizes)
+        self._inverse_memo: dict[tuple, tuple[np.ndarray, bool]] = {}
+        #: units per variable of every coarser level
+        self._level_sizes = [
+            np.bincount(anc, minlength=int(anc.max()) + 1) for anc in self.ancestors
+        ]
 
     def tree_weights(self, cum: np.ndarray) -> np.ndarray:
         """Cumulative weights per level of the count tree: *cum*, repeated for the root."""
@@ -171,26 +180,46 @@ class PairTree:
         ``n`` under the tree-local model); ``c n^2 = c sum_a x_a + 2 c sum_{a<b}
         x_a x_b``.
         """
-        h, J, U = self.model(beta, cum)
+        coef, _ = self.quadratic_part(beta, cum)
+        return self._projection_terms(coef)
+
+    def quadratic_part(self, beta: np.ndarray, cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted least-squares fit of every ``U_v(n)`` by ``c0 + c1 n + c2 n^2``.
+
+        Returns the coefficients ``(levels, max_vars, 3)`` (0 for variables of
+        one unit and for padding) and the potentials ``U`` of :meth:`model`.
+        The weights are the marginal of the count under the tree-local model
+        (floored at 1e-12); one batched QR solve per level.
+        """
         cum_t = self.tree_weights(cum)
-        _, _, _, q, _ = hc._passes(self.tree_beta(beta), self.count_tree, cum_t)
+        _, _, G, q, _ = hc._passes(self.tree_beta(beta), self.count_tree, cum_t)
+        U = self._potentials(G, cum_t)
+        coef = np.zeros((self.n_levels - 1, self.max_vars, 3))
+        for lev, size in enumerate(self._level_sizes):
+            k = np.arange(int(size.max()) + 1, dtype=float)
+            ok = (k[None, :] <= size[:, None]) & (size[:, None] > 1)
+            qv = q[lev + 1][:, : k.size]
+            w = np.where(ok, np.sqrt(np.maximum(qv, 1e-12)), 0.0)
+            X = np.stack([np.ones_like(k), k, k**2], axis=1)[None] * w[:, :, None]
+            y = U[lev, : size.size, : k.size] * w
+            Q, R = np.linalg.qr(X)
+            rhs = np.einsum("vki,vk->vi", Q, y)
+            fit = size > 1
+            coef[lev, : size.size][fit] = np.linalg.solve(R[fit], rhs[fit][..., None])[..., 0]
+        return coef, U
+
+    def _projection_terms(self, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fields and upper-triangle couplings of ``sum_v c1_v y_v + c2_v y_v^2``."""
         n = self.n
+        a, b = np.triu_indices(n, 1)
         dh = np.zeros(n)
-        dJ = np.zeros((n, n))
-        for lev in range(self.ancestors.shape[0]):
-            anc = self.ancestors[lev]
-            for v in range(int(anc.max()) + 1):
-                size = int(np.sum(anc == v))
-                k = np.arange(size + 1, dtype=float)
-                w = np.sqrt(np.maximum(q[lev + 1][v, : size + 1], 1e-12))
-                X = np.column_stack([np.ones_like(k), k, k**2]) if size > 1 else None
-                if X is None:
-                    continue
-                coef, *_ = np.linalg.lstsq(X * w[:, None], U[lev, v, : size + 1] * w, rcond=None)
-                members = np.flatnonzero(anc == v)
-                dh[members] += coef[1] + coef[2]
-                dJ[np.ix_(members, members)] += 2.0 * coef[2]
-        return dh, dJ[np.triu_indices(n, 1)]
+        dj = np.zeros(a.size)
+        for lev, anc in enumerate(self.ancestors):
+            c1, c2 = coef[lev, anc, 1], coef[lev, anc, 2]
+            dh += c1 + c2
+            same = anc[a] == anc[b]
+            dj[same] += 2.0 * c2[a[same]]
+        return dh, dj
 
     def effective_theta(self, beta: np.ndarray, cum: np.ndarray) -> np.ndarray:
         """The sampled model's pairwise exponent including the count potentials' projection."""
@@ -199,19 +228,52 @@ class PairTree:
         return np.concatenate([h + dh, J[np.triu_indices(self.n, 1)] + dj])
 
     def beta_of_effective(
-        self, theta: np.ndarray, cum: np.ndarray, tol: float = 1e-10, max_iter: int = 500
+        self,
+        theta: np.ndarray,
+        cum: np.ndarray,
+        tol: float = 1e-10,
+        max_iter: int = 500,
+        *,
+        strict: bool = False,
     ) -> np.ndarray:
-        """Inverse of :meth:`effective_theta` by damped fixed-point iteration."""
+        """Inverse of :meth:`effective_theta` by damped fixed-point iteration.
+
+        Far from the exponents the learner starts from (a large step of many
+        couplings) the iteration need not settle: the count potentials'
+        quadratic part then changes faster than the linear map it corrects,
+        and no nearby ``beta`` may have *theta* as its effective exponent.
+        With *strict* such a *theta* raises ``ValueError`` (its last fixed-point
+        step above ``INVERSE_TOL`` of the multipliers' scale); otherwise the
+        last iterate is returned. The last few results are memoised (the
+        learner, its chains and the reweighting tilt ask for the same
+        exponents).
+        """
+        key = (np.asarray(theta, float).tobytes(), np.asarray(cum, float).tobytes(), tol, max_iter)
+        if key not in self._inverse_memo:
+            if len(self._inverse_memo) >= 8:
+                self._inverse_memo.pop(next(iter(self._inverse_memo)))
+            self._inverse_memo[key] = self._beta_of_effective(theta, cum, tol, max_iter)
+        beta, ok = self._inverse_memo[key]
+        if strict and not ok:
+            raise ValueError("no multipliers found with this effective exponent")
+        return beta.copy()
+
+    def _beta_of_effective(
+        self, theta: np.ndarray, cum: np.ndarray, tol: float, max_iter: int
+    ) -> tuple[np.ndarray, bool]:
+        """The fixed-point iterate and whether its last step was below ``INVERSE_TOL``."""
         n = self.n
         beta = self._linear_beta(theta[:n], theta[n:], cum)
+        size = np.inf
         for _ in range(max_iter):
             dh, dj = self._count_projection(beta, cum)
             new = self._linear_beta(theta[:n] - dh, theta[n:] - dj, cum)
             step = new - beta
             beta = beta + 0.7 * step
-            if np.max(np.abs(step)) < tol * max(1.0, float(np.max(np.abs(beta)))):
+            size = float(np.max(np.abs(step))) / max(1.0, float(np.max(np.abs(beta))))
+            if size < tol:
                 break
-        return beta
+        return beta, size < INVERSE_TOL
 
     def model(self, beta: np.ndarray, cum: np.ndarray):
         """Log-probability parameters ``(h, J, U)`` of the sampled model for *beta*."""
@@ -273,10 +335,12 @@ def tree_gibbs_stats(h, J, anc, U, states, rng, n_sweeps, n_burn):
         s = states[c]
         field, counts = _init(s, h, J, anc, U.shape[1])
         active = np.empty(n, np.int64)
+        own = rng[c : c + 1].copy()  # the chain's generator off the shared cache line
         for sweep in range(n_burn + n_sweeps):
-            _tree_sweep(s, field, counts, J, anc, U, rng, c)
+            _tree_sweep(s, field, counts, J, anc, U, own, 0)
             if sweep >= n_burn:
                 record_sweep(s, active, sums[c], pairs[c])
+        rng[c] = own[0]
     return sums, pairs
 
 
@@ -296,7 +360,7 @@ def _tree_sweep(s, field, counts, J, anc, U, rng, c):
             s[i] = new
             d = 1.0 if new == 1 else -1.0
             for j in range(n):
-                field[j] += d * J[j, i]
+                field[j] += d * J[i, j]  # J is symmetric: the contiguous row
             for lev in range(anc.shape[0]):
                 counts[lev, anc[lev, i]] += new - si
 
@@ -309,12 +373,14 @@ def tree_gibbs_samples(h, J, anc, U, states, rng, n_per_chain, n_burn):
     for c in prange(n_chains):
         s = states[c]
         field, counts = _init(s, h, J, anc, U.shape[1])
+        own = rng[c : c + 1].copy()  # the chain's generator off the shared cache line
         for _ in range(n_burn):
-            _tree_sweep(s, field, counts, J, anc, U, rng, c)
+            _tree_sweep(s, field, counts, J, anc, U, own, 0)
         for r in range(n_per_chain):
-            _tree_sweep(s, field, counts, J, anc, U, rng, c)
+            _tree_sweep(s, field, counts, J, anc, U, own, 0)
             for i in range(n):
                 out[c, r, i] = s[i]
+        rng[c] = own[0]
     return out
 
 

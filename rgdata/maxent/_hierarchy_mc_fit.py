@@ -5,9 +5,13 @@ from an engine: the statistic labels (means, then every pair ``x_a x_b`` in
 upper-triangle order) and ``fit(x, c, se)``. The fit starts from the exact
 per-cluster optimum of the tree statistics (means and the block sums of the
 pair moments over every pair of sibling clusters: the sampled model matches
-them there exactly), then runs the Boltzmann learning of
-:mod:`._learn_boltzmann` on ``theta = -beta / W_1`` with persistent
-:class:`._hierarchy_mc.TreeChains`. Convergence is ``PairwiseMaxEnt``'s:
+them there exactly; above 16 units from the pair-free model whose means
+match), then runs the Boltzmann learning of :mod:`._learn_boltzmann` (up to
+16 units) or the histogram reweighting of :mod:`._learn_reweighting` (above,
+with the count potentials' change in the weights of its late steps,
+:class:`._hierarchy_mc_tilt.CountTilt`) on the sampled model's effective
+pairwise exponent, with persistent :class:`._hierarchy_mc.TreeChains`.
+Convergence is ``PairwiseMaxEnt``'s:
 largest residual below ``tol`` plus the Monte Carlo allowance, rms (Monte
 Carlo share removed) below ``tol_rms``, every family unbiased, measured with
 ``max_samples`` recorded sweeps.
@@ -25,6 +29,7 @@ from .._threads import fit_threads
 from . import _hierarchy_counts as hc
 from ._hierarchy_mc import MAX_CHECK_UNITS, PairTree, TreeChains, exact_tree_stats
 from ._hierarchy_mc_errors import MAX_ERROR_STATS, response_matrix
+from ._hierarchy_mc_tilt import CountTilt
 from ._learn import FitProblem, Schedule
 from ._learn_boltzmann import learn
 from ._learn_reweighting import learn as learn_reweighting
@@ -108,6 +113,9 @@ def monte_carlo_engine(
                 return data_mismatch(m, stats, "01", False)
 
             problem = replace(problem, check=check)
+        else:
+            # histogram reweighting with the count potentials' change in the weights
+            problem = replace(problem, tilt=CountTilt(pair_tree, cum))
         states = (x.T[rng.integers(0, t, size=n_chains)] > 0).astype(np.int8)
         chains = TreeChains(pair_tree, cum, states, seed_states(rng, n_chains))
         cap = int(max_samples or max(20 * t, 200_000))

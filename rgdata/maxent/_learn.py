@@ -49,6 +49,13 @@ class FitProblem:
     check : callable or None
         ``theta -> Mismatch`` by exact enumeration (N <= 20): the final word
         on convergence for the Monte Carlo learners.
+    tilt : callable or None
+        ``(sample, theta, theta_new) -> ndarray``: for a model whose
+        log-weight is not linear in theta, the part of the log-weight change
+        from *theta* to *theta_new* beyond ``(theta_new - theta) . f``, per
+        distinct pattern of a :class:`._reweighted_sample.ReweightedSample`
+        (the hierarchical count potentials, :mod:`._hierarchy_mc_tilt`).
+        The reweighting learner includes it in its weights.
     """
 
     stats: dict
@@ -59,6 +66,7 @@ class FitProblem:
     fixed: np.ndarray | None = None
     x: np.ndarray | None = None
     check: Callable[[np.ndarray], Mismatch] | None = None
+    tilt: Callable[[Any, np.ndarray, np.ndarray], np.ndarray] | None = None
 
     @property
     def n_units(self) -> int:

@@ -23,6 +23,8 @@ AVERAGE_EVERY = 2  # iterations between checks of the averaged parameters
 MAX_PARAM_STEP = 1.0  # Fisher-scaled steps: largest change of one parameter
 MIN_ESS = 0.5  # smallest effective sample size of a step's weights, as a fraction
 INNER_ITER = 30  # L-BFGS-B iterations per reweighted step
+TILT_ROUNDS = 4  # reweighted steps per iteration with a non-linear tilt (problem.tilt)
+TILT_TOL = 1e-3  # change of the tilt (weighted mean over patterns) at which the rounds stop
 
 
 def learn(problem: FitProblem, chains: ChainSet, schedule: Schedule) -> Outcome:
@@ -52,6 +54,10 @@ def learn(problem: FitProblem, chains: ChainSet, schedule: Schedule) -> Outcome:
     (see :func:`_reweighted_step`) and the running average of the iterates
     (Polyak-Ruppert; the last ``AVERAGE_WINDOW`` iterates) is checked every
     ``AVERAGE_EVERY`` iterations: it averages away the noise each step fits.
+    For a model whose log-weight is not linear in theta (``problem.tilt``,
+    the hierarchical count potentials) these late steps and their
+    effective-sample-size test use the full change of the log-weight
+    (:func:`_tilted_step`); the early, large steps keep the exponential tilt.
     Convergence (:class:`Mismatch`, ``schedule.tol`` and ``tol_rms``) is confirmed with
     ``max_samples`` Monte Carlo samples, or by the problem's exact *check*
     when given. Entries of ``problem.fixed`` keep their starting value.
@@ -146,10 +152,14 @@ def learn(problem: FitProblem, chains: ChainSet, schedule: Schedule) -> Outcome:
         # unscaled problem's slow progress on rare statistics damps the large first steps
         scaled = n_samples >= cap
         variance = np.maximum(stat_variance(m, coding, n), 1.0 / n_used) if scaled else None
-        step = _reweighted_step(sample, theta, d, free, l2, n, variance)
+        # a non-linear tilt (problem.tilt) only with these bounded late steps: the large early
+        # ones move it so far that its rounds do not settle (see _tilted_step)
+        tilt = problem.tilt if scaled else None
+        step = _tilted_step(tilt, sample, theta, d, free, l2, n, variance)
         scale = min(1.0, 2.0 * max_scale)
         while scale > 1e-3:
-            if sample.ess_fraction(sample.log_weights(scale * step)) >= MIN_ESS:
+            # NaN (a step to no model, FitProblem.tilt) fails this test too
+            if sample.ess_fraction(_log_weights(tilt, sample, theta, scale * step)) >= MIN_ESS:
                 break
             scale *= 0.5
         max_scale = scale
@@ -171,7 +181,54 @@ def _confirm(theta, problem: FitProblem, chains: ChainSet, max_samples: int) -> 
     return measure(m, per_chain, stats, coding, k_potential, n_used)
 
 
-def _reweighted_step(sample, theta, d, free, l2, n, variance=None):
+def _log_weights(tilt, sample, theta, delta):
+    """Log-weights of the sample's patterns for the step *delta*, with the tilt when given."""
+    log_w = sample.log_weights(delta)
+    return log_w if tilt is None else log_w + tilt(sample, theta, theta + delta)
+
+
+def _tilted_step(tilt, sample, theta, d, free, l2, n, variance):
+    """:func:`_reweighted_step`, for a model whose log-weight is not linear in theta.
+
+    With a *tilt* (``FitProblem.tilt``) the weights of a step ``delta`` are
+    ``exp(delta . f(x) + t(x; delta))``. Holding ``t`` at its value for the
+    previous round's step makes the reweighted objective concave again, and
+    its maximiser matches the data's statistics under those weights; the
+    rounds repeat (at most ``TILT_ROUNDS``, warm-started) until ``t`` of the
+    new step is within ``TILT_TOL`` of the one it was computed with, i.e.
+    the predicted statistics are those of the model the step leads to. The
+    change of ``t`` is measured as its mean absolute change over the
+    sample's patterns under the new weights; a round whose change is not
+    below half the previous one (far from the data the linear step moves
+    the count potentials so much that the rounds do not settle) ends them,
+    and the step of the round with the smallest change is returned. The
+    caller's effective-sample-size rule, with the full weights, then sets
+    how much of it is taken.
+    """
+    step = _reweighted_step(sample, theta, d, free, l2, n, variance)
+    if tilt is None:
+        return step
+    offset = tilt(sample, theta, theta + step)
+    best, best_change = step, np.inf
+    for _ in range(TILT_ROUNDS - 1):
+        if not np.all(np.isfinite(offset)):  # no model there: the ESS rule shortens the step
+            break
+        new_step = _reweighted_step(sample, theta, d, free, l2, n, variance, offset, step)
+        new = tilt(sample, theta, theta + new_step)
+        if not np.all(np.isfinite(new)):
+            break
+        w = normalized(sample.log_weights(new_step) + new)
+        change = float(np.sum(w * np.abs(new - offset)))
+        if change >= 0.5 * best_change:
+            break
+        best, best_change = new_step, change
+        step, offset = new_step, new
+        if change <= TILT_TOL:
+            break
+    return best
+
+
+def _reweighted_step(sample, theta, d, free, l2, n, variance=None, offset=None, start=None):
     """Maximiser of the reweighted log-likelihood around *theta* (L-BFGS-B, bounded).
 
     With *variance* (the variance of each statistic, the diagonal of the
@@ -179,6 +236,8 @@ def _reweighted_step(sample, theta, d, free, l2, n, variance=None):
     ``u = delta * sqrt(variance)``, where statistics of very different
     frequency (a unit's mean, a pair seen a few times) have comparable
     curvature, and no parameter moves by more than ``MAX_PARAM_STEP``.
+    *offset* (per distinct pattern) is added to every log-weight (a fixed
+    tilt, :func:`_tilted_step`); *start* is the starting step (default 0).
     """
     theta_free = theta[free]
     root = np.ones(int(free.sum())) if variance is None else np.sqrt(variance[free])
@@ -188,6 +247,8 @@ def _reweighted_step(sample, theta, d, free, l2, n, variance=None):
         delta = np.zeros(len(free))
         delta[free] = delta_free
         log_w = sample.log_weights(delta)
+        if offset is not None:
+            log_w = log_w + offset
         new = theta_free + delta_free
         f = sample.log_mean_weight(log_w) - delta_free @ d[free] + 0.5 * l2 * new @ new
         g = sample.moments(normalized(log_w))[free] - d[free] + l2 * new
@@ -196,9 +257,12 @@ def _reweighted_step(sample, theta, d, free, l2, n, variance=None):
     box = bounds(np.zeros(len(free)), theta, None, n)[free]
     if variance is not None:
         box = np.clip(box, -MAX_PARAM_STEP, MAX_PARAM_STEP) * root[:, None]
+    u0 = np.zeros(int(free.sum()))
+    if start is not None:
+        u0 = np.clip(start[free] * root, box[:, 0], box[:, 1])
     res = minimize(
         objective,
-        np.zeros(free.sum()),
+        u0,
         jac=True,
         method="L-BFGS-B",
         bounds=box,
