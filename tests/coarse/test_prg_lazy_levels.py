@@ -16,7 +16,13 @@ import rgdata  # noqa: E402
 from rgdata.coarse import _prg_lazy, _prg_lazy_input, _prg_lazy_levels, _prg_sparse, prg  # noqa: E402
 
 from ._data import tied_spikes  # noqa: E402
-from .test_prg_lazy import _assert_same, _continuous, _run_both, no_whole_loads  # noqa: E402,F401
+from .test_prg_lazy import (  # noqa: E402
+    OTHER_OPTIONS,
+    _assert_same,
+    _continuous,
+    _run_both,
+    no_whole_loads,  # noqa: F401 (a fixture)
+)
 
 KEPT = "levels 1 to 2 were kept lazy"
 
@@ -75,15 +81,7 @@ def _count(reads: list, rows: np.ndarray) -> np.ndarray:
     return rows
 
 
-@pytest.mark.parametrize(
-    "kw",
-    [
-        {"holdout": True},
-        {"normalization": "none", "observables": ("variance", "distribution")},
-        {"pairing": "random", "random_state": 3},
-        {"spectrum": "correlation", "n_blocks": 5, "max_lag": 40},
-    ],
-)
+@pytest.mark.parametrize("kw", OTHER_OPTIONS)
 def test_kept_levels_equal_in_memory_for_other_options(kw, keep_two_levels):
     got, want = _run_both(_continuous(200, 1000, 4), "calcium", (40, -1), **kw)
     _assert_same(got, want)
