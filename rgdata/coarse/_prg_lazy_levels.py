@@ -42,10 +42,8 @@ import numpy as np
 
 from .._progress import progress_bar
 from ._ann import APPROX_OPTIONS
-from ._prg_kernels import proportional_rows
 from ._prg_lazy_stream import acf_pass, chunk_results
 from ._prg_levels import (
-    _PROPORTIONAL_MAX_SUM,
     LevelPass,
     _proportional,
     finish_histogram,
@@ -417,18 +415,13 @@ def _kept_proportional(kept: LazyLevel, client: Any) -> bool:
         dask.delayed(_proportional_chunk)(y.blocks[i], raw.blocks[i])
         for i in range(len(raw.chunks[0]))
     ]
-    parts = _run(client, tasks, *_LOST)
-    if max(top for top, _ in parts) >= _PROPORTIONAL_MAX_SUM:
-        return False
-    return all(ok for _, ok in parts)
+    # row-wise, with a bound on the largest sum: true of the whole iff true of every chunk
+    return all(_run(client, tasks, *_LOST))
 
 
-def _proportional_chunk(y: np.ndarray, raw: np.ndarray) -> tuple[int, bool]:
-    """A chunk's largest absolute sum and whether its rows are proportional (when it can tell)."""
-    top = max(int(raw.max()), -int(raw.min())) if raw.size else 0
-    if top >= _PROPORTIONAL_MAX_SUM:
-        return top, False
-    return top, bool(proportional_rows(np.ascontiguousarray(y), np.ascontiguousarray(raw)))
+def _proportional_chunk(y: np.ndarray, raw: np.ndarray) -> bool:
+    """:func:`~rgdata.coarse._prg_levels._proportional` of one chunk."""
+    return _proportional(np.ascontiguousarray(y), np.ascontiguousarray(raw))
 
 
 def sum_pairs(
