@@ -2,10 +2,12 @@
 
 The result's ``membership (level, unit)`` gives every unit's cluster index
 at every level (``-1``: left out). A cluster at level ``l`` is the union of
-two clusters at level ``l - 1``, so the sums are rebuilt level by level
-exactly as prg forms them (pairwise sums in its ``sum_dtype``; IEEE addition
-is commutative, so the order inside a pair does not matter), and the
-normalized variables by the same :func:`normalize_rows` kernel prg uses.
+two clusters at level ``l - 1``; its units are taken as the leaves of that
+merge tree from left to right (``members``), and the sums are rebuilt level
+by level exactly as prg forms them (pairwise sums of adjacent rows in its
+``sum_dtype``, :func:`tree_sums`; IEEE addition is commutative, so the
+order inside a pair does not matter), and the normalized variables by the
+same :func:`normalize_rows` kernel prg uses (:func:`tree_normalized`).
 A dask-backed activity is not loaded: its rows are gathered and reduced by
 tasks, block by block of whole clusters (:mod:`._levels_prg_lazy`), and
 only the level's values come back.
@@ -21,7 +23,6 @@ import xarray as xr
 from .._validation import check_option
 from .._warnings import warn_user
 from ..activity import KINDS, check_activity
-from ._levels_prg_lazy import lazy_level_values
 from ._prg_lazy_input import _check_dims, is_lazy
 from ._prg_stats import normalize_rows
 from .levels import check_level_index, check_same_time, level_attrs, unit_positions
@@ -88,14 +89,16 @@ def prg_level(
 
     order0 = np.argsort(membership[0], kind="stable")  # units in level-0 cluster order
     members = order0[:, None]
-    children = [prg_children(membership, lv) for lv in range(1, level + 1)]
-    for ch in children:
+    for lv in range(1, level + 1):
+        ch = prg_children(membership, lv)
         members = np.concatenate([members[ch[:, 0]], members[ch[:, 1]]], axis=1)
     sum_dtype = np.dtype(result.attrs.get("sum_dtype", "float64"))
     norm = str(result.attrs.get("normalization", ""))
     dtype = np.dtype(result.attrs.get("corr_dtype", "float32"))
 
     if lazy:
+        from ._levels_prg_lazy import lazy_level_values  # noqa: PLC0415 (dask: only when lazy)
+
         arr = act.data.astype(np.int8) if act.dtype == bool else act.data
         values, var0, var_k = lazy_level_values(
             arr, pos[members.ravel()], members.shape[1], variables,
@@ -109,12 +112,13 @@ def prg_level(
         if x.dtype == bool:
             x = x.view(np.int8)
         _check_variance(x[:, t0:t1], result, 0)
+        leaves = x[members.ravel()]
         if variables == "sum":
-            values = _sums(x[order0], children, sum_dtype)
+            values = tree_sums(leaves, members.shape[1], sum_dtype)
             if level:
                 _check_variance(values[:, t0:t1], result, level)
         else:
-            values = _normalized(x[order0][:, p0:p1], children, norm, dtype)
+            values = tree_normalized(leaves[:, p0:p1], members.shape[1], norm, dtype)
     if variables == "sum":
         time = act["time"].values
         samples = [0, n_time]
@@ -164,20 +168,34 @@ def prg_level(
     return values, coords, attrs, kind
 
 
-def _sums(x: np.ndarray, children: list[np.ndarray], sum_dtype: np.dtype) -> np.ndarray:
-    s = x
-    for ch in children:
-        s = s[ch[:, 0]].astype(sum_dtype) + s[ch[:, 1]].astype(sum_dtype)
+def tree_sums(block: np.ndarray, k: int, sum_dtype: np.dtype) -> np.ndarray:
+    """Sums of consecutive groups of *k* rows, pairwise as prg forms them (*k* = 1: the rows).
+
+    The rows of each group are the leaves of its cluster's merge tree from
+    left to right, so siblings are adjacent at every level:
+    ``s[2i] + s[2i + 1]`` in *sum_dtype*, lower child first, level after level.
+
+    Examples
+    --------
+    >>> tree_sums(np.arange(8).reshape(4, 2), 2, np.dtype("int64")).tolist()
+    [[2, 4], [10, 12]]
+    """
+    s = block
+    while s.shape[0] > block.shape[0] // k:
+        s = s[0::2].astype(sum_dtype) + s[1::2].astype(sum_dtype)
     return s
 
 
-def _normalized(
-    x: np.ndarray, children: list[np.ndarray], norm: str, dtype: np.dtype
-) -> np.ndarray:
-    y = np.empty(x.shape, dtype=dtype)
-    normalize_rows(x, norm, y)
-    for ch in children:
-        y_sum = y[ch[:, 0]] + y[ch[:, 1]]
+def tree_normalized(block: np.ndarray, k: int, norm: str, dtype: np.dtype) -> np.ndarray:
+    """The normalized variables of consecutive groups of *k* rows, as prg forms them.
+
+    :func:`normalize_rows` of the rows, then of every pair's sum, level after
+    level (the rows ordered as in :func:`tree_sums`).
+    """
+    y = np.empty(block.shape, dtype=dtype)
+    normalize_rows(block, norm, y)
+    while y.shape[0] > block.shape[0] // k:
+        y_sum = y[0::2] + y[1::2]
         y = np.empty(y_sum.shape, dtype=dtype)
         normalize_rows(y_sum, norm, y)
     return y

@@ -1,16 +1,15 @@
 """A PRG level rebuilt from a dask-backed activity, without loading the ``N x T`` input.
 
-:func:`rgdata.coarse._levels_prg.prg_level` holds the whole activity. Here
-the rows are gathered lazily in the order of the level's clusters, each
-cluster's ``K`` units as the leaves of its merge tree from left to right
-(``members``), so siblings are adjacent at every level below. Each block of
-whole clusters is then reduced in its task by the same operations as in
-memory: ``s[2i] + s[2i + 1]`` (lower child first, in the result's
-``sum_dtype``) level after level for the sums, and
-:func:`~rgdata.coarse._prg_stats.normalize_rows` before every sum for the
-normalized variables. The values are the in-memory ones bit for bit; only
-the level's ``N / K x T`` values come back to this process (with a
-``client``, the tasks run on its workers).
+:func:`rgdata.coarse._levels_prg.prg_level` holds the whole activity in
+memory. Here the rows are gathered lazily in the same order (each cluster's
+``K`` units as the leaves of its merge tree from left to right,
+``members``, so siblings are adjacent at every level below), and each
+block of whole clusters is reduced in its task by the same kernels
+(:func:`~rgdata.coarse._levels_prg.tree_sums`,
+:func:`~rgdata.coarse._levels_prg.tree_normalized`). The values are the
+in-memory ones bit for bit; only the level's ``N / K x T`` values come back
+to this process (computed on *client* when one is given; ``coarse_activity``
+passes none: dask's synchronous scheduler).
 
 The checks that the activity is the result's data (the mean cluster
 variance at level 0 and at the level) are dask reductions over the same
@@ -24,28 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ._prg_stats import normalize_rows
+from ._levels_prg import tree_normalized, tree_sums
 
 __all__ = ["lazy_level_values"]
-
-
-def _tree_sums(block: np.ndarray, k: int, sum_dtype: np.dtype) -> np.ndarray:
-    """Sums of consecutive groups of *k* rows, pairwise as prg forms them (*k* = 1: the rows)."""
-    s = block
-    while s.shape[0] > block.shape[0] // k:
-        s = s[0::2].astype(sum_dtype) + s[1::2].astype(sum_dtype)
-    return s
-
-
-def _tree_normalized(block: np.ndarray, k: int, norm: str, dtype: np.dtype) -> np.ndarray:
-    """The normalized variables of consecutive groups of *k* rows, as prg forms them."""
-    y = np.empty(block.shape, dtype=dtype)
-    normalize_rows(block, norm, y)
-    while y.shape[0] > block.shape[0] // k:
-        y_sum = y[0::2] + y[1::2]
-        y = np.empty(y_sum.shape, dtype=dtype)
-        normalize_rows(y_sum, norm, y)
-    return y
 
 
 def _mean_variance(x: Any) -> Any:
@@ -112,13 +92,13 @@ def lazy_level_values(
     if variables == "sum":
         out = np.dtype(sum_dtype) if k > 1 else x.dtype
         values = gathered.map_blocks(
-            _tree_sums, k, np.dtype(sum_dtype), dtype=out, chunks=out_chunks
+            tree_sums, k, np.dtype(sum_dtype), dtype=out, chunks=out_chunks
         )
         var_level = _mean_variance(values[:, t0:t1]) if k > 1 else dask.delayed(float("nan"))
     else:
         p0, p1 = paired
         values = gathered[:, p0:p1].map_blocks(
-            _tree_normalized,
+            tree_normalized,
             k,
             norm,
             np.dtype(dtype),
