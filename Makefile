@@ -33,8 +33,13 @@ report: $(STAMP)
 docs: $(STAMP)
 	RGDATA_DOCS_EXECUTE=cache $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
+# the fast suite runs in TEST_WORKERS processes (pytest-xdist; CI's machine has 2 cores),
+# a test file per process so module fixtures (a LocalCluster, fitted models) are built once
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile
+
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow" -q $(XDIST)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow -q
@@ -49,7 +54,7 @@ test-latest:
 	$(PYTHON) -m venv .venv-latest
 	$(UNPINNED) .venv-latest/bin/python -m pip install --upgrade pip
 	$(UNPINNED) .venv-latest/bin/python -m pip install --upgrade --upgrade-strategy eager -e ".[dev]"
-	.venv-latest/bin/python -m pytest -m "not slow" -q
+	.venv-latest/bin/python -m pytest -m "not slow" -q $(XDIST)
 
 # rewrite constraints.txt from a fresh install of the newest allowed versions; run
 # `make test-latest` first, and commit the new file only if that passes
