@@ -23,9 +23,10 @@ only changes how long a call takes:
 * :func:`fit_threads` / :func:`idle_threads`, for fits that call many short
   parallel kernels (every step of an inner optimiser, where timing each call
   would cost more than it saves): as many threads as there are idle cores
-  (the available cores minus the 1-minute load average, rounded), at least
-  one. On the 2-core development machine under a load of 4, a 50-unit
-  maximum-entropy fit took 2.3-2.7x longer with 2 threads than with 1.
+  (the available cores minus the smaller of the 1-minute load average and
+  the runnable tasks seen in a few snapshots, rounded), at least one. On the
+  2-core development machine under a load of 4, a 50-unit maximum-entropy fit
+  took 2.3-2.7x longer with 2 threads than with 1.
 * :func:`chunk_threads` / :func:`map_chunks`, for a few large calls (PRG's
   per-level kernels, each run once or twice per level: too few calls to time
   both modes): the work is cut into many chunks that Python threads take one
@@ -49,6 +50,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import numba
+import numpy as np
 
 __all__ = [
     "EXPLORE_FRACTION",
@@ -99,12 +101,36 @@ def free_cores_now() -> int | None:
     >>> free is None or 0 <= free < available_cores()
     True
     """
-    try:
-        with open(LOADAVG_PATH, encoding="ascii") as f:
-            running = int(f.read().split()[3].split("/")[0])
-    except (OSError, ValueError, IndexError):
+    running = _running_now()
+    if running is None:
         return None
     return max(0, available_cores() - max(running, 1))
+
+
+def _running_now() -> int | None:
+    """Runnable tasks on the machine now, the caller included (``/proc/loadavg``); or None."""
+    try:
+        with open(LOADAVG_PATH, encoding="ascii") as f:
+            return int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+#: snapshots of the runnable count taken by :func:`idle_threads`, and the pause between them
+IDLE_SNAPSHOTS, IDLE_SNAPSHOT_PAUSE = 9, 0.005
+
+
+def _others_running() -> float | None:
+    """Median over :data:`IDLE_SNAPSHOTS` snapshots of the runnable tasks besides the caller."""
+    counts = []
+    for k in range(IDLE_SNAPSHOTS):
+        running = _running_now()
+        if running is None:
+            return None
+        counts.append(max(running, 1) - 1)
+        if k + 1 < IDLE_SNAPSHOTS:
+            time.sleep(IDLE_SNAPSHOT_PAUSE)
+    return float(np.median(counts))
 
 
 def idle_threads(max_threads: int | None = None) -> int:
@@ -118,9 +144,15 @@ def idle_threads(max_threads: int | None = None) -> int:
     Returns
     -------
     int
-        ``round(cores - load)`` clipped to ``[1, max_threads]``, with *cores*
-        from :func:`available_cores` and *load* the 1-minute load average;
-        *max_threads* where the load average is not available.
+        ``round(cores - busy)`` clipped to ``[1, max_threads]``, with *cores*
+        from :func:`available_cores` and *busy* the smaller of the 1-minute
+        load average and the median number of other runnable tasks over
+        :data:`IDLE_SNAPSHOTS` snapshots 5 ms apart (:func:`free_cores_now`'s
+        count). The load average alone remembers the caller's own work of
+        the last minute (a PRG run just before a fit made the 160-unit
+        hierarchical fit run on one of two cores) and cores freed a moment
+        ago; the snapshots alone miss work that pauses. *max_threads* where
+        neither is available.
 
     Examples
     --------
@@ -131,8 +163,12 @@ def idle_threads(max_threads: int | None = None) -> int:
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # not available on this platform
+        load = None
+    others = _others_running()
+    if load is None and others is None:
         return max(1, top)
-    return int(min(top, max(1, round(available_cores() - load))))
+    busy = min(x for x in (load, others) if x is not None)
+    return int(min(top, max(1, round(available_cores() - busy))))
 
 
 #: marks the threads of a multi-threaded :func:`map_chunks` while they run chunks

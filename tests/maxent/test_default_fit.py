@@ -174,17 +174,25 @@ def test_pseudolikelihood_start_stops_within_its_gradient_tolerance():
 
 
 def test_idle_threads_follow_the_load(monkeypatch):
-    monkeypatch.setattr(_threads.os, "getloadavg", lambda: (50.0, 0.0, 0.0))
-    assert _threads.idle_threads(8) == 1
-    monkeypatch.setattr(_threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    running = iter([1, 3, 3, 3, 9, 3, 3, 1, 3] * 2)  # the caller and two others, mostly
+    monkeypatch.setattr(_threads, "_running_now", lambda: next(running))
+    monkeypatch.setattr(_threads, "IDLE_SNAPSHOT_PAUSE", 0.0)
     monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
-    assert _threads.idle_threads(8) == 3
+    monkeypatch.setattr(_threads.os, "getloadavg", lambda: (50.0, 0.0, 0.0))
+    assert _threads.idle_threads(8) == 1  # busy now and over the last minute
+    monkeypatch.setattr(_threads, "_running_now", lambda: 1)  # only the caller now
+    assert _threads.idle_threads(8) == 3  # the last minute's load was its own, or is gone
+    monkeypatch.setattr(_threads, "_running_now", lambda: 3)
+    monkeypatch.setattr(_threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert _threads.idle_threads(8) == 3  # two runnable now, but not over the last minute
     assert _threads.idle_threads(2) == 2
 
     def unavailable():
         raise OSError("no load average")
 
     monkeypatch.setattr(_threads.os, "getloadavg", unavailable)
+    assert _threads.idle_threads(8) == 1  # the snapshots alone
+    monkeypatch.setattr(_threads, "_running_now", lambda: None)
     assert _threads.idle_threads(4) == 4
     previous = numba.get_num_threads()
     with _threads.fit_threads() as used:
