@@ -18,7 +18,7 @@ from .._validation import check_array, check_binary, check_int, check_random_sta
 from .._warnings import warn_user
 from . import _hierarchy_binary as hb
 from ._hierarchy_engines import check_feasible, count_engine, enumeration_engine
-from ._hierarchy_mc_errors import MAX_ERROR_STATS, block_statistics, interior, linear_jackknife
+from ._hierarchy_mc_errors import block_statistics, interior, linear_jackknife
 from ._hierarchy_mc_fit import MIN_SAMPLES, monte_carlo_engine
 from ._mismatch import families_dataset
 from .hierarchy_gaussian import gaussian_couplings, gaussian_entropies, gaussian_hierarchy
@@ -235,15 +235,19 @@ class FitEngines:
     def _linear_errors(self, x, n_blocks, out, constraints, free):
         """Errors of the Monte Carlo fit: the linearized block jackknife (``beta_err_``, cov).
 
-        NaN (and no covariance) where the response matrix was not formed (more than
-        ``MAX_ERROR_STATS`` statistics) or is singular; ``inf`` where not *free* (at the
-        bound, or a statistic on the edge of its range, whose multiplier is infinite).
+        NaN (and no covariance) where the response matrix was not formed (it does
+        not fit in memory, :func:`._hierarchy_mc_errors.memory_refusal`) or is
+        singular; ``inf`` where not *free* (at the bound, or a statistic on the
+        edge of its range, whose multiplier is infinite).
         """
         p = out["beta"].size
-        if out["response"] is None:
-            self.error_method_ = (
-                f"not computed: {p} statistics, more than the {MAX_ERROR_STATS} whose "
-                "response matrix is formed"
+        response = out.pop("response")
+        if response is None:
+            self.error_method_ = out.get("error_refusal") or "not computed: no response matrix"
+            warn_user(
+                f"the Monte Carlo fit's errors were not computed ({self.error_method_}): "
+                "beta_err_ is NaN",
+                UserWarning,
             )
             return np.full(p, np.nan), None
         t = x.shape[1]
@@ -252,7 +256,8 @@ class FitEngines:
         c = c_data if constraints is None else constraints
         loo = (c_data * t - block_sums) / (t - sizes)[:, None] - c_data + c
         try:
-            reps = linear_jackknife(out["response"], out["beta"], c, loo, free)
+            reps = linear_jackknife(response, out["beta"], c, loo, free, overwrite=True)
+            del response
         except np.linalg.LinAlgError:
             self.error_method_ = "not computed: the response matrix is singular"
             warn_user(

@@ -45,37 +45,31 @@ errors are ``inf``.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
+from scipy.linalg import lapack
 
 from ._hierarchy_mc import MAX_CHECK_UNITS, PairTree, exact_tree_probabilities
+from ._moment_sums import active_statistics, mirror_upper, moment_sums
 
 __all__ = [
     "response_matrix",
     "linear_jackknife",
     "block_statistics",
     "interior",
-    "MAX_ERROR_STATS",
+    "memory_refusal",
+    "response_bytes",
+    "response_operations",
+    "MAX_RESPONSE_OPERATIONS",
 ]
 
-#: largest number of statistics whose response matrix is formed (P^2 float64: 35 MB at 2,080,
-#: 64 units; the Monte Carlo estimate costs n_samples * P^2 multiply-adds)
-MAX_ERROR_STATS = 2_080
+#: most multiply-adds spent forming a response matrix from samples (minutes on one core; the
+#: converged 160-unit retina fit needs about 1e10, a model that jumped into states with half
+#: of its units active 1e13)
+MAX_RESPONSE_OPERATIONS = 5e11
 #: relative step of the central differences of the count potentials
 _STEP = 1e-5
 #: samples per chunk when the per-sample statistics are formed
 _CHUNK_VALUES = 2**23
-
-
-def _block_matrix(pair_tree: PairTree) -> np.ndarray:
-    """``B`` (n_tree, P): the tree-local multipliers as a linear map of all-pairs ``beta``."""
-    n, ok = pair_tree.n, pair_tree._ok
-    n_tree = len(pair_tree.count_tree.labels)
-    p = n + n * (n - 1) // 2
-    b = np.zeros((n_tree, p))
-    b[np.arange(n), np.arange(n)] = 1.0
-    cols = n + np.flatnonzero(ok)
-    labels = pair_tree.pair_label[ok]
-    b[labels, cols] = 1.0 / pair_tree._block[labels]
-    return b
 
 
 def _potential_derivatives(pair_tree: PairTree, beta: np.ndarray, cum: np.ndarray):
@@ -93,25 +87,81 @@ def _potential_derivatives(pair_tree: PairTree, beta: np.ndarray, cum: np.ndarra
     return out
 
 
-def _features(pair_tree: PairTree, cum: np.ndarray, x: np.ndarray, dU: list) -> np.ndarray:
-    """``(f, phi)`` of configurations *x* ``(S, n)``: statistics and tree score features."""
+def _tree_features(
+    pair_tree: PairTree, cum: np.ndarray, x: np.ndarray, ptr: np.ndarray, idx: np.ndarray, dU: list
+) -> np.ndarray:
+    """``phi`` ``(S, n_tree)`` of configurations *x* ``(S, n)``: the tree score features.
+
+    *ptr*, *idx* are the configurations' non-zero statistics
+    (:func:`._moment_sums.active_statistics`); the block sums ``Y_t`` of the
+    sibling pairs are added from them.
+    """
     n = pair_tree.n
-    iu = np.triu_indices(n, 1)
-    xf = x.astype(float)
-    f = np.concatenate([xf, xf[:, iu[0]] * xf[:, iu[1]]], axis=1)
     n_tree = len(pair_tree.count_tree.labels)
-    phi = np.zeros((x.shape[0], n_tree))
     ok = pair_tree._ok
     cum_t = pair_tree.tree_weights(cum)
-    coef = 1.0 / cum_t[0] - 1.0 / cum_t[pair_tree.pair_level[ok] - 1]
-    pair_cols = np.flatnonzero(ok)
-    y_block = np.zeros((len(pair_cols), n_tree))
-    y_block[np.arange(len(pair_cols)), pair_tree.pair_label[ok]] = coef
-    phi += f[:, n + pair_cols] @ y_block
+    label = np.full(n + ok.size, -1, np.int64)
+    label[n:][ok] = pair_tree.pair_label[ok]
+    coef = np.zeros(n + ok.size)
+    coef[n:][ok] = 1.0 / cum_t[0] - 1.0 / cum_t[pair_tree.pair_level[ok] - 1]
+    rows = np.repeat(np.arange(x.shape[0]), np.diff(ptr))
+    lab = label[idx]
+    keep = lab >= 0
+    flat = rows[keep] * n_tree + lab[keep]
+    phi = np.bincount(flat, weights=coef[idx[keep]], minlength=x.shape[0] * n_tree)
+    phi = phi.reshape(x.shape[0], n_tree)
     counts = pair_tree.counts(x)
     for t, lev, v, d in dU:
         phi[:, t] += d[counts[lev][:, v]]
-    return f, phi
+    return phi
+
+
+def response_bytes(n_stats: int) -> int:
+    """Memory the errors of *n_stats* statistics need: the response matrix, its factorised
+    copy and the multipliers' covariance, ``3 * 8 * P^2`` bytes (4.0 GB at 12,880, 160 units).
+
+    Examples
+    --------
+    >>> response_bytes(2_080) / 2**20  # 64 units
+    99.0234375
+    """
+    return 3 * 8 * n_stats * n_stats
+
+
+def response_operations(samples: np.ndarray, n_tree: int) -> float:
+    """Multiply-adds of :func:`response_matrix` from 0/1 *samples* ``(S, n)``.
+
+    A sample with ``k`` active units has ``nnz = k + k (k - 1) / 2`` non-zero
+    statistics and costs ``nnz^2 / 2 + n_tree nnz`` (:mod:`._moment_sums`).
+
+    Examples
+    --------
+    >>> response_operations(np.array([[1, 1, 0], [0, 0, 0]], np.int8), 4)
+    16.5
+    """
+    k = np.count_nonzero(samples, axis=1).astype(float)
+    nnz = k + k * (k - 1.0) / 2.0
+    return float(np.sum(nnz * nnz / 2.0 + n_tree * nnz))
+
+
+def memory_refusal(n_stats: int) -> str | None:
+    """Why the errors of *n_stats* statistics are not computed, or None where they fit.
+
+    They are refused when :func:`response_bytes` exceeds the memory available
+    now (:func:`rgdata.coarse._memory.available_memory`; unknown counts as
+    enough).
+    """
+    from ..coarse import _memory
+
+    need = response_bytes(n_stats)
+    avail = _memory.available_memory()
+    if avail is None or need <= avail:
+        return None
+    return (
+        f"not computed: the response matrix of {n_stats} statistics, its factorisation and "
+        f"the covariance need {need / 2**30:.1f} GiB, more than the {avail / 2**30:.1f} GiB "
+        "available"
+    )
 
 
 def response_matrix(
@@ -125,7 +175,9 @@ def response_matrix(
 
     Exact (all ``2^n`` configurations) when *samples* is None; otherwise from
     the 0/1 configurations *samples* ``(S, n)`` of the model at *beta*.
-    Enumeration is refused above *max_units* units.
+    Enumeration is refused above *max_units* units. The moments of the
+    statistics are summed from each configuration's active units
+    (:mod:`._moment_sums`), in a fixed order.
     """
     cum = np.asarray(cum, dtype=float)
     dU = _potential_derivatives(pair_tree, beta, cum)
@@ -137,21 +189,47 @@ def response_matrix(
     n = pair_tree.n
     p = n + n * (n - 1) // 2
     n_tree = len(pair_tree.count_tree.labels)
-    e_f, e_phi = np.zeros(p), np.zeros(n_tree)
-    e_ff, e_fphi = np.zeros((p, p)), np.zeros((p, n_tree))
-    step = max(1, _CHUNK_VALUES // (p + n_tree))
+    sums = (np.zeros(p), np.zeros((p, p)), np.zeros((p, n_tree)))
+    e_phi = np.zeros(n_tree)
+    step = max(1, _CHUNK_VALUES // max(n_tree, n))
     for lo in range(0, configs.shape[0], step):
-        f, phi = _features(pair_tree, cum, configs[lo : lo + step], dU)
+        x = configs[lo : lo + step]
         w = weights[lo : lo + step]
-        fw = f * w[:, None]
-        e_f += fw.sum(0)
+        ptr, idx = active_statistics(x)
+        phi = _tree_features(pair_tree, cum, x, ptr, idx, dU)
         e_phi += w @ phi
-        e_ff += fw.T @ f
-        e_fphi += fw.T @ phi
-    cov_ff = e_ff - np.outer(e_f, e_f)
-    cov_fphi = e_fphi - np.outer(e_f, e_phi)
+        moment_sums(ptr, idx, w, phi, sums)
+    e_f, e_ff, e_fphi = sums
     cum_t = pair_tree.tree_weights(cum)
-    return -cov_ff / cum_t[0] + cov_fphi @ _block_matrix(pair_tree)
+    label, scale = _block_columns(pair_tree)
+    return _response_in_place(mirror_upper(e_ff), e_f, e_fphi, e_phi, label, scale, cum_t[0])
+
+
+def _block_columns(pair_tree: PairTree) -> tuple[np.ndarray, np.ndarray]:
+    """``B`` (``beta_T = B beta``, the tree-local multipliers as a linear map of all-pairs
+    ``beta``) by columns: the one tree row of each column (-1: none) and its value."""
+    n, ok = pair_tree.n, pair_tree._ok
+    label = np.full(n + ok.size, -1, np.int64)
+    scale = np.zeros(n + ok.size)
+    label[:n] = np.arange(n)
+    scale[:n] = 1.0
+    label[n:][ok] = pair_tree.pair_label[ok]
+    scale[n:][ok] = 1.0 / pair_tree._block[pair_tree.pair_label[ok]]
+    return label, scale
+
+
+@njit(cache=True, parallel=True)
+def _response_in_place(e_ff, e_f, e_fphi, e_phi, label, scale, w1):
+    """``-Cov(f, f) / W_1 + Cov(f, phi) B`` written over the second moments *e_ff*."""
+    p_stats = e_f.size
+    for p in prange(p_stats):
+        for q in range(p_stats):
+            v = -(e_ff[p, q] - e_f[p] * e_f[q]) / w1
+            t = label[q]
+            if t >= 0:
+                v += (e_fphi[p, t] - e_f[p] * e_phi[t]) * scale[q]
+            e_ff[p, q] = v
+    return e_ff
 
 
 def block_statistics(x: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np.ndarray]:
@@ -167,18 +245,43 @@ def block_statistics(x: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np.ndarr
 
 
 def linear_jackknife(
-    m: np.ndarray, beta: np.ndarray, c: np.ndarray, loo: np.ndarray, free: np.ndarray
+    m: np.ndarray,
+    beta: np.ndarray,
+    c: np.ndarray,
+    loo: np.ndarray,
+    free: np.ndarray,
+    overwrite: bool = False,
 ) -> np.ndarray:
     """Replicates ``beta + M^-1 (c_b - c)`` ``(B, P)``; multipliers not *free* stay at *beta*.
 
-    Only the free multipliers and their statistics enter the solve; a
-    singular response matrix (a direction the model cannot move) raises
-    :class:`numpy.linalg.LinAlgError`.
+    Only the free multipliers and their statistics enter the solve (LU with
+    partial pivoting, LAPACK ``getrf``/``getrs``); with *overwrite* the
+    factorisation may be written over *m* (no copy of a ``(P, P)`` matrix
+    when every multiplier is free). A singular response matrix (a direction
+    the model cannot move) raises :class:`numpy.linalg.LinAlgError`.
+
+    Examples
+    --------
+    >>> m = np.array([[-2.0, 0.0], [0.0, -4.0]])
+    >>> linear_jackknife(m, np.zeros(2), np.zeros(2), np.array([[2.0, 4.0]]),
+    ...                  np.array([True, True])).tolist()
+    [[-1.0, -1.0]]
     """
     reps = np.tile(beta, (loo.shape[0], 1))
-    sub = np.ix_(free, free)
-    delta = np.linalg.solve(m[sub], (loo[:, free] - c[free]).T).T
-    reps[:, free] += delta
+    if free.all():
+        sub = m if overwrite else m.copy()
+    else:
+        sub = m[np.ix_(free, free)]
+    sub = np.ascontiguousarray(sub, dtype=np.float64)
+    # sub.T is sub's Fortran-ordered view: factor it in place and solve with the transpose
+    lu, piv, info = lapack.dgetrf(sub.T, overwrite_a=1)
+    if info > 0:
+        raise np.linalg.LinAlgError("singular response matrix")
+    rhs = np.asfortranarray((loo[:, free] - c[free]).T)
+    delta, info = lapack.dgetrs(lu, piv, rhs, trans=1)
+    if info != 0:  # pragma: no cover - only for invalid arguments
+        raise np.linalg.LinAlgError(f"LAPACK getrs failed (info {info})")
+    reps[:, free] += delta.T
     return reps
 
 

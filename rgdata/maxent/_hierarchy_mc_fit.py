@@ -28,7 +28,12 @@ from scipy.optimize import minimize
 from .._threads import fit_threads
 from . import _hierarchy_counts as hc
 from ._hierarchy_mc import MAX_CHECK_UNITS, PairTree, TreeChains, exact_tree_stats
-from ._hierarchy_mc_errors import MAX_ERROR_STATS, response_matrix
+from ._hierarchy_mc_errors import (
+    MAX_RESPONSE_OPERATIONS,
+    memory_refusal,
+    response_matrix,
+    response_operations,
+)
 from ._hierarchy_mc_tilt import CountTilt
 from ._learn import FitProblem, Schedule
 from ._learn_boltzmann import learn
@@ -72,8 +77,9 @@ def monte_carlo_engine(
     ``n_samples``, ``exact`` (True where the sampled model is the exact
     multilevel optimum: flat weights or tree-local ``beta``), ``response`` (the
     response matrix ``d E f / d beta`` at ``beta`` for the errors,
-    :mod:`._hierarchy_mc_errors`; None above ``MAX_ERROR_STATS`` statistics) and
-    ``error_samples`` (its Monte Carlo samples; 0 where enumerated).
+    :mod:`._hierarchy_mc_errors`; None where it does not fit in memory),
+    ``error_samples`` (its Monte Carlo samples; 0 where enumerated) and
+    ``error_refusal`` (why there is no response matrix, else None).
     """
     if tree.kind != "partition":
         raise ValueError(
@@ -143,7 +149,7 @@ def monte_carlo_engine(
                 h, J = out.theta[:n], _unpack_pairs(out.theta, n)
                 model, per_chain, used = chains.stats_vectors(h, J, None, "01", False, cap)
                 mis = measure(model, per_chain, stats, "01", False, used)
-            response, n_error = _response(pair_tree, beta, cum, chains, out.theta)
+            response, n_error, refusal = _response(pair_tree, beta, cum, chains, out.theta)
         # the learner's verdict, as PairwiseMaxEnt reports it; when its last measurement was
         # not at the final beta, ``mis`` is a new one, which on a borderline fit may differ
         converged = bool(out.converged)
@@ -161,6 +167,7 @@ def monte_carlo_engine(
             "exact": bool(np.allclose(cum, cum[0]) or _tree_local(pair_tree, beta)),
             "response": response,
             "error_samples": n_error,
+            "error_refusal": refusal,
         }
 
     return {"labels": labels, "fit": fit, "pair_tree": pair_tree}
@@ -176,16 +183,27 @@ def error_samples(n_stats: int) -> int:
 
 
 def _response(pair_tree: PairTree, beta, cum, chains: TreeChains, theta):
-    """The response matrix at *beta* and its Monte Carlo samples (0: enumerated, up to 16
-    units); None above ``MAX_ERROR_STATS`` statistics."""
+    """The response matrix at *beta*, its Monte Carlo samples (0: enumerated, up to 16
+    units) and None; None, 0 and the reason where it does not fit in memory or would
+    cost more than ``MAX_RESPONSE_OPERATIONS`` (a model in high-activity states)."""
     n = pair_tree.n
     n_stats = n + n * (n - 1) // 2
-    if n_stats > MAX_ERROR_STATS:
-        return None, 0
+    refusal = memory_refusal(n_stats)
+    if refusal is not None:
+        return None, 0, refusal
     if n <= MAX_CHECK_UNITS:
-        return response_matrix(pair_tree, beta, cum), 0
+        return response_matrix(pair_tree, beta, cum), 0, None
     x = chains.samples(theta[:n], _unpack_pairs(theta, n), None, "01", error_samples(n_stats))
-    return response_matrix(pair_tree, beta, cum, x), x.shape[0]
+    ops = response_operations(x, len(pair_tree.count_tree.labels))
+    if ops > MAX_RESPONSE_OPERATIONS:
+        mean_active = float(np.count_nonzero(x, axis=1).mean())
+        why = (
+            f"not computed: the fitted model's samples have {mean_active:.1f} active units on "
+            f"average, and its response matrix would cost {ops:.2g} multiply-adds (more than "
+            f"{MAX_RESPONSE_OPERATIONS:.0e})"
+        )
+        return None, 0, why
+    return response_matrix(pair_tree, beta, cum, x), x.shape[0], None
 
 
 def _unpack_pairs(theta: np.ndarray, n: int) -> np.ndarray:

@@ -151,8 +151,9 @@ class HierarchicalMaxEntFit(FitEngines, Estimator):
         (as ``PairwiseMaxEnt``). Its errors are the linearized block
         jackknife ``beta + M^-1 (c_b - c)`` through the sampled model's
         response matrix ``M = dE f / d beta`` (enumerated up to 16 units,
-        from Monte Carlo samples above; not computed, NaN, above 2,080
-        statistics: 64 units); the couplings and entropies of levels above 1
+        from Monte Carlo samples above; it needs ``24 P^2`` bytes, 4 GB for
+        160 units, and where that exceeds the memory available the errors are
+        NaN with a warning); the couplings and entropies of levels above 1
         are NaN. ``converged_`` is
         the learner's verdict; ``residual_``, ``residual_rms_`` and
         ``model_statistics_`` come from the last measurement at ``beta_``

@@ -115,14 +115,14 @@ def test_edge_statistics_get_infinite_errors_and_a_warning():
     assert np.all(np.isfinite(np.delete(fit.beta_err_, 8)))
 
 
-def test_errors_not_computed_above_the_size_limit(monkeypatch):
-    monkeypatch.setattr(me, "MAX_ERROR_STATS", 10)
-    monkeypatch.setattr("rgdata.maxent._hierarchy_mc_fit.MAX_ERROR_STATS", 10)
+def test_errors_not_computed_where_they_do_not_fit_in_memory(monkeypatch):
+    monkeypatch.setattr("rgdata.coarse._memory.available_memory", lambda: 1_000)
     x = grouped_data(8, 5_000, 0)
     fit = HierarchicalMaxEntFit([1.0, 1.0, 1.0], engine="monte_carlo", random_state=0, tol=0.5)
-    fit.fit(spikes(x), tree=TREE8)
+    with pytest.warns(UserWarning, match="errors were not computed"):
+        fit.fit(spikes(x), tree=TREE8)
     assert np.all(np.isnan(fit.beta_err_)) and fit.beta_cov_ is None
-    assert fit.error_method_.startswith("not computed: 36 statistics")
+    assert fit.error_method_.startswith("not computed: the response matrix of 36 statistics")
 
 
 def test_interior_of_the_statistics():
@@ -167,3 +167,15 @@ def test_planted_multipliers_within_their_errors(seed):
     z = (fit.beta_ - truth) / fit.beta_err_
     assert np.mean(z**2) < 1.6
     assert np.mean(np.abs(z) < 1.96) > 0.87
+
+
+def test_errors_not_computed_where_the_response_would_cost_too_much(monkeypatch):
+    """A model whose samples are too dense to sum (here: any) gets NaN errors and says why."""
+    monkeypatch.setattr("rgdata.maxent._hierarchy_mc_fit.MAX_RESPONSE_OPERATIONS", 10.0)
+    x = grouped_data(18, 5_000, 0)
+    fit = HierarchicalMaxEntFit([1.0, 1.0, 1.0], engine="monte_carlo", random_state=0, tol=0.5)
+    with pytest.warns(UserWarning, match="errors were not computed"):
+        fit.fit(spikes(x), tree=block_tree((18,), 3, 3))
+    assert np.all(np.isnan(fit.beta_err_)) and fit.beta_cov_ is None
+    assert fit.error_method_.startswith("not computed: the fitted model's samples have")
+    assert "multiply-adds" in fit.error_method_
