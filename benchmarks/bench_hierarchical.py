@@ -178,21 +178,24 @@ def all_pairs(quick: bool, units: int = 32) -> None:
         f"{fit.residual_:.3g} (allowance {fit.mc_allowance_:.2g}), rms {fit.residual_rms_:.2g}; "
         f"{fit.n_iter_} iterations, {fit.n_mc_samples_:.3g} samples"
     )
+    finite = np.isfinite(fit.beta_err_)
+    errors = (
+        f"    errors: {fit.error_method_}; median beta_err "
+        f"{np.median(fit.beta_err_[finite]) if finite.any() else np.nan:.3g}, "
+        f"{int(np.sum(~finite))} not finite"
+    )
     if n > 32 and not quick:
         print(f"binary all pairs N={n} ({len(w)} lv)     {ours:10.1f} s")
         print(summary)
         print("    history " + " ".join(f"{z:.3g}" for z in fit.history_))
+        print(errors)
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         base, flat = timed(lambda: PairwiseMaxEnt(random_state=0).fit(act))
     ratio_line(f"binary all pairs N={n} ({len(w)} lv)", ours, base, "flat PairwiseMaxEnt")
     print(f"{summary}; flat fit converged {flat.converged_}, residual {flat.residual_:.3g}")
-    finite = np.isfinite(fit.beta_err_)
-    print(
-        f"    errors: {fit.error_method_}; median beta_err {np.median(fit.beta_err_[finite]):.3g}, "
-        f"{int(np.sum(~finite))} not finite"
-    )
+    print(errors)
 
 
 def errors_only() -> None:
