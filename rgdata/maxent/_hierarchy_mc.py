@@ -142,14 +142,16 @@ class PairTree:
     def counts(self, x: np.ndarray) -> list[np.ndarray]:
         """Per coarser level, the active units of every variable in configurations *x*.
 
-        *x* is ``(S, n)`` 0/1; returns one ``(S, n_variables)`` int64 array per level.
+        *x* is ``(S, n)`` 0/1; returns one ``(S, n_variables)`` int64 array per level
+        (a product with each level's 0/1 membership matrix: integer sums, exact in
+        float64 whatever the BLAS kernel).
         """
         out = []
-        xi = np.asarray(x).astype(np.int64)
+        xf = np.asarray(x, dtype=np.float64)
         for anc in self.ancestors:
-            c = np.zeros((xi.shape[0], int(anc.max()) + 1), np.int64)
-            np.add.at(c.T, anc, xi.T)
-            out.append(c)
+            member = np.zeros((anc.size, int(anc.max()) + 1))
+            member[np.arange(anc.size), anc] = 1.0
+            out.append((xf @ member).astype(np.int64))
         return out
 
     def tree_beta(self, beta: np.ndarray) -> np.ndarray:

@@ -72,10 +72,17 @@ _STEP = 1e-5
 _CHUNK_VALUES = 2**23
 
 
-def _potential_derivatives(pair_tree: PairTree, beta: np.ndarray, cum: np.ndarray):
-    """``(t, level, variable, dU/dbeta_T,t over counts)`` for every non-zero derivative."""
+def _potential_derivatives(pair_tree: PairTree, beta: np.ndarray, cum: np.ndarray) -> tuple:
+    """Non-zero derivatives ``dU_v(count) / d beta_T,t``, grouped by coarse variable.
+
+    Returns ``(groups, ptr, ts, table)``: ``groups`` the ``(level, variable)``
+    pairs whose potential depends on some tree multiplier; group ``g`` has
+    the multipliers ``ts[ptr[g]:ptr[g + 1]]`` and ``table[count, k]`` the
+    derivative of its potential at ``count`` with respect to ``ts[k]``
+    (columns ``ptr[g]`` to ``ptr[g + 1]``; rows past the variable's size are 0).
+    """
     bt = pair_tree.tree_beta(beta)
-    out = []
+    found: dict[tuple[int, int], tuple[list, list]] = {}
     for t in range(bt.size):
         h = _STEP * max(1.0, abs(bt[t]))
         up, down = bt.copy(), bt.copy()
@@ -83,36 +90,60 @@ def _potential_derivatives(pair_tree: PairTree, beta: np.ndarray, cum: np.ndarra
         down[t] -= h
         d = (pair_tree.potentials(up, cum) - pair_tree.potentials(down, cum)) / (2.0 * h)
         for lev, v in zip(*np.nonzero(np.any(d != 0.0, axis=2)), strict=True):
-            out.append((t, int(lev), int(v), d[lev, v]))
-    return out
+            ts, cols = found.setdefault((int(lev), int(v)), ([], []))
+            ts.append(t)
+            cols.append(d[lev, v])
+    groups = list(found)
+    sizes = [len(found[g][0]) for g in groups]
+    ptr = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
+    ts = np.array([t for g in groups for t in found[g][0]], dtype=np.int64)
+    n_counts = pair_tree.max_size + 2
+    table = np.zeros((n_counts, int(ptr[-1])))
+    for g, key in enumerate(groups):
+        table[:, ptr[g] : ptr[g + 1]] = np.stack(found[key][1], axis=1)
+    return groups, ptr, ts, table
 
 
 def _tree_features(
-    pair_tree: PairTree, cum: np.ndarray, x: np.ndarray, ptr: np.ndarray, idx: np.ndarray, dU: list
+    pair_tree: PairTree, cum: np.ndarray, x: np.ndarray, ptr: np.ndarray, idx: np.ndarray, dU
 ) -> np.ndarray:
     """``phi`` ``(S, n_tree)`` of configurations *x* ``(S, n)``: the tree score features.
 
     *ptr*, *idx* are the configurations' non-zero statistics
-    (:func:`._moment_sums.active_statistics`); the block sums ``Y_t`` of the
-    sibling pairs are added from them.
+    (:func:`._moment_sums.active_statistics`), from which the block sums
+    ``Y_t`` of the sibling pairs are added; *dU* is
+    :func:`_potential_derivatives`.
     """
     n = pair_tree.n
-    n_tree = len(pair_tree.count_tree.labels)
     ok = pair_tree._ok
     cum_t = pair_tree.tree_weights(cum)
     label = np.full(n + ok.size, -1, np.int64)
     label[n:][ok] = pair_tree.pair_label[ok]
     coef = np.zeros(n + ok.size)
     coef[n:][ok] = 1.0 / cum_t[0] - 1.0 / cum_t[pair_tree.pair_level[ok] - 1]
-    rows = np.repeat(np.arange(x.shape[0]), np.diff(ptr))
-    lab = label[idx]
-    keep = lab >= 0
-    flat = rows[keep] * n_tree + lab[keep]
-    phi = np.bincount(flat, weights=coef[idx[keep]], minlength=x.shape[0] * n_tree)
-    phi = phi.reshape(x.shape[0], n_tree)
+    groups, g_ptr, g_ts, g_table = dU
     counts = pair_tree.counts(x)
-    for t, lev, v, d in dU:
-        phi[:, t] += d[counts[lev][:, v]]
+    g_counts = np.empty((x.shape[0], len(groups)), np.int64)
+    for g, (lev, v) in enumerate(groups):
+        g_counts[:, g] = counts[lev][:, v]
+    n_tree = len(pair_tree.count_tree.labels)
+    return _features_kernel(ptr, idx, label, coef, g_counts, g_ptr, g_ts, g_table, n_tree)
+
+
+@njit(cache=True, parallel=True)
+def _features_kernel(ptr, idx, label, coef, g_counts, g_ptr, g_ts, g_table, n_tree):
+    """Per sample: the sibling-pair block sums, then each group's potential derivatives."""
+    n_samples = ptr.size - 1
+    phi = np.zeros((n_samples, n_tree))
+    for s in prange(n_samples):
+        for pos in range(ptr[s], ptr[s + 1]):
+            t = label[idx[pos]]
+            if t >= 0:
+                phi[s, t] += coef[idx[pos]]
+        for g in range(g_counts.shape[1]):
+            c = g_counts[s, g]
+            for k in range(g_ptr[g], g_ptr[g + 1]):
+                phi[s, g_ts[k]] += g_table[c, k]
     return phi
 
 

@@ -63,8 +63,10 @@ def dense_response(pt, beta, cum, x, w):
     y[n + np.flatnonzero(ok), pt.pair_label[ok]] = 1.0 / cum_t[0] - 1.0 / level_w
     phi = f @ y
     counts = pt.counts(x)
-    for t, lev, v, d in me._potential_derivatives(pt, beta, cum):
-        phi[:, t] += d[counts[lev][:, v]]
+    groups, g_ptr, g_ts, table = me._potential_derivatives(pt, beta, cum)
+    for g, (lev, v) in enumerate(groups):
+        for k in range(g_ptr[g], g_ptr[g + 1]):
+            phi[:, g_ts[k]] += table[counts[lev][:, v], k]
     ef, ephi = w @ f, w @ phi
     cov_ff = (f * w[:, None]).T @ f - np.outer(ef, ef)
     cov_fphi = (f * w[:, None]).T @ phi - np.outer(ef, ephi)
