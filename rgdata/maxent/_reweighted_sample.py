@@ -30,10 +30,15 @@ class ReweightedSample:
 
     The energies and moments of the distinct patterns (every evaluation of
     a reweighted objective) run on one thread or on all of numba's,
-    whichever a :class:`.ThreadChooser` per kernel measures faster now (the
-    parallel kernels only while the other cores are free); their results do
-    not depend on the thread count (one pattern per iteration; moments in
-    fixed parts added in a fixed order).
+    whichever one :class:`.ThreadChooser` for both kernels measures faster
+    now (the parallel kernels only while the other cores are free); their
+    results do not depend on the thread count (one pattern per iteration;
+    moments in fixed parts added in a fixed order). One chooser, not one
+    per kernel: a chooser checks the free cores when it first tries its
+    parallel kernel, and right after the other kernel's parallel call
+    numba's own worker threads still count as running, so a second
+    chooser found the cores busy and stayed serial (measured: the moments
+    on one thread in most iterations of the 160-unit retina fit).
     """
 
     def __init__(
@@ -63,14 +68,13 @@ class ReweightedSample:
         self.count = counts.astype(np.float64)
         self._log_count = np.log(self.count)
         self._e = np.empty(len(first))
-        self._threads = {
-            name: ThreadChooser(numba.config.NUMBA_NUM_THREADS) for name in ("energies", "moments")
-        }
+        #: serial or parallel energies and moments, by measured speed
+        self.threads = ThreadChooser(numba.config.NUMBA_NUM_THREADS)
 
-    def _run(self, name: str, kernel, *args):
-        """*kernel* (numba, parallel) on the threads chooser *name* picks; work: stored units."""
+    def _run(self, kernel, *args):
+        """*kernel* (numba, parallel) on the threads the chooser picks; work: stored units."""
         serial = partial(run_with_threads, 1, kernel)
-        return self._threads[name].run(float(self.idx.size + self.k.size), serial, kernel, *args)
+        return self.threads.run(float(self.idx.size + self.k.size), serial, kernel, *args)
 
     def log_weights(self, delta: np.ndarray) -> np.ndarray:
         """Log weight of each distinct pattern under the change *delta* (incl. multiplicity)."""
@@ -78,7 +82,7 @@ class ReweightedSample:
         dh, dJ, dV = unpack(delta, n, self.k_potential)
         dh01, dJ01 = params_to01(dh, dJ, self.coding)
         dJ01 = np.ascontiguousarray(dJ01)
-        self._run("energies", csr_energies, self.indptr, self.idx, dh01, dJ01, self._e)
+        self._run(csr_energies, self.indptr, self.idx, dh01, dJ01, self._e)
         log_w = self._e + self._log_count
         if dV is not None:
             log_w += dV[self.k]
@@ -96,7 +100,7 @@ class ReweightedSample:
 
     def moments(self, w: np.ndarray) -> np.ndarray:
         """Statistics vector in the model's coding under normalized weights *w*."""
-        m01, p01 = self._run("moments", csr_moments, self.indptr, self.idx, w, self.n, 8)
+        m01, p01 = self._run(csr_moments, self.indptr, self.idx, w, self.n, 8)
         return self._vector(m01, p01, w)
 
     def _chain_moments(self, w: np.ndarray) -> np.ndarray:
