@@ -61,9 +61,13 @@ bounded reweighted steps include that rest's change in their weights
 
 from __future__ import annotations
 
+from functools import partial
+
+import numba
 import numpy as np
 from numba import njit, prange
 
+from .._threads import ThreadChooser, run_with_threads
 from . import _hierarchy_counts as hc
 from ._codings import moments01_to, pack, stats_vector
 from ._sampler import _uniform, record_sweep
@@ -71,6 +75,7 @@ from ._sampler import _uniform, record_sweep
 __all__ = [
     "PairTree",
     "TreeChains",
+    "count_steps",
     "tree_gibbs_stats",
     "tree_gibbs_samples",
     "exact_tree_stats",
@@ -321,6 +326,32 @@ def _init(s, h, J, anc, n_var):
     return field, counts
 
 
+@njit(cache=True)
+def count_steps(U):
+    """Differences ``dU[lev, v, k] = U[lev, v, k + 1] - U[lev, v, k]`` of the count potentials.
+
+    Parameters
+    ----------
+    U : ndarray
+        Count potentials ``(levels, variables, counts)`` of :meth:`PairTree.model`.
+
+    Returns
+    -------
+    ndarray
+        ``(levels, variables, counts - 1)``: the change of ``U`` when one more
+        unit of the variable is active; the heat-bath update adds one entry
+        per level to a unit's log-odds (the same float as the difference of
+        the two entries, so the chains do not change).
+    """
+    n_lev, n_var, n_cnt = U.shape
+    dU = np.empty((n_lev, n_var, n_cnt - 1))
+    for lev in range(n_lev):
+        for v in range(n_var):
+            for k in range(n_cnt - 1):
+                dU[lev, v, k] = U[lev, v, k + 1] - U[lev, v, k]
+    return dU
+
+
 @njit(cache=True, parallel=True)
 def tree_gibbs_stats(h, J, anc, U, states, rng, n_sweeps, n_burn):
     """Heat-bath sweeps of the pairwise model with per-cluster count potentials.
@@ -333,13 +364,14 @@ def tree_gibbs_stats(h, J, anc, U, states, rng, n_sweeps, n_burn):
     n_chains, n = states.shape
     sums = np.zeros((n_chains, n))
     pairs = np.zeros((n_chains, n, n))
+    dU = count_steps(U)
     for c in prange(n_chains):
         s = states[c]
         field, counts = _init(s, h, J, anc, U.shape[1])
         active = np.empty(n, np.int64)
         own = rng[c : c + 1].copy()  # the chain's generator off the shared cache line
         for sweep in range(n_burn + n_sweeps):
-            _tree_sweep(s, field, counts, J, anc, U, own, 0)
+            _tree_sweep(s, field, counts, J, anc, dU, own)
             if sweep >= n_burn:
                 record_sweep(s, active, sums[c], pairs[c])
         rng[c] = own[0]
@@ -347,23 +379,24 @@ def tree_gibbs_stats(h, J, anc, U, states, rng, n_sweeps, n_burn):
 
 
 @njit(cache=True, inline="always")
-def _tree_sweep(s, field, counts, J, anc, U, rng, c):
+def _tree_sweep(s, field, counts, J, anc, dU, rng):
+    """One heat-bath sweep of all units; *dU* from :func:`count_steps`, *rng* one state."""
     n = s.shape[0]
+    n_lev = anc.shape[0]
     for i in range(n):
         si = s[i]
         lo = field[i]
-        for lev in range(anc.shape[0]):
+        for lev in range(n_lev):
             v = anc[lev, i]
-            k = counts[lev, v] - si
-            lo += U[lev, v, k + 1] - U[lev, v, k]
+            lo += dU[lev, v, counts[lev, v] - si]
         p1 = 1.0 / (1.0 + np.exp(-lo))
-        new = 1 if _uniform(rng, c) < p1 else 0
+        new = 1 if _uniform(rng, 0) < p1 else 0
         if new != si:
             s[i] = new
             d = 1.0 if new == 1 else -1.0
             for j in range(n):
                 field[j] += d * J[i, j]  # J is symmetric: the contiguous row
-            for lev in range(anc.shape[0]):
+            for lev in range(n_lev):
                 counts[lev, anc[lev, i]] += new - si
 
 
@@ -372,14 +405,15 @@ def tree_gibbs_samples(h, J, anc, U, states, rng, n_per_chain, n_burn):
     """Record *n_per_chain* configurations per chain, one per sweep: ``(C, n_per_chain, N)``."""
     n_chains, n = states.shape
     out = np.empty((n_chains, n_per_chain, n), np.int8)
+    dU = count_steps(U)
     for c in prange(n_chains):
         s = states[c]
         field, counts = _init(s, h, J, anc, U.shape[1])
         own = rng[c : c + 1].copy()  # the chain's generator off the shared cache line
         for _ in range(n_burn):
-            _tree_sweep(s, field, counts, J, anc, U, own, 0)
+            _tree_sweep(s, field, counts, J, anc, dU, own)
         for r in range(n_per_chain):
-            _tree_sweep(s, field, counts, J, anc, U, own, 0)
+            _tree_sweep(s, field, counts, J, anc, dU, own)
             for i in range(n):
                 out[c, r, i] = s[i]
         rng[c] = own[0]
@@ -393,6 +427,15 @@ class TreeChains:
     be None; :meth:`beta_of`); :meth:`stats_vectors` turns it into the model
     of :meth:`PairTree.model` and returns the Monte Carlo means and pair
     moments (0/1), per chain, and the number of recorded sweeps.
+
+    The Gibbs kernels run the chains on one thread or on all of numba's,
+    whichever :class:`.ThreadChooser` measures faster now (it runs the
+    parallel kernel only while the other cores are free): the chains are
+    independent, each with its own generator, so the thread count changes
+    how long a call takes, never its result. (The fit's
+    :func:`._threads.fit_threads` reads the load average, which includes the
+    fit's own work of the last minute: on an otherwise idle 2-core machine it
+    gives one thread.)
     """
 
     def __init__(
@@ -405,6 +448,8 @@ class TreeChains:
         self.n_recorded = 0
         #: (beta, m, per_chain, n) of the last stats_vectors call
         self.last: tuple | None = None
+        #: serial or parallel Gibbs kernels, by measured speed (results do not depend on it)
+        self.threads = ThreadChooser(numba.config.NUMBA_NUM_THREADS)
 
     def beta_of(self, h: np.ndarray, J: np.ndarray) -> np.ndarray:
         """Multipliers of the learner's parameters: the sampled model's effective exponent.
@@ -423,7 +468,7 @@ class TreeChains:
         beta = self.beta_of(h, J)
         n_chains = self.states.shape[0]
         sweeps = self._sweeps(n_samples)
-        sums, pairs = tree_gibbs_stats(*self._kernel_args(beta), sweeps, n_burn)
+        sums, pairs = self._run(tree_gibbs_stats, beta, sweeps, n_burn)
         self.n_recorded += sweeps * n_chains
         per_chain = np.array(
             [
@@ -442,13 +487,20 @@ class TreeChains:
             raise ValueError("the hierarchical chains take 0/1 pairwise exponents only")
         n_chains, n = self.states.shape
         sweeps = self._sweeps(n_samples)
-        out = tree_gibbs_samples(*self._kernel_args(self.beta_of(h, J)), sweeps, n_burn)
+        out = self._run(tree_gibbs_samples, self.beta_of(h, J), sweeps, n_burn)
         self.n_recorded += sweeps * n_chains
         return out.reshape(-1, n)
 
     def _sweeps(self, n_samples: int) -> int:
         """Sweeps per chain for about *n_samples* records over all chains."""
         return max(1, int(np.ceil(n_samples / self.states.shape[0])))
+
+    def _run(self, kernel, beta: np.ndarray, sweeps: int, n_burn: int):
+        """*kernel* (a parallel Gibbs kernel) at *beta*, on the threads the chooser picks."""
+        n_chains, n = self.states.shape
+        work = float((sweeps + n_burn) * n_chains * n)
+        args = (*self._kernel_args(beta), sweeps, n_burn)
+        return self.threads.run(work, partial(run_with_threads, 1, kernel), kernel, *args)
 
     def _kernel_args(self, beta: np.ndarray) -> tuple:
         """The sampled model at *beta* and the chains, as the Gibbs kernels take them."""

@@ -103,9 +103,20 @@ def pl_dense_terms(field, x, w, pm1):
     return f
 
 
+#: dtypes whose arrays to_csr reads without a boolean copy
+_IN_PLACE = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.bool_))
+
+
 def to_csr(x01: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Active-unit lists of each row of a 0/1 array as CSR (ptr, idx)."""
-    on = np.ascontiguousarray(np.asarray(x01) > 0)
+    """Active-unit lists of each row of a 0/1 array as CSR (ptr, idx): the entries above 0.
+
+    An int8, uint8 or bool array is read in place (no boolean copy: 4 million
+    Monte Carlo samples of 160 units are 670 MB).
+    """
+    on = np.asarray(x01)
+    on = np.ascontiguousarray(on if on.dtype in _IN_PLACE else on > 0)
+    if on.dtype == np.bool_:
+        on = on.view(np.uint8)
     counts = _row_counts(on)
     ptr = np.zeros(on.shape[0] + 1, np.int64)
     np.cumsum(counts, out=ptr[1:])
@@ -120,7 +131,7 @@ def _row_counts(on):
     for t in prange(on.shape[0]):
         c = 0
         for i in range(on.shape[1]):
-            c += on[t, i]
+            c += on[t, i] > 0
         counts[t] = c
     return counts
 
@@ -130,6 +141,6 @@ def _fill_csr(on, ptr, idx):
     for t in prange(on.shape[0]):
         p = ptr[t]
         for i in range(on.shape[1]):
-            if on[t, i]:
+            if on[t, i] > 0:
                 idx[p] = i
                 p += 1

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+import numba
 import numpy as np
 
+from .._threads import ThreadChooser, run_with_threads
 from ._codings import moments01_to, params_to01, stats_vector, unpack
 from ._pairwise_pl import to_csr
 from ._reweight import csr_energies, csr_group_sorted, csr_moments, csr_row_hashes, csr_take
@@ -23,6 +27,18 @@ class ReweightedSample:
     weights are per distinct pattern and include log(multiplicity).
     *n_chains* equal chain-major blocks of rows give :attr:`per_chain`, the
     statistics of each chain's share (for the Monte Carlo error).
+
+    The energies and moments of the distinct patterns (every evaluation of
+    a reweighted objective) run on one thread or on all of numba's,
+    whichever one :class:`.ThreadChooser` for both kernels measures faster
+    now (the parallel kernels only while the other cores are free); their
+    results do not depend on the thread count (one pattern per iteration;
+    moments in fixed parts added in a fixed order). One chooser, not one
+    per kernel: a chooser checks the free cores when it first tries its
+    parallel kernel, and right after the other kernel's parallel call
+    numba's own worker threads still count as running, so a second
+    chooser found the cores busy and stayed serial (measured: the moments
+    on one thread in most iterations of the 160-unit retina fit).
     """
 
     def __init__(
@@ -36,7 +52,10 @@ class ReweightedSample:
         self.indptr, self.idx, self.k = indptr, idx, np.diff(indptr)
         per = self.n_samples // n_chains
         self.per_chain = np.array(
-            [self.moments(block_weights(self.n_samples, c * per, per)) for c in range(n_chains)]
+            [
+                self._chain_moments(block_weights(self.n_samples, c * per, per))
+                for c in range(n_chains)
+            ]
         )
         hashes = csr_row_hashes(indptr, idx)
         first, counts = csr_group_sorted(indptr, idx, np.argsort(hashes, kind="stable"), hashes)
@@ -49,13 +68,21 @@ class ReweightedSample:
         self.count = counts.astype(np.float64)
         self._log_count = np.log(self.count)
         self._e = np.empty(len(first))
+        #: serial or parallel energies and moments, by measured speed
+        self.threads = ThreadChooser(numba.config.NUMBA_NUM_THREADS)
+
+    def _run(self, kernel, *args):
+        """*kernel* (numba, parallel) on the threads the chooser picks; work: stored units."""
+        serial = partial(run_with_threads, 1, kernel)
+        return self.threads.run(float(self.idx.size + self.k.size), serial, kernel, *args)
 
     def log_weights(self, delta: np.ndarray) -> np.ndarray:
         """Log weight of each distinct pattern under the change *delta* (incl. multiplicity)."""
         n = self.n
         dh, dJ, dV = unpack(delta, n, self.k_potential)
         dh01, dJ01 = params_to01(dh, dJ, self.coding)
-        csr_energies(self.indptr, self.idx, dh01, np.ascontiguousarray(dJ01), self._e)
+        dJ01 = np.ascontiguousarray(dJ01)
+        self._run(csr_energies, self.indptr, self.idx, dh01, dJ01, self._e)
         log_w = self._e + self._log_count
         if dV is not None:
             log_w += dV[self.k]
@@ -73,7 +100,15 @@ class ReweightedSample:
 
     def moments(self, w: np.ndarray) -> np.ndarray:
         """Statistics vector in the model's coding under normalized weights *w*."""
-        m01, p01 = csr_moments(self.indptr, self.idx, w, self.n, 8)
+        m01, p01 = self._run(csr_moments, self.indptr, self.idx, w, self.n, 8)
+        return self._vector(m01, p01, w)
+
+    def _chain_moments(self, w: np.ndarray) -> np.ndarray:
+        """:meth:`moments` of the rows as drawn (one chain's block of *w* non-zero), one thread."""
+        return self._vector(*csr_moments(self.indptr, self.idx, w, self.n, 8), w)
+
+    def _vector(self, m01: np.ndarray, p01: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Statistics vector from weighted 0/1 sums *m01*, *p01* and the weights *w*."""
         mean, second = moments01_to(m01, p01, 1.0, self.coding)
         pk = np.bincount(self.k, weights=w, minlength=self.n + 1)
         return stats_vector(mean, second, pk, self.k_potential)

@@ -8,7 +8,12 @@ from rgdata.maxent import HierarchicalMaxEntFit, PairwiseMaxEnt, block_tree, che
 from rgdata.maxent import _hierarchy_binary as hb
 from rgdata.maxent import _hierarchy_counts as hc
 from rgdata.maxent._codings import moments01_to, stats_vector
-from rgdata.maxent._hierarchy_mc import PairTree, exact_tree_stats, tree_gibbs_stats
+from rgdata.maxent._hierarchy_mc import (
+    PairTree,
+    exact_tree_stats,
+    tree_gibbs_samples,
+    tree_gibbs_stats,
+)
 from rgdata.maxent._sampler import seed_states
 
 TREE8 = [[[0, 1], [2, 3], [4, 5], [6, 7]], [[0, 1], [2, 3]]]
@@ -84,6 +89,74 @@ def test_gibbs_kernel_samples_the_model():
     z = (mean - exact) / err
     assert np.max(np.abs(z)) < 4.5  # 36 statistics, Bonferroni-like
     assert 0.3 < np.mean(z**2) < 2.5
+
+
+def _xorshift_uniform(x):
+    """The sampler's xorshift64* step (``_sampler._uniform``) on a Python int: (state, u)."""
+    mask = 2**64 - 1
+    x ^= x >> 12
+    x = (x ^ (x << 25)) & mask
+    x ^= x >> 27
+    return x, float(((x * 2685821657736338717) & mask) >> 11) / 9007199254740992.0
+
+
+def _reference_sweeps(h, J, anc, U, state, seed, n_sweeps):
+    """Heat-bath sweeps written out in Python, two potential lookups per level (the formula).
+
+    Returns the configuration after every sweep ``(n_sweeps, n)`` and the final generator state.
+    """
+    s = state.astype(np.int64).copy()
+    field = h.copy()
+    for i in np.flatnonzero(s):
+        field += J[:, i]
+    counts = np.zeros((anc.shape[0], U.shape[1]), np.int64)
+    for lev in range(anc.shape[0]):
+        np.add.at(counts[lev], anc[lev], s)
+    x, out = int(seed), []
+    for _ in range(n_sweeps):
+        for i in range(s.size):
+            lo = field[i]
+            for lev in range(anc.shape[0]):
+                v, k = anc[lev, i], counts[lev, anc[lev, i]] - s[i]
+                lo += U[lev, v, k + 1] - U[lev, v, k]
+            x, u = _xorshift_uniform(x)
+            new = 1 if u < 1.0 / (1.0 + np.exp(-lo)) else 0
+            if new != s[i]:
+                field += (1.0 if new else -1.0) * J[i]
+                counts[np.arange(anc.shape[0]), anc[:, i]] += new - s[i]
+                s[i] = new
+        out.append(s.copy())
+    return np.array(out), x
+
+
+def test_gibbs_kernels_follow_the_heat_bath_formula():
+    """Both kernels (count-potential differences precomputed) give the written-out chains.
+
+    Same seeds, same configurations sweep by sweep (stored or recorded), same generator
+    states: the precomputed differences are the formula's floats.
+    """
+    n, sweeps = 8, 150
+    ct, prob = enumerated(n, TREE8)
+    pt = PairTree(ct.maps)
+    cum = np.cumsum([1.0, 2.0, 4.0])
+    rng = np.random.default_rng(5)
+    beta = rng.normal(0.0, 1.0, prob.F.shape[1])
+    h, J, U = pt.model(beta, cum)
+    assert np.ptp(U) > 0.5  # the count potentials act
+    states = (rng.random((2, n)) < 0.5).astype(np.int8)
+    seeds = seed_states(rng, 2)
+    ref = [_reference_sweeps(h, J, pt.ancestors, U, states[c], seeds[c], sweeps) for c in (0, 1)]
+    st, sd = states.copy(), seeds.copy()
+    out = tree_gibbs_samples(h, J, pt.ancestors, U, st, sd, sweeps, 0)
+    st2, sd2 = states.copy(), seeds.copy()
+    sums, pairs = tree_gibbs_stats(h, J, pt.ancestors, U, st2, sd2, sweeps - 20, 20)
+    for c, (conf, last) in enumerate(ref):
+        assert 0 < conf.mean() < 1 and len(np.unique(conf, axis=0)) > 10
+        assert np.array_equal(out[c], conf)
+        assert np.array_equal(st[c], conf[-1]) and np.array_equal(st2[c], conf[-1])
+        assert int(sd[c]) == last == int(sd2[c])
+        assert np.array_equal(sums[c], conf[20:].sum(0))
+        assert np.array_equal(pairs[c], np.triu(conf[20:].T @ conf[20:], 1))
 
 
 def test_flat_weights_equal_pairwise_maxent():
