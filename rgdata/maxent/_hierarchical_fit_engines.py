@@ -18,7 +18,12 @@ from .._validation import check_array, check_binary, check_int, check_random_sta
 from .._warnings import warn_user
 from . import _hierarchy_binary as hb
 from ._hierarchy_engines import check_feasible, count_engine, enumeration_engine
-from ._hierarchy_mc_errors import block_statistics, interior, linear_jackknife
+from ._hierarchy_mc_errors import (
+    MIN_RESPONSE_COUNT,
+    block_statistics,
+    interior,
+    linear_jackknife,
+)
 from ._hierarchy_mc_fit import MIN_SAMPLES, monte_carlo_engine
 from ._mismatch import families_dataset
 from .hierarchy_gaussian import gaussian_couplings, gaussian_entropies, gaussian_hierarchy
@@ -238,7 +243,9 @@ class FitEngines:
         NaN (and no covariance) where the response matrix was not formed (it does
         not fit in memory, :func:`._hierarchy_mc_errors.memory_refusal`) or is
         singular; ``inf`` where not *free* (at the bound, or a statistic on the
-        edge of its range, whose multiplier is infinite).
+        edge of its range, whose multiplier is infinite); NaN for multipliers whose
+        statistic was non-zero in fewer than ``MIN_RESPONSE_COUNT`` of the response
+        samples (held at the fit in the solve).
         """
         p = out["beta"].size
         response = out.pop("response")
@@ -255,8 +262,18 @@ class FitEngines:
         c_data = block_sums.sum(axis=0) / t
         c = c_data if constraints is None else constraints
         loo = (c_data * t - block_sums) / (t - sizes)[:, None] - c_data + c
+        counts = out.get("error_counts")
+        unseen = np.zeros(p, bool) if counts is None else free & (counts < MIN_RESPONSE_COUNT)
+        if unseen.any():
+            warn_user(
+                f"{int(unseen.sum())} statistic(s) were non-zero in fewer than "
+                f"{MIN_RESPONSE_COUNT} of the {out['error_samples']} Monte Carlo samples of "
+                "the response matrix (rare pairs): their rows are too noisy to solve, their "
+                "multipliers are held at the fit in the jackknife and their errors are NaN",
+                UserWarning,
+            )
         try:
-            reps = linear_jackknife(response, out["beta"], c, loo, free, overwrite=True)
+            reps = linear_jackknife(response, out["beta"], c, loo, free & ~unseen, overwrite=True)
             del response
         except np.linalg.LinAlgError:
             self.error_method_ = "not computed: the response matrix is singular"
@@ -269,10 +286,16 @@ class FitEngines:
         self.error_method_ = f"linearized {n_blocks}-block jackknife, response matrix " + (
             "enumerated" if exact else f"from {out['error_samples']} Monte Carlo samples"
         )
+        if unseen.any():
+            self.error_method_ += (
+                f"; {int(unseen.sum())} multiplier(s) whose statistic was non-zero in fewer "
+                f"than {MIN_RESPONSE_COUNT} of them held fixed (errors NaN)"
+            )
         err = jackknife_error(reps)
         err[~free] = np.inf
+        err[unseen] = np.nan
         cov = jackknife_covariance(reps)
-        cov[~free, :] = cov[:, ~free] = np.nan
+        cov[~free | unseen, :] = cov[:, ~free | unseen] = np.nan
         return err, cov
 
     # ------------------------------------------------------------------ gaussian

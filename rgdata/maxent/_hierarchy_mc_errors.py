@@ -59,13 +59,18 @@ __all__ = [
     "memory_refusal",
     "response_bytes",
     "response_operations",
+    "sample_counts",
     "MAX_RESPONSE_OPERATIONS",
+    "MIN_RESPONSE_COUNT",
 ]
 
 #: most multiply-adds spent forming a response matrix from samples (minutes on one core; the
 #: converged 160-unit retina fit needs about 1e10, a model that jumped into states with half
 #: of its units active 1e13)
 MAX_RESPONSE_OPERATIONS = 5e11
+#: fewest response samples in which a statistic is non-zero for its row of the response
+#: matrix to enter the solve (relative noise of the row about 1 / sqrt(count))
+MIN_RESPONSE_COUNT = 10
 #: relative step of the central differences of the count potentials
 _STEP = 1e-5
 #: samples per chunk when the per-sample statistics are formed
@@ -173,6 +178,21 @@ def response_operations(samples: np.ndarray, n_tree: int) -> float:
     k = np.count_nonzero(samples, axis=1).astype(float)
     nnz = k + k * (k - 1.0) / 2.0
     return float(np.sum(nnz * nnz / 2.0 + n_tree * nnz))
+
+
+def sample_counts(samples: np.ndarray) -> np.ndarray:
+    """Samples in which each statistic (means, upper pairs) is non-zero, ``(P,)``.
+
+    Examples
+    --------
+    >>> sample_counts(np.array([[1, 1, 0], [1, 0, 0]], np.int8)).tolist()
+    [2, 1, 0, 1, 0, 0]
+    """
+    xf = (np.asarray(samples) != 0).astype(np.float64)
+    both = xf.T @ xf  # integer counts, exact in float64 whatever the BLAS kernel
+    n = xf.shape[1]
+    iu = np.triu_indices(n, 1)
+    return np.concatenate([np.diag(both), both[iu]]).astype(np.int64)
 
 
 def memory_refusal(n_stats: int) -> str | None:
@@ -299,6 +319,8 @@ def linear_jackknife(
     [[-1.0, -1.0]]
     """
     reps = np.tile(beta, (loo.shape[0], 1))
+    if not free.any():
+        return reps
     if free.all():
         sub = m if overwrite else m.copy()
     else:

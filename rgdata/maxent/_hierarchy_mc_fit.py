@@ -33,6 +33,7 @@ from ._hierarchy_mc_errors import (
     memory_refusal,
     response_matrix,
     response_operations,
+    sample_counts,
 )
 from ._hierarchy_mc_tilt import CountTilt
 from ._learn import FitProblem, Schedule
@@ -78,8 +79,10 @@ def monte_carlo_engine(
     multilevel optimum: flat weights or tree-local ``beta``), ``response`` (the
     response matrix ``d E f / d beta`` at ``beta`` for the errors,
     :mod:`._hierarchy_mc_errors`; None where it does not fit in memory),
-    ``error_samples`` (its Monte Carlo samples; 0 where enumerated) and
-    ``error_refusal`` (why there is no response matrix, else None).
+    ``error_samples`` (its Monte Carlo samples; 0 where enumerated),
+    ``error_refusal`` (why there is no response matrix, else None) and
+    ``error_counts`` (the samples in which each statistic is non-zero; None
+    where enumerated).
     """
     if tree.kind != "partition":
         raise ValueError(
@@ -149,7 +152,7 @@ def monte_carlo_engine(
                 h, J = out.theta[:n], _unpack_pairs(out.theta, n)
                 model, per_chain, used = chains.stats_vectors(h, J, None, "01", False, cap)
                 mis = measure(model, per_chain, stats, "01", False, used)
-            response, n_error, refusal = _response(pair_tree, beta, cum, chains, out.theta)
+            errors = _response(pair_tree, beta, cum, chains, out.theta)
         # the learner's verdict, as PairwiseMaxEnt reports it; when its last measurement was
         # not at the final beta, ``mis`` is a new one, which on a borderline fit may differ
         converged = bool(out.converged)
@@ -165,9 +168,7 @@ def monte_carlo_engine(
             "history": out.history,
             "n_samples": chains.n_recorded,
             "exact": bool(np.allclose(cum, cum[0]) or _tree_local(pair_tree, beta)),
-            "response": response,
-            "error_samples": n_error,
-            "error_refusal": refusal,
+            **errors,
         }
 
     return {"labels": labels, "fit": fit, "pair_tree": pair_tree}
@@ -182,17 +183,21 @@ def error_samples(n_stats: int) -> int:
     return int(max(ERROR_SAMPLES_PER_STAT * n_stats, 100_000))
 
 
-def _response(pair_tree: PairTree, beta, cum, chains: TreeChains, theta):
-    """The response matrix at *beta*, its Monte Carlo samples (0: enumerated, up to 16
-    units) and None; None, 0 and the reason where it does not fit in memory or would
-    cost more than ``MAX_RESPONSE_OPERATIONS`` (a model in high-activity states)."""
+def _response(pair_tree: PairTree, beta, cum, chains: TreeChains, theta) -> dict[str, Any]:
+    """The errors' inputs at *beta*: ``response`` (the response matrix; None where it
+    does not fit in memory or would cost more than ``MAX_RESPONSE_OPERATIONS``, a
+    model in high-activity states), ``error_samples`` (its Monte Carlo samples; 0:
+    enumerated, up to 16 units), ``error_counts`` (the samples in which each
+    statistic is non-zero; None where enumerated) and ``error_refusal`` (why there
+    is no response matrix, else None)."""
     n = pair_tree.n
     n_stats = n + n * (n - 1) // 2
+    none = {"response": None, "error_samples": 0, "error_counts": None, "error_refusal": None}
     refusal = memory_refusal(n_stats)
     if refusal is not None:
-        return None, 0, refusal
+        return {**none, "error_refusal": refusal}
     if n <= MAX_CHECK_UNITS:
-        return response_matrix(pair_tree, beta, cum), 0, None
+        return {**none, "response": response_matrix(pair_tree, beta, cum)}
     x = chains.samples(theta[:n], _unpack_pairs(theta, n), None, "01", error_samples(n_stats))
     ops = response_operations(x, len(pair_tree.count_tree.labels))
     if ops > MAX_RESPONSE_OPERATIONS:
@@ -202,8 +207,13 @@ def _response(pair_tree: PairTree, beta, cum, chains: TreeChains, theta):
             f"average, and its response matrix would cost {ops:.2g} multiply-adds (more than "
             f"{MAX_RESPONSE_OPERATIONS:.0e})"
         )
-        return None, 0, why
-    return response_matrix(pair_tree, beta, cum, x), x.shape[0], None
+        return {**none, "error_refusal": why}
+    return {
+        "response": response_matrix(pair_tree, beta, cum, x),
+        "error_samples": x.shape[0],
+        "error_counts": sample_counts(x),
+        "error_refusal": None,
+    }
 
 
 def _unpack_pairs(theta: np.ndarray, n: int) -> np.ndarray:

@@ -179,3 +179,33 @@ def test_errors_not_computed_where_the_response_would_cost_too_much(monkeypatch)
     assert np.all(np.isnan(fit.beta_err_)) and fit.beta_cov_ is None
     assert fit.error_method_.startswith("not computed: the fitted model's samples have")
     assert "multiply-adds" in fit.error_method_
+
+
+def test_statistics_rarely_seen_by_the_response_samples_get_nan_errors(monkeypatch):
+    """Rows of the response matrix from fewer than MIN_RESPONSE_COUNT non-zero samples are
+    held out of the solve (a pair never co-active in them makes the matrix singular)."""
+    from rgdata.maxent import _hierarchy_mc_fit as mf
+
+    real = mf.sample_counts
+
+    def two_rare(samples):
+        counts = real(samples)
+        counts[[20, 30]] = [0, me.MIN_RESPONSE_COUNT - 1]
+        return counts
+
+    monkeypatch.setattr(mf, "sample_counts", two_rare)
+    x = grouped_data(18, 5_000, 0)
+    fit = HierarchicalMaxEntFit([1.0, 1.0, 1.0], engine="monte_carlo", random_state=0, tol=0.5)
+    with pytest.warns(UserWarning, match="2 statistic\\(s\\) were non-zero in fewer than 10"):
+        fit.fit(spikes(x), tree=block_tree((18,), 3, 3))
+    assert np.all(np.isnan(fit.beta_err_[[20, 30]]))
+    others = np.delete(fit.beta_err_, [20, 30])
+    assert np.all(np.isfinite(others) & (others > 0))
+    assert "2 multiplier(s) whose statistic was non-zero in fewer than 10" in fit.error_method_
+    assert np.all(np.isnan(fit.beta_cov_[20])) and np.isfinite(fit.beta_cov_[0, 0])
+
+
+def test_linear_jackknife_with_nothing_free_keeps_beta():
+    beta = np.arange(3.0)
+    reps = me.linear_jackknife(np.eye(3), beta, beta, np.ones((4, 3)), np.zeros(3, bool))
+    assert np.array_equal(reps, np.tile(beta, (4, 1)))
