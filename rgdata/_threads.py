@@ -47,6 +47,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import numba
@@ -311,8 +312,9 @@ class ThreadChooser:
 
     Parameters
     ----------
-    n_threads : int
-        Threads requested (>= 1). Capped at :func:`available_cores`.
+    n_threads : int, optional
+        Threads requested (>= 1; default numba's ``NUMBA_NUM_THREADS``).
+        Capped at :func:`available_cores`.
     clock : callable, optional
         Time source in seconds (``time.perf_counter``; tests pass a fake one).
     free_cores : callable, optional
@@ -329,11 +331,11 @@ class ThreadChooser:
 
     def __init__(
         self,
-        n_threads: int,
+        n_threads: int | None = None,
         clock: Callable[[], float] = time.perf_counter,
         free_cores: Callable[[], int | None] | None = None,
     ) -> None:
-        self.requested = int(n_threads)
+        self.requested = int(numba.config.NUMBA_NUM_THREADS if n_threads is None else n_threads)
         self.n_threads = min(self.requested, available_cores(), numba.config.NUMBA_NUM_THREADS)
         self._clock = clock
         self._free_cores = free_cores if free_cores is not None else free_cores_now
@@ -400,6 +402,10 @@ class ThreadChooser:
         self.calls[mode] += 1
         self.work[mode] += work
         return out
+
+    def run_kernel(self, work: float, kernel: Callable[..., Any], *args):
+        """:meth:`run` for one parallel numba *kernel*: serially it runs on one thread."""
+        return self.run(work, partial(run_with_threads, 1, kernel), kernel, *args)
 
     def summary(self) -> dict[str, Any]:
         """attrs of a run: threads requested, used (for most of the work), measured speed-up."""

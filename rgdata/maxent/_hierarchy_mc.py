@@ -61,13 +61,10 @@ bounded reweighted steps include that rest's change in their weights
 
 from __future__ import annotations
 
-from functools import partial
-
-import numba
 import numpy as np
 from numba import njit, prange
 
-from .._threads import ThreadChooser, run_with_threads
+from .._threads import ThreadChooser
 from . import _hierarchy_counts as hc
 from ._codings import moments01_to, pack, stats_vector
 from ._sampler import _uniform, record_sweep
@@ -449,7 +446,7 @@ class TreeChains:
         #: (beta, m, per_chain, n) of the last stats_vectors call
         self.last: tuple | None = None
         #: serial or parallel Gibbs kernels, by measured speed (results do not depend on it)
-        self.threads = ThreadChooser(numba.config.NUMBA_NUM_THREADS)
+        self.threads = ThreadChooser()
 
     def beta_of(self, h: np.ndarray, J: np.ndarray) -> np.ndarray:
         """Multipliers of the learner's parameters: the sampled model's effective exponent.
@@ -500,7 +497,7 @@ class TreeChains:
         n_chains, n = self.states.shape
         work = float((sweeps + n_burn) * n_chains * n)
         args = (*self._kernel_args(beta), sweeps, n_burn)
-        return self.threads.run(work, partial(run_with_threads, 1, kernel), kernel, *args)
+        return self.threads.run_kernel(work, kernel, *args)
 
     def _kernel_args(self, beta: np.ndarray) -> tuple:
         """The sampled model at *beta* and the chains, as the Gibbs kernels take them."""

@@ -22,13 +22,10 @@ statistics it predicts for a step are those of the model the step leads to.
 
 from __future__ import annotations
 
-from functools import partial
-
-import numba
 import numpy as np
 from numba import njit, prange
 
-from .._threads import ThreadChooser, run_with_threads
+from .._threads import ThreadChooser
 from ._hierarchy_mc import PairTree
 
 __all__ = ["CountTilt", "count_rest", "csr_count_sums"]
@@ -96,7 +93,7 @@ class CountTilt:
         self.cum = np.asarray(cum, dtype=float)
         self._memo: dict[bytes, np.ndarray] = {}
         #: serial or parallel csr_count_sums, by measured speed (one pattern per iteration)
-        self.threads = ThreadChooser(numba.config.NUMBA_NUM_THREADS)
+        self.threads = ThreadChooser()
 
     def rest(self, theta: np.ndarray) -> np.ndarray | None:
         """:func:`count_rest` of the model whose effective exponent is *theta* (memoised).
@@ -131,5 +128,5 @@ class CountTilt:
         table = np.ascontiguousarray(new - old)
         args = (sample.indptr, sample.idx, self.pair_tree.ancestors, table, out)
         work = float(sample.idx.size)
-        self.threads.run(work, partial(run_with_threads, 1, csr_count_sums), csr_count_sums, *args)
+        self.threads.run_kernel(work, csr_count_sums, *args)
         return out

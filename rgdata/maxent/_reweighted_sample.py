@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from functools import partial
-
-import numba
 import numpy as np
 
-from .._threads import ThreadChooser, run_with_threads
+from .._threads import ThreadChooser
 from ._codings import moments01_to, params_to01, stats_vector, unpack
 from ._pairwise_pl import to_csr
 from ._reweight import csr_energies, csr_group_sorted, csr_moments, csr_row_hashes, csr_take
@@ -69,12 +66,11 @@ class ReweightedSample:
         self._log_count = np.log(self.count)
         self._e = np.empty(len(first))
         #: serial or parallel energies and moments, by measured speed
-        self.threads = ThreadChooser(numba.config.NUMBA_NUM_THREADS)
+        self.threads = ThreadChooser()
 
     def _run(self, kernel, *args):
         """*kernel* (numba, parallel) on the threads the chooser picks; work: stored units."""
-        serial = partial(run_with_threads, 1, kernel)
-        return self.threads.run(float(self.idx.size + self.k.size), serial, kernel, *args)
+        return self.threads.run_kernel(float(self.idx.size + self.k.size), kernel, *args)
 
     def log_weights(self, delta: np.ndarray) -> np.ndarray:
         """Log weight of each distinct pattern under the change *delta* (incl. multiplicity)."""
