@@ -110,22 +110,16 @@ def _potential_derivatives(pair_tree: PairTree, beta: np.ndarray, cum: np.ndarra
 
 
 def _tree_features(
-    pair_tree: PairTree, cum: np.ndarray, x: np.ndarray, ptr: np.ndarray, idx: np.ndarray, dU
+    pair_tree: PairTree, x: np.ndarray, ptr: np.ndarray, idx: np.ndarray, columns, dU
 ) -> np.ndarray:
     """``phi`` ``(S, n_tree)`` of configurations *x* ``(S, n)``: the tree score features.
 
     *ptr*, *idx* are the configurations' non-zero statistics
     (:func:`._moment_sums.active_statistics`), from which the block sums
-    ``Y_t`` of the sibling pairs are added; *dU* is
-    :func:`_potential_derivatives`.
+    ``Y_t`` of the sibling pairs are added; *columns* is
+    :func:`_statistic_columns`, *dU* :func:`_potential_derivatives`.
     """
-    n = pair_tree.n
-    ok = pair_tree._ok
-    cum_t = pair_tree.tree_weights(cum)
-    label = np.full(n + ok.size, -1, np.int64)
-    label[n:][ok] = pair_tree.pair_label[ok]
-    coef = np.zeros(n + ok.size)
-    coef[n:][ok] = 1.0 / cum_t[0] - 1.0 / cum_t[pair_tree.pair_level[ok] - 1]
+    label, _, coef = columns
     groups, g_ptr, g_ts, g_table = dU
     counts = pair_tree.counts(x)
     g_counts = np.empty((x.shape[0], len(groups)), np.int64)
@@ -137,7 +131,8 @@ def _tree_features(
 
 @njit(cache=True, parallel=True)
 def _features_kernel(ptr, idx, label, coef, g_counts, g_ptr, g_ts, g_table, n_tree):
-    """Per sample: the sibling-pair block sums, then each group's potential derivatives."""
+    """Per sample: the sibling-pair block sums (means have coefficient 0), then each
+    group's potential derivatives."""
     n_samples = ptr.size - 1
     phi = np.zeros((n_samples, n_tree))
     for s in prange(n_samples):
@@ -243,30 +238,36 @@ def response_matrix(
     sums = (np.zeros(p), np.zeros((p, p)), np.zeros((p, n_tree)))
     e_phi = np.zeros(n_tree)
     step = max(1, _CHUNK_VALUES // max(n_tree, n))
+    columns = _statistic_columns(pair_tree, cum)
     for lo in range(0, configs.shape[0], step):
         x = configs[lo : lo + step]
         w = weights[lo : lo + step]
         ptr, idx = active_statistics(x)
-        phi = _tree_features(pair_tree, cum, x, ptr, idx, dU)
+        phi = _tree_features(pair_tree, x, ptr, idx, columns, dU)
         e_phi += w @ phi
         moment_sums(ptr, idx, w, phi, sums)
     e_f, e_ff, e_fphi = sums
-    cum_t = pair_tree.tree_weights(cum)
-    label, scale = _block_columns(pair_tree)
-    return _response_in_place(mirror_upper(e_ff), e_f, e_fphi, e_phi, label, scale, cum_t[0])
+    label, scale, _ = columns
+    w1 = pair_tree.tree_weights(cum)[0]
+    return _response_in_place(mirror_upper(e_ff), e_f, e_fphi, e_phi, label, scale, w1)
 
 
-def _block_columns(pair_tree: PairTree) -> tuple[np.ndarray, np.ndarray]:
-    """``B`` (``beta_T = B beta``, the tree-local multipliers as a linear map of all-pairs
-    ``beta``) by columns: the one tree row of each column (-1: none) and its value."""
+def _statistic_columns(pair_tree: PairTree, cum: np.ndarray) -> tuple:
+    """Per statistic (column of ``B``, ``beta_T = B beta``, the tree-local multipliers as a
+    linear map of all-pairs ``beta``): its one tree row (-1: none), the value there, and
+    the coefficient ``1 / W_1 - 1 / W_k`` of its product in the block sum ``Y_t`` (0 for
+    means and top-level pairs)."""
     n, ok = pair_tree.n, pair_tree._ok
     label = np.full(n + ok.size, -1, np.int64)
     scale = np.zeros(n + ok.size)
+    coef = np.zeros(n + ok.size)
     label[:n] = np.arange(n)
     scale[:n] = 1.0
     label[n:][ok] = pair_tree.pair_label[ok]
     scale[n:][ok] = 1.0 / pair_tree._block[pair_tree.pair_label[ok]]
-    return label, scale
+    cum_t = pair_tree.tree_weights(cum)
+    coef[n:][ok] = 1.0 / cum_t[0] - 1.0 / cum_t[pair_tree.pair_level[ok] - 1]
+    return label, scale, coef
 
 
 @njit(cache=True, parallel=True)

@@ -24,16 +24,17 @@ from numba import njit, prange
 __all__ = ["active_statistics", "mirror_upper", "moment_sums", "pair_index"]
 
 
-def pair_index(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+@njit(cache=True)
+def pair_index(a, b, n):
     """Position of the statistic ``x_a x_b`` (``a < b``) in the all-pairs vector.
+
+    Integers or int64 arrays.
 
     Examples
     --------
     >>> pair_index(np.array([0, 0, 1]), np.array([1, 2, 2]), 3).tolist()
     [3, 4, 5]
     """
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
     return n + a * n - a * (a + 1) // 2 + (b - a - 1)
 
 
@@ -61,10 +62,8 @@ def _active_statistics(x):
             idx[pos] = act[i]
             pos += 1
         for i in range(m):
-            a = act[i]
-            base = n + a * n - a * (a + 1) // 2 - a - 1
             for j in range(i + 1, m):
-                idx[pos] = base + act[j]
+                idx[pos] = pair_index(act[i], act[j], n)
                 pos += 1
     return ptr, idx
 
