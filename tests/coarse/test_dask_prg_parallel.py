@@ -7,6 +7,8 @@ import pytest
 import xarray as xr
 
 distributed = pytest.importorskip("distributed")
+#: this module's ``client`` fixture (tests/conftest.py) runs worker processes
+CLIENT_PROCESSES = True
 
 from rgdata.coarse import prg  # noqa: E402
 from rgdata.diagnostics import surrogate  # noqa: E402
@@ -26,16 +28,10 @@ def _null_run(method, seed):
 
 
 @pytest.mark.filterwarnings("ignore:prg. n_blocks")
-def test_surrogate_runs_on_local_cluster_equal_serial():
+def test_surrogate_runs_on_local_cluster_equal_serial(thread_client):
     items = ["shuffle", "circular_shift", "shuffle"]
     serial = map_seeded(_null_run, items, random_state=7)
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        parallel = map_seeded(_null_run, items, random_state=7, client=client)
+    parallel = map_seeded(_null_run, items, random_state=7, client=thread_client)
     for a, b in zip(serial, parallel, strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(serial[0], serial[2])  # the two shuffle draws got different seeds
@@ -46,17 +42,6 @@ def test_bad_client_and_func():
         map_seeded(lambda i, s: i, [1], client=object())
     with pytest.raises(TypeError, match="func must be callable"):
         map_seeded(3, [1])
-
-
-@pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as c,
-    ):
-        yield c
 
 
 def _spiky(trials=False):
