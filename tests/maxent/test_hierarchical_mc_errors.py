@@ -169,6 +169,27 @@ def test_planted_multipliers_within_their_errors(seed):
     assert np.mean(np.abs(z) < 1.96) > 0.87
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_planted_multipliers_within_their_errors_on_autocorrelated_data(seed):
+    """The same planted model, each exact draw held for a geometric run of mean 5 bins
+    (autocorrelated, as recordings are): the block jackknife still covers.
+
+    Measured: mean z^2 1.10-1.12, 92.6-93.6 % within 1.96 for seeds 5-7.
+    """
+    weights = [1.0, 1.0, 1.0]
+    tree, pt, x, _, bt = planted_tree_sample(32, 9_000, seed, weights)
+    runs = np.random.default_rng(100 + seed).geometric(1 / 5, size=x.shape[1])
+    x = np.repeat(x, runs, axis=1)[:, :40_000]
+    assert x.shape[1] == 40_000
+    truth = np.concatenate([bt[:32], bt[pt.pair_label]])
+    fit = HierarchicalMaxEntFit(weights, engine="monte_carlo", random_state=1)
+    fit.fit(spikes(x), tree=tree)
+    z = (fit.beta_ - truth) / fit.beta_err_
+    assert np.mean(z**2) < 1.6
+    assert np.mean(np.abs(z) < 1.96) > 0.87
+
+
 def test_errors_not_computed_where_the_response_would_cost_too_much(monkeypatch):
     """A model whose samples are too dense to sum (here: any) gets NaN errors and says why."""
     monkeypatch.setattr("rgdata.maxent._hierarchy_mc_fit.MAX_RESPONSE_OPERATIONS", 10.0)
